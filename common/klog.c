@@ -1,0 +1,61 @@
+/* klog.c - implementation of the shared logging vocabulary (see klog.h). */
+#include "klog.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static const char *log_prog = "keel";
+static enum klog_level log_threshold = KLOG_INFO;
+static FILE *log_stream;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+void klog_init(const char *progname, enum klog_level threshold, FILE *stream)
+{
+    if (progname)
+        log_prog = progname;
+    log_threshold = threshold;
+    log_stream = stream;
+}
+
+void klog_init_env(const char *progname, enum klog_level deflt)
+{
+    const char *e = getenv("KEEL_LOG");
+    enum klog_level lvl = deflt;
+
+    for (int i = 0; e && i < 4; i++)
+        if (!strcasecmp(e, level_names[i]) || (i == 1 && !strcasecmp(e, "warn")))
+            lvl = (enum klog_level)i;
+    klog_init(progname, lvl, NULL);
+}
+
+void klog_set_level(enum klog_level threshold) { log_threshold = threshold; }
+enum klog_level klog_get_level(void) { return log_threshold; }
+
+void vklog(enum klog_level lvl, const char *component, const char *fmt, va_list ap)
+{
+    FILE *out = log_stream ? log_stream : stderr;
+
+    if (lvl > log_threshold)
+        return;
+    pthread_mutex_lock(&log_lock);
+    fprintf(out, "%s[%d]: %s: %s: ", log_prog, (int)getpid(), level_names[lvl],
+            component ? component : "-");
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
+    fflush(out);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void klog(enum klog_level lvl, const char *component, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vklog(lvl, component, fmt, ap);
+    va_end(ap);
+}
