@@ -1,0 +1,170 @@
+/* source.c - byte sources for the stream reader: an fd (buffered, EINTR handled), a caller
+ * callback, or a memory buffer; all count the bytes consumed for error offsets. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kg_stream_int.h"
+
+enum source_kind { SRC_FD, SRC_CALLBACK, SRC_MEMORY };
+#define SRC_BUF 65536
+
+struct kg_source {
+    enum source_kind kind;
+    int fd;
+    kg_source_fn fn;
+    void *opaque;
+    const uint8_t *mem;
+    size_t mem_len, mem_pos;
+    uint8_t *buf;
+    size_t buf_pos, buf_len;
+    uint64_t offset;
+};
+
+static int source_alloc(enum source_kind kind, struct kg_source **out)
+{
+    struct kg_source *s;
+
+    if (!out)
+        return -EINVAL;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->kind = kind;
+    s->fd = -1;
+    if (kind != SRC_MEMORY) {
+        s->buf = malloc(SRC_BUF);
+        if (!s->buf) {
+            free(s);
+            return -ENOMEM;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+int kg_source_new_fd(int fd, struct kg_source **out)
+{
+    int rc;
+
+    if (fd < 0)
+        return -EBADF;
+    rc = source_alloc(SRC_FD, out);
+    if (rc == 0)
+        (*out)->fd = fd;
+    return rc;
+}
+
+int kg_source_new_callback(kg_source_fn fn, void *opaque, struct kg_source **out)
+{
+    int rc;
+
+    if (!fn)
+        return -EINVAL;
+    rc = source_alloc(SRC_CALLBACK, out);
+    if (rc == 0) {
+        (*out)->fn = fn;
+        (*out)->opaque = opaque;
+    }
+    return rc;
+}
+
+int kg_source_new_memory(const void *data, size_t len, struct kg_source **out)
+{
+    int rc;
+
+    if (!data && len)
+        return -EINVAL;
+    rc = source_alloc(SRC_MEMORY, out);
+    if (rc == 0) {
+        (*out)->mem = data;
+        (*out)->mem_len = len;
+    }
+    return rc;
+}
+
+uint64_t kg_source_offset(const struct kg_source *s)
+{
+    return s ? s->offset : 0;
+}
+
+/* One underlying read of at most len bytes: count, 0 at end, -errno. */
+static ssize_t raw_read(struct kg_source *s, void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = s->kind == SRC_FD ? read(s->fd, buf, len) : s->fn(s->opaque, buf, len);
+
+        if (n < 0 && s->kind == SRC_FD) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n > (ssize_t)len)
+            return -EIO;
+        return n;
+    }
+}
+
+static ssize_t read_mem(struct kg_source *s, void *buf, size_t len)
+{
+    size_t n = s->mem_len - s->mem_pos;
+
+    if (n > len)
+        n = len;
+    if (n)
+        memcpy(buf, s->mem + s->mem_pos, n);
+    s->mem_pos += n;
+    return (ssize_t)n;
+}
+
+ssize_t kg_source_read(struct kg_source *s, void *buf, size_t len)
+{
+    size_t got = 0;
+
+    if (!s || (!buf && len) || len > SSIZE_MAX)
+        return -EINVAL;
+    if (s->kind == SRC_MEMORY) {
+        got = (size_t)read_mem(s, buf, len);
+        s->offset += got;
+        return (ssize_t)got;
+    }
+    while (got < len) {
+        size_t avail = s->buf_len - s->buf_pos;
+        ssize_t n;
+
+        if (avail) {
+            size_t take = avail < len - got ? avail : len - got;
+
+            memcpy((uint8_t *)buf + got, s->buf + s->buf_pos, take);
+            s->buf_pos += take;
+            got += take;
+            continue;
+        }
+        if (len - got >= SRC_BUF)  /* large reads bypass the buffer */
+            n = raw_read(s, (uint8_t *)buf + got, len - got);
+        else {
+            n = raw_read(s, s->buf, SRC_BUF);
+            if (n > 0) {
+                s->buf_pos = 0;
+                s->buf_len = (size_t)n;
+                continue;
+            }
+        }
+        if (n < 0)
+            return n;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    s->offset += got;
+    return (ssize_t)got;
+}
+
+void kg_source_free(struct kg_source *s)
+{
+    if (!s)
+        return;
+    free(s->buf);
+    free(s);
+}
