@@ -1,0 +1,249 @@
+/* control.c - the control socket: privileged toolstack processes (peer uid 0) send hypercalls as
+ * framed messages (keel/privcmd.h). Every header is validated before any payload is read; a
+ * malformed message ends that connection only. One thread per connection. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "keel/privcmd.h"
+#include "klog.h"
+
+struct hv_conn {
+    int fd;
+    pid_t peer_pid;
+};
+
+static int read_full(int fd, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = read(fd, p, len);
+        if (n == 0)
+            return -EPIPE;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int send_reply(struct hv_conn *conn, struct keel_privcmd_rsp *rsp, const void *arg,
+                      const void *out, int *fds, int nfds)
+{
+    struct iovec iov[3] = { { rsp, sizeof(*rsp) }, { (void *)arg, rsp->arg_len },
+                            { (void *)out, rsp->extra_len } };
+    char cbuf[CMSG_SPACE(sizeof(int) * KEEL_PRIVCMD_MAX_FDS)];
+    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
+    size_t total = sizeof(*rsp) + rsp->arg_len + rsp->extra_len, sent = 0;
+
+    if (nfds > 0) {
+        struct cmsghdr *cm;
+        memset(cbuf, 0, sizeof(cbuf));
+        mh.msg_control = cbuf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+    }
+    while (sent < total) {
+        ssize_t n = sendmsg(conn->fd, &mh, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -errno;
+        sent += (size_t)n;
+        mh.msg_control = NULL;
+        mh.msg_controllen = 0;
+        while (n > 0 && mh.msg_iovlen) {
+            size_t take = (size_t)n < mh.msg_iov->iov_len ? (size_t)n : mh.msg_iov->iov_len;
+            mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + take;
+            mh.msg_iov->iov_len -= take;
+            n -= (ssize_t)take;
+            if (!mh.msg_iov->iov_len) {
+                mh.msg_iov++;
+                mh.msg_iovlen--;
+            }
+        }
+    }
+    return 0;
+}
+
+static int valid_header(const struct keel_privcmd_req *rq)
+{
+    return rq->magic == KEEL_PRIVCMD_MAGIC && rq->version == KEEL_PRIVCMD_VERSION &&
+           rq->flags == 0 && rq->arg_len <= KEEL_PRIVCMD_MAX_ARG &&
+           rq->extra_len <= KEEL_PRIVCMD_MAX_EXTRA && rq->extra_out_max <= KEEL_PRIVCMD_MAX_EXTRA;
+}
+
+/* Create and destroy run without the lock held (they start and stop processes). */
+static long call(struct hv_caller *c, uint32_t op, uint64_t cmd)
+{
+    struct keel_domctl *dc = (struct keel_domctl *)c->arg;
+    long rc;
+
+    if (op == KH_DOMCTL && c->arg_len == sizeof(*dc) &&
+        dc->interface_version == KEEL_DOMCTL_INTERFACE_VERSION &&
+        (dc->cmd == KEEL_DOMCTL_CREATEDOMAIN || dc->cmd == KEEL_DOMCTL_DESTROYDOMAIN)) {
+        if ((rc = hv_xsm_hypercall(c, op, dc->cmd)) < 0)
+            return rc;
+        if (dc->cmd == KEEL_DOMCTL_DESTROYDOMAIN)
+            return hv_domain_destroy(dc->domain);
+        return hv_domain_create(&dc->u.create, dc->domain, &dc->domain);
+    }
+    pthread_mutex_lock(&hv.lock);
+    rc = hv_hypercall(c, op, cmd, 0);
+    pthread_mutex_unlock(&hv.lock);
+    return rc;
+}
+
+static int serve_one(struct hv_conn *conn)
+{
+    struct keel_privcmd_req rq;
+    struct keel_privcmd_rsp rsp;
+    struct hv_caller c;
+    uint8_t *arg = NULL, *in = NULL, *out = NULL;
+    int rc;
+
+    if ((rc = read_full(conn->fd, &rq, sizeof(rq))) < 0)
+        return rc;
+    if (!valid_header(&rq)) {
+        klog_warn("control", "pid %d: malformed request header (magic %#x, version %u, sizes "
+                  "%u/%u/%u): closing", (int)conn->peer_pid, rq.magic, rq.version, rq.arg_len,
+                  rq.extra_len, rq.extra_out_max);
+        return -EPROTO;
+    }
+    arg = calloc(1, rq.arg_len + 1);
+    in = malloc(rq.extra_len + 1);
+    out = calloc(1, rq.extra_out_max + 1);
+    if (!arg || !in || !out) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    if ((rc = read_full(conn->fd, arg, rq.arg_len)) < 0 ||
+        (rc = read_full(conn->fd, in, rq.extra_len)) < 0)
+        goto done;
+    memset(&c, 0, sizeof(c));
+    c.d = hv.dom0;
+    c.conn = conn;
+    c.arg = arg;
+    c.arg_len = rq.arg_len;
+    c.in = in;
+    c.in_len = rq.extra_len;
+    c.out = out;
+    c.out_max = rq.extra_out_max;
+    memset(&rsp, 0, sizeof(rsp));
+    rsp.rc = call(&c, rq.op, rq.cmd);
+    rsp.magic = KEEL_PRIVCMD_MAGIC;
+    rsp.seq = rq.seq;
+    rsp.arg_len = rq.arg_len;
+    rsp.extra_len = (uint32_t)c.out_len;
+    rsp.nfds = (uint32_t)c.nfds;
+    rc = send_reply(conn, &rsp, arg, out, c.fds, c.nfds);
+    for (int i = 0; i < c.nfds; i++)
+        if (rq.op == KH_DOMCTL)
+            close(c.fds[i]);              /* dups made for the caller; evtchn fds stay ours */
+done:
+    free(arg);
+    free(in);
+    free(out);
+    return rc;
+}
+
+static void *conn_main(void *p)
+{
+    struct hv_conn *conn = p;
+
+    while (serve_one(conn) == 0)
+        ;
+    pthread_mutex_lock(&hv.lock);
+    hv_evtchn_conn_closed(conn);
+    pthread_mutex_unlock(&hv.lock);
+    close(conn->fd);
+    free(conn);
+    return NULL;
+}
+
+static void accept_one(int lfd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    struct hv_conn *conn;
+    pthread_t t;
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (fd < 0)
+        return;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != geteuid()) {
+        klog_warn("control", "refusing connection from uid %d", (int)cred.uid);
+        close(fd);
+        return;
+    }
+    conn = calloc(1, sizeof(*conn));
+    if (!conn) {
+        close(fd);
+        return;
+    }
+    conn->fd = fd;
+    conn->peer_pid = cred.pid;
+    if (pthread_create(&t, NULL, conn_main, conn)) {
+        close(fd);
+        free(conn);
+        return;
+    }
+    pthread_detach(t);
+}
+
+/* Serve until SIGTERM or SIGINT (delivered through stop_fd, a signalfd). */
+int hv_control_serve_fd(int lfd, int stop_fd);
+int hv_control_serve_fd(int lfd, int stop_fd)
+{
+    for (;;) {
+        struct pollfd p[2] = { { lfd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (p[1].revents)
+            return 0;
+        if (p[0].revents & POLLIN)
+            accept_one(lfd);
+    }
+}
+
+int hv_control_serve(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+        listen(fd, 64) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
+}

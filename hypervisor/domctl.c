@@ -1,0 +1,109 @@
+/* domctl.c - domain control for the privileged toolstack (create and destroy are handled by the
+ * control socket outside the lock; everything else here, with the lock held). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hv.h"
+
+static long foreign_map(struct hv_caller *c, struct hv_domain *d, struct keel_domctl *dc)
+{
+    int fd;
+
+    if (!c->conn || c->nfds >= 4)
+        return -EINVAL;
+    fd = fcntl(d->mem_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    c->fds[c->nfds++] = fd;
+    dc->u.max_mem.max_memkb = d->mem_size >> 10;
+    return 0;
+}
+
+static long set_max_mem(struct hv_domain *d, uint64_t kb)
+{
+    uint64_t pages = kb >> 2;
+
+    if (pages > d->mem_size >> KEEL_PAGE_SHIFT)
+        return -ENOSPC;              /* beyond the memory object made at creation */
+    d->max_pages = pages;
+    return 0;
+}
+
+static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domctl *dc)
+{
+    switch (dc->cmd) {
+    case KEEL_DOMCTL_PAUSEDOMAIN:
+        return d->dead ? -EINVAL : hv_domain_pause(d);
+    case KEEL_DOMCTL_UNPAUSEDOMAIN:
+        return d->dead ? -EINVAL : hv_domain_unpause(d);
+    case KEEL_DOMCTL_GETDOMAININFO:
+        hv_domain_info(d, &dc->u.info);
+        return 0;
+    case KEEL_DOMCTL_MAX_MEM:
+        return set_max_mem(d, dc->u.max_mem.max_memkb);
+    case KEEL_DOMCTL_MAX_VCPUS:
+        return dc->u.max_vcpus.max >= 1 && dc->u.max_vcpus.max <= d->max_vcpus ? 0 : -EINVAL;
+    case KEEL_DOMCTL_GETVCPUCONTEXT:
+        return hv_domctl_getvcpucontext(c, d, &dc->u.vcpucontext);
+    case KEEL_DOMCTL_SETVCPUCONTEXT:
+        return hv_domctl_setvcpucontext(c, d, &dc->u.vcpucontext);
+    case KEEL_DOMCTL_GETVCPUINFO:
+        if (dc->u.vcpuinfo.vcpu >= d->max_vcpus)
+            return -ENOENT;
+        hv_domctl_getvcpuinfo(d, &dc->u.vcpuinfo);
+        return 0;
+    case KEEL_DOMCTL_SETDOMAINHANDLE:
+        memcpy(d->handle, dc->u.handle.handle, sizeof(d->handle));
+        return 0;
+    case KEEL_DOMCTL_SHUTDOWN:
+        if (dc->u.shutdown.reason > KEEL_SHUTDOWN_MAX)
+            return -EINVAL;
+        hv_domain_shutdown(d, dc->u.shutdown.reason);
+        return 0;
+    case KEEL_DOMCTL_FOREIGN_MAP:
+        return foreign_map(c, d, dc);
+    case KEEL_DOMCTL_CONSOLE_READ:
+        return hv_domctl_console_read(c, d, &dc->u.console);
+    default:
+        return -ENOSYS;
+    }
+}
+
+long hv_do_domctl(struct hv_caller *c, uint64_t cmd, uint64_t arg)
+{
+    struct keel_domctl dc;
+    struct hv_domain *d;
+    long rc;
+
+    (void)cmd;
+    if ((rc = hv_arg_read(c, arg, &dc, sizeof(dc))) < 0)
+        return rc;
+    if (dc.interface_version != KEEL_DOMCTL_INTERFACE_VERSION)
+        return -EACCES;
+    d = hv_domain_get(dc.domain);
+    if (!d)
+        return -ESRCH;
+    if (d == hv.dom0 && dc.cmd != KEEL_DOMCTL_GETDOMAININFO && dc.cmd != KEEL_DOMCTL_GETVCPUINFO)
+        return -EINVAL;
+    if ((rc = hv_xsm_target(c, d, KH_DOMCTL, dc.cmd)) < 0)
+        return rc;
+    if (d == hv.dom0 && dc.cmd == KEEL_DOMCTL_GETVCPUINFO) {
+        if (dc.u.vcpuinfo.vcpu >= d->max_vcpus)
+            return -ENOENT;
+        dc.u.vcpuinfo.online = 1;
+        dc.u.vcpuinfo.running = 1;
+        dc.u.vcpuinfo.cpu = dc.u.vcpuinfo.vcpu;
+        return hv_arg_write(c, arg, &dc, sizeof(dc));
+    }
+    rc = domctl_on(c, d, &dc);
+    if (rc >= 0) {
+        long w = hv_arg_write(c, arg, &dc, sizeof(dc));
+        if (w < 0)
+            return w;
+    }
+    return rc;
+}

@@ -1,0 +1,247 @@
+/* hv.h - internal interfaces of the hypervisor core (keel-hv).
+ *
+ * The core owns domains: for each, a guest memory memfd, a shared control memfd, one confined
+ * process running the stub (one thread per vCPU), and one runner thread in the core answering that
+ * domain's hypercalls. All domain state is protected by hv.lock, except what a domain's runner
+ * reads from its own shared slots. Privileged toolstack processes reach the same hypercall
+ * handlers through the control socket (control.c) as "domain 0". */
+#ifndef KEEL_HV_H
+#define KEEL_HV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "keel/abi.h"
+#include "hv_ctl.h"
+
+#define HV_DEFER  (-1000000)          /* handler result: answer later (block, poll, shutdown) */
+#define HV_MAX_DOMAINS 4096
+#define HV_DOM_CONSOLE_SIZE (16 * 1024)
+#define HV_CONSOLE_RING_SIZE (64 * 1024)
+#define HV_DOMU_EVTCHNS 1024
+
+enum hv_chn_state { CHN_FREE = 0, CHN_UNBOUND, CHN_INTERDOMAIN, CHN_VIRQ, CHN_IPI };
+
+struct hv_conn;
+
+struct hv_evtchn {
+    uint8_t state;                     /* enum hv_chn_state */
+    uint16_t vcpu;                     /* vCPU notified */
+    uint32_t remote_dom;
+    uint32_t remote_port;
+    uint32_t virq;
+    int efd;                           /* Domain-0 ports: the eventfd handed to the toolstack */
+    struct hv_conn *owner;             /* Domain-0 ports: the connection that bound it */
+};
+
+struct hv_vcpu {
+    uint32_t id;
+    bool initialised;                  /* has a context (VCPUOP_initialise, setvcpucontext) */
+    bool online;                       /* up */
+    bool stopped;                      /* asked to pause (pause_req set) */
+    bool started;                      /* its thread runs (or ran) guest context */
+    bool ctx_dirty;                    /* ctx must be loaded when the vCPU resumes */
+    bool deferred;                     /* a hypercall waits for an answer */
+    uint32_t deferred_op;
+    uint64_t deferred_cmd;
+    uint32_t last_seq;                 /* last request sequence taken from the slot */
+    pid_t tid;                         /* global thread id */
+    uint64_t poll_deadline;            /* block/poll timeout (system time), 0 = none */
+    uint32_t poll_ports[KEEL_POLL_MAX_PORTS];
+    uint32_t nr_poll_ports;
+    uint64_t singleshot;               /* absolute system time, 0 = off */
+    uint64_t periodic, periodic_next;
+    uint32_t virq_port[KEEL_NR_VIRQS];
+    struct keel_vcpu_context ctx;      /* the core's copy: initial or set context */
+};
+
+struct hv_domain {
+    uint32_t domid;
+    uint8_t handle[16];
+    char label[64];
+    uint32_t ssidref;
+    uint32_t max_vcpus;
+    struct hv_vcpu *vcpus;
+    uint32_t pause_count;
+    bool is_shutdown;
+    uint32_t shutdown_reason;
+    bool dead;                         /* process ended */
+    bool destroying;
+    bool ready;                        /* fully created */
+    bool shutdown_paused;              /* vCPUs stopped by a shutdown */
+    int exit_status;                   /* waitid status of the process */
+    struct hv_crash_report crash;
+    /* memory */
+    int mem_fd;
+    uint64_t mem_size;                 /* bytes, size of the memfd */
+    uint64_t max_pages, tot_pages;
+    uint8_t *populated;                /* bitmap of populated frames */
+    /* shared control area */
+    int shared_fd;
+    void *shared;
+    /* process */
+    pid_t pid;
+    int pidfd;
+    char cgroup[256];                  /* relative cgroup path, "" if none */
+    /* runner */
+    pthread_t runner;
+    bool runner_started;
+    int stop;                          /* atomic: runner must exit */
+    /* events */
+    struct hv_evtchn *evtchn;
+    uint32_t nr_evtchn;
+    /* console_io output */
+    char *con;
+    uint64_t con_end;                  /* bytes ever written */
+    uint64_t created_ns;
+};
+
+/* Who is making a hypercall and where its buffers live. */
+struct hv_caller {
+    struct hv_domain *d;               /* calling domain (Domain-0 for the control socket) */
+    struct hv_vcpu *v;                 /* calling vCPU, NULL for the control socket */
+    struct hv_conn *conn;              /* control socket connection, NULL for guests */
+    uint8_t *arg;                      /* control socket: the argument structure, inline */
+    size_t arg_len;
+    const uint8_t *in;                 /* control socket: input buffer */
+    size_t in_len;
+    uint8_t *out;                      /* control socket: output buffer */
+    size_t out_max, out_len;
+    int fds[4];                        /* descriptors to pass back */
+    int nfds;
+    uint32_t action;                   /* guests: enum hv_rsp_action */
+    uint64_t action_data;
+};
+
+struct hv_state {
+    pthread_mutex_t lock;
+    char rundir[512];
+    char stub_path[512];
+    int stub_fd;
+    struct hv_domain *domains[HV_MAX_DOMAINS];
+    struct hv_domain *dom0;
+    uint32_t next_domid;
+    uint64_t boot_mono_ns;
+    uint64_t tsc_hz;
+    uint32_t tsc_mul;
+    int8_t tsc_shift;
+    uint64_t tsc_at_boot;
+    uint64_t spin_cycles;
+    uint64_t runner_spin_ns;
+    struct { uint64_t sock_filter[HV_FILTER_MAX]; uint32_t len; } filter;
+    char *console;                     /* hypervisor console ring */
+    uint64_t console_end, console_start;
+    int epfd;                          /* reaper epoll */
+    bool cgroups;
+    char cgroup_base[128];             /* e.g. keel/<instance> */
+};
+
+extern struct hv_state hv;
+
+/* time.c */
+uint64_t hv_now(void);                 /* system time: ns since the core started */
+int hv_time_init(void);
+void hv_time_publish(struct hv_domain *d);
+
+/* console.c */
+void hv_console_init(void);
+void hv_printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hv_console_put(const char *buf, size_t len);
+void hv_dom_console_put(struct hv_domain *d, const char *buf, size_t len);
+long hv_do_console_io(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+long hv_sysctl_readconsole(struct hv_caller *c, struct keel_sysctl_readconsole *rc);
+long hv_domctl_console_read(struct hv_caller *c, struct hv_domain *d, struct keel_domctl_console_read *cr);
+
+/* guestmem.c: buffers named by a caller (guest addresses or the socket's buffers) */
+int hv_copy_from_guest(struct hv_domain *d, uint64_t va, void *dst, size_t len);
+int hv_copy_to_guest(struct hv_domain *d, uint64_t va, const void *src, size_t len);
+int hv_arg_read(struct hv_caller *c, uint64_t addr, void *dst, size_t len);
+int hv_arg_write(struct hv_caller *c, uint64_t addr, const void *src, size_t len);
+int hv_buf_read(struct hv_caller *c, uint64_t addr, void *dst, size_t len);
+int hv_buf_write(struct hv_caller *c, uint64_t addr, const void *src, size_t len);
+
+/* domain.c */
+struct hv_domain *hv_domain_get(uint32_t domid);        /* lock held; NULL if none or dying */
+struct hv_domain *hv_domain_target(struct hv_caller *c, uint32_t domid);
+long hv_domain_create(struct keel_domctl_create *cr, uint32_t want, uint32_t *domid);
+long hv_domain_destroy(uint32_t domid);                 /* called WITHOUT the lock */
+int hv_domain_pause(struct hv_domain *d);
+int hv_domain_unpause(struct hv_domain *d);
+void hv_domain_shutdown(struct hv_domain *d, uint32_t reason);
+void hv_domain_info(struct hv_domain *d, struct keel_domctl_info *info);
+void hv_domain_died(struct hv_domain *d, int status);
+int hv_dom0_init(void);
+
+/* spawn.c */
+int hv_spawn_domain(struct hv_domain *d);
+int hv_wait_stub_ready(struct hv_domain *d);
+int hv_stub_init(const char *path);
+
+/* cgroup.c */
+int hv_cgroup_init(void);
+int hv_cgroup_create(struct hv_domain *d);
+int hv_cgroup_attach(struct hv_domain *d, pid_t tid, bool cpu_only);
+void hv_cgroup_remove(struct hv_domain *d);
+
+/* filter.c */
+int hv_filter_build(void);
+
+/* vcpu.c */
+int hv_vcpus_stop(struct hv_domain *d);
+void hv_vcpus_resume(struct hv_domain *d);
+int hv_vcpu_find_tids(struct hv_domain *d);
+void hv_vcpu_kick(struct hv_domain *d, struct hv_vcpu *v);
+void hv_vcpu_respond(struct hv_domain *d, struct hv_vcpu *v, int64_t val, uint32_t action, uint64_t data);
+long hv_do_vcpu_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+long hv_domctl_getvcpucontext(struct hv_caller *c, struct hv_domain *d, struct keel_domctl_vcpucontext *vc);
+long hv_domctl_setvcpucontext(struct hv_caller *c, struct hv_domain *d, struct keel_domctl_vcpucontext *vc);
+void hv_domctl_getvcpuinfo(struct hv_domain *d, struct keel_domctl_vcpuinfo *vi);
+int hv_validate_context(const struct keel_vcpu_context *ctx);
+uint64_t hv_proc_cpu_ns(pid_t pid, pid_t tid, uint32_t *cpu);
+
+/* runner.c */
+int hv_runner_start(struct hv_domain *d);
+void hv_runner_stop(struct hv_domain *d);
+void hv_runner_wake(struct hv_domain *d);
+
+/* sched.c */
+long hv_do_sched_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+void hv_timers_fire(struct hv_domain *d, uint64_t now, uint64_t *next);
+
+/* evtchn.c */
+int hv_evtchn_init(struct hv_domain *d, uint32_t nr);
+void hv_evtchn_teardown(struct hv_domain *d);
+void hv_evtchn_set_pending(struct hv_domain *d, uint32_t port);
+void hv_send_virq(struct hv_domain *d, struct hv_vcpu *v, uint32_t virq);
+void hv_send_global_virq(uint32_t virq);
+long hv_do_evtchn_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+void hv_evtchn_conn_closed(struct hv_conn *conn);
+bool hv_port_pending(struct hv_domain *d, uint32_t port);
+
+/* memory.c */
+long hv_do_memory_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+
+/* dispatch.c */
+long hv_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg);
+
+/* domctl.c, sysctl.c */
+long hv_do_domctl(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+long hv_do_sysctl(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+
+/* xsm.c: the security hook on every hypercall */
+int hv_xsm_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd);
+int hv_xsm_target(struct hv_caller *c, struct hv_domain *target, uint32_t op, uint64_t cmd);
+static inline bool hv_is_priv(const struct hv_caller *c) { return c->conn != NULL; }
+
+/* control.c */
+int hv_control_serve(const char *path);
+
+/* reaper.c */
+int hv_reaper_init(void);
+int hv_reaper_watch(struct hv_domain *d);
+void hv_reaper_unwatch(struct hv_domain *d);
+
+#endif

@@ -1,0 +1,106 @@
+/* hv_ctl.h - the memory the core shares with a domain's stub: layout and protocol.
+ *
+ * One memfd per domain, mapped at KEEL_SHARED_BASE in the domain process and in the core:
+ *   +0          struct keel_shared_info (the guest-visible shared page: time, events)
+ *   +HV_CTL_OFF struct hv_ctl_header   (doorbell, boot handshake, seccomp program, crash report)
+ *   +HV_SLOT_OFF struct hv_vcpu_slot[nr_vcpus] (per-vCPU hypercall slot and run control)
+ * The guest can write all of it: the core copies each field once and validates it, and never
+ * trusts anything read back here beyond the guest's own state.
+ *
+ * Hypercall: the stub fills a slot's op/cmd/arg, bumps req_seq, sets the vCPU's bit in
+ * pending[], and wakes the core's doorbell if core_sleeping. The core answers with rsp_val and
+ * rsp_seq = req_seq, waking the stub if it is waiting. Both sides spin briefly before sleeping
+ * on a futex. Pause, context load and vCPU start use pause_req / run_gen and two signals. */
+#ifndef KEEL_HV_CTL_H
+#define KEEL_HV_CTL_H
+
+#include <stdint.h>
+
+#include "keel/abi.h"
+
+#define HV_SHARED_SIZE   (1ULL << 20)  /* power of two: the seccomp filter masks futex addresses */
+#define HV_CTL_OFF       0x10000ULL
+#define HV_SLOT_OFF      0x20000ULL
+#define HV_SLOT_SIZE     2048ULL
+#define HV_FILTER_MAX    1024          /* BPF instructions */
+
+#define HV_SIG_KICK      10            /* SIGUSR1: deliver pending events */
+#define HV_SIG_PAUSE     12            /* SIGUSR2: stop and save context */
+
+#define HV_FD_GUESTMEM   3             /* descriptors the stub is started with */
+#define HV_FD_SHARED     4
+
+enum hv_stub_state { HV_STUB_BOOTING = 0, HV_STUB_READY = 1, HV_STUB_FAILED = 2 };
+
+/* Actions the core asks the stub to take when a hypercall returns. */
+enum hv_rsp_action {
+    HV_ACT_NONE = 0,
+    HV_ACT_SET_FS = 1,                 /* arch_prctl(ARCH_SET_FS, rsp_data) */
+    HV_ACT_SET_GS = 2,
+    HV_ACT_SET_CALLBACK = 3,           /* remember rsp_data as the event callback */
+    HV_ACT_GO_DOWN = 4,                /* this vCPU goes offline */
+};
+
+struct hv_crash_report {
+    int32_t signo;
+    int32_t code;
+    uint32_t vcpu;
+    uint32_t syscall_nr;
+    uint64_t rip;
+    uint64_t addr;
+};
+
+struct hv_ctl_header {
+    uint32_t doorbell;                 /* futex the core sleeps on */
+    uint32_t core_sleeping;
+    uint64_t pending[KEEL_MAX_VCPUS / 64];
+    uint32_t stub_state;               /* futex: enum hv_stub_state */
+    int32_t stub_error;                /* errno of a failed boot step */
+    uint32_t stub_step;                /* which boot step failed */
+    uint32_t nr_vcpus;
+    uint64_t mem_size;
+    uint32_t ack;                      /* futex: bumped by each pause acknowledgement */
+    uint32_t filter_len;
+    uint64_t spin_cycles;              /* how long a vCPU spins for a reply before sleeping */
+    struct hv_crash_report crash;
+    uint32_t crashed;                  /* set by the stub's fault handler */
+    uint32_t pad;
+    uint64_t filter[HV_FILTER_MAX];    /* struct sock_filter program written by the core */
+};
+
+struct hv_vcpu_slot {
+    /* hypercall request, stub -> core */
+    uint32_t req_seq;
+    uint32_t op;
+    uint64_t cmd;
+    uint64_t arg;
+    /* hypercall response, core -> stub */
+    uint32_t rsp_seq;
+    uint32_t waiting;                  /* stub sleeps on rsp_seq */
+    int64_t rsp_val;
+    uint32_t rsp_action;               /* enum hv_rsp_action */
+    uint32_t pad0;
+    uint64_t rsp_data;
+    /* run control, core -> stub */
+    uint32_t run_gen;                  /* futex: bumped to start the vCPU from ctx */
+    uint32_t pause_req;                /* futex: non-zero keeps the vCPU stopped */
+    uint32_t ctx_load;                 /* load ctx when released from pause */
+    uint32_t go_down;                  /* go offline when released from pause */
+    /* stub -> core */
+    uint32_t paused;                   /* 1 while stopped in the pause handler */
+    int32_t tid;                       /* thread id inside the domain's pid namespace */
+    uint32_t ready;
+    uint32_t pad1;
+    struct keel_cpu_regs entry;        /* guest registers at hypercall entry */
+    struct keel_vcpu_context ctx;      /* saved at pause / loaded at start */
+};
+
+_Static_assert(sizeof(struct keel_shared_info) <= HV_CTL_OFF, "shared info too large");
+_Static_assert(HV_CTL_OFF + sizeof(struct hv_ctl_header) <= HV_SLOT_OFF, "ctl header too large");
+_Static_assert(sizeof(struct hv_vcpu_slot) <= HV_SLOT_SIZE, "vcpu slot too large");
+_Static_assert(HV_SLOT_OFF + KEEL_MAX_VCPUS * HV_SLOT_SIZE <= HV_SHARED_SIZE, "shared area too small");
+
+#define HV_CTL(base) ((struct hv_ctl_header *)((char *)(base) + HV_CTL_OFF))
+#define HV_SLOT(base, i) ((struct hv_vcpu_slot *)((char *)(base) + HV_SLOT_OFF + (i) * HV_SLOT_SIZE))
+
+#endif

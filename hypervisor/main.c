@@ -1,0 +1,179 @@
+/* main.c - keel-hv, the hypervisor core daemon: options, runtime directory, start-up, shutdown. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "keel/privcmd.h"
+#include "klog.h"
+
+struct hv_state hv = { .lock = PTHREAD_MUTEX_INITIALIZER, .stub_fd = -1, .epfd = -1 };
+
+int hv_control_serve_fd(int lfd, int stop_fd);
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: keel-hv [OPTIONS]\n"
+            "Run the Keel hypervisor core for one runtime directory.\n\n"
+            "  -r, --rundir DIR   runtime directory (default: $KEEL_RUNDIR or %s)\n"
+            "  -s, --stub PATH    the domain stub program (default: beside keel-hv, or %s)\n"
+            "  -d, --daemon       detach and run in the background\n"
+            "  -p, --pidfile FILE pid file (default: RUNDIR/keel-hv.pid)\n"
+            "  -v, --verbose      log debug messages\n"
+            "  -h, --help         show this help\n",
+            KEEL_DEFAULT_RUNDIR, KEEL_PKGLIBEXECDIR "/keel-stub");
+}
+
+static void default_stub(char *buf, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    const char *env = getenv("KEEL_STUB");
+
+    if (env && *env) {
+        snprintf(buf, len, "%s", env);
+        return;
+    }
+    if (n > 0) {
+        exe[n] = 0;
+        snprintf(buf, len, "%s/keel-stub", dirname(exe));
+        if (access(buf, R_OK) == 0)
+            return;
+    }
+    snprintf(buf, len, "%s/keel-stub", KEEL_PKGLIBEXECDIR);
+}
+
+static int prepare_rundir(void)
+{
+    char path[600];
+
+    if (mkdir(hv.rundir, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    snprintf(path, sizeof(path), "%s/empty", hv.rundir);
+    if (mkdir(path, 0555) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static void write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "we");
+
+    if (!f) {
+        klog_warn("main", "cannot write pid file %s: %s", path, strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+static void destroy_all(void)
+{
+    for (uint32_t i = 1; i < HV_MAX_DOMAINS; i++)
+        if (hv.domains[i])
+            hv_domain_destroy(i);
+}
+
+static int start(void)
+{
+    int rc;
+
+    if ((rc = prepare_rundir()) < 0) {
+        klog_err("main", "runtime directory %s: %s", hv.rundir, strerror(-rc));
+        return rc;
+    }
+    if ((rc = hv_stub_init(hv.stub_path)) < 0) {
+        klog_err("main", "stub %s: %s", hv.stub_path, strerror(-rc));
+        return rc;
+    }
+    if (hv_time_init() < 0 || hv_filter_build() < 0) {
+        klog_err("main", "cannot calibrate time or build the seccomp program");
+        return -EIO;
+    }
+    hv_console_init();
+    if ((rc = hv_cgroup_init()) < 0 || (rc = hv_dom0_init()) < 0 || (rc = hv_reaper_init()) < 0) {
+        klog_err("main", "start-up failed: %s", strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "rundir", required_argument, 0, 'r' }, { "stub", required_argument, 0, 's' },
+        { "daemon", no_argument, 0, 'd' },       { "pidfile", required_argument, 0, 'p' },
+        { "verbose", no_argument, 0, 'v' },      { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 }
+    };
+    const char *rundir = getenv("KEEL_RUNDIR"), *pidfile = NULL;
+    char sock[600], pidbuf[600];
+    int daemonize = 0, c, lfd, sfd, rc;
+    sigset_t set;
+
+    klog_init_env("keel-hv", KLOG_INFO);
+    default_stub(hv.stub_path, sizeof(hv.stub_path));
+    while ((c = getopt_long(argc, argv, "r:s:dp:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': rundir = optarg; break;
+        case 's': snprintf(hv.stub_path, sizeof(hv.stub_path), "%s", optarg); break;
+        case 'd': daemonize = 1; break;
+        case 'p': pidfile = optarg; break;
+        case 'v': klog_set_level(KLOG_DEBUG); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "keel-hv: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    snprintf(hv.rundir, sizeof(hv.rundir), "%s", rundir && *rundir ? rundir : KEEL_DEFAULT_RUNDIR);
+    if (geteuid() != 0) {
+        klog_err("main", "keel-hv must run as root (it creates namespaces and cgroups)");
+        return 1;
+    }
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (start() < 0)
+        return 1;
+    snprintf(sock, sizeof(sock), "%s/%s", hv.rundir, KEEL_PRIVCMD_SOCKET);
+    if ((lfd = hv_control_serve(sock)) < 0) {
+        klog_err("main", "control socket %s: %s", sock, strerror(-lfd));
+        return 1;
+    }
+    if (daemonize && daemon(0, 0) < 0) {
+        klog_err("main", "cannot detach: %s", strerror(errno));
+        return 1;
+    }
+    snprintf(pidbuf, sizeof(pidbuf), "%s/keel-hv.pid", hv.rundir);
+    write_pidfile(pidfile ? pidfile : pidbuf);
+    sigdelset(&set, SIGPIPE);
+    sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    hv_printk("Keel hypervisor core %s (ABI %d.%d) started, TSC %llu kHz", PACKAGE_VERSION,
+              KEEL_ABI_VERSION_MAJOR, KEEL_ABI_VERSION_MINOR,
+              (unsigned long long)(hv.tsc_hz / 1000));
+    rc = hv_control_serve_fd(lfd, sfd);
+    klog_info("main", "stopping: destroying every domain");
+    destroy_all();
+    close(lfd);
+    unlink(sock);
+    unlink(pidfile ? pidfile : pidbuf);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,139 @@
+/* spawn.c - starting a domain's process: new namespaces, cgroup, no files, no privileges,
+ * resource limits, then exec of the static stub (which maps memory and loads the seccomp filter
+ * before any guest instruction runs). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "klog.h"
+
+#define GUEST_UID_BASE 200000U
+
+int hv_stub_init(const char *path)
+{
+    struct stat st;
+
+    snprintf(hv.stub_path, sizeof(hv.stub_path), "%s", path);
+    hv.stub_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (hv.stub_fd < 0)
+        return -errno;
+    if (fstat(hv.stub_fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return -ENOEXEC;
+    return 0;
+}
+
+static void set_limit(int res, rlim_t v)
+{
+    struct rlimit rl = { v, v };
+
+    if (setrlimit(res, &rl) < 0)
+        _exit(70 + res);
+}
+
+/* Runs in the child only: async-signal-safe calls, then exec. Never returns. */
+static void __attribute__((noreturn)) confine_and_exec(struct hv_domain *d, int go_fd)
+{
+    char empty[600], c;
+    char *argv[] = { "keel-stub", NULL }, *envp[] = { NULL };
+    uid_t uid = GUEST_UID_BASE + d->domid;
+
+    if (read(go_fd, &c, 1) != 1)
+        _exit(60);
+    if (dup2(d->mem_fd, HV_FD_GUESTMEM) < 0 || dup2(d->shared_fd, HV_FD_SHARED) < 0 ||
+        dup2(hv.stub_fd, 5) < 0)
+        _exit(61);
+    if (fcntl(5, F_SETFD, FD_CLOEXEC) < 0 || syscall(SYS_close_range, 6, ~0U, 0) < 0)
+        _exit(62);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        _exit(63);
+    snprintf(empty, sizeof(empty), "%s/empty", hv.rundir);
+    if (chroot(empty) < 0 || chdir("/") < 0)
+        _exit(64);
+    set_limit(RLIMIT_NOFILE, 8);
+    set_limit(RLIMIT_CORE, 0);
+    set_limit(RLIMIT_FSIZE, 0);
+    set_limit(RLIMIT_MEMLOCK, 0);
+    set_limit(RLIMIT_NPROC, d->max_vcpus + 4);
+    if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+        _exit(65);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        _exit(66);
+    syscall(SYS_execveat, 5, "", argv, envp, AT_EMPTY_PATH);
+    _exit(67);
+}
+
+int hv_spawn_domain(struct hv_domain *d)
+{
+    int go[2];
+    long pid;
+    int rc = 0;
+
+    if (pipe2(go, O_CLOEXEC) < 0)
+        return -errno;
+    pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
+                  CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid == 0) {
+        close(go[1]);
+        confine_and_exec(d, go[0]);
+    }
+    close(go[0]);
+    if (pid < 0) {
+        close(go[1]);
+        return -errno;
+    }
+    d->pid = (pid_t)pid;
+    d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (d->pidfd < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = hv_cgroup_attach(d, d->pid, false);
+    if (rc == 0 && write(go[1], "g", 1) != 1)
+        rc = -EPIPE;
+    close(go[1]);
+    return rc;
+}
+
+/* Wait until the stub reports ready (or fails, or its process ends). */
+int hv_wait_stub_ready(struct hv_domain *d)
+{
+    struct hv_ctl_header *h = HV_CTL(d->shared);
+    struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+    for (int i = 0; i < 2000; i++) {
+        uint32_t st = __atomic_load_n(&h->stub_state, __ATOMIC_SEQ_CST);
+        struct pollfd pfd = { d->pidfd, POLLIN, 0 };
+        if (st == HV_STUB_READY)
+            return 0;
+        if (st == HV_STUB_FAILED) {
+            klog_err("spawn", "domain %u: stub failed at step %u: %s", d->domid, h->stub_step,
+                     strerror(h->stub_error));
+            return -EIO;
+        }
+        if (poll(&pfd, 1, 0) == 1) {
+            siginfo_t si = { 0 };
+            waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED | WNOHANG | WNOWAIT);
+            klog_err("spawn", "domain %u: process ended before the stub was ready (status %d)",
+                     d->domid, si.si_status);
+            return -ECHILD;
+        }
+        syscall(SYS_futex, &h->stub_state, FUTEX_WAIT, st, &ts, NULL, 0);
+    }
+    return -ETIMEDOUT;
+}

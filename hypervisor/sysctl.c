@@ -1,0 +1,102 @@
+/* sysctl.c - system control: physical host information, the domain list, the console ring. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hv.h"
+
+static uint64_t meminfo_kb(const char *key)
+{
+    char line[256];
+    unsigned long long v = 0;
+    size_t n = strlen(key);
+    FILE *f = fopen("/proc/meminfo", "re");
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, key, n) && line[n] == ':')
+            sscanf(line + n + 1, "%llu", &v);
+    fclose(f);
+    return v;
+}
+
+static void physinfo(struct keel_sysctl_physinfo *pi)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    uint32_t doms = 0;
+    uint64_t used = 0;
+
+    memset(pi, 0, sizeof(*pi));
+    pi->nr_cpus = n > 0 ? (uint32_t)n : 1;
+    pi->max_cpu_id = pi->nr_cpus - 1;
+    pi->threads_per_core = 1;
+    pi->cores_per_socket = pi->nr_cpus;
+    pi->nr_nodes = 1;
+    pi->cpu_khz = (uint32_t)(hv.tsc_hz / 1000);
+    pi->total_pages = meminfo_kb("MemTotal") / 4;
+    for (uint32_t i = 1; i < HV_MAX_DOMAINS; i++) {
+        if (hv.domains[i] && hv.domains[i]->ready) {
+            doms++;
+            used += hv.domains[i]->tot_pages;
+        }
+    }
+    pi->free_pages = meminfo_kb("MemAvailable") / 4;
+    pi->free_pages = pi->free_pages > used ? pi->free_pages - used : 0;
+    pi->nr_domains = doms + 1;
+}
+
+static long domaininfolist(struct hv_caller *c, struct keel_sysctl_getdomaininfolist *dl)
+{
+    struct keel_domctl_info *buf;
+    uint32_t n = 0;
+    long rc;
+
+    if (dl->max_domains > HV_MAX_DOMAINS)
+        return -EINVAL;
+    buf = calloc(dl->max_domains ? dl->max_domains : 1, sizeof(*buf));
+    if (!buf)
+        return -ENOMEM;
+    for (uint32_t i = dl->first_domain; i < HV_MAX_DOMAINS && n < dl->max_domains; i++) {
+        struct hv_domain *d = hv.domains[i];
+        if (d && d->ready)
+            hv_domain_info(d, &buf[n++]);
+    }
+    dl->num_domains = n;
+    rc = hv_buf_write(c, dl->buf, buf, n * sizeof(*buf));
+    free(buf);
+    return rc;
+}
+
+long hv_do_sysctl(struct hv_caller *c, uint64_t cmd, uint64_t arg)
+{
+    struct keel_sysctl sc;
+    long rc;
+
+    (void)cmd;
+    if ((rc = hv_arg_read(c, arg, &sc, sizeof(sc))) < 0)
+        return rc;
+    if (sc.interface_version != KEEL_SYSCTL_INTERFACE_VERSION)
+        return -EACCES;
+    switch (sc.cmd) {
+    case KEEL_SYSCTL_READCONSOLE:
+        rc = hv_sysctl_readconsole(c, &sc.u.readconsole);
+        break;
+    case KEEL_SYSCTL_PHYSINFO:
+        physinfo(&sc.u.physinfo);
+        rc = 0;
+        break;
+    case KEEL_SYSCTL_GETDOMAININFOLIST:
+        rc = domaininfolist(c, &sc.u.domaininfolist);
+        break;
+    default:
+        return -ENOSYS;
+    }
+    if (rc >= 0)
+        rc = hv_arg_write(c, arg, &sc, sizeof(sc));
+    return rc;
+}

@@ -1,0 +1,356 @@
+/* keel/abi.h - Keel's hypercall ABI, version 1: what a guest and a privileged toolstack process
+ * may ask of the hypervisor core, and the memory layout they share with it.
+ *
+ * Families and numbers follow Xen's (domctl 36, sysctl 35, memory_op 12, sched_op 29, vcpu_op 24,
+ * event_channel_op 32, console_io 18, ...); argument structures are Keel's own, fixed-size and
+ * little-endian, with explicit padding. Every field is hostile input to the core.
+ *
+ * A guest enters the core by calling KEEL_HYPERCALL_ENTRY as a SysV function:
+ *     long hypercall(long op, long cmd, void *arg);
+ * It preserves rbx, rbp, rsp, r12-r15 and the FPU/SSE state; it returns >= 0 or a negative errno.
+ * Toolstack processes send the same (op, cmd, arg) triples over the control socket (see
+ * libctrl), with buffers carried in the message instead of guest addresses. */
+#ifndef KEEL_ABI_H
+#define KEEL_ABI_H
+
+#include <stdint.h>
+
+#define KEEL_ABI_VERSION_MAJOR 1
+#define KEEL_ABI_VERSION_MINOR 0
+#define KEEL_ABI_VERSION ((KEEL_ABI_VERSION_MAJOR << 16) | KEEL_ABI_VERSION_MINOR)
+
+/* ---- Address map of a domain process (identical in every domain) ---- */
+#define KEEL_STUB_BASE        0x00000e0000000000ULL /* stub code; hypercall entry is its first byte */
+#define KEEL_STUB_SIZE        0x0000000100000000ULL /* range reserved for the stub */
+#define KEEL_HYPERCALL_ENTRY  KEEL_STUB_BASE
+#define KEEL_SHARED_BASE      0x00000f0000000000ULL /* struct keel_shared_info (read-write) */
+#define KEEL_GUEST_BASE       0x0000100000000000ULL /* guest "physical" address 0 */
+#define KEEL_PAGE_SHIFT       12
+#define KEEL_PAGE_SIZE        (1ULL << KEEL_PAGE_SHIFT)
+#define KEEL_MAX_VCPUS        128
+#define KEEL_MAX_GUEST_MEM    (64ULL << 30)        /* largest guest memory, bytes */
+#define KEEL_NR_EVTCHN        4096                 /* two-level event channel ABI */
+#define KEEL_DOMID_SELF       0x7FF0U
+#define KEEL_DOMID_FIRST_RESERVED 0x7FF0U
+#define KEEL_DOMID_INVALID    0x7FF4U
+
+/* ---- Hypercall families (Xen numbering) ---- */
+enum keel_hypercall {
+    KH_SET_CALLBACKS = 4,
+    KH_MEMORY_OP = 12,
+    KH_SET_TIMER_OP = 15,
+    KH_XEN_VERSION = 17,
+    KH_CONSOLE_IO = 18,
+    KH_VCPU_OP = 24,
+    KH_SET_SEGMENT_BASE = 25,
+    KH_XSM_OP = 27,
+    KH_SCHED_OP = 29,
+    KH_EVENT_CHANNEL_OP = 32,
+    KH_SYSCTL = 35,
+    KH_DOMCTL = 36,
+};
+
+/* ---- Shared time and events (Xen's shared_info concepts) ---- */
+struct keel_vcpu_time_info {
+    uint32_t version;            /* odd while the core updates the record */
+    uint32_t pad0;
+    uint64_t tsc_timestamp;      /* TSC at system_time */
+    uint64_t system_time;        /* ns since the core started */
+    uint32_t tsc_to_system_mul;  /* ns = ((tsc - tsc_timestamp) << shift) * mul >> 32 */
+    int8_t tsc_shift;
+    uint8_t pad1[3];
+};
+
+struct keel_vcpu_info {
+    uint8_t evtchn_upcall_pending;
+    uint8_t evtchn_upcall_mask;
+    uint8_t pad[6];
+    uint64_t evtchn_pending_sel;
+    struct keel_vcpu_time_info time;
+    uint64_t pad2[2];
+};
+
+struct keel_shared_info {
+    struct keel_vcpu_info vcpu_info[KEEL_MAX_VCPUS];
+    uint64_t evtchn_pending[KEEL_NR_EVTCHN / 64];
+    uint64_t evtchn_mask[KEEL_NR_EVTCHN / 64];
+    uint32_t wc_version;         /* odd while updating */
+    uint32_t wc_sec;             /* wall-clock time at system_time 0 */
+    uint32_t wc_nsec;
+    uint32_t wc_sec_hi;
+    uint32_t domid;              /* this domain's id */
+    uint32_t nr_vcpus;           /* maximum vCPUs of this domain */
+    uint64_t nr_pages;           /* size of guest memory in pages */
+};
+
+/* Frame pushed on the guest stack when the event callback is entered. The callback returns by
+ * popping r15..rax, popfq, then `mov (%rsp),%rsp; ret $128` (the interrupted rip sits at
+ * rsp_slot, just below the interrupted 128-byte red zone). */
+struct keel_upcall_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rcx, rax;
+    uint64_t rflags;
+    uint64_t rsp_slot;           /* address holding the interrupted rip */
+};
+
+/* ---- vCPU context (get/set; initial state for VCPUOP_initialise) ---- */
+struct keel_cpu_regs {
+    uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+    uint64_t rax, rcx, rdx, rsi, rdi, rip, rflags, rsp;
+    uint64_t fs_base, gs_base;
+};
+
+#define KEEL_CTX_FPU_VALID 1u
+struct keel_vcpu_context {
+    struct keel_cpu_regs regs;
+    uint32_t flags;              /* KEEL_CTX_* */
+    uint32_t pad;
+    uint8_t fxsave[512] __attribute__((aligned(16))); /* FXSAVE image of the x87/SSE state */
+};
+
+/* ---- set_callbacks ---- */
+struct keel_callbacks {
+    uint64_t event_address;      /* guest virtual address of the event callback */
+    uint64_t failsafe_address;   /* reserved, must be 0 */
+};
+
+/* ---- xen_version commands ---- */
+#define KEEL_VERSION_VERSION 0   /* returns (major << 16) | minor of the ABI */
+#define KEEL_VERSION_EXTRAVERSION 1 /* arg: char[16] */
+
+/* ---- console_io ---- */
+#define KEEL_CONSOLEIO_WRITE 0
+#define KEEL_CONSOLEIO_READ 1
+struct keel_console_io {
+    uint64_t buf;                /* guest address (ignored on the control socket) */
+    uint32_t len;
+    uint32_t pad;
+};
+#define KEEL_CONSOLE_MAX_WRITE 4096
+
+/* ---- sched_op ---- */
+#define KEEL_SCHEDOP_YIELD 0
+#define KEEL_SCHEDOP_BLOCK 1
+#define KEEL_SCHEDOP_SHUTDOWN 2
+#define KEEL_SCHEDOP_POLL 3
+#define KEEL_SCHEDOP_REMOTE_SHUTDOWN 4
+#define KEEL_SHUTDOWN_POWEROFF 0
+#define KEEL_SHUTDOWN_REBOOT 1
+#define KEEL_SHUTDOWN_SUSPEND 2
+#define KEEL_SHUTDOWN_CRASH 3
+#define KEEL_SHUTDOWN_WATCHDOG 4
+#define KEEL_SHUTDOWN_MAX 4
+struct keel_sched_shutdown { uint32_t reason; uint32_t pad; };
+struct keel_sched_remote_shutdown { uint32_t domid; uint32_t reason; };
+#define KEEL_POLL_MAX_PORTS 128
+struct keel_sched_poll {
+    uint64_t ports;              /* guest address of uint32_t[nr_ports] */
+    uint32_t nr_ports;
+    uint32_t pad;
+    uint64_t timeout;            /* absolute system time in ns, 0 = none */
+};
+
+/* ---- vcpu_op ---- */
+#define KEEL_VCPUOP_INITIALISE 0 /* arg: struct keel_vcpu_context */
+#define KEEL_VCPUOP_UP 1
+#define KEEL_VCPUOP_DOWN 2
+#define KEEL_VCPUOP_IS_UP 3
+#define KEEL_VCPUOP_SET_PERIODIC_TIMER 6
+#define KEEL_VCPUOP_STOP_PERIODIC_TIMER 7
+#define KEEL_VCPUOP_SET_SINGLESHOT_TIMER 8
+#define KEEL_VCPUOP_STOP_SINGLESHOT_TIMER 9
+#define KEEL_VCPUOP_GET_ID 64    /* returns the calling vCPU's id */
+/* cmd = (vcpuop << 8) | vcpu id, for ops addressed to a vCPU */
+#define KEEL_VCPUOP_CMD(op, vcpu) (((uint32_t)(op) << 8) | (uint32_t)(vcpu))
+struct keel_vcpu_periodic_timer { uint64_t period_ns; };
+struct keel_vcpu_singleshot_timer { uint64_t timeout_abs_ns; uint32_t flags; uint32_t pad; };
+#define KEEL_MIN_TIMER_PERIOD_NS 100000ULL /* 100 us */
+
+/* ---- set_segment_base ---- */
+#define KEEL_SEGBASE_FS 0
+#define KEEL_SEGBASE_GS 1
+
+/* ---- event_channel_op (Xen's command numbers) ---- */
+#define KEEL_EVTCHNOP_BIND_INTERDOMAIN 0
+#define KEEL_EVTCHNOP_BIND_VIRQ 1
+#define KEEL_EVTCHNOP_CLOSE 3
+#define KEEL_EVTCHNOP_SEND 4
+#define KEEL_EVTCHNOP_STATUS 5
+#define KEEL_EVTCHNOP_ALLOC_UNBOUND 6
+#define KEEL_EVTCHNOP_BIND_IPI 7
+#define KEEL_EVTCHNOP_BIND_VCPU 8
+#define KEEL_EVTCHNOP_UNMASK 9
+#define KEEL_EVTCHNOP_RESET 10
+struct keel_evtchn_op {
+    uint32_t dom;                /* alloc_unbound: owner; status: domain; reset: domain */
+    uint32_t remote_dom;         /* alloc_unbound, bind_interdomain */
+    uint32_t remote_port;        /* bind_interdomain */
+    uint32_t port;               /* in: close/send/status/unmask/bind_vcpu; out: bound port */
+    uint32_t virq;               /* bind_virq */
+    uint32_t vcpu;               /* bind_virq, bind_ipi, bind_vcpu; out (status) */
+    uint32_t status;             /* out (status): KEEL_EVTCHNSTAT_* */
+    uint32_t pad;
+};
+#define KEEL_EVTCHNSTAT_CLOSED 0
+#define KEEL_EVTCHNSTAT_UNBOUND 1
+#define KEEL_EVTCHNSTAT_INTERDOMAIN 2
+#define KEEL_EVTCHNSTAT_PIRQ 3
+#define KEEL_EVTCHNSTAT_VIRQ 4
+#define KEEL_EVTCHNSTAT_IPI 5
+/* VIRQs (Xen numbering) */
+#define KEEL_VIRQ_TIMER 0
+#define KEEL_VIRQ_DEBUG 1
+#define KEEL_VIRQ_CONSOLE 2
+#define KEEL_VIRQ_DOM_EXC 3
+#define KEEL_VIRQ_CON_RING 8
+#define KEEL_NR_VIRQS 24
+
+/* ---- memory_op ---- */
+#define KEEL_MEMOP_INCREASE_RESERVATION 0
+#define KEEL_MEMOP_DECREASE_RESERVATION 1
+#define KEEL_MEMOP_POPULATE_PHYSMAP 6
+#define KEEL_MEMOP_CURRENT_RESERVATION 3
+#define KEEL_MEMOP_MAXIMUM_RESERVATION 4
+#define KEEL_MEMOP_MAXIMUM_GPFN 2
+struct keel_memory_reservation {
+    uint64_t first_gfn;          /* a contiguous range of guest frames */
+    uint64_t nr_frames;
+    uint32_t domid;
+    uint32_t pad;
+};
+
+/* ---- domctl ---- */
+#define KEEL_DOMCTL_INTERFACE_VERSION 1
+#define KEEL_DOMCTL_CREATEDOMAIN 1
+#define KEEL_DOMCTL_DESTROYDOMAIN 2
+#define KEEL_DOMCTL_PAUSEDOMAIN 3
+#define KEEL_DOMCTL_UNPAUSEDOMAIN 4
+#define KEEL_DOMCTL_GETDOMAININFO 5
+#define KEEL_DOMCTL_MAX_MEM 11
+#define KEEL_DOMCTL_SETVCPUCONTEXT 12
+#define KEEL_DOMCTL_GETVCPUCONTEXT 13
+#define KEEL_DOMCTL_GETVCPUINFO 14
+#define KEEL_DOMCTL_MAX_VCPUS 15
+#define KEEL_DOMCTL_SETDOMAINHANDLE 17
+#define KEEL_DOMCTL_SHUTDOWN 48  /* remote shutdown with a reason, as SCHEDOP_remote_shutdown */
+#define KEEL_DOMCTL_FOREIGN_MAP 200 /* Keel: hand the caller the domain's memory as an fd */
+#define KEEL_DOMCTL_CONSOLE_READ 201 /* Keel: read a domain's console_io output */
+
+struct keel_domctl_create {
+    uint32_t max_vcpus;          /* 1..KEEL_MAX_VCPUS */
+    uint32_t flags;
+    uint64_t max_mem_kb;         /* size of the guest memory object */
+    uint8_t handle[16];          /* UUID */
+    uint32_t ssidref;
+    uint32_t pad;
+    char label[64];              /* security label (FLASK context), empty: default */
+};
+#define KEEL_DOMINF_DYING (1u << 0)
+#define KEEL_DOMINF_SHUTDOWN (1u << 1)
+#define KEEL_DOMINF_PAUSED (1u << 2)
+#define KEEL_DOMINF_BLOCKED (1u << 3)
+#define KEEL_DOMINF_RUNNING (1u << 4)
+#define KEEL_DOMINF_CRASHED (1u << 5)  /* died without a shutdown hypercall */
+#define KEEL_DOMINF_SHUTDOWN_SHIFT 16
+struct keel_domctl_info {
+    uint32_t domid;
+    uint32_t flags;              /* KEEL_DOMINF_*, shutdown reason in bits 16..23 */
+    uint64_t tot_pages;
+    uint64_t max_pages;
+    uint64_t cpu_time_ns;
+    uint32_t nr_online_vcpus;
+    uint32_t max_vcpu_id;
+    uint32_t ssidref;
+    uint32_t pause_count;
+    uint8_t handle[16];
+    int32_t pid;                 /* the domain process, 0 for Domain-0 */
+    uint32_t crash_signal;       /* signal that ended the domain process, if it died */
+};
+struct keel_domctl_vcpucontext {
+    uint32_t vcpu;
+    uint32_t pad;
+    uint64_t ctx;                /* guest address of struct keel_vcpu_context */
+};
+struct keel_domctl_vcpuinfo {
+    uint32_t vcpu;
+    uint8_t online, blocked, running, pad;
+    uint64_t cpu_time_ns;
+    uint32_t cpu;                /* physical CPU last run on */
+    uint32_t pad2;
+};
+struct keel_domctl_max_mem { uint64_t max_memkb; };
+struct keel_domctl_max_vcpus { uint32_t max; uint32_t pad; };
+struct keel_domctl_shutdown { uint32_t reason; uint32_t pad; };
+struct keel_domctl_handle { uint8_t handle[16]; };
+struct keel_domctl_console_read {
+    uint64_t offset;             /* in: stream offset to read from; out: offset of first byte */
+    uint64_t buf;
+    uint32_t len;                /* in: buffer size; out: bytes returned */
+    uint32_t pad;
+    uint64_t end;                /* out: stream offset after the newest byte */
+};
+
+struct keel_domctl {
+    uint32_t cmd;
+    uint32_t interface_version;  /* KEEL_DOMCTL_INTERFACE_VERSION */
+    uint32_t domain;
+    uint32_t pad;
+    union {
+        struct keel_domctl_create create;
+        struct keel_domctl_info info;
+        struct keel_domctl_vcpucontext vcpucontext;
+        struct keel_domctl_vcpuinfo vcpuinfo;
+        struct keel_domctl_max_mem max_mem;
+        struct keel_domctl_max_vcpus max_vcpus;
+        struct keel_domctl_shutdown shutdown;
+        struct keel_domctl_handle handle;
+        struct keel_domctl_console_read console;
+        uint8_t pad[128];
+    } u;
+};
+
+/* ---- sysctl ---- */
+#define KEEL_SYSCTL_INTERFACE_VERSION 1
+#define KEEL_SYSCTL_READCONSOLE 1
+#define KEEL_SYSCTL_PHYSINFO 3
+#define KEEL_SYSCTL_GETDOMAININFOLIST 6
+struct keel_sysctl_readconsole {
+    uint8_t clear;               /* clear the ring after reading */
+    uint8_t incremental;         /* read from index onwards */
+    uint8_t pad[2];
+    uint32_t count;              /* in: buffer size; out: bytes read */
+    uint64_t index;              /* in/out for incremental reads */
+    uint64_t buf;
+};
+struct keel_sysctl_physinfo {
+    uint32_t nr_cpus;
+    uint32_t threads_per_core;
+    uint32_t cores_per_socket;
+    uint32_t nr_nodes;
+    uint32_t cpu_khz;
+    uint32_t max_cpu_id;
+    uint64_t total_pages;
+    uint64_t free_pages;
+    uint64_t scrub_pages;
+    uint32_t capabilities;
+    uint32_t nr_domains;
+};
+struct keel_sysctl_getdomaininfolist {
+    uint32_t first_domain;
+    uint32_t max_domains;        /* entries in buf */
+    uint64_t buf;                /* struct keel_domctl_info[max_domains] */
+    uint32_t num_domains;        /* out */
+    uint32_t pad;
+};
+struct keel_sysctl {
+    uint32_t cmd;
+    uint32_t interface_version;
+    union {
+        struct keel_sysctl_readconsole readconsole;
+        struct keel_sysctl_physinfo physinfo;
+        struct keel_sysctl_getdomaininfolist domaininfolist;
+        uint8_t pad[128];
+    } u;
+};
+
+#endif

@@ -1,0 +1,44 @@
+/* keel/privcmd.h - the framing of Keel's control socket, the privileged toolstack's way into the
+ * hypervisor core (the analogue of Xen's privcmd device). Private to libctrl and the core.
+ *
+ * A request is a header, `arg_len` bytes of argument structure (the same structure a guest passes
+ * by address, e.g. struct keel_domctl), then `extra_len` bytes of input buffer. The reply is a
+ * header, the argument structure as updated by the call, `extra_len` bytes of output buffer (at most
+ * the request's extra_out_max), and `nfds` file descriptors passed with SCM_RIGHTS on its first
+ * byte. Sizes are validated by the core before anything is read into place. */
+#ifndef KEEL_PRIVCMD_H
+#define KEEL_PRIVCMD_H
+
+#include <stdint.h>
+
+#define KEEL_PRIVCMD_MAGIC 0x4b45454cU  /* "KEEL" */
+#define KEEL_PRIVCMD_VERSION 1
+#define KEEL_PRIVCMD_MAX_ARG 4096
+#define KEEL_PRIVCMD_MAX_EXTRA (1U << 20)
+#define KEEL_PRIVCMD_MAX_FDS 4
+#define KEEL_PRIVCMD_SOCKET "hv.sock"  /* inside the runtime directory */
+
+struct keel_privcmd_req {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t flags;
+    uint32_t op;                 /* KH_* */
+    uint32_t arg_len;
+    uint64_t cmd;
+    uint32_t extra_len;          /* input buffer bytes following arg */
+    uint32_t extra_out_max;      /* largest output buffer the caller accepts */
+    uint64_t seq;
+};
+
+struct keel_privcmd_rsp {
+    uint32_t magic;
+    int32_t pad0;
+    int64_t rc;                  /* hypercall result: >= 0 or -errno */
+    uint32_t arg_len;
+    uint32_t extra_len;
+    uint64_t seq;
+    uint32_t nfds;
+    uint32_t pad1;
+};
+
+#endif
