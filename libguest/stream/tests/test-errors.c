@@ -243,7 +243,6 @@ static void page_data(void)
     tl_u32le(&b, 1);
     tl_u32le(&b, 0);
     tl_u64le(&b, (1ull << 60) | 7);
-    tl_put(&b, memset(malloc(KG_PAGE_SIZE), 0, KG_PAGE_SIZE), 0);
     at = tl_rec(&s, KG_REC_PAGE_DATA, b.b, (uint32_t)b.len);
     expect(&s, -EBADMSG, (long long)at, "only valid for PV", "page-table page in an HVM stream");
     free(b.b);
