@@ -128,6 +128,8 @@ int kg_source_new_memory(const void *data, size_t len, struct kg_source **out); 
 uint64_t kg_source_offset(const struct kg_source *s);           /* bytes consumed so far */
 /* Read exactly len bytes; returns len, or fewer at end of stream, or -errno. */
 ssize_t kg_source_read(struct kg_source *s, void *buf, size_t len);
+/* Scatter read: fills the vectors in order; returns the total, fewer at end, or -errno. */
+ssize_t kg_source_readv(struct kg_source *s, const struct iovec *iov, int cnt);
 void kg_source_free(struct kg_source *s);
 
 /* ---- neutral x86-64 vCPU state and the HVM context blob ---- */
@@ -254,6 +256,13 @@ uint64_t kg_stream_writer_offset(const struct kg_stream_writer *w);
 
 #define KG_READ_BACKCHANNEL 1u  /* accept CHECKPOINT_DIRTY_PFN_LIST and CHECKPOINT_STATE */
 
+/* Optional page placement for restore: called for each data-carrying pfn of a PAGE_DATA
+ * record after its header, pfns, length and order have been validated; returns where the
+ * 4096 bytes of that page go (e.g. the guest's memory), or NULL to refuse the pfn (the read
+ * fails with -ERANGE). The contents are then read straight there (one readv per record on fd
+ * sources) and the item's page_data.pages is NULL. */
+typedef void *(*kg_page_dest_fn)(void *opaque, uint64_t pfn, unsigned type);
+
 struct kg_stream_reader_opts {
     enum kg_stream_format format;  /* AUTO detects xl / libxl / libxc from the first bytes */
     uint64_t max_pfn;              /* pfns above are rejected (0: 52-bit limit only) */
@@ -262,6 +271,8 @@ struct kg_stream_reader_opts {
     uint32_t max_record;           /* record body limit (0: KG_REC_LENGTH_MAX) */
     uint32_t max_xl_optional;      /* xl optional data limit (0: 16 MiB) */
     unsigned flags;                /* KG_READ_* */
+    kg_page_dest_fn page_dest;     /* NULL: page contents stay in the item */
+    void *page_opaque;
 };
 
 enum kg_item_kind {
@@ -288,7 +299,8 @@ struct kg_stream_item {
         struct {
             uint32_t count, npages;
             const uint64_t *entries;  /* decoded pfn entries (KG_PFN / KG_PFN_TYPE) */
-            const uint8_t *pages;     /* npages * 4096 bytes, in order of data-carrying entries */
+            const uint8_t *pages;     /* npages * 4096 bytes, in order of data-carrying entries;
+                                         NULL if opts.page_dest placed them */
         } page_data;
         struct kg_tsc_info tsc;
         struct { uint32_t count; const struct kg_hvm_param *params; } hvm_params;

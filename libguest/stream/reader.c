@@ -279,6 +279,19 @@ static int read_domain_hdr(struct kg_stream_reader *r, struct kg_stream_item *it
     return 0;
 }
 
+static int grow_body(struct kg_stream_reader *r, size_t need)
+{
+    if (need > r->body_cap) {
+        uint8_t *b = realloc(r->body, need);
+
+        if (!b)
+            return -ENOMEM;
+        r->body = b;
+        r->body_cap = need;
+    }
+    return 0;
+}
+
 /* Body (plus padding) into r->body; padding must be zero. */
 static int read_body(struct kg_stream_reader *r, enum kg_layer layer, uint64_t at,
                      uint32_t type, uint32_t len)
@@ -287,15 +300,8 @@ static int read_body(struct kg_stream_reader *r, enum kg_layer layer, uint64_t a
     int64_t idx = r->index[layer];
     int rc;
 
-    if ((size_t)len + pad + 1 > r->body_cap) {
-        size_t cap = (size_t)len + pad + 1;
-        uint8_t *b = realloc(r->body, cap);
-
-        if (!b)
-            return fail(r, -ENOMEM, layer, at, idx, type, "out of memory for %u bytes", len);
-        r->body = b;
-        r->body_cap = cap;
-    }
+    if (grow_body(r, (size_t)len + pad + 1))
+        return fail(r, -ENOMEM, layer, at, idx, type, "out of memory for %u bytes", len);
     rc = rd_exact(r, r->body, (size_t)len + pad, layer, at, idx, type, "the record body");
     if (rc)
         return rc;
@@ -304,6 +310,109 @@ static int read_body(struct kg_stream_reader *r, enum kg_layer layer, uint64_t a
             return fail(r, -EBADMSG, layer, at, idx, type, "padding byte at offset %llu is "
                         "0x%02x, must be 0", (unsigned long long)(at + 8 + len + i),
                         r->body[len + i]);
+    return 0;
+}
+
+static void fill_record(struct kg_stream_reader *r, enum kg_layer layer, uint64_t at,
+                        uint32_t type, uint32_t len, int known, struct kg_stream_item *it)
+{
+    it->kind = KG_ITEM_RECORD;
+    it->layer = layer;
+    it->offset = at;
+    it->size = 8 + (uint64_t)len + kg_pad8(len);
+    it->index = r->index[layer];
+    it->type = type;
+    it->length = len;
+    it->body = r->body;
+    it->skipped = !known;
+    r->index[layer]++;
+}
+
+/* Read the pages of a validated PAGE_DATA record straight to the caller's destinations. */
+static int place_pages(struct kg_stream_reader *r, uint64_t at, int64_t idx,
+                       struct kg_stream_item *it)
+{
+    uint32_t np = it->u.page_data.npages, k = 0;
+    struct iovec *iov;
+    ssize_t n;
+
+    if (grow_body(r, 8 + 8 * (size_t)it->u.page_data.count + (size_t)np * sizeof *iov + 8))
+        return fail(r, -ENOMEM, KG_LAYER_LIBXC, at, idx, KG_REC_PAGE_DATA, "out of memory");
+    iov = (struct iovec *)(void *)(r->body + ((8 + 8 * (size_t)it->u.page_data.count + 7) & ~(size_t)7));
+    for (uint32_t i = 0; i < it->u.page_data.count; i++) {
+        uint64_t e = it->u.page_data.entries[i];
+        void *dst;
+
+        if (kg_pfn_type_has_data(KG_PFN_TYPE(e)) != 1)
+            continue;
+        dst = r->opts.page_dest(r->opts.page_opaque, KG_PFN(e), KG_PFN_TYPE(e));
+        if (!dst)
+            return fail(r, -ERANGE, KG_LAYER_LIBXC, at, idx, KG_REC_PAGE_DATA,
+                        "page destination refused pfn[%u] = 0x%llx", i,
+                        (unsigned long long)KG_PFN(e));
+        iov[k++] = (struct iovec){ dst, KG_PAGE_SIZE };
+    }
+    n = kg_source_readv(r->src, iov, (int)np);
+    if (n > 0)
+        r->off += (uint64_t)n;
+    if (n < 0)
+        return fail(r, (int)n, KG_LAYER_LIBXC, at, idx, KG_REC_PAGE_DATA, "read error: %s",
+                    strerror((int)-n));
+    if ((size_t)n < (size_t)np * KG_PAGE_SIZE)
+        return fail(r, -ENODATA, KG_LAYER_LIBXC, at, idx, KG_REC_PAGE_DATA, "truncated: stream "
+                    "ends at offset %llu inside the page contents (%zd of %zu bytes)",
+                    (unsigned long long)r->off, n, (size_t)np * KG_PAGE_SIZE);
+    it->u.page_data.pages = NULL;
+    return 0;
+}
+
+/* PAGE_DATA with opts.page_dest: header and pfns into the body buffer, validated (body and
+ * order) before a single page byte is placed. */
+static int read_pages_direct(struct kg_stream_reader *r, uint64_t at, uint32_t len,
+                             struct kg_stream_item *it)
+{
+    int64_t idx = r->index[KG_LAYER_LIBXC];
+    uint32_t count, maxb = r->opts.max_batch ? r->opts.max_batch : KG_MAX_BATCH, np;
+    uint64_t *entries, need;
+    char why[224];
+    int rc;
+
+    if (grow_body(r, 16))
+        return fail(r, -ENOMEM, KG_LAYER_LIBXC, at, idx, KG_REC_PAGE_DATA, "out of memory");
+    rc = rd_exact(r, r->body, len < 8 ? len : 8, KG_LAYER_LIBXC, at, idx, KG_REC_PAGE_DATA,
+                  "the record body");
+    if (rc)
+        return rc;
+    count = len < 8 ? 0 : kg_le32(r->body);
+    if (len >= 8 && count && count <= maxb && 8 + 8 * (uint64_t)count <= len) {
+        if (grow_body(r, 8 + 8 * (size_t)count + 8))
+            return fail(r, -ENOMEM, KG_LAYER_LIBXC, at, idx, KG_REC_PAGE_DATA, "out of memory");
+        rc = rd_exact(r, r->body + 8, 8 * (size_t)count, KG_LAYER_LIBXC, at, idx,
+                      KG_REC_PAGE_DATA, "the record body");
+        if (rc)
+            return rc;
+    }
+    /* Fails here without touching pfns unless they were read above. */
+    need = 8 + 8 * (uint64_t)count;
+    rc = kg_check_page_batch(&r->lim, r->body, (uint32_t)(need <= len ? need : len), &entries,
+                             &np, &r->scratch, why, sizeof why);
+    if (!rc && (uint64_t)len != 8 + 8 * (uint64_t)count + (uint64_t)np * KG_PAGE_SIZE) {
+        snprintf(why, sizeof why, "PAGE_DATA length %u, expected %llu for %u pfns with %u pages "
+                 "of data", len, (unsigned long long)(8 + 8 * (uint64_t)count + (uint64_t)np * KG_PAGE_SIZE),
+                 count, np);
+        rc = -EBADMSG;
+    }
+    if (!rc)
+        rc = kg_order_libxc(&r->order, KG_REC_PAGE_DATA, why, sizeof why);
+    if (rc)
+        return fail(r, rc, KG_LAYER_LIBXC, at, idx, KG_REC_PAGE_DATA, "%s", why);
+    it->u.page_data.count = count;
+    it->u.page_data.npages = np;
+    it->u.page_data.entries = entries;
+    rc = place_pages(r, at, idx, it);
+    if (rc)
+        return rc;
+    fill_record(r, KG_LAYER_LIBXC, at, KG_REC_PAGE_DATA, len, 1, it);
     return 0;
 }
 
@@ -329,6 +438,8 @@ static int read_record(struct kg_stream_reader *r, enum kg_layer layer,
     if (!known && !(type & KG_REC_OPTIONAL))
         return fail(r, -EBADMSG, layer, at, idx, type, "unknown mandatory record type 0x%x",
                     type);
+    if (layer == KG_LAYER_LIBXC && type == KG_REC_PAGE_DATA && r->opts.page_dest)
+        return read_pages_direct(r, at, len, it);
     rc = read_body(r, layer, at, type, len);
     if (rc)
         return rc;
@@ -343,16 +454,7 @@ static int read_record(struct kg_stream_reader *r, enum kg_layer layer,
                                  : kg_order_libxl(&r->order, type, why, sizeof why);
     if (rc)
         return fail(r, rc, layer, at, idx, type, "%s", why);
-    it->kind = KG_ITEM_RECORD;
-    it->layer = layer;
-    it->offset = at;
-    it->size = 8 + (uint64_t)len + kg_pad8(len);
-    it->index = idx;
-    it->type = type;
-    it->length = len;
-    it->body = r->body;
-    it->skipped = !known;
-    r->index[layer]++;
+    fill_record(r, layer, at, type, len, known, it);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "kg_stream_int.h"
@@ -159,6 +160,74 @@ ssize_t kg_source_read(struct kg_source *s, void *buf, size_t len)
     }
     s->offset += got;
     return (ssize_t)got;
+}
+
+/* fd sources: buffered bytes (and the rest of a partly filled vector) through the buffer,
+ * everything else with readv straight into the caller's vectors. */
+static ssize_t readv_fd(struct kg_source *s, const struct iovec *iov, int cnt)
+{
+    struct iovec local[1024];
+    size_t got = 0, part = 0;  /* part: bytes already in iov[i] */
+    int i = 0;
+
+    while (i < cnt) {
+        ssize_t r;
+        int n;
+
+        if (s->buf_pos < s->buf_len || part) {
+            size_t want = iov[i].iov_len - part;
+
+            r = kg_source_read(s, (uint8_t *)iov[i].iov_base + part, want);
+            if (r < 0)
+                return r;
+            s->offset -= (uint64_t)r;  /* counted once by the caller */
+            got += (size_t)r;
+            if ((size_t)r < want)
+                break;
+            i++;
+            part = 0;
+            continue;
+        }
+        n = cnt - i < 1024 ? cnt - i : 1024;
+        memcpy(local, iov + i, (size_t)n * sizeof *iov);
+        r = readv(s->fd, local, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+        while (i < cnt && (size_t)r >= iov[i].iov_len) {
+            r -= (ssize_t)iov[i].iov_len;
+            i++;
+        }
+        part = (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+ssize_t kg_source_readv(struct kg_source *s, const struct iovec *iov, int cnt)
+{
+    ssize_t got = 0;
+
+    if (!s || cnt < 0 || (cnt && !iov))
+        return -EINVAL;
+    if (s->kind == SRC_FD) {
+        got = readv_fd(s, iov, cnt);
+        if (got > 0)
+            s->offset += (uint64_t)got;
+        return got;
+    }
+    for (int i = 0; i < cnt; i++) {
+        ssize_t r = kg_source_read(s, iov[i].iov_base, iov[i].iov_len);
+        if (r < 0)
+            return r;
+        got += r;
+        if ((size_t)r < iov[i].iov_len)
+            break;
+    }
+    return got;
 }
 
 void kg_source_free(struct kg_source *s)

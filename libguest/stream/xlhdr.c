@@ -54,9 +54,11 @@ static int check_config(const char *cfg, uint32_t clen, char *why, size_t whylen
     err[0] = '\0';
     v = yajl_tree_parse(cfg, err, sizeof err);
     if (!v) {
-        for (char *c = err; *c; c++)
-            if (*c == '\n')
-                *c = ' ';
+        char *o = err;
+        for (const char *c = err; *c; c++)  /* one line, runs of blanks squeezed */
+            if (!((*c == ' ' || *c == '\n') && o > err && o[-1] == ' '))
+                *o++ = *c == '\n' ? ' ' : *c;
+        *o = '\0';
         BAD(-EBADMSG, "domain config is not valid JSON: %s", err);
     }
     is_obj = YAJL_IS_OBJECT(v);

@@ -11,6 +11,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static volatile uint64_t sink;
+static uint8_t guest[16 * KG_PAGE_SIZE];
+
+static void *place(void *opaque, uint64_t pfn, unsigned type)
+{
+    (void)opaque;
+    return pfn < 16 && type != KG_PFINFO_XALLOC ? guest + pfn * KG_PAGE_SIZE : NULL;
+}
 
 static void touch(const struct kg_stream_item *it)
 {
@@ -19,7 +26,7 @@ static void touch(const struct kg_stream_item *it)
     if (it->type == KG_REC_PAGE_DATA) {
         for (uint32_t i = 0; i < it->u.page_data.count; i++)
             sink += it->u.page_data.entries[i];
-        for (uint32_t p = 0; p < it->u.page_data.npages; p++)
+        for (uint32_t p = 0; it->u.page_data.pages && p < it->u.page_data.npages; p++)
             sink += it->u.page_data.pages[(size_t)p * KG_PAGE_SIZE + KG_PAGE_SIZE - 1];
     } else if (it->type == KG_REC_HVM_PARAMS) {
         for (uint32_t i = 0; i < it->u.hvm_params.count; i++)
@@ -47,6 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size && (data[size - 1] & 1))
         o.flags |= KG_READ_BACKCHANNEL;
+    if (size && (data[size - 1] & 2)) {  /* also fuzz the direct page placement path */
+        o.page_dest = place;
+        o.max_pfn = 0xffff;
+    }
     if (kg_source_new_memory(data, size, &src))
         return 0;
     if (kg_stream_reader_new(src, &o, &r)) {

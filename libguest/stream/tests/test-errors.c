@@ -11,6 +11,15 @@
 #include "testlib.h"
 
 static struct kg_stream_reader_opts opts;
+static uint8_t guestmem[64 * KG_PAGE_SIZE];
+
+/* page_dest for tests: places pfns < 64, refuses the rest. */
+static void *place(void *opaque, uint64_t pfn, unsigned type)
+{
+    (void)opaque;
+    (void)type;
+    return pfn < 64 ? guestmem + pfn * KG_PAGE_SIZE : NULL;
+}
 
 /* Read to the end; returns the final rc and copies the error. */
 static int read_all(const uint8_t *b, size_t len, struct kg_stream_error *err)
@@ -77,6 +86,17 @@ static void truncation(void)
     read_all(s.b, s.len - 8, &e);  /* END record header missing */
     tap_ok(e.offset == s.len - 8 && strstr(e.msg, "record header"),
            "cut before the END record names the offset where its header was due");
+    opts.page_dest = place;
+    bad = 0;
+    for (size_t n = 0; n < s.len; n++) {
+        int rc = read_all(s.b, n, &e);
+        if (rc != -ENODATA || !strstr(e.msg, "truncated") || e.offset > n)
+            bad++;
+    }
+    tap_ok(bad == 0, "the same with pages placed by page_dest (%zu failures)", bad);
+    tap_ok(read_all(s.b, s.len, &e) == 0 && guestmem[KG_PAGE_SIZE + 9] ==
+           (uint8_t)((1 * 0x100000001b3ull ^ 8) >> 8), "page_dest receives the page contents");
+    opts.page_dest = NULL;
     free(s.b);
 }
 
@@ -184,6 +204,29 @@ static void page_data(void)
 {
     struct tl_buf s = { 0 }, b = { 0 };
     size_t at;
+
+    opts.page_dest = place;
+    tl_libxc_start(&s);
+    tl_rec(&s, KG_REC_STATIC_DATA_END, NULL, 0);
+    at = tl_rec_pages(&s, 63, 2);
+    expect(&s, -ERANGE, (long long)at, "page destination refused pfn[1] = 0x40",
+           "page_dest refusing a pfn");
+    tl_libxc_start(&s);
+    at = tl_rec_pages(&s, 0, 1);
+    memset(guestmem, 0x5a, KG_PAGE_SIZE);
+    expect(&s, -EPROTO, (long long)at, "PAGE_DATA before STATIC_DATA_END", "misordered PAGE_DATA "
+           "with page_dest");
+    tap_ok(guestmem[0] == 0x5a && guestmem[KG_PAGE_SIZE - 1] == 0x5a,
+           "a misordered PAGE_DATA places no page byte");
+    tl_libxc_start(&s);
+    tl_rec(&s, KG_REC_STATIC_DATA_END, NULL, 0);
+    tl_u32le(&s, KG_REC_PAGE_DATA);
+    at = s.len - 4;
+    tl_u32le(&s, 8 + 8 * 2000);
+    tl_u32le(&s, 2000);
+    tl_u32le(&s, 0);
+    expect(&s, -EFBIG, (long long)at, "exceeds the batch limit", "oversized batch with page_dest");
+    opts.page_dest = NULL;
 
     opts.max_pfn = 0x1000;
     tl_libxc_start(&s);

@@ -135,6 +135,8 @@ static void apply_item(struct result *res, const struct kg_stream_item *it, uint
     switch (it->type) {
     case KG_REC_PAGE_DATA: {
         const uint8_t *src = it->u.page_data.pages;
+        if (!src)
+            break;  /* placed by the reader (page_dest) */
         for (uint32_t i = 0; i < it->u.page_data.count; i++) {
             uint64_t e = it->u.page_data.entries[i];
             if (kg_pfn_type_has_data(KG_PFN_TYPE(e)) == 1 && KG_PFN(e) < npfn) {
@@ -162,9 +164,21 @@ static void apply_item(struct result *res, const struct kg_stream_item *it, uint
     }
 }
 
+static void *place(void *opaque, uint64_t pfn, unsigned type)
+{
+    struct result *res = opaque;
+
+    (void)type;
+    return res->mem + pfn * KG_PAGE_SIZE;  /* pfn already checked against max_pfn */
+}
+
+static int use_page_dest;
+
 static int read_stream(struct kg_source *src, uint32_t npfn, struct result *res)
 {
-    struct kg_stream_reader_opts o = { .format = KG_FMT_AUTO, .max_pfn = npfn - 1 };
+    struct kg_stream_reader_opts o = { .format = KG_FMT_AUTO, .max_pfn = npfn - 1,
+                                       .page_dest = use_page_dest ? place : NULL,
+                                       .page_opaque = res };
     struct kg_stream_reader *r;
     struct kg_stream_item it;
     uint64_t next = 0;
@@ -267,7 +281,8 @@ static void run_pipe(enum kg_stream_format fmt, unsigned cps)
     for (unsigned round = 1; round <= cps; round++)  /* what the child did to its copy */
         mutate(&g, round);
     tap_ok(rc == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-           "pipe: xl stream written by a child process is read while it is written");
+           "pipe: %s stream written by a child process is read while it is written%s",
+           fmt == KG_FMT_XL ? "xl" : "libxc", use_page_dest ? " (pages placed by readv)" : "");
     compare("pipe", &g, &res, cps, fmt);
     kg_source_free(src);
     free(g.mem);
@@ -395,6 +410,10 @@ int main(void)
     run_memory(KG_FMT_LIBXL, 3, 2, "libxl, 2 checkpoints");
     run_memory(KG_FMT_XL, 3, 0, "xl save image");
     run_pipe(KG_FMT_XL, 1);
+    use_page_dest = 1;
+    run_memory(KG_FMT_LIBXL, 3, 1, "libxl, pages placed by page_dest");
+    run_pipe(KG_FMT_LIBXC, 2);  /* fd source: one readv per PAGE_DATA record */
+    use_page_dest = 0;
     run_callback();
     writer_refusals();
     return tap_done();
