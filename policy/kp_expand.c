@@ -1,0 +1,287 @@
+/* kp_expand.c - expansion of the rules into the access vector table the way checkpolicy builds
+ * a kernel policy (attributes kept as rule subjects, "self" and negations expanded), the
+ * conditional rule lists, and the compile-time neverallow check over fully expanded types. */
+#include "kp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SPEC_ALLOWED 0x1
+#define SPEC_AUDITALLOW 0x2
+#define SPEC_AUDITDENY 0x4
+#define SPEC_TRANS 0x10
+#define SPEC_MEMBER 0x20
+#define SPEC_CHANGE 0x40
+
+void kp_type_expand(const struct kp_db *db, const struct kp_typeset *ts, int always,
+                    struct kp_bits *out)
+{
+    struct kp_bits types = { 0, NULL }, neg = { 0, NULL };
+
+    out->nw = 0;
+    out->w = NULL;
+    for (uint32_t i = 0; i < ts->pos.nw * 64; i++) {
+        if (!kp_bits_get(&ts->pos, i))
+            continue;
+        if (db->types[i].attr && always)
+            kp_bits_or(&types, &db->types[i].members);
+        else
+            kp_bits_set(&types, i);
+    }
+    for (uint32_t i = 0; i < ts->neg.nw * 64; i++) {
+        if (!kp_bits_get(&ts->neg, i))
+            continue;
+        if (db->types[i].attr)
+            kp_bits_or(&neg, &db->types[i].members);
+        else
+            kp_bits_set(&neg, i);
+    }
+    if (ts->flags & KP_TS_STAR) {
+        for (uint32_t i = 0; i < db->ntypes; i++)
+            if (!db->types[i].attr && !kp_bits_get(&neg, i))
+                kp_bits_set(out, i);
+    } else {
+        for (uint32_t i = 0; i < types.nw * 64; i++)
+            if (kp_bits_get(&types, i) && !kp_bits_get(&neg, i))
+                kp_bits_set(out, i);
+        if (ts->flags & KP_TS_COMP) {
+            struct kp_bits c = { 0, NULL };
+
+            for (uint32_t i = 0; i < db->ntypes; i++)
+                if (!db->types[i].attr && !kp_bits_get(out, i))
+                    kp_bits_set(&c, i);
+            kp_bits_free(out);
+            *out = c;
+        }
+    }
+    kp_bits_free(&types);
+    kp_bits_free(&neg);
+}
+
+/* A set needs full expansion when it is not a plain list of names. */
+static int must_expand(const struct kp_typeset *ts)
+{
+    return ts->flags || !kp_bits_empty(&ts->neg);
+}
+
+static int av_grow(struct kp_avtab *t)
+{
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 64;
+        struct kp_avent *e = realloc(t->e, cap * sizeof(*e));
+
+        if (!e)
+            return -1;
+        t->e = e;
+        t->cap = cap;
+    }
+    return 0;
+}
+
+/* Linear-probe index over (s, t, c, spec) -> entry, rebuilt as the table grows. */
+struct avidx {
+    uint32_t cap;
+    int32_t *slot;
+};
+
+static uint32_t key_hash(uint32_t s, uint32_t t, uint32_t c, uint32_t spec)
+{
+    uint32_t h = (s * 0x9e3779b1u) ^ (t * 0x85ebca6bu) ^ (c * 0xc2b2ae35u) ^ (spec * 0x27d4eb2fu);
+
+    return h ^ (h >> 15);
+}
+
+static int idx_find(struct avidx *x, struct kp_avtab *t, uint16_t s, uint16_t tt, uint16_t c,
+                    uint16_t spec, int create, uint32_t init)
+{
+    if (create && (t->n + 1) * 2 > x->cap) {
+        uint32_t cap = x->cap ? x->cap * 2 : 1024;
+        int32_t *slot = malloc(cap * sizeof(*slot));
+
+        if (!slot)
+            return -1;
+        memset(slot, 0xff, cap * sizeof(*slot));
+        for (uint32_t i = 0; i < t->n; i++) {
+            const struct kp_avent *e = &t->e[i];
+            uint32_t h = key_hash(e->s, e->t, e->c, e->spec) & (cap - 1);
+
+            while (slot[h] >= 0)
+                h = (h + 1) & (cap - 1);
+            slot[h] = (int32_t)i;
+        }
+        free(x->slot);
+        x->slot = slot;
+        x->cap = cap;
+    }
+    if (!x->cap)
+        return -1;
+    for (uint32_t h = key_hash(s, tt, c, spec) & (x->cap - 1);; h = (h + 1) & (x->cap - 1)) {
+        int32_t i = x->slot[h];
+
+        if (i < 0) {
+            if (!create || av_grow(t))
+                return -1;
+            t->e[t->n] = (struct kp_avent){ s, tt, c, spec, init };
+            x->slot[h] = (int32_t)t->n;
+            return (int)t->n++;
+        }
+        if (t->e[i].s == s && t->e[i].t == tt && t->e[i].c == c && t->e[i].spec == spec)
+            return i;
+    }
+}
+
+struct target {
+    struct kp_avtab *tab;
+    struct avidx *idx;
+};
+
+static int apply(struct kp_db *db, const struct kp_rule *r, struct target *tg, uint32_t s,
+                 uint32_t t, uint32_t c)
+{
+    static const uint16_t spec_of[] = { SPEC_ALLOWED, SPEC_AUDITALLOW, SPEC_AUDITDENY, 0,
+                                        SPEC_TRANS, SPEC_MEMBER, SPEC_CHANGE };
+    uint16_t spec = spec_of[r->kind];
+    uint32_t perms = r->kind < R_TRANS ? r->perms[c] : 0;
+    int i;
+
+    if (r->kind < R_TRANS && !perms)
+        return 0;
+    i = idx_find(tg->idx, tg->tab, (uint16_t)(s + 1), (uint16_t)(t + 1), (uint16_t)(c + 1), spec,
+                 1, spec == SPEC_AUDITDENY ? 0xffffffffu : 0);
+    if (i < 0)
+        return -1;
+    switch (r->kind) {
+    case R_ALLOW:
+    case R_AUDITALLOW:
+        tg->tab->e[i].data |= perms;
+        break;
+    case R_DONTAUDIT:
+        tg->tab->e[i].data &= ~perms;
+        break;
+    default:
+        if (tg->tab->e[i].data && tg->tab->e[i].data != r->newtype) {
+            kp_error(db, r->file, r->line, "conflicting type rules for %s %s:%s",
+                     db->types[s].name, db->types[t].name, db->classes[c].name);
+            return -1;
+        }
+        tg->tab->e[i].data = r->newtype;
+        break;
+    }
+    return 0;
+}
+
+static int expand_rule(struct kp_db *db, const struct kp_rule *r, struct target *tg)
+{
+    struct kp_bits S, T;
+    int rc = 0;
+    int type_rule = r->kind >= R_TRANS; /* type rules always name types */
+
+    kp_type_expand(db, &r->src, type_rule || r->self || must_expand(&r->src), &S);
+    kp_type_expand(db, &r->tgt, type_rule || must_expand(&r->tgt), &T);
+    for (uint32_t s = 0; s < S.nw * 64 && !rc; s++) {
+        if (!kp_bits_get(&S, s))
+            continue;
+        for (uint32_t c = 0; c < db->nclasses && !rc; c++) {
+            if (!kp_bits_get(&r->classes, c))
+                continue;
+            if (r->self)
+                rc = apply(db, r, tg, s, s, c);
+        }
+        for (uint32_t t = 0; t < T.nw * 64 && !rc; t++) {
+            if (!kp_bits_get(&T, t))
+                continue;
+            for (uint32_t c = 0; c < db->nclasses && !rc; c++)
+                if (kp_bits_get(&r->classes, c))
+                    rc = apply(db, r, tg, s, t, c);
+        }
+    }
+    kp_bits_free(&S);
+    kp_bits_free(&T);
+    return rc;
+}
+
+int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
+{
+    struct avidx ux = { 0, NULL };
+    struct avidx *cx;
+    int rc = 0;
+
+    memset(te, 0, sizeof(*te));
+    *condav = calloc(db->nconds ? db->nconds : 1, sizeof(**condav));
+    cx = calloc(db->nconds ? db->nconds * 2 : 1, sizeof(*cx));
+    if (!*condav || !cx) {
+        free(cx);
+        return -1;
+    }
+    for (uint32_t i = 0; i < db->nrules && !rc; i++) {
+        const struct kp_rule *r = &db->rules[i];
+        struct target tg = { te, &ux };
+
+        if (r->kind == R_NEVERALLOW)
+            continue;
+        if (r->cond >= 0) {
+            tg.tab = r->branch ? &(*condav)[r->cond].t : &(*condav)[r->cond].f;
+            tg.idx = &cx[r->cond * 2 + (r->branch ? 0 : 1)];
+        }
+        rc = expand_rule(db, r, &tg);
+    }
+    free(ux.slot);
+    for (uint32_t i = 0; i < db->nconds * 2; i++)
+        free(cx[i].slot);
+    free(cx);
+    return rc;
+}
+
+/* ---- neverallow ---- */
+
+int kp_check_neverallow(struct kp_db *db)
+{
+    uint32_t nt = db->ntypes, nc = db->nclasses;
+    uint32_t *av;
+    int bad = 0;
+
+    if (!nt || !nc)
+        return 0;
+    av = calloc((size_t)nt * nt * nc, sizeof(*av));
+    if (!av)
+        return -1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < db->nrules; i++) {
+            const struct kp_rule *r = &db->rules[i];
+            struct kp_bits S, T;
+
+            if (pass == 0 ? r->kind != R_ALLOW : r->kind != R_NEVERALLOW)
+                continue;
+            kp_type_expand(db, &r->src, 1, &S);
+            kp_type_expand(db, &r->tgt, 1, &T);
+            for (uint32_t s = 0; s < S.nw * 64; s++) {
+                if (!kp_bits_get(&S, s))
+                    continue;
+                for (uint32_t t = 0; t < nt; t++) {
+                    if (!(r->self && t == s) && !kp_bits_get(&T, t))
+                        continue;
+                    for (uint32_t c = 0; c < nc; c++) {
+                        uint32_t *cell = &av[((size_t)s * nt + t) * nc + c];
+
+                        if (!kp_bits_get(&r->classes, c))
+                            continue;
+                        if (pass == 0) {
+                            *cell |= r->perms[c];
+                        } else if (*cell & r->perms[c]) {
+                            kp_error(db, r->file, r->line,
+                                     "neverallow violated: %s %s:%s is allowed (0x%x)",
+                                     db->types[s].name, db->types[t].name, db->classes[c].name,
+                                     *cell & r->perms[c]);
+                            *cell &= ~r->perms[c]; /* report each violation once */
+                            bad = 1;
+                        }
+                    }
+                }
+            }
+            kp_bits_free(&S);
+            kp_bits_free(&T);
+        }
+    }
+    free(av);
+    return bad ? -1 : 0;
+}
