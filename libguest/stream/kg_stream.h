@@ -210,7 +210,9 @@ struct kg_stream_writer_opts {
     uint32_t xen_major, xen_minor; /* written in the domain header (default 4.21) */
     uint64_t max_pfn;              /* refuse pfns above this (0: no limit but 52 bits) */
     const char *xl_config;         /* JSON domain config for the XL preamble, or NULL */
+    unsigned flags;                /* KG_WRITE_* */
 };
+#define KG_WRITE_BACKCHANNEL 1u    /* allow CHECKPOINT_DIRTY_PFN_LIST (COLO back channel) */
 
 struct kg_stream_writer;
 int kg_stream_writer_new(struct kg_sink *sink, const struct kg_stream_writer_opts *opts,

@@ -54,7 +54,7 @@ int kg_stream_writer_new(struct kg_sink *sink, const struct kg_stream_writer_opt
     }
     w->sink = sink;
     w->lim = (struct kg_body_limits){ w->opts.max_pfn, KG_MAX_BATCH, 65536, w->opts.dom_type };
-    kg_order_init(&w->order, w->opts.format, true);
+    kg_order_init(&w->order, w->opts.format, w->opts.flags & KG_WRITE_BACKCHANNEL);
     *out = w;
     return 0;
 }
