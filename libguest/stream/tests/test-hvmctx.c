@@ -17,7 +17,10 @@ static uint64_t le64(const uint8_t *p)
     return v;
 }
 
-static uint32_t le32(const uint8_t *p) { return (uint32_t)le64(p) & 0xffffffffu; }
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 static void layout(void)
 {
