@@ -40,22 +40,25 @@ static uint8_t *put_desc(uint8_t *p, uint16_t code, uint16_t inst, uint32_t len)
     return p + DESC_LEN;
 }
 
-static const uint64_t *gpr_in(const struct kg_vcpu_regs *r, int i)
+/* The 16 GPRs in hvm_hw_cpu order: rax rbx rcx rdx rbp rsi rdi rsp r8..r15. */
+static uint64_t *gpr(struct kg_vcpu_regs *r, int i)
 {
-    const uint64_t *g[16] = { &r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rbp, &r->rsi, &r->rdi,
-                              &r->rsp, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
-                              &r->r14, &r->r15 };
+    uint64_t *g[16] = { &r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rbp, &r->rsi, &r->rdi,
+                        &r->rsp, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
+                        &r->r14, &r->r15 };
     return g[i];
 }
 
 static void encode_cpu(const struct kg_vcpu_regs *r, uint8_t *c)
 {
     const uint16_t sel[6] = { r->cs, r->ds, r->es, r->fs, r->gs, r->ss };
+    const uint64_t g[16] = { r->rax, r->rbx, r->rcx, r->rdx, r->rbp, r->rsi, r->rdi, r->rsp,
+                             r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
 
     memset(c, 0, KG_HVM_CPU_LEN);
     memcpy(c + CPU_FPU, r->fxsave, sizeof r->fxsave);
     for (int i = 0; i < 16; i++)
-        kg_put_le64(c + CPU_GPR + 8 * i, *gpr_in(r, i));
+        kg_put_le64(c + CPU_GPR + 8 * i, g[i]);
     kg_put_le64(c + CPU_RIP, r->rip);
     kg_put_le64(c + CPU_RFLAGS, r->rflags);
     kg_put_le64(c + CPU_CR0, r->cr0);
@@ -83,7 +86,7 @@ static void decode_cpu(const uint8_t *c, struct kg_vcpu_regs *r)
     memset(r, 0, sizeof *r);
     memcpy(r->fxsave, c + CPU_FPU, sizeof r->fxsave);
     for (int i = 0; i < 16; i++)
-        *(uint64_t *)gpr_in(r, i) = kg_le64(c + CPU_GPR + 8 * i);
+        *gpr(r, i) = kg_le64(c + CPU_GPR + 8 * i);
     r->rip = kg_le64(c + CPU_RIP);
     r->rflags = kg_le64(c + CPU_RFLAGS);
     r->cr0 = kg_le64(c + CPU_CR0);

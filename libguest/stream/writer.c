@@ -49,8 +49,10 @@ int kg_stream_writer_new(struct kg_sink *sink, const struct kg_stream_writer_opt
     if ((w->opts.version != 2 && w->opts.version != 3) ||
         (w->opts.dom_type != KG_DOM_X86_HVM && w->opts.dom_type != KG_DOM_X86_PV) ||
         !w->pd_hdr || !w->pd_iov) {
+        int rc = w->pd_hdr && w->pd_iov ? -EINVAL : -ENOMEM;
+
         kg_stream_writer_free(w);
-        return w->pd_hdr && w->pd_iov ? -EINVAL : -ENOMEM;
+        return rc;
     }
     w->sink = sink;
     w->lim = (struct kg_body_limits){ w->opts.max_pfn, KG_MAX_BATCH, 65536, w->opts.dom_type };
