@@ -285,7 +285,7 @@ int kg_stream_write_page_data(struct kg_stream_writer *w, const uint64_t *entrie
                               const void *const *pages, uint32_t count)
 {
     uint64_t *checked;
-    uint32_t np = 0, np_checked;
+    uint32_t np = 0, nv = 0, np_checked;
     char why[224];
     int rc;
 
@@ -299,10 +299,16 @@ int kg_stream_write_page_data(struct kg_stream_writer *w, const uint64_t *entrie
     for (uint32_t i = 0; i < count; i++) {
         kg_put_le64(w->pd_hdr + 8 + 8 * (size_t)i, entries[i]);
         if (kg_pfn_type_has_data(KG_PFN_TYPE(entries[i])) == 1) {
+            struct iovec *last = np ? &w->pd_iov[1 + nv] : NULL;
+
             if (!pages[i])
                 return fail(w, -EINVAL, KG_LAYER_LIBXC, w->index[KG_LAYER_LIBXC],
                             KG_REC_PAGE_DATA, "refusing to write: no contents for pfn[%u]", i);
-            w->pd_iov[2 + np++] = (struct iovec){ (void *)pages[i], KG_PAGE_SIZE };
+            if (last && (const uint8_t *)last->iov_base + last->iov_len == pages[i])
+                last->iov_len += KG_PAGE_SIZE;  /* adjacent pages: one vector */
+            else
+                w->pd_iov[2 + nv++] = (struct iovec){ (void *)pages[i], KG_PAGE_SIZE };
+            np++;
         }
     }
     /* Check header and pfns with the reader's rules (contents are not inspected). */
@@ -312,7 +318,7 @@ int kg_stream_write_page_data(struct kg_stream_writer *w, const uint64_t *entrie
         return fail(w, rc, KG_LAYER_LIBXC, w->index[KG_LAYER_LIBXC], KG_REC_PAGE_DATA,
                     "refusing to write: %s", why);
     w->pd_iov[1] = (struct iovec){ w->pd_hdr, 8 + 8 * (size_t)count };
-    return put_record(w, KG_LAYER_LIBXC, KG_REC_PAGE_DATA, w->pd_iov, 2 + (int)np,
+    return put_record(w, KG_LAYER_LIBXC, KG_REC_PAGE_DATA, w->pd_iov, 2 + (int)nv,
                       8 + 8 * count + np * KG_PAGE_SIZE);
 }
 
