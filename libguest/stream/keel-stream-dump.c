@@ -1,6 +1,7 @@
 /* keel-stream-dump.c - prints every header and record of a migration v2 stream or xl save
  * image with offsets, lengths and decoded fields; exits 1 with the reader's error (offset,
- * record index, reason) on a bad stream, 2 on usage errors. */
+ * record index, reason) on a bad stream, 2 on usage errors. -b: back channel records allowed;
+ * -x: Xen's own record order (HVM_CONTEXT before HVM_PARAMS) allowed; -m: highest valid pfn. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -141,7 +142,7 @@ static int parse_format(const char *s, enum kg_stream_format *f)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: keel-stream-dump [-f libxc|libxl|xl|auto] [-m MAX_PFN] [-b] [-v]... "
+    fprintf(stderr, "usage: keel-stream-dump [-f libxc|libxl|xl|auto] [-m MAX_PFN] [-b] [-x] [-v]... "
                     "[FILE|-]\n");
 }
 
@@ -175,7 +176,7 @@ int main(int argc, char **argv)
     int c, fd = 0, rc;
 
     klog_init("keel-stream-dump", KLOG_WARN, NULL);
-    while ((c = getopt(argc, argv, "f:m:bvh")) != -1) {
+    while ((c = getopt(argc, argv, "f:m:bxvh")) != -1) {
         switch (c) {
         case 'f':
             if (parse_format(optarg, &opts.format)) {
@@ -185,6 +186,7 @@ int main(int argc, char **argv)
             break;
         case 'm': opts.max_pfn = strtoull(optarg, NULL, 0); break;
         case 'b': opts.flags |= KG_READ_BACKCHANNEL; break;
+        case 'x': opts.flags |= KG_READ_XEN_ORDER; break;
         case 'v': verbose++; break;
         default: usage(); return c == 'h' ? 0 : 2;
         }

@@ -257,6 +257,10 @@ uint64_t kg_stream_writer_offset(const struct kg_stream_writer *w);
 /* ---- reader ---- */
 
 #define KG_READ_BACKCHANNEL 1u  /* accept CHECKPOINT_DIRTY_PFN_LIST and CHECKPOINT_STATE */
+/* Accept HVM_CONTEXT before HVM_PARAMS in a section: the spec says parameters come first, but
+ * Xen's own saver writes the context first (its restore defers both), so reading streams made
+ * by Xen needs this. Each still at most once per checkpoint section. */
+#define KG_READ_XEN_ORDER 2u
 
 /* Optional page placement for restore: called for each data-carrying pfn of a PAGE_DATA
  * record after its header, pfns, length and order have been validated; returns where the

@@ -72,6 +72,7 @@ struct kg_order {
     enum kg_stage stage;
     uint32_t version, dom_type;
     bool backchannel;
+    bool xen_order;     /* also accept HVM_CONTEXT before HVM_PARAMS, as Xen's saver writes */
     bool static_done;
     bool seen_libxc_context, in_checkpoint;
     bool pv_info, pv_p2m, pv_pages;

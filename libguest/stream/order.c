@@ -4,7 +4,8 @@
  * libxc layer: v3 streams carry only static records (CPUID/MSR policy, PV_INFO) before
  * STATIC_DATA_END and nothing else may precede it; v2 streams have no STATIC_DATA_END (it is
  * inferred at the first PAGE_DATA for HVM / X86_PV_P2M_FRAMES for PV). HVM_PARAMS must precede
- * HVM_CONTEXT within each checkpoint section, a section must carry HVM_CONTEXT before
+ * HVM_CONTEXT within each checkpoint section (the spec's rule; xen_order also accepts the
+ * reverse order Xen's own saver emits), a section must carry HVM_CONTEXT before
  * CHECKPOINT or END, PV records are refused in HVM streams and vice versa, PV needs
  * PV_INFO -> P2M_FRAMES -> PAGE_DATA -> vCPU records.
  * libxl layer: LIBXC_CONTEXT exactly once, after a libxc CHECKPOINT only emulator records and
@@ -126,11 +127,13 @@ static int order_pv(struct kg_order *o, uint32_t t, char *why, size_t whylen)
 static int order_hvm(struct kg_order *o, uint32_t t, char *why, size_t whylen)
 {
     if (t == KG_REC_HVM_PARAMS) {
-        if (o->sect_context)
+        if (o->sect_context && !o->xen_order)
             FAIL("HVM_PARAMS after HVM_CONTEXT (parameters must precede the context)");
+        if (o->sect_params && o->xen_order)
+            FAIL("second HVM_PARAMS in one checkpoint section");
         o->sect_params = true;
     } else if (t == KG_REC_HVM_CONTEXT) {
-        if (!o->sect_params)
+        if (!o->sect_params && !o->xen_order)
             FAIL("HVM_CONTEXT before HVM_PARAMS (parameters must precede the context)");
         if (o->sect_context)
             FAIL("second HVM_CONTEXT in one checkpoint section");

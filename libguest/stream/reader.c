@@ -46,6 +46,7 @@ int kg_stream_reader_new(struct kg_source *src, const struct kg_stream_reader_op
     r->src = src;
     if (r->opts.format != KG_FMT_AUTO)
         kg_order_init(&r->order, r->opts.format, r->opts.flags & KG_READ_BACKCHANNEL);
+    r->order.xen_order = r->opts.flags & KG_READ_XEN_ORDER;
     *out = r;
     return 0;
 }
@@ -143,6 +144,7 @@ static int detect(struct kg_stream_reader *r)
                     r->peek[3], r->peek[4], r->peek[5], r->peek[6], r->peek[7]);
     r->opts.format = f;
     kg_order_init(&r->order, f, r->opts.flags & KG_READ_BACKCHANNEL);
+    r->order.xen_order = r->opts.flags & KG_READ_XEN_ORDER;
     return 0;
 }
 

@@ -323,6 +323,23 @@ static void order(void)
     tl_rec_context(&s, 1);
     at = tl_rec_params(&s);
     expect(&s, -EPROTO, (long long)at, "HVM_PARAMS after HVM_CONTEXT", "params after context");
+    /* Xen's saver order: TSC, HVM_CONTEXT, HVM_PARAMS - accepted only with KG_READ_XEN_ORDER. */
+    opts.flags = KG_READ_XEN_ORDER;
+    tl_libxc_start(&s);
+    tl_rec(&s, KG_REC_STATIC_DATA_END, NULL, 0);
+    tl_rec_pages(&s, 0, 1);
+    tl_rec_context(&s, 2);
+    tl_rec_params(&s);
+    tl_rec(&s, KG_REC_END, NULL, 0);
+    expect(&s, 0, -1, "", "Xen's own order (context, then params) with KG_READ_XEN_ORDER");
+    tl_libxc_start(&s);
+    tl_rec(&s, KG_REC_STATIC_DATA_END, NULL, 0);
+    tl_rec_context(&s, 2);
+    tl_rec_params(&s);
+    at = tl_rec_params(&s);
+    expect(&s, -EPROTO, (long long)at, "second HVM_PARAMS", "KG_READ_XEN_ORDER still allows one "
+           "HVM_PARAMS per section");
+    opts.flags = 0;
     tl_libxc_start(&s);
     tl_rec(&s, KG_REC_STATIC_DATA_END, NULL, 0);
     tl_rec_pages(&s, 0, 1);
