@@ -17,8 +17,10 @@ static int rd_header(struct kf_cursor *c, struct kf_policydb *db, uint32_t *ocon
 
     if (kf_cur_u32(c, &magic))
         return -EINVAL;
-    if (magic != KF_MAGIC)
+    if (magic != KF_MAGIC) {
+        c->off -= 4;
         return kf_cur_fail(c, "bad magic 0x%08x (want 0x%08x)", magic, KF_MAGIC);
+    }
     if (kf_cur_u32(c, &len))
         return -EINVAL;
     if (len != strlen(XEN_TARGET) || c->len - c->off < len ||

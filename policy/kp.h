@@ -133,6 +133,7 @@ struct kp_rule {
     uint32_t newtype;
     int cond;   /* -1 unconditional, else conditional index */
     int branch; /* 1 true list, 0 false list */
+    int block;  /* sequence number of the if statement it came from */
     char file[256];
     int line;
 };
@@ -170,7 +171,8 @@ struct kp_db {
     uint32_t *alias_vals;
     uint32_t naliases;
     int errors;
-    int declared_only; /* header mode: stop needing users/roles/types */
+    int quiet; /* count errors without printing them (fuzzing) */
+    int nblocks;
 };
 
 /* Diagnostics: "file:line: error: ..." on stderr, counted in db->errors. */

@@ -200,8 +200,25 @@ static int expand_rule(struct kp_db *db, const struct kp_rule *r, struct target 
     return rc;
 }
 
+/* checkpolicy merges the rules of if statements with the same expression by putting the
+ * later statement's rules first; within a statement they stay in source order. */
+static const struct kp_db *g_db;
+
+static int rule_order(const void *a, const void *b)
+{
+    const struct kp_rule *x = &g_db->rules[*(const uint32_t *)a];
+    const struct kp_rule *y = &g_db->rules[*(const uint32_t *)b];
+
+    if ((x->cond < 0) != (y->cond < 0))
+        return x->cond < 0 ? -1 : 1;
+    if (x->cond >= 0 && x->block != y->block)
+        return x->block > y->block ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
 int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
 {
+    uint32_t *ord = malloc((db->nrules ? db->nrules : 1) * sizeof(*ord));
     struct avidx ux = { 0, NULL };
     struct avidx *cx;
     int rc = 0;
@@ -209,12 +226,17 @@ int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
     memset(te, 0, sizeof(*te));
     *condav = calloc(db->nconds ? db->nconds : 1, sizeof(**condav));
     cx = calloc(db->nconds ? db->nconds * 2 : 1, sizeof(*cx));
-    if (!*condav || !cx) {
+    if (!*condav || !cx || !ord) {
         free(cx);
+        free(ord);
         return -1;
     }
+    for (uint32_t i = 0; i < db->nrules; i++)
+        ord[i] = i;
+    g_db = db;
+    qsort(ord, db->nrules, sizeof(*ord), rule_order);
     for (uint32_t i = 0; i < db->nrules && !rc; i++) {
-        const struct kp_rule *r = &db->rules[i];
+        const struct kp_rule *r = &db->rules[ord[i]];
         struct target tg = { te, &ux };
 
         if (r->kind == R_NEVERALLOW)
@@ -226,6 +248,7 @@ int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
         rc = expand_rule(db, r, &tg);
     }
     free(ux.slot);
+    free(ord);
     for (uint32_t i = 0; i < db->nconds * 2; i++)
         free(cx[i].slot);
     free(cx);

@@ -132,9 +132,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         }
     }
-    if (!o->nfiles || o->version < 24 || o->version > 30) {
-        if (o->nfiles)
-            fprintf(stderr, "keel-policyc: policy version %u unsupported (24..30)\n",
+    if (!o->nfiles || (o->version != 24 && o->version != 30)) {
+        if (o->nfiles) /* the Xen target has exactly these two formats */
+            fprintf(stderr, "keel-policyc: policy version %u unsupported (Xen: 24 or 30)\n",
                     o->version);
         return -1;
     }

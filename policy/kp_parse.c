@@ -96,7 +96,23 @@ static int ns_add(struct kp_nameset *ns, const char *name, int neg)
     return ns->item[ns->n++].name ? 0 : -1;
 }
 
+static int ns_list_body(struct kp_parser *p, struct kp_nameset *ns, int neg);
+
 static int ns_list(struct kp_parser *p, struct kp_nameset *ns, int neg)
+{
+    int rc;
+
+    if (p->depth >= KP_MAX_DEPTH) {
+        P_ERR(p, "sets nested too deeply");
+        return -1;
+    }
+    p->depth++;
+    rc = ns_list_body(p, ns, neg);
+    p->depth--;
+    return rc;
+}
+
+static int ns_list_body(struct kp_parser *p, struct kp_nameset *ns, int neg)
 {
     kp_next(p); /* { */
     while (p->lx.tok != T_RBRACE) {

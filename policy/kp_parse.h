@@ -22,7 +22,10 @@ struct kp_parser {
     int pass;
     int cond;   /* conditional being parsed, or -1 */
     int branch; /* 1: if-branch, 0: else-branch */
+    int depth;  /* nesting of sets and expressions, bounded against hostile input */
 };
+
+#define KP_MAX_DEPTH 64
 
 int kp_is(struct kp_parser *p, const char *kw);
 void kp_next(struct kp_parser *p);

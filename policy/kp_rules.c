@@ -87,7 +87,9 @@ static int resolve_perms(struct kp_parser *p, const struct kp_nameset *ns,
             if (b >= 0)
                 m |= 1u << b;
         }
-        perms[c] = ns->star ? all : ns->comp ? (all & ~m) : m;
+        /* like checkpolicy, * and ~ set every bit, not only the class's permissions */
+        perms[c] = ns->star ? 0xffffffffu : ns->comp ? ~m : m;
+        (void)all;
     }
     for (uint32_t i = 0; i < ns->n; i++) {
         int found = 0;
@@ -139,10 +141,17 @@ static int te_rest(struct kp_parser *p, enum kp_rule_kind kind, struct kp_namese
         return -1;
     }
     rc = kp_expect(p, T_SEMI, "';'");
+    if (!rc && kind != R_NEVERALLOW && (src->comp || tgt->comp || src->star || tgt->star)) {
+        if (p->pass == 1)
+            kp_error(p->db, file, line, "%s is not allowed in this kind of rule",
+                     src->comp || tgt->comp ? "~" : "*");
+        rc = -1;
+    }
     if (!rc && p->pass == 2) {
         r.kind = kind;
         r.cond = p->cond;
         r.branch = p->branch;
+        r.block = p->db->nblocks;
         r.line = line;
         snprintf(r.file, sizeof(r.file), "%s", file);
         rc |= kp_resolve_typeset(p, src, &r.src, NULL);
@@ -329,7 +338,23 @@ static int c_leaf(struct kp_parser *p, struct cbuild *b)
     }
 }
 
+static int c_unary_body(struct kp_parser *p, struct cbuild *b);
+
 static int c_unary(struct kp_parser *p, struct cbuild *b)
+{
+    int rc;
+
+    if (p->depth >= KP_MAX_DEPTH) {
+        P_ERR(p, "constraint expression nested too deeply");
+        return -1;
+    }
+    p->depth++;
+    rc = c_unary_body(p, b);
+    p->depth--;
+    return rc;
+}
+
+static int c_unary_body(struct kp_parser *p, struct cbuild *b)
 {
     if (kp_is(p, "not") || p->lx.tok == T_NOT) {
         struct kp_cexpr e = { .type = 1 };
@@ -471,7 +496,23 @@ static int k_push(struct kp_parser *p, struct condb *b, uint32_t type, uint32_t 
 
 static int k_or(struct kp_parser *p, struct condb *b);
 
+static int k_prim_body(struct kp_parser *p, struct condb *b);
+
 static int k_prim(struct kp_parser *p, struct condb *b)
+{
+    int rc;
+
+    if (p->depth >= KP_MAX_DEPTH) {
+        P_ERR(p, "boolean expression nested too deeply");
+        return -1;
+    }
+    p->depth++;
+    rc = k_prim_body(p, b);
+    p->depth--;
+    return rc;
+}
+
+static int k_prim_body(struct kp_parser *p, struct condb *b)
 {
     if (p->lx.tok == T_NOT) {
         kp_next(p);
@@ -603,6 +644,8 @@ int kp_conditional(struct kp_parser *p)
         return -1;
     p->cond = p->pass == 2 ? idx : 0;
     p->branch = 1;
+    if (p->pass == 2)
+        p->db->nblocks++;
     rc = cond_block(p);
     if (!rc && kp_is(p, "else")) {
         kp_next(p);

@@ -133,10 +133,12 @@ void kp_error(struct kp_db *db, const char *file, int line, const char *fmt, ...
 {
     va_list ap;
 
+    db->errors++;
+    if (db->quiet)
+        return;
     fprintf(stderr, "%s:%d: error: ", file, line);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    db->errors++;
 }

@@ -458,7 +458,7 @@ static int cond_eval(const struct kp_db *db, const struct kp_cond *c)
 static void w_condlist(struct wbuf *b, const struct kp_avtab *t, int enabled)
 {
     w32(b, t->n);
-    for (uint32_t i = t->n; i-- > 0;) { /* libsepol prepends each new node */
+    for (uint32_t i = 0; i < t->n; i++) { /* in the order the rules created them */
         w16(b, t->e[i].s);
         w16(b, t->e[i].t);
         w16(b, t->e[i].c);
