@@ -1,0 +1,302 @@
+/* keel-stored.c - the store daemon's main program: options, runtime directory, socket,
+ * pid file, daemonizing with a readiness handshake, signals, the libevent loop. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "klog.h"
+#include "ks_store.h"
+
+struct ks_opts {
+    char dir[4096];         /* <rundir>/xenstored */
+    char sock[4096];
+    char pidfile[4096];
+    char logfile[4096];
+    const char *state;
+    bool foreground;
+    bool persist;
+    struct ks_config cfg;
+};
+
+static void ks_usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: keel-stored [OPTIONS]\n"
+        "xenstore-compatible store daemon. Runtime directory: $KEEL_RUNDIR (default %s);\n"
+        "files live in <rundir>/xenstored/.\n"
+        "  -r, --rundir DIR        runtime directory (overrides $KEEL_RUNDIR)\n"
+        "  -s, --socket PATH       Unix socket (default <rundir>/xenstored/socket)\n"
+        "  -F, --foreground        do not daemonize\n"
+        "  -p, --pid-file FILE     pid file (default <rundir>/xenstored/keel-stored.pid)\n"
+        "  -L, --log-file FILE     log file when daemonized (default <rundir>/xenstored/keel-stored.log)\n"
+        "  -l, --log-level LEVEL   error|warn|info|debug (default warn, or $KEEL_LOG)\n"
+        "  -S, --state-dir DIR     journal directory (default <rundir>/xenstored)\n"
+        "  -n, --no-persist        keep the tree in memory only\n"
+        "      --sync MODE         always|periodic|none: fdatasync per change, every second, never\n"
+        "  -Q, --quota NAME=VALUE  nodes|watches|transactions|node-size|permissions (0 = no limit)\n"
+        "  -h, --help              this text\n", KEEL_DEFAULT_RUNDIR);
+}
+
+static int ks_set_quota(struct ks_config *cfg, const char *arg)
+{
+    struct { const char *name; unsigned *v; } qs[] = {
+        { "nodes", &cfg->quota.nodes }, { "watches", &cfg->quota.watches },
+        { "transactions", &cfg->quota.transactions }, { "node-size", &cfg->quota.node_size },
+        { "permissions", &cfg->quota.perms },
+    };
+    const char *eq = strchr(arg, '=');
+    char *end;
+    unsigned long v;
+
+    if (!eq)
+        return -EINVAL;
+    errno = 0;
+    v = strtoul(eq + 1, &end, 10);
+    if (errno || *end || end == eq + 1 || v > 0xffffffffUL)
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        if (strlen(qs[i].name) == (size_t)(eq - arg) && !strncmp(qs[i].name, arg, (size_t)(eq - arg))) {
+            *qs[i].v = (unsigned)v;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int ks_level(const char *s, enum klog_level *out)
+{
+    static const char *const names[] = { "error", "warn", "info", "debug" };
+
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum klog_level)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int ks_path_join(char *out, size_t size, const char *a, const char *b)
+{
+    int n = snprintf(out, size, "%s/%s", a, b);
+
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int ks_parse_opts(int argc, char **argv, struct ks_opts *o)
+{
+    static const struct option longs[] = {
+        { "rundir", required_argument, NULL, 'r' }, { "socket", required_argument, NULL, 's' },
+        { "foreground", no_argument, NULL, 'F' }, { "pid-file", required_argument, NULL, 'p' },
+        { "log-file", required_argument, NULL, 'L' }, { "log-level", required_argument, NULL, 'l' },
+        { "state-dir", required_argument, NULL, 'S' }, { "no-persist", no_argument, NULL, 'n' },
+        { "sync", required_argument, NULL, 'y' }, { "quota", required_argument, NULL, 'Q' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    const char *rundir = getenv("KEEL_RUNDIR"), *sock = NULL, *pid = NULL, *log = NULL;
+    enum klog_level lvl;
+    int c;
+
+    if (!rundir || !*rundir)
+        rundir = KEEL_DEFAULT_RUNDIR;
+    o->persist = true;
+    ks_config_defaults(&o->cfg);
+    while ((c = getopt_long(argc, argv, "r:s:Fp:L:l:S:nQ:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'r': rundir = optarg; break;
+        case 's': sock = optarg; break;
+        case 'F': o->foreground = true; break;
+        case 'p': pid = optarg; break;
+        case 'L': log = optarg; break;
+        case 'l':
+            if (ks_level(optarg, &lvl) < 0) {
+                fprintf(stderr, "keel-stored: --log-level: unknown level '%s'\n", optarg);
+                return -EINVAL;
+            }
+            klog_set_level(lvl);
+            break;
+        case 'S': o->state = optarg; break;
+        case 'n': o->persist = false; break;
+        case 'y':
+            if (!strcmp(optarg, "always")) o->cfg.sync = KS_SYNC_ALWAYS;
+            else if (!strcmp(optarg, "periodic")) o->cfg.sync = KS_SYNC_PERIODIC;
+            else if (!strcmp(optarg, "none")) o->cfg.sync = KS_SYNC_NONE;
+            else {
+                fprintf(stderr, "keel-stored: --sync: expected always|periodic|none, got '%s'\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'Q':
+            if (ks_set_quota(&o->cfg, optarg) < 0) {
+                fprintf(stderr, "keel-stored: --quota: cannot parse '%s'\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'h': ks_usage(stdout); exit(0);
+        default: ks_usage(stderr); return -EINVAL;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "keel-stored: unexpected argument '%s'\n", argv[optind]);
+        return -EINVAL;
+    }
+    if (ks_path_join(o->dir, sizeof(o->dir), rundir, "xenstored") < 0)
+        return -ENAMETOOLONG;
+    snprintf(o->sock, sizeof(o->sock), "%s", sock ? sock : "");
+    snprintf(o->pidfile, sizeof(o->pidfile), "%s", pid ? pid : "");
+    snprintf(o->logfile, sizeof(o->logfile), "%s", log ? log : "");
+    if ((!sock && ks_path_join(o->sock, sizeof(o->sock), o->dir, "socket") < 0) ||
+        (!pid && ks_path_join(o->pidfile, sizeof(o->pidfile), o->dir, "keel-stored.pid") < 0) ||
+        (!log && ks_path_join(o->logfile, sizeof(o->logfile), o->dir, "keel-stored.log") < 0))
+        return -ENAMETOOLONG;
+    o->cfg.statedir = o->persist ? (o->state ? o->state : o->dir) : NULL;
+    (void)rundir;
+    return 0;
+}
+
+static int ks_mkdirs(const char *dir)
+{
+    char buf[4096];
+
+    snprintf(buf, sizeof(buf), "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Fork; the parent waits until the child reports readiness (one byte) or failure. */
+static int ks_daemonize(int *ready_fd)
+{
+    int p[2];
+    pid_t pid;
+    char c;
+
+    if (pipe(p) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid > 0) {
+        close(p[1]);
+        exit(read(p[0], &c, 1) == 1 && c == 'R' ? 0 : 1);
+    }
+    close(p[0]);
+    setsid();
+    *ready_fd = p[1];
+    return 0;
+}
+
+static void ks_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    klog(KLOG_INFO, "main", "signal %d: shutting down", (int)sig);
+    event_base_loopexit(arg, NULL);
+}
+
+static int ks_write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f)
+        return -errno;
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f) == 0 ? 0 : -errno;
+}
+
+static int ks_redirect_log(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600), nul;
+
+    if (fd < 0)
+        return -errno;
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    nul = open("/dev/null", O_RDWR);
+    if (nul >= 0) {
+        dup2(nul, STDIN_FILENO);
+        dup2(nul, STDOUT_FILENO);
+        close(nul);
+    }
+    return 0;
+}
+
+static int ks_run(struct ks_opts *o, int ready_fd)
+{
+    struct event_base *base = event_base_new();
+    struct event *sigs[2] = { NULL, NULL };
+    struct ks_store *s = NULL;
+    int rc = -ENOMEM;
+
+    if (!base)
+        return rc;
+    sigs[0] = evsignal_new(base, SIGTERM, ks_stop_cb, base);
+    sigs[1] = evsignal_new(base, SIGINT, ks_stop_cb, base);
+    if (!sigs[0] || !sigs[1] || evsignal_add(sigs[0], NULL) < 0 || evsignal_add(sigs[1], NULL) < 0)
+        goto out;
+    if ((rc = ks_store_new(base, &o->cfg, &s)) < 0) {
+        klog(KLOG_ERROR, "main", "%s: cannot start the store: %s", o->dir, strerror(-rc));
+        goto out;
+    }
+    if ((rc = ks_sock_listen(s, o->sock)) < 0)
+        goto out;
+    if ((rc = ks_write_pidfile(o->pidfile)) < 0) {
+        klog(KLOG_ERROR, "main", "%s: cannot write the pid file: %s", o->pidfile, strerror(-rc));
+        goto out;
+    }
+    klog(KLOG_INFO, "main", "listening on %s", o->sock);
+    if (ready_fd >= 0) {
+        if (write(ready_fd, "R", 1) != 1)
+            klog(KLOG_WARN, "main", "readiness pipe: %s", strerror(errno));
+        close(ready_fd);
+    }
+    event_base_dispatch(base);
+    unlink(o->sock);
+    unlink(o->pidfile);
+    rc = 0;
+out:
+    ks_store_free(s);
+    for (int i = 0; i < 2; i++)
+        if (sigs[i])
+            event_free(sigs[i]);
+    event_base_free(base);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct ks_opts o;
+    int ready_fd = -1, rc;
+
+    memset(&o, 0, sizeof(o));
+    klog_init_env("keel-stored", KLOG_WARN);
+    if (ks_parse_opts(argc, argv, &o) < 0)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    if ((rc = ks_mkdirs(o.dir)) < 0) {
+        fprintf(stderr, "keel-stored: %s: cannot create: %s\n", o.dir, strerror(-rc));
+        return 1;
+    }
+    if (!o.foreground) {
+        if ((rc = ks_daemonize(&ready_fd)) < 0 || (rc = ks_redirect_log(o.logfile)) < 0) {
+            fprintf(stderr, "keel-stored: cannot daemonize (log %s): %s\n", o.logfile, strerror(-rc));
+            return 1;
+        }
+    }
+    return ks_run(&o, ready_fd) < 0 ? 1 : 0;
+}

@@ -1,0 +1,141 @@
+/* ks_int.h - structures shared by the store daemon's own files (not an interface). */
+#ifndef KS_INT_H
+#define KS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ks_store.h"
+#include "ks_tree.h"
+#include "ks_wire.h"
+
+struct ks_watch {
+    struct ks_watch *next;
+    char *path;         /* absolute, or "@introduceDomain" / "@releaseDomain" */
+    char *token;
+    bool relative;      /* registered with a relative path: events report it relative */
+};
+
+struct ks_access {
+    char *path;
+    uint64_t gen;       /* generation seen at first access, 0 = absent */
+};
+
+struct ks_txop {
+    struct ks_txop *next;
+    uint32_t type;
+    uint32_t len;
+    char payload[];
+};
+
+struct ks_txn {
+    struct ks_txn *next;
+    uint32_t id;
+    struct ks_tree *tree;
+    struct ks_access *acc;
+    unsigned nacc, capacc;
+    struct ks_txop *ops, **ops_tail;
+    bool failed;        /* an access list overflowed: the commit reports EAGAIN */
+};
+
+struct ks_conn {
+    struct ks_conn *next;
+    struct ks_store *store;
+    uint32_t domid;
+    bool priv;                  /* dom0 socket connection */
+    bool dead;                  /* closing: ignore further input */
+    const struct ks_transport *t;
+    void *tctx;
+    struct evbuffer *in, *out;
+    struct ks_watch *watches;
+    unsigned nwatches;
+    struct ks_txn *txns;
+    unsigned ntxns;
+};
+
+struct ks_domain {
+    struct ks_domain *next;
+    uint32_t domid;
+    uint64_t gfn;
+    uint32_t port;
+    uint32_t target;            /* SET_TARGET: acts with this domain's rights too */
+    bool has_target;
+    void *page;
+    int rx, tx;
+    struct ks_ring *ring;
+};
+
+struct ks_journal;
+
+struct ks_store {
+    struct event_base *base;
+    struct ks_config cfg;
+    struct ks_tree *tree;
+    struct ks_conn *conns;
+    struct ks_domain *domains;
+    struct ks_domain_ops ops;
+    bool have_ops;
+    uint32_t next_txid;
+    struct ks_journal *journal;
+    struct event *sync_ev;
+    bool replaying;             /* loading the journal: no watches, no journal writes */
+    struct event *listen_ev;    /* Unix socket listener, if any */
+    int listen_fd;
+};
+
+/* The request context: who asks, against which tree. */
+struct ks_ctx {
+    struct ks_store *s;
+    struct ks_conn *conn;
+    uint32_t domid;
+    bool priv;
+    struct ks_tree *tree;
+    struct ks_txn *txn;         /* NULL: live tree (watches fire, journal records) */
+};
+
+/* ks_proto.c */
+void ks_proto_handle(struct ks_conn *c, const struct ks_hdr *h, const char *payload);
+int ks_ctx_canon(const struct ks_ctx *x, const char *in, char *out, size_t size);
+/* Execute one mutating request; shared by live requests and transaction commit. */
+int ks_apply(struct ks_ctx *x, uint32_t type, const struct ks_args *a);
+
+/* ks_perm.c */
+uint32_t ks_perm_mode(const struct ks_ctx *x, const struct ks_node *n);
+bool ks_perm_can(const struct ks_ctx *x, const struct ks_node *n, uint32_t want);
+
+/* ks_conn.c */
+void ks_conn_reply(struct ks_conn *c, const struct ks_hdr *req, uint32_t type,
+                   const void *data, size_t len);
+void ks_conn_error(struct ks_conn *c, const struct ks_hdr *req, int err);
+void ks_conn_ok(struct ks_conn *c, const struct ks_hdr *req);
+void ks_conn_close(struct ks_conn *c);
+
+/* ks_watch.c */
+int ks_watch_add(struct ks_ctx *x, const char *path, const char *token);
+int ks_watch_del(struct ks_ctx *x, const char *path, const char *token);
+void ks_watch_clear(struct ks_conn *c);
+/* A node changed (abs path); `n` is the node before a removal or after other changes. */
+void ks_watch_fire(struct ks_store *s, const char *path, const struct ks_node *n, bool rm);
+void ks_watch_fire_special(struct ks_store *s, const char *name);
+
+/* ks_txn.c */
+int ks_txn_start(struct ks_conn *c, uint32_t *id);
+struct ks_txn *ks_txn_find(struct ks_conn *c, uint32_t id);
+int ks_txn_end(struct ks_conn *c, struct ks_txn *t, bool commit);
+void ks_txn_note(struct ks_ctx *x, const char *path);
+int ks_txn_record(struct ks_txn *t, uint32_t type, const char *payload, uint32_t len);
+void ks_txn_clear(struct ks_conn *c);
+
+/* ks_journal.c */
+enum ks_jop { KS_J_WRITE = 'W', KS_J_MKDIR = 'M', KS_J_RM = 'R', KS_J_PERMS = 'P',
+              KS_J_NODE = 'S', KS_J_INTRO = 'I', KS_J_RELEASE = 'X' };
+int ks_journal_open(struct ks_store *s);
+void ks_journal_close(struct ks_store *s);
+int ks_journal_log(struct ks_store *s, enum ks_jop op, uint32_t domid, const char *path,
+                   const void *data, size_t len);
+
+/* ks_domain.c */
+struct ks_domain *ks_domain_find(struct ks_store *s, uint32_t domid);
+void ks_domain_free_all(struct ks_store *s);
+
+#endif

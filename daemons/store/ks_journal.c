@@ -1,0 +1,393 @@
+/* ks_journal.c - persistence: an append-only journal of committed changes in the state
+ * directory, replayed at start-up and rewritten as a snapshot ("compaction") at start-up
+ * and every cfg.compact_every records. Record: u32 body length, u32 CRC-32 of the body,
+ * body = u8 op, u32 domid, u32 path length, path, data. A torn or corrupt tail (a crash
+ * mid-write) ends the replay with a warning naming its offset. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <zlib.h>
+
+#include "klog.h"
+#include "ks_int.h"
+
+#define KS_J_BODY_MAX (16u + KS_ABS_PATH_MAX + 2 * KS_PAYLOAD_MAX)
+
+struct ks_journal {
+    int fd;
+    char path[4096];
+    char tmp[4096];
+    unsigned records;
+    bool dirty;
+};
+
+static int ks_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int ks_j_emit(int fd, enum ks_jop op, uint32_t domid, const char *path, const void *data,
+                     size_t len)
+{
+    uint32_t plen = (uint32_t)strlen(path), blen = (uint32_t)(9 + plen + len), crc;
+    char *rec = malloc(8 + (size_t)blen);
+    int rc;
+
+    if (!rec)
+        return -ENOMEM;
+    rec[8] = (char)op;
+    memcpy(rec + 9, &domid, 4);
+    memcpy(rec + 13, &plen, 4);
+    memcpy(rec + 17, path, plen);
+    if (len)
+        memcpy(rec + 17 + plen, data, len);
+    crc = (uint32_t)crc32(0L, (const Bytef *)rec + 8, blen);
+    memcpy(rec, &blen, 4);
+    memcpy(rec + 4, &crc, 4);
+    rc = ks_write_all(fd, rec, 8 + (size_t)blen);
+    free(rec);
+    return rc;
+}
+
+int ks_journal_log(struct ks_store *s, enum ks_jop op, uint32_t domid, const char *path,
+                   const void *data, size_t len)
+{
+    struct ks_journal *j = s->journal;
+    int rc;
+
+    if (!j || s->replaying)
+        return 0;
+    rc = ks_j_emit(j->fd, op, domid, path, data, len);
+    if (rc < 0) {
+        klog(KLOG_ERROR, "journal", "%s: append failed: %s", j->path, strerror(-rc));
+        return rc;
+    }
+    j->records++;
+    if (s->cfg.sync == KS_SYNC_ALWAYS)
+        fdatasync(j->fd);
+    else
+        j->dirty = true;
+    if (s->cfg.compact_every && j->records >= s->cfg.compact_every)
+        ks_store_compact(s);
+    return 0;
+}
+
+/* Snapshot record data: u32 length of the permission strings, the strings, the value. */
+static int ks_j_snap_node(void *opaque, const char *path, const struct ks_node *n)
+{
+    int fd = *(int *)opaque;
+    unsigned np;
+    const struct ks_perm *p = ks_node_perms(n, &np);
+    size_t vlen, plen = 0;
+    const char *val = ks_node_value(n, &vlen);
+    char *buf = malloc(4 + np * 16 + vlen);
+    uint32_t pl32;
+    int rc;
+
+    if (!buf)
+        return -ENOMEM;
+    for (unsigned i = 0; i < np; i++)
+        plen += (size_t)ks_perm_format(&p[i], buf + 4 + plen, 16) + 1;
+    pl32 = (uint32_t)plen;
+    memcpy(buf, &pl32, 4);
+    if (vlen)
+        memcpy(buf + 4 + plen, val, vlen);
+    rc = ks_j_emit(fd, KS_J_NODE, 0, path, buf, 4 + plen + vlen);
+    free(buf);
+    return rc;
+}
+
+static int ks_j_snapshot(struct ks_store *s, int fd)
+{
+    char buf[64];
+    int rc = ks_tree_walk(s->tree, ks_j_snap_node, &fd);
+
+    for (struct ks_domain *d = s->domains; rc == 0 && d; d = d->next) {
+        int n = snprintf(buf, sizeof(buf), "%" PRIu64 " %u", d->gfn, d->port);
+        rc = ks_j_emit(fd, KS_J_INTRO, d->domid, "", buf, (size_t)n);
+    }
+    return rc;
+}
+
+static void ks_j_sync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
+int ks_store_compact(struct ks_store *s)
+{
+    struct ks_journal *j = s->journal;
+    int fd, rc;
+
+    if (!j)
+        return 0;
+    fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        klog(KLOG_ERROR, "journal", "%s: cannot create: %s", j->tmp, strerror(errno));
+        return -errno;
+    }
+    rc = ks_j_snapshot(s, fd);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    if (rc == 0 && rename(j->tmp, j->path) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        klog(KLOG_ERROR, "journal", "%s: compaction failed: %s", j->path, strerror(-rc));
+        close(fd);
+        unlink(j->tmp);
+        return rc;
+    }
+    ks_j_sync_dir(s->cfg.statedir);
+    close(j->fd);
+    j->fd = fd;     /* the snapshot file is the new journal; keep appending to it */
+    j->records = 0;
+    j->dirty = false;
+    return 0;
+}
+
+int ks_store_sync(struct ks_store *s)
+{
+    if (!s->journal)
+        return 0;
+    s->journal->dirty = false;
+    return fdatasync(s->journal->fd) < 0 ? -errno : 0;
+}
+
+static void ks_j_replay_node(struct ks_store *s, const char *path, const char *d, size_t len)
+{
+    struct ks_perm perms[KS_MAX_ARGS];
+    unsigned np = 0;
+    uint32_t plen;
+    struct ks_node *n;
+
+    if (len < 4)
+        return;
+    memcpy(&plen, d, 4);
+    if (plen > len - 4)
+        return;
+    for (size_t off = 4; off < 4 + plen && np < KS_MAX_ARGS;) {
+        const char *e = memchr(d + off, '\0', 4 + plen - off);
+        if (!e || ks_perm_parse(d + off, &perms[np]) < 0)
+            return;
+        np++;
+        off = (size_t)(e - d) + 1;
+    }
+    if (np == 0 || ks_tree_mknode(s->tree, path, 0, &n) < 0)
+        return;
+    ks_tree_set_perms(s->tree, n, perms, np);
+    ks_tree_set_value(s->tree, n, d + 4 + plen, len - 4 - plen);
+}
+
+static void ks_j_replay_perms(struct ks_store *s, struct ks_node *n, const char *d, size_t len)
+{
+    struct ks_perm perms[KS_MAX_ARGS];
+    unsigned np = 0;
+
+    for (size_t off = 0; off < len && np < KS_MAX_ARGS;) {
+        const char *e = memchr(d + off, '\0', len - off);
+        if (!e || ks_perm_parse(d + off, &perms[np]) < 0)
+            return;
+        np++;
+        off = (size_t)(e - d) + 1;
+    }
+    if (np)
+        ks_tree_set_perms(s->tree, n, perms, np);
+}
+
+static void ks_j_replay_intro(struct ks_store *s, uint32_t domid, const char *d, size_t len)
+{
+    char buf[64];
+    unsigned long long gfn;
+    unsigned port;
+
+    if (len >= sizeof(buf))
+        return;
+    memcpy(buf, d, len);
+    buf[len] = '\0';
+    if (sscanf(buf, "%llu %u", &gfn, &port) == 2)
+        ks_domain_introduce(s, domid, gfn, port);
+}
+
+/* Apply one validated record to the tree (no permission checks: they passed when live). */
+static void ks_j_apply(struct ks_store *s, char op, uint32_t domid, const char *path,
+                       const char *d, size_t len)
+{
+    struct ks_node *n = NULL;
+
+    if (op != KS_J_INTRO && op != KS_J_RELEASE && (path[0] != '/' || !ks_path_valid(path, 0)))
+        return;
+    switch (op) {
+    case KS_J_WRITE:
+        n = ks_tree_lookup(s->tree, path);
+        if (n || ks_tree_mknode(s->tree, path, domid, &n) == 0)
+            ks_tree_set_value(s->tree, n, d, len);
+        break;
+    case KS_J_MKDIR:
+        if (!ks_tree_lookup(s->tree, path))
+            ks_tree_mknode(s->tree, path, domid, &n);
+        break;
+    case KS_J_RM:
+        if ((n = ks_tree_lookup(s->tree, path)))
+            ks_tree_rm(s->tree, n);
+        break;
+    case KS_J_PERMS:
+        if ((n = ks_tree_lookup(s->tree, path)))
+            ks_j_replay_perms(s, n, d, len);
+        break;
+    case KS_J_NODE: ks_j_replay_node(s, path, d, len); break;
+    case KS_J_INTRO: ks_j_replay_intro(s, domid, d, len); break;
+    case KS_J_RELEASE: ks_domain_release(s, domid); break;
+    default: break;
+    }
+}
+
+/* Replay a journal image. Returns the number of records applied. */
+static unsigned ks_j_replay(struct ks_store *s, const char *name, const char *buf, size_t size)
+{
+    size_t off = 0;
+    unsigned count = 0;
+    char path[KS_ABS_PATH_MAX + 1];
+
+    while (size - off >= 8) {
+        uint32_t blen, crc, domid, plen;
+        const char *b = buf + off + 8;
+        memcpy(&blen, buf + off, 4);
+        memcpy(&crc, buf + off + 4, 4);
+        if (blen < 9 || blen > KS_J_BODY_MAX || blen > size - off - 8 ||
+            (uint32_t)crc32(0L, (const Bytef *)b, blen) != crc)
+            break;
+        memcpy(&domid, b + 1, 4);
+        memcpy(&plen, b + 5, 4);
+        if (plen > blen - 9 || plen > KS_ABS_PATH_MAX)
+            break;
+        memcpy(path, b + 9, plen);
+        path[plen] = '\0';
+        ks_j_apply(s, b[0], domid, path, b + 9 + plen, blen - 9 - plen);
+        off += 8 + blen;
+        count++;
+    }
+    if (off != size)
+        klog(KLOG_WARN, "journal", "%s: offset %zu: torn or corrupt record; ignoring the "
+             "last %zu bytes", name, off, size - off);
+    return count;
+}
+
+static int ks_j_load(struct ks_store *s, const char *name)
+{
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char *buf;
+    size_t got = 0;
+    unsigned count;
+
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (fstat(fd, &st) < 0 || !(buf = malloc((size_t)st.st_size + 1))) {
+        close(fd);
+        return -ENOMEM;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    s->replaying = true;
+    count = ks_j_replay(s, name, buf, got);
+    s->replaying = false;
+    free(buf);
+    klog(KLOG_INFO, "journal", "%s: replayed %u records, %" PRIu64 " nodes", name, count,
+         ks_tree_total(s->tree));
+    return 0;
+}
+
+static void ks_j_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct ks_store *s = arg;
+
+    if (s->journal && s->journal->dirty)
+        ks_store_sync(s);
+}
+
+int ks_journal_open(struct ks_store *s)
+{
+    struct ks_journal *j;
+    int rc;
+
+    if (!s->cfg.statedir)
+        return 0;
+    if (mkdir(s->cfg.statedir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->fd = -1;
+    if ((size_t)snprintf(j->path, sizeof(j->path), "%s/journal", s->cfg.statedir) >=
+            sizeof(j->path) ||
+        (size_t)snprintf(j->tmp, sizeof(j->tmp), "%s/journal.new", s->cfg.statedir) >=
+            sizeof(j->tmp)) {
+        free(j);
+        return -ENAMETOOLONG;
+    }
+    if ((rc = ks_j_load(s, j->path)) < 0) {
+        klog(KLOG_ERROR, "journal", "%s: cannot load: %s", j->path, strerror(-rc));
+        free(j);
+        return rc;
+    }
+    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (j->fd < 0) {
+        rc = -errno;
+        free(j);
+        return rc;
+    }
+    s->journal = j;
+    if ((rc = ks_store_compact(s)) < 0)
+        return rc;
+    if (s->cfg.sync == KS_SYNC_PERIODIC && s->base) {
+        struct timeval tv = { 1, 0 };
+        s->sync_ev = event_new(s->base, -1, EV_PERSIST, ks_j_timer, s);
+        if (s->sync_ev)
+            event_add(s->sync_ev, &tv);
+    }
+    return 0;
+}
+
+void ks_journal_close(struct ks_store *s)
+{
+    if (s->sync_ev)
+        event_free(s->sync_ev);
+    s->sync_ev = NULL;
+    if (!s->journal)
+        return;
+    if (s->journal->dirty)
+        ks_store_sync(s);
+    close(s->journal->fd);
+    free(s->journal);
+    s->journal = NULL;
+}
