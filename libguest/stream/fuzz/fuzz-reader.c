@@ -1,5 +1,6 @@
 /* fuzz-reader.c - libFuzzer target for the stream reader: any bytes are read as an
- * auto-detected xl / libxl / libxc stream until the end or the first error; every decoded
+ * auto-detected xl / libxl / libxc stream (the last byte picks back channel, Xen record order and
+ * direct page placement) until the end or the first error; every decoded
  * item is touched (pages, parameters, each vCPU of an HVM_CONTEXT) so the sanitizers see
  * every pointer the reader hands out. The error message must always name an offset. */
 #include <stdint.h>
@@ -54,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size && (data[size - 1] & 1))
         o.flags |= KG_READ_BACKCHANNEL;
+    if (size && (data[size - 1] & 4))
+        o.flags |= KG_READ_XEN_ORDER;
     if (size && (data[size - 1] & 2)) {  /* also fuzz the direct page placement path */
         o.page_dest = place;
         o.max_pfn = 0xffff;
