@@ -41,7 +41,7 @@ void hv_printk(const char *fmt, ...)
         n = (int)sizeof(line) - 2;
     line[n++] = '\n';
     hv_console_put(line, (size_t)n);
-    klog(KLOG_INFO, "console", "%.*s", n - 1, line + 6);
+    klog(KLOG_INFO, "console", "%.*s", n - 7, line + 6);
 }
 
 /* Guest output: kept per domain and echoed to the hypervisor ring as "(dN) line". */

@@ -70,7 +70,7 @@ static int send_reply(struct hv_conn *conn, struct keel_privcmd_rsp *rsp, const 
         sent += (size_t)n;
         mh.msg_control = NULL;
         mh.msg_controllen = 0;
-        while (n > 0 && mh.msg_iovlen) {
+        while (mh.msg_iovlen && (n > 0 || mh.msg_iov->iov_len == 0)) {
             size_t take = (size_t)n < mh.msg_iov->iov_len ? (size_t)n : mh.msg_iov->iov_len;
             mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + take;
             mh.msg_iov->iov_len -= take;

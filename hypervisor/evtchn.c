@@ -191,8 +191,9 @@ static long bind_interdomain(struct hv_caller *c, struct keel_evtchn_op *op)
     rchn->state = CHN_INTERDOMAIN;
     rchn->remote_port = port;
     op->port = port;
-    /* Like Xen: the remote end is notified that the binding exists. */
-    hv_evtchn_set_pending(rd, op->remote_port);
+    /* Like Xen: notifications sent to the unbound port may have been lost, so the new local
+     * port starts pending. */
+    hv_evtchn_set_pending(ld, port);
     return 0;
 }
 

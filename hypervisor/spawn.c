@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
@@ -30,7 +29,8 @@ int hv_stub_init(const char *path)
 {
     struct stat st;
 
-    snprintf(hv.stub_path, sizeof(hv.stub_path), "%s", path);
+    if (path != hv.stub_path)
+        snprintf(hv.stub_path, sizeof(hv.stub_path), "%s", path);
     hv.stub_fd = open(path, O_RDONLY | O_CLOEXEC);
     if (hv.stub_fd < 0)
         return -errno;
@@ -53,11 +53,16 @@ static void __attribute__((noreturn)) confine_and_exec(struct hv_domain *d, int 
     char empty[600], c;
     char *argv[] = { "keel-stub", NULL }, *envp[] = { NULL };
     uid_t uid = GUEST_UID_BASE + d->domid;
+    int mem, shared, stub;
 
     if (read(go_fd, &c, 1) != 1)
         _exit(60);
-    if (dup2(d->mem_fd, HV_FD_GUESTMEM) < 0 || dup2(d->shared_fd, HV_FD_SHARED) < 0 ||
-        dup2(hv.stub_fd, 5) < 0)
+    /* move everything above the target numbers first, so no dup2 clobbers a source */
+    mem = fcntl(d->mem_fd, F_DUPFD, 10);
+    shared = fcntl(d->shared_fd, F_DUPFD, 10);
+    stub = fcntl(hv.stub_fd, F_DUPFD, 10);
+    if (mem < 0 || shared < 0 || stub < 0 || dup2(mem, HV_FD_GUESTMEM) < 0 ||
+        dup2(shared, HV_FD_SHARED) < 0 || dup2(stub, 5) < 0)
         _exit(61);
     if (fcntl(5, F_SETFD, FD_CLOEXEC) < 0 || syscall(SYS_close_range, 6, ~0U, 0) < 0)
         _exit(62);
@@ -71,7 +76,9 @@ static void __attribute__((noreturn)) confine_and_exec(struct hv_domain *d, int 
     set_limit(RLIMIT_FSIZE, 0);
     set_limit(RLIMIT_MEMLOCK, 0);
     set_limit(RLIMIT_NPROC, d->max_vcpus + 4);
-    if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+    /* raw system calls: glibc's wrappers would try to reach threads this child does not have */
+    if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, uid, uid, uid) < 0 ||
+        syscall(SYS_setresuid, uid, uid, uid) < 0)
         _exit(65);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         _exit(66);

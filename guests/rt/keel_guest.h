@@ -1,0 +1,97 @@
+/* keel_guest.h - the freestanding runtime of Keel's in-tree PV guests: hypercalls, console,
+ * boot information (flattened device tree), event channels with an upcall handler, time and
+ * timers, secondary vCPUs, shutdown. The reference user of the guest ABI (keel/abi.h). */
+#ifndef KEEL_GUEST_H
+#define KEEL_GUEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keel/abi.h"
+
+#define RT_MAX_VCPUS KEEL_MAX_VCPUS
+
+static inline long hypercall(long op, long cmd, const void *arg)
+{
+    long (*entry)(long, long, const void *) = (long (*)(long, long, const void *))KEEL_HYPERCALL_ENTRY;
+    return entry(op, cmd, arg);
+}
+
+static inline long hypercall_val(long op, long cmd, uint64_t val)
+{
+    long (*entry)(long, long, uint64_t) = (long (*)(long, long, uint64_t))KEEL_HYPERCALL_ENTRY;
+    return entry(op, cmd, val);
+}
+
+#define SHARED_INFO ((volatile struct keel_shared_info *)KEEL_SHARED_BASE)
+
+/* Boot information */
+struct rt_boot {
+    const char *cmdline;
+    uint64_t mem_bytes;
+    uint32_t domid;
+    uint32_t nr_vcpus;
+};
+extern struct rt_boot rt_boot;
+/* Value of "key=value" in the command line, or NULL. */
+const char *rt_arg(const char *key);
+uint64_t rt_arg_u64(const char *key, uint64_t deflt);
+
+/* Console */
+void rt_write(const char *s, size_t len);
+int rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int rt_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Per-vCPU data, reached through the gs base */
+struct rt_percpu {
+    struct rt_percpu *self;
+    uint32_t vcpu;
+    volatile struct keel_vcpu_info *vi;
+};
+static inline struct rt_percpu *rt_this_cpu(void)
+{
+    struct rt_percpu *p;
+    __asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+    return p;
+}
+static inline uint32_t rt_vcpu_id(void) { return rt_this_cpu()->vcpu; }
+
+/* Time */
+uint64_t rt_now(void);                   /* system time, ns */
+uint64_t rt_wallclock_sec(void);
+void rt_set_timer(uint64_t deadline_ns); /* single-shot, VIRQ_TIMER */
+int rt_set_periodic(uint64_t period_ns);
+void rt_sleep_until(uint64_t deadline_ns);
+
+/* Events */
+typedef void (*rt_event_fn)(uint32_t port, void *data);
+int rt_bind_virq(uint32_t virq, uint32_t vcpu, rt_event_fn fn, void *data);
+int rt_bind_interdomain(uint32_t rdom, uint32_t rport, rt_event_fn fn, void *data);
+int rt_alloc_unbound(uint32_t rdom, rt_event_fn fn, void *data);
+void rt_set_handler(uint32_t port, rt_event_fn fn, void *data);
+int rt_notify(uint32_t port);
+void rt_enable_events(void);             /* unmask this vCPU and take pending events */
+void rt_block(void);                     /* sleep until an event */
+
+/* vCPUs */
+int rt_vcpu_start(uint32_t vcpu, void (*fn)(uint32_t vcpu));
+void rt_cpu_relax(void);
+
+/* The end */
+void rt_shutdown(uint32_t reason) __attribute__((noreturn));
+void rt_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Strings and memory */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strncmp(const char *a, const char *b, size_t n);
+int strcmp(const char *a, const char *b);
+
+/* Provided by each guest */
+int main(void);
+
+#endif

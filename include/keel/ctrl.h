@@ -1,0 +1,87 @@
+/* keel/ctrl.h - libkeelctrl: one typed C call per hypercall of the Keel hypervisor core.
+ *
+ * A kc_handle is one connection to the core's control socket ($RUNDIR/hv.sock), usable from
+ * several threads. Every call returns 0 (or a count) on success and a negative errno on failure;
+ * kc_error() then gives a readable message for the calling thread. Event channel ports bound
+ * through a handle belong to it (they close with it); each has a pollable file descriptor that
+ * becomes readable when the port is signalled. No policy and no orchestration live here. */
+#ifndef KEEL_CTRL_H
+#define KEEL_CTRL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keel/abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KC_API_VERSION 1
+
+typedef struct kc_handle kc_handle;
+
+/* Connect to the core of a runtime directory (NULL: $KEEL_RUNDIR, then the built-in default). */
+int kc_open(kc_handle **out, const char *rundir);
+void kc_close(kc_handle *h);
+const char *kc_error(const kc_handle *h);
+const char *kc_rundir(const kc_handle *h);
+
+/* The raw call: arg is updated in place; out receives at most out_max bytes. */
+long kc_hypercall(kc_handle *h, uint32_t op, uint64_t cmd, void *arg, size_t arg_len,
+                  const void *in, size_t in_len, void *out, size_t out_max, size_t *out_len,
+                  int *fds, int max_fds, int *nfds);
+
+int kc_version(kc_handle *h, uint32_t *major, uint32_t *minor);
+
+/* Domains */
+int kc_domain_create(kc_handle *h, const struct keel_domctl_create *args, uint32_t *domid);
+int kc_domain_destroy(kc_handle *h, uint32_t domid);
+int kc_domain_pause(kc_handle *h, uint32_t domid);
+int kc_domain_unpause(kc_handle *h, uint32_t domid);
+int kc_domain_getinfo(kc_handle *h, uint32_t domid, struct keel_domctl_info *info);
+/* Fill info[] with up to max domains from first_domid upwards; returns the count. */
+int kc_domain_list(kc_handle *h, uint32_t first_domid, struct keel_domctl_info *info, uint32_t max);
+int kc_domain_shutdown(kc_handle *h, uint32_t domid, uint32_t reason);
+int kc_domain_setmaxmem(kc_handle *h, uint32_t domid, uint64_t max_kb);
+int kc_domain_sethandle(kc_handle *h, uint32_t domid, const uint8_t uuid[16]);
+int kc_domain_console_read(kc_handle *h, uint32_t domid, uint64_t *offset, char *buf,
+                           size_t *len, uint64_t *end);
+int kc_vcpu_getcontext(kc_handle *h, uint32_t domid, uint32_t vcpu, struct keel_vcpu_context *ctx);
+int kc_vcpu_setcontext(kc_handle *h, uint32_t domid, uint32_t vcpu,
+                       const struct keel_vcpu_context *ctx);
+int kc_vcpu_getinfo(kc_handle *h, uint32_t domid, uint32_t vcpu, struct keel_domctl_vcpuinfo *info);
+
+/* System */
+int kc_physinfo(kc_handle *h, struct keel_sysctl_physinfo *info);
+/* Read the hypervisor console ring from *index onwards (0: the oldest byte kept); *len in:
+ * buffer size, out: bytes read; *index is advanced. clear empties the ring afterwards. */
+int kc_readconsolering(kc_handle *h, char *buf, size_t *len, uint64_t *index, int clear);
+
+/* Memory */
+int kc_populate_physmap(kc_handle *h, uint32_t domid, uint64_t first_gfn, uint64_t nr);
+int kc_decrease_reservation(kc_handle *h, uint32_t domid, uint64_t first_gfn, uint64_t nr);
+long kc_current_reservation(kc_handle *h, uint32_t domid);
+long kc_maximum_reservation(kc_handle *h, uint32_t domid);
+/* The domain's whole memory as a file descriptor (for the caller to mmap) and its size. */
+int kc_foreign_fd(kc_handle *h, uint32_t domid, int *fd, uint64_t *size);
+/* Map nr frames from first_gfn; unmap with kc_unmap_foreign(p, nr). */
+void *kc_map_foreign(kc_handle *h, uint32_t domid, int prot, uint64_t first_gfn, uint64_t nr);
+int kc_unmap_foreign(void *p, uint64_t nr);
+
+/* Event channels: Domain-0 side ports, each with a pollable fd (kc_evtchn_fd). */
+int kc_evtchn_alloc_unbound(kc_handle *h, uint32_t dom, uint32_t remote_dom, uint32_t *port);
+int kc_evtchn_bind_interdomain(kc_handle *h, uint32_t remote_dom, uint32_t remote_port,
+                               uint32_t *port);
+int kc_evtchn_bind_virq(kc_handle *h, uint32_t virq, uint32_t *port);
+int kc_evtchn_notify(kc_handle *h, uint32_t port);
+int kc_evtchn_close(kc_handle *h, uint32_t port);
+int kc_evtchn_status(kc_handle *h, uint32_t dom, uint32_t port, struct keel_evtchn_op *status);
+int kc_evtchn_fd(kc_handle *h, uint32_t port);
+/* Consume the notifications of a port (non-blocking): returns how many arrived, 0 if none. */
+long kc_evtchn_ack(kc_handle *h, uint32_t port);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
