@@ -116,8 +116,15 @@ int ks_path_valid(const char *p, int special)
 {
     size_t n = strlen(p);
 
-    if (special && (strcmp(p, "@introduceDomain") == 0 || strcmp(p, "@releaseDomain") == 0))
+    if (p[0] == '@') {
+        /* Special watch names (@introduceDomain, @releaseDomain, ...), never nodes. */
+        if (!special || n > KS_REL_PATH_MAX)
+            return 0;
+        for (size_t i = 1; i < n; i++)
+            if (!ks_path_char_ok(p[i]))
+                return 0;
         return 1;
+    }
     if (n == 0 || n > (p[0] == '/' ? KS_ABS_PATH_MAX : KS_REL_PATH_MAX))
         return 0;
     if (strcmp(p, "/") == 0)

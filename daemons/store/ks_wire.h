@@ -56,8 +56,9 @@ int ks_hdr_check(const struct ks_hdr *h);
 int ks_args_split(uint32_t type, const char *payload, size_t len, struct ks_args *a);
 
 /* Path syntax: 1 if `p` is a valid absolute or relative node name
- * (chars [A-Za-z0-9-/_@], no "//", no trailing '/', length limits); watches may also
- * name the special "@introduceDomain"/"@releaseDomain" paths when `special` is set. */
+ * (chars [A-Za-z0-9-/_@], no "//", no trailing '/', length limits). Names starting with
+ * '@' are special watch names (@introduceDomain, @releaseDomain), valid only when
+ * `special` is set. */
 int ks_path_valid(const char *p, int special);
 
 /* Parse a decimal u32 in full ("12"); 0 on success, -EINVAL otherwise. */
