@@ -63,8 +63,10 @@ static int tap_done(void)
     return tap_failed_ ? 1 : 0;
 }
 
-#define tap_is_int(got, want, name) \
-    tap_ok((long long)(got) == (long long)(want), "%s (got %lld, want %lld)", name, \
-           (long long)(got), (long long)(want))
+static inline int tap_is_int_(long long got, long long want, const char *name)
+{
+    return tap_ok(got == want, "%s (got %lld, want %lld)", name, got, want);
+}
+#define tap_is_int(got, want, name) tap_is_int_((long long)(got), (long long)(want), name)
 
 #endif

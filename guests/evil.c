@@ -19,6 +19,15 @@ static long raw_syscall(long nr, long a, long b, long c)
     return ret;
 }
 
+static long raw_syscall4(long nr, long a, long b, long c, long d)
+{
+    long ret;
+    register long r10 __asm__("r10") = d;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
 static int rejected, tried;
 
 static void expect_error(const char *what, long rc)
@@ -120,7 +129,10 @@ int main(void)
     else if (!strncmp(a, "jumpstub", 8))
         ((void (*)(void))(KEEL_STUB_BASE + 0x10))();
     else if (!strncmp(a, "futex", 5))
-        raw_syscall(202, KEEL_SHARED_BASE, 0, 0x1000);
+    {
+        static const long ts[2] = { 1, 0 };
+        raw_syscall4(202, (long)KEEL_SHARED_BASE, 0, 0x1000, (long)ts);
+    }
     else if (!strncmp(a, "int80", 5))
         __asm__ volatile("int $0x80" : : "a"(1), "b"(0) : "memory");
     else if (!strncmp(a, "sigreturn", 9))

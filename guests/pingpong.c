@@ -1,6 +1,7 @@
 /* pingpong - event-channel ping-pong between two domains.
- * Server: role=server peer=DOMID rounds=N  (allocates an unbound port for the peer, prints it)
- * Client: role=client peer=DOMID port=P rounds=N (binds to the server's port and starts) */
+ * Server: role=server port=P rounds=N: the toolstack allocated port P in this domain for the
+ *         client (as Xen's toolstack does for console and store rings); it answers each ping.
+ * Client: role=client peer=DOMID port=P rounds=N: binds to the server's port and pings. */
 #include "rt/keel_guest.h"
 
 static volatile uint64_t received;
@@ -23,8 +24,9 @@ int main(void)
         rt_panic("pingpong: role= missing");
     server = !strncmp(role, "server", 6);
     if (server) {
-        port = rt_alloc_unbound(peer, on_event, 0);
-        rt_printf("pingpong: server port %d for domain %u\n", port, peer);
+        port = (int)rt_arg_u64("port", 0);
+        rt_set_handler((uint32_t)port, on_event, 0);
+        rt_printf("pingpong: server on port %d\n", port);
     } else {
         port = rt_bind_interdomain(peer, (uint32_t)rt_arg_u64("port", 0), on_event, 0);
         rt_printf("pingpong: client bound port %d to domain %u\n", port, peer);
@@ -32,7 +34,8 @@ int main(void)
     if (port < 0)
         rt_panic("pingpong: binding failed (%d)", port);
     rt_enable_events();
-    received = 0;                 /* binding sets our own port pending once, as Xen does */
+    if (!server)
+        received = 0;             /* binding sets our own port pending once, as Xen does */
     t0 = rt_now();
     for (uint64_t i = 0; i < rounds; i++) {
         if (!server)
