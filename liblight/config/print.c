@@ -1,0 +1,145 @@
+/* print.c - a kl_domain_config written back as xl.cfg text that converts to an equal config. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keel/kl_config.h"
+#include "kl_internal.h"
+
+static void kv_str(kl__buf *b, const char *key, const char *v)
+{
+    if (!v)
+        return;
+    kl__buf_add(b, "%s = ", key);
+    kl__buf_add_quoted(b, v);
+    kl__buf_add(b, "\n");
+}
+
+static void kv_specs(kl__buf *b, const char *key, int n, const void *arr, size_t elem,
+                     char *(*fn)(const void *))
+{
+    if (n <= 0)
+        return;
+    kl__buf_add(b, "%s = [\n", key);
+    for (int i = 0; i < n; i++) {
+        char *s = fn((const char *)arr + (size_t)i * elem);
+        if (!s) {
+            b->failed = 1;
+            return;
+        }
+        kl__buf_add(b, "    ");
+        kl__buf_add_quoted(b, s);
+        kl__buf_add(b, ",\n");
+        free(s);
+    }
+    kl__buf_add(b, "]\n");
+}
+
+static char *disk_spec(const void *p) { return kl_device_disk_to_spec(p); }
+static char *nic_spec(const void *p) { return kl_device_nic_to_spec(p); }
+static char *vtpm_spec(const void *p) { return kl_device_vtpm_to_spec(p); }
+static char *p9_spec(const void *p) { return kl_device_p9_to_spec(p); }
+static char *channel_spec(const void *p) { return kl_device_channel_to_spec(p); }
+
+static bool all_same(const kl_bitmap *a, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (kl_bitmap_count(&a[i]) != kl_bitmap_count(&a[0]) ||
+            !kl__bitmap_equal(&a[i], &a[0]))
+            return false;
+    return true;
+}
+
+static void kv_affinity(kl__buf *b, const char *key, const kl_bitmap *a, int n, int nvcpus)
+{
+    char *s;
+
+    if (n <= 0)
+        return;
+    if (n == nvcpus && all_same(a, n)) {
+        s = kl_bitmap_to_cpulist(&a[0]);
+        kv_str(b, key, s ? s : "");
+        free(s);
+        return;
+    }
+    kl__buf_add(b, "%s = [", key);
+    for (int i = 0; i < n; i++) {
+        s = kl_bitmap_to_cpulist(&a[i]);
+        kl__buf_add(b, "%s", i ? ", " : " ");
+        kl__buf_add_quoted(b, s ? s : "");
+        free(s);
+    }
+    kl__buf_add(b, " ]\n");
+}
+
+static void print_domain(kl__buf *b, const kl_domain_config *dc)
+{
+    const kl_domain_create_info *c = &dc->c_info;
+    const kl_domain_build_info *bi = &dc->b_info;
+    char u[KL_UUID_STRLEN];
+    unsigned vcpus = kl_bitmap_count(&bi->avail_vcpus);
+
+    kv_str(b, "name", c->name);
+    kv_str(b, "type", c->type == KL_DOMAIN_TYPE_INVALID ? NULL : kl_domain_type_to_string(c->type));
+    if (!kl_uuid_is_nil(&c->uuid)) {
+        kl_uuid_to_string(&c->uuid, u);
+        kv_str(b, "uuid", u);
+    }
+    kv_str(b, "pool", c->pool_name);
+    if (bi->target_memkb != KL_MEMKB_DEFAULT)
+        kl__buf_add(b, "memory = %" PRIu64 "\n", (bi->target_memkb + 1023) / 1024);
+    if (bi->max_memkb != KL_MEMKB_DEFAULT)
+        kl__buf_add(b, "maxmem = %" PRIu64 "\n", (bi->max_memkb + 1023) / 1024);
+    if (vcpus)
+        kl__buf_add(b, "vcpus = %u\n", vcpus);
+    if (bi->max_vcpus > 0 && (unsigned)bi->max_vcpus != vcpus)
+        kl__buf_add(b, "maxvcpus = %d\n", bi->max_vcpus);
+    kv_affinity(b, "cpus", bi->vcpu_hard_affinity, bi->num_vcpu_hard_affinity, bi->max_vcpus);
+    kv_affinity(b, "cpus_soft", bi->vcpu_soft_affinity, bi->num_vcpu_soft_affinity,
+                bi->max_vcpus);
+    if (bi->sched_params.weight != KL_DOMAIN_SCHED_PARAM_WEIGHT_DEFAULT)
+        kl__buf_add(b, "cpu_weight = %d\n", bi->sched_params.weight);
+    if (bi->sched_params.cap != KL_DOMAIN_SCHED_PARAM_CAP_DEFAULT)
+        kl__buf_add(b, "cap = %d\n", bi->sched_params.cap);
+    kv_str(b, "kernel", bi->kernel);
+    kv_str(b, "ramdisk", bi->ramdisk);
+    kv_str(b, "cmdline", bi->cmdline);
+    if (bi->exec_ssid_label) {
+        kv_str(b, "init_seclabel", c->ssid_label);
+        kv_str(b, "seclabel", bi->exec_ssid_label);
+    } else {
+        kv_str(b, "seclabel", c->ssid_label);
+    }
+    if (!kl_defbool_is_default(bi->disable_migrate))
+        kl__buf_add(b, "nomigrate = %d\n", kl_defbool_val_or(bi->disable_migrate, false));
+    if (!kl_defbool_is_default(c->driver_domain))
+        kl__buf_add(b, "driver_domain = %d\n", kl_defbool_val_or(c->driver_domain, false));
+    if (bi->max_grant_frames >= 0)
+        kl__buf_add(b, "max_grant_frames = %d\n", bi->max_grant_frames);
+    if (bi->max_maptrack_frames >= 0)
+        kl__buf_add(b, "max_maptrack_frames = %d\n", bi->max_maptrack_frames);
+    if (bi->event_channels)
+        kl__buf_add(b, "max_event_channels = %" PRIu32 "\n", bi->event_channels);
+}
+
+char *kl_domain_config_to_cfg(const kl_domain_config *dc)
+{
+    const struct { const char *key; kl_action_on_shutdown a; } acts[] = {
+        { "on_poweroff", dc->on_poweroff }, { "on_reboot", dc->on_reboot },
+        { "on_watchdog", dc->on_watchdog }, { "on_crash", dc->on_crash },
+        { "on_soft_reset", dc->on_soft_reset },
+    };
+    kl__buf b = { 0 };
+
+    kl__buf_add(&b, "# generated by libkeellight\n");
+    print_domain(&b, dc);
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
+        kv_str(&b, acts[i].key, kl_action_to_xl(acts[i].a));
+    kv_specs(&b, "disk", dc->num_disks, dc->disks, sizeof(*dc->disks), disk_spec);
+    kv_specs(&b, "vif", dc->num_nics, dc->nics, sizeof(*dc->nics), nic_spec);
+    kv_specs(&b, "vtpm", dc->num_vtpms, dc->vtpms, sizeof(*dc->vtpms), vtpm_spec);
+    kv_specs(&b, "p9", dc->num_p9s, dc->p9s, sizeof(*dc->p9s), p9_spec);
+    kv_specs(&b, "channel", dc->num_channels, dc->channels, sizeof(*dc->channels), channel_spec);
+    return kl__buf_take(&b);
+}
