@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,14 @@ int hvhost_start(struct hvhost *host)
     snprintf(sock, sizeof(sock), "%s/hv.sock", host->rundir);
     host->pid = fork();
     if (host->pid == 0) {
+        char log[128];
+        int fd;
+        snprintf(log, sizeof(log), "%s/keel-hv.log", host->rundir);
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
         execl(exe, "keel-hv", "-r", host->rundir, (char *)NULL);
         _exit(127);
     }
@@ -182,6 +191,29 @@ int hvhost_count_fds(pid_t pid)
         return -1;
     while ((e = readdir(d)))
         n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+int hvhost_count_fds_to(pid_t pid, const char *text)
+{
+    char path[300], target[512];
+    struct dirent *e;
+    DIR *d;
+    int n = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    if (!(d = opendir(path)))
+        return -1;
+    while ((e = readdir(d))) {
+        ssize_t len;
+        snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid, e->d_name);
+        len = readlink(path, target, sizeof(target) - 1);
+        if (len <= 0)
+            continue;
+        target[len] = 0;
+        n += strstr(target, text) != NULL;
+    }
     closedir(d);
     return n;
 }

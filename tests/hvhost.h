@@ -41,6 +41,8 @@ int hvhost_wait_shutdown(struct hvhost *host, uint32_t domid, int timeout_ms);
 /* Number of open descriptors of a process; number of processes whose parent is pid. */
 int hvhost_count_fds(pid_t pid);
 int hvhost_count_children(pid_t pid);
+/* Descriptors of pid whose target contains text (e.g. "memfd:keel"). */
+int hvhost_count_fds_to(pid_t pid, const char *text);
 uint64_t hvhost_now_ns(void);
 
 #endif

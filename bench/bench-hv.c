@@ -1,0 +1,141 @@
+/* bench-hv - figures of the hypervisor core on this machine, each with a reference measured in
+ * the same run:
+ *   hypercall round trip from inside a guest (median, p99) vs the raw `syscall` instruction;
+ *   create -> first guest instruction (TSC stamp written by the `first` guest) and destroy,
+ *   vs fork+exec+wait of /bin/true.
+ * Usage: bench-hv [ITERATIONS]  (run from the build tree, as root) */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "../tests/hvhost.h"
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void stats(const char *name, uint64_t *v, int n, const char *unit, double *median)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_u64);
+    printf("%-40s median %9.3f %s  p10 %9.3f  p90 %9.3f  p99 %9.3f  (n=%d)\n", name,
+           v[n / 2] / 1000.0, unit, v[n / 10] / 1000.0, v[n * 9 / 10] / 1000.0,
+           v[n * 99 / 100] / 1000.0, n);
+    if (median)
+        *median = v[n / 2] / 1000.0;
+}
+
+/* Raw system call cost: getppid through the syscall instruction, in picoseconds per call. */
+static double bench_syscall(void)
+{
+    uint64_t v[400];
+    double med;
+
+    for (int b = 0; b < 400; b++) {
+        uint64_t t0 = hvhost_now_ns();
+        for (int i = 0; i < 200; i++)
+            syscall(SYS_getppid);
+        v[b] = (hvhost_now_ns() - t0) * 1000 / 200;
+    }
+    stats("raw syscall (getppid), ns", v, 400, "ns", &med);
+    return med;
+}
+
+static double bench_hypercall(struct hvhost *host)
+{
+    int domid = hvhost_boot(host, "hcbench", "batches=400 per=200", 1, 16);
+    const char *out, *p;
+    unsigned long long med = 0, p99 = 0;
+
+    if (domid < 0 || !hvhost_wait_console(host, (uint32_t)domid, "hcbench: calls", 60000)) {
+        printf("hypercall benchmark failed\n");
+        return 0;
+    }
+    out = hvhost_console(host, (uint32_t)domid);
+    p = strstr(out, "median_ps ");
+    if (p)
+        med = strtoull(p + 10, NULL, 10);
+    p = strstr(out, "p99_ps ");
+    if (p)
+        p99 = strtoull(p + 7, NULL, 10);
+    printf("%-40s median %9.3f ns  p99 %9.3f ns  (80000 calls in batches of 200)\n",
+           "hypercall round trip (xen_version)", med / 1000.0, p99 / 1000.0);
+    kc_domain_destroy(host->h, (uint32_t)domid);
+    return med / 1000.0;
+}
+
+static void bench_create(struct hvhost *host, int iters, uint64_t tsc_khz)
+{
+    uint64_t *first = calloc((size_t)iters, 8), *destroy = calloc((size_t)iters, 8);
+    uint64_t *fork_ns = calloc((size_t)iters, 8);
+    int n = 0;
+
+    for (int i = 0; i < iters; i++) {
+        uint64_t t0 = __rdtsc(), stamp = 0, d0;
+        int domid = hvhost_boot_paused(host, "first", "", 1, 16);
+        volatile uint64_t *mbox;
+        if (domid < 0)
+            break;
+        mbox = kc_map_foreign(host->h, (uint32_t)domid, PROT_READ, 512, 1);
+        kc_domain_unpause(host->h, (uint32_t)domid);
+        for (int spin = 0; mbox && !(stamp = *mbox) && spin < 100000000; spin++)
+            __builtin_ia32_pause();
+        if (mbox)
+            kc_unmap_foreign((void *)mbox, 1);
+        d0 = hvhost_now_ns();
+        kc_domain_destroy(host->h, (uint32_t)domid);
+        destroy[n] = hvhost_now_ns() - d0;
+        first[n] = stamp > t0 ? (stamp - t0) * 1000000 / tsc_khz : 0;
+        n++;
+    }
+    for (int i = 0; i < iters; i++) {
+        uint64_t t0 = hvhost_now_ns();
+        pid_t pid = fork();
+        if (pid == 0) {
+            execl("/bin/true", "true", (char *)NULL);
+            _exit(127);
+        }
+        waitpid(pid, NULL, 0);
+        fork_ns[i] = hvhost_now_ns() - t0;
+    }
+    if (n) {
+        double a, b, c;
+        stats("create+build -> first guest instruction", first, n, "us", &a);
+        stats("destroy", destroy, n, "us", &b);
+        stats("reference: fork+exec+wait /bin/true", fork_ns, iters, "us", &c);
+        printf("ratio create->first / fork+exec: %.2f; destroy / fork+exec: %.2f\n", a / c, b / c);
+    }
+    free(first);
+    free(destroy);
+    free(fork_ns);
+}
+
+int main(int argc, char **argv)
+{
+    int iters = argc > 1 ? atoi(argv[1]) : 50;
+    struct keel_sysctl_physinfo pi;
+    struct hvhost host;
+    double sc, hc;
+
+    if (hvhost_start(&host) < 0) {
+        fprintf(stderr, "bench-hv: cannot start the hypervisor core (run as root from the build tree)\n");
+        return 1;
+    }
+    kc_physinfo(host.h, &pi);
+    printf("bench-hv: %u CPUs, TSC %u kHz\n", pi.nr_cpus, pi.cpu_khz);
+    sc = bench_syscall();
+    hc = bench_hypercall(&host);
+    if (sc > 0)
+        printf("ratio hypercall / raw syscall: %.1f\n", hc / sc);
+    bench_create(&host, iters < 1 ? 1 : iters, pi.cpu_khz);
+    hvhost_stop(&host);
+    return 0;
+}
