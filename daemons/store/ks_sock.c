@@ -18,6 +18,9 @@
 #include "klog.h"
 #include "ks_int.h"
 
+/* A client that stops reading its replies and events is dropped beyond this backlog. */
+#define KS_SOCK_OUT_MAX (4u << 20)
+
 struct ks_sock {
     struct ks_store *store;
     struct ks_conn *conn;
@@ -61,6 +64,11 @@ static int ks_sock_flush(struct ks_sock *k)
             continue;
         if (n <= 0)
             return -EPIPE;
+    }
+    if (evbuffer_get_length(out) > KS_SOCK_OUT_MAX) {
+        klog(KLOG_WARN, "sock", "domain %u: client is not reading (%zu bytes queued): "
+             "closing it", ks_conn_domid(k->conn), evbuffer_get_length(out));
+        return -ENOBUFS;
     }
     if (evbuffer_get_length(out))
         event_add(k->wev, NULL);

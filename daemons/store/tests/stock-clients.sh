@@ -22,6 +22,14 @@ is "standard node /local/domain/0/name" "$(xenstore-read /local/domain/0/name)" 
 is "XENSTORED_RUNDIR finds the socket too" \
    "$(env -u XENSTORED_PATH XENSTORED_RUNDIR="$KS_DIR/xenstored" xenstore-read /test/a)" "1"
 
+# A listing above 4096 bytes: libxenstore gets E2BIG and falls back to DIRECTORY_PART.
+long=$(printf 'k%.0s' $(seq 150))
+set --
+for i in $(seq 60); do set -- "$@" "/test/long/$long$i" "$i"; done
+xenstore-write "$@"
+is "xenstore-list of a 9 KiB directory (DIRECTORY_PART)" "$(xenstore-list /test/long | wc -l)" "60"
+xenstore-rm /test/long
+
 # Watches: xenstore-watch -n 2 prints the registration event, then the change.
 xenstore-write /test/w ""
 xenstore-watch -n 2 /test/w >"$KS_DIR/watch.out" 2>&1 &

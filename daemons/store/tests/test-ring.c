@@ -219,6 +219,36 @@ static void guest(void)
 
 /* ---- the store side (parent) ---- */
 
+static void serve(struct event_base *base, int ms)
+{
+    struct timeval tv = { 0, ms * 1000 };
+
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+
+/* Restart the store on the same journal; the parent plays the guest in-process. */
+static void test_resume(struct event_base *base, const struct ks_config *cfg)
+{
+    struct ks_domain_ops ops = { t_map, NULL, t_bind, NULL, NULL };
+    struct ks_store *s;
+    struct ks_conn *d0;
+    struct kt_msg m;
+
+    mapped_gfn = 0;
+    tap_ok(ks_store_new(base, cfg, &s) == 0, "the store starts again on its journal");
+    ks_store_set_domain_ops(s, &ops);
+    tap_ok(mapped_gfn == 4242, "the journaled domain's ring is mapped again (gfn 4242)");
+    d0 = ks_conn_new(s, 0, NULL, NULL);
+    kt_is(kt_req(d0, KS_IS_DOMAIN_INTRODUCED, 0, "5", NULL), "T", "domain 5 is still introduced");
+    g = page;
+    g_send(KS_READ, G_STR("data/key"));
+    serve(base, 100);
+    tap_ok(g_recv(&m) == 0 && m.type == KS_READ && !strcmp(m.body, "fromguest"),
+           "the guest's ring is served after the restart, with its data");
+    ks_store_free(s);
+}
+
 int main(void)
 {
     struct event_base *base = event_base_new();
@@ -226,7 +256,7 @@ int main(void)
     struct ks_config cfg;
     struct ks_store *s;
     struct ks_conn *d0;
-    char line[256];
+    char line[256], statedir[] = "/tmp/ks-ring.XXXXXX";
     FILE *rf;
     pid_t pid;
     int status = -1, waited = 0;
@@ -240,6 +270,10 @@ int main(void)
     if (page == MAP_FAILED)
         tap_bail("mmap: %s", strerror(errno));
     ks_config_defaults(&cfg);
+    cfg.statedir = statedir;
+    cfg.sync = KS_SYNC_NONE;
+    if (!mkdtemp(statedir))
+        tap_bail("mkdtemp: %s", strerror(errno));
     tap_ok(ks_store_new(base, &cfg, &s) == 0, "store starts");
     ks_store_set_domain_ops(s, &ops);
     d0 = ks_conn_new(s, 0, NULL, NULL);
@@ -278,8 +312,15 @@ int main(void)
     kt_is(kt_req(d0, KS_READ, 0, "/local/domain/5/data/key", NULL), "fromguest",
           "the host reads back the key the guest wrote");
     kt_is(kt_req(d0, KS_READ, 0, "/local/domain/5/data/p99", NULL), "v99", "and the last pipelined write");
+    ks_store_free(s);
+    test_resume(base, &cfg);
+    tap_ok(ks_store_new(base, &cfg, &s) == 0, "and once more");
+    d0 = ks_conn_new(s, 0, NULL, NULL);
     kt_is(kt_req(d0, KS_RELEASE, 0, "5", NULL), "OK", "release disconnects the ring");
     ks_store_free(s);
+    snprintf(line, sizeof(line), "rm -rf '%s'", statedir);
+    if (system(line) != 0)
+        tap_diag("could not remove %s", statedir);
     event_base_free(base);
     munmap(page, 4096);
     close(memfd);
