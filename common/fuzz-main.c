@@ -68,6 +68,10 @@ int main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++)
         fails += run_path(argv[i], &n);
+#ifdef FUZZ_DEFAULT_CORPUS
+    if (argc < 2)
+        fails += run_path(FUZZ_DEFAULT_CORPUS, &n);   /* as a plain `make check` test */
+#endif
     printf("1..%d\n", n);
     return fails ? 1 : 0;
 }

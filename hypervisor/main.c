@@ -29,7 +29,7 @@ static void usage(FILE *f)
             "Run the Keel hypervisor core for one runtime directory.\n\n"
             "  -r, --rundir DIR   runtime directory (default: $KEEL_RUNDIR or %s)\n"
             "  -s, --stub PATH    the domain stub program (default: beside keel-hv, or %s)\n"
-            "  -d, --daemon       detach and run in the background\n"
+            "  -d, --daemon       detach and run in the background (log: RUNDIR/keel-hv.log)\n"
             "  -p, --pidfile FILE pid file (default: RUNDIR/keel-hv.pid)\n"
             "  -v, --verbose      log debug messages\n"
             "  -h, --help         show this help\n",
@@ -77,6 +77,26 @@ static void write_pidfile(const char *path)
     }
     fprintf(f, "%d\n", (int)getpid());
     fclose(f);
+}
+
+/* Run in the background, logging to RUNDIR/keel-hv.log. */
+static int detach(void)
+{
+    char path[600];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/keel-hv.log", hv.rundir);
+    if (daemon(0, 0) < 0) {
+        klog_err("main", "cannot detach: %s", strerror(errno));
+        return -1;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+    }
+    return 0;
 }
 
 static void destroy_all(void)
@@ -158,10 +178,8 @@ int main(int argc, char **argv)
         klog_err("main", "control socket %s: %s", sock, strerror(-lfd));
         return 1;
     }
-    if (daemonize && daemon(0, 0) < 0) {
-        klog_err("main", "cannot detach: %s", strerror(errno));
+    if (daemonize && detach() < 0)
         return 1;
-    }
     snprintf(pidbuf, sizeof(pidbuf), "%s/keel-hv.pid", hv.rundir);
     write_pidfile(pidfile ? pidfile : pidbuf);
     sigdelset(&set, SIGPIPE);

@@ -21,7 +21,7 @@ static void test_hello(void)
     tap_ok(domid > 0, "hello domain created and started (domid %d)", domid);
     tap_ok(hvhost_wait_console(&host, (uint32_t)domid, "Hello from Keel", 5000),
            "hello prints its greeting on the console");
-    tap_ok(strstr(hvhost_console(&host, (uint32_t)domid), "greeting=yes") != NULL,
+    tap_ok(hvhost_wait_console(&host, (uint32_t)domid, "command line: greeting=yes", 5000),
            "hello sees the command line given by the builder");
     tap_is_int(hvhost_wait_shutdown(&host, (uint32_t)domid, 5000), KEEL_SHUTDOWN_POWEROFF,
                "hello shuts down with reason poweroff");
