@@ -175,6 +175,8 @@ struct kp_db {
     int nblocks;
 };
 
+#define KP_MAX_ERRORS 100
+
 /* Diagnostics: "file:line: error: ..." on stderr, counted in db->errors. */
 void kp_error(struct kp_db *db, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -145,9 +145,22 @@ static int ns_list_body(struct kp_parser *p, struct kp_nameset *ns, int neg)
     return 0;
 }
 
+static int nameset_body(struct kp_parser *p, struct kp_nameset *ns);
+
+/* On failure the set is freed (and left empty), so callers need not clean up. */
 int kp_nameset(struct kp_parser *p, struct kp_nameset *ns)
 {
+    int rc;
+
     memset(ns, 0, sizeof(*ns));
+    rc = nameset_body(p, ns);
+    if (rc)
+        kp_ns_free(ns);
+    return rc;
+}
+
+static int nameset_body(struct kp_parser *p, struct kp_nameset *ns)
+{
     ns->line = p->lx.tline;
     if (p->lx.tok == T_STAR) {
         ns->star = 1;
@@ -373,7 +386,16 @@ static int parse_pass(struct kp_db *db, const char *src, size_t len, const char 
             kp_next(&p);
             continue;
         }
+        size_t before = p.lx.pos;
+
         kp_statement(&p);
+        if (p.lx.pos == before && p.lx.tok != T_EOF)
+            kp_next(&p); /* always make progress, e.g. past a stray '}' */
+        if (db->errors >= KP_MAX_ERRORS) {
+            if (!db->quiet)
+                fprintf(stderr, "%s: too many errors, giving up\n", p.lx.tfile);
+            break;
+        }
     }
     return db->errors ? -1 : 0;
 }

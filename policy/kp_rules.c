@@ -332,9 +332,12 @@ static int c_leaf(struct kp_parser *p, struct cbuild *b)
             }
         }
         kp_ns_free(&ns);
-        if (rc)
-            return -1;
-        return c_push(p, b, &e);
+        if (!rc && c_push(p, b, &e) == 0)
+            return 0;
+        kp_bits_free(&e.names);
+        kp_bits_free(&e.tnames);
+        kp_bits_free(&e.tneg);
+        return -1;
     }
 }
 
