@@ -14,6 +14,7 @@ struct ks_watch {
     char *path;         /* absolute, or "@introduceDomain" / "@releaseDomain" */
     char *token;
     bool relative;      /* registered with a relative path: events report it relative */
+    int depth;          /* levels below path that match; -1 = unlimited */
 };
 
 struct ks_access {
@@ -91,6 +92,7 @@ struct ks_ctx {
     bool priv;
     struct ks_tree *tree;
     struct ks_txn *txn;         /* NULL: live tree (watches fire, journal records) */
+    bool noquota;               /* commit replay: quotas were enforced inside the txn */
 };
 
 /* ks_proto.c */
@@ -111,7 +113,7 @@ void ks_conn_ok(struct ks_conn *c, const struct ks_hdr *req);
 void ks_conn_close(struct ks_conn *c);
 
 /* ks_watch.c */
-int ks_watch_add(struct ks_ctx *x, const char *path, const char *token);
+int ks_watch_add(struct ks_ctx *x, const char *path, const char *token, int depth);
 int ks_watch_del(struct ks_ctx *x, const char *path, const char *token);
 void ks_watch_clear(struct ks_conn *c);
 /* A node changed (abs path); `n` is the node before a removal or after other changes. */

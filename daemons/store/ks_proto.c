@@ -57,7 +57,7 @@ static int ks_create(struct ks_ctx *x, const char *path, struct ks_node **out)
 
     if (!ks_perm_can(x, ks_nearest(x->tree, path), KS_PERM_WRITE))
         return -EACCES;
-    if (!x->priv && limit && ks_tree_count(x->tree, x->domid) + missing > limit)
+    if (!x->priv && !x->noquota && limit && ks_tree_count(x->tree, x->domid) + missing > limit)
         return -ENOSPC;
     return ks_tree_mknode(x->tree, path, x->priv ? 0 : x->domid, out);
 }
@@ -68,7 +68,7 @@ static int ks_do_write(struct ks_ctx *x, const char *path, const char *val, size
     unsigned limit = x->s->cfg.quota.node_size;
     int rc;
 
-    if (!x->priv && limit && len > limit)
+    if (!x->priv && !x->noquota && limit && len > limit)
         return -ENOSPC;
     if (n && !ks_perm_can(x, n, KS_PERM_WRITE))
         return -EACCES;
@@ -296,7 +296,7 @@ static int ks_op_mutate(struct ks_ctx *x, const struct ks_hdr *h, const struct k
 static int ks_op_watch(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a)
 {
     char ev[KS_PAYLOAD_MAX];
-    int rc;
+    int rc, depth = -1;
 
     if (h->type == KS_UNWATCH) {
         if ((rc = ks_watch_del(x, a->v[0], a->v[1])) < 0)
@@ -304,7 +304,13 @@ static int ks_op_watch(struct ks_ctx *x, const struct ks_hdr *h, const struct ks
         ks_conn_ok(x->conn, h);
         return 0;
     }
-    if ((rc = ks_watch_add(x, a->v[0], a->v[1])) < 0)
+    if (a->n == 3) {
+        uint32_t d;
+        if (ks_parse_u32(a->v[2], &d) < 0 || d > KS_ABS_PATH_MAX)
+            return -EINVAL;
+        depth = (int)d;
+    }
+    if ((rc = ks_watch_add(x, a->v[0], a->v[1], depth)) < 0)
         return rc;
     ks_conn_ok(x->conn, h);
     /* Fires once on registration, with the path as the client gave it. */
@@ -481,7 +487,7 @@ static int ks_dispatch(struct ks_ctx *x, const struct ks_hdr *h, const struct ks
 void ks_proto_handle(struct ks_conn *c, const struct ks_hdr *h, const char *payload)
 {
     struct ks_args a;
-    struct ks_ctx x = { c->store, c, c->domid, c->priv, c->store->tree, NULL };
+    struct ks_ctx x = { c->store, c, c->domid, c->priv, c->store->tree, NULL, false };
     int rc;
 
     if (h->type == KS_WATCH_EVENT || h->type == KS_ERROR || h->type >= KS_TYPE_COUNT) {

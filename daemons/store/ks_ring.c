@@ -185,7 +185,7 @@ int ks_ring_new(struct ks_store *s, uint32_t domid, void *page, int rx_fd, int t
         return -ENOMEM;
     }
     r->conn->priv = false;      /* a guest is never privileged, even if it claims domid 0 */
-    r->intf->server_features = KS_FEATURE_RECONNECTION | KS_FEATURE_ERROR;
+    r->intf->server_features = KS_FEATURE_RECONNECTION | KS_FEATURE_ERROR | KS_FEATURE_WATCHDEPTH;
     *out = r;
     ks_ring_pump(r);            /* requests written before we attached (or before a restart) */
     return 0;

@@ -28,7 +28,7 @@ void ks_config_defaults(struct ks_config *cfg)
 /* Create a node as dom0 if it is missing (journaled like any write). */
 static int ks_ensure(struct ks_store *s, const char *path, const char *value)
 {
-    struct ks_ctx x = { s, NULL, 0, true, s->tree, NULL };
+    struct ks_ctx x = { s, NULL, 0, true, s->tree, NULL, false };
     struct ks_args a = { .n = 1 };
 
     if (ks_tree_lookup(s->tree, path))

@@ -119,7 +119,7 @@ static bool ks_txn_conflicts(struct ks_store *s, const struct ks_txn *t)
 
 static void ks_txn_replay(struct ks_conn *c, const struct ks_txn *t)
 {
-    struct ks_ctx x = { c->store, c, c->domid, c->priv, c->store->tree, NULL };
+    struct ks_ctx x = { c->store, c, c->domid, c->priv, c->store->tree, NULL, true };
 
     for (const struct ks_txop *op = t->ops; op; op = op->next) {
         struct ks_args a;

@@ -12,7 +12,7 @@
 
 static bool ks_special(const char *p) { return p[0] == '@'; }
 
-int ks_watch_add(struct ks_ctx *x, const char *path, const char *token)
+int ks_watch_add(struct ks_ctx *x, const char *path, const char *token, int depth)
 {
     char abs[KS_ABS_PATH_MAX + 1];
     struct ks_watch *w;
@@ -42,6 +42,7 @@ int ks_watch_add(struct ks_ctx *x, const char *path, const char *token)
         return -ENOMEM;
     }
     w->relative = path[0] != '/' && !ks_special(path);
+    w->depth = depth;
     w->next = x->conn->watches;
     x->conn->watches = w;
     x->conn->nwatches++;
@@ -85,6 +86,17 @@ void ks_watch_clear(struct ks_conn *c)
     c->nwatches = 0;
 }
 
+/* Levels of `path` below its ancestor `base` ("/a" in "/a/b/c" -> 2). */
+static int ks_levels(const char *base, const char *path)
+{
+    int n = 0;
+
+    path += strcmp(base, "/") == 0 ? 0 : strlen(base);
+    for (; *path; path++)
+        n += *path == '/';
+    return n;
+}
+
 /* 1 if `a` equals `b` or is an ancestor of it, component-wise. */
 static bool ks_covers(const char *a, const char *b)
 {
@@ -112,7 +124,7 @@ static void ks_send_event(struct ks_conn *c, const struct ks_watch *w, const cha
 void ks_watch_fire(struct ks_store *s, const char *path, const struct ks_node *n, bool rm)
 {
     for (struct ks_conn *c = s->conns; c; c = c->next) {
-        struct ks_ctx x = { s, c, c->domid, c->priv, s->tree, NULL };
+        struct ks_ctx x = { s, c, c->domid, c->priv, s->tree, NULL, false };
         bool readable;
 
         if (c->dead || !c->watches)
@@ -121,7 +133,8 @@ void ks_watch_fire(struct ks_store *s, const char *path, const struct ks_node *n
         for (struct ks_watch *w = c->watches; w; w = w->next) {
             if (ks_special(w->path))
                 continue;
-            if (ks_covers(w->path, path) && readable)
+            if (ks_covers(w->path, path) && readable &&
+                (w->depth < 0 || ks_levels(w->path, path) <= w->depth))
                 ks_send_event(c, w, path);
             else if (rm && ks_covers(path, w->path) && readable)
                 ks_send_event(c, w, w->path);

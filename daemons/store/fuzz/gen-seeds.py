@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# gen-seeds.py - writes the seed corpus of fuzz-proto (corpus/*): one domain byte, then
+# gen-seeds.py - writes the seed corpus of fuzz-proto (corpus-proto/*): one domain byte, then
 # xenstore requests (16-byte little-endian header + payload). Run from this directory.
 import struct, os
 
@@ -22,7 +22,33 @@ seeds = {
     'oversize': b'\0' + struct.pack('<IIII', 2, 1, 0, 5000),
     'partial': b'\0' + msg(R, b'/tool/xenstored\0')[:10],
 }
-os.makedirs('corpus', exist_ok=True)
+os.makedirs('corpus-proto', exist_ok=True)
 for name, data in seeds.items():
-    with open(os.path.join('corpus', name), 'wb') as f:
+    with open(os.path.join('corpus-proto', name), 'wb') as f:
+        f.write(data)
+
+# corpus-ring/*: ring page images for fuzz-ring: header (req_cons, req_prod, rsp_cons,
+# rsp_prod, connection), 1024 request bytes, 1024 response bytes, optional second header.
+def ring(reqs, cons=0, rsp=(0, 0), conn=0, second=None):
+    req = b''.join(reqs)
+    body = struct.pack('<IIIII', cons, cons + len(req), rsp[0], rsp[1], conn)
+    buf = bytearray(1024)
+    for i, b in enumerate(req):
+        buf[(cons + i) % 1024] = b
+    data = body + bytes(buf) + bytes(1024)
+    if second:
+        data += struct.pack('<IIIII', *second)
+    return data
+
+rings = {
+    'write-read': ring([msg(W, b'data/x\0v'), msg(R, b'data/x\0')]),
+    'wrapped': ring([msg(W, b'data/w\0' + b'z' * 600)], cons=900),
+    'bad-index': ring([msg(R, b'/\0')], second=(0, 5000, 0, 0, 0)),
+    'reconnect': ring([msg(R, b'/\0')], second=(3, 7, 0, 0, 1)),
+    'rsp-full': ring([msg(R, b'/local\0')] * 20, rsp=(0, 1024)),
+    'oversize': ring([struct.pack('<IIII', 2, 1, 0, 9999)]),
+}
+os.makedirs('corpus-ring', exist_ok=True)
+for name, data in rings.items():
+    with open(os.path.join('corpus-ring', name), 'wb') as f:
         f.write(data)

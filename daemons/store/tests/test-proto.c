@@ -137,6 +137,20 @@ static void test_watches(void)
             seen = 1;
     tap_ok(seen, "removing an ancestor fires watches set below it, on their own path");
     kt_is(kt_req(w0, KS_UNWATCH, 0, "/w/deep/er", "d"), "OK", "unwatch");
+    kt_is(kt_req(w0, KS_WATCH, 0, "/w", "depth1|1"), "OK", "watch with depth 1");
+    kt_is(kt_req(w0, KS_WATCH, 0, "/w", "bad|x"), "!EINVAL", "a non-numeric depth");
+    kt_drain(w0);
+    kt_req(d0, KS_WRITE, 0, "/w/a/b", "3");
+    seen = 0;
+    while (kt_pop(w0, &m) == 0)
+        seen += !strcmp(m.body + 7, "depth1");
+    tap_ok(seen == 0, "depth 1 ignores a grandchild");
+    kt_req(d0, KS_WRITE, 0, "/w/a", "3");
+    seen = 0;
+    while (kt_pop(w0, &m) == 0)
+        seen += !strcmp(m.body + 5, "depth1");
+    tap_ok(seen == 1, "depth 1 fires for a child");
+    kt_req(w0, KS_UNWATCH, 0, "/w", "depth1");
     kt_is(kt_req(w0, KS_UNWATCH, 0, "/w/deep/er", "d"), "!ENOENT", "unwatch twice is ENOENT");
     kt_is(kt_req(w0, KS_WATCH, 0, "@introduceDomain", "i"), "OK", "special watch @introduceDomain");
     kt_is(kt_req(w0, KS_WATCH, 0, "@releaseDomain", "r"), "OK", "special watch @releaseDomain");
