@@ -1,10 +1,11 @@
-/* kf_avc.c - the access vector cache: a set-associative table of recent decisions, each set
- * under its own lock; a generation number invalidates everything at once (reload, boolean
- * commit, flush). */
+/* kf_avc.c - the access vector cache: a set-associative table of recent decisions; readers
+ * take no lock (a per-set sequence counter), writers a per-set mutex; a generation number
+ * invalidates everything at once (reload, boolean commit, flush). */
 #include "kf_handle.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int kf_avc_init(struct kf *kf)
 {
@@ -51,47 +52,82 @@ int kf_compute_locked(struct kf *kf, kf_sid_t ssid, kf_sid_t tsid, uint16_t tcla
     return 0;
 }
 
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* Lock-free read of one set; returns 1 and fills *av on a hit. */
+static int set_read(struct kf_avc_set *set, kf_sid_t ssid, kf_sid_t tsid, uint16_t tclass,
+                    unsigned gen, struct kf_av *av)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        unsigned s1 = __atomic_load_n(&set->seq, __ATOMIC_ACQUIRE);
+        int found = 0;
+
+        if (s1 & 1)
+            continue;
+        for (int i = 0; i < KF_AVC_WAYS && !found; i++) {
+            struct kf_avc_node *n = &set->n[i];
+
+            if (LD(n->gen) == gen && LD(n->ssid) == ssid && LD(n->tsid) == tsid &&
+                LD(n->tclass) == tclass) {
+                av->allowed = LD(n->av.allowed);
+                av->auditallow = LD(n->av.auditallow);
+                av->auditdeny = LD(n->av.auditdeny);
+                av->seqno = LD(n->av.seqno);
+                found = 1;
+            }
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&set->seq, __ATOMIC_RELAXED) == s1)
+            return found;
+    }
+    return 0; /* a busy set: treat as a miss */
+}
+
+static void set_write(struct kf_avc_set *set, kf_sid_t ssid, kf_sid_t tsid, uint16_t tclass,
+                      unsigned gen, const struct kf_av *av)
+{
+    struct kf_avc_node *victim = NULL;
+    unsigned s;
+
+    pthread_mutex_lock(&set->lock);
+    for (int i = 0; i < KF_AVC_WAYS && !victim; i++)
+        if (set->n[i].gen != gen)
+            victim = &set->n[i];
+    if (!victim) {
+        victim = &set->n[set->next_victim++ % KF_AVC_WAYS];
+        __atomic_fetch_add(&set->reclaims, 1, __ATOMIC_RELAXED);
+    }
+    s = set->seq;
+    ST(set->seq, s + 1);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    ST(victim->ssid, ssid);
+    ST(victim->tsid, tsid);
+    ST(victim->tclass, tclass);
+    ST(victim->av.allowed, av->allowed);
+    ST(victim->av.auditallow, av->auditallow);
+    ST(victim->av.auditdeny, av->auditdeny);
+    ST(victim->av.seqno, av->seqno);
+    ST(victim->gen, gen);
+    __atomic_store_n(&set->seq, s + 2, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&set->lock);
+}
+
 int kf_avc_query(struct kf *kf, kf_sid_t ssid, kf_sid_t tsid, uint16_t tclass, struct kf_av *av)
 {
     struct kf_avc_set *set = &kf->avc[set_of(ssid, tsid, tclass)];
     unsigned gen = atomic_load(&kf->avc_gen);
     int rc;
 
-    atomic_fetch_add_explicit(&kf->st_lookups, 1, memory_order_relaxed);
-    pthread_mutex_lock(&set->lock);
-    for (int i = 0; i < KF_AVC_WAYS; i++) {
-        struct kf_avc_node *n = &set->n[i];
-
-        if (n->gen == gen && n->ssid == ssid && n->tsid == tsid && n->tclass == tclass) {
-            *av = n->av;
-            pthread_mutex_unlock(&set->lock);
-            atomic_fetch_add_explicit(&kf->st_hits, 1, memory_order_relaxed);
-            return 0;
-        }
+    if (set_read(set, ssid, tsid, tclass, gen, av)) {
+        __atomic_fetch_add(&set->hits, 1, __ATOMIC_RELAXED);
+        return 0;
     }
-    pthread_mutex_unlock(&set->lock);
-    atomic_fetch_add_explicit(&kf->st_misses, 1, memory_order_relaxed);
+    __atomic_fetch_add(&set->misses, 1, __ATOMIC_RELAXED);
     rc = kf_compute_locked(kf, ssid, tsid, tclass, av);
     if (rc)
         return rc;
-    pthread_mutex_lock(&set->lock);
-    {
-        struct kf_avc_node *victim = NULL;
-
-        for (int i = 0; i < KF_AVC_WAYS && !victim; i++)
-            if (set->n[i].gen != gen)
-                victim = &set->n[i];
-        if (!victim) {
-            victim = &set->n[set->next_victim++ % KF_AVC_WAYS];
-            atomic_fetch_add_explicit(&kf->st_reclaims, 1, memory_order_relaxed);
-        }
-        victim->ssid = ssid;
-        victim->tsid = tsid;
-        victim->tclass = tclass;
-        victim->av = *av;
-        victim->gen = gen;
-    }
-    pthread_mutex_unlock(&set->lock);
+    set_write(set, ssid, tsid, tclass, gen, av);
     return 0;
 }
 
@@ -105,8 +141,11 @@ void kf_avc_flush(kf_t *kf)
 
 void kf_avc_stats(kf_t *kf, struct kf_avc_stats *st)
 {
-    st->lookups = atomic_load(&kf->st_lookups);
-    st->hits = atomic_load(&kf->st_hits);
-    st->misses = atomic_load(&kf->st_misses);
-    st->reclaims = atomic_load(&kf->st_reclaims);
+    memset(st, 0, sizeof(*st));
+    for (int i = 0; i < KF_AVC_SETS; i++) {
+        st->hits += __atomic_load_n(&kf->avc[i].hits, __ATOMIC_RELAXED);
+        st->misses += __atomic_load_n(&kf->avc[i].misses, __ATOMIC_RELAXED);
+        st->reclaims += __atomic_load_n(&kf->avc[i].reclaims, __ATOMIC_RELAXED);
+    }
+    st->lookups = st->hits + st->misses;
 }

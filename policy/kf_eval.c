@@ -148,13 +148,15 @@ void kf_db_compute_av(const struct kf_policydb *db, const struct kf_context *s,
         return;
     sm = &db->type_attr_map[s->type - 1];
     tm = &db->type_attr_map[t->type - 1];
-    for (uint32_t i = 0; i < sm->nwords * 64; i++) {
-        if (!kf_bit(sm, i))
-            continue;
-        for (uint32_t j = 0; j < tm->nwords * 64; j++)
-            if (kf_bit(tm, j))
-                av_pair(db, i + 1, j + 1, tclass, allowed, auditallow, auditdeny);
-    }
+    for (uint32_t wi = 0; wi < sm->nwords; wi++)
+        for (uint64_t sw = sm->w[wi]; sw; sw &= sw - 1) {
+            uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(sw);
+
+            for (uint32_t wj = 0; wj < tm->nwords; wj++)
+                for (uint64_t tw = tm->w[wj]; tw; tw &= tw - 1)
+                    av_pair(db, i + 1, wj * 64 + (uint32_t)__builtin_ctzll(tw) + 1, tclass,
+                            allowed, auditallow, auditdeny);
+        }
     cl = &db->classes[tclass - 1];
     for (uint32_t k = 0; k < cl->ncons; k++)
         if ((cl->cons[k].perms & *allowed) && !cexpr_eval(db, &cl->cons[k], s, t))

@@ -24,9 +24,13 @@ struct kf_avc_node {
     struct kf_av av;
 };
 
+/* Readers never lock: a sequence counter (odd while a writer is inside) tells them to retry.
+ * Writers serialise on the mutex.  Node fields are accessed with relaxed atomics. */
 struct kf_avc_set {
-    pthread_mutex_t lock;
+    unsigned seq;
     unsigned next_victim;
+    unsigned long long hits, misses, reclaims;
+    pthread_mutex_t lock;
     struct kf_avc_node n[KF_AVC_WAYS];
 };
 
@@ -40,7 +44,6 @@ struct kf {
     struct kf_sident *sids; /* SID s is sids[s - 1] */
     uint32_t nsids, capsids;
     struct kf_avc_set *avc;
-    atomic_ullong st_lookups, st_hits, st_misses, st_reclaims;
     pthread_mutex_t audit_lock;
     kf_audit_fn *audit_fn;
     void *audit_arg;
