@@ -112,11 +112,12 @@ static int ks_do_rm(struct ks_ctx *x, const char *path)
         return -EINVAL;     /* the root stays */
     if (!ks_perm_can(x, n, KS_PERM_WRITE))
         return -EACCES;
-    if (ks_live(x)) {
-        ks_journal_log(x->s, KS_J_RM, 0, path, NULL, 0);
-        ks_watch_fire(x->s, path, n, true);
-    }
+    if (ks_live(x))
+        ks_watch_fire(x->s, path, n, true);     /* needs the node's permissions */
     ks_tree_rm(x->tree, n);
+    /* Journal after the change: a compaction the append triggers must see the new tree. */
+    if (ks_live(x))
+        ks_journal_log(x->s, KS_J_RM, 0, path, NULL, 0);
     return 0;
 }
 

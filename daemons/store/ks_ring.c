@@ -164,7 +164,8 @@ static void ks_ring_close(void *tctx)
     ks_ring_break(tctx, KS_RING_ERR_PROTO, "connection closed by the protocol layer");
 }
 
-static const struct ks_transport ks_ring_transport = { "ring", ks_ring_kick, ks_ring_close };
+/* Ring connections belong to their domain: ks_domain_release / shutdown free them. */
+static const struct ks_transport ks_ring_transport = { "ring", ks_ring_kick, ks_ring_close, NULL };
 
 int ks_ring_new(struct ks_store *s, uint32_t domid, void *page, int rx_fd, int tx_fd,
                 struct ks_ring **out)

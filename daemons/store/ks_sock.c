@@ -42,13 +42,21 @@ static void ks_sock_free(struct ks_sock *k)
     free(k);
 }
 
+/* Deferred: the read callback frees the connection on its next run, never while the
+ * caller (watch firing, request handling) may still walk the connection list. */
 static void ks_sock_close(void *tctx)
 {
     struct ks_sock *k = tctx;
 
+    if (k->closing)
+        return;
     k->closing = true;
-    if (!k->busy)
-        ks_sock_free(k);
+    event_active(k->rev, EV_READ, 1);
+}
+
+static void ks_sock_destroy(void *tctx)
+{
+    ks_sock_free(tctx);
 }
 
 /* Write what the socket takes; wait for EV_WRITE for the rest. */
@@ -85,15 +93,22 @@ static void ks_sock_kick(void *tctx)
         ks_sock_close(k);
 }
 
-static const struct ks_transport ks_sock_transport = { "socket", ks_sock_kick, ks_sock_close };
+static const struct ks_transport ks_sock_transport = {
+    "socket", ks_sock_kick, ks_sock_close, ks_sock_destroy
+};
 
 static void ks_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct ks_sock *k = arg;
     char buf[16384];
-    ssize_t n = read(fd, buf, sizeof(buf));
+    ssize_t n;
     int rc = 0;
 
+    if (k->closing) {
+        ks_sock_free(k);
+        return;
+    }
+    n = read(fd, buf, sizeof(buf));
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     k->busy = true;
@@ -112,8 +127,8 @@ static void ks_sock_write_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct ks_sock *k = arg;
 
-    if (ks_sock_flush(k) < 0)
-        ks_sock_free(k);
+    if (!k->closing && ks_sock_flush(k) < 0)
+        ks_sock_close(k);
 }
 
 static bool ks_peer_trusted(int fd)

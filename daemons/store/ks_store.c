@@ -89,8 +89,8 @@ void ks_store_free(struct ks_store *s)
     }
     while (s->conns) {
         struct ks_conn *c = s->conns;
-        if (c->t && c->t->close)
-            c->t->close(c->tctx);   /* transports free their connection */
+        if (c->t && c->t->destroy)
+            c->t->destroy(c->tctx);     /* transports free their connection */
         if (s->conns == c)
             ks_conn_free(c);
     }

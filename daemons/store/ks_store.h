@@ -59,12 +59,15 @@ int ks_store_compact(struct ks_store *s);
 int ks_domain_introduce(struct ks_store *s, uint32_t domid, uint64_t gfn, uint32_t port);
 int ks_domain_release(struct ks_store *s, uint32_t domid);
 
-/* Transports. A transport owns its file descriptors; the connection core calls kick()
- * when output is waiting in ks_conn_output(), and close() when the peer must go. */
+/* Transports. A transport owns its file descriptors and its connection. The connection
+ * core calls kick() when output is waiting in ks_conn_output(), and close() when the peer
+ * must go; close() may be called from deep inside request handling, so it must only
+ * schedule the teardown. destroy() (shutdown of the store) tears down at once. */
 struct ks_transport {
     const char *name;
     void (*kick)(void *tctx);
     void (*close)(void *tctx);
+    void (*destroy)(void *tctx);
 };
 
 struct ks_conn *ks_conn_new(struct ks_store *s, uint32_t domid, const struct ks_transport *t,
