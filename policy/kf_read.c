@@ -253,6 +253,18 @@ static int rd_ocontexts(struct kf_cursor *c, struct kf_policydb *db, uint32_t oc
     return 0;
 }
 
+/* Each decision visits (attributes of source) x (attributes of target) pairs: bound them. */
+#define KF_MAX_TYPE_ATTRS 256
+
+static uint32_t popcount_bits(const struct kf_bits *b)
+{
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < b->nwords; i++)
+        n += (uint32_t)__builtin_popcountll(b->w[i]);
+    return n;
+}
+
 static int rd_tail(struct kf_cursor *c, struct kf_policydb *db)
 {
     uint32_t n;
@@ -273,6 +285,9 @@ static int rd_tail(struct kf_cursor *c, struct kf_policydb *db)
             return -EINVAL;
         if (!db->types[i].attr && !kf_bit(&db->type_attr_map[i], i))
             return kf_cur_fail(c, "type %s missing from its own attribute map", db->types[i].name);
+        if (popcount_bits(&db->type_attr_map[i]) > KF_MAX_TYPE_ATTRS)
+            return kf_cur_fail(c, "type %s has more than %d attributes", db->types[i].name,
+                               KF_MAX_TYPE_ATTRS);
     }
     if (c->off != c->len)
         return kf_cur_fail(c, "%zu bytes of trailing data", c->len - c->off);

@@ -257,54 +257,86 @@ int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
 
 /* ---- neverallow ---- */
 
+/* The first type of a that is also in b (or in {extra}), or -1. */
+static int64_t first_common(const struct kp_bits *a, int a_self, const struct kp_bits *b,
+                            int b_self, uint32_t s)
+{
+    uint32_t n = a->nw > b->nw ? a->nw : b->nw;
+
+    if (a_self && b_self)
+        return s;
+    if (a_self && kp_bits_get(b, s))
+        return s;
+    if (b_self && kp_bits_get(a, s))
+        return s;
+    for (uint32_t w = 0; w < n; w++) {
+        uint64_t x = (w < a->nw ? a->w[w] : 0) & (w < b->nw ? b->w[w] : 0);
+
+        if (x)
+            return (int64_t)w * 64 + __builtin_ctzll(x);
+    }
+    return -1;
+}
+
+/* Reports the first (source, target, class) where allow rule a grants what neverallow n
+ * forbids; returns 1 if it did. */
+static int violates(struct kp_db *db, const struct kp_rule *n, const struct kp_bits *ns,
+                    const struct kp_bits *nt, const struct kp_rule *a, const struct kp_bits *as,
+                    const struct kp_bits *at)
+{
+    for (uint32_t c = 0; c < db->nclasses && c < 256; c++) {
+        uint32_t both = n->perms[c] & a->perms[c];
+
+        if (!both || !kp_bits_get(&n->classes, c) || !kp_bits_get(&a->classes, c))
+            continue;
+        for (uint32_t w = 0; w < ns->nw && w < as->nw; w++)
+            for (uint64_t x = ns->w[w] & as->w[w]; x; x &= x - 1) {
+                uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(x);
+                int64_t t = first_common(at, a->self, nt, n->self, s);
+
+                if (t < 0)
+                    continue;
+                kp_error(db, n->file, n->line,
+                         "neverallow violated: %s %s:%s is allowed (0x%x) by the allow rule "
+                         "at %s:%d",
+                         db->types[s].name, db->types[t].name, db->classes[c].name, both,
+                         a->file, a->line);
+                return 1;
+            }
+    }
+    return 0;
+}
+
 int kp_check_neverallow(struct kp_db *db)
 {
-    uint32_t nt = db->ntypes, nc = db->nclasses;
-    uint32_t *av;
+    struct kp_bits *S, *T;
     int bad = 0;
 
-    if (!nt || !nc)
-        return 0;
-    av = calloc((size_t)nt * nt * nc, sizeof(*av));
-    if (!av)
+    S = calloc(db->nrules ? db->nrules : 1, sizeof(*S));
+    T = calloc(db->nrules ? db->nrules : 1, sizeof(*T));
+    if (!S || !T) {
+        free(S);
+        free(T);
         return -1;
-    for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t i = 0; i < db->nrules; i++) {
-            const struct kp_rule *r = &db->rules[i];
-            struct kp_bits S, T;
-
-            if (pass == 0 ? r->kind != R_ALLOW : r->kind != R_NEVERALLOW)
-                continue;
-            kp_type_expand(db, &r->src, 1, &S);
-            kp_type_expand(db, &r->tgt, 1, &T);
-            for (uint32_t s = 0; s < S.nw * 64; s++) {
-                if (!kp_bits_get(&S, s))
-                    continue;
-                for (uint32_t t = 0; t < nt; t++) {
-                    if (!(r->self && t == s) && !kp_bits_get(&T, t))
-                        continue;
-                    for (uint32_t c = 0; c < nc; c++) {
-                        uint32_t *cell = &av[((size_t)s * nt + t) * nc + c];
-
-                        if (!kp_bits_get(&r->classes, c))
-                            continue;
-                        if (pass == 0) {
-                            *cell |= r->perms[c];
-                        } else if (*cell & r->perms[c]) {
-                            kp_error(db, r->file, r->line,
-                                     "neverallow violated: %s %s:%s is allowed (0x%x)",
-                                     db->types[s].name, db->types[t].name, db->classes[c].name,
-                                     *cell & r->perms[c]);
-                            *cell &= ~r->perms[c]; /* report each violation once */
-                            bad = 1;
-                        }
-                    }
-                }
-            }
-            kp_bits_free(&S);
-            kp_bits_free(&T);
-        }
     }
-    free(av);
+    for (uint32_t i = 0; i < db->nrules; i++)
+        if (db->rules[i].kind == R_ALLOW || db->rules[i].kind == R_NEVERALLOW) {
+            kp_type_expand(db, &db->rules[i].src, 1, &S[i]);
+            kp_type_expand(db, &db->rules[i].tgt, 1, &T[i]);
+        }
+    for (uint32_t i = 0; i < db->nrules; i++) {
+        if (db->rules[i].kind != R_NEVERALLOW)
+            continue;
+        for (uint32_t j = 0; j < db->nrules; j++)
+            if (db->rules[j].kind == R_ALLOW &&
+                violates(db, &db->rules[i], &S[i], &T[i], &db->rules[j], &S[j], &T[j]))
+                bad = 1;
+    }
+    for (uint32_t i = 0; i < db->nrules; i++) {
+        kp_bits_free(&S[i]);
+        kp_bits_free(&T[i]);
+    }
+    free(S);
+    free(T);
     return bad ? -1 : 0;
 }
