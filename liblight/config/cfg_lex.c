@@ -1,6 +1,8 @@
 /* cfg_lex.c - tokenizer for xl.cfg text: identifiers [a-z][._0-9a-z]*, numbers, quoted strings
  * with backslash escapes, the punctuation = += , [ ] ; and newlines; `#` comments. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +167,30 @@ static int lex_escape(kl__lexer *lx, kl__pos *bs)
     return val;
 }
 
+/* Strings end up in JSON, which must be UTF-8: accept only well-formed sequences. */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                                   : (c & 0xf8) == 0xf0 ? 4 : 0;
+        uint32_t cp;
+        if (!len || i + len > n)
+            return false;
+        cp = len == 1 ? c : c & (0x7f >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
 static enum kl__tok lex_string(kl__lexer *lx)
 {
     int quote = peek(lx, 0);
@@ -202,6 +228,11 @@ static enum kl__tok lex_string(kl__lexer *lx)
         buf[n++] = (char)ch;
     }
     buf[n] = '\0';
+    if (!utf8_ok((const unsigned char *)buf, n)) {
+        free(buf);
+        kl__lex_error(lx, &lx->pos, "string is not valid UTF-8");
+        return lx->tok = KT_ERROR;
+    }
     lx->text = buf;
     return lx->tok = KT_STRING;
 }

@@ -9,6 +9,7 @@
 
 #include "convert.h"
 
+__attribute__((format(printf, 5, 0)))
 static void conv_msg(struct kl__conv *cv, enum kl_severity sev, const char *key,
                      const kl_cfg_value *at, const char *fmt, va_list ap)
 {

@@ -71,6 +71,7 @@ int kl__spec_set(char **dst, const char *s)
     return 0;
 }
 
+__attribute__((format(printf, 6, 0)))
 static void spec_msg(kl_diag *d, enum kl_severity sev, const kl__pos *pos, const char *what,
                      const char *spec, const char *fmt, va_list ap)
 {

@@ -168,6 +168,8 @@ static void test_errors(kl_diag *d)
         { "a = \"mixed quotes'\n", 1, 5, "unterminated string" },
         { "a = [\n", 2, 1, "near end of file: expected a value" },
         { "a = 1\n\x01", 2, 1, "unexpected character" },
+        { "a = 'caf\xc3\xa9'\nb = 'bad \xc3('\n", 2, 5, "string is not valid UTF-8" },
+        { "a = 'overlong \\xc0\\x80'\n", 1, 5, "string is not valid UTF-8" },
         { "a = 'x'\na += 1\n", 2, 3, "can't use += with numbers" },
     };
     kl_cfg *cfg;
