@@ -31,8 +31,8 @@ enum ks_sync { KS_SYNC_NONE = 0, KS_SYNC_PERIODIC = 1, KS_SYNC_ALWAYS = 2 };
 
 struct ks_quota {
     unsigned nodes;         /* nodes owned per domain */
-    unsigned watches;       /* watches per connection */
-    unsigned transactions;  /* open transactions per connection */
+    unsigned watches;       /* watches per domain */
+    unsigned transactions;  /* open transactions per domain */
     unsigned node_size;     /* bytes of value per node */
     unsigned perms;         /* entries in one permission list */
 };

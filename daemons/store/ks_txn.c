@@ -18,8 +18,14 @@ int ks_txn_start(struct ks_conn *c, uint32_t *id)
     struct ks_txn *t;
     unsigned limit = c->store->cfg.quota.transactions;
 
-    if (!c->priv && limit && c->ntxns >= limit)
-        return -ENOSPC;
+    if (!c->priv && limit) {
+        unsigned used = 0;      /* per domain: all of its connections together */
+        for (struct ks_conn *o = c->store->conns; o; o = o->next)
+            if (o->domid == c->domid && !o->priv)
+                used += o->ntxns;
+        if (used >= limit)
+            return -ENOSPC;
+    }
     t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;

@@ -28,8 +28,14 @@ int ks_watch_add(struct ks_ctx *x, const char *path, const char *token, int dept
     for (w = x->conn->watches; w; w = w->next)
         if (strcmp(w->path, abs) == 0 && strcmp(w->token, token) == 0)
             return -EEXIST;
-    if (!x->priv && limit && x->conn->nwatches >= limit)
-        return -E2BIG;
+    if (!x->priv && limit) {
+        unsigned used = 0;      /* per domain: all of its connections together */
+        for (struct ks_conn *c = x->s->conns; c; c = c->next)
+            if (c->domid == x->domid && !c->priv)
+                used += c->nwatches;
+        if (used >= limit)
+            return -E2BIG;
+    }
     w = calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;

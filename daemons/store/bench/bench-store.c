@@ -38,7 +38,7 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(arg, NULL);
 }
 
-static void run_store(const char *dir, const char *sock)
+static void run_store(const char *dir, const char *sock, enum ks_sync sync)
 {
     struct event_base *base = event_base_new();
     struct event *ev = evsignal_new(base, SIGTERM, stop_cb, base);
@@ -47,6 +47,7 @@ static void run_store(const char *dir, const char *sock)
 
     ks_config_defaults(&cfg);
     cfg.statedir = dir;
+    cfg.sync = sync;
     evsignal_add(ev, NULL);
     if (ks_store_new(base, &cfg, &s) < 0 || ks_sock_listen(s, sock) < 0)
         _exit(1);
@@ -133,17 +134,17 @@ static double bench_reads(int fd)
     return OPS / (now() - t);
 }
 
-static double bench_writes(int fd)
+static double bench_writes(int fd, int ops)
 {
     char req[64];
     double t = now();
 
-    for (int i = 0; i < OPS; i++) {
+    for (int i = 0; i < ops; i++) {
         int n = snprintf(req, sizeof(req), "/bench/k%d%cvalue-%d", i % 100, '\0', i);
         if (talk(fd, KS_WRITE, req, (size_t)n) < 0)
             exit(1);
     }
-    return OPS / (now() - t);
+    return ops / (now() - t);
 }
 
 static double bench_echo(int fd)
@@ -174,28 +175,34 @@ static void report(const char *what, double *v, double ref)
 
 int main(void)
 {
-    char dir[] = "/tmp/ks-bench.XXXXXX", ssock[256], esock[256], cmd[300];
-    double r[RUNS], w[RUNS], e[RUNS], eref;
-    pid_t store, echo;
-    int sfd, efd;
+    char dir[] = "/tmp/ks-bench.XXXXXX", ssock[256], esock[256], ysock[256], ydir[256], cmd[300];
+    double r[RUNS], w[RUNS], y[RUNS], e[RUNS], eref;
+    pid_t store, echo, ystore;
+    int sfd, efd, yfd;
 
     klog_init("bench-store", KLOG_ERROR, NULL);
     if (!mkdtemp(dir))
         return 1;
     snprintf(ssock, sizeof(ssock), "%s/socket", dir);
     snprintf(esock, sizeof(esock), "%s/echo", dir);
+    snprintf(ysock, sizeof(ysock), "%s/sync/socket", dir);
+    snprintf(ydir, sizeof(ydir), "%s/sync", dir);
     if ((store = fork()) == 0)
-        run_store(dir, ssock);
+        run_store(dir, ssock, KS_SYNC_PERIODIC);
+    if ((ystore = fork()) == 0)
+        run_store(ydir, ysock, KS_SYNC_ALWAYS);
     if ((echo = fork()) == 0)
         run_echo(esock);
     sfd = dial(ssock);
     efd = dial(esock);
+    yfd = dial(ysock);
     if (talk(sfd, KS_WRITE, "/bench/key\0value", 16) < 0)
         return 1;
     for (int i = 0; i < RUNS; i++) {
         e[i] = bench_echo(efd);
         r[i] = bench_reads(sfd);
-        w[i] = bench_writes(sfd);
+        w[i] = bench_writes(sfd, OPS);
+        y[i] = bench_writes(yfd, OPS / 20);
     }
     qsort(e, RUNS, sizeof(*e), cmp);
     eref = e[RUNS / 2];
@@ -204,10 +211,14 @@ int main(void)
     report("unix-socket echo (ref)", e, eref);
     report("store READ", r, eref);
     report("store WRITE (journaled)", w, eref);
+    report("store WRITE (sync always)", y, eref);
     close(sfd);
     close(efd);
+    close(yfd);
     kill(store, SIGTERM);
+    kill(ystore, SIGTERM);
     waitpid(store, NULL, 0);
+    waitpid(ystore, NULL, 0);
     waitpid(echo, NULL, 0);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : 1;

@@ -87,6 +87,13 @@ static void test_quota(void)
     kt_is(kt_req(d5, KS_WATCH, 0, "w1", "t"), "OK", "watch 1");
     kt_is(kt_req(d5, KS_WATCH, 0, "w2", "t"), "OK", "watch 2");
     kt_is(kt_req(d5, KS_WATCH, 0, "w3", "t"), "!E2BIG", "watch quota: the third watch is E2BIG");
+    {
+        struct ks_conn *d5b = ks_conn_new(s, 5, NULL, NULL);
+        kt_is(kt_req(d5b, KS_WATCH, 0, "w4", "t"), "!E2BIG", "the watch quota counts all of a domain's connections");
+        kt_is(kt_req(d6, KS_WATCH, 0, "w4", "t"), "OK", "another domain has its own watch quota");
+        kt_req(d6, KS_RESET_WATCHES, 0, "", NULL);
+        ks_conn_free(d5b);
+    }
     kt_is(kt_req(d5, KS_RESET_WATCHES, 0, "", NULL), "OK", "reset-watches");
     kt_is(kt_req(d5, KS_WATCH, 0, "w3", "t"), "OK", "watches can be set again after reset");
     kt_req(d5, KS_RESET_WATCHES, 0, "", NULL);
