@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,14 +210,28 @@ static void ks_stop_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(arg, NULL);
 }
 
-static int ks_write_pidfile(const char *path)
+/* Take the pid file's lock (held for the daemon's life: a second keel-stored on the same
+ * runtime directory refuses to start instead of stealing the socket), then write our pid.
+ * Returns the open fd or a negative errno (-EBUSY: another daemon holds it). */
+static int ks_lock_pidfile(const char *path)
 {
-    FILE *f = fopen(path, "w");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644), rc;
+    char buf[32];
 
-    if (!f)
+    if (fd < 0)
         return -errno;
-    fprintf(f, "%ld\n", (long)getpid());
-    return fclose(f) == 0 ? 0 : -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        close(fd);
+        return rc;
+    }
+    snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, strlen(buf), 0) != (ssize_t)strlen(buf)) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
 }
 
 static int ks_redirect_log(const char *path)
@@ -241,7 +256,7 @@ static int ks_run(struct ks_opts *o, int ready_fd)
     struct event_base *base = event_base_new();
     struct event *sigs[2] = { NULL, NULL };
     struct ks_store *s = NULL;
-    int rc = -ENOMEM;
+    int rc = -ENOMEM, pidfd = -1;
 
     if (!base)
         return rc;
@@ -249,16 +264,17 @@ static int ks_run(struct ks_opts *o, int ready_fd)
     sigs[1] = evsignal_new(base, SIGINT, ks_stop_cb, base);
     if (!sigs[0] || !sigs[1] || evsignal_add(sigs[0], NULL) < 0 || evsignal_add(sigs[1], NULL) < 0)
         goto out;
+    if ((pidfd = rc = ks_lock_pidfile(o->pidfile)) < 0) {
+        klog(KLOG_ERROR, "main", "%s: %s", o->pidfile, rc == -EBUSY ?
+             "another keel-stored runs on this runtime directory" : strerror(-rc));
+        goto out;
+    }
     if ((rc = ks_store_new(base, &o->cfg, &s)) < 0) {
         klog(KLOG_ERROR, "main", "%s: cannot start the store: %s", o->dir, strerror(-rc));
         goto out;
     }
     if ((rc = ks_sock_listen(s, o->sock)) < 0)
         goto out;
-    if ((rc = ks_write_pidfile(o->pidfile)) < 0) {
-        klog(KLOG_ERROR, "main", "%s: cannot write the pid file: %s", o->pidfile, strerror(-rc));
-        goto out;
-    }
     klog(KLOG_INFO, "main", "listening on %s", o->sock);
     if (ready_fd >= 0) {
         if (write(ready_fd, "R", 1) != 1)
@@ -271,6 +287,8 @@ static int ks_run(struct ks_opts *o, int ready_fd)
     rc = 0;
 out:
     ks_store_free(s);
+    if (pidfd >= 0)
+        close(pidfd);
     for (int i = 0; i < 2; i++)
         if (sigs[i])
             event_free(sigs[i]);

@@ -149,7 +149,8 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: ks-client CMD [ARGS] [CMD [ARGS]]...\n"
                 "  restrict DOMID | read P | write P V | ls P | rm P | perms P | chmod P PERM\n"
-                "  txn-conflict P | fill PREFIX N | control CMD [ARG...]\n");
+                "  txn-conflict P | fill PREFIX N | control CMD [ARG...]\n"
+                "  introduce DOMID GFN PORT | release DOMID | is-introduced DOMID\n");
         return 2;
     }
     fd = kc_connect();
@@ -176,6 +177,15 @@ int main(int argc, char **argv)
         } else if (!strcmp(cmd, "chmod") && a && b) {
             kc_print(kc_simple(fd, KS_SET_PERMS, 0, a, b, out), out);
             i += 2;
+        } else if (!strcmp(cmd, "introduce") && a && b && i + 2 < argc) {
+            char buf[64];
+            int n = snprintf(buf, sizeof(buf), "%s%c%s%c", b, '\0', argv[i + 2], '\0');
+            kc_print(kc_talk(fd, KS_INTRODUCE, 0, a, buf, (size_t)n, out), out);
+            i += 3;
+        } else if ((!strcmp(cmd, "release") || !strcmp(cmd, "is-introduced")) && a) {
+            kc_print(kc_simple(fd, cmd[0] == 'r' ? KS_RELEASE : KS_IS_DOMAIN_INTRODUCED, 0, a,
+                               NULL, out), out);
+            i++;
         } else if (!strcmp(cmd, "txn-conflict") && a) {
             kc_txn_conflict(fd, a);
             i++;

@@ -41,6 +41,23 @@ for i in $(seq 50); do kill -0 $wpid 2>/dev/null || break; sleep 0.1; done
 kill $wpid 2>/dev/null
 is "the watch fires for a write below it" "$(sed -n 2p "$KS_DIR/watch.out")" "/test/w/child"
 
+# Special watches: @introduceDomain / @releaseDomain seen by the stock xenstore-watch.
+xenstore-watch -n 2 @introduceDomain >"$KS_DIR/intro.out" 2>&1 &
+wpid=$!
+for i in $(seq 50); do [ -s "$KS_DIR/intro.out" ] && break; sleep 0.1; done
+is "introduce a domain (no ring hooks in the daemon yet)" "$($C introduce 9 1234 5)" "OK"
+for i in $(seq 50); do kill -0 $wpid 2>/dev/null || break; sleep 0.1; done
+kill $wpid 2>/dev/null
+is "xenstore-watch sees @introduceDomain" "$(sed -n 2p "$KS_DIR/intro.out")" "@introduceDomain"
+is "is-introduced" "$($C is-introduced 9)" "T"
+xenstore-watch -n 2 @releaseDomain >"$KS_DIR/rel.out" 2>&1 &
+wpid=$!
+for i in $(seq 50); do [ -s "$KS_DIR/rel.out" ] && break; sleep 0.1; done
+is "release" "$($C release 9)" "OK"
+for i in $(seq 50); do kill -0 $wpid 2>/dev/null || break; sleep 0.1; done
+kill $wpid 2>/dev/null
+is "xenstore-watch sees @releaseDomain" "$(sed -n 2p "$KS_DIR/rel.out")" "@releaseDomain"
+
 # Permissions: a guest connection (ks-client restrict 5 = act as domain 5).
 xenstore-write /test/sec secret
 ok "xenstore-chmod n0 (dom0 only)" xenstore-chmod /test/sec n0
@@ -71,4 +88,7 @@ is "a guest hits the node quota with ENOSPC" "$($C restrict 5 fill /local/domain
 is "dom0 is not limited" "$($C fill /test/many 100)" "created 100"
 ok "xenstore-rm of a subtree" xenstore-rm /test/many
 ok "the daemon is still alive" kill -0 "$(cat "$KS_DIR/xenstored/keel-stored.pid")"
+ok "a second keel-stored on the same runtime directory refuses to start" eval '! ks_start 2>/dev/null'
+ok "... saying why" grep -q 'another keel-stored runs on this runtime directory' "$KS_DIR/xenstored/keel-stored.log"
+ok "and the first one keeps serving" xenstore-exists /test/a
 echo "1..$KS_N"
