@@ -43,6 +43,27 @@ void kf_destroy(kf_t *kf)
     free(kf);
 }
 
+void kf_expect_classes(kf_t *kf, const char *const *names, unsigned n)
+{
+    pthread_rwlock_wrlock(&kf->lock);
+    kf->expect_classes = names;
+    kf->nexpect = n;
+    pthread_rwlock_unlock(&kf->lock);
+}
+
+static int check_classes(kf_t *kf, const struct kf_policydb *db, char *err, size_t errlen)
+{
+    for (unsigned i = 1; i <= kf->nexpect; i++)
+        if (i > db->nclasses || strcmp(db->classes[i - 1].name, kf->expect_classes[i])) {
+            if (err && errlen)
+                snprintf(err, errlen, "class %u is %s in the policy but %s in the hypervisor",
+                         i, i > db->nclasses ? "missing" : db->classes[i - 1].name,
+                         kf->expect_classes[i]);
+            return -EPROTO;
+        }
+    return 0;
+}
+
 int kf_load(kf_t *kf, const void *image, size_t len, char *err, size_t errlen)
 {
     struct kf_policydb *ndb = NULL, *old;
@@ -50,6 +71,13 @@ int kf_load(kf_t *kf, const void *image, size_t len, char *err, size_t errlen)
 
     if (rc) {
         klog_debug("flask", "policy rejected: %s", err ? err : "");
+        return rc;
+    }
+    pthread_rwlock_rdlock(&kf->lock);
+    rc = check_classes(kf, ndb, err, errlen);
+    pthread_rwlock_unlock(&kf->lock);
+    if (rc) {
+        kf_db_free(ndb);
         return rc;
     }
     pthread_rwlock_wrlock(&kf->lock);

@@ -43,6 +43,10 @@ void kf_destroy(kf_t *kf);
  * policy does not know map to the unlabeled initial SID's context. */
 int kf_load(kf_t *kf, const void *image, size_t len, char *err, size_t errlen);
 int kf_load_file(kf_t *kf, const char *path, char *err, size_t errlen);
+/* From now on refuse (-EPROTO) any policy whose classes 1..n are not named names[1..n]
+ * (names[0] unused), so the core's compiled-in SECCLASS_* numbers stay right; pass
+ * keel_flask_class_names and SECCLASS_NUM from keel-flask-av.h.  The array must outlive kf. */
+void kf_expect_classes(kf_t *kf, const char *const *names, unsigned n);
 /* Policy generation number (0: none loaded; each load/boolean commit increments it). */
 uint32_t kf_seqno(kf_t *kf);
 /* Policy version, and whether the binary carried the Xen target string. */

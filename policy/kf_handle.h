@@ -44,6 +44,8 @@ struct kf {
     struct kf_sident *sids; /* SID s is sids[s - 1] */
     uint32_t nsids, capsids;
     struct kf_avc_set *avc;
+    const char *const *expect_classes;
+    unsigned nexpect;
     pthread_mutex_t audit_lock;
     kf_audit_fn *audit_fn;
     void *audit_arg;

@@ -297,6 +297,17 @@ static void test_bad_load(kf_t *kf)
     tap_ok(kf_seqno(kf) == seq, "a refused load leaves the policy in force");
     tap_ok(kf_load_file(kf, "/nonexistent/policy", err, sizeof(err)) == -ENOENT,
            "a missing file gives -ENOENT");
+    {
+        static const char *const wrong[] = { "", "xen", "mmu" };
+
+        kf_expect_classes(kf, keel_flask_class_names, SECCLASS_NUM);
+        tap_ok(kf_load_file(kf, policy_path, err, sizeof(err)) == 0,
+               "a policy with the hypervisor's class numbers loads");
+        kf_expect_classes(kf, wrong, 2);
+        tap_ok(kf_load_file(kf, policy_path, err, sizeof(err)) == -EPROTO &&
+                   strstr(err, "class 2 is domain in the policy but mmu"),
+               "a policy whose class numbers differ is refused: %s", err);
+    }
 }
 
 int main(void)
