@@ -31,6 +31,16 @@ int kl_domain_config_load(kl_domain_config *dc, const char *path, int noverrides
 /* The config as xl.cfg text that converts back to an equal config (malloc'd; NULL: ENOMEM). */
 char *kl_domain_config_to_cfg(const kl_domain_config *dc);
 
+/* Fill what the config leaves to the library, as libxl does before creating a domain:
+ * type pvh; a nil uuid generated; one vCPU if none, all vCPUs online if avail_vcpus is empty;
+ * memory 32 MiB when neither size is set, otherwise the missing one equal to the other;
+ * credit weight 256 and cap 0; vif MACs random in Xen's OUI 00:16:3e (locally unique per
+ * call), bridge xenbr0; disk format raw; vTPM uuids generated; devids from list positions.
+ * Idempotent. 0, -EINVAL (max_memkb < target_memkb, avail beyond max_vcpus), -ENOMEM. */
+#define KL_DEFAULT_MEMKB (32 * 1024)
+#define KL_DEFAULT_WEIGHT 256
+int kl_domain_config_setdefault(kl_domain_config *dc, kl_diag *d);
+
 /* Device spec strings as in vif=[...], disk=[...], vtpm=[...], p9=[...], channel=[...].
  * The device must be initialised; it is replaced only on success. */
 int kl_device_nic_parse_spec(kl_device_nic *nic, const char *spec, kl_diag *d);

@@ -135,6 +135,37 @@ static void test_load_overrides(kl_domain_config *dc, kl_diag *d)
     unlink(path);
 }
 
+static void test_setdefault(kl_domain_config *dc, kl_diag *d)
+{
+    kl_domain_config again;
+
+    tap_ok(conv(BASE "vif = ['', 'mac=00:16:3e:00:00:01,bridge=br9']\nvtpm = ['backend=v']\n", dc,
+                KL_CONV_NO_UUID, d) == 0 && kl_domain_config_setdefault(dc, d) == 0,
+           "setdefault fills a minimal config");
+    tap_ok(dc->b_info.max_memkb == 32768 && dc->b_info.target_memkb == 32768 &&
+           dc->b_info.max_vcpus == 1 && kl_bitmap_count(&dc->b_info.avail_vcpus) == 1 &&
+           dc->b_info.sched_params.weight == 256 && dc->b_info.sched_params.cap == 0 &&
+           !kl_uuid_is_nil(&dc->c_info.uuid), "libxl's defaults: 32 MiB, one vCPU, weight 256");
+    tap_ok(dc->nics[0].mac.bytes[0] == 0 && dc->nics[0].mac.bytes[1] == 0x16 &&
+           dc->nics[0].mac.bytes[2] == 0x3e && !strcmp(dc->nics[0].bridge, "xenbr0") &&
+           dc->nics[1].mac.bytes[5] == 1 && !strcmp(dc->nics[1].bridge, "br9") &&
+           !kl_uuid_is_nil(&dc->vtpms[0].uuid),
+           "vifs get a random 00:16:3e MAC and xenbr0 unless given; vTPMs a uuid");
+    kl_domain_config_copy(&again, dc);
+    tap_ok(kl_domain_config_setdefault(&again, d) == 0 && kl_domain_config_equal(&again, dc),
+           "setdefault is idempotent");
+    kl_domain_config_dispose(&again);
+    tap_ok(conv(BASE "memory = 256\n", dc, 0, d) == 0 && kl_domain_config_setdefault(dc, d) == 0 &&
+           dc->b_info.max_memkb == 256 * 1024, "memory alone sets maxmem too");
+    tap_ok(conv(BASE "maxmem = 256\n", dc, 0, d) == 0 && kl_domain_config_setdefault(dc, d) == 0 &&
+           dc->b_info.target_memkb == 256 * 1024, "maxmem alone sets memory too");
+    dc->b_info.target_memkb = 512 * 1024;
+    kl_diag_clear(d);
+    tap_ok(kl_domain_config_setdefault(dc, d) == -EINVAL &&
+           strstr(kl_diag_first_error(d), "max_memkb (262144) is smaller than target_memkb"),
+           "setdefault refuses max below target");
+}
+
 int main(void)
 {
     kl_domain_config dc;
@@ -146,6 +177,7 @@ int main(void)
     test_cpus(&dc, d);
     test_keys_and_errors(&dc, d);
     test_load_overrides(&dc, d);
+    test_setdefault(&dc, d);
     kl_domain_config_dispose(&dc);
     kl_diag_free(d);
     return tap_done();
