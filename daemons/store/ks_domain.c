@@ -27,14 +27,29 @@ static void ks_domain_disconnect(struct ks_store *s, struct ks_domain *d)
     if (d->page && s->ops.unmap_ring)
         s->ops.unmap_ring(s->ops.opaque, d->domid, d->page);
     d->page = NULL;
-    if (d->rx >= 0 && s->ops.unbind_evtchn)
-        s->ops.unbind_evtchn(s->ops.opaque, d->domid, d->rx, d->tx);
-    d->rx = d->tx = -1;
+    if (d->fd >= 0 && s->ops.unbind_evtchn)
+        s->ops.unbind_evtchn(s->ops.opaque, d->domid, d->local);
+    d->fd = -1;
+}
+
+static void ks_domain_notify(void *arg)
+{
+    struct ks_domain *d = arg;
+
+    d->store->ops.notify(d->store->ops.opaque, d->domid, d->local);
+}
+
+static void ks_domain_ack(void *arg)
+{
+    struct ks_domain *d = arg;
+
+    d->store->ops.ack(d->store->ops.opaque, d->domid, d->local);
 }
 
 /* Map the ring and bind the event channel; failure leaves the domain registered. */
 static int ks_domain_connect(struct ks_store *s, struct ks_domain *d)
 {
+    struct ks_ring_evtchn ev = { -1, ks_domain_notify, NULL, d };
     int rc;
 
     if (!s->have_ops || d->ring)
@@ -45,15 +60,17 @@ static int ks_domain_connect(struct ks_store *s, struct ks_domain *d)
              d->domid, d->gfn);
         return -EIO;
     }
-    rc = s->ops.bind_evtchn(s->ops.opaque, d->domid, d->port, &d->rx, &d->tx);
-    if (rc < 0) {
+    rc = s->ops.bind_evtchn(s->ops.opaque, d->domid, d->port, &d->local, &d->fd);
+    if (rc < 0 || d->fd < 0) {
         klog(KLOG_ERROR, "domain", "domain %u: cannot bind event channel %u: %s", d->domid,
-             d->port, strerror(-rc));
-        d->rx = d->tx = -1;
+             d->port, strerror(rc < 0 ? -rc : EBADF));
+        d->fd = -1;
         ks_domain_disconnect(s, d);
-        return rc;
+        return rc < 0 ? rc : -EBADF;
     }
-    rc = ks_ring_new(s, d->domid, d->page, d->rx, d->tx, &d->ring);
+    ev.fd = d->fd;
+    ev.ack = s->ops.ack ? ks_domain_ack : NULL;
+    rc = ks_ring_new(s, d->domid, d->page, &ev, &d->ring);
     if (rc < 0)
         ks_domain_disconnect(s, d);
     return rc;
@@ -73,7 +90,8 @@ int ks_domain_introduce(struct ks_store *s, uint32_t domid, uint64_t gfn, uint32
     d->domid = domid;
     d->gfn = gfn;
     d->port = port;
-    d->rx = d->tx = -1;
+    d->store = s;
+    d->fd = -1;
     if ((rc = ks_domain_connect(s, d)) < 0) {
         free(d);
         return rc;
@@ -107,7 +125,7 @@ int ks_domain_release(struct ks_store *s, uint32_t domid)
 void ks_store_set_domain_ops(struct ks_store *s, const struct ks_domain_ops *ops)
 {
     s->ops = *ops;
-    s->have_ops = ops->map_ring && ops->bind_evtchn;
+    s->have_ops = ops->map_ring && ops->bind_evtchn && ops->notify;
     /* Domains known from the journal get their rings back (restart without loss). */
     for (struct ks_domain *d = s->domains; d; d = d->next)
         ks_domain_connect(s, d);

@@ -56,13 +56,15 @@ struct ks_conn {
 
 struct ks_domain {
     struct ks_domain *next;
+    struct ks_store *store;
     uint32_t domid;
     uint64_t gfn;
     uint32_t port;
     uint32_t target;            /* SET_TARGET: acts with this domain's rights too */
     bool has_target;
     void *page;
-    int rx, tx;
+    int fd;                     /* event channel's pollable fd, -1 when unbound */
+    uint32_t local;             /* our end of the event channel */
     struct ks_ring *ring;
 };
 

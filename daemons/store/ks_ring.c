@@ -1,5 +1,6 @@
 /* ks_ring.c - the ring transport: a connection over a guest's shared xenstore ring page.
- * The guest's kicks arrive on rx_fd (eventfd-like); we kick back by writing tx_fd. All
+ * The guest's notifications make the event channel's fd readable; we signal back through
+ * the notify hook. All
  * indices read from the page are treated as hostile: an impossible distance between
  * producer and consumer marks the ring broken (error field set) instead of being used.
  * A guest that stops reading responses stops being served (bounded output queue). */
@@ -24,7 +25,7 @@ struct ks_ring {
     struct ks_conn *conn;
     volatile struct ks_ring_iface *intf;
     uint32_t domid;
-    int rx, tx;
+    struct ks_ring_evtchn evtchn;
     struct event *ev;
     bool busy;
     bool broken;
@@ -32,10 +33,7 @@ struct ks_ring {
 
 static void ks_ring_notify(struct ks_ring *r)
 {
-    uint64_t one = 1;
-
-    if (write(r->tx, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        klog(KLOG_DEBUG, "ring", "domain %u: notify failed: %s", r->domid, strerror(errno));
+    r->evtchn.notify(r->evtchn.arg);
 }
 
 static void ks_ring_break(struct ks_ring *r, uint32_t err, const char *why)
@@ -146,7 +144,9 @@ static void ks_ring_cb(evutil_socket_t fd, short what, void *arg)
     struct ks_ring *r = arg;
     uint64_t count;
 
-    if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+    if (r->evtchn.ack)
+        r->evtchn.ack(r->evtchn.arg);
+    else if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
         klog(KLOG_DEBUG, "ring", "domain %u: event read failed: %s", r->domid, strerror(errno));
     ks_ring_pump(r);
 }
@@ -167,20 +167,22 @@ static void ks_ring_close(void *tctx)
 /* Ring connections belong to their domain: ks_domain_release / shutdown free them. */
 static const struct ks_transport ks_ring_transport = { "ring", ks_ring_kick, ks_ring_close, NULL };
 
-int ks_ring_new(struct ks_store *s, uint32_t domid, void *page, int rx_fd, int tx_fd,
+int ks_ring_new(struct ks_store *s, uint32_t domid, void *page, const struct ks_ring_evtchn *ev,
                 struct ks_ring **out)
 {
-    struct ks_ring *r = calloc(1, sizeof(*r));
+    struct ks_ring *r;
 
+    if (!page || ev->fd < 0 || !ev->notify)
+        return -EINVAL;
+    r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
     r->store = s;
     r->domid = domid;
     r->intf = page;
-    r->rx = rx_fd;
-    r->tx = tx_fd;
+    r->evtchn = *ev;
     r->conn = ks_conn_new(s, domid, &ks_ring_transport, r);
-    r->ev = event_new(s->base, rx_fd, EV_READ | EV_PERSIST, ks_ring_cb, r);
+    r->ev = event_new(s->base, ev->fd, EV_READ | EV_PERSIST, ks_ring_cb, r);
     if (!r->conn || !r->ev || event_add(r->ev, NULL) < 0) {
         ks_ring_free(r);
         return -ENOMEM;

@@ -14,16 +14,24 @@ struct ks_conn;
 
 /* How XS_INTRODUCE reaches a guest. The lead's libctrl glue fills this in; without it an
  * introduced domain is registered (paths, @introduceDomain, is-introduced) but has no ring.
- *  map_ring:    map the guest's 4 KiB store ring page at `gfn`; NULL on failure.
- *  bind_evtchn: bind the guest's store event channel `port`; *rx_fd becomes readable (an
- *               eventfd-like counter, read 8 bytes to clear) when the guest kicks, and
- *               writing an 8-byte count to *tx_fd kicks the guest (may equal *rx_fd).
- *  unmap_ring / unbind_evtchn undo them on release or shutdown. */
+ *  map_ring:      map the guest's 4 KiB store ring page at `gfn` (kc_map_foreign); NULL on
+ *                 failure.
+ *  bind_evtchn:   bind to the guest's store event channel `remote_port`
+ *                 (kc_evtchn_bind_interdomain); *local is our end, *fd a pollable descriptor
+ *                 that becomes readable when the guest notifies (kc_evtchn_fd). 0 or -errno.
+ *  notify:        signal the guest on our end (kc_evtchn_notify).
+ *  ack:           consume pending notifications (kc_evtchn_ack); NULL: the fd is an eventfd
+ *                 and reading 8 bytes clears it.
+ *  unmap_ring / unbind_evtchn undo them on release or shutdown (kc_unmap_foreign,
+ *  kc_evtchn_close); both may be NULL. */
 struct ks_domain_ops {
     void *(*map_ring)(void *opaque, uint32_t domid, uint64_t gfn);
     void (*unmap_ring)(void *opaque, uint32_t domid, void *page);
-    int (*bind_evtchn)(void *opaque, uint32_t domid, uint32_t port, int *rx_fd, int *tx_fd);
-    void (*unbind_evtchn)(void *opaque, uint32_t domid, int rx_fd, int tx_fd);
+    int (*bind_evtchn)(void *opaque, uint32_t domid, uint32_t remote_port, uint32_t *local,
+                       int *fd);
+    void (*notify)(void *opaque, uint32_t domid, uint32_t local);
+    void (*ack)(void *opaque, uint32_t domid, uint32_t local);
+    void (*unbind_evtchn)(void *opaque, uint32_t domid, uint32_t local);
     void *opaque;
 };
 
@@ -83,9 +91,16 @@ uint32_t ks_conn_domid(const struct ks_conn *c);
 int ks_sock_listen(struct ks_store *s, const char *path);
 
 /* Ring connection over a mapped xenstore ring page (struct layout of xenstore-ring.txt).
- * rx_fd signals guest kicks; tx_fd is written to kick the guest. */
+ * `fd` becomes readable when the guest notifies; ack() consumes that (NULL: read 8 bytes,
+ * eventfd style); notify() signals the guest. */
+struct ks_ring_evtchn {
+    int fd;
+    void (*notify)(void *arg);
+    void (*ack)(void *arg);
+    void *arg;
+};
 struct ks_ring;
-int ks_ring_new(struct ks_store *s, uint32_t domid, void *page, int rx_fd, int tx_fd,
+int ks_ring_new(struct ks_store *s, uint32_t domid, void *page, const struct ks_ring_evtchn *ev,
                 struct ks_ring **out);
 void ks_ring_free(struct ks_ring *r);
 

@@ -24,11 +24,19 @@ static int rx = -1, tx = -1;
 
 static void *f_map(void *opaque, uint32_t domid, uint64_t gfn) { return &page; }
 
-static int f_bind(void *opaque, uint32_t domid, uint32_t port, int *r, int *t)
+static int f_bind(void *opaque, uint32_t domid, uint32_t port, uint32_t *local, int *fd)
 {
-    *r = rx;
-    *t = tx;
+    *local = 1;
+    *fd = rx;
     return 0;
+}
+
+static void f_notify(void *opaque, uint32_t domid, uint32_t local)
+{
+    uint64_t one = 1;
+
+    if (write(tx, &one, sizeof(one)) != sizeof(one))
+        return;
 }
 
 static void f_header(const uint8_t *d)
@@ -46,7 +54,7 @@ static void f_header(const uint8_t *d)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct event_base *base;
-    const struct ks_domain_ops ops = { f_map, NULL, f_bind, NULL, NULL };
+    const struct ks_domain_ops ops = { f_map, NULL, f_bind, f_notify, NULL, NULL, NULL };
     struct ks_config cfg;
     struct ks_store *s;
     size_t ring;

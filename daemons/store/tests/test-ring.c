@@ -31,12 +31,40 @@ static void *t_map(void *opaque, uint32_t domid, uint64_t gfn)
     return domid == 5 ? page : NULL;
 }
 
-static int t_bind(void *opaque, uint32_t domid, uint32_t port, int *rx, int *tx)
+static int t_bind(void *opaque, uint32_t domid, uint32_t port, uint32_t *local, int *fd)
 {
     binds++;
-    *rx = to_srv;
-    *tx = to_guest;
+    *local = 7;
+    *fd = to_srv;
     return 0;
+}
+
+static int acks, unmaps, unbinds;
+
+static void t_ack(void *opaque, uint32_t domid, uint32_t local)
+{
+    uint64_t v;
+
+    if (read(to_srv, &v, sizeof(v)) == sizeof(v))
+        acks++;
+}
+
+static void t_unmap(void *opaque, uint32_t domid, void *p)
+{
+    unmaps += p == page;
+}
+
+static void t_unbind(void *opaque, uint32_t domid, uint32_t local)
+{
+    unbinds += local == 7;
+}
+
+static void t_notify(void *opaque, uint32_t domid, uint32_t local)
+{
+    uint64_t one = 1;
+
+    if (local != 7 || write(to_guest, &one, sizeof(one)) != sizeof(one))
+        tap_diag("notify on local port %u failed", local);
 }
 
 /* ---- the guest side (child process) ---- */
@@ -230,7 +258,7 @@ static void serve(struct event_base *base, int ms)
 /* Restart the store on the same journal; the parent plays the guest in-process. */
 static void test_resume(struct event_base *base, const struct ks_config *cfg)
 {
-    struct ks_domain_ops ops = { t_map, NULL, t_bind, NULL, NULL };
+    struct ks_domain_ops ops = { t_map, t_unmap, t_bind, t_notify, t_ack, t_unbind, NULL };
     struct ks_store *s;
     struct ks_conn *d0;
     struct kt_msg m;
@@ -246,13 +274,16 @@ static void test_resume(struct event_base *base, const struct ks_config *cfg)
     serve(base, 100);
     tap_ok(g_recv(&m) == 0 && m.type == KS_READ && !strcmp(m.body, "fromguest"),
            "the guest's ring is served after the restart, with its data");
+    tap_ok(acks > 0, "notifications are consumed through the ack hook (%d)", acks);
+    kt_is(kt_req(d0, KS_RELEASE, 0, "5", NULL), "OK", "release disconnects the ring");
+    tap_ok(unmaps == 1 && unbinds == 1, "release unmapped the page and unbound the channel");
     ks_store_free(s);
 }
 
 int main(void)
 {
     struct event_base *base = event_base_new();
-    struct ks_domain_ops ops = { t_map, NULL, t_bind, NULL, NULL };
+    struct ks_domain_ops ops = { t_map, NULL, t_bind, t_notify, NULL, NULL, NULL };
     struct ks_config cfg;
     struct ks_store *s;
     struct ks_conn *d0;
@@ -316,7 +347,7 @@ int main(void)
     test_resume(base, &cfg);
     tap_ok(ks_store_new(base, &cfg, &s) == 0, "and once more");
     d0 = ks_conn_new(s, 0, NULL, NULL);
-    kt_is(kt_req(d0, KS_RELEASE, 0, "5", NULL), "OK", "release disconnects the ring");
+    kt_is(kt_req(d0, KS_IS_DOMAIN_INTRODUCED, 0, "5", NULL), "F", "a released domain stays released");
     ks_store_free(s);
     snprintf(line, sizeof(line), "rm -rf '%s'", statedir);
     if (system(line) != 0)
