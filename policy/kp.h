@@ -43,6 +43,7 @@ struct kp_lex {
     char file[256];
     int line;
     enum kp_tok tok;
+    enum kp_tok prev; /* the token consumed last */
     char text[512];
     int tline;
     char tfile[256];
@@ -154,7 +155,13 @@ struct kp_ocon {
     struct kp_context ctx;
 };
 
+struct kp_roleallow {
+    struct kp_bits from, to;
+};
+
 struct kp_db {
+    uint32_t nroleallows;
+    struct kp_roleallow *roleallows;
     uint32_t ncommons, nclasses, ntypes, nroles, nusers, nbools, nisids, nrules, nconds, nocons;
     struct kp_common *commons;
     struct kp_class *classes;

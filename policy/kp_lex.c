@@ -78,6 +78,7 @@ void kp_lex_next(struct kp_lex *l)
     size_t n = 0;
     int c, d;
 
+    l->prev = l->tok;
     skip_space(l);
     l->tline = l->line;
     memcpy(l->tfile, l->file, sizeof(l->tfile));

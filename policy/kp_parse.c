@@ -348,6 +348,11 @@ void kp_db_free(struct kp_db *db)
     }
     for (uint32_t i = 0; i < db->nocons; i++)
         free(db->ocons[i].path);
+    for (uint32_t i = 0; i < db->nroleallows; i++) {
+        kp_bits_free(&db->roleallows[i].from);
+        kp_bits_free(&db->roleallows[i].to);
+    }
+    free(db->roleallows);
     for (uint32_t i = 0; i < db->naliases; i++)
         free(db->alias_names[i]);
     free(db->alias_names);

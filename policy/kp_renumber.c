@@ -159,6 +159,10 @@ static int roles_users(struct kp_db *db)
     permute(db->roles, sizeof(db->roles[0]), db->nroles, rm);
     for (uint32_t i = 0; i < db->nusers; i++)
         remap_bits(&db->users[i].roles, rm, db->nroles);
+    for (uint32_t i = 0; i < db->nroleallows; i++) {
+        remap_bits(&db->roleallows[i].from, rm, db->nroles);
+        remap_bits(&db->roleallows[i].to, rm, db->nroles);
+    }
     if (um)
         permute(db->users, sizeof(db->users[0]), db->nusers, um);
     remap_cons(db, 2, rm, db->nroles);

@@ -213,7 +213,57 @@ int kp_rule(struct kp_parser *p, enum kp_rule_kind kind)
     return rc;
 }
 
-/* "allow r1 r2;" (role allow, accepted and checked; the Xen format keeps it) or a TE allow. */
+static int role_bits(struct kp_parser *p, const struct kp_nameset *ns, struct kp_bits *b,
+                     const char *file, int line)
+{
+    int rc = 0;
+
+    if (ns->star || ns->comp) {
+        kp_error(p->db, file, line, "role allow sets cannot use * or ~");
+        return -1;
+    }
+    for (uint32_t i = 0; i < ns->n; i++) {
+        int32_t r = kp_map_get(&p->db->role_map, ns->item[i].name);
+
+        if (r < 0 || ns->item[i].neg) {
+            kp_error(p->db, file, line, "role allow names %s, which is not a declared role",
+                     ns->item[i].name);
+            rc = -1;
+        } else {
+            kp_bits_set(b, (uint32_t)r - 1);
+        }
+    }
+    return rc;
+}
+
+static int role_allow(struct kp_parser *p, const struct kp_nameset *src,
+                      const struct kp_nameset *tgt, const char *file, int line)
+{
+    struct kp_db *db = p->db;
+    struct kp_roleallow ra;
+
+    memset(&ra, 0, sizeof(ra));
+    if (role_bits(p, src, &ra.from, file, line) | role_bits(p, tgt, &ra.to, file, line)) {
+        kp_bits_free(&ra.from);
+        kp_bits_free(&ra.to);
+        return -1;
+    }
+    if (db->nroleallows == 0 || (db->nroleallows & (db->nroleallows - 1)) == 0) {
+        struct kp_roleallow *n =
+            realloc(db->roleallows, (db->nroleallows ? db->nroleallows * 2 : 1) * sizeof(*n));
+
+        if (!n) {
+            kp_bits_free(&ra.from);
+            kp_bits_free(&ra.to);
+            return -1;
+        }
+        db->roleallows = n;
+    }
+    db->roleallows[db->nroleallows++] = ra;
+    return 0;
+}
+
+/* "allow r1 r2;" (a role allow rule) or a TE allow rule. */
 int kp_role_allow_or_te(struct kp_parser *p)
 {
     struct kp_nameset src, tgt;
@@ -230,17 +280,8 @@ int kp_role_allow_or_te(struct kp_parser *p)
     }
     if (p->lx.tok == T_SEMI) {
         kp_next(p);
-        for (uint32_t i = 0; p->pass == 2 && i < src.n + tgt.n; i++) {
-            const char *n = i < src.n ? src.item[i].name : tgt.item[i - src.n].name;
-
-            if (kp_map_get(&p->db->role_map, n) < 0) {
-                kp_error(p->db, file, line, "role allow names undeclared role %s", n);
-                rc = -1;
-            }
-        }
-        if (p->pass == 2 && !rc)
-            kp_error(p->db, file, line, "role allow rules are not supported by keel-policyc");
-        rc = -1;
+        if (p->pass == 2)
+            rc = role_allow(p, &src, &tgt, file, line);
     } else {
         rc = te_rest(p, R_ALLOW, &src, &tgt, line, file);
     }

@@ -583,6 +583,7 @@ void kp_statement(struct kp_parser *p)
     kp_sync(p);
     return;
 done:
-    if (rc)
+    /* a statement that failed after its final ';' or '}' needs no resynchronisation */
+    if (rc && p->lx.prev != T_SEMI && p->lx.prev != T_RBRACE)
         kp_sync(p);
 }

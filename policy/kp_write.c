@@ -547,6 +547,32 @@ static void w_attr_map(struct wbuf *b, struct kp_db *db)
     }
 }
 
+/* checkpolicy lists role allow rules newest first, each rule's pairs in value order. */
+static void w_role_allows(struct wbuf *b, struct kp_db *db)
+{
+    uint32_t n = 0;
+
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass)
+            w32(b, n);
+        for (uint32_t k = db->nroleallows; k-- > 0;) {
+            const struct kp_roleallow *ra = &db->roleallows[k];
+
+            for (uint32_t r = 0; r < db->nroles; r++)
+                for (uint32_t t = 0; r < db->nroles && t < db->nroles; t++) {
+                    if (!kp_bits_get(&ra->from, r) || !kp_bits_get(&ra->to, t))
+                        continue;
+                    if (!pass) {
+                        n++;
+                        continue;
+                    }
+                    w32(b, r + 1);
+                    w32(b, t + 1);
+                }
+        }
+    }
+}
+
 int kp_write(struct kp_db *db, uint32_t version, FILE *out)
 {
     struct wbuf b = { NULL, 0, 0, 0 };
@@ -583,7 +609,7 @@ int kp_write(struct kp_db *db, uint32_t version, FILE *out)
     w_avtab(&b, &te);
     w_conds(&b, db, cav);
     w32(&b, 0); /* role transitions */
-    w32(&b, 0); /* role allows */
+    w_role_allows(&b, db);
     if (version >= 25)
         w32(&b, 0); /* filename transitions */
     w_ocons(&b, db, version);
