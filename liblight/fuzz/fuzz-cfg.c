@@ -1,6 +1,7 @@
 /* fuzz-cfg.c - fuzz target for the xl.cfg parser and the conversion to kl_domain_config.
  * Beyond "no crash", it checks two invariants on every config that converts: printing it back
- * as xl.cfg and converting again gives an equal config, and its JSON parses back equal. */
+ * as xl.cfg and converting again gives an equal config, its JSON parses back equal, and
+ * kl_domain_config_setdefault accepts it and is idempotent. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,16 @@ static void reconvert(const kl_domain_config *dc)
     kl_domain_config_init(&back);
     if (kl_domain_config_from_json(&back, json, NULL) || !kl_domain_config_equal(dc, &back))
         abort(); /* JSON round trip lost something */
+    kl_domain_config_dispose(&back);
+    if (kl_domain_config_copy(&back, dc) || kl_domain_config_setdefault(&back, NULL))
+        abort(); /* a validated config must take the creation defaults */
+    {
+        kl_domain_config twice;
+        if (kl_domain_config_copy(&twice, &back) || kl_domain_config_setdefault(&twice, NULL) ||
+            !kl_domain_config_equal(&twice, &back))
+            abort();
+        kl_domain_config_dispose(&twice);
+    }
     kl_domain_config_dispose(&back);
     kl_cfg_free(cfg);
     free(text);
