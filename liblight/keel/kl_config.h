@@ -31,6 +31,11 @@ int kl_domain_config_load(kl_domain_config *dc, const char *path, int noverrides
 /* The config as xl.cfg text that converts back to an equal config (malloc'd; NULL: ENOMEM). */
 char *kl_domain_config_to_cfg(const kl_domain_config *dc);
 
+/* The JSON xl prints for a domain (`xl create -N`, one element of `xl list -l`):
+ * {"domid": DOMID or null when domid < 0, "config": <kl_domain_config_to_json>}.
+ * malloc'd; NULL on error. */
+char *kl_domain_config_to_xl_json(const kl_domain_config *dc, int domid);
+
 /* Fill what the config leaves to the library, as libxl does before creating a domain:
  * type pvh; a nil uuid generated; one vCPU if none, all vCPUs online if avail_vcpus is empty;
  * memory 32 MiB when neither size is set, otherwise the missing one equal to the other;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <yajl/yajl_tree.h>
+
 #include "testutil.h"
 
 #define ROUND_TRIP(T, val, what)                                                        \
@@ -251,8 +253,55 @@ static void test_errors(void)
     kl_diag_free(d);
 }
 
+static void test_xl_wrapper(void)
+{
+    kl_domain_config dc, inner;
+    char *w = NULL, *plain;
+    yajl_val root, domid, cfgv;
+    const char *dpath[] = { "domid", NULL }, *cpath[] = { "config", "c_info", "name", NULL };
+    kl_diag *d = kl_diag_new();
+    char err[128];
+
+    fill_config(&dc);
+    w = kl_domain_config_to_xl_json(&dc, -1);
+    root = w ? yajl_tree_parse(w, err, sizeof err) : NULL;
+    domid = root ? yajl_tree_get(root, dpath, yajl_t_any) : NULL;
+    cfgv = root ? yajl_tree_get(root, cpath, yajl_t_string) : NULL;
+    tap_ok(root && domid && YAJL_IS_NULL(domid) && cfgv && !strcmp(cfgv->u.string, dc.c_info.name),
+           "xl's -N wrapper is {\"domid\": null, \"config\": {...}}");
+    yajl_tree_free(root);
+    plain = kl_domain_config_to_json(&dc);
+    kl_domain_config_init(&inner);
+    {
+        /* the config part, one indentation level removed, is exactly the plain JSON */
+        const char *c = w ? strstr(w, "\"config\": ") : NULL;
+        char *un = calloc(1, w ? strlen(w) + 1 : 1);
+        size_t k = 0;
+        for (const char *p = c ? c + 10 : ""; *p; p++) {
+            un[k++] = *p;
+            if (*p == '\n' && !strncmp(p + 1, "    ", 4))
+                p += 4;
+        }
+        if (k >= 2 && un[k - 2] == '}' && un[k - 1] == '\n')
+            k -= 2; /* the wrapper's own closing brace */
+        un[k] = '\0';
+        tap_ok(plain && c && !strcmp(un, plain),
+               "the config is the plain JSON nested one indentation level deeper");
+        free(un);
+    }
+    w = kl_domain_config_to_xl_json(&dc, 7);
+    tap_ok(w && !strncmp(w, "{\n    \"domid\": 7,\n", strlen("{\n    \"domid\": 7,\n")),
+           "a real domid is a number");
+    free(w);
+    free(plain);
+    kl_domain_config_dispose(&inner);
+    kl_domain_config_dispose(&dc);
+    kl_diag_free(d);
+}
+
 int main(void)
 {
+    test_xl_wrapper();
     test_round_trips();
     test_enums();
     test_libxl_shaped();
