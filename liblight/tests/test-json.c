@@ -289,6 +289,7 @@ static void test_xl_wrapper(void)
                "the config is the plain JSON nested one indentation level deeper");
         free(un);
     }
+    free(w);
     w = kl_domain_config_to_xl_json(&dc, 7);
     tap_ok(w && !strncmp(w, "{\n    \"domid\": 7,\n", strlen("{\n    \"domid\": 7,\n")),
            "a real domid is a number");
