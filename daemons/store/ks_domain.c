@@ -107,6 +107,8 @@ int ks_domain_introduce(struct ks_store *s, uint32_t domid, uint64_t gfn, uint32
 
 int ks_domain_release(struct ks_store *s, uint32_t domid)
 {
+    unsigned n;
+
     for (struct ks_domain **pp = &s->domains; *pp; pp = &(*pp)->next) {
         struct ks_domain *d = *pp;
         if (d->domid != domid)
@@ -114,6 +116,10 @@ int ks_domain_release(struct ks_store *s, uint32_t domid)
         *pp = d->next;
         ks_domain_disconnect(s, d);
         free(d);
+        n = ks_tree_revoke(s->tree, domid);
+        if (n)
+            klog(KLOG_INFO, "domain", "domain %u released: its rights on %u nodes revoked",
+                 domid, n);
         ks_journal_log(s, KS_J_RELEASE, domid, "", NULL, 0);
         if (!s->replaying)
             ks_watch_fire_special(s, "@releaseDomain");

@@ -399,6 +399,33 @@ int ks_tree_walk(struct ks_tree *t, ks_walk_fn fn, void *opaque)
     return ks_walk_node(t->root, buf, 0, fn, opaque);
 }
 
+static unsigned ks_revoke_node(struct ks_tree *t, struct ks_node *n, uint32_t id)
+{
+    unsigned changed = 0, j = 1;
+
+    for (unsigned i = 1; i < n->nperms; i++)
+        if (n->perms[i].id != id)
+            n->perms[j++] = n->perms[i];
+    if (j != n->nperms || n->perms[0].id == id) {
+        n->nperms = j;
+        if (n->perms[0].id == id) {
+            ks_count_add(t, id, -1);
+            ks_count_add(t, 0, 1);
+            n->perms[0].id = 0;
+        }
+        ks_touch(t, n);
+        changed = 1;
+    }
+    for (unsigned i = 0; i < n->nkids; i++)
+        changed += ks_revoke_node(t, n->kids[i], id);
+    return changed;
+}
+
+unsigned ks_tree_revoke(struct ks_tree *t, uint32_t id)
+{
+    return id == 0 ? 0 : ks_revoke_node(t, t->root, id);
+}
+
 int ks_perm_parse(const char *s, struct ks_perm *p)
 {
     switch (s[0]) {

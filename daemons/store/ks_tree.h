@@ -53,6 +53,10 @@ uint64_t ks_tree_gen(const struct ks_tree *t);
 typedef int (*ks_walk_fn)(void *opaque, const char *path, const struct ks_node *n);
 int ks_tree_walk(struct ks_tree *t, ks_walk_fn fn, void *opaque);
 
+/* A domain is gone: nodes it owned pass to dom0 and its other entries are dropped, so a
+ * later domain reusing the id inherits nothing. Returns the number of nodes changed. */
+unsigned ks_tree_revoke(struct ks_tree *t, uint32_t id);
+
 /* Permission strings: "r5" <-> {5, READ}. 0 or -EINVAL. */
 int ks_perm_parse(const char *s, struct ks_perm *p);
 int ks_perm_format(const struct ks_perm *p, char *buf, size_t size);

@@ -171,8 +171,16 @@ static void test_watches(void)
     kt_is(kt_req(d0, KS_IS_DOMAIN_INTRODUCED, 0, "8", NULL), "F", "is-introduced F");
     kt_is(kt_req(d0, KS_RESUME, 0, "7", NULL), "OK", "resume of an introduced domain");
     kt_is(kt_req(d0, KS_SET_TARGET, 0, "7", "5"), "OK", "set-target");
+    kt_req(d0, KS_WRITE, 0, "/local/domain/7/own", "x");
+    kt_req(d0, KS_SET_PERMS, 0, "/local/domain/7/own", "n7|r5");
+    kt_req(d0, KS_WRITE, 0, "/shared7", "x");
+    kt_req(d0, KS_SET_PERMS, 0, "/shared7", "n0|b7|r5");
     kt_drain(w0);
     kt_is(kt_req(d0, KS_RELEASE, 0, "7", NULL), "OK", "release");
+    kt_is(kt_req(d0, KS_GET_PERMS, 0, "/local/domain/7/own", NULL), "n0,r5",
+          "a released domain's nodes pass to dom0, other entries stay");
+    kt_is(kt_req(d0, KS_GET_PERMS, 0, "/shared7", NULL), "n0,r5",
+          "a released domain's permission entries are revoked");
     tap_ok(kt_pop(w0, &m) == 0 && m.type == KS_WATCH_EVENT && !strcmp(m.body, "@releaseDomain"),
            "release fires @releaseDomain");
     kt_is(kt_req(d0, KS_RELEASE, 0, "7", NULL), "!ENOENT", "release twice is ENOENT");
