@@ -348,6 +348,8 @@ int main(void)
     tap_ok(ks_store_new(base, &cfg, &s) == 0, "and once more");
     d0 = ks_conn_new(s, 0, NULL, NULL);
     kt_is(kt_req(d0, KS_IS_DOMAIN_INTRODUCED, 0, "5", NULL), "F", "a released domain stays released");
+    kt_is(kt_req(d0, KS_GET_PERMS, 0, "/local/domain/5", NULL), "n0,r0",
+          "the release's revocation of domain 5's rights survives a restart");
     ks_store_free(s);
     snprintf(line, sizeof(line), "rm -rf '%s'", statedir);
     if (system(line) != 0)
