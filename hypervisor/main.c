@@ -171,6 +171,9 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* detach before any thread exists: threads do not survive daemon()'s fork */
+    if (daemonize && (prepare_rundir() < 0 || detach() < 0))
+        return 1;
     if (start() < 0)
         return 1;
     snprintf(sock, sizeof(sock), "%s/%s", hv.rundir, KEEL_PRIVCMD_SOCKET);
@@ -178,8 +181,6 @@ int main(int argc, char **argv)
         klog_err("main", "control socket %s: %s", sock, strerror(-lfd));
         return 1;
     }
-    if (daemonize && detach() < 0)
-        return 1;
     snprintf(pidbuf, sizeof(pidbuf), "%s/keel-hv.pid", hv.rundir);
     write_pidfile(pidfile ? pidfile : pidbuf);
     sigdelset(&set, SIGPIPE);

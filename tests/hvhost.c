@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,6 +59,7 @@ int hvhost_start(struct hvhost *host)
             dup2(fd, 1);
             dup2(fd, 2);
         }
+        prctl(PR_SET_PDEATHSIG, SIGTERM);     /* a killed test takes its core with it */
         execl(exe, "keel-hv", "-r", host->rundir, (char *)NULL);
         _exit(127);
     }
