@@ -1,6 +1,6 @@
 /* fuzz-json.c - fuzz target for the JSON form of kl_domain_config (yajl tree + generated
- * parser). Whatever parses must generate JSON that parses back to an equal config, and the
- * generated text must be a fixed point. */
+ * parser). Whatever parses must generate JSON that parses back to an equal config, the
+ * generated text must be a fixed point, and xl's {domid, config} wrapper must be produced. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         j2 = kl_domain_config_to_json(&back);
         if (!j2 || strcmp(j1, j2))
+            abort();
+        free(j2);
+        j2 = kl_domain_config_to_xl_json(&dc, 1);
+        if (!j2 || !strstr(j2, "\"config\": {"))
             abort();
         free(j1);
         free(j2);
