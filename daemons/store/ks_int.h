@@ -36,6 +36,7 @@ struct ks_txn {
     struct ks_access *acc;
     unsigned nacc, capacc;
     struct ks_txop *ops, **ops_tail;
+    unsigned nops;
     bool failed;        /* an access list overflowed: the commit reports EAGAIN */
 };
 
@@ -128,6 +129,8 @@ struct ks_txn *ks_txn_find(struct ks_conn *c, uint32_t id);
 int ks_txn_end(struct ks_conn *c, struct ks_txn *t, bool commit);
 void ks_txn_note(struct ks_ctx *x, const char *path);
 int ks_txn_record(struct ks_txn *t, uint32_t type, const char *payload, uint32_t len);
+/* May the request's transaction log one more change? */
+bool ks_txn_room(const struct ks_ctx *x);
 void ks_txn_clear(struct ks_conn *c);
 
 /* ks_journal.c */

@@ -284,8 +284,11 @@ static int ks_op_dirpart(struct ks_ctx *x, const struct ks_hdr *h, const struct 
 static int ks_op_mutate(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a,
                         const char *payload)
 {
-    int rc = ks_apply(x, h->type, a);
+    int rc;
 
+    if (x->txn && !ks_txn_room(x))
+        return -ENOSPC;     /* too many changes in one transaction */
+    rc = ks_apply(x, h->type, a);
     if (rc == 0 && x->txn)
         rc = ks_txn_record(x->txn, h->type, payload, h->len);
     if (rc < 0)

@@ -11,7 +11,14 @@
 #include "klog.h"
 #include "ks_int.h"
 
+/* Bounds on what one unprivileged transaction may remember (memory a guest controls). */
 #define KS_TXN_MAX_ACCESS 4096u
+#define KS_TXN_MAX_OPS 1024u
+
+bool ks_txn_room(const struct ks_ctx *x)
+{
+    return x->priv || x->txn->nops < KS_TXN_MAX_OPS;
+}
 
 int ks_txn_start(struct ks_conn *c, uint32_t *id)
 {
@@ -64,7 +71,7 @@ void ks_txn_note(struct ks_ctx *x, const char *path)
     if (t->nacc == t->capacc) {
         unsigned cap = t->capacc ? t->capacc * 2 : 16;
         struct ks_access *acc;
-        if (cap > KS_TXN_MAX_ACCESS || !(acc = realloc(t->acc, cap * sizeof(*acc)))) {
+        if ((!x->priv && cap > KS_TXN_MAX_ACCESS) || !(acc = realloc(t->acc, cap * sizeof(*acc)))) {
             t->failed = true;
             return;
         }
@@ -85,8 +92,11 @@ int ks_txn_record(struct ks_txn *t, uint32_t type, const char *payload, uint32_t
 {
     struct ks_txop *op = malloc(sizeof(*op) + len + 1);
 
-    if (!op)
+    if (!op) {
+        t->failed = true;   /* the copy changed without its log: the commit must not pass */
         return -ENOMEM;
+    }
+    t->nops++;
     op->next = NULL;
     op->type = type;
     op->len = len;

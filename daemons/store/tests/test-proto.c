@@ -227,6 +227,19 @@ static void test_transactions(void)
     kt_is(kt_req(d0, KS_TRANSACTION_END, tx2, "X", NULL), "!EINVAL", "end needs T or F");
     kt_is(kt_req(d0, KS_TRANSACTION_START, tx2, "", NULL), "!EBUSY", "no nested transactions");
     kt_req(d0, KS_TRANSACTION_END, tx2, "F", NULL);
+    {
+        const char *r = "OK";
+        int i;
+        kt_req(d0, KS_MKDIR, 0, "/local/domain/6", NULL);
+        kt_req(d0, KS_SET_PERMS, 0, "/local/domain/6", "n6");
+        snprintf(id2, sizeof(id2), "%s", kt_req(d6, KS_TRANSACTION_START, 0, "", NULL));
+        tx2 = (uint32_t)atoi(id2);
+        for (i = 0; i < 2000 && !strcmp(r, "OK"); i++)
+            r = kt_req(d6, KS_WRITE, tx2, "many", "x");
+        kt_is(r, "!ENOSPC", "a guest's transaction is bounded in the changes it logs");
+        tap_ok(i > 1000, "... after about a thousand (%d)", i);
+        kt_is(kt_req(d6, KS_TRANSACTION_END, tx2, "F", NULL), "OK", "and can still be aborted");
+    }
 }
 
 static void test_dirpart(void)
