@@ -37,7 +37,7 @@ struct ks_txn {
     unsigned nacc, capacc;
     struct ks_txop *ops, **ops_tail;
     unsigned nops;
-    bool failed;        /* an access list overflowed: the commit reports EAGAIN */
+    bool failed;        /* a change could not be logged: the commit reports EAGAIN */
 };
 
 struct ks_conn {
@@ -127,7 +127,8 @@ void ks_watch_fire_special(struct ks_store *s, const char *name);
 int ks_txn_start(struct ks_conn *c, uint32_t *id);
 struct ks_txn *ks_txn_find(struct ks_conn *c, uint32_t id);
 int ks_txn_end(struct ks_conn *c, struct ks_txn *t, bool commit);
-void ks_txn_note(struct ks_ctx *x, const char *path);
+/* Remember a node the transaction touched: 0, -ENOSPC (limit) or -ENOMEM. */
+int ks_txn_note(struct ks_ctx *x, const char *path);
 int ks_txn_record(struct ks_txn *t, uint32_t type, const char *payload, uint32_t len);
 /* May the request's transaction log one more change? */
 bool ks_txn_room(const struct ks_ctx *x);

@@ -162,9 +162,9 @@ int ks_apply(struct ks_ctx *x, uint32_t type, const struct ks_args *a)
     if (rc < 0)
         return rc;
     if (x->txn) {
-        ks_txn_note(x, path);
         ks_parent_path(path, parent);
-        ks_txn_note(x, parent);
+        if ((rc = ks_txn_note(x, path)) < 0 || (rc = ks_txn_note(x, parent)) < 0)
+            return rc;
     }
     switch (type) {
     case KS_WRITE: return ks_do_write(x, path, a->data, a->datalen);
@@ -183,8 +183,8 @@ static int ks_lookup_readable(struct ks_ctx *x, const char *in, struct ks_node *
 
     if (rc < 0)
         return rc;
-    if (x->txn)
-        ks_txn_note(x, path);
+    if (x->txn && (rc = ks_txn_note(x, path)) < 0)
+        return rc;
     *out = ks_tree_lookup(x->tree, path);
     if (!*out)
         return -ENOENT;

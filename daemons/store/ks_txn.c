@@ -60,32 +60,31 @@ struct ks_txn *ks_txn_find(struct ks_conn *c, uint32_t id)
     return NULL;
 }
 
-void ks_txn_note(struct ks_ctx *x, const char *path)
+int ks_txn_note(struct ks_ctx *x, const char *path)
 {
     struct ks_txn *t = x->txn;
     struct ks_node *n;
 
     for (unsigned i = 0; i < t->nacc; i++)
         if (strcmp(t->acc[i].path, path) == 0)
-            return;
+            return 0;
     if (t->nacc == t->capacc) {
         unsigned cap = t->capacc ? t->capacc * 2 : 16;
         struct ks_access *acc;
-        if ((!x->priv && cap > KS_TXN_MAX_ACCESS) || !(acc = realloc(t->acc, cap * sizeof(*acc)))) {
-            t->failed = true;
-            return;
-        }
+        if (!x->priv && cap > KS_TXN_MAX_ACCESS)
+            return -ENOSPC;     /* the request fails; the transaction stays usable */
+        if (!(acc = realloc(t->acc, cap * sizeof(*acc))))
+            return -ENOMEM;
         t->acc = acc;
         t->capacc = cap;
     }
     n = ks_tree_lookup(t->tree, path);
     t->acc[t->nacc].path = strdup(path);
-    if (!t->acc[t->nacc].path) {
-        t->failed = true;
-        return;
-    }
+    if (!t->acc[t->nacc].path)
+        return -ENOMEM;
     t->acc[t->nacc].gen = n ? ks_node_gen(n) : 0;
     t->nacc++;
+    return 0;
 }
 
 int ks_txn_record(struct ks_txn *t, uint32_t type, const char *payload, uint32_t len)

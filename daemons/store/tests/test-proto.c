@@ -239,6 +239,18 @@ static void test_transactions(void)
         kt_is(r, "!ENOSPC", "a guest's transaction is bounded in the changes it logs");
         tap_ok(i > 1000, "... after about a thousand (%d)", i);
         kt_is(kt_req(d6, KS_TRANSACTION_END, tx2, "F", NULL), "OK", "and can still be aborted");
+        snprintf(id2, sizeof(id2), "%s", kt_req(d6, KS_TRANSACTION_START, 0, "", NULL));
+        tx2 = (uint32_t)atoi(id2);
+        r = "!ENOENT";
+        for (i = 0; i < 6000 && !strcmp(r, "!ENOENT"); i++) {
+            char p[32];
+            snprintf(p, sizeof(p), "absent%d", i);
+            r = kt_req(d6, KS_READ, tx2, p, NULL);
+        }
+        kt_is(r, "!ENOSPC", "and in the nodes it touches");
+        tap_ok(i > 4000, "... after about four thousand (%d)", i);
+        kt_is(kt_req(d6, KS_READ, tx2, "many", NULL), "!ENOSPC", "a new node is refused, the transaction lives on");
+        kt_is(kt_req(d6, KS_TRANSACTION_END, tx2, "T", NULL), "OK", "and commits (nothing changed)");
     }
 }
 
