@@ -2,7 +2,8 @@
  * decision it makes, in a canonical order, so two binaries can be compared by their meaning:
  * for each boolean setting (all combinations up to 8 booleans), each pair of types and each
  * class, the allowed, auditallow and dontaudit permissions and any type transition.
- * Usage: keel-flask-query POLICY */
+ * With --raw, prints the access vector table entries in file order instead.
+ * Usage: keel-flask-query [--raw] POLICY */
 #include "kf_db.h"
 
 #include <errno.h>
@@ -73,8 +74,21 @@ static void dump_pairs(const struct kf_policydb *db)
     }
 }
 
+static void dump_raw(const struct kf_policydb *db)
+{
+    for (uint32_t i = 0; i < db->te.n; i++) {
+        const struct kf_avent *e = &db->te.e[i];
+
+        printf("%d%c %s %s %s 0x%x 0x%x\n", e->cond, e->cond < 0 ? ' ' : e->cond_true ? 'T' : 'F',
+               db->types[e->stype - 1].name, db->types[e->ttype - 1].name,
+               db->classes[e->tclass - 1].name, e->spec, e->data);
+    }
+}
+
 int main(int argc, char **argv)
 {
+    int raw = argc == 3 && !strcmp(argv[1], "--raw");
+
     struct kf_policydb *db;
     char err[512];
     uint8_t *buf = NULL;
@@ -82,8 +96,12 @@ int main(int argc, char **argv)
     uint32_t nb;
 
     klog_init("keel-flask-query", KLOG_WARN, NULL);
+    if (raw) {
+        argv++;
+        argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: keel-flask-query POLICY\n");
+        fprintf(stderr, "usage: keel-flask-query [--raw] POLICY\n");
         return 2;
     }
     if (read_file(argv[1], &buf, &len)) {
@@ -96,6 +114,11 @@ int main(int argc, char **argv)
         return 1;
     }
     free(buf);
+    if (raw) {
+        dump_raw(db);
+        kf_db_free(db);
+        return 0;
+    }
     printf("version %u classes %u types %u roles %u users %u booleans %u\n", db->version,
            db->nclasses, db->ntypes, db->nroles, db->nusers, db->nbools);
     nb = db->nbools > 8 ? 8 : db->nbools;

@@ -143,9 +143,13 @@ struct kp_condterm {
     uint32_t type, boolv;
 };
 
+#define KP_COND_MAX_BOOLS 5
 struct kp_cond {
     uint32_t nexpr;
     struct kp_condterm expr[64];
+    uint32_t nbools; /* distinct booleans, counted past KP_COND_MAX_BOOLS */
+    uint32_t bool_ids[KP_COND_MAX_BOOLS];
+    uint32_t truth; /* truth table over bool_ids (when nbools <= KP_COND_MAX_BOOLS) */
 };
 
 struct kp_ocon {
@@ -197,6 +201,7 @@ void kp_db_free(struct kp_db *db);
 struct kp_avent {
     uint16_t s, t, c, spec;
     uint32_t data;
+    uint32_t block, rule, seq; /* where a conditional entry came from (for its order) */
 };
 struct kp_avtab {
     uint32_t n, cap;

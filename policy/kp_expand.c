@@ -91,28 +91,33 @@ static uint32_t key_hash(uint32_t s, uint32_t t, uint32_t c, uint32_t spec)
     return h ^ (h >> 15);
 }
 
+static int idx_rebuild(struct avidx *x, const struct kp_avtab *t, uint32_t cap)
+{
+    int32_t *slot = malloc(cap * sizeof(*slot));
+
+    if (!slot)
+        return -1;
+    memset(slot, 0xff, cap * sizeof(*slot));
+    for (uint32_t i = 0; i < t->n; i++) {
+        const struct kp_avent *e = &t->e[i];
+        uint32_t h = key_hash(e->s, e->t, e->c, e->spec) & (cap - 1);
+
+        while (slot[h] >= 0)
+            h = (h + 1) & (cap - 1);
+        slot[h] = (int32_t)i;
+    }
+    free(x->slot);
+    x->slot = slot;
+    x->cap = cap;
+    return 0;
+}
+
 static int idx_find(struct avidx *x, struct kp_avtab *t, uint16_t s, uint16_t tt, uint16_t c,
                     uint16_t spec, int create, uint32_t init)
 {
-    if (create && (t->n + 1) * 2 > x->cap) {
-        uint32_t cap = x->cap ? x->cap * 2 : 1024;
-        int32_t *slot = malloc(cap * sizeof(*slot));
-
-        if (!slot)
-            return -1;
-        memset(slot, 0xff, cap * sizeof(*slot));
-        for (uint32_t i = 0; i < t->n; i++) {
-            const struct kp_avent *e = &t->e[i];
-            uint32_t h = key_hash(e->s, e->t, e->c, e->spec) & (cap - 1);
-
-            while (slot[h] >= 0)
-                h = (h + 1) & (cap - 1);
-            slot[h] = (int32_t)i;
-        }
-        free(x->slot);
-        x->slot = slot;
-        x->cap = cap;
-    }
+    if (create && (t->n + 1) * 2 > x->cap &&
+        idx_rebuild(x, t, x->cap ? x->cap * 2 : 1024))
+        return -1;
     if (!x->cap)
         return -1;
     for (uint32_t h = key_hash(s, tt, c, spec) & (x->cap - 1);; h = (h + 1) & (x->cap - 1)) {
@@ -121,7 +126,7 @@ static int idx_find(struct avidx *x, struct kp_avtab *t, uint16_t s, uint16_t tt
         if (i < 0) {
             if (!create || av_grow(t))
                 return -1;
-            t->e[t->n] = (struct kp_avent){ s, tt, c, spec, init };
+            t->e[t->n] = (struct kp_avent){ s, tt, c, spec, init, 0, 0, 0 };
             x->slot[h] = (int32_t)t->n;
             return (int)t->n++;
         }
@@ -133,6 +138,7 @@ static int idx_find(struct avidx *x, struct kp_avtab *t, uint16_t s, uint16_t tt
 struct target {
     struct kp_avtab *tab;
     struct avidx *idx;
+    uint32_t rule, seq; /* conditional entries remember the last rule that touched them */
 };
 
 static int apply(struct kp_db *db, const struct kp_rule *r, struct target *tg, uint32_t s,
@@ -200,20 +206,34 @@ static int expand_rule(struct kp_db *db, const struct kp_rule *r, struct target 
     return rc;
 }
 
-/* checkpolicy merges the rules of if statements with the same expression by putting the
- * later statement's rules first; within a statement they stay in source order. */
+/* The order in which checkpolicy creates conditional entries: unconditional rules first;
+ * then if statements in source order, the rules of one statement last first (its rule list is
+ * built by prepending).  Each new entry is prepended to its conditional's list, so a list is
+ * written in the reverse of this creation order. */
 static const struct kp_db *g_db;
 
-static int rule_order(const void *a, const void *b)
+static int create_order(const void *a, const void *b)
 {
-    const struct kp_rule *x = &g_db->rules[*(const uint32_t *)a];
-    const struct kp_rule *y = &g_db->rules[*(const uint32_t *)b];
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    const struct kp_rule *x = &g_db->rules[i], *y = &g_db->rules[j];
 
     if ((x->cond < 0) != (y->cond < 0))
         return x->cond < 0 ? -1 : 1;
-    if (x->cond >= 0 && x->block != y->block)
-        return x->block > y->block ? -1 : 1;
-    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+    if (x->cond < 0)
+        return i < j ? -1 : 1;
+    if (x->block != y->block)
+        return x->block < y->block ? -1 : 1;
+    return i > j ? -1 : 1;
+}
+
+static void reverse(struct kp_avtab *t)
+{
+    for (uint32_t a = 0, b = t->n ? t->n - 1 : 0; a < b; a++, b--) {
+        struct kp_avent tmp = t->e[a];
+
+        t->e[a] = t->e[b];
+        t->e[b] = tmp;
+    }
 }
 
 int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
@@ -234,10 +254,10 @@ int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
     for (uint32_t i = 0; i < db->nrules; i++)
         ord[i] = i;
     g_db = db;
-    qsort(ord, db->nrules, sizeof(*ord), rule_order);
+    qsort(ord, db->nrules, sizeof(*ord), create_order);
     for (uint32_t i = 0; i < db->nrules && !rc; i++) {
         const struct kp_rule *r = &db->rules[ord[i]];
-        struct target tg = { te, &ux };
+        struct target tg = { te, &ux, 0, 0 };
 
         if (r->kind == R_NEVERALLOW)
             continue;
@@ -245,7 +265,12 @@ int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
             tg.tab = r->branch ? &(*condav)[r->cond].t : &(*condav)[r->cond].f;
             tg.idx = &cx[r->cond * 2 + (r->branch ? 0 : 1)];
         }
+        tg.rule = ord[i];
         rc = expand_rule(db, r, &tg);
+    }
+    for (uint32_t k = 0; !rc && k < db->nconds; k++) {
+        reverse(&(*condav)[k].t);
+        reverse(&(*condav)[k].f);
     }
     free(ux.slot);
     free(ord);

@@ -556,11 +556,14 @@ static int k_prim(struct kp_parser *p, struct condb *b)
     return rc;
 }
 
+static int k_eq(struct kp_parser *p, struct condb *b);
+
+/* checkpolicy's precedence, lowest first: || ^ && ! (== !=); so "!a == b" is "!(a == b)". */
 static int k_prim_body(struct kp_parser *p, struct condb *b)
 {
     if (p->lx.tok == T_NOT) {
         kp_next(p);
-        if (k_prim(p, b))
+        if (k_eq(p, b))
             return -1;
         return k_push(p, b, 2, 0);
     }
@@ -634,23 +637,107 @@ static int k_or(struct kp_parser *p, struct condb *b)
     return 0;
 }
 
+static int eval_terms(const struct kp_condterm *t, uint32_t n, const int *state)
+{
+    int st[64], sp = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (t[i].type == 1) {
+            if (sp == 64)
+                return 0;
+            st[sp++] = state[t[i].boolv - 1];
+        } else if (t[i].type == 2) {
+            st[sp - 1] = !st[sp - 1];
+        } else {
+            int y = st[--sp], x = st[sp - 1];
+
+            st[sp - 1] = t[i].type == 3 ? (x || y) : t[i].type == 4 ? (x && y)
+                       : t[i].type == 5 ? (x != y) : t[i].type == 6 ? (x == y) : (x != y);
+        }
+    }
+    return sp == 1 ? st[0] : 0;
+}
+
+/* As libsepol: the distinct booleans in order of appearance and, for up to five of them,
+ * the expression's truth table; two conditionals are the same if they have the same
+ * booleans and table (or, past five booleans, the same expression). */
+static void cond_normalize(const struct kp_db *db, struct kp_cond *c)
+{
+    int *state = calloc(db->nbools ? db->nbools : 1, sizeof(*state));
+
+    c->nbools = 0;
+    c->truth = 0;
+    for (uint32_t i = 0; i < c->nexpr; i++) {
+        uint32_t v = c->expr[i].boolv, k;
+
+        if (c->expr[i].type != 1)
+            continue;
+        for (k = 0; k < c->nbools && k < KP_COND_MAX_BOOLS; k++)
+            if (c->bool_ids[k] == v)
+                break;
+        if (c->nbools > KP_COND_MAX_BOOLS || k == c->nbools) {
+            if (c->nbools < KP_COND_MAX_BOOLS)
+                c->bool_ids[c->nbools] = v;
+            c->nbools++;
+        }
+    }
+    if (!state || c->nbools > KP_COND_MAX_BOOLS) {
+        free(state);
+        return;
+    }
+    for (uint32_t test = 0; test < (1u << c->nbools); test++) {
+        for (uint32_t j = 0; j < c->nbools; j++)
+            state[c->bool_ids[j] - 1] = (test >> j) & 1;
+        if (eval_terms(c->expr, c->nexpr, state))
+            c->truth |= 1u << test;
+    }
+    free(state);
+}
+
+static int cond_same(const struct kp_cond *a, const struct kp_cond *b)
+{
+    if (a->nbools != b->nbools)
+        return 0;
+    if (a->nbools <= KP_COND_MAX_BOOLS) {
+        for (uint32_t i = 0; i < a->nbools; i++) {
+            uint32_t k;
+
+            for (k = 0; k < b->nbools && b->bool_ids[k] != a->bool_ids[i]; k++)
+                ;
+            if (k == b->nbools)
+                return 0;
+        }
+        return a->truth == b->truth;
+    }
+    if (a->nexpr != b->nexpr)
+        return 0;
+    for (uint32_t i = 0; i < a->nexpr; i++)
+        if (a->expr[i].type != b->expr[i].type ||
+            (a->expr[i].type == 1 && a->expr[i].boolv != b->expr[i].boolv))
+            return 0;
+    return 1;
+}
+
 static int cond_index(struct kp_parser *p, const struct condb *b)
 {
     struct kp_db *db = p->db;
+    struct kp_cond c;
 
+    memset(&c, 0, sizeof(c));
+    c.nexpr = b->n;
+    memcpy(c.expr, b->t, b->n * sizeof(b->t[0]));
+    cond_normalize(db, &c);
     for (uint32_t i = 0; i < db->nconds; i++)
-        if (db->conds[i].nexpr == b->n &&
-            !memcmp(db->conds[i].expr, b->t, b->n * sizeof(b->t[0])))
+        if (cond_same(&db->conds[i], &c))
             return (int)i;
     if (db->nconds == 0 || (db->nconds & (db->nconds - 1)) == 0) {
-        struct kp_cond *c = realloc(db->conds, (db->nconds ? db->nconds * 2 : 1) * sizeof(*c));
+        struct kp_cond *n = realloc(db->conds, (db->nconds ? db->nconds * 2 : 1) * sizeof(*n));
 
-        if (!c)
+        if (!n)
             return -1;
-        db->conds = c;
+        db->conds = n;
     }
-    db->conds[db->nconds].nexpr = b->n;
-    memcpy(db->conds[db->nconds].expr, b->t, b->n * sizeof(b->t[0]));
+    db->conds[db->nconds] = c;
     return (int)db->nconds++;
 }
 
@@ -674,7 +761,7 @@ static int cond_block(struct kp_parser *p)
 int kp_conditional(struct kp_parser *p)
 {
     struct condb b;
-    int idx = -1, rc;
+    int idx = -1, rc, swapped = 0;
 
     if (p->cond >= 0) {
         P_ERR(p, "nested conditionals are not allowed");
@@ -684,16 +771,21 @@ int kp_conditional(struct kp_parser *p)
     kp_next(p);
     if (kp_expect(p, T_LPAREN, "'('") || k_or(p, &b) || kp_expect(p, T_RPAREN, "')'"))
         return -1;
+    /* like libsepol, "!expr" is stored as "expr" with the branches swapped */
+    if (b.n > 1 && b.t[b.n - 1].type == 2) {
+        b.n--;
+        swapped = 1;
+    }
     if (p->pass == 2 && (idx = cond_index(p, &b)) < 0)
         return -1;
     p->cond = p->pass == 2 ? idx : 0;
-    p->branch = 1;
+    p->branch = !swapped;
     if (p->pass == 2)
         p->db->nblocks++;
     rc = cond_block(p);
     if (!rc && kp_is(p, "else")) {
         kp_next(p);
-        p->branch = 0;
+        p->branch = swapped;
         rc = cond_block(p);
     }
     p->cond = -1;

@@ -152,8 +152,11 @@ static int st_class(struct kp_parser *p)
 
 int kp_context(struct kp_parser *p, struct kp_context *ctx)
 {
-    char u[NAMELEN], r[NAMELEN], t[NAMELEN];
+    char u[NAMELEN], r[NAMELEN], t[NAMELEN], file[256];
     int32_t vu, vr, vt;
+    int line = p->lx.tline;
+
+    snprintf(file, sizeof(file), "%s", p->lx.tfile);
 
     if (kp_expect_id(p, u, sizeof(u), "a user") || kp_expect(p, T_COLON, "':'") ||
         kp_expect_id(p, r, sizeof(r), "a role") || kp_expect(p, T_COLON, "':'") ||
@@ -169,12 +172,21 @@ int kp_context(struct kp_parser *p, struct kp_context *ctx)
     vr = kp_map_get(&p->db->role_map, r);
     vt = kp_map_get(&p->db->type_map, t);
     if (vu < 0 || vr < 0 || vt < 0) {
-        P_ERR(p, "context %s:%s:%s names an undefined %s", u, r, t,
+        kp_error(p->db, file, line, "context %s:%s:%s names an undefined %s", u, r, t,
               vu < 0 ? "user" : vr < 0 ? "role" : "type");
         return -1;
     }
     if (p->db->types[vt - 1].attr) {
-        P_ERR(p, "context %s:%s:%s names attribute %s", u, r, t, t);
+        kp_error(p->db, file, line, "context %s:%s:%s names attribute %s", u, r, t, t);
+        return -1;
+    }
+    /* as checkpolicy: a role other than object_r must be the user's and hold the type */
+    if (vr != 1 && (!kp_bits_get(&p->db->users[vu - 1].roles, (uint32_t)vr - 1) ||
+                    !kp_bits_get(&p->db->roles[vr - 1].types, (uint32_t)vt - 1))) {
+        kp_error(p->db, file, line, "invalid security context %s:%s:%s (%s)", u, r, t,
+              !kp_bits_get(&p->db->users[vu - 1].roles, (uint32_t)vr - 1)
+                  ? "the role is not authorised for the user"
+                  : "the type is not in the role");
         return -1;
     }
     ctx->user = (uint32_t)vu;
@@ -318,7 +330,8 @@ static int st_typeattribute(struct kp_parser *p)
     kp_next(p);
     if (kp_expect_id(p, name, sizeof(name), "a type name"))
         return -1;
-    if (p->pass == 2) {
+    /* pass 1, like type declarations: memberships are complete before any rule is read */
+    if (p->pass == 1) {
         v = kp_map_get(&p->db->type_map, name);
         if (v < 0) {
             P_ERR(p, "typeattribute names undeclared type %s", name);
@@ -328,7 +341,7 @@ static int st_typeattribute(struct kp_parser *p)
     do {
         if (kp_expect_id(p, attr, sizeof(attr), "an attribute name"))
             return -1;
-        if (p->pass == 2 && kp_add_attr(p, (uint32_t)v, attr))
+        if (p->pass == 1 && kp_add_attr(p, (uint32_t)v, attr))
             return -1;
     } while (p->lx.tok == T_COMMA && (kp_next(p), 1));
     return end_stmt(p);
