@@ -139,3 +139,24 @@ void hv_cgroup_remove(struct hv_domain *d)
     }
     d->cgroup[0] = 0;
 }
+
+/* Credit weight -> cpu.shares (weight 256 = the default 1024 shares); cap in percent of one
+ * CPU -> a CFS quota over a 100 ms period (0: none). */
+int hv_cgroup_set_sched(struct hv_domain *d, uint32_t weight, uint32_t cap)
+{
+    char path[512], val[32];
+    int rc;
+
+    if (!hv.cgroups || !d->cgroup[0])
+        return -EOPNOTSUPP;
+    ctrl_path(path, sizeof(path), "cpu", d, "cpu.shares");
+    snprintf(val, sizeof(val), "%u", weight * 4 < 2 ? 2 : weight * 4);
+    if ((rc = write_file(path, val)) < 0)
+        return rc;
+    ctrl_path(path, sizeof(path), "cpu", d, "cpu.cfs_period_us");
+    if ((rc = write_file(path, "100000")) < 0)
+        return rc;
+    ctrl_path(path, sizeof(path), "cpu", d, "cpu.cfs_quota_us");
+    snprintf(val, sizeof(val), "%ld", cap ? (long)cap * 1000 : -1L);
+    return write_file(path, val);
+}

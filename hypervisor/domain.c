@@ -135,9 +135,13 @@ static struct hv_domain *domain_alloc(const struct keel_domctl_create *cr, uint3
         free(d);
         return NULL;
     }
-    for (uint32_t i = 0; i < d->max_vcpus; i++)
+    for (uint32_t i = 0; i < d->max_vcpus; i++) {
         d->vcpus[i].id = i;
+        memset(d->vcpus[i].hard_affinity, 0xff, sizeof(d->vcpus[i].hard_affinity));
+        memset(d->vcpus[i].soft_affinity, 0xff, sizeof(d->vcpus[i].soft_affinity));
+    }
     d->created_ns = hv_now();
+    d->sched_weight = KEEL_SCHED_WEIGHT_DEFAULT;
     return d;
 }
 

@@ -33,6 +33,25 @@ static long set_max_mem(struct hv_domain *d, uint64_t kb)
     return 0;
 }
 
+static long scheduler_op(struct hv_domain *d, struct keel_domctl_scheduler_op *op)
+{
+    long rc;
+
+    if (op->cmd == KEEL_SCHED_GETINFO) {
+        op->weight = d->sched_weight;
+        op->cap = d->sched_cap;
+        return 0;
+    }
+    if (op->cmd != KEEL_SCHED_PUTINFO || op->weight < 1 || op->weight > KEEL_SCHED_WEIGHT_MAX ||
+        op->cap > 100 * d->max_vcpus)
+        return -EINVAL;
+    if ((rc = hv_cgroup_set_sched(d, op->weight, op->cap)) < 0)
+        return rc;
+    d->sched_weight = op->weight;
+    d->sched_cap = op->cap;
+    return 0;
+}
+
 static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domctl *dc)
 {
     switch (dc->cmd) {
@@ -64,6 +83,12 @@ static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domc
             return -EINVAL;
         hv_domain_shutdown(d, dc->u.shutdown.reason);
         return 0;
+    case KEEL_DOMCTL_SCHEDULER_OP:
+        return scheduler_op(d, &dc->u.sched);
+    case KEEL_DOMCTL_SETVCPUAFFINITY:
+        return hv_domctl_vcpuaffinity(d, &dc->u.affinity, true);
+    case KEEL_DOMCTL_GETVCPUAFFINITY:
+        return hv_domctl_vcpuaffinity(d, &dc->u.affinity, false);
     case KEEL_DOMCTL_FOREIGN_MAP:
         return foreign_map(c, d, dc);
     case KEEL_DOMCTL_CONSOLE_READ:

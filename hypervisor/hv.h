@@ -56,6 +56,8 @@ struct hv_vcpu {
     uint64_t periodic, periodic_next;
     uint32_t virq_port[KEEL_NR_VIRQS];
     struct keel_vcpu_context ctx;      /* the core's copy: initial or set context */
+    uint64_t hard_affinity[KEEL_CPUMAP_WORDS];
+    uint64_t soft_affinity[KEEL_CPUMAP_WORDS];
 };
 
 struct hv_domain {
@@ -97,6 +99,7 @@ struct hv_domain {
     char *con;
     uint64_t con_end;                  /* bytes ever written */
     uint64_t created_ns;
+    uint32_t sched_weight, sched_cap;
 };
 
 /* Who is making a hypercall and where its buffers live. */
@@ -185,6 +188,7 @@ int hv_cgroup_init(void);
 int hv_cgroup_create(struct hv_domain *d);
 int hv_cgroup_attach(struct hv_domain *d, pid_t tid, bool cpu_only);
 void hv_cgroup_remove(struct hv_domain *d);
+int hv_cgroup_set_sched(struct hv_domain *d, uint32_t weight, uint32_t cap);
 
 /* filter.c */
 int hv_filter_build(void);
@@ -201,6 +205,7 @@ long hv_domctl_setvcpucontext(struct hv_caller *c, struct hv_domain *d, struct k
 void hv_domctl_getvcpuinfo(struct hv_domain *d, struct keel_domctl_vcpuinfo *vi);
 int hv_validate_context(const struct keel_vcpu_context *ctx);
 uint64_t hv_proc_cpu_ns(pid_t pid, pid_t tid, uint32_t *cpu);
+long hv_domctl_vcpuaffinity(struct hv_domain *d, struct keel_domctl_vcpuaffinity *a, bool set);
 
 /* runner.c */
 int hv_runner_start(struct hv_domain *d);

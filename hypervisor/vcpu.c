@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,4 +404,33 @@ void hv_domctl_getvcpuinfo(struct hv_domain *d, struct keel_domctl_vcpuinfo *vi)
     vi->blocked = v->deferred;
     vi->running = v->started && !v->stopped && !v->deferred;
     vi->cpu_time_ns = (v->tid > 0 && !d->dead) ? hv_proc_cpu_ns(d->pid, v->tid, &vi->cpu) : 0;
+}
+
+/* vCPU pinning: hard affinity is the thread's CPU affinity; soft affinity is kept for the
+ * toolstack (Linux has no preference-only affinity). */
+long hv_domctl_vcpuaffinity(struct hv_domain *d, struct keel_domctl_vcpuaffinity *a, bool set)
+{
+    struct hv_vcpu *v;
+    cpu_set_t cs;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (a->vcpu >= d->max_vcpus)
+        return -ENOENT;
+    v = &d->vcpus[a->vcpu];
+    if (!set) {
+        memcpy(a->hard, v->hard_affinity, sizeof(a->hard));
+        memcpy(a->soft, v->soft_affinity, sizeof(a->soft));
+        return 0;
+    }
+    CPU_ZERO(&cs);
+    for (long c = 0; c < n && c < 64 * KEEL_CPUMAP_WORDS; c++)
+        if ((a->hard[c / 64] >> (c % 64)) & 1)
+            CPU_SET((int)c, &cs);
+    if (CPU_COUNT(&cs) == 0)
+        return -EINVAL;                   /* no online CPU in the map */
+    if (v->tid > 0 && !d->dead && sched_setaffinity(v->tid, sizeof(cs), &cs) < 0)
+        return -errno;
+    memcpy(v->hard_affinity, a->hard, sizeof(a->hard));
+    memcpy(v->soft_affinity, a->soft, sizeof(a->soft));
+    return 0;
 }

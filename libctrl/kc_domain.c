@@ -199,3 +199,63 @@ int kc_readconsolering(kc_handle *h, char *buf, size_t *len, uint64_t *index, in
         *index = sc.u.readconsole.index;
     return 0;
 }
+
+int kc_sched_credit_get(kc_handle *h, uint32_t domid, uint32_t *weight, uint32_t *cap)
+{
+    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_SCHEDULER_OP, .domain = domid };
+    long rc;
+
+    dc.u.sched.cmd = KEEL_SCHED_GETINFO;
+    rc = kc_domctl(h, &dc, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+    if (rc < 0)
+        return (int)kc_fail(rc, "getting the scheduling parameters of domain %u", domid);
+    *weight = dc.u.sched.weight;
+    *cap = dc.u.sched.cap;
+    return 0;
+}
+
+int kc_sched_credit_set(kc_handle *h, uint32_t domid, uint32_t weight, uint32_t cap)
+{
+    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_SCHEDULER_OP, .domain = domid };
+    long rc;
+
+    dc.u.sched.cmd = KEEL_SCHED_PUTINFO;
+    dc.u.sched.weight = weight;
+    dc.u.sched.cap = cap;
+    rc = kc_domctl(h, &dc, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+    return rc < 0 ? (int)kc_fail(rc, "setting weight %u cap %u on domain %u", weight, cap, domid) : 0;
+}
+
+int kc_vcpu_setaffinity(kc_handle *h, uint32_t domid, uint32_t vcpu,
+                        const uint64_t hard[KEEL_CPUMAP_WORDS], const uint64_t soft[KEEL_CPUMAP_WORDS])
+{
+    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_SETVCPUAFFINITY, .domain = domid };
+    long rc;
+
+    dc.u.affinity.vcpu = vcpu;
+    for (int i = 0; i < KEEL_CPUMAP_WORDS; i++) {
+        dc.u.affinity.hard[i] = hard ? hard[i] : ~0ULL;
+        dc.u.affinity.soft[i] = soft ? soft[i] : ~0ULL;
+    }
+    rc = kc_domctl(h, &dc, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+    return rc < 0 ? (int)kc_fail(rc, "pinning domain %u vCPU %u", domid, vcpu) : 0;
+}
+
+int kc_vcpu_getaffinity(kc_handle *h, uint32_t domid, uint32_t vcpu,
+                        uint64_t hard[KEEL_CPUMAP_WORDS], uint64_t soft[KEEL_CPUMAP_WORDS])
+{
+    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_GETVCPUAFFINITY, .domain = domid };
+    long rc;
+
+    dc.u.affinity.vcpu = vcpu;
+    rc = kc_domctl(h, &dc, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+    if (rc < 0)
+        return (int)kc_fail(rc, "getting the affinity of domain %u vCPU %u", domid, vcpu);
+    for (int i = 0; i < KEEL_CPUMAP_WORDS; i++) {
+        if (hard)
+            hard[i] = dc.u.affinity.hard[i];
+        if (soft)
+            soft[i] = dc.u.affinity.soft[i];
+    }
+    return 0;
+}

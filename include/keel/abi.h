@@ -232,6 +232,9 @@ struct keel_memory_reservation {
 #define KEEL_DOMCTL_GETVCPUINFO 14
 #define KEEL_DOMCTL_MAX_VCPUS 15
 #define KEEL_DOMCTL_SETDOMAINHANDLE 17
+#define KEEL_DOMCTL_SETVCPUAFFINITY 9
+#define KEEL_DOMCTL_SCHEDULER_OP 16
+#define KEEL_DOMCTL_GETVCPUAFFINITY 25
 #define KEEL_DOMCTL_SHUTDOWN 48  /* remote shutdown with a reason, as SCHEDOP_remote_shutdown */
 #define KEEL_DOMCTL_FOREIGN_MAP 200 /* Keel: hand the caller the domain's memory as an fd */
 #define KEEL_DOMCTL_CONSOLE_READ 201 /* Keel: read a domain's console_io output */
@@ -279,6 +282,24 @@ struct keel_domctl_vcpuinfo {
     uint32_t pad2;
 };
 struct keel_domctl_max_mem { uint64_t max_memkb; };
+/* Credit scheduler parameters, applied through the domain's cpu cgroup. */
+#define KEEL_SCHED_GETINFO 0
+#define KEEL_SCHED_PUTINFO 1
+#define KEEL_SCHED_WEIGHT_DEFAULT 256
+#define KEEL_SCHED_WEIGHT_MAX 65535
+struct keel_domctl_scheduler_op {
+    uint32_t cmd;                /* KEEL_SCHED_GETINFO / PUTINFO */
+    uint32_t weight;             /* 1..65535, relative share (Xen credit: default 256) */
+    uint32_t cap;                /* percent of one physical CPU, 0 = no cap */
+    uint32_t pad;
+};
+#define KEEL_CPUMAP_WORDS 2      /* up to 128 physical CPUs */
+struct keel_domctl_vcpuaffinity {
+    uint32_t vcpu;
+    uint32_t pad;
+    uint64_t hard[KEEL_CPUMAP_WORDS];
+    uint64_t soft[KEEL_CPUMAP_WORDS];
+};
 struct keel_domctl_max_vcpus { uint32_t max; uint32_t pad; };
 struct keel_domctl_shutdown { uint32_t reason; uint32_t pad; };
 struct keel_domctl_handle { uint8_t handle[16]; };
@@ -301,6 +322,8 @@ struct keel_domctl {
         struct keel_domctl_vcpucontext vcpucontext;
         struct keel_domctl_vcpuinfo vcpuinfo;
         struct keel_domctl_max_mem max_mem;
+        struct keel_domctl_scheduler_op sched;
+        struct keel_domctl_vcpuaffinity affinity;
         struct keel_domctl_max_vcpus max_vcpus;
         struct keel_domctl_shutdown shutdown;
         struct keel_domctl_handle handle;

@@ -52,6 +52,15 @@ int kc_vcpu_setcontext(kc_handle *h, uint32_t domid, uint32_t vcpu,
                        const struct keel_vcpu_context *ctx);
 int kc_vcpu_getinfo(kc_handle *h, uint32_t domid, uint32_t vcpu, struct keel_domctl_vcpuinfo *info);
 
+/* Scheduling: credit weight (1..65535, default 256) and cap (percent of one CPU, 0 = none),
+ * applied through the domain's cpu cgroup; vCPU hard affinity pins the vCPU's thread. */
+int kc_sched_credit_get(kc_handle *h, uint32_t domid, uint32_t *weight, uint32_t *cap);
+int kc_sched_credit_set(kc_handle *h, uint32_t domid, uint32_t weight, uint32_t cap);
+int kc_vcpu_setaffinity(kc_handle *h, uint32_t domid, uint32_t vcpu,
+                        const uint64_t hard[KEEL_CPUMAP_WORDS], const uint64_t soft[KEEL_CPUMAP_WORDS]);
+int kc_vcpu_getaffinity(kc_handle *h, uint32_t domid, uint32_t vcpu,
+                        uint64_t hard[KEEL_CPUMAP_WORDS], uint64_t soft[KEEL_CPUMAP_WORDS]);
+
 /* System */
 int kc_physinfo(kc_handle *h, struct keel_sysctl_physinfo *info);
 /* Read the hypervisor console ring from *index onwards (0: the oldest byte kept); *len in:
