@@ -138,8 +138,48 @@ static int idx_find(struct avidx *x, struct kp_avtab *t, uint16_t s, uint16_t tt
 struct target {
     struct kp_avtab *tab;
     struct avidx *idx;
-    uint32_t rule, seq; /* conditional entries remember the last rule that touched them */
+    struct kp_avtab *te;       /* the unconditional table */
+    struct avidx *ux;
+    struct kp_condav *cav;     /* every conditional list, for type-rule conflicts */
+    struct avidx *cx;
+    uint32_t nlists;
 };
+
+/* libsepol's rule for type rules: an existing rule for the key elsewhere (unconditional
+ * when this one is conditional, or another conditional list) is an error even with the same
+ * result; unconditional duplicates must agree; within one list the last one wins. */
+static int type_conflict(struct kp_db *db, const struct kp_rule *r, struct target *tg,
+                         uint16_t s, uint16_t t, uint16_t c, uint16_t spec)
+{
+    int i = idx_find(tg->ux, tg->te, s, t, c, spec, 0, 0);
+    uint32_t old = 0;
+
+    if (i >= 0) {
+        old = tg->te->e[i].data;
+        if (r->cond < 0 && old == r->newtype)
+            return 0;
+    } else {
+        for (uint32_t l = 0; l < tg->nlists && !old; l++) {
+            struct kp_avtab *tab = l % 2 ? &tg->cav[l / 2].f : &tg->cav[l / 2].t;
+
+            if (tab == tg->tab)
+                continue;
+            i = idx_find(&tg->cx[l], tab, s, t, c, spec, 0, 0);
+            if (i >= 0)
+                old = tab->e[i].data;
+        }
+        if (!old)
+            return 0;
+    }
+    if (old == r->newtype)
+        kp_error(db, r->file, r->line, "duplicate type rule for %s %s:%s %s", db->types[s - 1].name,
+                 db->types[t - 1].name, db->classes[c - 1].name, db->types[old - 1].name);
+    else
+        kp_error(db, r->file, r->line, "conflicting type rule for (%s, %s:%s): old was %s, new is %s",
+                 db->types[s - 1].name, db->types[t - 1].name, db->classes[c - 1].name,
+                 db->types[old - 1].name, db->types[r->newtype - 1].name);
+    return -1;
+}
 
 static int apply(struct kp_db *db, const struct kp_rule *r, struct target *tg, uint32_t s,
                  uint32_t t, uint32_t c)
@@ -152,6 +192,9 @@ static int apply(struct kp_db *db, const struct kp_rule *r, struct target *tg, u
 
     if (r->kind < R_TRANS && !perms)
         return 0;
+    if (r->kind >= R_TRANS &&
+        type_conflict(db, r, tg, (uint16_t)(s + 1), (uint16_t)(t + 1), (uint16_t)(c + 1), spec))
+        return -1;
     i = idx_find(tg->idx, tg->tab, (uint16_t)(s + 1), (uint16_t)(t + 1), (uint16_t)(c + 1), spec,
                  1, spec == SPEC_AUDITDENY ? 0xffffffffu : 0);
     if (i < 0)
@@ -165,11 +208,6 @@ static int apply(struct kp_db *db, const struct kp_rule *r, struct target *tg, u
         tg->tab->e[i].data &= ~perms;
         break;
     default:
-        if (tg->tab->e[i].data && tg->tab->e[i].data != r->newtype) {
-            kp_error(db, r->file, r->line, "conflicting type rules for %s %s:%s",
-                     db->types[s].name, db->types[t].name, db->classes[c].name);
-            return -1;
-        }
         tg->tab->e[i].data = r->newtype;
         break;
     }
@@ -226,6 +264,24 @@ static int create_order(const void *a, const void *b)
     return i > j ? -1 : 1;
 }
 
+/* libsepol's cond_optimize: type rules move to the front of a list, last one first. */
+static void types_first(struct kp_avtab *t)
+{
+    struct kp_avent *o = malloc((t->n ? t->n : 1) * sizeof(*o));
+    uint32_t n = 0;
+
+    if (!o)
+        return;
+    for (uint32_t i = t->n; i-- > 0;)
+        if (t->e[i].spec & (SPEC_TRANS | SPEC_MEMBER | SPEC_CHANGE))
+            o[n++] = t->e[i];
+    for (uint32_t i = 0; i < t->n; i++)
+        if (!(t->e[i].spec & (SPEC_TRANS | SPEC_MEMBER | SPEC_CHANGE)))
+            o[n++] = t->e[i];
+    memcpy(t->e, o, n * sizeof(*o));
+    free(o);
+}
+
 static void reverse(struct kp_avtab *t)
 {
     for (uint32_t a = 0, b = t->n ? t->n - 1 : 0; a < b; a++, b--) {
@@ -257,7 +313,7 @@ int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
     qsort(ord, db->nrules, sizeof(*ord), create_order);
     for (uint32_t i = 0; i < db->nrules && !rc; i++) {
         const struct kp_rule *r = &db->rules[ord[i]];
-        struct target tg = { te, &ux, 0, 0 };
+        struct target tg = { te, &ux, te, &ux, *condav, cx, db->nconds * 2 };
 
         if (r->kind == R_NEVERALLOW)
             continue;
@@ -265,12 +321,13 @@ int kp_expand(struct kp_db *db, struct kp_avtab *te, struct kp_condav **condav)
             tg.tab = r->branch ? &(*condav)[r->cond].t : &(*condav)[r->cond].f;
             tg.idx = &cx[r->cond * 2 + (r->branch ? 0 : 1)];
         }
-        tg.rule = ord[i];
         rc = expand_rule(db, r, &tg);
     }
     for (uint32_t k = 0; !rc && k < db->nconds; k++) {
         reverse(&(*condav)[k].t);
         reverse(&(*condav)[k].f);
+        types_first(&(*condav)[k].t);
+        types_first(&(*condav)[k].f);
     }
     free(ux.slot);
     free(ord);

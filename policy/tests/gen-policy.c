@@ -71,6 +71,18 @@ static void typeset(int allow_neg)
     printf(" }");
 }
 
+static void type_rule(void)
+{
+    static const char *const kind[] = { "type_transition", "type_member", "type_change" };
+    char b[32];
+
+    printf("%s", kind[rnd(3)]);
+    typeset(1);
+    typeset(1);
+    name_type((int)rnd((unsigned)ntypes), b);
+    printf(":cls%u %s;\n", rnd(NCLS), b);
+}
+
 static void te_rule(void)
 {
     static const char *const kind[] = { "allow", "allow", "allow", "auditallow", "dontaudit" };
@@ -80,8 +92,14 @@ static void te_rule(void)
     typeset(1);
     if (rnd(5) == 0)
         printf(" self");
+    else if (rnd(8) == 0)
+        printf(" { self al%u_t }", rnd((unsigned)ntypes));
     else
         typeset(1);
+    if (c % 2 && rnd(3) == 0) { /* two classes sharing the common's permissions */
+        printf(":{ cls1 cls3 } { cp%u cp%u };\n", rnd(3), rnd(3));
+        return;
+    }
     printf(":cls%d", c);
     perms(c);
     printf(";\n");
@@ -110,8 +128,7 @@ static void types(void)
     for (int i = 0; i < ntypes; i++) {
         name_type(i, b);
         printf("type %s", b);
-        if (rnd(5) == 0)
-            printf(" alias al%d_t", i);
+        printf(" alias al%d_t", i);
         for (int a = 0; a < NATTR; a++)
             if (rnd(3) == 0)
                 printf(", attr%d", a);
@@ -138,6 +155,8 @@ static void conds(void)
         printf(") {\n");
         for (int i = 0; i < 2; i++)
             te_rule();
+        if (rnd(3) == 0)
+            type_rule();
         printf("}");
         if (rnd(2)) {
             printf(" else {\n");
