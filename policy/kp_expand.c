@@ -267,9 +267,12 @@ static int create_order(const void *a, const void *b)
 /* libsepol's cond_optimize: type rules move to the front of a list, last one first. */
 static void types_first(struct kp_avtab *t)
 {
-    struct kp_avent *o = malloc((t->n ? t->n : 1) * sizeof(*o));
+    struct kp_avent *o;
     uint32_t n = 0;
 
+    if (!t->n)
+        return;
+    o = malloc(t->n * sizeof(*o));
     if (!o)
         return;
     for (uint32_t i = t->n; i-- > 0;)

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 {
     struct opts o;
     struct kp_db db;
-    char *src = NULL;
+    char *src = NULL, tmp[4096] = "";
     size_t len = 0;
     FILE *out;
     int rc = 1;
@@ -190,19 +190,24 @@ int main(int argc, char **argv)
     if (kp_parse(&db, src, len, o.nfiles == 1 && !o.m4 ? o.files[0] : "policy.conf") ||
         check_complete(&db, o.header) || (!o.header && kp_check_neverallow(&db)))
         goto done;
-    out = o.out ? fopen(o.out, "wb") : stdout;
+    /* write OUT.tmp and rename it, so that a failed run never leaves a plausible OUT */
+    if (o.out)
+        snprintf(tmp, sizeof(tmp), "%s.tmp", o.out);
+    out = o.out ? fopen(tmp, "wb") : stdout;
     if (!out) {
-        fprintf(stderr, "keel-policyc: %s: %s\n", o.out, strerror(errno));
+        fprintf(stderr, "keel-policyc: %s: %s\n", tmp, strerror(errno));
         goto done;
     }
     rc = o.header ? kp_write_header(&db, out)
                   : (kp_renumber(&db) ? -1 : kp_write(&db, o.version, out));
     if (out != stdout && fclose(out))
         rc = -1;
+    if (!rc && o.out && rename(tmp, o.out))
+        rc = -1;
     if (rc) {
         fprintf(stderr, "keel-policyc: writing %s failed\n", o.out ? o.out : "output");
         if (o.out)
-            unlink(o.out);
+            unlink(tmp);
         rc = 1;
     }
 done:
