@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hv.h"
+#include "keel-flask-av.h"
 #include "klog.h"
 
 void hv_console_init(void)
@@ -72,6 +73,8 @@ long hv_do_console_io(struct hv_caller *c, uint64_t cmd, uint64_t arg)
 
     if (cmd != KEEL_CONSOLEIO_WRITE)
         return -ENOSYS;
+    if ((rc = hv_xsm_check_xen(c, SECCLASS_XEN, XEN__WRITECONSOLE)) < 0)
+        return rc;
     if ((rc = hv_arg_read(c, arg, &io, sizeof(io))) < 0)
         return rc;
     if (io.len > sizeof(buf))

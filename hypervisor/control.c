@@ -103,7 +103,9 @@ static long call(struct hv_caller *c, uint32_t op, uint64_t cmd)
         if ((rc = hv_xsm_hypercall(c, op, dc->cmd)) < 0)
             return rc;
         if (dc->cmd == KEEL_DOMCTL_DESTROYDOMAIN)
-            return hv_domain_destroy(dc->domain);
+            return hv_domain_destroy(c, dc->domain);
+        if ((rc = hv_domain_create_allowed(c, &dc->u.create)) < 0)
+            return rc;
         return hv_domain_create(&dc->u.create, dc->domain, &dc->domain);
     }
     pthread_mutex_lock(&hv.lock);

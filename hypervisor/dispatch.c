@@ -101,6 +101,8 @@ long hv_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg)
         return do_set_segment_base(c, cmd, arg);
     case KH_SET_TIMER_OP:
         return do_set_timer_op(c, arg);
+    case KH_XSM_OP:
+        return hv_do_xsm_op(c, cmd, arg);
     default:
         return -ENOSYS;
     }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "keel-flask-av.h"
 #include "klog.h"
 
 static const char *const shutdown_names[] = { "poweroff", "reboot", "suspend", "crash", "watchdog" };
@@ -129,7 +130,10 @@ static struct hv_domain *domain_alloc(const struct keel_domctl_create *cr, uint3
     memcpy(d->handle, cr->handle, sizeof(d->handle));
     memcpy(d->label, cr->label, sizeof(d->label));
     d->label[sizeof(d->label) - 1] = 0;
-    d->ssidref = cr->ssidref;
+    if (hv_flask_label(d->label, &d->ssidref, &d->self_sid) < 0) {
+        free(d);
+        return NULL;
+    }
     d->vcpus = calloc(d->max_vcpus, sizeof(*d->vcpus));
     if (!d->vcpus) {
         free(d);
@@ -156,6 +160,22 @@ static int validate_create(const struct keel_domctl_create *cr)
     if (memchr(cr->label, 0, sizeof(cr->label)) == NULL)
         return -EINVAL;
     return 0;
+}
+
+/* The XSM check for creating a domain labelled as cr asks (called without the lock). */
+int hv_domain_create_allowed(struct hv_caller *c, const struct keel_domctl_create *cr)
+{
+    uint32_t sid, self;
+    int rc;
+
+    if (memchr(cr->label, 0, sizeof(cr->label)) == NULL)
+        return -EINVAL;
+    if ((rc = hv_flask_label(cr->label, &sid, &self)) < 0)
+        return rc;
+    pthread_mutex_lock(&hv.lock);
+    rc = hv_xsm_check_sids(c->d->ssidref, sid, SECCLASS_DOMAIN, DOMAIN__CREATE);
+    pthread_mutex_unlock(&hv.lock);
+    return rc;
 }
 
 /* Everything that needs no lock: memory, shared area, the confined process, the runner. */
@@ -204,7 +224,7 @@ long hv_domain_create(struct keel_domctl_create *cr, uint32_t want, uint32_t *do
         hv.domains[id] = d;
     pthread_mutex_unlock(&hv.lock);
     if (!d)
-        return rc < 0 ? rc : -ENOMEM;
+        return rc < 0 ? rc : -EINVAL;       /* out of memory, or a label the policy lacks */
     rc = build_domain(d);
     pthread_mutex_lock(&hv.lock);
     if (rc < 0) {
@@ -243,15 +263,20 @@ static void unlink_peers(struct hv_domain *d)
     }
 }
 
-long hv_domain_destroy(uint32_t domid)
+long hv_domain_destroy(struct hv_caller *c, uint32_t domid)
 {
     struct hv_domain *d;
+    int rc;
 
     pthread_mutex_lock(&hv.lock);
     d = domid < HV_MAX_DOMAINS && domid != 0 ? hv.domains[domid] : NULL;
     if (!d || !d->ready || d->destroying) {
         pthread_mutex_unlock(&hv.lock);
         return -ESRCH;
+    }
+    if (c && (rc = hv_xsm_check(c, d, SECCLASS_DOMAIN, DOMAIN__DESTROY)) < 0) {
+        pthread_mutex_unlock(&hv.lock);
+        return rc;
     }
     d->destroying = true;
     hv_reaper_unwatch(d);
@@ -402,6 +427,8 @@ int hv_dom0_init(void)
     d = domain_alloc(&cr, 0);
     if (!d || hv_evtchn_init(d, KEEL_NR_EVTCHN) < 0)
         return -ENOMEM;
+    hv_flask_dom0(&d->ssidref);
+    d->self_sid = d->ssidref;
     for (uint32_t i = 0; i < d->max_vcpus; i++)
         d->vcpus[i].online = true;
     d->ready = true;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "keel-flask-av.h"
 
 static long foreign_map(struct hv_caller *c, struct hv_domain *d, struct keel_domctl *dc)
 {
@@ -52,8 +53,49 @@ static long scheduler_op(struct hv_domain *d, struct keel_domctl_scheduler_op *o
     return 0;
 }
 
+/* The FLASK permission each domain control needs on its target. */
+static int domctl_perm(uint32_t cmd, uint16_t *cls, uint32_t *perm)
+{
+    static const struct { uint32_t cmd; uint16_t cls; uint32_t perm; } map[] = {
+        { KEEL_DOMCTL_PAUSEDOMAIN, SECCLASS_DOMAIN, DOMAIN__PAUSE },
+        { KEEL_DOMCTL_UNPAUSEDOMAIN, SECCLASS_DOMAIN, DOMAIN__UNPAUSE },
+        { KEEL_DOMCTL_GETDOMAININFO, SECCLASS_DOMAIN, DOMAIN__GETDOMAININFO },
+        { KEEL_DOMCTL_MAX_MEM, SECCLASS_DOMAIN, DOMAIN__SETDOMAINMAXMEM },
+        { KEEL_DOMCTL_MAX_VCPUS, SECCLASS_DOMAIN, DOMAIN__MAX_VCPUS },
+        { KEEL_DOMCTL_GETVCPUCONTEXT, SECCLASS_DOMAIN, DOMAIN__GETVCPUCONTEXT },
+        { KEEL_DOMCTL_SETVCPUCONTEXT, SECCLASS_DOMAIN, DOMAIN__SETVCPUCONTEXT },
+        { KEEL_DOMCTL_GETVCPUINFO, SECCLASS_DOMAIN, DOMAIN__GETVCPUINFO },
+        { KEEL_DOMCTL_SETDOMAINHANDLE, SECCLASS_DOMAIN, DOMAIN__SETDOMAINHANDLE },
+        { KEEL_DOMCTL_SHUTDOWN, SECCLASS_DOMAIN, DOMAIN__SHUTDOWN },
+        { KEEL_DOMCTL_SCHEDULER_OP, SECCLASS_DOMAIN2, DOMAIN2__SETSCHEDULER },
+        { KEEL_DOMCTL_SETVCPUAFFINITY, SECCLASS_DOMAIN, DOMAIN__SETAFFINITY },
+        { KEEL_DOMCTL_GETVCPUAFFINITY, SECCLASS_DOMAIN, DOMAIN__GETAFFINITY },
+        { KEEL_DOMCTL_FOREIGN_MAP, SECCLASS_MMU, MMU__MAP_READ | MMU__MAP_WRITE },
+        { KEEL_DOMCTL_CONSOLE_READ, SECCLASS_DOMAIN, DOMAIN__GETDOMAININFO },
+    };
+
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (map[i].cmd == cmd) {
+            *cls = map[i].cls;
+            *perm = map[i].perm;
+            return 0;
+        }
+    }
+    return -ENOSYS;
+}
+
 static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domctl *dc)
 {
+    uint16_t cls;
+    uint32_t perm;
+    long rc;
+
+    if ((rc = domctl_perm(dc->cmd, &cls, &perm)) < 0)
+        return rc;
+    if (dc->cmd == KEEL_DOMCTL_SCHEDULER_OP && dc->u.sched.cmd == KEEL_SCHED_GETINFO)
+        perm = DOMAIN__GETSCHEDULER, cls = SECCLASS_DOMAIN;
+    if ((rc = hv_xsm_check(c, d, cls, perm)) < 0)
+        return rc;
     switch (dc->cmd) {
     case KEEL_DOMCTL_PAUSEDOMAIN:
         return d->dead ? -EINVAL : hv_domain_pause(d);
@@ -114,7 +156,16 @@ long hv_do_domctl(struct hv_caller *c, uint64_t cmd, uint64_t arg)
         return -ESRCH;
     if (d == hv.dom0 && dc.cmd != KEEL_DOMCTL_GETDOMAININFO && dc.cmd != KEEL_DOMCTL_GETVCPUINFO)
         return -EINVAL;
+    if (d == hv.dom0 && dc.cmd == KEEL_DOMCTL_GETDOMAININFO) {
+        if ((rc = hv_xsm_check(c, d, SECCLASS_DOMAIN, DOMAIN__GETDOMAININFO)) < 0)
+            return rc;
+        hv_domain_info(d, &dc.u.info);
+        return hv_arg_write(c, arg, &dc, sizeof(dc));
+    }
     if ((rc = hv_xsm_target(c, d, KH_DOMCTL, dc.cmd)) < 0)
+        return rc;
+    if (d == hv.dom0 && (rc = hv_xsm_check(c, d, SECCLASS_DOMAIN, dc.cmd == KEEL_DOMCTL_GETVCPUINFO ?
+                                           DOMAIN__GETVCPUINFO : DOMAIN__GETDOMAININFO)) < 0)
         return rc;
     if (d == hv.dom0 && dc.cmd == KEEL_DOMCTL_GETVCPUINFO) {
         if (dc.u.vcpuinfo.vcpu >= d->max_vcpus)

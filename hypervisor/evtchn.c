@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "keel-flask-av.h"
 
 int hv_evtchn_init(struct hv_domain *d, uint32_t nr)
 {
@@ -152,7 +153,7 @@ static long bind_virq(struct hv_caller *c, struct keel_evtchn_op *op)
 static long alloc_unbound(struct hv_caller *c, struct keel_evtchn_op *op)
 {
     struct hv_domain *d = hv_domain_target(c, op->dom), *rd;
-    uint32_t port, rdom = op->remote_dom == KEEL_DOMID_SELF ? c->d->domid : op->remote_dom;
+    uint32_t port, sid, rdom = op->remote_dom == KEEL_DOMID_SELF ? c->d->domid : op->remote_dom;
     int rc;
 
     if (!d || !(rd = hv_domain_get(rdom)))
@@ -161,10 +162,14 @@ static long alloc_unbound(struct hv_caller *c, struct keel_evtchn_op *op)
         return rc;
     if (d == hv.dom0 && c->d != hv.dom0)
         return -EPERM;
+    sid = hv_flask_channel_sid(d, rd);
+    if ((rc = hv_xsm_check_sids(c->d->ssidref, sid, SECCLASS_EVENT, EVENT__CREATE)) < 0)
+        return rc;
     if ((rc = alloc_port(c, d, &port)) < 0)
         return rc;
     d->evtchn[port].state = CHN_UNBOUND;
     d->evtchn[port].remote_dom = rd->domid;
+    d->evtchn[port].sid = sid;
     op->port = port;
     return 0;
 }
@@ -173,7 +178,7 @@ static long bind_interdomain(struct hv_caller *c, struct keel_evtchn_op *op)
 {
     struct hv_domain *ld = c->d, *rd = hv_domain_target(c, op->remote_dom);
     struct hv_evtchn *rchn;
-    uint32_t port;
+    uint32_t port, sid;
     int rc;
 
     if (!rd)
@@ -183,8 +188,13 @@ static long bind_interdomain(struct hv_caller *c, struct keel_evtchn_op *op)
     rchn = &rd->evtchn[op->remote_port];
     if (rchn->state != CHN_UNBOUND || rchn->remote_dom != ld->domid)
         return -EINVAL;
+    sid = hv_flask_channel_sid(ld, rd);
+    if ((rc = hv_xsm_check_sids(ld->ssidref, sid, SECCLASS_EVENT, EVENT__CREATE)) < 0 ||
+        (rc = hv_xsm_check_sids(sid, rd->ssidref, SECCLASS_EVENT, EVENT__BIND)) < 0)
+        return rc;
     if ((rc = alloc_port(c, ld, &port)) < 0)
         return rc;
+    ld->evtchn[port].sid = sid;
     ld->evtchn[port].state = CHN_INTERDOMAIN;
     ld->evtchn[port].remote_dom = rd->domid;
     ld->evtchn[port].remote_port = op->remote_port;
@@ -250,6 +260,8 @@ static long send_port(struct hv_caller *c, struct hv_evtchn *chn, uint32_t port)
 
     switch (chn->state) {
     case CHN_INTERDOMAIN:
+        if (hv_xsm_check_sids(c->d->ssidref, chn->sid, SECCLASS_EVENT, EVENT__SEND) < 0)
+            return -EACCES;
         rd = hv_domain_get(chn->remote_dom);
         if (rd && chn->remote_port < rd->nr_evtchn)
             hv_evtchn_set_pending(rd, chn->remote_port);
@@ -277,6 +289,9 @@ static long status_port(struct hv_caller *c, struct keel_evtchn_op *op)
     if (op->port == 0 || op->port >= d->nr_evtchn)
         return -EINVAL;
     chn = &d->evtchn[op->port];
+    if (chn->state != CHN_FREE && chn->sid &&
+        (rc = hv_xsm_check_sids(c->d->ssidref, chn->sid, SECCLASS_EVENT, EVENT__STATUS)) < 0)
+        return rc;
     static const uint32_t map[] = { KEEL_EVTCHNSTAT_CLOSED, KEEL_EVTCHNSTAT_UNBOUND,
                                     KEEL_EVTCHNSTAT_INTERDOMAIN, KEEL_EVTCHNSTAT_VIRQ,
                                     KEEL_EVTCHNSTAT_IPI };
@@ -334,7 +349,8 @@ static long reset(struct hv_caller *c, struct keel_evtchn_op *op)
 
     if (!d || d == hv.dom0)
         return -ESRCH;
-    if ((rc = hv_xsm_target(c, d, KH_EVENT_CHANNEL_OP, KEEL_EVTCHNOP_RESET)) < 0)
+    if ((rc = hv_xsm_target(c, d, KH_EVENT_CHANNEL_OP, KEEL_EVTCHNOP_RESET)) < 0 ||
+        (rc = hv_xsm_check(c, d, SECCLASS_EVENT, EVENT__RESET)) < 0)
         return rc;
     for (uint32_t p = 1; p < d->nr_evtchn; p++)
         if (d->evtchn[p].state != CHN_FREE)

@@ -35,6 +35,7 @@ struct hv_evtchn {
     uint32_t virq;
     int efd;                           /* Domain-0 ports: the eventfd handed to the toolstack */
     struct hv_conn *owner;             /* Domain-0 ports: the connection that bound it */
+    uint32_t sid;                      /* FLASK label of the channel */
 };
 
 struct hv_vcpu {
@@ -64,7 +65,8 @@ struct hv_domain {
     uint32_t domid;
     uint8_t handle[16];
     char label[64];
-    uint32_t ssidref;
+    uint32_t ssidref;                  /* FLASK SID of the domain */
+    uint32_t self_sid;                 /* its SID when it acts on itself */
     uint32_t max_vcpus;
     struct hv_vcpu *vcpus;
     uint32_t pause_count;
@@ -170,7 +172,8 @@ int hv_buf_write(struct hv_caller *c, uint64_t addr, const void *src, size_t len
 struct hv_domain *hv_domain_get(uint32_t domid);        /* lock held; NULL if none or dying */
 struct hv_domain *hv_domain_target(struct hv_caller *c, uint32_t domid);
 long hv_domain_create(struct keel_domctl_create *cr, uint32_t want, uint32_t *domid);
-long hv_domain_destroy(uint32_t domid);                 /* called WITHOUT the lock */
+long hv_domain_destroy(struct hv_caller *c, uint32_t domid); /* WITHOUT the lock; c NULL: no XSM */
+int hv_domain_create_allowed(struct hv_caller *c, const struct keel_domctl_create *cr);
 int hv_domain_pause(struct hv_domain *d);
 int hv_domain_unpause(struct hv_domain *d);
 void hv_domain_shutdown(struct hv_domain *d, uint32_t reason);
@@ -239,6 +242,16 @@ long hv_do_sysctl(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 /* xsm.c: the security hook on every hypercall */
 int hv_xsm_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd);
 int hv_xsm_target(struct hv_caller *c, struct hv_domain *target, uint32_t op, uint64_t cmd);
+/* flask.c: the FLASK module (all checks pass when FLASK is disabled) */
+int hv_flask_init(const char *policy, const char *mode);
+bool hv_flask_enabled(void);
+int hv_flask_label(const char *label, uint32_t *sid, uint32_t *self_sid);
+int hv_flask_dom0(uint32_t *sid);
+int hv_xsm_check(struct hv_caller *c, struct hv_domain *t, uint16_t cls, uint32_t perm);
+int hv_xsm_check_xen(struct hv_caller *c, uint16_t cls, uint32_t perm);
+int hv_xsm_check_sids(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm);
+uint32_t hv_flask_channel_sid(struct hv_domain *d, struct hv_domain *remote);
+long hv_do_xsm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 static inline bool hv_is_priv(const struct hv_caller *c) { return c->conn != NULL; }
 
 /* control.c */

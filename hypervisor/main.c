@@ -29,11 +29,15 @@ static void usage(FILE *f)
             "Run the Keel hypervisor core for one runtime directory.\n\n"
             "  -r, --rundir DIR   runtime directory (default: $KEEL_RUNDIR or %s)\n"
             "  -s, --stub PATH    the domain stub program (default: beside keel-hv, or %s)\n"
+            "  -P, --policy FILE  FLASK policy (default: $KEEL_POLICY, the build tree's, or\n"
+            "                     %s)\n"
+            "  -f, --flask MODE   enforcing (default), permissive or disabled\n"
             "  -d, --daemon       detach and run in the background (log: RUNDIR/keel-hv.log)\n"
             "  -p, --pidfile FILE pid file (default: RUNDIR/keel-hv.pid)\n"
             "  -v, --verbose      log debug messages\n"
             "  -h, --help         show this help\n",
-            KEEL_DEFAULT_RUNDIR, KEEL_PKGLIBEXECDIR "/keel-stub");
+            KEEL_DEFAULT_RUNDIR, KEEL_PKGLIBEXECDIR "/keel-stub",
+            KEEL_PKGDATADIR "/" KEEL_POLICY_FILE);
 }
 
 static void default_stub(char *buf, size_t len)
@@ -53,6 +57,28 @@ static void default_stub(char *buf, size_t len)
             return;
     }
     snprintf(buf, len, "%s/keel-stub", KEEL_PKGLIBEXECDIR);
+}
+
+static char policy_path[512];
+static const char *flask_mode = "enforcing";
+
+static void default_policy(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    const char *env = getenv("KEEL_POLICY");
+
+    if (env && *env) {
+        snprintf(policy_path, sizeof(policy_path), "%s", env);
+        return;
+    }
+    if (n > 0) {
+        exe[n] = 0;
+        snprintf(policy_path, sizeof(policy_path), "%s/../policy/%s", dirname(exe), KEEL_POLICY_FILE);
+        if (access(policy_path, R_OK) == 0)
+            return;
+    }
+    snprintf(policy_path, sizeof(policy_path), "%s/%s", KEEL_PKGDATADIR, KEEL_POLICY_FILE);
 }
 
 static int prepare_rundir(void)
@@ -103,7 +129,7 @@ static void destroy_all(void)
 {
     for (uint32_t i = 1; i < HV_MAX_DOMAINS; i++)
         if (hv.domains[i])
-            hv_domain_destroy(i);
+            hv_domain_destroy(NULL, i);
 }
 
 static int start(void)
@@ -123,6 +149,8 @@ static int start(void)
         return -EIO;
     }
     hv_console_init();
+    if ((rc = hv_flask_init(policy_path, flask_mode)) < 0)
+        return rc;
     if ((rc = hv_cgroup_init()) < 0 || (rc = hv_dom0_init()) < 0 || (rc = hv_reaper_init()) < 0) {
         klog_err("main", "start-up failed: %s", strerror(-rc));
         return rc;
@@ -136,6 +164,7 @@ int main(int argc, char **argv)
         { "rundir", required_argument, 0, 'r' }, { "stub", required_argument, 0, 's' },
         { "daemon", no_argument, 0, 'd' },       { "pidfile", required_argument, 0, 'p' },
         { "verbose", no_argument, 0, 'v' },      { "help", no_argument, 0, 'h' },
+        { "policy", required_argument, 0, 'P' }, { "flask", required_argument, 0, 'f' },
         { 0, 0, 0, 0 }
     };
     const char *rundir = getenv("KEEL_RUNDIR"), *pidfile = NULL;
@@ -145,13 +174,16 @@ int main(int argc, char **argv)
 
     klog_init_env("keel-hv", KLOG_INFO);
     default_stub(hv.stub_path, sizeof(hv.stub_path));
-    while ((c = getopt_long(argc, argv, "r:s:dp:vh", opts, NULL)) != -1) {
+    default_policy();
+    while ((c = getopt_long(argc, argv, "r:s:dp:vhP:f:", opts, NULL)) != -1) {
         switch (c) {
         case 'r': rundir = optarg; break;
         case 's': snprintf(hv.stub_path, sizeof(hv.stub_path), "%s", optarg); break;
         case 'd': daemonize = 1; break;
         case 'p': pidfile = optarg; break;
         case 'v': klog_set_level(KLOG_DEBUG); break;
+        case 'P': snprintf(policy_path, sizeof(policy_path), "%s", optarg); break;
+        case 'f': flask_mode = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -185,9 +217,9 @@ int main(int argc, char **argv)
     write_pidfile(pidfile ? pidfile : pidbuf);
     sigdelset(&set, SIGPIPE);
     sfd = signalfd(-1, &set, SFD_CLOEXEC);
-    hv_printk("Keel hypervisor core %s (ABI %d.%d) started, TSC %llu kHz", PACKAGE_VERSION,
+    hv_printk("Keel hypervisor core %s (ABI %d.%d) started, TSC %llu kHz, FLASK %s", PACKAGE_VERSION,
               KEEL_ABI_VERSION_MAJOR, KEEL_ABI_VERSION_MINOR,
-              (unsigned long long)(hv.tsc_hz / 1000));
+              (unsigned long long)(hv.tsc_hz / 1000), flask_mode);
     rc = hv_control_serve_fd(lfd, sfd);
     klog_info("main", "stopping: destroying every domain");
     destroy_all();

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 
 #include "hv.h"
+#include "keel-flask-av.h"
 
 static bool frame_test(struct hv_domain *d, uint64_t f)
 {
@@ -60,6 +61,10 @@ long hv_do_memory_op(struct hv_caller *c, uint64_t cmd, uint64_t arg)
     if (!(d = hv_domain_target(c, r.domid)) || d == hv.dom0)
         return -ESRCH;
     if ((rc = hv_xsm_target(c, d, KH_MEMORY_OP, cmd)) < 0)
+        return rc;
+    if ((rc = hv_xsm_check(c, d, SECCLASS_MMU, cmd == KEEL_MEMOP_CURRENT_RESERVATION ||
+                           cmd == KEEL_MEMOP_MAXIMUM_RESERVATION || cmd == KEEL_MEMOP_MAXIMUM_GPFN ?
+                           MMU__STAT : MMU__ADJUST)) < 0)
         return rc;
     frames = d->mem_size >> KEEL_PAGE_SHIFT;
     switch (cmd) {

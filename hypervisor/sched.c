@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hv.h"
+#include "keel-flask-av.h"
 
 static bool events_pending(struct hv_domain *d, struct hv_vcpu *v)
 {
@@ -75,7 +76,8 @@ static long do_remote_shutdown(struct hv_caller *c, uint64_t arg)
         return -EINVAL;
     if (!(d = hv_domain_target(c, s.domid)) || d == hv.dom0)
         return -ESRCH;
-    if ((rc = hv_xsm_target(c, d, KH_SCHED_OP, KEEL_SCHEDOP_REMOTE_SHUTDOWN)) < 0)
+    if ((rc = hv_xsm_target(c, d, KH_SCHED_OP, KEEL_SCHEDOP_REMOTE_SHUTDOWN)) < 0 ||
+        (rc = hv_xsm_check(c, d, SECCLASS_DOMAIN, DOMAIN__SHUTDOWN)) < 0)
         return rc;
     hv_domain_shutdown(d, s.reason);
     return 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "keel-flask-av.h"
 
 static uint64_t meminfo_kb(const char *key)
 {
@@ -63,7 +64,7 @@ static long domaininfolist(struct hv_caller *c, struct keel_sysctl_getdomaininfo
         return -ENOMEM;
     for (uint32_t i = dl->first_domain; i < HV_MAX_DOMAINS && n < dl->max_domains; i++) {
         struct hv_domain *d = hv.domains[i];
-        if (d && d->ready)
+        if (d && d->ready && hv_xsm_check(c, d, SECCLASS_DOMAIN, DOMAIN__GETDOMAININFO) == 0)
             hv_domain_info(d, &buf[n++]);
     }
     dl->num_domains = n;
@@ -84,9 +85,14 @@ long hv_do_sysctl(struct hv_caller *c, uint64_t cmd, uint64_t arg)
         return -EACCES;
     switch (sc.cmd) {
     case KEEL_SYSCTL_READCONSOLE:
+        if ((rc = hv_xsm_check_xen(c, SECCLASS_XEN, XEN__READCONSOLE)) < 0 ||
+            (sc.u.readconsole.clear && (rc = hv_xsm_check_xen(c, SECCLASS_XEN, XEN__CLEARCONSOLE)) < 0))
+            return rc;
         rc = hv_sysctl_readconsole(c, &sc.u.readconsole);
         break;
     case KEEL_SYSCTL_PHYSINFO:
+        if ((rc = hv_xsm_check_xen(c, SECCLASS_XEN, XEN__PHYSINFO)) < 0)
+            return rc;
         physinfo(&sc.u.physinfo);
         rc = 0;
         break;

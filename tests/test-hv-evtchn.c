@@ -23,9 +23,8 @@ static void test_pingpong(void)
     tap_ok(server > 0 && client > 0, "two domains created");
     tap_is_int(kc_evtchn_alloc_unbound(host.h, (uint32_t)server, (uint32_t)client, &port), 0,
                "toolstack allocates an unbound port in the server for the client");
-    tap_ok(kc_evtchn_status(host.h, (uint32_t)server, port, &st) == 0 &&
-           st.status == KEEL_EVTCHNSTAT_UNBOUND && st.remote_dom == (uint32_t)client,
-           "the port is unbound and reserved for the client");
+    tap_is_int(kc_evtchn_status(host.h, (uint32_t)server, port, &st), -EACCES,
+               "the default FLASK policy does not let Domain-0 read a guest channel's status");
     snprintf(cmd, sizeof(cmd), "role=server port=%u rounds=2000", port);
     hvhost_build(&host, (uint32_t)server, "pingpong", cmd, 1, 16);
     snprintf(cmd, sizeof(cmd), "role=client peer=%d port=%u rounds=2000", server, port);
@@ -37,12 +36,14 @@ static void test_pingpong(void)
     tap_ok(hvhost_wait_console(&host, (uint32_t)server, "server done, 2000 round trips", 5000),
            "server completes 2000 round trips");
     tap_diag("%s", strstr(hvhost_console(&host, (uint32_t)client), "client done"));
+    kc_flask_setenforce(host.h, 0);
     tap_ok(kc_evtchn_status(host.h, (uint32_t)server, port, &st) == 0 &&
-           st.status == KEEL_EVTCHNSTAT_INTERDOMAIN, "the server's port is now interdomain");
+           st.status == KEEL_EVTCHNSTAT_INTERDOMAIN, "(permissive) the server's port is interdomain");
     kc_domain_destroy(host.h, (uint32_t)client);
     tap_ok(kc_evtchn_status(host.h, (uint32_t)server, port, &st) == 0 &&
            st.status == KEEL_EVTCHNSTAT_UNBOUND,
-           "destroying the client leaves the server's port unbound");
+           "(permissive) destroying the client leaves the server's port unbound");
+    kc_flask_setenforce(host.h, 1);
     kc_domain_destroy(host.h, (uint32_t)server);
 }
 
@@ -85,8 +86,13 @@ static void test_ownership(void)
     kc_close(other);
     kc_close(host.h);
     kc_open(&host.h, host.rundir);
-    tap_is_int(kc_evtchn_bind_virq(host.h, KEEL_VIRQ_DOM_EXC, &port), 0,
-               "ports of a closed connection are released");
+    int rc = -EEXIST;
+    for (int i = 0; i < 100 && rc == -EEXIST; i++) {   /* the core notices the close shortly */
+        rc = kc_evtchn_bind_virq(host.h, KEEL_VIRQ_DOM_EXC, &port);
+        if (rc == -EEXIST)
+            usleep(10000);
+    }
+    tap_is_int(rc, 0, "ports of a closed connection are released");
 }
 
 int main(void)

@@ -332,6 +332,24 @@ struct keel_domctl {
     } u;
 };
 
+/* ---- xsm_op (FLASK), Xen's command numbers ---- */
+#define KEEL_FLASK_LOAD 1            /* input buffer: a binary policy */
+#define KEEL_FLASK_GETENFORCE 2      /* returns 0 permissive, 1 enforcing, -ENOSYS if disabled */
+#define KEEL_FLASK_SETENFORCE 3      /* value: 0 or 1 */
+#define KEEL_FLASK_CONTEXT_TO_SID 4  /* context -> sid */
+#define KEEL_FLASK_SID_TO_CONTEXT 5  /* sid -> context */
+#define KEEL_FLASK_ACCESS 6          /* sid, tsid, tclass, value = requested -> value = allowed */
+#define KEEL_FLASK_CONTEXT_MAX 256
+struct keel_flask_op {
+    uint32_t cmd;
+    uint32_t value;
+    uint32_t sid, tsid;
+    uint16_t tclass;
+    uint16_t pad0;
+    uint32_t pad1;
+    char context[KEEL_FLASK_CONTEXT_MAX];
+};
+
 /* ---- sysctl ---- */
 #define KEEL_SYSCTL_INTERFACE_VERSION 1
 #define KEEL_SYSCTL_READCONSOLE 1

@@ -61,6 +61,15 @@ int kc_vcpu_setaffinity(kc_handle *h, uint32_t domid, uint32_t vcpu,
 int kc_vcpu_getaffinity(kc_handle *h, uint32_t domid, uint32_t vcpu,
                         uint64_t hard[KEEL_CPUMAP_WORDS], uint64_t soft[KEEL_CPUMAP_WORDS]);
 
+/* FLASK (xsm_op) */
+int kc_flask_getenforce(kc_handle *h);                 /* 1 enforcing, 0 permissive */
+int kc_flask_setenforce(kc_handle *h, int enforcing);
+int kc_flask_load(kc_handle *h, const void *policy, size_t len);
+int kc_flask_context_to_sid(kc_handle *h, const char *context, uint32_t *sid);
+int kc_flask_sid_to_context(kc_handle *h, uint32_t sid, char *buf, size_t len);
+int kc_flask_access(kc_handle *h, uint32_t ssid, uint32_t tsid, uint16_t tclass,
+                    uint32_t requested, uint32_t *allowed);
+
 /* System */
 int kc_physinfo(kc_handle *h, struct keel_sysctl_physinfo *info);
 /* Read the hypervisor console ring from *index onwards (0: the oldest byte kept); *len in:
