@@ -71,6 +71,8 @@ static int ks_domain_connect(struct ks_store *s, struct ks_domain *d)
     ev.fd = d->fd;
     ev.ack = s->ops.ack ? ks_domain_ack : NULL;
     rc = ks_ring_new(s, d->domid, d->page, &ev, &d->ring);
+    if (rc == 0)
+        ((volatile struct ks_ring_iface *)d->page)->server_features = d->features;
     if (rc < 0)
         ks_domain_disconnect(s, d);
     return rc;
@@ -92,6 +94,7 @@ int ks_domain_introduce(struct ks_store *s, uint32_t domid, uint64_t gfn, uint32
     d->port = port;
     d->store = s;
     d->fd = -1;
+    d->features = KS_FEATURES_SUPPORTED;
     if ((rc = ks_domain_connect(s, d)) < 0) {
         free(d);
         return rc;

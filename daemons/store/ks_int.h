@@ -8,6 +8,7 @@
 #include "ks_store.h"
 #include "ks_tree.h"
 #include "ks_wire.h"
+#include "ks_ring.h"
 
 struct ks_watch {
     struct ks_watch *next;
@@ -63,6 +64,7 @@ struct ks_domain {
     uint32_t port;
     uint32_t target;            /* SET_TARGET: acts with this domain's rights too */
     bool has_target;
+    uint32_t features;          /* SET_FEATURE mask (KS_FEATURES_SUPPORTED by default) */
     void *page;
     int fd;                     /* event channel's pollable fd, -1 when unbound */
     uint32_t local;             /* our end of the event channel */

@@ -406,6 +406,38 @@ static int ks_op_domain(struct ks_ctx *x, const struct ks_hdr *h, const struct k
     return 0;
 }
 
+/* GET_FEATURE [domid]: the store's feature bits, or those granted to a domain.
+ * SET_FEATURE domid value: dom0 narrows a domain's features (a subset of the store's). */
+static int ks_op_feature(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a)
+{
+    struct ks_domain *d = NULL;
+    uint32_t domid = x->domid, v;
+    char buf[16];
+
+    if (h->type == KS_SET_FEATURE && !x->priv)
+        return -EACCES;
+    if (a->n >= 1 && ks_parse_u32(a->v[0], &domid) < 0)
+        return -EINVAL;
+    if (a->n >= 1 && !x->priv && domid != x->domid)
+        return -EACCES;
+    if (a->n >= 1 && domid != 0 && !(d = ks_domain_find(x->s, domid)))
+        return -ENOENT;
+    if (h->type == KS_SET_FEATURE) {
+        if (a->n != 2 || ks_parse_u32(a->v[1], &v) < 0 || (v & ~KS_FEATURES_SUPPORTED) || !d)
+            return -EINVAL;
+        d->features = v;
+        if (d->page)
+            ((volatile struct ks_ring_iface *)d->page)->server_features = v;
+        ks_conn_ok(x->conn, h);
+        return 0;
+    }
+    if (a->n == 0 && !x->priv)
+        d = ks_domain_find(x->s, x->domid);     /* a guest asks about itself */
+    snprintf(buf, sizeof(buf), "%u", d ? d->features : KS_FEATURES_SUPPORTED);
+    ks_conn_reply(x->conn, h, h->type, buf, strlen(buf) + 1);
+    return 0;
+}
+
 static int ks_control_quota(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a)
 {
     struct ks_quota *q = &x->s->cfg.quota;
@@ -484,6 +516,7 @@ static int ks_dispatch(struct ks_ctx *x, const struct ks_hdr *h, const struct ks
         ks_conn_ok(x->conn, h);
         return 0;
     case KS_CONTROL: return ks_op_control(x, h, a);
+    case KS_GET_FEATURE: case KS_SET_FEATURE: return ks_op_feature(x, h, a);
     default: return -ENOSYS;
     }
 }

@@ -188,7 +188,7 @@ int ks_ring_new(struct ks_store *s, uint32_t domid, void *page, const struct ks_
         return -ENOMEM;
     }
     r->conn->priv = false;      /* a guest is never privileged, even if it claims domid 0 */
-    r->intf->server_features = KS_FEATURE_RECONNECTION | KS_FEATURE_ERROR | KS_FEATURE_WATCHDEPTH;
+    r->intf->server_features = KS_FEATURES_SUPPORTED;
     *out = r;
     ks_ring_pump(r);            /* requests written before we attached (or before a restart) */
     return 0;

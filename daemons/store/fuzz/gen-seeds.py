@@ -21,6 +21,7 @@ seeds = {
     'malformed': b'\0' + msg(R, b'/a') + msg(99, b'x\0') + msg(W, b'/a//b\0v') + msg(15, b'/\0t\0'),
     'oversize': b'\0' + struct.pack('<IIII', 2, 1, 0, 5000),
     'partial': b'\0' + msg(R, b'/tool/xenstored\0')[:10],
+    'feature': b'\0' + msg(INT, b'7\0' b'1\0' b'1\0') + msg(23, b'\0') + msg(24, b'7\0' b'1\0') + msg(23, b'7\0'),
 }
 os.makedirs('corpus-proto', exist_ok=True)
 for name, data in seeds.items():

@@ -168,6 +168,13 @@ static void test_watches(void)
            !strcmp(m.body + 17, "i"), "introduce fires @introduceDomain");
     kt_is(kt_req(d0, KS_INTRODUCE, 0, "7", "4243|3"), "!EEXIST", "introducing again with another ring is EEXIST");
     kt_is(kt_req(d0, KS_IS_DOMAIN_INTRODUCED, 0, "7", NULL), "T", "is-introduced T");
+    kt_is(kt_req(d0, KS_GET_FEATURE, 0, "", NULL), "7", "get-feature: reconnection, error, watch depth");
+    kt_is(kt_req(d0, KS_SET_FEATURE, 0, "7", "1"), "OK", "set-feature narrows a domain's features");
+    kt_is(kt_req(d0, KS_GET_FEATURE, 0, "7", NULL), "1", "get-feature of that domain");
+    kt_is(kt_req(d0, KS_SET_FEATURE, 0, "7", "8"), "!EINVAL", "set-feature beyond the store's features");
+    kt_is(kt_req(d0, KS_GET_FEATURE, 0, "99", NULL), "!ENOENT", "get-feature of an unknown domain");
+    kt_is(kt_req(d5, KS_GET_FEATURE, 0, "7", NULL), "!EACCES", "a guest cannot ask about another domain");
+    kt_is(kt_req(d5, KS_SET_FEATURE, 0, "5", "0"), "!EACCES", "nor set features");
     kt_is(kt_req(d0, KS_IS_DOMAIN_INTRODUCED, 0, "8", NULL), "F", "is-introduced F");
     kt_is(kt_req(d0, KS_RESUME, 0, "7", NULL), "OK", "resume of an introduced domain");
     kt_is(kt_req(d0, KS_SET_TARGET, 0, "7", "5"), "OK", "set-target");
