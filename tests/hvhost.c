@@ -181,22 +181,6 @@ int hvhost_wait_shutdown(struct hvhost *host, uint32_t domid, int timeout_ms)
     return -1;
 }
 
-int hvhost_count_fds(pid_t pid)
-{
-    char path[64];
-    struct dirent *e;
-    DIR *d;
-    int n = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-    if (!(d = opendir(path)))
-        return -1;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 int hvhost_count_fds_to(pid_t pid, const char *text)
 {
     char path[300], target[512];
@@ -218,6 +202,11 @@ int hvhost_count_fds_to(pid_t pid, const char *text)
     }
     closedir(d);
     return n;
+}
+
+int hvhost_count_fds(pid_t pid)
+{
+    return hvhost_count_fds_to(pid, "");
 }
 
 int hvhost_count_children(pid_t pid)
