@@ -23,6 +23,8 @@ check 'checkpolicy -t Xen -c 30 "$B/policy.conf" -o "$T/cp.30" >/dev/null 2>&1' 
 check 'cmp -s "$B/keel-policy.30" "$T/cp.30"' "keel-policyc's default policy is byte-identical"
 check '"$B/keel-flask-query" "$B/keel-policy.30" >"$T/k.q" && "$B/keel-flask-query" "$T/cp.30" >"$T/c.q" && cmp -s "$T/k.q" "$T/c.q"' \
     "libkeelflask makes the same decisions with either binary"
+check 'KEEL_FLASK_POLICY="$T/cp.30" "$B/test-kf" >"$T/tkf.out" 2>&1 && ! grep -q "^not ok" "$T/tkf.out"' \
+    "test-kf's whole denial matrix passes with checkpolicy's binary loaded by libkeelflask"
 check '[ $(wc -l <"$T/k.q") -gt 100 ]' "the decision dump is substantial ($(wc -l <"$T/k.q") lines)"
 if command -v sesearch >/dev/null 2>&1; then
     check 'sesearch -A -T "$B/keel-policy.30" | sort >"$T/k.s" && sesearch -A -T "$T/cp.30" | sort >"$T/c.s" && [ -s "$T/k.s" ] && cmp -s "$T/k.s" "$T/c.s"' \
