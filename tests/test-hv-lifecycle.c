@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -102,6 +103,46 @@ static void test_memory(void)
     kc_domain_destroy(host.h, (uint32_t)domid);
 }
 
+static void test_dirtier(void)
+{
+    int domid = hvhost_boot(&host, "dirtier", "size=4 rate=2000 ticks=3 verify=1", 1, 16);
+
+    tap_ok(hvhost_wait_console(&host, (uint32_t)domid, "dirtier: done, 0 errors", 15000),
+           "dirtier rewrites and verifies its memory with no checksum error");
+    tap_is_int(hvhost_wait_shutdown(&host, (uint32_t)domid, 5000), KEEL_SHUTDOWN_POWEROFF,
+               "dirtier powers off after its ticks");
+    kc_domain_destroy(host.h, (uint32_t)domid);
+}
+
+struct hammer { int ok; };
+
+static void *hammer_main(void *arg)
+{
+    struct hammer *hm = arg;
+    struct keel_sysctl_physinfo pi;
+    struct keel_domctl_info info;
+
+    for (int i = 0; i < 300; i++)
+        hm->ok += kc_physinfo(host.h, &pi) == 0 && kc_domain_getinfo(host.h, 0, &info) == 0;
+    return NULL;
+}
+
+/* One handle shared by several threads: every call gets its own answer. */
+static void test_threads(void)
+{
+    pthread_t t[4];
+    struct hammer hm[4] = { { 0 } };
+    int total = 0;
+
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, hammer_main, &hm[i]);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        total += hm[i].ok;
+    }
+    tap_is_int(total, 1200, "4 threads x 300 calls on one libkeelctrl handle all succeed");
+}
+
 static void test_errors(void)
 {
     struct keel_domctl_create cr = { .max_vcpus = 0, .max_mem_kb = 16384 };
@@ -156,6 +197,8 @@ int main(void)
     test_pause();
     test_memory();
     test_errors();
+    test_dirtier();
+    test_threads();
     test_system();
     fds1 = hvhost_count_fds(host.pid);
     tap_is_int(fds1, fds0, "the core holds no descriptor of destroyed domains");
