@@ -1,7 +1,15 @@
 /* smp - brings up every vCPU; each reports in; the boot vCPU waits for all, then powers off. */
 #include "rt/keel_guest.h"
 
-static volatile uint32_t reported;
+static volatile uint32_t reported, ipis;
+static int ipi_port;
+
+static void on_ipi(uint32_t port, void *data)
+{
+    (void)port;
+    (void)data;
+    __atomic_add_fetch(&ipis, 1, __ATOMIC_SEQ_CST);
+}
 static volatile uint8_t seen[RT_MAX_VCPUS];
 
 static void secondary(uint32_t vcpu)
@@ -9,6 +17,7 @@ static void secondary(uint32_t vcpu)
     seen[vcpu] = 1;
     rt_printf("vcpu %u reporting\n", vcpu);
     __atomic_add_fetch(&reported, 1, __ATOMIC_SEQ_CST);
+    rt_notify((uint32_t)ipi_port);           /* an IPI to vCPU 0 */
 }
 
 int main(void)
@@ -17,6 +26,8 @@ int main(void)
     uint64_t deadline;
 
     rt_printf("smp: bringing up %u vCPUs\n", n);
+    ipi_port = rt_bind_ipi(0, on_ipi, 0);
+    rt_enable_events();
     seen[0] = 1;
     reported = 1;
     for (uint32_t i = 1; i < n; i++) {
@@ -31,5 +42,8 @@ int main(void)
         if (!seen[i])
             rt_panic("smp: vcpu %u never reported", i);
     rt_printf("smp: all %u vCPUs reported in\n", n);
+    while (__atomic_load_n(&ipis, __ATOMIC_SEQ_CST) == 0 && n > 1 && rt_now() < deadline)
+        rt_block();
+    rt_printf("smp: IPIs received on vCPU 0\n");
     return 0;
 }

@@ -19,6 +19,8 @@ static void test_128_vcpus(void)
     tap_ok(domid > 0, "a 128-vCPU domain is created");
     tap_ok(hvhost_wait_console(&host, (uint32_t)domid, "all 128 vCPUs reported in", 60000),
            "every one of 128 vCPUs reports in");
+    tap_ok(hvhost_wait_console(&host, (uint32_t)domid, "smp: IPIs received on vCPU 0", 10000),
+           "secondary vCPUs reach vCPU 0 with IPIs over an IPI event channel");
     tap_is_int(hvhost_wait_shutdown(&host, (uint32_t)domid, 10000), KEEL_SHUTDOWN_POWEROFF,
                "the 128-vCPU domain powers off");
     kc_domain_destroy(host.h, (uint32_t)domid);

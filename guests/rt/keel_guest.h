@@ -70,6 +70,7 @@ typedef void (*rt_event_fn)(uint32_t port, void *data);
 int rt_bind_virq(uint32_t virq, uint32_t vcpu, rt_event_fn fn, void *data);
 int rt_bind_interdomain(uint32_t rdom, uint32_t rport, rt_event_fn fn, void *data);
 int rt_alloc_unbound(uint32_t rdom, rt_event_fn fn, void *data);
+int rt_bind_ipi(uint32_t vcpu, rt_event_fn fn, void *data);
 void rt_set_handler(uint32_t port, rt_event_fn fn, void *data);
 int rt_notify(uint32_t port);
 void rt_enable_events(void);             /* unmask this vCPU and take pending events */

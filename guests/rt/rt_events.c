@@ -89,6 +89,12 @@ int rt_alloc_unbound(uint32_t rdom, rt_event_fn fn, void *data)
     return bind(KEEL_EVTCHNOP_ALLOC_UNBOUND, &op, fn, data);
 }
 
+int rt_bind_ipi(uint32_t vcpu, rt_event_fn fn, void *data)
+{
+    struct keel_evtchn_op op = { .vcpu = vcpu };
+    return bind(KEEL_EVTCHNOP_BIND_IPI, &op, fn, data);
+}
+
 int rt_notify(uint32_t port)
 {
     struct keel_evtchn_op op = { .port = port };
