@@ -165,7 +165,10 @@ int kf_get_enforcing(kf_t *kf)
 
 void kf_set_enforcing(kf_t *kf, int enforcing)
 {
-    atomic_store(&kf->enforcing, enforcing ? 1 : 0);
+    int was = atomic_exchange(&kf->enforcing, enforcing ? 1 : 0);
+
+    if (enforcing && !was) /* drop what permissive mode granted in the cache */
+        kf_avc_flush(kf);
 }
 
 int kf_context_to_sid(kf_t *kf, const char *context, kf_sid_t *sid)
@@ -327,6 +330,8 @@ int kf_has_perm(kf_t *kf, kf_sid_t ssid, kf_sid_t tsid, uint16_t tclass, uint32_
     if (audited && kf->audit_fn)
         have_line = kf_format_locked(kf, line, sizeof(line), granted, ssid, tsid, tclass,
                                      audited, extra) > 0;
+    if (denied && !atomic_load(&kf->enforcing))
+        kf_avc_grant(kf, ssid, tsid, tclass, denied); /* audit each denial once */
     pthread_rwlock_unlock(&kf->lock);
     if (have_line) {
         pthread_mutex_lock(&kf->audit_lock);

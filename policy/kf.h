@@ -52,7 +52,9 @@ uint32_t kf_seqno(kf_t *kf);
 /* Policy version, and whether the binary carried the Xen target string. */
 int kf_policy_version(kf_t *kf, uint32_t *version);
 
-/* Enforcing (1) or permissive (0).  A new handle is enforcing. */
+/* Enforcing (1) or permissive (0).  A new handle is enforcing.  In permissive mode a denial
+ * is audited once: the cached decision then grants it, until the cache is flushed (switching
+ * back to enforcing flushes it). */
 int kf_get_enforcing(kf_t *kf);
 void kf_set_enforcing(kf_t *kf, int enforcing);
 

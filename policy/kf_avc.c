@@ -131,6 +131,27 @@ int kf_avc_query(struct kf *kf, kf_sid_t ssid, kf_sid_t tsid, uint16_t tclass, s
     return 0;
 }
 
+void kf_avc_grant(struct kf *kf, kf_sid_t ssid, kf_sid_t tsid, uint16_t tclass, uint32_t bits)
+{
+    struct kf_avc_set *set = &kf->avc[set_of(ssid, tsid, tclass)];
+    unsigned gen = atomic_load(&kf->avc_gen), s;
+
+    pthread_mutex_lock(&set->lock);
+    for (int i = 0; i < KF_AVC_WAYS; i++) {
+        struct kf_avc_node *n = &set->n[i];
+
+        if (n->gen != gen || n->ssid != ssid || n->tsid != tsid || n->tclass != tclass)
+            continue;
+        s = set->seq;
+        ST(set->seq, s + 1);
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        ST(n->av.allowed, n->av.allowed | bits);
+        __atomic_store_n(&set->seq, s + 2, __ATOMIC_RELEASE);
+        break;
+    }
+    pthread_mutex_unlock(&set->lock);
+}
+
 void kf_avc_flush(kf_t *kf)
 {
     unsigned g = atomic_fetch_add(&kf->avc_gen, 1) + 1;

@@ -62,6 +62,8 @@ int kf_avc_init(struct kf *kf);
 void kf_avc_fini(struct kf *kf);
 /* With kf->lock held for reading. */
 int kf_avc_query(struct kf *kf, kf_sid_t ssid, kf_sid_t tsid, uint16_t tclass, struct kf_av *av);
+/* Permissive mode: grant bits in the cached decision so each denial is audited once. */
+void kf_avc_grant(struct kf *kf, kf_sid_t ssid, kf_sid_t tsid, uint16_t tclass, uint32_t bits);
 int kf_compute_locked(struct kf *kf, kf_sid_t ssid, kf_sid_t tsid, uint16_t tclass,
                       struct kf_av *av);
 int kf_format_locked(struct kf *kf, char *buf, size_t len, int granted, kf_sid_t ssid,

@@ -179,7 +179,12 @@ static void test_audit(kf_t *kf, const struct sids *s)
     tap_is_int(rc, 0, "permissive mode grants a denied permission");
     tap_ok(naudit == 2 && strstr(last_audit, "avc: denied { setenforce }"),
            "permissive mode still audits the denial");
+    rc = kf_has_perm(kf, s->domU, s->sec, SECCLASS_SECURITY, SECURITY__SETENFORCE, NULL);
+    tap_ok(rc == 0 && naudit == 2, "in permissive mode a repeated denial is audited only once");
     kf_set_enforcing(kf, 1);
+    rc = kf_has_perm(kf, s->domU, s->sec, SECCLASS_SECURITY, SECURITY__SETENFORCE, NULL);
+    tap_ok(rc == -EACCES && naudit == 3,
+           "back in enforcing mode the denial is enforced and audited again");
     n = kf_format_avc(kf, buf, sizeof(buf), 0, s->domU, s->dom0, SECCLASS_MMU,
                       MMU__MAP_READ | MMU__MAP_WRITE, NULL);
     tap_ok(n > 0 && !strcmp(buf, "avc: denied { map_read map_write } "
