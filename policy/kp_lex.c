@@ -99,13 +99,20 @@ void kp_lex_next(struct kp_lex *l)
         return;
     }
     if (isalpha(c) || c == '_') {
+        size_t len = 0;
+
         while (id_char(peek(l, 0))) {
             if (n + 1 < sizeof(l->text))
                 l->text[n++] = (char)peek(l, 0);
             l->pos++;
+            len++;
         }
         l->text[n] = 0;
         l->tok = T_ID;
+        if (len >= sizeof(l->text)) { /* never let two long names collide by truncation */
+            snprintf(l->text, sizeof(l->text), "identifier of %zu characters", len);
+            l->tok = T_BAD;
+        }
         return;
     }
     if (c == '/') { /* device tree paths */

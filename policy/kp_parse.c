@@ -387,7 +387,7 @@ static int parse_pass(struct kp_db *db, const char *src, size_t len, const char 
     while (p.lx.tok != T_EOF) {
         if (p.lx.tok == T_BAD) {
             if (pass == 1)
-                P_ERR(&p, "unexpected character '%s'", p.lx.text);
+                P_ERR(&p, "unexpected '%s'", p.lx.text);
             kp_next(&p);
             continue;
         }
