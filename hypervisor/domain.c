@@ -65,6 +65,7 @@ static void domain_free(struct hv_domain *d)
         close(d->shared_fd);
     if (d->pidfd >= 0)
         close(d->pidfd);
+    hv_logdirty_release(d);
     hv_evtchn_teardown(d);
     free(d->evtchn);
     free(d->vcpus);
@@ -124,7 +125,7 @@ static struct hv_domain *domain_alloc(const struct keel_domctl_create *cr, uint3
     if (!d)
         return NULL;
     d->domid = domid;
-    d->mem_fd = d->shared_fd = d->pidfd = -1;
+    d->mem_fd = d->shared_fd = d->pidfd = d->uffd = d->pagemap_fd = -1;
     d->max_vcpus = cr->max_vcpus;
     d->mem_size = (cr->max_mem_kb * 1024 + KEEL_PAGE_SIZE - 1) & ~(KEEL_PAGE_SIZE - 1);
     memcpy(d->handle, cr->handle, sizeof(d->handle));

@@ -72,6 +72,7 @@ static int domctl_perm(uint32_t cmd, uint16_t *cls, uint32_t *perm)
         { KEEL_DOMCTL_GETVCPUAFFINITY, SECCLASS_DOMAIN, DOMAIN__GETAFFINITY },
         { KEEL_DOMCTL_FOREIGN_MAP, SECCLASS_MMU, MMU__MAP_READ | MMU__MAP_WRITE },
         { KEEL_DOMCTL_CONSOLE_READ, SECCLASS_DOMAIN, DOMAIN__GETDOMAININFO },
+        { KEEL_DOMCTL_SHADOW_OP, SECCLASS_SHADOW, SHADOW__LOGDIRTY },
     };
 
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -133,6 +134,8 @@ static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domc
         return hv_domctl_vcpuaffinity(d, &dc->u.affinity, false);
     case KEEL_DOMCTL_FOREIGN_MAP:
         return foreign_map(c, d, dc);
+    case KEEL_DOMCTL_SHADOW_OP:
+        return hv_domctl_shadow_op(c, d, &dc->u.shadow);
     case KEEL_DOMCTL_CONSOLE_READ:
         return hv_domctl_console_read(c, d, &dc->u.console);
     default:

@@ -44,6 +44,7 @@ int hv_copy_to_guest(struct hv_domain *d, uint64_t va, const void *src, size_t l
     if (guest_range(d, va, len, &off) < 0)
         return -EFAULT;
     n = pwrite(d->mem_fd, src, len, (off_t)off);
+    hv_logdirty_mark(d, off, len);
     return n == (ssize_t)len ? 0 : -EFAULT;
 }
 

@@ -83,6 +83,11 @@ struct hv_domain {
     uint64_t mem_size;                 /* bytes, size of the memfd */
     uint64_t max_pages, tot_pages;
     uint8_t *populated;                /* bitmap of populated frames */
+    /* log-dirty mode */
+    int uffd;                          /* our copy of the domain's userfaultfd, -1 if none */
+    int pagemap_fd;
+    bool logdirty;
+    uint8_t *core_dirty;               /* pages the core itself wrote while log-dirty is on */
     /* shared control area */
     int shared_fd;
     void *shared;
@@ -180,6 +185,11 @@ void hv_domain_shutdown(struct hv_domain *d, uint32_t reason);
 void hv_domain_info(struct hv_domain *d, struct keel_domctl_info *info);
 void hv_domain_died(struct hv_domain *d, int status);
 int hv_dom0_init(void);
+
+/* logdirty.c */
+long hv_domctl_shadow_op(struct hv_caller *c, struct hv_domain *d, struct keel_domctl_shadow_op *op);
+void hv_logdirty_mark(struct hv_domain *d, uint64_t gpa, size_t len);
+void hv_logdirty_release(struct hv_domain *d);
 
 /* spawn.c */
 int hv_spawn_domain(struct hv_domain *d);

@@ -30,7 +30,7 @@
 #define HV_FD_GUESTMEM   3             /* descriptors the stub is started with */
 #define HV_FD_SHARED     4
 
-enum hv_stub_state { HV_STUB_BOOTING = 0, HV_STUB_READY = 1, HV_STUB_FAILED = 2 };
+enum hv_stub_state { HV_STUB_BOOTING = 0, HV_STUB_READY = 1, HV_STUB_FAILED = 2, HV_STUB_UFFD = 3 };
 
 /* Actions the core asks the stub to take when a hypercall returns. */
 enum hv_rsp_action {
@@ -64,7 +64,9 @@ struct hv_ctl_header {
     uint64_t spin_cycles;              /* how long a vCPU spins for a reply before sleeping */
     struct hv_crash_report crash;
     uint32_t crashed;                  /* set by the stub's fault handler */
-    uint32_t pad;
+    int32_t uffd;                      /* stub's userfaultfd number, or -errno */
+    uint32_t uffd_taken;               /* futex: the core has its copy */
+    uint32_t pad2;
     uint64_t filter[HV_FILTER_MAX];    /* struct sock_filter program written by the core */
 };
 

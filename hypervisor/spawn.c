@@ -128,6 +128,15 @@ int hv_wait_stub_ready(struct hv_domain *d)
         struct pollfd pfd = { d->pidfd, POLLIN, 0 };
         if (st == HV_STUB_READY)
             return 0;
+        if (st == HV_STUB_UFFD && !h->uffd_taken) {
+            d->uffd = (int)syscall(SYS_pidfd_getfd, d->pidfd, h->uffd, 0);
+            if (d->uffd < 0)
+                klog_warn("spawn", "domain %u: no log-dirty mode: pidfd_getfd: %s", d->domid,
+                          strerror(errno));
+            __atomic_store_n(&h->uffd_taken, 1, __ATOMIC_SEQ_CST);
+            syscall(SYS_futex, &h->uffd_taken, FUTEX_WAKE, 1, NULL, NULL, 0);
+            continue;
+        }
         if (st == HV_STUB_FAILED) {
             klog_err("spawn", "domain %u: stub failed at step %u: %s", d->domid, h->stub_step,
                      strerror(h->stub_error));

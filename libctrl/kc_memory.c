@@ -92,3 +92,43 @@ int kc_unmap_foreign(void *p, uint64_t nr)
 {
     return munmap(p, nr << KEEL_PAGE_SHIFT) < 0 ? -errno : 0;
 }
+
+static long shadow(kc_handle *h, uint32_t domid, uint32_t op, uint8_t *bm, uint64_t pages,
+                   uint64_t *dirty)
+{
+    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_SHADOW_OP, .domain = domid };
+    size_t got = 0;
+    long rc;
+
+    dc.u.shadow.op = op;
+    dc.u.shadow.pages = pages;
+    rc = kc_domctl(h, &dc, NULL, 0, bm, bm ? (size_t)((pages + 7) / 8) : 0, &got, NULL, 0, NULL);
+    if (rc >= 0 && dirty)
+        *dirty = dc.u.shadow.dirty_count;
+    return rc;
+}
+
+int kc_logdirty_enable(kc_handle *h, uint32_t domid)
+{
+    long rc = shadow(h, domid, KEEL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0, NULL);
+
+    return rc < 0 ? (int)kc_fail(rc, "enabling log-dirty mode of domain %u", domid) : 0;
+}
+
+int kc_logdirty_disable(kc_handle *h, uint32_t domid)
+{
+    long rc = shadow(h, domid, KEEL_SHADOW_OP_OFF, NULL, 0, NULL);
+
+    return rc < 0 ? (int)kc_fail(rc, "disabling log-dirty mode of domain %u", domid) : 0;
+}
+
+int kc_logdirty_read(kc_handle *h, uint32_t domid, int clear, uint8_t *bitmap, uint64_t pages,
+                     uint64_t *dirty)
+{
+    long rc;
+
+    if ((pages + 7) / 8 > (1U << 20))
+        return (int)kc_fail(-E2BIG, "a dirty bitmap of %llu pages", (unsigned long long)pages);
+    rc = shadow(h, domid, clear ? KEEL_SHADOW_OP_CLEAN : KEEL_SHADOW_OP_PEEK, bitmap, pages, dirty);
+    return rc < 0 ? (int)kc_fail(rc, "reading the dirty bitmap of domain %u", domid) : 0;
+}

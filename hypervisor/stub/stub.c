@@ -9,6 +9,8 @@
  * Freestanding: no libc, no TLS, no SSE (compiled with -mgeneral-regs-only). */
 #include <stdint.h>
 
+#include <linux/userfaultfd.h>
+
 #include "../hv_ctl.h"
 #include "stub_offsets.h"
 #include "stub_sys.h"
@@ -523,6 +525,35 @@ static void map_memory(struct hv_ctl_header **hp)
     *hp = h;
 }
 
+/* Register guest memory for asynchronous write-protection (log-dirty mode) and hand the
+ * userfaultfd to the core, which takes its own copy with pidfd_getfd(); then close ours. Not
+ * fatal: without it the domain only lacks log-dirty mode. */
+static void setup_uffd(struct hv_ctl_header *h)
+{
+    struct uffdio_api api = { .api = UFFD_API,
+                              .features = (1ULL << 15) | (1ULL << 13) | UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+    struct uffdio_register reg = { .range = { KEEL_GUEST_BASE, h->mem_size },
+                                   .mode = UFFDIO_REGISTER_MODE_WP };
+    long fd = sys1(NR_userfaultfd, 02000000 | 04000 | UFFD_USER_MODE_ONLY), r;
+
+    if (fd < 0) {
+        h->uffd = (int32_t)fd;
+        return;
+    }
+    if ((r = sys3(NR_ioctl, fd, 0xC018AA3FUL /* UFFDIO_API */, &api)) < 0 ||
+        (r = sys3(NR_ioctl, fd, 0xC020AA00UL /* UFFDIO_REGISTER */, &reg)) < 0) {
+        sys1(NR_close, fd);
+        h->uffd = (int32_t)r;
+        return;
+    }
+    h->uffd = (int32_t)fd;
+    __atomic_store_n(&h->stub_state, HV_STUB_UFFD, __ATOMIC_SEQ_CST);
+    futex_wake(&h->stub_state);
+    while (!__atomic_load_n(&h->uffd_taken, __ATOMIC_SEQ_CST))
+        futex_wait(&h->uffd_taken, 0);
+    sys1(NR_close, fd);
+}
+
 static void load_filter(struct hv_ctl_header *h)
 {
     struct { uint16_t len; uint16_t pad[3]; void *filter; } prog;
@@ -545,6 +576,7 @@ void stub_main(void)
     uint32_t n;
 
     map_memory(&h);
+    setup_uffd(h);
     n = h->nr_vcpus;
     for (uint32_t i = 0; i < n; i++) {
         vcpus[i].index = i;

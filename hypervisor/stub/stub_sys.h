@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #define NR_close 3
+#define NR_ioctl 16
+#define NR_userfaultfd 323
 #define NR_mmap 9
 #define NR_rt_sigaction 13
 #define NR_rt_sigreturn 15

@@ -233,6 +233,7 @@ struct keel_memory_reservation {
 #define KEEL_DOMCTL_MAX_VCPUS 15
 #define KEEL_DOMCTL_SETDOMAINHANDLE 17
 #define KEEL_DOMCTL_SETVCPUAFFINITY 9
+#define KEEL_DOMCTL_SHADOW_OP 10
 #define KEEL_DOMCTL_SCHEDULER_OP 16
 #define KEEL_DOMCTL_GETVCPUAFFINITY 25
 #define KEEL_DOMCTL_SHUTDOWN 48  /* remote shutdown with a reason, as SCHEDOP_remote_shutdown */
@@ -301,6 +302,18 @@ struct keel_domctl_vcpuaffinity {
     uint64_t soft[KEEL_CPUMAP_WORDS];
 };
 struct keel_domctl_max_vcpus { uint32_t max; uint32_t pad; };
+/* Log-dirty mode (Xen's shadow_op commands): the bitmap of pages the guest wrote. */
+#define KEEL_SHADOW_OP_OFF 0
+#define KEEL_SHADOW_OP_ENABLE_LOGDIRTY 2
+#define KEEL_SHADOW_OP_CLEAN 11        /* read and clear */
+#define KEEL_SHADOW_OP_PEEK 12         /* read only */
+struct keel_domctl_shadow_op {
+    uint32_t op;
+    uint32_t mode;               /* out: 1 while log-dirty is on */
+    uint64_t pages;              /* in: bitmap size in pages; out: pages covered */
+    uint64_t dirty_count;        /* out */
+    uint64_t bitmap;             /* guest address (ignored on the control socket) */
+};
 struct keel_domctl_shutdown { uint32_t reason; uint32_t pad; };
 struct keel_domctl_handle { uint8_t handle[16]; };
 struct keel_domctl_console_read {
@@ -325,6 +338,7 @@ struct keel_domctl {
         struct keel_domctl_scheduler_op sched;
         struct keel_domctl_vcpuaffinity affinity;
         struct keel_domctl_max_vcpus max_vcpus;
+        struct keel_domctl_shadow_op shadow;
         struct keel_domctl_shutdown shutdown;
         struct keel_domctl_handle handle;
         struct keel_domctl_console_read console;

@@ -70,6 +70,13 @@ int kc_flask_sid_to_context(kc_handle *h, uint32_t sid, char *buf, size_t len);
 int kc_flask_access(kc_handle *h, uint32_t ssid, uint32_t tsid, uint16_t tclass,
                     uint32_t requested, uint32_t *allowed);
 
+/* Log-dirty mode: enable, read (and clear) the bitmap of pages the guest wrote, disable.
+ * bitmap holds one bit per page for pages pages; *dirty receives the count. */
+int kc_logdirty_enable(kc_handle *h, uint32_t domid);
+int kc_logdirty_disable(kc_handle *h, uint32_t domid);
+int kc_logdirty_read(kc_handle *h, uint32_t domid, int clear, uint8_t *bitmap, uint64_t pages,
+                     uint64_t *dirty);
+
 /* System */
 int kc_physinfo(kc_handle *h, struct keel_sysctl_physinfo *info);
 /* Read the hypervisor console ring from *index onwards (0: the oldest byte kept); *len in:
