@@ -57,7 +57,7 @@ static uint64_t verify_all(void)
     return bad;
 }
 
-extern char _end[];
+extern char _end[] __attribute__((visibility("hidden")));
 
 int main(void)
 {

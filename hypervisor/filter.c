@@ -17,6 +17,9 @@
 #include "hv.h"
 #include "klog.h"
 
+/* libseccomp's SCMP_An() macros leave datum_b out (clang warns under -Wextra). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 static int add_rules(scmp_filter_ctx ctx)
 {
     const uint64_t mask = ~(HV_SHARED_SIZE - 1);

@@ -10,6 +10,9 @@
 
 #include "keel/abi.h"
 
+/* Everything is linked statically at a fixed address: no symbol is preemptible. */
+#pragma GCC visibility push(hidden)
+
 #define RT_MAX_VCPUS KEEL_MAX_VCPUS
 
 static inline long hypercall(long op, long cmd, const void *arg)
@@ -95,4 +98,5 @@ int strcmp(const char *a, const char *b);
 /* Provided by each guest */
 int main(void);
 
+#pragma GCC visibility pop
 #endif

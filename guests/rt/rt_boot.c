@@ -3,7 +3,7 @@
 #include "keel_guest.h"
 
 struct rt_boot rt_boot;
-extern char rt_upcall_entry[];
+extern char rt_upcall_entry[] __attribute__((visibility("hidden")));
 void rt_start(const void *fdt) __attribute__((noreturn));
 void rt_percpu_init(uint32_t vcpu);
 

@@ -1,7 +1,8 @@
 /* rt_events.c - guest event channels, time, timers, vCPUs and shutdown. */
 #include "keel_guest.h"
 
-extern char rt_upcall_entry[], rt_secondary_entry[];
+extern char rt_upcall_entry[] __attribute__((visibility("hidden")));
+extern char rt_secondary_entry[] __attribute__((visibility("hidden")));
 struct keel_vcpu_info *rt_do_events(void);
 void rt_percpu_init(uint32_t vcpu);
 void rt_secondary(uint32_t vcpu) __attribute__((noreturn));
