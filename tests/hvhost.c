@@ -81,8 +81,15 @@ void hvhost_stop(struct hvhost *host)
         kc_close(host->h);
     host->h = NULL;
     if (host->pid > 0) {
+        int status = 0;
         kill(host->pid, SIGTERM);
-        waitpid(host->pid, NULL, 0);
+        for (int i = 0; i < 1500 && waitpid(host->pid, &status, WNOHANG) == 0; i++)
+            usleep(10000);
+        if (waitpid(host->pid, &status, WNOHANG) == 0) {
+            fprintf(stderr, "# hvhost: keel-hv did not stop within 15 s; killing it\n");
+            kill(host->pid, SIGKILL);
+            waitpid(host->pid, &status, 0);
+        }
     }
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", host->rundir);
     if (system(cmd) != 0)
