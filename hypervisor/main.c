@@ -105,21 +105,32 @@ static void write_pidfile(const char *path)
     fclose(f);
 }
 
-/* Run in the background, logging to RUNDIR/keel-hv.log. */
+/* Run in the background (fork, new session), logging to RUNDIR/keel-hv.log. */
 static int detach(void)
 {
     char path[600];
+    pid_t pid = fork();
     int fd;
 
-    snprintf(path, sizeof(path), "%s/keel-hv.log", hv.rundir);
-    if (daemon(0, 0) < 0) {
+    if (pid < 0) {
         klog_err("main", "cannot detach: %s", strerror(errno));
         return -1;
     }
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    if (chdir("/") < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/keel-hv.log", hv.rundir);
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {
         dup2(fd, 1);
         dup2(fd, 2);
+        close(fd);
+    }
+    fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, 0);
         close(fd);
     }
     return 0;
