@@ -98,6 +98,10 @@ static void release_vcpu(struct hv_domain *d, struct hv_vcpu *v)
     v->stopped = false;
     __atomic_store_n(&s->pause_req, 0, __ATOMIC_SEQ_CST);
     futex_wake_all(&s->pause_req);
+    /* events that arrived while it was stopped were not delivered: kick it now */
+    if (__atomic_load_n(&((struct keel_shared_info *)d->shared)->vcpu_info[v->id].evtchn_upcall_pending,
+                        __ATOMIC_SEQ_CST))
+        signal_vcpu(d, v, HV_SIG_KICK);
 }
 
 void hv_vcpus_resume(struct hv_domain *d)
