@@ -1,6 +1,6 @@
-/* test-hv-random - random hypercalls from the toolstack side: thousands of calls with random
+/* test-hv-random - random hypercalls from both sides: thousands of toolstack calls with random
  * families, commands and argument bytes (right-sized and wrong-sized) against a real core with
- * live domains. The core must answer every one (an error or a result), never crash or hang, and
+ * live domains, and a guest (chaos) making 100000 random hypercalls. The core must answer every one (an error or a result), never crash or hang, and
  * still work afterwards. A seeded generator, so a failure can be replayed. */
 #include "config.h"
 
@@ -118,6 +118,19 @@ int main(void)
         if (doms[i] > 0)
             kc_domain_destroy(host.h, (uint32_t)doms[i]);
     tap_ok(hvhost_count_children(host.pid) == 0, "every domain can still be destroyed");
+    {
+        char cmd[64];
+        int bystander = hvhost_boot(&host, "counter", "interval=10", 1, 16), chaos;
+        snprintf(cmd, sizeof(cmd), "calls=100000 seed=%llu", (unsigned long long)(rnd() % 100000));
+        chaos = hvhost_boot(&host, "chaos", cmd, 1, 16);
+        tap_ok(hvhost_wait_console(&host, (uint32_t)chaos, "chaos: survived 100000 calls", 60000),
+               "a guest making 100000 random hypercalls gets an answer to each");
+        tap_ok(hvhost_wait_console(&host, (uint32_t)bystander, "counter 20", 5000),
+               "a bystander keeps running meanwhile");
+        tap_ok(kc_version(host.h, &maj, &min) == 0, "the core still works after the guest's chaos");
+        kc_domain_destroy(host.h, (uint32_t)chaos);
+        kc_domain_destroy(host.h, (uint32_t)bystander);
+    }
     hvhost_stop(&host);
     return tap_done();
 }
