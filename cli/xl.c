@@ -1,0 +1,168 @@
+/* xl.c - xl, Keel's domain management command line: global options, the command table with
+ * xl's command names, unambiguous prefixes, help. Commands live in xl_*.c. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "klog.h"
+#include "xl.h"
+
+struct xl_globals xl_g;
+
+static const struct xl_cmd cmds[] = {
+    { "create", xl_cmd_create, true, "Create a domain from config file <filename>",
+      "[options] <ConfigFile> [vars]",
+      "-h                      Print this help.\n"
+      "-p                      Leave the domain paused after it is created.\n"
+      "-c                      Connect to the console after the domain is created.\n"
+      "-f FILE, --defconfig=FILE\n"
+      "                        Use the given configuration file.\n"
+      "-q, --quiet             Quiet.\n"
+      "-n, --dryrun            Dry run - prints the resulting configuration in JSON\n"
+      "                        (same as the global -N).\n"
+      "-F                      Run in foreground until death of the domain.\n"
+      "-e                      Do not wait in the background for the death of the domain." },
+    { "list", xl_cmd_list, false, "List information about all/some domains", "[options] [Domain]",
+      "-l, --long              Output all VM details (JSON)\n"
+      "-v, --verbose           Prints out UUIDs, shutdown reason codes and security labels" },
+    { "destroy", xl_cmd_destroy, false, "Terminate a domain immediately", "[options] <Domain>",
+      "-f                      Permit destroying domain 0 (refused anyway by Keel)" },
+    { "shutdown", xl_cmd_shutdown, false, "Issue a shutdown signal to a domain",
+      "[options] <-a|Domain>",
+      "-a, --all               Shutdown all guest domains.\n"
+      "-h                      Print this help.\n"
+      "-F                      Fallback to the core's shutdown at once if no agent listens\n"
+      "                        (always the case; accepted for compatibility).\n"
+      "-w, --wait              Wait for guest(s) to shutdown." },
+    { "reboot", xl_cmd_reboot, false, "Issue a reboot signal to a domain", "[options] <-a|Domain>",
+      "-a, --all               Reboot all guest domains.\n"
+      "-h                      Print this help.\n"
+      "-F                      Accepted for compatibility.\n"
+      "-w, --wait              Wait for guest(s) to reboot." },
+    { "pause", xl_cmd_pause, false, "Pause execution of a domain", "<Domain>", NULL },
+    { "unpause", xl_cmd_unpause, false, "Unpause a paused domain", "<Domain>", NULL },
+    { "console", xl_cmd_console, false, "Attach to domain's console",
+      "[options] <Domain>",
+      "-t <type>       console type, pv (the only one)\n"
+      "-n <number>     console number (0)" },
+    { "vcpu-list", xl_cmd_vcpu_list, false, "List the VCPUs for all/some domains",
+      "[Domain, ...]", NULL },
+    { "vcpu-pin", xl_cmd_vcpu_pin, false, "Set which CPUs a VCPU can use",
+      "[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>",
+      "-f, --force        undo an override pinning done by the kernel (accepted)" },
+    { "vcpu-set", xl_cmd_vcpu_set, false, "Set the number of active VCPUs allowed for the domain",
+      "[option] <Domain> <vCPUs>", "-i, --ignore-host  Don't limit the vCPU based on the host "
+      "CPU count" },
+    { "mem-max", xl_cmd_mem_max, false, "Set the maximum amount reservation for a domain",
+      "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", NULL },
+    { "mem-set", xl_cmd_mem_set, false, "Set the current memory usage for a domain",
+      "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", NULL },
+    { "sched-credit", xl_cmd_sched_credit, false, "Get/set credit scheduler parameters",
+      "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]",
+      "-d DOMAIN, --domain=DOMAIN     Domain to modify\n"
+      "-w WEIGHT, --weight=WEIGHT     Weight (int)\n"
+      "-c CAP, --cap=CAP              Cap (int)" },
+    { "domid", xl_cmd_domid, false, "Convert a domain name to domain id", "<DomainName>", NULL },
+    { "domname", xl_cmd_domname, false, "Convert a domain id to domain name", "<DomainId>", NULL },
+    { "rename", xl_cmd_rename, false, "Rename a domain", "<Domain> <NewDomainName>", NULL },
+    { "info", xl_cmd_info, false, "Get information about Keel host", "-n, --numa  List host "
+      "NUMA topology information (not available)", NULL },
+    { "dmesg", xl_cmd_dmesg, false, "Read and/or clear dmesg buffer", "[-c]",
+      "  -c                        Clear dmesg buffer as well as printing it" },
+    { "uptime", xl_cmd_uptime, false, "Print uptime for all/some domains", "[-s] [Domain]",
+      "-s                         Uptime in short format" },
+    { "help", xl_cmd_help, true, "Print this help.", "[command]", NULL },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+const struct xl_cmd *xl_cmd_lookup(const char *name)
+{
+    const struct xl_cmd *found = NULL;
+    size_t len = strlen(name);
+
+    for (size_t i = 0; i < NCMDS; i++) {
+        if (!strcmp(cmds[i].name, name))
+            return &cmds[i];
+        if (cmds[i].summary && !strncmp(cmds[i].name, name, len)) {
+            if (found)
+                return NULL;                 /* ambiguous */
+            found = &cmds[i];
+        }
+    }
+    return len ? found : NULL;
+}
+
+void xl_help(const char *name)
+{
+    const struct xl_cmd *c = name ? xl_cmd_lookup(name) : NULL;
+
+    if (!c || !c->summary) {
+        printf("Usage xl [-vfNt] <subcommand> [args]\n\nxl full list of subcommands:\n\n");
+        for (size_t i = 0; i < NCMDS; i++)
+            if (cmds[i].summary)
+                printf(" %-19s %s\n", cmds[i].name, cmds[i].summary);
+        printf("\nNot available in Keel yet: save, restore, migrate, network-attach, "
+               "block-attach,\n vtpm-attach, cpupool-*, sched-credit2, sysrq, trigger, "
+               "top.\n");
+        return;
+    }
+    printf("Usage: xl [-v%s] %s %s\n\n%s.\n\n", c->can_dryrun ? "N" : "", c->name, c->usage,
+           c->summary);
+    if (c->options)
+        printf("Options:\n\n%s\n", c->options);
+}
+
+int xl_cmd_help(int argc, char **argv)
+{
+    xl_help(argc > 1 ? argv[1] : NULL);
+    return 0;
+}
+
+static void usage_main(void)
+{
+    xl_help(NULL);
+}
+
+int main(int argc, char **argv)
+{
+    const struct xl_cmd *c;
+    int opt;
+
+    klog_init_env("xl", KLOG_WARN);
+    while ((opt = getopt(argc, argv, "+vftN")) >= 0) {
+        switch (opt) {
+        case 'v': xl_g.verbose++; break;
+        case 'f': xl_g.force = true; break;
+        case 't': xl_g.progress_cr = true; break;
+        case 'N': xl_g.dryrun = true; break;
+        default:
+            fprintf(stderr, "unknown global option\n");
+            return 2;
+        }
+    }
+    if (xl_g.verbose > 1)
+        klog_set_level(KLOG_DEBUG);
+    else if (xl_g.verbose)
+        klog_set_level(KLOG_INFO);
+    if (optind >= argc) {
+        usage_main();
+        return 1;
+    }
+    argc -= optind;
+    argv += optind;
+    optind = 1;
+    if (!(c = xl_cmd_lookup(argv[0]))) {
+        fprintf(stderr, "command not implemented\n");
+        return 1;
+    }
+    argv[0] = (char *)c->name;
+    if (xl_g.dryrun && !c->can_dryrun) {
+        fprintf(stderr, "command does not implement -N (dryrun) option\n");
+        return 1;
+    }
+    return c->fn(argc, argv);
+}

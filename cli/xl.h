@@ -1,0 +1,48 @@
+/* xl.h - shared declarations of the xl command line (a thin layer over liblight). */
+#ifndef KEEL_XL_H
+#define KEEL_XL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "keel/kl_light.h"
+
+struct xl_globals {
+    int verbose;         /* -v (repeatable) */
+    bool dryrun;         /* -N */
+    bool force;          /* -f */
+    bool progress_cr;    /* -t (accepted; xl uses it for progress output) */
+};
+extern struct xl_globals xl_g;
+
+/* Every command: argc/argv start at the command name; returns the exit code. */
+typedef int xl_cmd_fn(int argc, char **argv);
+struct xl_cmd {
+    const char *name;
+    xl_cmd_fn *fn;
+    bool can_dryrun;
+    const char *summary, *usage, *options;
+};
+const struct xl_cmd *xl_cmd_lookup(const char *name);
+void xl_help(const char *cmd);
+
+/* Open the context of $KEEL_RUNDIR, or print why not and return NULL. */
+kl_ctx *xl_open(void);
+/* A domain by name or id; prints xl's message and returns -1 if it does not exist. */
+int xl_find_domain(kl_ctx *ctx, const char *arg, uint32_t *domid);
+/* getopt over a command's options; missing arguments print usage. Returns the option, -1 at
+ * the end, or 2 + 256 for a usage error (the caller returns 2). */
+int xl_getopt(int argc, char **argv, const char *opts, const char *cmd, int min_args);
+#define XL_USAGE_ERROR 258
+/* A size with an optional b/k/m/g/t suffix; unsuffixed is MiB. Returns KiB or -1. */
+int64_t xl_parse_mem_kb(const char *s);
+
+xl_cmd_fn xl_cmd_create, xl_cmd_list, xl_cmd_destroy, xl_cmd_shutdown, xl_cmd_reboot,
+    xl_cmd_pause, xl_cmd_unpause, xl_cmd_rename, xl_cmd_domid, xl_cmd_domname, xl_cmd_console,
+    xl_cmd_info, xl_cmd_dmesg, xl_cmd_uptime, xl_cmd_mem_max, xl_cmd_mem_set, xl_cmd_vcpu_list,
+    xl_cmd_vcpu_pin, xl_cmd_vcpu_set, xl_cmd_sched_credit, xl_cmd_help;
+
+/* Stream a domain's console until it shuts down or disappears (or SIGINT). */
+int xl_console_stream(kl_ctx *ctx, uint32_t domid);
+
+#endif

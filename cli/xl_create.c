@@ -1,0 +1,242 @@
+/* xl_create.c - `xl create`: load and validate the config (file:line:column diagnostics),
+ * resolve the kernel path, print JSON for a dry run, create through liblight, then optionally
+ * attach to the console and hand the domain to a monitor applying the on_* actions. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "xl.h"
+
+/* Kernel paths: absolute as given; a relative one is looked for in $KEEL_GUESTDIR, the build
+ * tree's guests/ beside this program (../guests), the installed guests directory, and last
+ * relative to the current directory. The result is absolute (restarts happen elsewhere). */
+static int resolve_kernel(char **kernel)
+{
+    const char *k = *kernel, *env = getenv("KEEL_GUESTDIR");
+    char exe[PATH_MAX], cand[PATH_MAX * 2], dirs[4][PATH_MAX + 16];
+    ssize_t n;
+    int nd = 0;
+
+    if (!k || k[0] == '/')
+        return 0;
+    if (env && *env)
+        snprintf(dirs[nd++], sizeof(dirs[0]), "%s", env);
+    if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+        char *dir;
+        exe[n] = 0;
+        dir = dirname(exe);
+        if (strlen(dir) >= 6 && !strcmp(dir + strlen(dir) - 6, "/.libs"))
+            dir[strlen(dir) - 6] = 0;            /* libtool's uninstalled program */
+        snprintf(dirs[nd++], sizeof(dirs[0]), "%s/../guests", dir);
+    }
+    snprintf(dirs[nd++], sizeof(dirs[0]), "%s", KEEL_GUESTDIR_INSTALLED);
+    snprintf(dirs[nd++], sizeof(dirs[0]), ".");
+    for (int i = 0; i < nd; i++) {
+        char *abs;
+        int w = snprintf(cand, sizeof(cand), "%s/%s", dirs[i], k);
+        if (w < 0 || (size_t)w >= sizeof(cand))
+            continue;
+        if (access(cand, R_OK) == 0 && (abs = realpath(cand, NULL))) {
+            free(*kernel);
+            *kernel = abs;
+            return 0;
+        }
+    }
+    fprintf(stderr, "xl: kernel '%s' not found in $KEEL_GUESTDIR, %s, %s or the current "
+            "directory\n", k, nd > 3 ? dirs[1] : "(build tree)", KEEL_GUESTDIR_INSTALLED);
+    return -1;
+}
+
+struct create_opts {
+    bool paused, console, quiet, dryrun, foreground, nowait;
+    const char *file;
+};
+
+static int parse(int argc, char **argv, struct create_opts *o, int *first_override)
+{
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->dryrun = xl_g.dryrun;
+    while ((c = xl_getopt(argc, argv, "pcf:qnFe", "create", 0)) != -1) {
+        switch (c) {
+        case 'p': o->paused = true; break;
+        case 'c': o->console = true; break;
+        case 'f': o->file = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 'n': o->dryrun = true; break;
+        case 'F': o->foreground = true; break;
+        case 'e': o->nowait = true; break;
+        default: return 2;
+        }
+    }
+    if (!o->file && optind < argc && !strchr(argv[optind], '='))
+        o->file = argv[optind++];
+    if (!o->file) {
+        fprintf(stderr, "xl create: no config file given\n");
+        xl_help("create");
+        return 2;
+    }
+    *first_override = optind;
+    return 0;
+}
+
+static int load(const struct create_opts *o, int argc, char **argv, int first,
+                kl_domain_config *dc)
+{
+    kl_diag *d = kl_diag_new();
+    int rc;
+
+    if (!o->quiet)
+        fprintf(stderr, "Parsing config from %s\n", o->file);
+    rc = kl_domain_config_load(dc, o->file, argc - first, argv + first, 0, d);
+    if (d)
+        kl_diag_print(d, stderr);
+    kl_diag_free(d);
+    if (rc < 0)
+        return -1;
+    return resolve_kernel(&dc->b_info.kernel);
+}
+
+/* The core ties a domain's process to the control-socket connection that created it (a
+ * parent-death signal of the creating thread), so the domain must be created by a process that
+ * lives as long as the domain: the monitor. It creates the domain, reports "OK DOMID" or
+ * "ERR message" on a pipe to xl, then applies the on_* actions and stays until the domain is
+ * gone. Its log is RUNDIR/xl-NAME.log. */
+static void monitor_child(int wfd, kl_domain_config *dc, const struct create_opts *o)
+{
+    char log[512], msg[700];
+    const char *rd = getenv("KEEL_RUNDIR");
+    kl_ctx *ctx;
+    uint32_t domid;
+    int fd, rc;
+
+    setsid();
+    snprintf(log, sizeof(log), "%s/xl-%s.log", rd && *rd ? rd : KEEL_DEFAULT_RUNDIR,
+             dc->c_info.name);
+    if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+    }
+    if ((rc = kl_ctx_open(&ctx, NULL)) < 0) {
+        snprintf(msg, sizeof(msg), "ERR cannot reach the Keel host: %s (start it with "
+                 "`keel-host start`)\n", strerror(-rc));
+        if (write(wfd, msg, strlen(msg)) < 0)
+            _exit(1);
+        _exit(1);
+    }
+    rc = kl_domain_create(ctx, dc, o->paused ? KL_CREATE_PAUSED : 0, &domid);
+    if (rc < 0)
+        snprintf(msg, sizeof(msg), "ERR %s\n", kl_ctx_error(ctx));
+    else
+        snprintf(msg, sizeof(msg), "OK %u\n", domid);
+    if (write(wfd, msg, strlen(msg)) < 0 || rc < 0)
+        _exit(1);
+    close(wfd);
+    fprintf(stderr, "monitoring domain %u (%s)\n", domid, dc->c_info.name);
+    rc = o->nowait ? kl_domain_wait_gone(ctx, domid, -1) : kl_domain_monitor(ctx, domid);
+    if (rc < 0)
+        fprintf(stderr, "xl: monitor of domain %u: %s\n", domid, kl_ctx_error(ctx));
+    else
+        fprintf(stderr, "domain %u (%s) and its restarts are gone\n", domid, dc->c_info.name);
+    kl_ctx_close(ctx);
+    _exit(rc < 0);
+}
+
+/* Fork the monitor and read what it reports. 0 and *domid, or -1 (reported). */
+static int create_via_monitor(kl_domain_config *dc, const struct create_opts *o, uint32_t *domid)
+{
+    char buf[720];
+    size_t len = 0;
+    int p[2];
+    pid_t pid;
+
+    if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+        fprintf(stderr, "xl: cannot start the monitor: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        monitor_child(p[1], dc, o);
+    }
+    close(p[1]);
+    for (;;) {
+        ssize_t n = read(p[0], buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || (len += (size_t)n) == sizeof(buf) - 1)
+            break;
+    }
+    close(p[0]);
+    buf[len] = 0;
+    if (!strncmp(buf, "OK ", 3)) {
+        *domid = (uint32_t)strtoul(buf + 3, NULL, 10);
+        return 0;
+    }
+    waitpid(pid, NULL, 0);
+    buf[strcspn(buf, "\n")] = 0;
+    fprintf(stderr, "libxl: error: %s\nxl: failed to create domain '%s'\n",
+            !strncmp(buf, "ERR ", 4) ? buf + 4 : "the monitor failed", dc->c_info.name);
+    return -1;
+}
+
+int xl_cmd_create(int argc, char **argv)
+{
+    struct create_opts o;
+    kl_domain_config dc;
+    kl_ctx *ctx = NULL;
+    uint32_t domid;
+    int first, rc;
+
+    if ((rc = parse(argc, argv, &o, &first)) != 0)
+        return rc;
+    kl_domain_config_init(&dc);
+    if (load(&o, argc, argv, first, &dc) < 0) {
+        kl_domain_config_dispose(&dc);
+        return 1;
+    }
+    if (o.dryrun) {
+        char *json = kl_domain_config_to_xl_json(&dc, -1);
+        if (json)
+            printf("%s\n", json);
+        free(json);
+        kl_domain_config_dispose(&dc);
+        return json ? 0 : 1;
+    }
+    fflush(NULL);
+    if (o.foreground) {
+        if (!(ctx = xl_open()))
+            rc = -1;
+        else if ((rc = kl_domain_create(ctx, &dc, o.paused ? KL_CREATE_PAUSED : 0, &domid)) < 0)
+            fprintf(stderr, "libxl: error: %s\nxl: failed to create domain '%s'\n",
+                    kl_ctx_error(ctx), dc.c_info.name);
+    } else
+        rc = create_via_monitor(&dc, &o, &domid);
+    if (rc < 0) {
+        kl_domain_config_dispose(&dc);
+        kl_ctx_close(ctx);
+        return 1;
+    }
+    if (!o.quiet)
+        fprintf(stderr, "Domain %u (%s) created%s\n", domid, dc.c_info.name,
+                o.paused ? ", paused" : "");
+    if (o.console && (ctx || (ctx = xl_open())))
+        xl_console_stream(ctx, domid);
+    if (o.foreground) {
+        rc = o.nowait ? kl_domain_wait_gone(ctx, domid, -1) : kl_domain_monitor(ctx, domid);
+        if (rc < 0)
+            fprintf(stderr, "xl: monitoring domain %u: %s\n", domid, kl_ctx_error(ctx));
+    }
+    kl_domain_config_dispose(&dc);
+    kl_ctx_close(ctx);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,433 @@
+/* xl_list.c - xl's reporting commands with xl's output formats: list (-l JSON, -v), info,
+ * dmesg, uptime, vcpu-list, domid, domname. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xl.h"
+
+static const char *name_of(const kl_dominfo *d)
+{
+    return d->name[0] ? d->name : "(null)";
+}
+
+static void list_row(const kl_dominfo *d, bool verbose)
+{
+    static const char reason_letters[] = "-rscwS";
+    int r = d->shutdown ? d->shutdown_reason : 0;
+
+    printf("%-40s %5u %5lu %5u     %c%c%c%c%c%c  %8.1f", name_of(d), d->domid,
+           (unsigned long)(d->current_memkb / 1024), d->vcpu_online, d->running ? 'r' : '-',
+           d->blocked ? 'b' : '-', d->paused ? 'p' : '-', d->shutdown ? 's' : '-',
+           r >= 0 && r < (int)sizeof(reason_letters) - 1 ? reason_letters[r] : '?',
+           d->dying ? 'd' : '-', (double)d->cpu_time_ns / 1e9);
+    if (verbose) {
+        char u[KL_UUID_STRLEN];
+        kl_uuid_to_string(&d->uuid, u);
+        printf(" %s", u);
+        if (d->shutdown)
+            printf(" %8x", (unsigned)d->shutdown_reason);
+        else
+            printf(" %8s", "-");
+        printf(" %16s", "-");
+    }
+    putchar('\n');
+}
+
+static int list_long(kl_ctx *ctx, const kl_dominfo *l, int n)
+{
+    int first = 1;
+
+    printf("[\n");
+    for (int i = 0; i < n; i++) {
+        kl_domain_config dc;
+        char *json;
+        if (l[i].domid == 0)
+            continue;                        /* no detailed info on Domain-0, as in xl */
+        kl_domain_config_init(&dc);
+        if (kl_domain_get_config(ctx, l[i].domid, &dc) == 0 &&
+            (json = kl_domain_config_to_xl_json(&dc, (int)l[i].domid))) {
+            size_t jl = strlen(json);
+            while (jl && json[jl - 1] == '\n')
+                json[--jl] = 0;
+            printf("%s%s", first ? "" : ",\n", json);
+            first = 0;
+            free(json);
+        }
+        kl_domain_config_dispose(&dc);
+    }
+    printf("%s]\n", first ? "" : "\n");
+    return 0;
+}
+
+int xl_cmd_list(int argc, char **argv)
+{
+    bool verbose = false, details = false;
+    kl_dominfo *l, one;
+    kl_ctx *ctx;
+    int c, n, rc = 0;
+
+    while ((c = xl_getopt(argc, argv, "lvZcn", "list", 0)) != -1) {
+        switch (c) {
+        case 'l': details = true; break;
+        case 'v': verbose = true; break;
+        case 'Z': case 'c': case 'n':
+            fprintf(stderr, "xl list: -%c is not available in Keel yet\n", c);
+            return 2;
+        default: return 2;
+        }
+    }
+    if (argc - optind > 1) {
+        xl_help("list");
+        return 2;
+    }
+    if (!(ctx = xl_open()))
+        return 1;
+    if (optind < argc) {
+        uint32_t domid;
+        if (xl_find_domain(ctx, argv[optind], &domid) < 0 || kl_domain_info(ctx, domid, &one) < 0) {
+            kl_ctx_close(ctx);
+            return 1;
+        }
+        l = &one;
+        n = 1;
+    } else if ((n = kl_domain_list(ctx, &l)) < 0) {
+        fprintf(stderr, "libxl_list_domain failed: %s\n", kl_ctx_error(ctx));
+        kl_ctx_close(ctx);
+        return 1;
+    }
+    if (details)
+        rc = list_long(ctx, l, n);
+    else {
+        printf("Name                                        ID   Mem VCPUs\tState\tTime(s)");
+        if (verbose)
+            printf("   UUID                            Reason-Code\tSecurity Label");
+        printf("\n");
+        for (int i = 0; i < n; i++)
+            list_row(&l[i], verbose);
+    }
+    if (l != &one)
+        free(l);
+    kl_ctx_close(ctx);
+    return rc;
+}
+
+#define INFO(k, ...) (printf("%-23s: ", k), printf(__VA_ARGS__), putchar('\n'))
+
+int xl_cmd_info(int argc, char **argv)
+{
+    struct keel_sysctl_physinfo pi;
+    struct utsname un;
+    uint32_t major = 0, minor = 0;
+    kl_ctx *ctx;
+    int c;
+
+    while ((c = xl_getopt(argc, argv, "n", "info", 0)) != -1)
+        if (c != 'n')
+            return 2;
+    if (!(ctx = xl_open()))
+        return 1;
+    if (kc_physinfo(kl_ctx_kc(ctx), &pi) < 0) {
+        fprintf(stderr, "libxl_physinfo failed: %s\n", kc_error(kl_ctx_kc(ctx)));
+        kl_ctx_close(ctx);
+        return 1;
+    }
+    kc_version(kl_ctx_kc(ctx), &major, &minor);
+    uname(&un);
+    INFO("host", "%s", un.nodename);
+    INFO("release", "%s", un.release);
+    INFO("version", "%s", un.version);
+    INFO("machine", "%s", un.machine);
+    INFO("nr_cpus", "%u", pi.nr_cpus);
+    INFO("max_cpu_id", "%u", pi.max_cpu_id);
+    INFO("nr_nodes", "%u", pi.nr_nodes);
+    INFO("cores_per_socket", "%u", pi.cores_per_socket);
+    INFO("threads_per_core", "%u", pi.threads_per_core);
+    INFO("cpu_mhz", "%u.%03u", pi.cpu_khz / 1000, pi.cpu_khz % 1000);
+    INFO("hw_caps", "%08x", pi.capabilities);
+    INFO("virt_caps", "%s", "pv");
+    INFO("total_memory", "%llu", (unsigned long long)(pi.total_pages * KEEL_PAGE_SIZE >> 20));
+    INFO("free_memory", "%llu", (unsigned long long)(pi.free_pages * KEEL_PAGE_SIZE >> 20));
+    INFO("sharing_freed_memory", "0");
+    INFO("sharing_used_memory", "0");
+    INFO("outstanding_claims", "0");
+    INFO("free_cpus", "0");
+    INFO("xen_major", "%u", major);
+    INFO("xen_minor", "%u", minor);
+    INFO("xen_extra", ".0-keel");
+    INFO("xen_version", "%u.%u.0-keel", major, minor);
+    INFO("xen_caps", "keel-%u.%u-x86_64-pvh", major, minor);
+    INFO("xen_scheduler", "credit");
+    INFO("xen_pagesize", "%llu", (unsigned long long)KEEL_PAGE_SIZE);
+    INFO("platform_params", "virt_start=0x%llx", (unsigned long long)KEEL_GUEST_BASE);
+    INFO("xen_changeset", "%s", PACKAGE_VERSION);
+    INFO("xen_commandline", "%s", "");
+    INFO("cc_compiler", "%s", __VERSION__);
+    INFO("cc_compile_by", "keel");
+    INFO("cc_compile_domain", "keel");
+    INFO("cc_compile_date", "%s", __DATE__);
+    INFO("build_id", "none");
+    INFO("xend_config_format", "4");
+    kl_ctx_close(ctx);
+    return 0;
+}
+
+int xl_cmd_dmesg(int argc, char **argv)
+{
+    bool clear = false;
+    uint64_t index = 0;
+    kl_ctx *ctx;
+    char buf[16384];
+    int c;
+
+    while ((c = xl_getopt(argc, argv, "c", "dmesg", 0)) != -1) {
+        if (c != 'c')
+            return 2;
+        clear = true;
+    }
+    if (!(ctx = xl_open()))
+        return 1;
+    for (;;) {
+        size_t len = sizeof(buf);
+        if (kc_readconsolering(kl_ctx_kc(ctx), buf, &len, &index, 0) < 0) {
+            fprintf(stderr, "cannot read the console ring: %s\n", kc_error(kl_ctx_kc(ctx)));
+            kl_ctx_close(ctx);
+            return 1;
+        }
+        if (!len)
+            break;
+        fwrite(buf, 1, len, stdout);
+    }
+    if (clear) {
+        size_t len = 0;
+        uint64_t end = index;
+        kc_readconsolering(kl_ctx_kc(ctx), buf, &len, &end, 1);
+    }
+    kl_ctx_close(ctx);
+    return 0;
+}
+
+static void uptime_string(unsigned long s, bool shortf, char *out, size_t len)
+{
+    unsigned long days = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+    int n = 0;
+
+    if (days)
+        n = snprintf(out, len, "%lu day%s, ", days, days == 1 ? "" : "s");
+    if (shortf)
+        snprintf(out + n, len - (size_t)n, "%2lu:%02lu", h, m);
+    else
+        snprintf(out + n, len - (size_t)n, "%lu:%02lu:%02lu", h, m, sec);
+}
+
+static long domain_uptime(kl_ctx *ctx, const kl_dominfo *d)
+{
+    char path[96], *v = NULL, u[KL_UUID_STRLEN];
+    double start;
+    FILE *f;
+
+    if (d->domid == 0) {
+        double up = 0;
+        if ((f = fopen("/proc/uptime", "re"))) {
+            if (fscanf(f, "%lf", &up) != 1)
+                up = 0;
+            fclose(f);
+        }
+        return (long)up;
+    }
+    kl_uuid_to_string(&d->uuid, u);
+    snprintf(path, sizeof(path), "/vm/%s/start_time", u);
+    if (kl_store_read(ctx, path, &v) < 0)
+        return 0;
+    start = strtod(v, NULL);
+    free(v);
+    return (long)(time(NULL) - (time_t)start);
+}
+
+int xl_cmd_uptime(int argc, char **argv)
+{
+    bool shortf = false;
+    kl_dominfo *l;
+    kl_ctx *ctx;
+    int c, n;
+
+    while ((c = xl_getopt(argc, argv, "s", "uptime", 0)) != -1) {
+        if (c != 's')
+            return 2;
+        shortf = true;
+    }
+    if (!(ctx = xl_open()))
+        return 1;
+    if ((n = kl_domain_list(ctx, &l)) < 0) {
+        kl_ctx_close(ctx);
+        return 1;
+    }
+    for (int a = optind; a < argc; a++) {        /* named domains must exist */
+        uint32_t id;
+        if (xl_find_domain(ctx, argv[a], &id) < 0) {
+            free(l);
+            kl_ctx_close(ctx);
+            return 1;
+        }
+    }
+    if (!shortf)
+        printf("%-33s %4s %s\n", "Name", "ID", "Uptime");
+    for (int i = 0; i < n; i++) {
+        char up[64], now[64];
+        bool want = optind >= argc;
+        for (int a = optind; a < argc && !want; a++) {
+            uint32_t id;
+            want = kl_domain_qualify(ctx, argv[a], &id) == 0 && id == l[i].domid;
+        }
+        if (!want)
+            continue;
+        uptime_string((unsigned long)domain_uptime(ctx, &l[i]), shortf, up, sizeof(up));
+        if (shortf) {
+            time_t t = time(NULL);
+            strftime(now, sizeof(now), "%H:%M:%S", localtime(&t));
+            printf(" %s up %s, %s (%u)\n", now, up, name_of(&l[i]), l[i].domid);
+        } else
+            printf("%-33s %4u %s\n", name_of(&l[i]), l[i].domid, up);
+    }
+    free(l);
+    kl_ctx_close(ctx);
+    return 0;
+}
+
+static void print_cpumap(const uint64_t map[KEEL_CPUMAP_WORDS], int ncpus)
+{
+    int first = 1, all = 1;
+
+    for (int i = 0; i < ncpus; i++)
+        all &= (int)(map[i / 64] >> (i % 64)) & 1;
+    if (all) {
+        printf("all");
+        return;
+    }
+    for (int i = 0; i < KEEL_CPUMAP_WORDS * 64; i++) {
+        int j = i;
+        if (!((map[i / 64] >> (i % 64)) & 1))
+            continue;
+        while (j + 1 < KEEL_CPUMAP_WORDS * 64 && ((map[(j + 1) / 64] >> ((j + 1) % 64)) & 1))
+            j++;
+        printf(j > i ? "%s%d-%d" : "%s%d", first ? "" : ",", i, j);
+        first = 0;
+        i = j;
+    }
+    if (first)
+        printf("none");
+}
+
+static void vcpu_rows(kl_ctx *ctx, const kl_dominfo *d, int ncpus)
+{
+    kc_handle *h = kl_ctx_kc(ctx);
+
+    for (uint32_t v = 0; v <= d->vcpu_max_id; v++) {
+        struct keel_domctl_vcpuinfo vi;
+        uint64_t hard[KEEL_CPUMAP_WORDS], soft[KEEL_CPUMAP_WORDS];
+        if (kc_vcpu_getinfo(h, d->domid, v, &vi) < 0)
+            continue;
+        printf("%-32s %5u %5u", name_of(d), d->domid, v);
+        if (!vi.online)
+            printf("%5c", '-');
+        else
+            printf("%5u", vi.cpu);
+        printf("   %c%c%c    %9.1f  ", vi.online ? (vi.running ? 'r' : '-') : '-',
+               vi.blocked ? 'b' : '-', vi.online ? '-' : 'p', (double)vi.cpu_time_ns / 1e9);
+        if (kc_vcpu_getaffinity(h, d->domid, v, hard, soft) == 0) {
+            print_cpumap(hard, ncpus);
+            printf(" / ");
+            print_cpumap(soft, ncpus);
+        } else
+            printf("all / all");
+        putchar('\n');
+    }
+}
+
+int xl_cmd_vcpu_list(int argc, char **argv)
+{
+    struct keel_sysctl_physinfo pi = { .nr_cpus = 1 };
+    kl_dominfo *l;
+    kl_ctx *ctx;
+    int c, n, rc = 0;
+
+    while ((c = xl_getopt(argc, argv, "", "vcpu-list", 0)) != -1)
+        return 2;
+    if (!(ctx = xl_open()))
+        return 1;
+    kc_physinfo(kl_ctx_kc(ctx), &pi);
+    if ((n = kl_domain_list(ctx, &l)) < 0) {
+        kl_ctx_close(ctx);
+        return 1;
+    }
+    printf("%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
+           "Affinity (Hard / Soft)");
+    for (int a = optind; a < argc; a++) {
+        uint32_t id;
+        if (xl_find_domain(ctx, argv[a], &id) < 0) {
+            rc = 1;
+            continue;
+        }
+        for (int i = 0; i < n; i++)
+            if (l[i].domid == id && id != 0)
+                vcpu_rows(ctx, &l[i], (int)pi.nr_cpus);
+    }
+    for (int i = 0; optind >= argc && i < n; i++)
+        if (l[i].domid != 0)
+            vcpu_rows(ctx, &l[i], (int)pi.nr_cpus);
+    free(l);
+    kl_ctx_close(ctx);
+    return rc;
+}
+
+int xl_cmd_domid(int argc, char **argv)
+{
+    uint32_t domid;
+    kl_ctx *ctx;
+    int c, rc;
+
+    while ((c = xl_getopt(argc, argv, "", "domid", 1)) != -1)
+        return 2;
+    if (!(ctx = xl_open()))
+        return 1;
+    rc = kl_domain_qualify(ctx, argv[optind], &domid);
+    if (rc < 0)
+        fprintf(stderr, "Can't get domid of domain name '%s', maybe this domain does not "
+                "exist.\n", argv[optind]);
+    else
+        printf("%u\n", domid);
+    kl_ctx_close(ctx);
+    return rc < 0;
+}
+
+int xl_cmd_domname(int argc, char **argv)
+{
+    char name[KL_DOMNAME_MAX + 1], *end;
+    unsigned long id;
+    kl_ctx *ctx;
+    int c, rc = -1;
+
+    while ((c = xl_getopt(argc, argv, "", "domname", 1)) != -1)
+        return 2;
+    id = strtoul(argv[optind], &end, 10);
+    if (*end || !*argv[optind]) {
+        fprintf(stderr, "Invalid domain id.\n\n");
+        return 1;
+    }
+    if (!(ctx = xl_open()))
+        return 1;
+    if (id < KEEL_DOMID_FIRST_RESERVED)
+        rc = kl_domain_name(ctx, (uint32_t)id, name, sizeof(name));
+    if (rc < 0)
+        fprintf(stderr, "Can't get domain name of domain id '%lu', maybe this domain does not "
+                "exist.\n", id);
+    else
+        printf("%s\n", name);
+    kl_ctx_close(ctx);
+    return rc < 0;
+}

@@ -1,0 +1,135 @@
+/* create.c - creating a domain from a kl_domain_config: core domain with the UUID as handle,
+ * maximum memory, scheduling parameters, affinity, the domain builder (kg_build), store
+ * nodes, userdata, then unpause. Everything is undone on failure. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keel/guest.h"
+#include "lc_int.h"
+
+static int check_name_free(kl_ctx *ctx, const char *name)
+{
+    uint32_t other;
+
+    if (kl_domain_qualify(ctx, name, &other) == 0)
+        return kl__err(ctx, -EEXIST, "domain name '%s' is already used by domain %u", name, other);
+    ctx->err[0] = 0;
+    return 0;
+}
+
+static void cpumap_from_bitmap(const kl_bitmap *b, uint64_t map[KEEL_CPUMAP_WORDS])
+{
+    memset(map, 0, sizeof(uint64_t) * KEEL_CPUMAP_WORDS);
+    for (unsigned i = 0; i < KEEL_CPUMAP_WORDS * 64; i++)
+        if (kl_bitmap_test(b, i))
+            map[i / 64] |= 1ULL << (i % 64);
+}
+
+static int set_affinity(kl_ctx *ctx, uint32_t domid, const kl_domain_build_info *b)
+{
+    int n = b->num_vcpu_hard_affinity > b->num_vcpu_soft_affinity ? b->num_vcpu_hard_affinity
+                                                                  : b->num_vcpu_soft_affinity;
+    for (int v = 0; v < b->max_vcpus && n > 0; v++) {
+        uint64_t hard[KEEL_CPUMAP_WORDS], soft[KEEL_CPUMAP_WORDS];
+        /* one list applies to every vCPU; a list of lists gives one per vCPU */
+        int hi = b->num_vcpu_hard_affinity == 1 ? 0 : v, si = b->num_vcpu_soft_affinity == 1 ? 0 : v;
+        int rc;
+        if (hi < b->num_vcpu_hard_affinity)
+            cpumap_from_bitmap(&b->vcpu_hard_affinity[hi], hard);
+        else
+            memset(hard, 0xff, sizeof(hard));
+        if (si < b->num_vcpu_soft_affinity)
+            cpumap_from_bitmap(&b->vcpu_soft_affinity[si], soft);
+        else
+            memset(soft, 0xff, sizeof(soft));
+        if ((rc = kc_vcpu_setaffinity(ctx->kc, domid, (uint32_t)v, hard, soft)) < 0)
+            return kl__err(ctx, rc, "domain %u: vCPU %d affinity: %s", domid, v, kc_error(ctx->kc));
+    }
+    return 0;
+}
+
+static int core_create(kl_ctx *ctx, const kl_domain_config *dc, uint32_t *domid)
+{
+    const kl_domain_build_info *b = &dc->b_info;
+    struct keel_domctl_create cr = { .max_vcpus = (uint32_t)b->max_vcpus,
+                                     .max_mem_kb = b->max_memkb };
+    int rc;
+
+    memcpy(cr.handle, dc->c_info.uuid.bytes, 16);
+    if (dc->c_info.ssid_label)
+        snprintf(cr.label, sizeof(cr.label), "%s", dc->c_info.ssid_label);
+    *domid = 0;
+    if ((rc = kc_domain_create(ctx->kc, &cr, domid)) < 0)
+        return kl__err(ctx, rc, "creating domain '%s': %s", dc->c_info.name, kc_error(ctx->kc));
+    return 0;
+}
+
+static int build(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
+{
+    const kl_domain_build_info *b = &dc->b_info;
+    struct kg_build_info bi = { .kernel = b->kernel, .ramdisk = b->ramdisk, .cmdline = b->cmdline,
+                                .mem_kb = b->target_memkb,
+                                .nr_vcpus = kl_bitmap_count(&b->avail_vcpus),
+                                .max_vcpus = (uint32_t)b->max_vcpus };
+    struct kg_build_result res;
+    char err[512] = "";
+    int rc;
+
+    if (!bi.nr_vcpus)
+        bi.nr_vcpus = 1;
+    if ((rc = kg_build(ctx->kc, domid, &bi, &res, err, sizeof(err))) < 0)
+        return kl__err(ctx, rc, "building domain %u from %s: %s", domid, b->kernel,
+                       err[0] ? err : kc_error(ctx->kc));
+    return 0;
+}
+
+static int configure(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
+{
+    const kl_domain_build_info *b = &dc->b_info;
+    int rc;
+
+    if (b->sched_params.weight > 0 || b->sched_params.cap > 0) {
+        uint32_t w = b->sched_params.weight > 0 ? (uint32_t)b->sched_params.weight : 256;
+        uint32_t cap = b->sched_params.cap > 0 ? (uint32_t)b->sched_params.cap : 0;
+        if ((w != 256 || cap) && (rc = kc_sched_credit_set(ctx->kc, domid, w, cap)) < 0)
+            return kl__err(ctx, rc, "domain %u: credit weight %u cap %u: %s", domid, w, cap,
+                           kc_error(ctx->kc));
+    }
+    return set_affinity(ctx, domid, b);
+}
+
+int kl_domain_create(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, uint32_t *out)
+{
+    uint32_t domid = KEEL_DOMID_INVALID;
+    kl_diag *d = kl_diag_new();
+    int rc;
+
+    ctx->err[0] = 0;
+    rc = kl_domain_config_setdefault(dc, d);
+    if (rc < 0)
+        kl__err(ctx, rc, "configuration: %s",
+                d && kl_diag_first_error(d) ? kl_diag_first_error(d) : strerror(-rc));
+    kl_diag_free(d);
+    if (rc < 0)
+        return rc;
+    if (!dc->c_info.name || !dc->b_info.kernel)
+        return kl__err(ctx, -EINVAL, "configuration: a name and a kernel are required");
+    if ((rc = check_name_free(ctx, dc->c_info.name)) < 0 || (rc = core_create(ctx, dc, &domid)) < 0)
+        return rc;
+    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = build(ctx, domid, dc)) < 0 ||
+        (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
+        (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
+        (!(flags & KL_CREATE_PAUSED) && (rc = kc_domain_unpause(ctx->kc, domid)) < 0)) {
+        char keep[sizeof(ctx->err)];
+        memcpy(keep, ctx->err, sizeof(keep));
+        if (!keep[0])
+            snprintf(keep, sizeof(keep), "domain %u: %s", domid, kc_error(ctx->kc));
+        kl_domain_destroy(ctx, domid);
+        memcpy(ctx->err, keep, sizeof(keep));
+        return rc;
+    }
+    *out = domid;
+    return 0;
+}

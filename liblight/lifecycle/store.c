@@ -1,0 +1,148 @@
+/* store.c - the store nodes of a domain, laid out as Xen's toolstack writes them:
+ * /local/domain/N/..., /vm/UUID/... and /libxl/N/..., written in one transaction. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lc_int.h"
+
+struct node { const char *rel; char val[300]; int guest_rw; };
+
+static int write_nodes(kl_ctx *ctx, uint32_t tx, const char *base, const struct node *n,
+                       size_t count, uint32_t domid)
+{
+    char path[512], rw[16], ro[16];
+    const char *rwperm[1] = { rw }, *roperm[2] = { "n0", ro };
+    int rc;
+
+    snprintf(rw, sizeof(rw), "n%u", domid);
+    snprintf(ro, sizeof(ro), "r%u", domid);
+    for (size_t i = 0; i < count; i++) {
+        snprintf(path, sizeof(path), "%s/%s", base, n[i].rel);
+        if ((rc = kl__xs_write(ctx, tx, path, n[i].val)) < 0)
+            return rc;
+        rc = n[i].guest_rw ? kl__xs_set_perms(ctx, tx, path, rwperm, 1)
+                           : kl__xs_set_perms(ctx, tx, path, roperm, 2);
+        if (rc < 0)
+            return kl__err(ctx, rc, "store: permissions of %s: %s", path, strerror(-rc));
+    }
+    return 0;
+}
+
+static int dom_dirs(kl_ctx *ctx, uint32_t tx, const char *dom, uint32_t domid)
+{
+    static const char *const guest_dirs[] = { "data", "drivers", "feature", "attr", "error",
+                                              "control/shutdown", "control/feature-poweroff",
+                                              "control/feature-reboot", "control/sysrq" };
+    char path[512], rw[16], ro[16];
+    const char *rwperm[1] = { rw }, *roperm[2] = { "n0", ro };
+    int rc;
+
+    snprintf(rw, sizeof(rw), "n%u", domid);
+    snprintf(ro, sizeof(ro), "r%u", domid);
+    if ((rc = kl__xs_mkdir(ctx, tx, dom)) < 0 || (rc = kl__xs_set_perms(ctx, tx, dom, roperm, 2)) < 0)
+        return kl__err(ctx, rc, "store: %s: %s", dom, strerror(-rc));
+    for (size_t i = 0; i < sizeof(guest_dirs) / sizeof(guest_dirs[0]); i++) {
+        /* control/feature-* stay absent until a guest agent writes them */
+        if (strstr(guest_dirs[i], "feature-"))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dom, guest_dirs[i]);
+        if ((rc = kl__xs_write(ctx, tx, path, "")) < 0 ||
+            (rc = kl__xs_set_perms(ctx, tx, path, rwperm, 1)) < 0)
+            return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    }
+    /* the guest may create control/feature-* itself: make control writable for it */
+    snprintf(path, sizeof(path), "%s/control", dom);
+    if ((rc = kl__xs_set_perms(ctx, tx, path, rwperm, 1)) < 0)
+        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    return 0;
+}
+
+static int fill(kl_ctx *ctx, uint32_t tx, uint32_t domid, const kl_domain_config *dc)
+{
+    const kl_domain_build_info *b = &dc->b_info;
+    char dom[64], vm[128], uuid[KL_UUID_STRLEN];
+    struct node dn[8 + KL_MAX_VCPUS], vn[8];
+    size_t nd = 0, nv = 0;
+    int rc;
+
+    kl_uuid_to_string(&dc->c_info.uuid, uuid);
+    snprintf(dom, sizeof(dom), "/local/domain/%u", domid);
+    snprintf(vm, sizeof(vm), "/vm/%s", uuid);
+#define DN(r, rw, ...) (dn[nd].rel = (r), dn[nd].guest_rw = (rw), \
+                        snprintf(dn[nd].val, sizeof(dn[nd].val), __VA_ARGS__), nd++)
+#define VN(r, ...) (vn[nv].rel = (r), vn[nv].guest_rw = 0, \
+                    snprintf(vn[nv].val, sizeof(vn[nv].val), __VA_ARGS__), nv++)
+    DN("name", 0, "%s", dc->c_info.name);
+    DN("domid", 0, "%u", domid);
+    DN("vm", 0, "%s", vm);
+    DN("memory/static-max", 0, "%llu", (unsigned long long)b->max_memkb);
+    DN("memory/target", 0, "%llu", (unsigned long long)b->target_memkb);
+    DN("memory/videoram", 0, "0");
+    DN("control/platform-feature-multiprocessor-suspend", 0, "1");
+    DN("image/ostype", 0, "pvh");
+    VN("uuid", "%s", uuid);
+    VN("name", "%s", dc->c_info.name);
+    VN("start_time", "%lld.%02d", (long long)time(NULL), 0);
+    VN("image/ostype", "pvh");
+    VN("image/kernel", "%s", b->kernel ? b->kernel : "");
+    VN("image/cmdline", "%s", b->cmdline ? b->cmdline : "");
+    VN("image/ramdisk", "%s", b->ramdisk ? b->ramdisk : "");
+    if ((rc = dom_dirs(ctx, tx, dom, domid)) < 0 ||
+        (rc = write_nodes(ctx, tx, dom, dn, nd, domid)) < 0 ||
+        (rc = write_nodes(ctx, tx, vm, vn, nv, domid)) < 0)
+        return rc;
+    for (int i = 0; i < b->max_vcpus; i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "%s/cpu/%d/availability", dom, i);
+        if ((rc = kl__xs_write(ctx, tx, path,
+                               kl_bitmap_test(&b->avail_vcpus, (unsigned)i) ? "online" : "offline")) < 0)
+            return rc;
+    }
+    snprintf(dom, sizeof(dom), "/libxl/%u/type", domid);
+    if ((rc = kl__xs_write(ctx, tx, dom, "pvh")) < 0)
+        return rc;
+    snprintf(dom, sizeof(dom), "/libxl/%u/dm-version", domid);
+    return kl__xs_write(ctx, tx, dom, "none");
+#undef DN
+#undef VN
+}
+
+int kl__store_domain(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        uint32_t tx;
+        int rc = kl__xs_tx_start(ctx, &tx);
+        if (rc < 0)
+            return rc;
+        if ((rc = fill(ctx, tx, domid, dc)) < 0) {
+            kl__xs_tx_end(ctx, tx, 0);
+            return rc;
+        }
+        rc = kl__xs_tx_end(ctx, tx, 1);
+        if (rc != -EAGAIN)
+            return rc < 0 ? kl__err(ctx, rc, "store: commit: %s", strerror(-rc)) : 0;
+    }
+    return kl__err(ctx, -EAGAIN, "store: domain %u: the transaction kept conflicting", domid);
+}
+
+/* Remove /local/domain/N, /vm/UUID (the vm path is read from the domain's node) and /libxl/N. */
+int kl__store_forget(kl_ctx *ctx, uint32_t domid)
+{
+    char path[128], *vm = NULL;
+    int rc = 0, r;
+
+    snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
+    if (kl__xs_read(ctx, 0, path, &vm) == 0 && !strncmp(vm, "/vm/", 4) && !strchr(vm + 4, '/'))
+        rc = kl__xs_rm(ctx, 0, vm);
+    free(vm);
+    snprintf(path, sizeof(path), "/local/domain/%u", domid);
+    if ((r = kl__xs_rm(ctx, 0, path)) < 0)
+        rc = r;
+    snprintf(path, sizeof(path), "/libxl/%u", domid);
+    if ((r = kl__xs_rm(ctx, 0, path)) < 0)
+        rc = r;
+    return rc;
+}
