@@ -73,6 +73,8 @@ static int domctl_perm(uint32_t cmd, uint16_t *cls, uint32_t *perm)
         { KEEL_DOMCTL_FOREIGN_MAP, SECCLASS_MMU, MMU__MAP_READ | MMU__MAP_WRITE },
         { KEEL_DOMCTL_CONSOLE_READ, SECCLASS_DOMAIN, DOMAIN__GETDOMAININFO },
         { KEEL_DOMCTL_SHADOW_OP, SECCLASS_SHADOW, SHADOW__LOGDIRTY },
+        { KEEL_DOMCTL_GETDOMSTATE, SECCLASS_HVM, HVM__GETHVMC },
+        { KEEL_DOMCTL_SETDOMSTATE, SECCLASS_HVM, HVM__SETHVMC },
     };
 
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -136,6 +138,10 @@ static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domc
         return foreign_map(c, d, dc);
     case KEEL_DOMCTL_SHADOW_OP:
         return hv_domctl_shadow_op(c, d, &dc->u.shadow);
+    case KEEL_DOMCTL_GETDOMSTATE:
+        return hv_domctl_getdomstate(c, d, &dc->u.domstate);
+    case KEEL_DOMCTL_SETDOMSTATE:
+        return hv_domctl_setdomstate(c, d, &dc->u.domstate);
     case KEEL_DOMCTL_CONSOLE_READ:
         return hv_domctl_console_read(c, d, &dc->u.console);
     default:

@@ -107,6 +107,7 @@ struct hv_domain {
     uint64_t con_end;                  /* bytes ever written */
     uint64_t created_ns;
     uint32_t sched_weight, sched_cap;
+    int64_t time_offset;               /* guest system time = core system time + offset */
 };
 
 /* Who is making a hypercall and where its buffers live. */
@@ -153,6 +154,7 @@ extern struct hv_state hv;
 
 /* time.c */
 uint64_t hv_now(void);                 /* system time: ns since the core started */
+uint64_t hv_guest_now(const struct hv_domain *d);  /* the domain's system time */
 int hv_time_init(void);
 void hv_time_publish(struct hv_domain *d);
 
@@ -185,6 +187,10 @@ void hv_domain_shutdown(struct hv_domain *d, uint32_t reason);
 void hv_domain_info(struct hv_domain *d, struct keel_domctl_info *info);
 void hv_domain_died(struct hv_domain *d, int status);
 int hv_dom0_init(void);
+
+/* domstate.c */
+long hv_domctl_getdomstate(struct hv_caller *c, struct hv_domain *d, struct keel_domctl_domstate *ds);
+long hv_domctl_setdomstate(struct hv_caller *c, struct hv_domain *d, struct keel_domctl_domstate *ds);
 
 /* logdirty.c */
 long hv_domctl_shadow_op(struct hv_caller *c, struct hv_domain *d, struct keel_domctl_shadow_op *op);

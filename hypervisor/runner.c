@@ -77,7 +77,7 @@ static uint64_t run_timers(struct hv_domain *d)
 
     pthread_mutex_lock(&hv.lock);
     if (!d->destroying && !d->dead)
-        hv_timers_fire(d, hv_now(), &next);
+        hv_timers_fire(d, hv_guest_now(d), &next);
     pthread_mutex_unlock(&hv.lock);
     return next;
 }
@@ -86,7 +86,7 @@ static void sleep_on_doorbell(struct hv_domain *d, uint64_t next)
 {
     struct hv_ctl_header *h = HV_CTL(d->shared);
     uint32_t bell = __atomic_load_n(&h->doorbell, __ATOMIC_SEQ_CST);
-    uint64_t now = hv_now(), wait = 1000000000ULL;
+    uint64_t now = hv_guest_now(d), wait = 1000000000ULL;
     struct timespec ts;
 
     if (next != UINT64_MAX)
@@ -114,7 +114,7 @@ static void *runner_main(void *arg)
             continue;
         }
         now = hv_now();
-        if (next <= now || now - last_time_pub > 1000000000ULL) {
+        if (next <= hv_guest_now(d) || now - last_time_pub > 1000000000ULL) {
             next = run_timers(d);
             if (now - last_time_pub > 10000000000ULL) {
                 hv_time_publish(d);

@@ -45,7 +45,7 @@ static long do_poll(struct hv_caller *c, uint64_t arg)
         if (hv_port_pending(c->d, v->poll_ports[i]))
             return 0;
     }
-    if (p.timeout && p.timeout <= hv_now())
+    if (p.timeout && p.timeout <= hv_guest_now(c->d))
         return 0;
     v->poll_deadline = p.timeout;
     return HV_DEFER;

@@ -20,6 +20,11 @@ uint64_t hv_now(void)
     return mono_ns(CLOCK_MONOTONIC) - hv.boot_mono_ns;
 }
 
+uint64_t hv_guest_now(const struct hv_domain *d)
+{
+    return (uint64_t)((int64_t)hv_now() + d->time_offset);
+}
+
 /* Measure the TSC against CLOCK_MONOTONIC and derive mul/shift as the guest formula needs. */
 int hv_time_init(void)
 {
@@ -57,7 +62,7 @@ int hv_time_init(void)
 void hv_time_publish(struct hv_domain *d)
 {
     struct keel_shared_info *si = d->shared;
-    uint64_t tsc = __rdtsc(), now = hv_now();
+    uint64_t tsc = __rdtsc(), now = hv_guest_now(d);
     uint64_t wall = mono_ns(CLOCK_REALTIME) - now;
 
     for (uint32_t i = 0; i < d->max_vcpus; i++) {

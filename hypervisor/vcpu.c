@@ -194,7 +194,9 @@ int hv_validate_context(const struct keel_vcpu_context *ctx)
     if (ctx->regs.rip >= lim || ctx->regs.rsp >= lim || ctx->regs.fs_base >= lim ||
         ctx->regs.gs_base >= lim)
         return -EINVAL;
-    if (ctx->flags & ~KEEL_CTX_FPU_VALID)
+    if (ctx->flags & ~(KEEL_CTX_FPU_VALID | KEEL_CTX_CALLBACK_VALID))
+        return -EINVAL;
+    if ((ctx->flags & KEEL_CTX_CALLBACK_VALID) && ctx->event_callback >= lim)
         return -EINVAL;
     return 0;
 }
@@ -274,7 +276,7 @@ static long vcpu_timer(struct hv_caller *c, struct hv_vcpu *v, uint32_t op, uint
         if (pt.period_ns < KEEL_MIN_TIMER_PERIOD_NS)
             return -EINVAL;
         v->periodic = pt.period_ns;
-        v->periodic_next = hv_now() + pt.period_ns;
+        v->periodic_next = hv_guest_now(c->d) + pt.period_ns;
         return 0;
     case KEEL_VCPUOP_STOP_PERIODIC_TIMER:
         v->periodic = 0;

@@ -259,3 +259,30 @@ int kc_vcpu_getaffinity(kc_handle *h, uint32_t domid, uint32_t vcpu,
     }
     return 0;
 }
+
+int kc_domain_getstate(kc_handle *h, uint32_t domid, void *buf, size_t *len)
+{
+    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_GETDOMSTATE, .domain = domid };
+    size_t got = 0;
+    long rc;
+
+    dc.u.domstate.len = (uint32_t)(*len > (1U << 20) ? (1U << 20) : *len);
+    rc = kc_domctl(h, &dc, NULL, 0, buf, dc.u.domstate.len, &got, NULL, 0, NULL);
+    if (rc < 0) {
+        if (rc == -ENOBUFS)
+            *len = dc.u.domstate.len;
+        return (int)kc_fail(rc, "getting the state of domain %u", domid);
+    }
+    *len = got;
+    return 0;
+}
+
+int kc_domain_setstate(kc_handle *h, uint32_t domid, const void *buf, size_t len)
+{
+    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_SETDOMSTATE, .domain = domid };
+    long rc;
+
+    dc.u.domstate.len = (uint32_t)len;
+    rc = kc_domctl(h, &dc, buf, len, NULL, 0, NULL, NULL, 0, NULL);
+    return rc < 0 ? (int)kc_fail(rc, "restoring the state of domain %u", domid) : 0;
+}

@@ -50,7 +50,7 @@ static void fill(uint32_t op, uint8_t *arg, size_t len, const int *doms)
         arg[i] = (uint8_t)rnd();
     if (op == KH_DOMCTL && len == sizeof(struct keel_domctl)) {
         struct keel_domctl *dc = (struct keel_domctl *)arg;
-        static const uint32_t cmds[] = { 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 25, 48, 200, 201 };
+        static const uint32_t cmds[] = { 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 25, 33, 34, 48, 200, 201 };
         if (rnd() % 4)
             dc->interface_version = KEEL_DOMCTL_INTERFACE_VERSION;
         dc->cmd = cmds[rnd() % (sizeof(cmds) / sizeof(cmds[0]))];

@@ -267,6 +267,8 @@ static void capture(struct stub_vcpu *sv, struct k_ucontext *uc, struct keel_vcp
     } else {
         ctx->flags = 0;
     }
+    ctx->event_callback = sv->callback;
+    ctx->flags |= KEEL_CTX_CALLBACK_VALID;
 }
 
 static void load_into(struct stub_vcpu *sv, struct k_ucontext *uc, const struct keel_vcpu_context *ctx)
@@ -275,6 +277,8 @@ static void load_into(struct stub_vcpu *sv, struct k_ucontext *uc, const struct 
     if ((ctx->flags & KEEL_CTX_FPU_VALID) && uc->mc.fpstate)
         memcpy((void *)uc->mc.fpstate, ctx->fxsave, 464);  /* keep the kernel's sw_reserved bytes */
     apply_segments(sv, &ctx->regs);
+    if (ctx->flags & KEEL_CTX_CALLBACK_VALID)
+        sv->callback = ctx->event_callback;
     sv->phase = PH_GUEST;
 }
 
@@ -427,6 +431,8 @@ static void enter_context(struct stub_vcpu *sv)
         uc->mc.fpstate = (uint64_t)sv->fx;
     }
     apply_segments(sv, &ctx->regs);
+    if (ctx->flags & KEEL_CTX_CALLBACK_VALID)
+        sv->callback = ctx->event_callback;
     sv->phase = PH_ENTERING;
     maybe_deliver(sv, &uc->mc);
     stub_sigreturn(uc);

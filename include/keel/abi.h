@@ -101,10 +101,12 @@ struct keel_cpu_regs {
 };
 
 #define KEEL_CTX_FPU_VALID 1u
+#define KEEL_CTX_CALLBACK_VALID 2u
 struct keel_vcpu_context {
     struct keel_cpu_regs regs;
     uint32_t flags;              /* KEEL_CTX_* */
     uint32_t pad;
+    uint64_t event_callback;     /* with KEEL_CTX_CALLBACK_VALID: the registered event callback */
     uint8_t fxsave[512] __attribute__((aligned(16))); /* FXSAVE image of the x87/SSE state */
 };
 
@@ -236,6 +238,8 @@ struct keel_memory_reservation {
 #define KEEL_DOMCTL_SHADOW_OP 10
 #define KEEL_DOMCTL_SCHEDULER_OP 16
 #define KEEL_DOMCTL_GETVCPUAFFINITY 25
+#define KEEL_DOMCTL_GETDOMSTATE 33  /* Keel: a paused domain's execution state (not memory) */
+#define KEEL_DOMCTL_SETDOMSTATE 34
 #define KEEL_DOMCTL_SHUTDOWN 48  /* remote shutdown with a reason, as SCHEDOP_remote_shutdown */
 #define KEEL_DOMCTL_FOREIGN_MAP 200 /* Keel: hand the caller the domain's memory as an fd */
 #define KEEL_DOMCTL_CONSOLE_READ 201 /* Keel: read a domain's console_io output */
@@ -283,6 +287,38 @@ struct keel_domctl_vcpuinfo {
     uint32_t pad2;
 };
 struct keel_domctl_max_mem { uint64_t max_memkb; };
+/* Domain execution state for save/restore and migration: a header, one record per vCPU, one
+ * per open local port, then the shared page's event bitmaps. Interdomain ports are recorded as
+ * unbound toward their peer; the toolstack reconnects them. */
+#define KEEL_DOMSTATE_MAGIC 0x3153444bU   /* "KDS1" */
+#define KEEL_DOMSTATE_VERSION 1
+struct keel_domctl_domstate {
+    uint64_t buf;                /* guest address (ignored on the control socket) */
+    uint32_t len;                /* in: buffer size; out: bytes */
+    uint32_t pad;
+};
+struct keel_domstate_header {
+    uint32_t magic, version;
+    uint32_t nr_vcpus, nr_ports;
+    uint64_t system_time;        /* the guest's system time when saved */
+    uint64_t reserved;           /* keeps the vCPU records 16-byte aligned */
+};
+struct keel_domstate_vcpu {
+    struct keel_vcpu_context ctx;
+    uint8_t online, initialised, upcall_pending, upcall_mask;
+    uint32_t pad;
+    uint64_t pending_sel;
+    uint64_t singleshot_left;    /* ns until the single-shot timer, 0 = none */
+    uint64_t periodic, periodic_left;
+};
+struct keel_domstate_port {
+    uint32_t port;
+    uint8_t state;               /* 1 unbound, 3 VIRQ, 4 IPI */
+    uint8_t pad;
+    uint16_t vcpu;
+    uint32_t virq;
+    uint32_t remote_dom;
+};
 /* Credit scheduler parameters, applied through the domain's cpu cgroup. */
 #define KEEL_SCHED_GETINFO 0
 #define KEEL_SCHED_PUTINFO 1
@@ -339,6 +375,7 @@ struct keel_domctl {
         struct keel_domctl_vcpuaffinity affinity;
         struct keel_domctl_max_vcpus max_vcpus;
         struct keel_domctl_shadow_op shadow;
+        struct keel_domctl_domstate domstate;
         struct keel_domctl_shutdown shutdown;
         struct keel_domctl_handle handle;
         struct keel_domctl_console_read console;

@@ -77,6 +77,11 @@ int kc_logdirty_disable(kc_handle *h, uint32_t domid);
 int kc_logdirty_read(kc_handle *h, uint32_t domid, int clear, uint8_t *bitmap, uint64_t pages,
                      uint64_t *dirty);
 
+/* A paused domain's execution state (vCPUs, timers, events; not memory) and its restoration
+ * into a new paused domain of the same shape. *len: in buffer size, out bytes. */
+int kc_domain_getstate(kc_handle *h, uint32_t domid, void *buf, size_t *len);
+int kc_domain_setstate(kc_handle *h, uint32_t domid, const void *buf, size_t len);
+
 /* System */
 int kc_physinfo(kc_handle *h, struct keel_sysctl_physinfo *info);
 /* Read the hypervisor console ring from *index onwards (0: the oldest byte kept); *len in:
