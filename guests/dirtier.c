@@ -78,12 +78,16 @@ int main(void)
         write_page(i, 0);
     next = rt_now();
     for (uint64_t tick = 1; !limit || tick <= limit; tick++) {
-        for (uint64_t n = 0; n < rate; n++) {
-            write_page(cursor, gen);
-            if (++cursor == pages) {
-                cursor = 0;
-                gen++;
+        for (int slice = 0; slice < 10; slice++) {      /* spread the writes over the second */
+            for (uint64_t n = slice * rate / 10; n < (slice + 1) * rate / 10; n++) {
+                write_page(cursor, gen);
+                if (++cursor == pages) {
+                    cursor = 0;
+                    gen++;
+                }
             }
+            if (slice < 9)
+                rt_sleep_until(next + (uint64_t)(slice + 1) * 100000000ULL);
         }
         if (every && tick % every == 0)
             errors += verify_all();

@@ -55,6 +55,36 @@ void kg_elf_load(const uint8_t *img, uint8_t *mem, const struct kg_elf_info *inf
 int kg_build(kc_handle *h, uint32_t domid, const struct kg_build_info *bi,
              struct kg_build_result *res, char *err, size_t errlen);
 
+/* ---- save and restore on the migration v2 stream ---- */
+
+/* A Keel-specific HVM save record carried inside HVM_CONTEXT (Xen's tools skip unknown device
+ * records): the core's domain state (keel_domstate_*), authoritative on restore. */
+#define KG_HVM_CODE_KEEL_DOMSTATE 0x4b45
+
+struct kg_save_opts {
+    int live;                    /* pre-copy with log-dirty mode while the guest runs */
+    uint32_t max_rounds;         /* live: rounds before stop-and-copy (0: 8) */
+    uint64_t target_dirty;       /* live: stop when a round leaves at most this many pages (0: 64) */
+    int format;                  /* 0 libxc, 1 libxl, 2 xl save image (kg_stream_format) */
+    const char *xl_config;       /* JSON config for the xl preamble */
+};
+
+struct kg_save_stats {
+    uint32_t rounds;             /* copy rounds, the final stop-and-copy included */
+    uint64_t pages_sent;
+    uint64_t last_dirty;         /* pages copied while the guest was paused */
+    uint64_t downtime_ns;        /* from pausing the guest to the end of the stream */
+    uint64_t total_ns;
+};
+
+/* Write domain domid to fd as a migration v2 stream. The domain is left paused (the caller
+ * destroys it after a successful migration, or unpauses it). */
+int kg_save(kc_handle *h, uint32_t domid, int fd, const struct kg_save_opts *opts,
+            struct kg_save_stats *stats, char *err, size_t errlen);
+/* Read a stream written by kg_save from fd into domid: a created, paused, never-run domain of
+ * the same vCPU count and at least mem_kb of memory. It stays paused. */
+int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

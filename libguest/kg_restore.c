@@ -1,0 +1,115 @@
+/* kg_restore.c - reads a migration v2 stream written by kg_save into a new, paused domain: page
+ * data straight into its memory (every pfn checked against its size), then Keel's domain-state
+ * record from HVM_CONTEXT, handed to the core (which validates it again). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "keel/guest.h"
+#include "stream/kg_stream.h"
+
+struct restore {
+    uint8_t *mem;
+    uint64_t pages;
+};
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static void *page_dest(void *opaque, uint64_t pfn, unsigned type)
+{
+    struct restore *r = opaque;
+
+    (void)type;
+    return pfn < r->pages ? r->mem + (pfn << KEEL_PAGE_SHIFT) : NULL;
+}
+
+/* Find Keel's record in an (already validated) HVM context blob. */
+static int find_domstate(const uint8_t *b, size_t len, const uint8_t **out, size_t *out_len)
+{
+    size_t pos = 8 + 24;                         /* header descriptor + save header */
+
+    while (pos + 8 <= len) {
+        uint16_t code = (uint16_t)(b[pos] | b[pos + 1] << 8);
+        uint32_t dlen;
+        memcpy(&dlen, b + pos + 4, 4);
+        if (dlen > len - pos - 8)
+            return -EBADMSG;
+        if (code == 0)
+            return -ENOENT;
+        if (code == KG_HVM_CODE_KEEL_DOMSTATE) {
+            *out = b + pos + 8;
+            *out_len = dlen;
+            return 0;
+        }
+        pos += 8 + dlen;
+    }
+    return -EBADMSG;
+}
+
+static int read_stream(kc_handle *h, uint32_t domid, struct kg_stream_reader *rd, char *err,
+                       size_t errlen)
+{
+    struct kg_stream_item it;
+    int rc, have_state = 0;
+
+    while ((rc = kg_stream_read(rd, &it)) == 0) {
+        const uint8_t *st;
+        size_t st_len;
+        if (it.kind != KG_ITEM_RECORD || it.layer != KG_LAYER_LIBXC || it.type != KG_REC_HVM_CONTEXT)
+            continue;
+        if (find_domstate(it.body, it.length, &st, &st_len) < 0)
+            return fail(err, errlen, -EINVAL, "HVM_CONTEXT at offset %llu has no Keel domain "
+                        "state: not a stream written by Keel", (unsigned long long)it.offset);
+        if ((rc = kc_domain_setstate(h, domid, st, st_len)) < 0)
+            return fail(err, errlen, rc, "%s", kc_error(h));
+        have_state = 1;
+    }
+    if (rc < 0) {
+        const struct kg_stream_error *e = kg_stream_reader_error(rd);
+        return fail(err, errlen, rc, "%s", e && e->msg[0] ? e->msg : strerror(-rc));
+    }
+    if (!have_state)
+        return fail(err, errlen, -EINVAL, "the stream carries no HVM context");
+    return 0;
+}
+
+int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, char *err, size_t errlen)
+{
+    struct restore r = { .pages = mem_kb >> 2 };
+    struct kg_stream_reader_opts ro = { .format = KG_FMT_AUTO, .page_dest = page_dest,
+                                        .page_opaque = &r };
+    struct kg_stream_reader *rd = NULL;
+    struct kg_source *src = NULL;
+    int rc;
+
+    ro.max_pfn = r.pages ? r.pages - 1 : 0;
+    if (!r.pages || (rc = kc_populate_physmap(h, domid, 0, r.pages)) < 0)
+        return fail(err, errlen, r.pages ? rc : -EINVAL, "%s", r.pages ? kc_error(h) : "no memory");
+    if (!(r.mem = kc_map_foreign(h, domid, PROT_READ | PROT_WRITE, 0, r.pages)))
+        return fail(err, errlen, -EIO, "%s", kc_error(h));
+    if ((rc = kg_source_new_fd(fd, &src)) < 0 || (rc = kg_stream_reader_new(src, &ro, &rd)) < 0)
+        fail(err, errlen, rc, "setting up the stream reader");
+    else
+        rc = read_stream(h, domid, rd, err, errlen);
+    kg_stream_reader_free(rd);
+    kg_source_free(src);
+    kc_unmap_foreign(r.mem, r.pages);
+    return rc;
+}

@@ -1,0 +1,266 @@
+/* kg_save.c - writes a domain as a migration v2 stream: all guest frames (then, when live, the
+ * frames the guest dirtied in each round, read from the core's log-dirty mode), TSC_INFO and an
+ * HVM_CONTEXT with one standard CPU record per vCPU plus Keel's own domain-state record, END.
+ * Stop-and-copy pauses the guest for the last dirty frames and the state; that span is reported
+ * as the downtime. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "keel/guest.h"
+#include "stream/kg_stream.h"
+
+struct save {
+    kc_handle *h;
+    uint32_t domid;
+    struct kg_stream_writer *w;
+    uint8_t *mem;
+    uint64_t pages;
+    uint8_t *bitmap;
+    struct kg_save_stats st;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct save *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct save *s, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->err && s->errlen && !s->err[0]) {
+        va_start(ap, fmt);
+        vsnprintf(s->err, s->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int stream_fail(struct save *s, int rc, const char *what)
+{
+    const struct kg_stream_error *e = kg_stream_writer_error(s->w);
+
+    return fail(s, rc, "%s: %s", what, e && e->msg[0] ? e->msg : strerror(-rc));
+}
+
+/* Send the frames whose bit is set (all of them when bitmap is NULL), 1024 per record. */
+static int send_pages(struct save *s, const uint8_t *bitmap)
+{
+    static uint64_t entries[KG_MAX_BATCH];
+    static const void *data[KG_MAX_BATCH];
+    uint32_t n = 0;
+    int rc;
+
+    for (uint64_t p = 0; p <= s->pages; p++) {
+        if (n && (n == KG_MAX_BATCH || p == s->pages)) {
+            if ((rc = kg_stream_write_page_data(s->w, entries, data, n)) < 0)
+                return stream_fail(s, rc, "writing page data");
+            s->st.pages_sent += n;
+            n = 0;
+        }
+        if (p == s->pages || (bitmap && !(bitmap[p / 8] & (1u << (p % 8)))))
+            continue;
+        entries[n] = KG_PFN_ENTRY(p, KG_PFINFO_NOTAB);
+        data[n++] = s->mem + (p << KEEL_PAGE_SHIFT);
+    }
+    return 0;
+}
+
+static uint64_t take_dirty(struct save *s, int *rc)
+{
+    uint64_t dirty = 0;
+
+    memset(s->bitmap, 0, s->pages / 8 + 1);
+    *rc = kc_logdirty_read(s->h, s->domid, 1, s->bitmap, s->pages, &dirty);
+    if (*rc < 0)
+        fail(s, *rc, "%s", kc_error(s->h));
+    return dirty;
+}
+
+static int precopy(struct save *s, const struct kg_save_opts *o)
+{
+    uint32_t max = o->max_rounds ? o->max_rounds : 8;
+    uint64_t target = o->target_dirty ? o->target_dirty : 64;
+    int rc;
+
+    if ((rc = kc_logdirty_enable(s->h, s->domid)) < 0)
+        return fail(s, rc, "%s", kc_error(s->h));
+    if ((rc = send_pages(s, NULL)) < 0)
+        return rc;
+    s->st.rounds = 1;
+    for (;;) {
+        uint64_t dirty = take_dirty(s, &rc);
+        if (rc < 0)
+            return rc;
+        if (dirty <= target || s->st.rounds >= max) {
+            /* the last set goes with the final pass: mark it again for stop-and-copy */
+            if (dirty)
+                rc = send_pages(s, s->bitmap);
+            return rc;
+        }
+        if ((rc = send_pages(s, s->bitmap)) < 0)
+            return rc;
+        s->st.rounds++;
+    }
+}
+
+static void ctx_to_regs(const struct keel_vcpu_context *c, struct kg_vcpu_regs *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->rax = c->regs.rax; r->rbx = c->regs.rbx; r->rcx = c->regs.rcx; r->rdx = c->regs.rdx;
+    r->rbp = c->regs.rbp; r->rsi = c->regs.rsi; r->rdi = c->regs.rdi; r->rsp = c->regs.rsp;
+    r->r8 = c->regs.r8; r->r9 = c->regs.r9; r->r10 = c->regs.r10; r->r11 = c->regs.r11;
+    r->r12 = c->regs.r12; r->r13 = c->regs.r13; r->r14 = c->regs.r14; r->r15 = c->regs.r15;
+    r->rip = c->regs.rip; r->rflags = c->regs.rflags | 0x2;
+    r->cs = 0x33; r->ss = r->ds = r->es = 0x2b;
+    r->fs_base = c->regs.fs_base; r->gs_base = c->regs.gs_base;
+    r->cr0 = 0x80050033; r->cr4 = 0x6e0; r->efer = 0xd01;     /* 64-bit user mode, paging on */
+    memcpy(r->fxsave, c->fxsave, sizeof(r->fxsave));
+}
+
+/* HVM_CONTEXT: Xen's header and CPU records, then Keel's domain-state record, then END. */
+static int write_context(struct save *s, const uint8_t *state, size_t state_len)
+{
+    const struct keel_domstate_header *h = (const void *)state;
+    const struct keel_domstate_vcpu *v = (const void *)(h + 1);
+    struct kg_hvm_save_info info = { 0, 0, 0 };
+    struct kg_vcpu_regs *regs = calloc(h->nr_vcpus, sizeof(*regs));
+    size_t base = kg_hvmctx_size(h->nr_vcpus), len = base + 8 + state_len;
+    uint8_t *blob = malloc(len);
+    int rc;
+
+    if (!regs || !blob) {
+        free(regs);
+        free(blob);
+        return fail(s, -ENOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < h->nr_vcpus; i++)
+        ctx_to_regs(&v[i].ctx, &regs[i]);
+    rc = kg_hvmctx_encode(&info, regs, NULL, h->nr_vcpus, blob, base);
+    if (rc >= 0) {
+        uint8_t *d = blob + base - 8;              /* replace END by our record, END after it */
+        uint32_t l = (uint32_t)state_len;
+        d[0] = KG_HVM_CODE_KEEL_DOMSTATE & 0xff; d[1] = KG_HVM_CODE_KEEL_DOMSTATE >> 8;
+        d[2] = d[3] = 0;
+        memcpy(d + 4, &l, 4);
+        memcpy(d + 8, state, state_len);
+        memset(d + 8 + state_len, 0, 8);
+        rc = kg_stream_write_hvm_context(s->w, blob, len);
+        if (rc < 0)
+            stream_fail(s, rc, "writing the HVM context");
+    } else {
+        fail(s, rc, "encoding the vCPU records");
+    }
+    free(regs);
+    free(blob);
+    return rc;
+}
+
+static int finish(struct save *s)
+{
+    struct keel_sysctl_physinfo pi;
+    struct kg_tsc_info tsc = { 0, 0, 0, 0 };
+    static uint8_t state[1 << 20];
+    size_t len = sizeof(state);
+    int rc;
+
+    if (kc_physinfo(s->h, &pi) == 0)
+        tsc.khz = pi.cpu_khz;
+    if ((rc = kc_domain_getstate(s->h, s->domid, state, &len)) < 0)
+        return fail(s, rc, "%s", kc_error(s->h));
+    if ((rc = kg_stream_write_tsc_info(s->w, &tsc)) < 0)
+        return stream_fail(s, rc, "writing TSC_INFO");
+    /* No parameter a Keel guest needs restored yet (its rings are set up again by the
+     * toolstack); the record is still written, as the stream's order expects it. */
+    if ((rc = kg_stream_write_hvm_params(s->w, NULL, 0)) < 0)
+        return stream_fail(s, rc, "writing HVM_PARAMS");
+    if ((rc = write_context(s, state, len)) < 0)
+        return rc;
+    if ((rc = kg_stream_write_end(s->w)) < 0)
+        return stream_fail(s, rc, "writing END");
+    return 0;
+}
+
+static int run(struct save *s, int fd, const struct kg_save_opts *o)
+{
+    struct kg_stream_writer_opts wo = { .format = (enum kg_stream_format)o->format,
+                                        .xl_config = o->xl_config, .max_pfn = s->pages };
+    struct keel_domctl_info info;
+    struct kg_sink *sink = NULL;
+    uint64_t t0 = now_ns(), tp;
+    int rc;
+
+    if ((rc = kg_sink_new_fd(fd, &sink)) < 0 || (rc = kg_stream_writer_new(sink, &wo, &s->w)) < 0) {
+        kg_sink_free(sink);
+        return fail(s, rc, "setting up the stream");
+    }
+    if ((rc = kg_stream_write_begin(s->w)) < 0 || (rc = kg_stream_write_static_data_end(s->w)) < 0) {
+        rc = stream_fail(s, rc, "writing the stream headers");
+        goto out;
+    }
+    if (o->live && (rc = precopy(s, o)) < 0)
+        goto out;
+    tp = now_ns();
+    if (kc_domain_getinfo(s->h, s->domid, &info) == 0 && !(info.flags & KEEL_DOMINF_PAUSED) &&
+        (rc = kc_domain_pause(s->h, s->domid)) < 0) {
+        fail(s, rc, "%s", kc_error(s->h));
+        goto out;
+    }
+    if (o->live) {
+        s->st.last_dirty = take_dirty(s, &rc);
+        if (rc < 0 || (rc = send_pages(s, s->bitmap)) < 0)
+            goto out;
+        s->st.rounds++;
+    } else if ((rc = send_pages(s, NULL)) < 0) {
+        goto out;
+    }
+    rc = finish(s);
+    s->st.downtime_ns = now_ns() - tp;
+    s->st.total_ns = now_ns() - t0;
+out:
+    if (o->live)
+        kc_logdirty_disable(s->h, s->domid);
+    kg_stream_writer_free(s->w);
+    kg_sink_free(sink);
+    return rc;
+}
+
+int kg_save(kc_handle *h, uint32_t domid, int fd, const struct kg_save_opts *opts,
+            struct kg_save_stats *stats, char *err, size_t errlen)
+{
+    struct kg_save_opts none = { 0 };
+    struct save s = { .h = h, .domid = domid, .err = err, .errlen = errlen };
+    long pages = kc_maximum_reservation(h, domid);
+    int rc;
+
+    if (err && errlen)
+        err[0] = 0;
+    if (pages <= 0)
+        return fail(&s, pages < 0 ? (int)pages : -EINVAL, "domain %u: %s", domid, kc_error(h));
+    s.pages = (uint64_t)pages;
+    s.mem = kc_map_foreign(h, domid, PROT_READ, 0, s.pages);
+    s.bitmap = calloc(s.pages / 8 + 1, 1);
+    if (!s.mem || !s.bitmap) {
+        free(s.bitmap);
+        return fail(&s, -ENOMEM, "mapping domain %u: %s", domid, kc_error(h));
+    }
+    rc = run(&s, fd, opts ? opts : &none);
+    kc_unmap_foreign(s.mem, s.pages);
+    free(s.bitmap);
+    if (stats)
+        *stats = s.st;
+    return rc;
+}

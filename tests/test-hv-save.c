@@ -1,0 +1,155 @@
+/* test-hv-save - save and restore on the migration v2 stream (libkeelguest kg_save/kg_restore):
+ * a counter saved to a file and restored into a new domain continues without a gap or a repeat;
+ * a dirtier saved live (pre-copy on the log-dirty bitmap, then stop-and-copy) keeps its memory
+ * intact; keel-stream-dump reads every stream written; truncated streams are refused. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hvhost.h"
+#include "tap.h"
+
+#define MIB 16
+
+static struct hvhost host;
+
+static int last_number(const char *out, const char *key)
+{
+    int last = -1;
+    size_t k = strlen(key);
+
+    for (const char *p = out; (p = strstr(p, key)); p += k)
+        if (p[k] >= '0' && p[k] <= '9')
+            last = atoi(p + k);
+    return last;
+}
+
+static int save_to(int domid, const char *path, int live, struct kg_save_stats *st)
+{
+    struct kg_save_opts o = { .live = live };
+    char err[512] = "";
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), rc;
+
+    rc = kg_save(host.h, (uint32_t)domid, fd, &o, st, err, sizeof(err));
+    close(fd);
+    if (rc < 0)
+        tap_diag("save: %s", err);
+    return rc;
+}
+
+static int restore_from(const char *path, uint32_t vcpus, uint64_t mib, char *err, size_t errlen)
+{
+    int domid = hvhost_create(&host, vcpus, mib), fd = open(path, O_RDONLY), rc;
+
+    rc = kg_restore(host.h, (uint32_t)domid, mib << 10, fd, err, errlen);
+    close(fd);
+    if (rc < 0) {
+        kc_domain_destroy(host.h, (uint32_t)domid);
+        return rc;
+    }
+    return domid;
+}
+
+static int dump_ok(const char *path)
+{
+    char cmd[700];
+    const char *b = getenv("KEEL_BUILDDIR");
+
+    snprintf(cmd, sizeof(cmd), "%s/libguest/keel-stream-dump %s >/dev/null 2>&1", b ? b : "..", path);
+    return system(cmd) == 0;
+}
+
+static void test_counter(void)
+{
+    char path[128], want[32], err[512] = "";
+    struct kg_save_stats st;
+    struct stat sb;
+    int old = hvhost_boot(&host, "counter", "interval=50", 1, MIB), nd, last;
+
+    snprintf(path, sizeof(path), "%s/counter.save", host.rundir);
+    tap_ok(hvhost_wait_console(&host, (uint32_t)old, "counter 5\n", 5000), "counter counts");
+    tap_is_int(save_to(old, path, 0, &st), 0, "save a running counter to a file");
+    last = last_number(hvhost_console(&host, (uint32_t)old), "counter ");
+    stat(path, &sb);
+    tap_diag("saved %llu pages, %lld bytes, guest paused for %.2f ms", (unsigned long long)st.pages_sent,
+             (long long)sb.st_size, st.downtime_ns / 1e6);
+    tap_ok(dump_ok(path), "keel-stream-dump reads the save image without an error");
+    kc_domain_destroy(host.h, (uint32_t)old);
+    nd = restore_from(path, 1, MIB, err, sizeof(err));
+    tap_ok(nd > 0, "restore into a new domain");
+    kc_domain_unpause(host.h, (uint32_t)nd);
+    snprintf(want, sizeof(want), "counter %d\n", last + 3);
+    tap_ok(hvhost_wait_console(&host, (uint32_t)nd, want, 5000) &&
+           last_number(hvhost_console(&host, (uint32_t)nd), "counter ") > last,
+           "the restored counter continues after %d on its restored timer", last);
+    snprintf(want, sizeof(want), "counter %d\n", last);
+    tap_ok(!strstr(hvhost_console(&host, (uint32_t)nd), want), "no number repeats");
+    kc_domain_destroy(host.h, (uint32_t)nd);
+}
+
+static void test_live(void)
+{
+    char path[128], err[512] = "";
+    struct kg_save_stats st;
+    int old = hvhost_boot(&host, "dirtier", "size=96 rate=20000 verify=1", 1, 128), nd, tick;
+
+    snprintf(path, sizeof(path), "%s/dirtier.save", host.rundir);
+    tap_ok(hvhost_wait_console(&host, (uint32_t)old, "tick 2 ", 5000), "dirtier runs");
+    tap_is_int(save_to(old, path, 1, &st), 0, "live save of a dirtier");
+    tap_diag("live save: %u rounds, %llu pages sent, %llu in the last round, downtime %.2f ms, "
+             "total %.1f ms", st.rounds, (unsigned long long)st.pages_sent,
+             (unsigned long long)st.last_dirty, st.downtime_ns / 1e6, st.total_ns / 1e6);
+    tap_ok(st.rounds >= 2 && st.pages_sent > 128 * 256, "pre-copy sent the pages dirtied meanwhile in further rounds");
+    tick = last_number(hvhost_console(&host, (uint32_t)old), "tick ");
+    tap_ok(dump_ok(path), "keel-stream-dump reads the live stream");
+    kc_domain_destroy(host.h, (uint32_t)old);
+    nd = restore_from(path, 1, 128, err, sizeof(err));
+    kc_domain_unpause(host.h, (uint32_t)nd);
+    {
+        char want[32];
+        snprintf(want, sizeof(want), "tick %d ", tick + 2);
+        tap_ok(nd > 0 && hvhost_wait_console(&host, (uint32_t)nd, want, 6000),
+               "the restored dirtier ticks on");
+    }
+    tap_ok(!strstr(hvhost_console(&host, (uint32_t)nd), "errors 1"),
+           "its checksums over the whole working set hold");
+    kc_domain_destroy(host.h, (uint32_t)nd);
+}
+
+static void test_errors(void)
+{
+    char path[128], cut[128], cmd[400], err[512] = "";
+    int d = hvhost_boot(&host, "hello", "", 1, MIB), rc;
+    struct kg_save_stats st;
+
+    snprintf(path, sizeof(path), "%s/hello.save", host.rundir);
+    snprintf(cut, sizeof(cut), "%s/cut.save", host.rundir);
+    hvhost_wait_shutdown(&host, (uint32_t)d, 5000);
+    save_to(d, path, 0, &st);
+    kc_domain_destroy(host.h, (uint32_t)d);
+    snprintf(cmd, sizeof(cmd), "head -c 100000 %s > %s", path, cut);
+    tap_ok(system(cmd) == 0, "make a truncated copy of a save image");
+    rc = restore_from(cut, 1, MIB, err, sizeof(err));
+    tap_ok(rc < 0 && err[0], "a truncated stream is refused: %s", err);
+    err[0] = 0;
+    rc = restore_from(path, 2, MIB, err, sizeof(err));
+    tap_ok(rc < 0, "restoring into a domain of another shape is refused (%s)", err);
+    tap_is_int(hvhost_count_children(host.pid), 0, "refused restores leave no domain behind");
+}
+
+int main(void)
+{
+    if (hvhost_start(&host) < 0)
+        tap_bail("cannot start the hypervisor core");
+    test_counter();
+    test_live();
+    test_errors();
+    hvhost_stop(&host);
+    return tap_done();
+}
