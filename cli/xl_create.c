@@ -112,7 +112,7 @@ static int load(const struct create_opts *o, int argc, char **argv, int first,
  * lives as long as the domain: the monitor. It creates the domain, reports "OK DOMID" or
  * "ERR message" on a pipe to xl, then applies the on_* actions and stays until the domain is
  * gone. Its log is RUNDIR/xl-NAME.log. */
-static void monitor_child(int wfd, kl_domain_config *dc, const struct create_opts *o)
+static void monitor_child(int wfd, int gofd, kl_domain_config *dc, const struct create_opts *o)
 {
     char log[512], msg[700];
     const char *rd = getenv("KEEL_RUNDIR");
@@ -142,6 +142,11 @@ static void monitor_child(int wfd, kl_domain_config *dc, const struct create_opt
     if (write(wfd, msg, strlen(msg)) < 0 || rc < 0)
         _exit(1);
     close(wfd);
+    /* xl closes its end once its console (-c) has seen the domain shut down, so that the
+     * action (e.g. destroy) cannot take the output away from it */
+    while (read(gofd, msg, sizeof(msg)) > 0 || errno == EINTR)
+        errno = 0;
+    close(gofd);
     fprintf(stderr, "monitoring domain %u (%s)\n", domid, dc->c_info.name);
     rc = o->nowait ? kl_domain_wait_gone(ctx, domid, -1) : kl_domain_monitor(ctx, domid);
     if (rc < 0)
@@ -152,23 +157,28 @@ static void monitor_child(int wfd, kl_domain_config *dc, const struct create_opt
     _exit(rc < 0);
 }
 
-/* Fork the monitor and read what it reports. 0 and *domid, or -1 (reported). */
-static int create_via_monitor(kl_domain_config *dc, const struct create_opts *o, uint32_t *domid)
+/* Fork the monitor and read what it reports. 0 and *domid, or -1 (reported). *go is the
+ * descriptor to close when the monitor may start applying the on_* actions. */
+static int create_via_monitor(kl_domain_config *dc, const struct create_opts *o, uint32_t *domid,
+                              int *go)
 {
     char buf[720];
     size_t len = 0;
-    int p[2];
+    int p[2], g[2];
     pid_t pid;
 
-    if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+    if (pipe2(p, O_CLOEXEC) < 0 || pipe2(g, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
         fprintf(stderr, "xl: cannot start the monitor: %s\n", strerror(errno));
         return -1;
     }
     if (pid == 0) {
         close(p[0]);
-        monitor_child(p[1], dc, o);
+        close(g[1]);
+        monitor_child(p[1], g[0], dc, o);
     }
     close(p[1]);
+    close(g[0]);
+    *go = g[1];
     for (;;) {
         ssize_t n = read(p[0], buf + len, sizeof(buf) - 1 - len);
         if (n < 0 && errno == EINTR)
@@ -182,6 +192,8 @@ static int create_via_monitor(kl_domain_config *dc, const struct create_opts *o,
         *domid = (uint32_t)strtoul(buf + 3, NULL, 10);
         return 0;
     }
+    close(*go);
+    *go = -1;
     waitpid(pid, NULL, 0);
     buf[strcspn(buf, "\n")] = 0;
     fprintf(stderr, "libxl: error: %s\nxl: failed to create domain '%s'\n",
@@ -195,7 +207,7 @@ int xl_cmd_create(int argc, char **argv)
     kl_domain_config dc;
     kl_ctx *ctx = NULL;
     uint32_t domid;
-    int first, rc;
+    int first, rc, go = -1;
 
     if ((rc = parse(argc, argv, &o, &first)) != 0)
         return rc;
@@ -220,7 +232,7 @@ int xl_cmd_create(int argc, char **argv)
             fprintf(stderr, "libxl: error: %s\nxl: failed to create domain '%s'\n",
                     kl_ctx_error(ctx), dc.c_info.name);
     } else
-        rc = create_via_monitor(&dc, &o, &domid);
+        rc = create_via_monitor(&dc, &o, &domid, &go);
     if (rc < 0) {
         kl_domain_config_dispose(&dc);
         kl_ctx_close(ctx);
@@ -231,6 +243,8 @@ int xl_cmd_create(int argc, char **argv)
                 o.paused ? ", paused" : "");
     if (o.console && (ctx || (ctx = xl_open())))
         xl_console_stream(ctx, domid);
+    if (go >= 0)
+        close(go);
     if (o.foreground) {
         rc = o.nowait ? kl_domain_wait_gone(ctx, domid, -1) : kl_domain_monitor(ctx, domid);
         if (rc < 0)
