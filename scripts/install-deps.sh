@@ -14,3 +14,14 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $missing
 fi
+# Xen's migration-stream verifier (pure Python) for the stream tests: unpacked from Debian's
+# xen-utils package into /opt/keel-xen, not installed (that package would also bring Xen's xl).
+ver=/opt/keel-xen/usr/lib/xen-4.17/bin/verify-stream-v2
+if [ ! -f "$ver" ]; then
+    tmp=$(mktemp -d)
+    if (cd "$tmp" && apt-get download -qq xen-utils-4.17 >/dev/null 2>&1 &&
+        dpkg-deb -x xen-utils-4.17_*.deb /opt/keel-xen); then :; else
+        echo "install-deps: xen-utils-4.17 could not be fetched; the verifier tests will be skipped" >&2
+    fi
+    rm -rf "$tmp"
+fi

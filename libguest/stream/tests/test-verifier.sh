@@ -8,7 +8,8 @@ set -u
 gen="$KEEL_BUILDDIR/libguest/stream/tests/stream-gen"
 ver="${KEEL_XEN_VERIFIER:-}"
 if [ -z "$ver" ]; then
-    for c in /usr/lib/xen-*/bin/verify-stream-v2 /usr/libexec/xen/bin/verify-stream-v2; do
+    for c in /usr/lib/xen-*/bin/verify-stream-v2 /usr/libexec/xen/bin/verify-stream-v2 \
+             /opt/keel-xen/usr/lib/xen-*/bin/verify-stream-v2; do
         [ -f "$c" ] && ver=$c
     done
 fi
