@@ -123,10 +123,20 @@ static void monitor_child(int wfd, int gofd, kl_domain_config *dc, const struct 
     setsid();
     snprintf(log, sizeof(log), "%s/xl-%s.log", rd && *rd ? rd : KEEL_DEFAULT_RUNDIR,
              dc->c_info.name);
-    if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) >= 0) {
+    /* never keep xl's stdin/stdout: a caller reading them would wait for the domain's end */
+    if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+        fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
         dup2(fd, 1);
         dup2(fd, 2);
+    } else {
+        close(1);
+        close(2);
     }
+    if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        dup2(fd, 0);
+    else
+        close(0);
     if ((rc = kl_ctx_open(&ctx, NULL)) < 0) {
         snprintf(msg, sizeof(msg), "ERR cannot reach the Keel host: %s (start it with "
                  "`keel-host start`)\n", strerror(-rc));
