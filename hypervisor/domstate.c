@@ -20,6 +20,43 @@ static size_t blob_size(uint32_t nr_vcpus, uint32_t nr_ports)
            nr_ports * sizeof(struct keel_domstate_port) + 2 * sizeof(uint64_t) * (KEEL_NR_EVTCHN / 64);
 }
 
+/* A vCPU stopped inside a hypercall is saved to restart it, unless the core has already
+ * answered: then it is saved as returned from the call, with the answer applied, so that a
+ * completed call is neither repeated nor lost (a wake-up from block, an event sent). */
+static void finish_answered_call(struct hv_domain *d, struct hv_vcpu *v, struct keel_domstate_vcpu *o)
+{
+    struct hv_vcpu_slot *s = HV_SLOT(d->shared, v->id);
+    uint32_t req = __atomic_load_n(&s->req_seq, __ATOMIC_SEQ_CST);
+    uint64_t ret;
+
+    o->online = 1;
+    if (!v->started || o->ctx.regs.rip != KEEL_HYPERCALL_ENTRY || v->deferred ||
+        v->last_seq != req || __atomic_load_n(&s->rsp_seq, __ATOMIC_SEQ_CST) != req)
+        return;
+    if (hv_copy_from_guest(d, o->ctx.regs.rsp, &ret, sizeof(ret)) < 0)
+        return;
+    o->ctx.regs.rip = ret;
+    o->ctx.regs.rsp += 8;
+    o->ctx.regs.rax = (uint64_t)s->rsp_val;
+    switch (s->rsp_action) {
+    case HV_ACT_SET_CALLBACK:
+        o->ctx.event_callback = s->rsp_data;
+        o->ctx.flags |= KEEL_CTX_CALLBACK_VALID;
+        break;
+    case HV_ACT_SET_FS:
+        o->ctx.regs.fs_base = s->rsp_data;
+        break;
+    case HV_ACT_SET_GS:
+        o->ctx.regs.gs_base = s->rsp_data;
+        break;
+    case HV_ACT_GO_DOWN:
+        o->online = 0;
+        break;
+    default:
+        break;
+    }
+}
+
 static void save_vcpu(struct hv_domain *d, struct hv_vcpu *v, uint64_t now, struct keel_domstate_vcpu *o)
 {
     struct keel_vcpu_info *vi = &((struct keel_shared_info *)d->shared)->vcpu_info[v->id];
@@ -29,7 +66,8 @@ static void save_vcpu(struct hv_domain *d, struct hv_vcpu *v, uint64_t now, stru
         memcpy(&o->ctx, &HV_SLOT(d->shared, v->id)->ctx, sizeof(o->ctx));
     else
         o->ctx = v->ctx;
-    o->online = v->online;
+    finish_answered_call(d, v, o);
+    o->online = o->online ? v->online : 0;
     o->initialised = v->initialised;
     o->upcall_pending = vi->evtchn_upcall_pending;
     o->upcall_mask = vi->evtchn_upcall_mask;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,7 +87,59 @@ static void __attribute__((noreturn)) confine_and_exec(struct hv_domain *d, int 
     _exit(67);
 }
 
+/* Domain processes are forked by one long-lived thread: their parent-death signal follows the
+ * thread that created them, and a connection's thread ends with the connection. */
+static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t spawn_cond = PTHREAD_COND_INITIALIZER;
+static struct hv_domain *spawn_req;
+static int spawn_rc, spawn_done, spawner_running;
+
+static int spawn_now(struct hv_domain *d);
+
+static void *spawner_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&spawn_lock);
+    for (;;) {
+        while (!spawn_req)
+            pthread_cond_wait(&spawn_cond, &spawn_lock);
+        spawn_rc = spawn_now(spawn_req);
+        spawn_req = NULL;
+        spawn_done = 1;
+        pthread_cond_broadcast(&spawn_cond);
+    }
+    return NULL;
+}
+
 int hv_spawn_domain(struct hv_domain *d)
+{
+    static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;   /* one request at a time */
+    pthread_t t;
+    int rc;
+
+    pthread_mutex_lock(&one);
+    pthread_mutex_lock(&spawn_lock);
+    if (!spawner_running) {
+        if (pthread_create(&t, NULL, spawner_main, NULL)) {
+            pthread_mutex_unlock(&spawn_lock);
+            pthread_mutex_unlock(&one);
+            return -EAGAIN;
+        }
+        pthread_detach(t);
+        spawner_running = 1;
+    }
+    spawn_req = d;
+    spawn_done = 0;
+    pthread_cond_broadcast(&spawn_cond);
+    while (!spawn_done)
+        pthread_cond_wait(&spawn_cond, &spawn_lock);
+    rc = spawn_rc;
+    pthread_mutex_unlock(&spawn_lock);
+    pthread_mutex_unlock(&one);
+    return rc;
+}
+
+static int spawn_now(struct hv_domain *d)
 {
     int go[2];
     long pid;

@@ -143,6 +143,21 @@ static void test_threads(void)
     tap_is_int(total, 1200, "4 threads x 300 calls on one libkeelctrl handle all succeed");
 }
 
+/* Domains belong to the core, not to the connection that created them. */
+static void test_outlives_creator(void)
+{
+    struct hvhost other = host;
+    int domid;
+
+    kc_open(&other.h, host.rundir);
+    domid = hvhost_boot(&other, "counter", "interval=20", 1, 16);
+    kc_close(other.h);
+    usleep(100000);
+    tap_ok(domid > 0 && hvhost_wait_console(&host, (uint32_t)domid, "counter 10", 3000),
+           "a domain keeps running after the connection that created it closes");
+    kc_domain_destroy(host.h, (uint32_t)domid);
+}
+
 static void test_errors(void)
 {
     struct keel_domctl_create cr = { .max_vcpus = 0, .max_mem_kb = 16384 };
@@ -197,6 +212,7 @@ int main(void)
     test_pause();
     test_memory();
     test_errors();
+    test_outlives_creator();
     test_dirtier();
     test_threads();
     test_system();
