@@ -75,6 +75,11 @@ static const struct xl_cmd cmds[] = {
       "  -c                        Clear dmesg buffer as well as printing it" },
     { "uptime", xl_cmd_uptime, false, "Print uptime for all/some domains", "[-s] [Domain]",
       "-s                         Uptime in short format" },
+    { "getenforce", xl_cmd_getenforce, false, "Returns the current enforcing mode of the Flask Xen security module", "", NULL },
+    { "setenforce", xl_cmd_setenforce, false, "Sets the current enforcing mode of the Flask Xen security module",
+      "<1|0|Enforcing|Permissive>", NULL },
+    { "loadpolicy", xl_cmd_loadpolicy, false, "Loads a new policy into the Flask Xen security module",
+      "<policy file>", NULL },
     { "help", xl_cmd_help, true, "Print this help.", "[command]", NULL },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

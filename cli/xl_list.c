@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keel/ctrl.h"
 #include "xl.h"
 
 static const char *name_of(const kl_dominfo *d)
@@ -16,7 +17,15 @@ static const char *name_of(const kl_dominfo *d)
     return d->name[0] ? d->name : "(null)";
 }
 
-static void list_row(const kl_dominfo *d, bool verbose)
+/* The domain's FLASK label, or "-" when FLASK is disabled. */
+static const char *label_of(kl_ctx *ctx, const kl_dominfo *d, char *buf, size_t len)
+{
+    if (kc_flask_sid_to_context(kl_ctx_kc(ctx), d->ssidref, buf, len) < 0)
+        snprintf(buf, len, "-");
+    return buf;
+}
+
+static void list_row(const kl_dominfo *d, bool verbose, const char *label)
 {
     static const char reason_letters[] = "-rscwS";
     int r = d->shutdown ? d->shutdown_reason : 0;
@@ -34,7 +43,9 @@ static void list_row(const kl_dominfo *d, bool verbose)
             printf(" %8x", (unsigned)d->shutdown_reason);
         else
             printf(" %8s", "-");
-        printf(" %16s", "-");
+        printf(" %16s", label ? label : "-");
+    } else if (label) {
+        printf(" %16s", label);
     }
     putchar('\n');
 }
@@ -67,7 +78,7 @@ static int list_long(kl_ctx *ctx, const kl_dominfo *l, int n)
 
 int xl_cmd_list(int argc, char **argv)
 {
-    bool verbose = false, details = false;
+    bool verbose = false, details = false, context = false;
     kl_dominfo *l, one;
     kl_ctx *ctx;
     int c, n, rc = 0;
@@ -76,7 +87,8 @@ int xl_cmd_list(int argc, char **argv)
         switch (c) {
         case 'l': details = true; break;
         case 'v': verbose = true; break;
-        case 'Z': case 'c': case 'n':
+        case 'Z': context = true; break;
+        case 'c': case 'n':
             fprintf(stderr, "xl list: -%c is not available in Keel yet\n", c);
             return 2;
         default: return 2;
@@ -107,9 +119,13 @@ int xl_cmd_list(int argc, char **argv)
         printf("Name                                        ID   Mem VCPUs\tState\tTime(s)");
         if (verbose)
             printf("   UUID                            Reason-Code\tSecurity Label");
+        else if (context)
+            printf("   Security Label");
         printf("\n");
-        for (int i = 0; i < n; i++)
-            list_row(&l[i], verbose);
+        for (int i = 0; i < n; i++) {
+            char label[256];
+            list_row(&l[i], verbose, verbose || context ? label_of(ctx, &l[i], label, sizeof(label)) : NULL);
+        }
     }
     if (l != &one)
         free(l);
