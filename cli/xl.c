@@ -75,6 +75,16 @@ static const struct xl_cmd cmds[] = {
       "  -c                        Clear dmesg buffer as well as printing it" },
     { "uptime", xl_cmd_uptime, false, "Print uptime for all/some domains", "[-s] [Domain]",
       "-s                         Uptime in short format" },
+    { "save", xl_cmd_save, false, "Save a domain state to restore later",
+      "[options] <Domain> <CheckpointFile> [<ConfigFile>]",
+      "-c  Leave domain running after creating the snapshot.\n"
+      "-p  Leave domain paused after creating the snapshot." },
+    { "restore", xl_cmd_restore, false, "Restore a domain from a saved state",
+      "[options] [<ConfigFile>] <CheckpointFile>",
+      "-p  Do not unpause domain after restoring it.\n"
+      "-e  Do not wait in the background for the death of the domain.\n"
+      "-d  Enable debug messages.\n"
+      "-V, --vncviewer  Connect to the VNC display after the domain is created." },
     { "getenforce", xl_cmd_getenforce, false, "Returns the current enforcing mode of the Flask Xen security module", "", NULL },
     { "setenforce", xl_cmd_setenforce, false, "Sets the current enforcing mode of the Flask Xen security module",
       "<1|0|Enforcing|Permissive>", NULL },

@@ -62,6 +62,13 @@ enum { KL_CREATE_PAUSED = 1 };
  * with kl_domain_config_setdefault() first. The name must not be in use (-EEXIST). On any
  * failure nothing is left behind (domain, store nodes, userdata). */
 int kl_domain_create(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, uint32_t *domid);
+/* Create a domain from dc and fill it from a save stream written by kl_domain_save (at the
+ * current position of fd) instead of building it; otherwise as kl_domain_create. */
+int kl_domain_restore(kl_ctx *ctx, kl_domain_config *dc, int fd, unsigned flags, uint32_t *domid);
+/* Save a domain to fd as an xl save image (preamble with its config as JSON, then the
+ * migration v2 stream). KL_SAVE_LIVE pre-copies while it runs. The domain is left paused. */
+enum { KL_SAVE_LIVE = 1 };
+int kl_domain_save(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags);
 /* Destroy the domain and remove its store nodes and userdata. */
 int kl_domain_destroy(kl_ctx *ctx, uint32_t domid);
 int kl_domain_pause(kl_ctx *ctx, uint32_t domid);

@@ -100,7 +100,34 @@ static int configure(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
     return set_affinity(ctx, domid, b);
 }
 
+/* Fill a created domain: build it from its kernel, or restore it from a save stream (fd >= 0). */
+static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd)
+{
+    char err[512] = "";
+    int rc;
+
+    if (fd < 0)
+        return build(ctx, domid, dc);
+    if ((rc = kg_restore(ctx->kc, domid, dc->b_info.max_memkb, fd, err, sizeof(err))) < 0)
+        return kl__err(ctx, rc, "restoring domain %u: %s", domid, err);
+    return 0;
+}
+
+static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int fd, uint32_t *out);
+
 int kl_domain_create(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, uint32_t *out)
+{
+    return create_common(ctx, dc, flags, -1, out);
+}
+
+int kl_domain_restore(kl_ctx *ctx, kl_domain_config *dc, int fd, unsigned flags, uint32_t *out)
+{
+    if (fd < 0)
+        return kl__err(ctx, -EBADF, "restore: no stream");
+    return create_common(ctx, dc, flags, fd, out);
+}
+
+static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int fd, uint32_t *out)
 {
     uint32_t domid = KEEL_DOMID_INVALID;
     kl_diag *d = kl_diag_new();
@@ -114,11 +141,11 @@ int kl_domain_create(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, uint32_t
     kl_diag_free(d);
     if (rc < 0)
         return rc;
-    if (!dc->c_info.name || !dc->b_info.kernel)
+    if (!dc->c_info.name || (fd < 0 && !dc->b_info.kernel))
         return kl__err(ctx, -EINVAL, "configuration: a name and a kernel are required");
     if ((rc = check_name_free(ctx, dc->c_info.name)) < 0 || (rc = core_create(ctx, dc, &domid)) < 0)
         return rc;
-    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = build(ctx, domid, dc)) < 0 ||
+    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = fill(ctx, domid, dc, fd)) < 0 ||
         (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
         (!(flags & KL_CREATE_PAUSED) && (rc = kc_domain_unpause(ctx->kc, domid)) < 0)) {

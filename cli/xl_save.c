@@ -1,0 +1,166 @@
+/* xl_save.c - xl save and xl restore: xl save images (xl's preamble with the domain's
+ * configuration, then the migration v2 stream). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keel/ctrl.h"
+#include "stream/kg_stream.h"
+#include "xl.h"
+
+int xl_cmd_save(int argc, char **argv)
+{
+    int c, checkpoint = 0, leave_paused = 0, fd, rc;
+    uint32_t domid;
+    kl_ctx *ctx;
+
+    while ((c = xl_getopt(argc, argv, "cp", "save", 2)) != -1) {
+        switch (c) {
+        case 'c': checkpoint = 1; break;
+        case 'p': leave_paused = 1; break;
+        default: return 2;
+        }
+    }
+    if (!(ctx = xl_open()))
+        return 1;
+    if (xl_find_domain(ctx, argv[optind], &domid) < 0) {
+        kl_ctx_close(ctx);
+        return 1;
+    }
+    fd = open(argv[optind + 1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "Failed to open temp file %s for writing: %s\n", argv[optind + 1],
+                strerror(errno));
+        kl_ctx_close(ctx);
+        return 1;
+    }
+    fprintf(stderr, "Saving to %s new xl format (info 0x%x/0x0/%u)\n", argv[optind + 1],
+            KG_XL_MANDATORY_FLAG_JSON | KG_XL_MANDATORY_FLAG_STREAMV2, 0);
+    rc = kl_domain_save(ctx, domid, fd, 0);
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc < 0) {
+        fprintf(stderr, "Failed to save domain, resuming domain: %s\n", kl_ctx_error(ctx));
+        kl_domain_unpause(ctx, domid);
+        unlink(argv[optind + 1]);
+    } else if (checkpoint) {
+        kl_domain_unpause(ctx, domid);
+    } else if (!leave_paused) {
+        kl_domain_destroy(ctx, domid);
+    }
+    kl_ctx_close(ctx);
+    return rc < 0 ? 1 : 0;
+}
+
+/* Read xl's preamble from the start of fd and return the configuration JSON. */
+static char *read_config(int fd, const char *file)
+{
+    size_t len = KG_XL_HEADER_LEN, got = 0, used;
+    struct kg_xl_header h;
+    uint8_t *buf = NULL;
+    char *json = NULL;
+    int rc;
+
+    for (;;) {
+        uint8_t *nb = realloc(buf, len);
+        if (!nb)
+            break;
+        buf = nb;
+        while (got < len) {
+            ssize_t n = read(fd, buf + got, len - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        rc = kg_xlhdr_parse(buf, got, &h, &used, NULL, 0);
+        if (rc == -EAGAIN && used > len && used < (64u << 20)) {
+            len = used;
+            continue;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "xl: %s is not an xl save image (%s)\n", file, strerror(-rc));
+            break;
+        }
+        fprintf(stderr, "Loading new save file %s (new xl fmt info 0x%x/0x%x/%u)\n", file,
+                h.mandatory_flags, h.optional_flags, h.optional_data_len);
+        if (h.config && h.config_len) {
+            fprintf(stderr, " Savefile contains xl domain config in JSON format\n");
+            json = strndup(h.config, h.config_len);
+        }
+        break;
+    }
+    free(buf);
+    return json;
+}
+
+int xl_cmd_restore(int argc, char **argv)
+{
+    int c, paused = 0, nowait = 0, fd, rc;
+    kl_domain_config dc;
+    kl_diag *d = kl_diag_new();
+    uint32_t domid;
+    const char *file;
+    char *json;
+    kl_ctx *ctx;
+
+    while ((c = xl_getopt(argc, argv, "pedV", "restore", 1)) != -1) {
+        switch (c) {
+        case 'p': paused = 1; break;
+        case 'e': nowait = 1; break;
+        case 'd': case 'V': break;
+        default: kl_diag_free(d); return 2;
+        }
+    }
+    file = argv[argc - 1];
+    if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "xl: cannot open %s: %s\n", file, strerror(errno));
+        kl_diag_free(d);
+        return 1;
+    }
+    kl_domain_config_init(&dc);
+    json = read_config(fd, file);
+    if (!json || kl_domain_config_from_json(&dc, json, d) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+        fprintf(stderr, "xl: %s: no usable domain configuration in the save image%s%s\n", file,
+                d && kl_diag_first_error(d) ? ": " : "", d && kl_diag_first_error(d) ? kl_diag_first_error(d) : "");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (!(ctx = xl_open())) {
+        rc = -EIO;
+        goto out;
+    }
+    rc = kl_domain_restore(ctx, &dc, fd, paused ? KL_CREATE_PAUSED : 0, &domid);
+    if (rc < 0)
+        fprintf(stderr, "xl: restoring %s: %s\n", file, kl_ctx_error(ctx));
+    else
+        fprintf(stderr, "Domain %u (%s) restored\n", domid, dc.c_info.name ? dc.c_info.name : "");
+    if (rc == 0 && !nowait && fork() == 0) {
+        /* as after xl create: follow the domain and apply its on_* actions */
+        kl_ctx *mctx;
+        setsid();
+        if (xl_g.verbose == 0) {
+            int nul = open("/dev/null", O_RDWR);
+            if (nul >= 0) {
+                dup2(nul, 0);
+                dup2(nul, 1);
+                dup2(nul, 2);
+            }
+        }
+        if (kl_ctx_open(&mctx, NULL) == 0)
+            kl_domain_monitor(mctx, domid);
+        _exit(0);
+    }
+    kl_ctx_close(ctx);
+out:
+    close(fd);
+    free(json);
+    kl_domain_config_dispose(&dc);
+    kl_diag_free(d);
+    return rc < 0 ? 1 : 0;
+}
