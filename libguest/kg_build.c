@@ -140,6 +140,16 @@ static int layout(const struct kg_elf_info *ei, size_t rd_len, uint64_t mem,
     return 0;
 }
 
+/* The layout ends below the ring frames reserved by kg_rings_setup (if any). */
+static uint64_t layout_limit(const struct kg_build_info *bi, uint64_t mem)
+{
+    if (bi->console_gfn && bi->console_gfn << KEEL_PAGE_SHIFT < mem)
+        mem = bi->console_gfn << KEEL_PAGE_SHIFT;
+    if (bi->store_gfn && bi->store_gfn << KEEL_PAGE_SHIFT < mem)
+        mem = bi->store_gfn << KEEL_PAGE_SHIFT;
+    return mem;
+}
+
 static int set_boot_vcpu(kc_handle *h, uint32_t domid, const struct kg_build_result *res,
                          char *err, size_t errlen)
 {
@@ -165,7 +175,7 @@ static int load_images(uint8_t *mem, uint64_t mem_size, const struct kg_build_in
 
     if ((rc = kg_elf_check(img, len, mem_size, &ei, err, errlen)) < 0)
         return rc;
-    if ((rc = layout(&ei, rd_len, mem_size, res, err, errlen)) < 0)
+    if ((rc = layout(&ei, rd_len, layout_limit(bi, mem_size), res, err, errlen)) < 0)
         return rc;
     kg_elf_load(img, mem, &ei);
     if (rd_len)

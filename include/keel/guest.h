@@ -85,6 +85,22 @@ int kg_save(kc_handle *h, uint32_t domid, int fd, const struct kg_save_opts *opt
  * the same vCPU count and at least mem_kb of memory. It stays paused. */
 int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, char *err, size_t errlen);
 
+/* ---- console and store rings (kg_rings.c) ---- */
+
+/* The rings sit in the last KG_RING_PAGES frames of the guest's memory: console first, then
+ * store. kg_build keeps everything it places below the lowest ring frame set in kg_build_info. */
+#define KG_RING_PAGES 2
+#define KG_RING_CONSOLE 0
+#define KG_RING_STORE 1
+
+/* For a created domain of mem_kb memory, before kg_build: populate and zero the two ring
+ * frames, allocate in the guest one unbound event channel port for Domain-0 per ring, and fill
+ * bi->console_gfn/console_port/store_gfn/store_port. The toolstack then introduces the store
+ * ring to keel-stored (XS_INTRODUCE domid store_gfn store_port) and writes the console's
+ * ring-ref/port in the store for keel-consoled. */
+int kg_rings_setup(kc_handle *h, uint32_t domid, uint64_t mem_kb, struct kg_build_info *bi,
+                   char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
