@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "klog.h"
+#include "ks_hv.h"
 #include "ks_store.h"
 
 struct ks_opts {
@@ -256,6 +257,7 @@ static int ks_run(struct ks_opts *o, int ready_fd)
     struct event_base *base = event_base_new();
     struct event *sigs[2] = { NULL, NULL };
     struct ks_store *s = NULL;
+    struct ks_hv *hv = NULL;
     int rc = -ENOMEM, pidfd = -1;
 
     if (!base)
@@ -273,6 +275,9 @@ static int ks_run(struct ks_opts *o, int ready_fd)
         klog(KLOG_ERROR, "main", "%s: cannot start the store: %s", o->dir, strerror(-rc));
         goto out;
     }
+    if ((rc = ks_hv_attach(s, &hv)) < 0)
+        klog(KLOG_INFO, "main", "no hypervisor core (%s): serving sockets only",
+             strerror(-rc));
     if ((rc = ks_sock_listen(s, o->sock)) < 0)
         goto out;
     klog(KLOG_INFO, "main", "listening on %s", o->sock);
@@ -287,6 +292,7 @@ static int ks_run(struct ks_opts *o, int ready_fd)
     rc = 0;
 out:
     ks_store_free(s);
+    ks_hv_detach(hv);
     if (pidfd >= 0)
         close(pidfd);
     for (int i = 0; i < 2; i++)

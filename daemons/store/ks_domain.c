@@ -84,8 +84,8 @@ int ks_domain_introduce(struct ks_store *s, uint32_t domid, uint64_t gfn, uint32
     char buf[64];
     int rc, n;
 
-    if (d)
-        return d->gfn == gfn && d->port == port ? 0 : -EEXIST;
+    if (d)   /* again with the same ring: (re)connect it if it has none (e.g. journal) */
+        return d->gfn == gfn && d->port == port ? ks_domain_connect(s, d) : -EEXIST;
     d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
