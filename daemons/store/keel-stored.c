@@ -22,6 +22,7 @@
 
 struct ks_opts {
     char dir[4096];         /* <rundir>/xenstored */
+    const char *rundir;     /* where the hypervisor core is looked for too */
     char sock[4096];
     char pidfile[4096];
     char logfile[4096];
@@ -155,6 +156,7 @@ static int ks_parse_opts(int argc, char **argv, struct ks_opts *o)
     }
     if (ks_path_join(o->dir, sizeof(o->dir), rundir, "xenstored") < 0)
         return -ENAMETOOLONG;
+    o->rundir = rundir;
     snprintf(o->sock, sizeof(o->sock), "%s", sock ? sock : "");
     snprintf(o->pidfile, sizeof(o->pidfile), "%s", pid ? pid : "");
     snprintf(o->logfile, sizeof(o->logfile), "%s", log ? log : "");
@@ -275,7 +277,7 @@ static int ks_run(struct ks_opts *o, int ready_fd)
         klog(KLOG_ERROR, "main", "%s: cannot start the store: %s", o->dir, strerror(-rc));
         goto out;
     }
-    if ((rc = ks_hv_attach(s, &hv)) < 0)
+    if ((rc = ks_hv_attach(s, o->rundir, &hv)) < 0)
         klog(KLOG_INFO, "main", "no hypervisor core (%s): serving sockets only",
              strerror(-rc));
     if ((rc = ks_sock_listen(s, o->sock)) < 0)

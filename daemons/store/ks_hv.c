@@ -82,7 +82,7 @@ static void ks_hv_unbind(void *opaque, uint32_t domid, uint32_t local)
     kc_evtchn_close(hv->h, local);
 }
 
-int ks_hv_attach(struct ks_store *s, struct ks_hv **out)
+int ks_hv_attach(struct ks_store *s, const char *rundir, struct ks_hv **out)
 {
     struct ks_hv *hv = calloc(1, sizeof(*hv));
     int rc;
@@ -90,7 +90,7 @@ int ks_hv_attach(struct ks_store *s, struct ks_hv **out)
     *out = NULL;
     if (!hv)
         return -ENOMEM;
-    if ((rc = kc_open(&hv->h, NULL)) < 0) {
+    if ((rc = kc_open(&hv->h, rundir)) < 0) {
         free(hv);
         return rc;
     }

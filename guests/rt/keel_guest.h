@@ -98,5 +98,21 @@ int strcmp(const char *a, const char *b);
 /* Provided by each guest */
 int main(void);
 
+/* Rings set up by the toolstack (rt_xs.c): the store and console ring frame and port from the
+ * device tree (which = "store" or "console"); 0, -2 (none) or -19 (no device tree). */
+int rt_ring_info(const char *which, uint64_t *gfn, uint32_t *port);
+
+/* Xenstore client over the store ring (rt_xs.c). 0 / length / negative errno (-13 EACCES,
+ * -2 ENOENT, ...). Paths are absolute or relative to /local/domain/<domid>. */
+int rt_xs_init(void);
+int rt_xs_read(const char *path, char *buf, size_t size);     /* value length */
+int rt_xs_write(const char *path, const char *value);
+int rt_xs_rm(const char *path);
+int rt_xs_directory(const char *path, char *buf, size_t size); /* NUL-separated names */
+int rt_xs_watch(const char *path, const char *token);
+int rt_xs_unwatch(const char *path, const char *token);
+/* Next watch event (queued or arriving before deadline ns): 0, or -110 on timeout. */
+int rt_xs_wait_watch(char *path, size_t psize, char *token, size_t tsize, uint64_t deadline);
+
 #pragma GCC visibility pop
 #endif
