@@ -114,5 +114,15 @@ int rt_xs_unwatch(const char *path, const char *token);
 /* Next watch event (queued or arriving before deadline ns): 0, or -110 on timeout. */
 int rt_xs_wait_watch(char *path, size_t psize, char *token, size_t tsize, uint64_t deadline);
 
+/* PV console on the console ring (rt_cons.c). rt_cons_init: 0, or negative without a ring
+ * (output then goes through console_io). rt_cons_read takes what input is there (no wait);
+ * rt_cons_getline waits for a line (deadline ns, 0 = none; -110 on timeout). */
+int rt_cons_init(void);
+int rt_cons_present(void);
+void rt_cons_write(const char *s, size_t len);
+int rt_cons_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int rt_cons_read(char *buf, size_t size);
+int rt_cons_getline(char *buf, size_t size, uint64_t deadline);
+
 #pragma GCC visibility pop
 #endif

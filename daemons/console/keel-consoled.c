@@ -1,0 +1,117 @@
+/* keel-consoled.c - the console daemon's main program: options, runtime directory
+ * (<rundir>/console: the socket and the per-domain logs), the hypervisor connection, the
+ * event loop, clean stop on SIGTERM/SIGINT. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kcd_int.h"
+#include "klog.h"
+
+static void kcd_usage(FILE *f)
+{
+    fprintf(f, "Usage: keel-consoled [-r RUNDIR] [-l error|warn|info|debug]\n"
+               "Serves guests' console rings: logs in <rundir>/console/dom<N>.log, control and\n"
+               "attach socket <rundir>/console/socket. Runs in the foreground.\n"
+               "Runtime directory: -r, else $KEEL_RUNDIR, else %s.\n", KEEL_DEFAULT_RUNDIR);
+}
+
+static void kcd_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    klog(KLOG_INFO, "main", "signal %d: stopping", (int)sig);
+    event_base_loopexit(arg, NULL);
+}
+
+static int kcd_level(const char *s)
+{
+    static const char *const names[] = { "error", "warn", "info", "debug" };
+    static const enum klog_level lv[] = { KLOG_ERROR, KLOG_WARN, KLOG_INFO, KLOG_DEBUG };
+
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            klog_set_level(lv[i]);
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static int kcd_run(struct kcd *k, const char *rundir)
+{
+    struct event *sigs[2] = { NULL, NULL };
+    char sock[4200];
+    int rc = -ENOMEM;
+
+    snprintf(k->dir, sizeof(k->dir), "%s/console", rundir);
+    if (mkdir(k->dir, 0700) < 0 && errno != EEXIST) {
+        klog(KLOG_ERROR, "main", "%s: %s", k->dir, strerror(errno));
+        return -errno;
+    }
+    if ((rc = kc_open(&k->h, rundir)) < 0) {
+        klog(KLOG_ERROR, "main", "no hypervisor core in %s: %s", rundir, strerror(-rc));
+        return rc;
+    }
+    snprintf(sock, sizeof(sock), "%s/socket", k->dir);
+    sigs[0] = evsignal_new(k->base, SIGTERM, kcd_stop_cb, k->base);
+    sigs[1] = evsignal_new(k->base, SIGINT, kcd_stop_cb, k->base);
+    if (!sigs[0] || !sigs[1] || evsignal_add(sigs[0], NULL) < 0 || evsignal_add(sigs[1], NULL) < 0)
+        goto out;
+    if ((rc = kcd_listen(k, sock)) < 0) {
+        klog(KLOG_ERROR, "main", "%s: cannot listen: %s", sock, strerror(-rc));
+        goto out;
+    }
+    klog(KLOG_INFO, "main", "listening on %s", sock);
+    event_base_dispatch(k->base);
+    unlink(sock);
+    rc = 0;
+out:
+    kcd_clients_free(k);
+    kcd_dom_free_all(k);
+    for (int i = 0; i < 2; i++)
+        if (sigs[i])
+            event_free(sigs[i]);
+    kc_close(k->h);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *rundir = getenv("KEEL_RUNDIR");
+    struct kcd k;
+    int c, rc;
+
+    memset(&k, 0, sizeof(k));
+    klog_init_env("keel-consoled", KLOG_WARN);
+    if (!rundir || !*rundir)
+        rundir = KEEL_DEFAULT_RUNDIR;
+    while ((c = getopt(argc, argv, "r:l:h")) != -1) {
+        switch (c) {
+        case 'r': rundir = optarg; break;
+        case 'l':
+            if (kcd_level(optarg) < 0) {
+                fprintf(stderr, "keel-consoled: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': kcd_usage(stdout); return 0;
+        default: kcd_usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        kcd_usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (!(k.base = event_base_new()))
+        return 1;
+    rc = kcd_run(&k, rundir);
+    event_base_free(k.base);
+    return rc < 0 ? 1 : 0;
+}
