@@ -85,6 +85,14 @@ static const struct xl_cmd cmds[] = {
       "-e  Do not wait in the background for the death of the domain.\n"
       "-d  Enable debug messages.\n"
       "-V, --vncviewer  Connect to the VNC display after the domain is created." },
+    { "migrate", xl_cmd_migrate, false, "Migrate a domain to another host", "[options] <Domain> <host>",
+      "-s <sshcommand>  Use <sshcommand> instead of ssh.  String will be passed\n"
+      "                 to sh. If empty, run <host> instead of ssh <host> xl\n"
+      "                 migrate-receive [-d -e]\n"
+      "-e               Do not wait in the background (on <host>) for the death\n"
+      "                 of the domain." },
+    { "migrate-receive", xl_cmd_migrate_receive, false, "Restore a domain from a saved state (on the target of a migration)",
+      "[options]", "-p  Do not unpause the domain after receiving it." },
     { "getenforce", xl_cmd_getenforce, false, "Returns the current enforcing mode of the Flask Xen security module", "", NULL },
     { "setenforce", xl_cmd_setenforce, false, "Sets the current enforcing mode of the Flask Xen security module",
       "<1|0|Enforcing|Permissive>", NULL },

@@ -58,8 +58,8 @@ int xl_cmd_save(int argc, char **argv)
     return rc < 0 ? 1 : 0;
 }
 
-/* Read xl's preamble from the start of fd and return the configuration JSON. */
-static char *read_config(int fd, const char *file)
+/* Read xl's preamble from fd (exactly, no further) and return the configuration JSON. */
+char *xl_read_save_config(int fd, const char *file)
 {
     size_t len = KG_XL_HEADER_LEN, got = 0, used;
     struct kg_xl_header h;
@@ -124,7 +124,7 @@ int xl_cmd_restore(int argc, char **argv)
         return 1;
     }
     kl_domain_config_init(&dc);
-    json = read_config(fd, file);
+    json = xl_read_save_config(fd, file);
     if (!json || kl_domain_config_from_json(&dc, json, d) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
         fprintf(stderr, "xl: %s: no usable domain configuration in the save image%s%s\n", file,
                 d && kl_diag_first_error(d) ? ": " : "", d && kl_diag_first_error(d) ? kl_diag_first_error(d) : "");
