@@ -1,7 +1,7 @@
 #!/bin/sh
 # Quick start, first command: installs what is needed (Debian 12, as root), builds and installs
-# Keel, starts a host in a private runtime directory and runs guests with their console on the
-# screen, then stops the host.
+# Keel, starts a host (hypervisor core + store daemon) in its own runtime directory and runs
+# guests with xl, their consoles on the screen; then stops the host.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
@@ -12,20 +12,27 @@ sh scripts/build.sh "$src/build/demo" --prefix="$prefix"
 make -C "$src/build/demo" install >/dev/null
 ldconfig
 export KEEL_RUNDIR=${KEEL_RUNDIR:-/run/keel-demo}
-guests="$prefix/lib/keel/guests"
+export PATH="$prefix/sbin:$prefix/bin:$PATH"
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+run() { say "$*"; "$@"; }
 
-echo "== starting the hypervisor core in $KEEL_RUNDIR"
-"$prefix/sbin/keel-hv" -d
-for i in $(seq 100); do [ -S "$KEEL_RUNDIR/hv.sock" ] && break; sleep 0.05; done
-trap 'kill "$(cat "$KEEL_RUNDIR/keel-hv.pid")" 2>/dev/null || true' EXIT
-
-echo "== a guest says hello"
-"$prefix/bin/keel-boot" "$guests/hello" "console=hvc0 greeting=demo"
-echo "== a guest with 8 vCPUs: every vCPU reports in"
-"$prefix/bin/keel-boot" -c 8 "$guests/smp" | tail -4
-echo "== a guest counting on a timer for 3 seconds"
-"$prefix/bin/keel-boot" -t 3 "$guests/counter" interval=250 || true
-echo "== a guest trying to escape: it crashes, alone"
-"$prefix/bin/keel-boot" "$guests/evil" attempt=syscall || true
-echo "== the end of the hypervisor console ring"
-tail -8 "$KEEL_RUNDIR"/keel-hv.log 2>/dev/null || true
+run keel-host start
+trap 'keel-host stop >/dev/null 2>&1 || true' EXIT
+say "xl info | grep memory"; xl info | grep -E '^(total|free)_memory'
+run xl create -c examples/hello.cfg
+run xl create examples/counter.cfg name=demo1
+run xl list
+say "timeout 3 xl console demo1"; timeout 3 xl console demo1 || true
+say "xl create -c examples/smp.cfg   (128 vCPUs)"; xl create -c examples/smp.cfg 2>&1 | tail -3
+run xl sched-credit -d demo1 -w 512
+run xl save demo1 /tmp/keel-demo1.save
+run xl restore /tmp/keel-demo1.save
+say "xl console demo1   (it continues where it was saved)"; timeout 2 xl console demo1 || true
+run xl getenforce
+run xl list -Z
+say "keel-boot evil attempt=syscall   (a guest trying to escape crashes alone)"
+keel-boot "$prefix/lib/keel/guests/evil" attempt=syscall || true
+say "xl dmesg | tail -6"; xl dmesg | tail -6
+run xl destroy demo1
+rm -f /tmp/keel-demo1.save
+run keel-host stop
