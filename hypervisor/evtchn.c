@@ -118,9 +118,23 @@ void hv_send_virq(struct hv_domain *d, struct hv_vcpu *v, uint32_t virq)
         hv_evtchn_set_pending(d, port);
 }
 
+/* Global VIRQs go to every toolstack connection that bound them (each has its own port). */
 void hv_send_global_virq(uint32_t virq)
 {
-    hv_send_virq(hv.dom0, &hv.dom0->vcpus[0], virq);
+    struct hv_domain *d = hv.dom0;
+
+    for (uint32_t p = 1; p < d->nr_evtchn; p++)
+        if (d->evtchn[p].state == CHN_VIRQ && d->evtchn[p].virq == virq)
+            hv_evtchn_set_pending(d, p);
+}
+
+static bool conn_has_virq(struct hv_caller *c, uint32_t virq)
+{
+    for (uint32_t p = 1; p < c->d->nr_evtchn; p++)
+        if (c->d->evtchn[p].state == CHN_VIRQ && c->d->evtchn[p].virq == virq &&
+            c->d->evtchn[p].owner == c->conn)
+            return true;
+    return false;
 }
 
 static bool virq_is_global(uint32_t virq)
@@ -138,14 +152,15 @@ static long bind_virq(struct hv_caller *c, struct keel_evtchn_op *op)
         return -EINVAL;
     if (virq_is_global(op->virq) ? (d != hv.dom0 || op->vcpu != 0) : op->vcpu >= d->max_vcpus)
         return -EINVAL;
-    if (d->vcpus[op->vcpu].virq_port[op->virq])
+    if (d == hv.dom0 ? conn_has_virq(c, op->virq) : d->vcpus[op->vcpu].virq_port[op->virq] != 0)
         return -EEXIST;
     if ((rc = alloc_port(c, d, &port)) < 0)
         return rc;
     d->evtchn[port].state = CHN_VIRQ;
     d->evtchn[port].virq = op->virq;
     d->evtchn[port].vcpu = (uint16_t)op->vcpu;
-    d->vcpus[op->vcpu].virq_port[op->virq] = port;
+    if (d != hv.dom0)
+        d->vcpus[op->vcpu].virq_port[op->virq] = port;
     op->port = port;
     return 0;
 }

@@ -56,7 +56,23 @@ static void test_virqs(void)
     tap_is_int(kc_evtchn_bind_virq(host.h, KEEL_VIRQ_DOM_EXC, &exc), 0, "bind VIRQ_DOM_EXC");
     tap_is_int(kc_evtchn_bind_virq(host.h, KEEL_VIRQ_CON_RING, &con), 0, "bind VIRQ_CON_RING");
     tap_is_int(kc_evtchn_bind_virq(host.h, KEEL_VIRQ_DOM_EXC, &again), -EEXIST,
-               "a VIRQ can be bound once");
+               "a connection binds a VIRQ once");
+    {
+        kc_handle *second;
+        uint32_t p2;
+        struct pollfd p2fd;
+        tap_ok(kc_open(&second, host.rundir) == 0 &&
+               kc_evtchn_bind_virq(second, KEEL_VIRQ_DOM_EXC, &p2) == 0,
+               "another toolstack connection binds the same global VIRQ");
+        int dd = hvhost_boot(&host, "hello", "", 1, 16);
+        hvhost_wait_shutdown(&host, (uint32_t)dd, 5000);
+        p2fd.fd = kc_evtchn_fd(second, p2);
+        p2fd.events = POLLIN;
+        tap_ok(poll(&p2fd, 1, 5000) == 1, "both connections are notified");
+        kc_domain_destroy(host.h, (uint32_t)dd);
+        kc_close(second);
+        kc_evtchn_ack(host.h, exc);
+    }
     domid = hvhost_boot(&host, "hello", "", 1, 16);
     p.fd = kc_evtchn_fd(host.h, con);
     p.events = POLLIN;
