@@ -166,6 +166,32 @@ static void client_checks(int d)
     close(outp[0]);
 }
 
+/* A domain destroyed without "remove" is dropped on VIRQ_DOM_EXC; its log stays. */
+static void death_checks(void)
+{
+    struct kg_build_info bi = { 0 };
+    char cmd[128], ans[256], log[256];
+    int d = make_guest(&bi), gone = 0;
+
+    snprintf(cmd, sizeof(cmd), "add %d %llu %u\n", d, (unsigned long long)bi.console_gfn,
+             bi.console_port);
+    command(cmd, ans, sizeof(ans));
+    kc_domain_unpause(host.h, (uint32_t)d);
+    snprintf(log, sizeof(log), "%s/console/dom%d.log", host.rundir, d);
+    tap_ok(d > 0 && !strcmp(ans, "OK") && file_has(log, "conecho: domain", 5000),
+           "a second domain's console is served");
+    kc_domain_destroy(host.h, (uint32_t)d);
+    snprintf(cmd, sizeof(cmd), "attach %d\n", d);
+    for (int i = 0; i < 60 && !gone; i++) {
+        command(cmd, ans, sizeof(ans));
+        gone = !strncmp(ans, "ERR", 3);
+        if (!gone)
+            usleep(50000);
+    }
+    tap_ok(gone, "a domain destroyed without remove is dropped (attach: %s)", ans);
+    tap_ok(file_has(log, "conecho: domain", 100), "its log stays");
+}
+
 int main(void)
 {
     struct kg_build_info bi = { 0 };
@@ -197,6 +223,7 @@ int main(void)
     tap_ok(file_has(log, "conecho: domain", 5000), "the guest's output is in console/dom%d.log", d);
     attach_checks(d, log);
     client_checks(d);
+    death_checks();
     snprintf(cmd, sizeof(cmd), "remove %d\n", d);
     command(cmd, ans, sizeof(ans));
     tap_ok(!strcmp(ans, "OK"), "remove DOMID stops serving it (%s)", ans);

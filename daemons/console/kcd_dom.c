@@ -164,8 +164,42 @@ int kcd_dom_remove(struct kcd *k, uint32_t domid)
     return -ENOENT;
 }
 
+static void kcd_exc_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct kcd *k = arg;
+    struct keel_domctl_info info;
+
+    (void)fd;
+    (void)what;
+    kc_evtchn_ack(k->h, k->exc_port);
+    for (struct kcd_dom *d = k->doms, *next; d; d = next) {
+        next = d->next;
+        if (kc_domain_getinfo(k->h, d->domid, &info) == -ESRCH) {
+            klog(KLOG_INFO, "dom", "domain %u is gone: console closed", d->domid);
+            kcd_dom_remove(k, d->domid);
+        }
+    }
+}
+
+int kcd_dom_watch_deaths(struct kcd *k)
+{
+    int rc, fd;
+
+    if ((rc = kc_evtchn_bind_virq(k->h, KEEL_VIRQ_DOM_EXC, &k->exc_port)) < 0)
+        return rc;
+    if ((fd = kc_evtchn_fd(k->h, k->exc_port)) < 0)
+        return fd;
+    k->exc_ev = event_new(k->base, fd, EV_READ | EV_PERSIST, kcd_exc_cb, k);
+    if (!k->exc_ev || event_add(k->exc_ev, NULL) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
 void kcd_dom_free_all(struct kcd *k)
 {
+    if (k->exc_ev)
+        event_free(k->exc_ev);
+    k->exc_ev = NULL;
     while (k->doms) {
         struct kcd_dom *d = k->doms;
         k->doms = d->next;

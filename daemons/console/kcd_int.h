@@ -41,6 +41,8 @@ struct kcd {
     struct kcd_dom *doms;
     struct kcd_client *clients;
     struct evconnlistener *listener;
+    struct event *exc_ev;        /* VIRQ_DOM_EXC: some domain shut down or was destroyed */
+    uint32_t exc_port;
 };
 
 int kcd_dom_add(struct kcd *k, uint32_t domid, uint64_t gfn, uint32_t port, char *err,
@@ -49,6 +51,8 @@ int kcd_dom_remove(struct kcd *k, uint32_t domid);
 struct kcd_dom *kcd_dom_find(struct kcd *k, uint32_t domid);
 void kcd_dom_pump(struct kcd_dom *d);
 void kcd_dom_free_all(struct kcd *k);
+/* Drop domains that no longer exist whenever VIRQ_DOM_EXC fires (output logged first). */
+int kcd_dom_watch_deaths(struct kcd *k);
 
 int kcd_listen(struct kcd *k, const char *path);
 void kcd_clients_free(struct kcd *k);

@@ -58,6 +58,9 @@ static int kcd_run(struct kcd *k, const char *rundir)
         klog(KLOG_ERROR, "main", "no hypervisor core in %s: %s", rundir, strerror(-rc));
         return rc;
     }
+    if ((rc = kcd_dom_watch_deaths(k)) < 0)
+        klog(KLOG_WARN, "main", "VIRQ_DOM_EXC: %s (dead domains stay until removed)",
+             kc_error(k->h));
     snprintf(sock, sizeof(sock), "%s/socket", k->dir);
     sigs[0] = evsignal_new(k->base, SIGTERM, kcd_stop_cb, k->base);
     sigs[1] = evsignal_new(k->base, SIGINT, kcd_stop_cb, k->base);
