@@ -79,29 +79,48 @@ static int sh(char *out, size_t size, const char *fmt, ...)
     return st == 0 ? 0 : -1;
 }
 
-/* XS_INTRODUCE over the socket (no stock client sends it). */
-static int xs_introduce(uint32_t domid, uint64_t gfn, uint32_t port)
+/* One request over the socket (INTRODUCE and IS_DOMAIN_INTRODUCED have no stock client);
+ * the reply's body into reply. Returns the reply type or -1. */
+static int xs_raw(uint32_t type, const char *body, int n, char *reply, size_t size)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct { uint32_t type, req_id, tx_id, len; } h = { 8, 1, 0, 0 }, r;
-    char body[96], reply[64] = "";
-    int fd, n, ok = -1;
+    struct { uint32_t type, req_id, tx_id, len; } h = { type, 1, 0, (uint32_t)n }, r;
+    int fd, rt = -1;
 
-    n = snprintf(body, sizeof(body), "%u%c%llu%c%u", domid, 0, (unsigned long long)gfn, 0,
-                 port) + 1;
-    h.len = (uint32_t)n;
+    reply[0] = 0;
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sockpath);
     if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
         return -1;
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
         write(fd, &h, sizeof(h)) == sizeof(h) && write(fd, body, (size_t)n) == n &&
-        read(fd, &r, sizeof(r)) == sizeof(r) && r.len < sizeof(reply) &&
-        read(fd, reply, r.len) == (ssize_t)r.len)
-        ok = r.type == 8 && !strcmp(reply, "OK") ? 0 : -1;
-    if (ok < 0)
-        tap_diag("introduce %u: reply type %u '%s'", domid, r.type, reply);
+        read(fd, &r, sizeof(r)) == sizeof(r) && r.len < size &&
+        read(fd, reply, r.len) == (ssize_t)r.len) {
+        reply[r.len] = 0;
+        rt = (int)r.type;
+    }
     close(fd);
-    return ok;
+    return rt;
+}
+
+static int xs_introduce(uint32_t domid, uint64_t gfn, uint32_t port)
+{
+    char body[96], reply[64];
+    int n = snprintf(body, sizeof(body), "%u%c%llu%c%u", domid, 0, (unsigned long long)gfn, 0,
+                     port) + 1;
+
+    if (xs_raw(8, body, n, reply, sizeof(reply)) == 8 && !strcmp(reply, "OK"))
+        return 0;
+    tap_diag("introduce %u: '%s'", domid, reply);
+    return -1;
+}
+
+/* "T" or "F" from IS_DOMAIN_INTRODUCED. */
+static char is_introduced(int domid)
+{
+    char body[16], reply[16];
+    int n = snprintf(body, sizeof(body), "%d", domid) + 1;
+
+    return xs_raw(17, body, n, reply, sizeof(reply)) == 17 ? reply[0] : '?';
 }
 
 /* Create an xsguest domain with rings, its home's data/ owned by it, introduced; paused. */
@@ -214,6 +233,13 @@ int main(void)
     sh(NULL, 0, "xenstore-write /local/domain/%d/data/trigger ping", a);
     tap_ok(wait_value(path, "ping", 5000), "the guest's watch fires and it answers (echo)");
     restart_checks(a);
+    kc_domain_destroy(host.h, (uint32_t)b);
+    for (int i = 0; i < 60 && is_introduced(b) != 'F'; i++)
+        usleep(50000);
+    tap_ok(is_introduced(b) == 'F', "a guest destroyed without XS_RELEASE is released by the "
+           "store on VIRQ_DOM_EXC");
+    tap_ok(is_introduced(a) == 'T', "the other guest stays introduced");
+    b = -1;
 out:
     if (a > 0)
         kc_domain_destroy(host.h, (uint32_t)a);
