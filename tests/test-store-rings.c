@@ -72,6 +72,11 @@ int main(void)
     tap_ok(kg_rings_setup(host.h, (uint32_t)domid, 4, &bi, err, sizeof(err)) == -EINVAL &&
            bi.store_gfn == 0, "a memory too small for the rings is refused");
     kc_domain_destroy(host.h, (uint32_t)domid);
+    domid = hvhost_boot(&host, "xsguest", "exit=1", 1, 4);
+    tap_ok(domid > 0 && hvhost_wait_console(&host, (uint32_t)domid, "no store ring (-2)", 5000),
+           "a guest built without rings finds none in its device tree (and says so)");
+    if (domid > 0)
+        kc_domain_destroy(host.h, (uint32_t)domid);
     hvhost_stop(&host);
     return tap_done();
 }

@@ -103,7 +103,8 @@ int main(void);
 int rt_ring_info(const char *which, uint64_t *gfn, uint32_t *port);
 
 /* Xenstore client over the store ring (rt_xs.c). 0 / length / negative errno (-13 EACCES,
- * -2 ENOENT, ...). Paths are absolute or relative to /local/domain/<domid>. */
+ * -2 ENOENT, ...). Paths are absolute or relative to /local/domain/<domid>. One caller at a
+ * time (not for concurrent use from several vCPUs); no transactions. */
 int rt_xs_init(void);
 int rt_xs_read(const char *path, char *buf, size_t size);     /* value length */
 int rt_xs_write(const char *path, const char *value);

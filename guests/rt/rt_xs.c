@@ -85,21 +85,26 @@ int rt_ring_info(const char *which, uint64_t *gfn, uint32_t *port)
     char key[32];
     uint64_t g, pt;
 
+    int seen = 0;
+
+    /* The builder's tree is the first page-aligned blob after the image (and the ramdisk)
+     * that has our /hypervisor properties. */
     for (const uint8_t *p = (const uint8_t *)(((uint64_t)_end + 4095) & ~4095ULL);
          p + 4096 <= end; p += 4096) {
         if (be32(p) != 0xd00dfeed)
             continue;
+        seen = 1;
         rt_snprintf(key, sizeof(key), "keel,%s-gfn", which);
         if (fdt_hv_prop(p, end, key, &g) < 0)
-            return -2;                               /* ENOENT */
+            continue;
         rt_snprintf(key, sizeof(key), "keel,%s-port", which);
         if (fdt_hv_prop(p, end, key, &pt) < 0 || !g || (g << 12) + 4096 > rt_boot.mem_bytes)
-            return -2;
+            continue;
         *gfn = g;
         *port = (uint32_t)pt;
         return 0;
     }
-    return -19;                                      /* ENODEV: no device tree found */
+    return seen ? -2 : -19;                          /* ENOENT: no such ring; ENODEV: no tree */
 }
 
 /* ---- the ring ---- */
