@@ -192,6 +192,38 @@ static void death_checks(void)
     tap_ok(file_has(log, "conecho: domain", 100), "its log stays");
 }
 
+/* keel-stored beside it: the console keys written in the store are enough (no "add"). */
+static void store_checks(void)
+{
+    struct kg_build_info bi = { 0 };
+    char cmd[700], log[256], xs[200];
+    const char *b = getenv("KEEL_BUILDDIR");
+    int d;
+
+    if (system("command -v xenstore-write >/dev/null")) {
+        tap_ok(1, "# SKIP xenstore-write not installed");
+        return;
+    }
+    snprintf(xs, sizeof(xs), "%s/xenstored/socket", host.rundir);
+    setenv("XENSTORED_PATH", xs, 1);
+    snprintf(cmd, sizeof(cmd), "KEEL_RUNDIR='%s' '%s/daemons/store/keel-stored' -n",
+             host.rundir, b && *b ? b : "..");
+    tap_ok(system(cmd) == 0, "keel-stored starts (keel-consoled connects to it on its own)");
+    d = make_guest(&bi);
+    snprintf(cmd, sizeof(cmd), "xenstore-write /local/domain/%d/console/port %u "
+             "/local/domain/%d/console/ring-ref %llu", d, bi.console_port, d,
+             (unsigned long long)bi.console_gfn);
+    tap_ok(d > 0 && system(cmd) == 0, "the toolstack writes console/port and console/ring-ref");
+    kc_domain_unpause(host.h, (uint32_t)d);
+    snprintf(log, sizeof(log), "%s/console/dom%d.log", host.rundir, d);
+    tap_ok(file_has(log, "conecho: domain", 8000),
+           "keel-consoled found the console through its store watch and logs it");
+    kc_domain_destroy(host.h, (uint32_t)d);
+    snprintf(cmd, sizeof(cmd), "kill $(cat '%s/xenstored/keel-stored.pid')", host.rundir);
+    if (system(cmd) != 0)
+        tap_diag("could not stop keel-stored");
+}
+
 int main(void)
 {
     struct kg_build_info bi = { 0 };
@@ -224,6 +256,7 @@ int main(void)
     attach_checks(d, log);
     client_checks(d);
     death_checks();
+    store_checks();
     snprintf(cmd, sizeof(cmd), "remove %d\n", d);
     command(cmd, ans, sizeof(ans));
     tap_ok(!strcmp(ans, "OK"), "remove DOMID stops serving it (%s)", ans);

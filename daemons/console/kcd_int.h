@@ -43,6 +43,7 @@ struct kcd {
     struct evconnlistener *listener;
     struct event *exc_ev;        /* VIRQ_DOM_EXC: some domain shut down or was destroyed */
     uint32_t exc_port;
+    struct kcd_xs *xs;           /* store client (kcd_xs.c), NULL without -x */
 };
 
 int kcd_dom_add(struct kcd *k, uint32_t domid, uint64_t gfn, uint32_t port, char *err,

@@ -13,13 +13,16 @@
 #include <unistd.h>
 
 #include "kcd_int.h"
+#include "kcd_xs.h"
 #include "klog.h"
 
 static void kcd_usage(FILE *f)
 {
-    fprintf(f, "Usage: keel-consoled [-r RUNDIR] [-l error|warn|info|debug]\n"
+    fprintf(f, "Usage: keel-consoled [-r RUNDIR] [-n] [-l error|warn|info|debug]\n"
                "Serves guests' console rings: logs in <rundir>/console/dom<N>.log, control and\n"
                "attach socket <rundir>/console/socket. Runs in the foreground.\n"
+               "Also watches the store ($XENSTORED_PATH, else <rundir>/xenstored/socket) for\n"
+               "/local/domain/N/console/{ring-ref,port}; -n: no store.\n"
                "Runtime directory: -r, else $KEEL_RUNDIR, else %s.\n", KEEL_DEFAULT_RUNDIR);
 }
 
@@ -43,7 +46,22 @@ static int kcd_level(const char *s)
     return -EINVAL;
 }
 
-static int kcd_run(struct kcd *k, const char *rundir)
+static void kcd_start_store(struct kcd *k, const char *rundir)
+{
+    const char *env = getenv("XENSTORED_PATH");
+    char path[4200];
+    int rc;
+
+    if (env && *env)
+        snprintf(path, sizeof(path), "%s", env);
+    else
+        snprintf(path, sizeof(path), "%s/xenstored/socket", rundir);
+    if ((rc = kcd_xs_start(k, path)) < 0)
+        klog(KLOG_WARN, "main", "store %s: %s (consoles only through \"add\")", path,
+             strerror(-rc));
+}
+
+static int kcd_run(struct kcd *k, const char *rundir, int use_store)
 {
     struct event *sigs[2] = { NULL, NULL };
     char sock[4200];
@@ -71,10 +89,13 @@ static int kcd_run(struct kcd *k, const char *rundir)
         goto out;
     }
     klog(KLOG_INFO, "main", "listening on %s", sock);
+    if (use_store)
+        kcd_start_store(k, rundir);
     event_base_dispatch(k->base);
     unlink(sock);
     rc = 0;
 out:
+    kcd_xs_stop(k);
     kcd_clients_free(k);
     kcd_dom_free_all(k);
     for (int i = 0; i < 2; i++)
@@ -88,13 +109,13 @@ int main(int argc, char **argv)
 {
     const char *rundir = getenv("KEEL_RUNDIR");
     struct kcd k;
-    int c, rc;
+    int c, rc, use_store = 1;
 
     memset(&k, 0, sizeof(k));
     klog_init_env("keel-consoled", KLOG_WARN);
     if (!rundir || !*rundir)
         rundir = KEEL_DEFAULT_RUNDIR;
-    while ((c = getopt(argc, argv, "r:l:h")) != -1) {
+    while ((c = getopt(argc, argv, "r:l:nh")) != -1) {
         switch (c) {
         case 'r': rundir = optarg; break;
         case 'l':
@@ -103,6 +124,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'n': use_store = 0; break;
         case 'h': kcd_usage(stdout); return 0;
         default: kcd_usage(stderr); return 2;
         }
@@ -114,7 +136,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (!(k.base = event_base_new()))
         return 1;
-    rc = kcd_run(&k, rundir);
+    rc = kcd_run(&k, rundir, use_store);
     event_base_free(k.base);
     return rc < 0 ? 1 : 0;
 }
