@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "keel/guest.h"
 #include "stream/kg_stream.h"
@@ -21,8 +22,10 @@ struct save {
     uint32_t domid;
     struct kg_stream_writer *w;
     uint8_t *mem;
+    int mem_fd;
     uint64_t pages;
     uint8_t *bitmap;
+    uint8_t *present;                  /* frames with contents (never-written frames are holes) */
     struct kg_save_stats st;
     char *err;
     size_t errlen;
@@ -79,6 +82,27 @@ static int send_pages(struct save *s, const uint8_t *bitmap)
     return 0;
 }
 
+/* The frames that hold data: holes of the memory object read as zeros and are not sent (a
+ * restored domain's memory starts as holes too). */
+static void find_present(struct save *s)
+{
+    off_t off = 0, end = (off_t)(s->pages << KEEL_PAGE_SHIFT);
+
+    memset(s->present, 0, s->pages / 8 + 1);
+    while (off < end) {
+        off_t data = lseek(s->mem_fd, off, SEEK_DATA), hole;
+        if (data < 0 || data >= end)
+            break;
+        hole = lseek(s->mem_fd, data, SEEK_HOLE);
+        if (hole < 0 || hole > end)
+            hole = end;
+        for (uint64_t p = (uint64_t)data >> KEEL_PAGE_SHIFT;
+             p < ((uint64_t)hole + KEEL_PAGE_SIZE - 1) >> KEEL_PAGE_SHIFT; p++)
+            s->present[p / 8] |= (uint8_t)(1u << (p % 8));
+        off = hole;
+    }
+}
+
 static uint64_t take_dirty(struct save *s, int *rc)
 {
     uint64_t dirty = 0;
@@ -98,7 +122,8 @@ static int precopy(struct save *s, const struct kg_save_opts *o)
 
     if ((rc = kc_logdirty_enable(s->h, s->domid)) < 0)
         return fail(s, rc, "%s", kc_error(s->h));
-    if ((rc = send_pages(s, NULL)) < 0)
+    find_present(s);                  /* after enabling: later writes are in the next round */
+    if ((rc = send_pages(s, s->present)) < 0)
         return rc;
     s->st.rounds = 1;
     for (;;) {
@@ -224,8 +249,10 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
         if (rc < 0 || (rc = send_pages(s, s->bitmap)) < 0)
             goto out;
         s->st.rounds++;
-    } else if ((rc = send_pages(s, NULL)) < 0) {
-        goto out;
+    } else {
+        find_present(s);
+        if ((rc = send_pages(s, s->present)) < 0)
+            goto out;
     }
     rc = finish(s);
     s->st.downtime_ns = now_ns() - tp;
@@ -251,15 +278,21 @@ int kg_save(kc_handle *h, uint32_t domid, int fd, const struct kg_save_opts *opt
     if (pages <= 0)
         return fail(&s, pages < 0 ? (int)pages : -EINVAL, "domain %u: %s", domid, kc_error(h));
     s.pages = (uint64_t)pages;
-    s.mem = kc_map_foreign(h, domid, PROT_READ, 0, s.pages);
+    if ((rc = kc_foreign_fd(h, domid, &s.mem_fd, NULL)) < 0)
+        return fail(&s, rc, "%s", kc_error(h));
+    s.mem = mmap(NULL, s.pages << KEEL_PAGE_SHIFT, PROT_READ, MAP_SHARED, s.mem_fd, 0);
     s.bitmap = calloc(s.pages / 8 + 1, 1);
-    if (!s.mem || !s.bitmap) {
-        free(s.bitmap);
-        return fail(&s, -ENOMEM, "mapping domain %u: %s", domid, kc_error(h));
+    s.present = calloc(s.pages / 8 + 1, 1);
+    if (s.mem == MAP_FAILED || !s.bitmap || !s.present) {
+        rc = fail(&s, -ENOMEM, "mapping domain %u", domid);
+    } else {
+        rc = run(&s, fd, opts ? opts : &none);
     }
-    rc = run(&s, fd, opts ? opts : &none);
-    kc_unmap_foreign(s.mem, s.pages);
+    if (s.mem != MAP_FAILED)
+        munmap(s.mem, s.pages << KEEL_PAGE_SHIFT);
+    close(s.mem_fd);
     free(s.bitmap);
+    free(s.present);
     if (stats)
         *stats = s.st;
     return rc;

@@ -135,7 +135,7 @@ static void test_live(void)
     tap_diag("live save: %u rounds, %llu pages sent, %llu in the last round, downtime %.2f ms, "
              "total %.1f ms", st.rounds, (unsigned long long)st.pages_sent,
              (unsigned long long)st.last_dirty, st.downtime_ns / 1e6, st.total_ns / 1e6);
-    tap_ok(st.rounds >= 2 && st.pages_sent > 128 * 256, "pre-copy sent the pages dirtied meanwhile in further rounds");
+    tap_ok(st.rounds >= 2 && st.pages_sent > 96 * 256, "pre-copy sent the pages dirtied meanwhile in further rounds");
     tick = last_number(hvhost_console(&host, (uint32_t)old), "tick ");
     tap_ok(dump_ok(path), "keel-stream-dump reads the live stream");
     xen_verifies(path, "the live migration stream");
