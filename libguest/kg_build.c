@@ -16,22 +16,10 @@
 #include <unistd.h>
 
 #include "keel/guest.h"
+#include "kg_err.h"
 
 #define PAGE_UP(x) (((x) + KEEL_PAGE_SIZE - 1) & ~(KEEL_PAGE_SIZE - 1))
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* Read a whole file (at most max bytes) into memory. */
 static int slurp(const char *path, size_t max, uint8_t **out, size_t *len)
@@ -134,7 +122,7 @@ static int layout(const struct kg_elf_info *ei, size_t rd_len, uint64_t mem,
     res->fdt_gpa = p;
     p += KG_FDT_MAX;
     if (p > mem)
-        return fail(err, errlen, -ENOSPC, "kernel, ramdisk and boot data need %llu KiB; the "
+        return kg__fail(err, errlen, -ENOSPC, "kernel, ramdisk and boot data need %llu KiB; the "
                     "domain has %llu KiB", (unsigned long long)(p >> 10),
                     (unsigned long long)(mem >> 10));
     return 0;
@@ -162,7 +150,7 @@ static int set_boot_vcpu(kc_handle *h, uint32_t domid, const struct kg_build_res
     ctx.regs.rdi = KEEL_GUEST_BASE + res->fdt_gpa;
     ctx.regs.rflags = 0x202;
     if ((rc = kc_vcpu_setcontext(h, domid, 0, &ctx)) < 0)
-        return fail(err, errlen, rc, "%s", kc_error(h));
+        return kg__fail(err, errlen, rc, "%s", kc_error(h));
     return 0;
 }
 
@@ -181,7 +169,7 @@ static int load_images(uint8_t *mem, uint64_t mem_size, const struct kg_build_in
     if (rd_len)
         memcpy(mem + res->ramdisk_start, rd, rd_len);
     if (build_fdt(mem + res->fdt_gpa, bi, domid, mem_size, res) < 0)
-        return fail(err, errlen, -ENOSPC, "boot information does not fit in %d bytes", KG_FDT_MAX);
+        return kg__fail(err, errlen, -ENOSPC, "boot information does not fit in %d bytes", KG_FDT_MAX);
     return 0;
 }
 
@@ -194,19 +182,19 @@ int kg_build(kc_handle *h, uint32_t domid, const struct kg_build_info *bi,
     int rc;
 
     if (!bi->kernel || !frames)
-        return fail(err, errlen, -EINVAL, "no kernel or no memory given");
+        return kg__fail(err, errlen, -EINVAL, "no kernel or no memory given");
     if ((rc = slurp(bi->kernel, mem_size, &img, &len)) < 0)
-        return fail(err, errlen, rc, "kernel %s: %s", bi->kernel, strerror(-rc));
+        return kg__fail(err, errlen, rc, "kernel %s: %s", bi->kernel, strerror(-rc));
     if (bi->ramdisk && (rc = slurp(bi->ramdisk, mem_size, &rd, &rd_len)) < 0) {
         free(img);
-        return fail(err, errlen, rc, "ramdisk %s: %s", bi->ramdisk, strerror(-rc));
+        return kg__fail(err, errlen, rc, "ramdisk %s: %s", bi->ramdisk, strerror(-rc));
     }
     if ((rc = kc_populate_physmap(h, domid, 0, frames)) < 0) {
-        fail(err, errlen, rc, "%s", kc_error(h));
+        kg__fail(err, errlen, rc, "%s", kc_error(h));
         goto out;
     }
     if (!(mem = kc_map_foreign(h, domid, PROT_READ | PROT_WRITE, 0, frames))) {
-        rc = fail(err, errlen, -errno ? -errno : -EIO, "%s", kc_error(h));
+        rc = kg__fail(err, errlen, -errno ? -errno : -EIO, "%s", kc_error(h));
         goto out;
     }
     rc = load_images(mem, mem_size, bi, domid, img, len, rd, rd_len, res, err, errlen);

@@ -9,35 +9,23 @@
 #include <string.h>
 
 #include "keel/guest.h"
+#include "kg_err.h"
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static int check_header(const uint8_t *img, size_t len, char *err, size_t errlen)
 {
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
 
     if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
-        return fail(err, errlen, -ENOEXEC, "not an ELF file");
+        return kg__fail(err, errlen, -ENOEXEC, "not an ELF file");
     if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
         eh->e_machine != EM_X86_64)
-        return fail(err, errlen, -ENOEXEC, "not an x86-64 ELF64 image");
+        return kg__fail(err, errlen, -ENOEXEC, "not an x86-64 ELF64 image");
     if (eh->e_type != ET_EXEC)
-        return fail(err, errlen, -ENOEXEC, "ELF type %u is not an executable", eh->e_type);
+        return kg__fail(err, errlen, -ENOEXEC, "ELF type %u is not an executable", eh->e_type);
     if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 || eh->e_phnum > 64 ||
         eh->e_phoff > len || (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > len - eh->e_phoff)
-        return fail(err, errlen, -ENOEXEC, "bad program header table (%u entries at %#llx)",
+        return kg__fail(err, errlen, -ENOEXEC, "bad program header table (%u entries at %#llx)",
                     eh->e_phnum, (unsigned long long)eh->e_phoff);
     return 0;
 }
@@ -48,14 +36,14 @@ static int check_segment(const Elf64_Phdr *ph, unsigned i, size_t len, uint64_t 
     uint64_t gpa;
 
     if (ph->p_filesz > ph->p_memsz || ph->p_offset > len || ph->p_filesz > len - ph->p_offset)
-        return fail(err, errlen, -ENOEXEC, "segment %u: file range %#llx+%#llx is outside the file",
+        return kg__fail(err, errlen, -ENOEXEC, "segment %u: file range %#llx+%#llx is outside the file",
                     i, (unsigned long long)ph->p_offset, (unsigned long long)ph->p_filesz);
     if (ph->p_vaddr < KEEL_GUEST_BASE)
-        return fail(err, errlen, -ENOEXEC, "segment %u: address %#llx is below guest memory", i,
+        return kg__fail(err, errlen, -ENOEXEC, "segment %u: address %#llx is below guest memory", i,
                     (unsigned long long)ph->p_vaddr);
     gpa = ph->p_vaddr - KEEL_GUEST_BASE;
     if (gpa >= mem_size || ph->p_memsz > mem_size - gpa)
-        return fail(err, errlen, -ENOSPC,
+        return kg__fail(err, errlen, -ENOSPC,
                     "segment %u: guest physical %#llx+%#llx does not fit in %llu KiB of guest memory",
                     i, (unsigned long long)gpa, (unsigned long long)ph->p_memsz,
                     (unsigned long long)(mem_size >> 10));
@@ -90,9 +78,9 @@ int kg_elf_check(const uint8_t *img, size_t len, uint64_t mem_size, struct kg_el
         info->nr_segments++;
     }
     if (!info->nr_segments)
-        return fail(err, errlen, -ENOEXEC, "no loadable segment");
+        return kg__fail(err, errlen, -ENOEXEC, "no loadable segment");
     if (!entry_ok)
-        return fail(err, errlen, -ENOEXEC, "entry point %#llx is not in an executable segment",
+        return kg__fail(err, errlen, -ENOEXEC, "entry point %#llx is not in an executable segment",
                     (unsigned long long)eh->e_entry);
     info->entry = eh->e_entry;
     info->load_end = (info->load_end + KEEL_PAGE_SIZE - 1) & ~(KEEL_PAGE_SIZE - 1);

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "keel/guest.h"
+#include "kg_err.h"
 #include "stream/kg_stream.h"
 
 struct restore {
@@ -18,19 +19,6 @@ struct restore {
     uint64_t pages;
 };
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static void *page_dest(void *opaque, uint64_t pfn, unsigned type)
 {
@@ -75,18 +63,18 @@ static int read_stream(kc_handle *h, uint32_t domid, struct kg_stream_reader *rd
         if (it.kind != KG_ITEM_RECORD || it.layer != KG_LAYER_LIBXC || it.type != KG_REC_HVM_CONTEXT)
             continue;
         if (find_domstate(it.body, it.length, &st, &st_len) < 0)
-            return fail(err, errlen, -EINVAL, "HVM_CONTEXT at offset %llu has no Keel domain "
+            return kg__fail(err, errlen, -EINVAL, "HVM_CONTEXT at offset %llu has no Keel domain "
                         "state: not a stream written by Keel", (unsigned long long)it.offset);
         if ((rc = kc_domain_setstate(h, domid, st, st_len)) < 0)
-            return fail(err, errlen, rc, "%s", kc_error(h));
+            return kg__fail(err, errlen, rc, "%s", kc_error(h));
         have_state = 1;
     }
     if (rc < 0) {
         const struct kg_stream_error *e = kg_stream_reader_error(rd);
-        return fail(err, errlen, rc, "%s", e && e->msg[0] ? e->msg : strerror(-rc));
+        return kg__fail(err, errlen, rc, "%s", e && e->msg[0] ? e->msg : strerror(-rc));
     }
     if (!have_state)
-        return fail(err, errlen, -EINVAL, "the stream carries no HVM context");
+        return kg__fail(err, errlen, -EINVAL, "the stream carries no HVM context");
     return 0;
 }
 
@@ -101,11 +89,11 @@ int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, char *err,
 
     ro.max_pfn = r.pages ? r.pages - 1 : 0;
     if (!r.pages || (rc = kc_populate_physmap(h, domid, 0, r.pages)) < 0)
-        return fail(err, errlen, r.pages ? rc : -EINVAL, "%s", r.pages ? kc_error(h) : "no memory");
+        return kg__fail(err, errlen, r.pages ? rc : -EINVAL, "%s", r.pages ? kc_error(h) : "no memory");
     if (!(r.mem = kc_map_foreign(h, domid, PROT_READ | PROT_WRITE, 0, r.pages)))
-        return fail(err, errlen, -EIO, "%s", kc_error(h));
+        return kg__fail(err, errlen, -EIO, "%s", kc_error(h));
     if ((rc = kg_source_new_fd(fd, &src)) < 0 || (rc = kg_stream_reader_new(src, &ro, &rd)) < 0)
-        fail(err, errlen, rc, "setting up the stream reader");
+        kg__fail(err, errlen, rc, "setting up the stream reader");
     else
         rc = read_stream(h, domid, rd, err, errlen);
     kg_stream_reader_free(rd);
