@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,18 +12,7 @@
 #include "keel/abi.h"
 #include "keel/ctrl.h"
 #include "keel/guest.h"
-
-static int kg_rings_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
+#include "kg_err.h"
 
 /* Populate and zero the two ring frames (populate is idempotent: kg_build repeats it). */
 static int kg_rings_zero(kc_handle *h, uint32_t domid, uint64_t first, char *err, size_t errlen)
@@ -33,11 +21,11 @@ static int kg_rings_zero(kc_handle *h, uint32_t domid, uint64_t first, char *err
     int rc;
 
     if ((rc = kc_populate_physmap(h, domid, first, KG_RING_PAGES)) < 0)
-        return kg_rings_fail(err, errlen, rc, "domain %u: populating ring frames %#llx..: %s",
+        return kg__fail(err, errlen, rc, "domain %u: populating ring frames %#llx..: %s",
                              domid, (unsigned long long)first, kc_error(h));
     p = kc_map_foreign(h, domid, PROT_READ | PROT_WRITE, first, KG_RING_PAGES);
     if (!p)
-        return kg_rings_fail(err, errlen, errno ? -errno : -EIO,
+        return kg__fail(err, errlen, errno ? -errno : -EIO,
                              "domain %u: mapping ring frames %#llx..: %s", domid,
                              (unsigned long long)first, kc_error(h));
     memset(p, 0, (size_t)KG_RING_PAGES << KEEL_PAGE_SHIFT);
@@ -53,16 +41,16 @@ int kg_rings_setup(kc_handle *h, uint32_t domid, uint64_t mem_kb, struct kg_buil
     int rc;
 
     if (!h || !bi || frames < 2 * KG_RING_PAGES)
-        return kg_rings_fail(err, errlen, -EINVAL, "domain %u: %llu KiB is too small for the "
+        return kg__fail(err, errlen, -EINVAL, "domain %u: %llu KiB is too small for the "
                              "rings", domid, (unsigned long long)mem_kb);
     first = frames - KG_RING_PAGES;
     if ((rc = kg_rings_zero(h, domid, first, err, errlen)) < 0)
         return rc;
     if ((rc = kc_evtchn_alloc_unbound(h, domid, 0, &cport)) < 0)
-        return kg_rings_fail(err, errlen, rc, "domain %u: console event channel: %s", domid,
+        return kg__fail(err, errlen, rc, "domain %u: console event channel: %s", domid,
                              kc_error(h));
     if ((rc = kc_evtchn_alloc_unbound(h, domid, 0, &sport)) < 0)
-        return kg_rings_fail(err, errlen, rc, "domain %u: store event channel: %s", domid,
+        return kg__fail(err, errlen, rc, "domain %u: store event channel: %s", domid,
                              kc_error(h));
     bi->console_gfn = first + KG_RING_CONSOLE;
     bi->console_port = cport;
