@@ -66,7 +66,8 @@ static int core_create(kl_ctx *ctx, const kl_domain_config *dc, uint32_t *domid)
     return 0;
 }
 
-static int build(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
+/* The console and store rings (last two frames, ports for Domain-0), then the build. */
+static int build(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, struct kg_build_info *out)
 {
     const kl_domain_build_info *b = &dc->b_info;
     struct kg_build_info bi = { .kernel = b->kernel, .ramdisk = b->ramdisk, .cmdline = b->cmdline,
@@ -79,6 +80,9 @@ static int build(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
 
     if (!bi.nr_vcpus)
         bi.nr_vcpus = 1;
+    if ((rc = kg_rings_setup(ctx->kc, domid, bi.mem_kb, &bi, err, sizeof(err))) < 0)
+        return kl__err(ctx, rc, "domain %u: console and store rings: %s", domid, err);
+    *out = bi;
     if ((rc = kg_build(ctx->kc, domid, &bi, &res, err, sizeof(err))) < 0)
         return kl__err(ctx, rc, "building domain %u from %s: %s", domid, b->kernel,
                        err[0] ? err : kc_error(ctx->kc));
@@ -101,13 +105,14 @@ static int configure(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
 }
 
 /* Fill a created domain: build it from its kernel, or restore it from a save stream (fd >= 0). */
-static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd)
+static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd,
+                struct kg_build_info *bi)
 {
     char err[512] = "";
     int rc;
 
     if (fd < 0)
-        return build(ctx, domid, dc);
+        return build(ctx, domid, dc, bi);
     if ((rc = kg_restore(ctx->kc, domid, dc->b_info.max_memkb, fd, err, sizeof(err))) < 0)
         return kl__err(ctx, rc, "restoring domain %u: %s", domid, err);
     return 0;
@@ -129,6 +134,7 @@ int kl_domain_restore(kl_ctx *ctx, kl_domain_config *dc, int fd, unsigned flags,
 
 static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int fd, uint32_t *out)
 {
+    struct kg_build_info bi = { 0 };
     uint32_t domid = KEEL_DOMID_INVALID;
     kl_diag *d = kl_diag_new();
     int rc;
@@ -145,8 +151,9 @@ static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         return kl__err(ctx, -EINVAL, "configuration: a name and a kernel are required");
     if ((rc = check_name_free(ctx, dc->c_info.name)) < 0 || (rc = core_create(ctx, dc, &domid)) < 0)
         return rc;
-    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = fill(ctx, domid, dc, fd)) < 0 ||
+    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = fill(ctx, domid, dc, fd, &bi)) < 0 ||
         (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
+        (bi.store_gfn && (rc = kl__rings_introduce(ctx, domid, &bi)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
         (!(flags & KL_CREATE_PAUSED) && (rc = kc_domain_unpause(ctx->kc, domid)) < 0)) {
         char keep[sizeof(ctx->err)];

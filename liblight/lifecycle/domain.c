@@ -137,6 +137,7 @@ int kl_domain_destroy(kl_ctx *ctx, uint32_t domid)
     rc = kc_domain_destroy(ctx->kc, domid);
     if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
         return kl__err(ctx, rc, "destroying domain %u: %s", domid, kc_error(ctx->kc));
+    kl__rings_release(ctx, domid);
     kl__store_forget(ctx, domid);
     kl__userdata_remove(ctx, domid);
     return rc < 0 ? kl__err(ctx, rc, "domain %u does not exist", domid) : 0;

@@ -24,6 +24,9 @@ int kl__err(kl_ctx *ctx, int rc, const char *fmt, ...) __attribute__((format(pri
 int kl__xs_connect(kl_ctx *ctx);
 void kl__xs_close(kl_ctx *ctx);
 /* One request; the reply payload is malloc'd in *out (NUL-terminated beyond *outlen). */
+struct kg_build_info;
+int kl__rings_introduce(kl_ctx *ctx, uint32_t domid, const struct kg_build_info *bi);
+void kl__rings_release(kl_ctx *ctx, uint32_t domid);
 int kl__xs_request(kl_ctx *ctx, uint32_t type, uint32_t tx, const void *payload, size_t len,
                    char **out, size_t *outlen);
 int kl__xs_write(kl_ctx *ctx, uint32_t tx, const char *path, const char *value);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "keel/guest.h"
 #include "lc_int.h"
 
 struct node { const char *rel; char val[300]; int guest_rw; };
@@ -145,4 +146,40 @@ int kl__store_forget(kl_ctx *ctx, uint32_t domid)
     if ((r = kl__xs_rm(ctx, 0, path)) < 0)
         rc = r;
     return rc;
+}
+
+/* Publish a new domain's rings where stock tools look (console/ring-ref and port, store/ring-ref
+ * and port, readable by the guest) and introduce it to the store daemon, which then serves its
+ * ring; keel-consoled finds the console through the same nodes. */
+int kl__rings_introduce(kl_ctx *ctx, uint32_t domid, const struct kg_build_info *bi)
+{
+    char path[96], payload[64];
+    int rc, n;
+
+    snprintf(path, sizeof(path), "/local/domain/%u/console/ring-ref", domid);
+    if ((rc = kl__xs_writef(ctx, 0, path, "%llu", (unsigned long long)bi->console_gfn)) < 0)
+        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    snprintf(path, sizeof(path), "/local/domain/%u/console/port", domid);
+    if ((rc = kl__xs_writef(ctx, 0, path, "%u", bi->console_port)) < 0)
+        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    snprintf(path, sizeof(path), "/local/domain/%u/store/ring-ref", domid);
+    if ((rc = kl__xs_writef(ctx, 0, path, "%llu", (unsigned long long)bi->store_gfn)) < 0)
+        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    snprintf(path, sizeof(path), "/local/domain/%u/store/port", domid);
+    if ((rc = kl__xs_writef(ctx, 0, path, "%u", bi->store_port)) < 0)
+        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    n = snprintf(payload, sizeof(payload), "%u%c%llu%c%u", domid, 0,
+                 (unsigned long long)bi->store_gfn, 0, bi->store_port);
+    if ((rc = kl__xs_request(ctx, 8 /* XS_INTRODUCE */, 0, payload, (size_t)n + 1, NULL, NULL)) < 0)
+        return kl__err(ctx, rc, "store: introducing domain %u: %s", domid, strerror(-rc));
+    return 0;
+}
+
+/* Tell the store daemon the domain is gone (it unmaps its ring and revokes its rights). */
+void kl__rings_release(kl_ctx *ctx, uint32_t domid)
+{
+    char payload[16];
+    int n = snprintf(payload, sizeof(payload), "%u", domid);
+
+    kl__xs_request(ctx, 9 /* XS_RELEASE */, 0, payload, (size_t)n + 1, NULL, NULL);
 }
