@@ -28,6 +28,8 @@ void xl_help(const char *cmd);
 
 /* Open the context of $KEEL_RUNDIR, or print why not and return NULL. */
 kl_ctx *xl_open(void);
+/* xl_open() and xl_find_domain() together: NULL (after printing why) if either fails. */
+kl_ctx *xl_open_domain(const char *arg, uint32_t *domid);
 /* A domain by name or id; prints xl's message and returns -1 if it does not exist. */
 int xl_find_domain(kl_ctx *ctx, const char *arg, uint32_t *domid);
 /* getopt over a command's options; missing arguments print usage. Returns the option, -1 at

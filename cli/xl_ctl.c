@@ -23,12 +23,8 @@ static int one_domain(int argc, char **argv, const char *opts, int (*act)(kl_ctx
     while ((c = xl_getopt(argc, argv, opts, argv[0], 1)) != -1)
         if (c == XL_USAGE_ERROR)
             return 2;
-    if (!(ctx = xl_open()))
+    if (!(ctx = xl_open_domain(argv[optind], &domid)))
         return 1;
-    if (xl_find_domain(ctx, argv[optind], &domid) < 0) {
-        kl_ctx_close(ctx);
-        return 1;
-    }
     if ((rc = act(ctx, domid)) < 0)
         fprintf(stderr, "%s failed: %s\n", what, kl_ctx_error(ctx));
     kl_ctx_close(ctx);
@@ -163,12 +159,8 @@ int xl_cmd_rename(int argc, char **argv)
 
     while ((c = xl_getopt(argc, argv, "", "rename", 2)) != -1)
         return 2;
-    if (!(ctx = xl_open()))
+    if (!(ctx = xl_open_domain(argv[optind], &domid)))
         return 1;
-    if (xl_find_domain(ctx, argv[optind], &domid) < 0) {
-        kl_ctx_close(ctx);
-        return 1;
-    }
     if ((rc = kl_domain_rename(ctx, domid, argv[optind + 1])) < 0)
         fprintf(stderr, "Couldn't rename domain %u: %s\n", domid, kl_ctx_error(ctx));
     kl_ctx_close(ctx);
@@ -188,12 +180,8 @@ static int mem_cmd(int argc, char **argv, bool max)
         fprintf(stderr, "invalid memory size: %s\n", argv[optind + 1]);
         return 1;
     }
-    if (!(ctx = xl_open()))
+    if (!(ctx = xl_open_domain(argv[optind], &domid)))
         return 1;
-    if (xl_find_domain(ctx, argv[optind], &domid) < 0) {
-        kl_ctx_close(ctx);
-        return 1;
-    }
     rc = max ? kl_domain_setmaxmem(ctx, domid, (uint64_t)kb)
              : kl_domain_set_target(ctx, domid, (uint64_t)kb);
     if (rc < 0)
@@ -480,12 +468,8 @@ int xl_cmd_console(int argc, char **argv)
         if (c == XL_USAGE_ERROR)
             return 2;
     }
-    if (!(ctx = xl_open()))
+    if (!(ctx = xl_open_domain(argv[optind], &domid)))
         return 1;
-    if (xl_find_domain(ctx, argv[optind], &domid) < 0) {
-        kl_ctx_close(ctx);
-        return 1;
-    }
     rc = xl_console_stream(ctx, domid);
     kl_ctx_close(ctx);
     return rc < 0;

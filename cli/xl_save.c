@@ -27,12 +27,8 @@ int xl_cmd_save(int argc, char **argv)
         default: return 2;
         }
     }
-    if (!(ctx = xl_open()))
+    if (!(ctx = xl_open_domain(argv[optind], &domid)))
         return 1;
-    if (xl_find_domain(ctx, argv[optind], &domid) < 0) {
-        kl_ctx_close(ctx);
-        return 1;
-    }
     fd = open(argv[optind + 1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         fprintf(stderr, "Failed to open temp file %s for writing: %s\n", argv[optind + 1],

@@ -92,3 +92,14 @@ int64_t xl_parse_mem_kb(const char *s)
         return -1;
     return (int64_t)v * mult;
 }
+
+kl_ctx *xl_open_domain(const char *arg, uint32_t *domid)
+{
+    kl_ctx *ctx = xl_open();
+
+    if (ctx && xl_find_domain(ctx, arg, domid) < 0) {
+        kl_ctx_close(ctx);
+        return NULL;
+    }
+    return ctx;
+}
