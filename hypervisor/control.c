@@ -17,6 +17,7 @@
 #include "hv.h"
 #include "keel/privcmd.h"
 #include "klog.h"
+#include "ksock.h"
 
 struct hv_conn {
     int fd;
@@ -231,21 +232,5 @@ int hv_control_serve_fd(int lfd, int stop_fd)
 
 int hv_control_serve(const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd;
-
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    unlink(path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-        listen(fd, 64) < 0) {
-        int e = -errno;
-        close(fd);
-        return e;
-    }
-    return fd;
+    return ksock_listen(path, 0600, 64, 0);
 }

@@ -13,6 +13,8 @@ for dir in "$@"; do
         if [ "$f" -gt 0 ]; then
             echo "FAILED in ${trs%.trs}.log:"
             grep -E '^(not ok|Bail out)' "${trs%.trs}.log" | sed 's/^/    /' | head -20
+            # what the test and the parts it started said (diagnostics, daemon errors)
+            grep -v -E '^(ok|not ok) ' "${trs%.trs}.log" | tail -15 | sed 's/^/    | /'
         fi
     done
 done

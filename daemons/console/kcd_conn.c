@@ -19,6 +19,7 @@
 
 #include "kcd_int.h"
 #include "klog.h"
+#include "ksock.h"
 
 #define KCD_LINE_MAX 256
 #define KCD_OUT_CAP (1u << 20)
@@ -183,18 +184,17 @@ static void kcd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct s
 
 int kcd_listen(struct kcd *k, const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = ksock_listen(path, 0600, 16, SOCK_NONBLOCK);
 
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    unlink(path);
-    k->listener = evconnlistener_new_bind(k->base, kcd_accept_cb, k,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
-                                          (struct sockaddr *)&sa, sizeof(sa));
-    if (!k->listener)
-        return -errno ? -errno : -EIO;
-    chmod(path, 0600);
+    if (fd < 0)
+        return fd;
+    k->listener = evconnlistener_new(k->base, kcd_accept_cb, k,
+                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!k->listener) {
+        close(fd);
+        unlink(path);
+        return -ENOMEM;
+    }
     return 0;
 }
 

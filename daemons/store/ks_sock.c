@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "klog.h"
+#include "ksock.h"
 #include "ks_int.h"
 
 /* A client that stops reading its replies and events is dropped beyond this backlog. */
@@ -172,34 +173,22 @@ static void ks_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 int ks_sock_listen(struct ks_store *s, const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct event *ev;
-    int fd, rc;
+    int fd;
 
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        klog(KLOG_ERROR, "sock", "%s: socket path longer than %zu bytes", path,
-             sizeof(sa.sun_path) - 1);
-        return -ENAMETOOLONG;
-    }
-    strcpy(sa.sun_path, path);
     if (s->listen_ev)
         return -EBUSY;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    unlink(path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-        listen(fd, 64) < 0) {
-        rc = -errno;
-        klog(KLOG_ERROR, "sock", "%s: cannot listen: %s", path, strerror(errno));
-        close(fd);
-        return rc;
+    fd = ksock_listen(path, 0600, 64, SOCK_NONBLOCK);
+    if (fd < 0) {
+        klog(KLOG_ERROR, "sock", "%s: cannot listen: %s", path, strerror(-fd));
+        return fd;
     }
     ev = event_new(s->base, fd, EV_READ | EV_PERSIST, ks_accept_cb, s);
     if (!ev || event_add(ev, NULL) < 0) {
         if (ev)
             event_free(ev);
         close(fd);
+        unlink(path);
         return -ENOMEM;
     }
     s->listen_ev = ev;
