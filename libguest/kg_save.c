@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,11 @@ struct save {
     uint8_t *bitmap;
     uint8_t *present;                  /* frames with contents (never-written frames are holes) */
     struct kg_save_stats st;
+    const struct kg_save_opts *o;
+    struct kg_save_progress pr;
+    uint64_t t0, last_report;
+    uint64_t entries[KG_MAX_BATCH];
+    const void *data[KG_MAX_BATCH];
     char *err;
     size_t errlen;
 };
@@ -59,25 +65,62 @@ static int stream_fail(struct save *s, int rc, const char *what)
     return fail(s, rc, "%s: %s", what, e && e->msg[0] ? e->msg : strerror(-rc));
 }
 
-/* Send the frames whose bit is set (all of them when bitmap is NULL), 1024 per record. */
+#define REPORT_EVERY_PAGES 4096          /* 16 MiB between progress reports within a round */
+
+static void report(struct save *s, int force)
+{
+    if (!s->o->progress || (!force && s->st.pages_sent - s->last_report < REPORT_EVERY_PAGES))
+        return;
+    s->last_report = s->st.pages_sent;
+    s->pr.pages_total = s->pages;
+    s->pr.pages_sent = s->st.pages_sent;
+    s->pr.bytes_written = s->st.pages_sent << KEEL_PAGE_SHIFT;
+    s->pr.elapsed_ns = now_ns() - s->t0;
+    s->o->progress(&s->pr, s->o->progress_arg);
+}
+
+static uint64_t count_bits(const uint8_t *bitmap, uint64_t pages)
+{
+    uint64_t n = 0;
+
+    for (uint64_t i = 0; i < pages / 8 + 1; i++)
+        n += (uint64_t)__builtin_popcount(bitmap[i]);
+    return n;
+}
+
+/* Start a round of count frames: reported at once, so a watcher sees each round begin. */
+static void begin_round(struct save *s, uint32_t round, uint64_t count, int final)
+{
+    s->pr.last_dirty = s->pr.round ? count : 0;
+    s->pr.round = round;
+    s->pr.stop_and_copy = final;
+    s->pr.round_pages = count;
+    s->pr.round_sent = 0;
+    report(s, 1);
+}
+
+/* Send the frames whose bit is set, up to KG_MAX_BATCH per record. */
 static int send_pages(struct save *s, const uint8_t *bitmap)
 {
-    static uint64_t entries[KG_MAX_BATCH];
-    static const void *data[KG_MAX_BATCH];
     uint32_t n = 0;
     int rc;
 
     for (uint64_t p = 0; p <= s->pages; p++) {
         if (n && (n == KG_MAX_BATCH || p == s->pages)) {
-            if ((rc = kg_stream_write_page_data(s->w, entries, data, n)) < 0)
+            if (s->o->cancel && *s->o->cancel)
+                return fail(s, -ECANCELED, "the save was cancelled after %" PRIu64 " pages",
+                            s->st.pages_sent);
+            if ((rc = kg_stream_write_page_data(s->w, s->entries, s->data, n)) < 0)
                 return stream_fail(s, rc, "writing page data");
             s->st.pages_sent += n;
+            s->pr.round_sent += n;
             n = 0;
+            report(s, 0);
         }
-        if (p == s->pages || (bitmap && !(bitmap[p / 8] & (1u << (p % 8)))))
+        if (p == s->pages || !(bitmap[p / 8] & (1u << (p % 8))))
             continue;
-        entries[n] = KG_PFN_ENTRY(p, KG_PFINFO_NOTAB);
-        data[n++] = s->mem + (p << KEEL_PAGE_SHIFT);
+        s->entries[n] = KG_PFN_ENTRY(p, KG_PFINFO_NOTAB);
+        s->data[n++] = s->mem + (p << KEEL_PAGE_SHIFT);
     }
     return 0;
 }
@@ -123,6 +166,7 @@ static int precopy(struct save *s, const struct kg_save_opts *o)
     if ((rc = kc_logdirty_enable(s->h, s->domid)) < 0)
         return fail(s, rc, "%s", kc_error(s->h));
     find_present(s);                  /* after enabling: later writes are in the next round */
+    begin_round(s, 1, count_bits(s->present, s->pages), 0);
     if ((rc = send_pages(s, s->present)) < 0)
         return rc;
     s->st.rounds = 1;
@@ -131,11 +175,15 @@ static int precopy(struct save *s, const struct kg_save_opts *o)
         if (rc < 0)
             return rc;
         if (dirty <= target || s->st.rounds >= max) {
-            /* the last set goes with the final pass: mark it again for stop-and-copy */
-            if (dirty)
+            /* this set goes now, while the guest still runs; what it dirties meanwhile is
+             * the stop-and-copy set */
+            if (dirty) {
+                begin_round(s, s->st.rounds + 1, dirty, 0);
                 rc = send_pages(s, s->bitmap);
+            }
             return rc;
         }
+        begin_round(s, s->st.rounds + 1, dirty, 0);
         if ((rc = send_pages(s, s->bitmap)) < 0)
             return rc;
         s->st.rounds++;
@@ -194,19 +242,36 @@ static int write_context(struct save *s, const uint8_t *state, size_t state_len)
     return rc;
 }
 
+static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const uint8_t *state,
+                          size_t len);
+
 static int finish(struct save *s)
 {
     struct keel_sysctl_physinfo pi;
     struct kg_tsc_info tsc = { 0, 0, 0, 0 };
-    static uint8_t state[1 << 20];
-    size_t len = sizeof(state);
+    size_t len = 1 << 20;
+    uint8_t *state = malloc(len);
     int rc;
 
+    if (!state)
+        return fail(s, -ENOMEM, "out of memory for the domain state");
     if (kc_physinfo(s->h, &pi) == 0)
         tsc.khz = pi.cpu_khz;
-    if ((rc = kc_domain_getstate(s->h, s->domid, state, &len)) < 0)
-        return fail(s, rc, "%s", kc_error(s->h));
-    if ((rc = kg_stream_write_tsc_info(s->w, &tsc)) < 0)
+    rc = kc_domain_getstate(s->h, s->domid, state, &len);
+    if (rc < 0)
+        rc = fail(s, rc, "%s", kc_error(s->h));
+    else
+        rc = finish_records(s, &tsc, state, len);
+    free(state);
+    return rc;
+}
+
+static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const uint8_t *state,
+                          size_t len)
+{
+    int rc;
+
+    if ((rc = kg_stream_write_tsc_info(s->w, tsc)) < 0)
         return stream_fail(s, rc, "writing TSC_INFO");
     /* No parameter a Keel guest needs restored yet (its rings are set up again by the
      * toolstack); the record is still written, as the stream's order expects it. */
@@ -225,9 +290,11 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
                                         .xl_config = o->xl_config, .max_pfn = s->pages };
     struct keel_domctl_info info;
     struct kg_sink *sink = NULL;
-    uint64_t t0 = now_ns(), tp;
+    uint64_t tp;
     int rc;
 
+    s->o = o;
+    s->t0 = now_ns();
     if ((rc = kg_sink_new_fd(fd, &sink)) < 0 || (rc = kg_stream_writer_new(sink, &wo, &s->w)) < 0) {
         kg_sink_free(sink);
         return fail(s, rc, "setting up the stream");
@@ -246,17 +313,23 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
     }
     if (o->live) {
         s->st.last_dirty = take_dirty(s, &rc);
-        if (rc < 0 || (rc = send_pages(s, s->bitmap)) < 0)
+        if (rc < 0)
+            goto out;
+        begin_round(s, s->st.rounds + 1, s->st.last_dirty, 1);
+        if ((rc = send_pages(s, s->bitmap)) < 0)
             goto out;
         s->st.rounds++;
     } else {
         find_present(s);
+        begin_round(s, 1, count_bits(s->present, s->pages), 1);
         if ((rc = send_pages(s, s->present)) < 0)
             goto out;
     }
     rc = finish(s);
     s->st.downtime_ns = now_ns() - tp;
-    s->st.total_ns = now_ns() - t0;
+    s->st.total_ns = now_ns() - s->t0;
+    if (rc == 0)
+        report(s, 1);
 out:
     if (o->live)
         kc_logdirty_disable(s->h, s->domid);

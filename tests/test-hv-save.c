@@ -176,12 +176,79 @@ static void test_errors(void)
     tap_is_int(hvhost_count_children(host.pid), 0, "refused restores leave no domain behind");
 }
 
+struct watch {
+    int reports, monotonic, saw_final, cancel_after;
+    volatile int cancel;
+    struct kg_save_progress last;
+};
+
+static void on_progress(const struct kg_save_progress *p, void *arg)
+{
+    struct watch *w = arg;
+
+    if (w->reports && (p->pages_sent < w->last.pages_sent || p->round < w->last.round ||
+                       p->elapsed_ns < w->last.elapsed_ns))
+        w->monotonic = 0;
+    if (p->round_sent > p->round_pages || p->pages_total == 0)
+        w->monotonic = 0;
+    w->saw_final |= p->stop_and_copy;
+    w->last = *p;
+    if (++w->reports == w->cancel_after)
+        w->cancel = 1;
+}
+
+/* A live save reports each round as it goes and can be cancelled between batches. */
+static void test_progress(void)
+{
+    struct watch w = { .monotonic = 1 };
+    struct kg_save_opts o = { .live = 1, .progress = on_progress, .progress_arg = &w };
+    struct kg_save_stats st;
+    struct keel_domctl_info info;
+    char path[128], err[512] = "";
+    int d = hvhost_boot(&host, "dirtier", "size=64 rate=20000 verify=1", 1, 96), fd, rc;
+
+    snprintf(path, sizeof(path), "%s/progress.save", host.rundir);
+    tap_ok(hvhost_wait_console(&host, (uint32_t)d, "tick 2 ", 5000), "a dirtier runs for the progress test");
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    rc = kg_save(host.h, (uint32_t)d, fd, &o, &st, err, sizeof(err));
+    close(fd);
+    tap_is_int(rc, 0, "a live save with a progress callback succeeds");
+    tap_ok(w.reports >= 3 && w.monotonic, "progress was reported %d times, never going backwards",
+           w.reports);
+    tap_ok(w.saw_final && w.last.stop_and_copy && w.last.round == st.rounds,
+           "the last report is the stop-and-copy round (%u of %u)", w.last.round, st.rounds);
+    tap_ok(w.last.pages_sent == st.pages_sent && w.last.pages_total >= 96 * 256,
+           "the last report's page count is the save's total (%llu)",
+           (unsigned long long)w.last.pages_sent);
+    kc_domain_unpause(host.h, (uint32_t)d);
+    memset(&w, 0, sizeof(w));
+    w.monotonic = 1;
+    w.cancel_after = 2;
+    o.cancel = &w.cancel;
+    err[0] = 0;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    rc = kg_save(host.h, (uint32_t)d, fd, &o, &st, err, sizeof(err));
+    close(fd);
+    tap_ok(rc == -ECANCELED && strstr(err, "cancelled"), "setting the cancel flag stops the save: %s",
+           err);
+    tap_ok(kc_domain_getinfo(host.h, (uint32_t)d, &info) == 0 && !(info.flags & KEEL_DOMINF_PAUSED),
+           "a save cancelled during pre-copy leaves the domain running");
+    {
+        uint8_t bm[8];
+        uint64_t dirty;
+        tap_ok(kc_logdirty_read(host.h, (uint32_t)d, 0, bm, 1, &dirty) < 0,
+               "and log-dirty mode switched off again");
+    }
+    kc_domain_destroy(host.h, (uint32_t)d);
+}
+
 int main(void)
 {
     if (hvhost_start(&host) < 0)
         tap_bail("cannot start the hypervisor core");
     test_counter();
     test_live();
+    test_progress();
     test_errors();
     hvhost_stop(&host);
     return tap_done();

@@ -61,12 +61,30 @@ int kg_build(kc_handle *h, uint32_t domid, const struct kg_build_info *bi,
  * records): the core's domain state (keel_domstate_*), authoritative on restore. */
 #define KG_HVM_CODE_KEEL_DOMSTATE 0x4b45
 
+/* Where a save stands, reported after each round and every few MiB within one. */
+struct kg_save_progress {
+    uint32_t round;              /* 1 = the first full pass; stop-and-copy is the last */
+    int stop_and_copy;           /* the guest is paused: this is the final pass */
+    uint64_t pages_total;        /* frames of the domain (its maximum reservation) */
+    uint64_t pages_sent;         /* sent so far, all rounds */
+    uint64_t round_pages;        /* to send in this round (present or dirty frames) */
+    uint64_t round_sent;         /* of them, sent so far */
+    uint64_t last_dirty;         /* frames the previous round left dirty (live; 0 before) */
+    uint64_t elapsed_ns;         /* since kg_save began */
+    uint64_t bytes_written;      /* page data written so far (4 KiB per page) */
+};
+typedef void kg_save_progress_fn(const struct kg_save_progress *p, void *arg);
+
 struct kg_save_opts {
     int live;                    /* pre-copy with log-dirty mode while the guest runs */
     uint32_t max_rounds;         /* live: rounds before stop-and-copy (0: 8) */
     uint64_t target_dirty;       /* live: stop when a round leaves at most this many pages (0: 64) */
     int format;                  /* 0 libxc, 1 libxl, 2 xl save image (kg_stream_format) */
     const char *xl_config;       /* JSON config for the xl preamble */
+    kg_save_progress_fn *progress;   /* optional; called on the saving thread */
+    void *progress_arg;
+    const volatile int *cancel;  /* optional; non-zero stops the save with -ECANCELED between
+                                  * batches (the domain is left paused or running as it was) */
 };
 
 struct kg_save_stats {
