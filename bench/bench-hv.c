@@ -191,7 +191,7 @@ static void bench_save_restore(struct hvhost *host)
         lseek(fd, 0, SEEK_SET);
         t0 = hvhost_now_ns();
         nd = hvhost_create(host, 1, mib);
-        kg_restore(host->h, (uint32_t)nd, mib << 10, fd, err, sizeof(err));
+        kg_restore(host->h, (uint32_t)nd, mib << 10, fd, NULL, err, sizeof(err));
         kc_domain_unpause(host->h, (uint32_t)nd);
         rest[n] = hvhost_now_ns() - t0;
         close(fd);

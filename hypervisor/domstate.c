@@ -220,6 +220,11 @@ long hv_domctl_setdomstate(struct hv_caller *c, struct hv_domain *d, struct keel
         chn->vcpu = pt[i].vcpu;
         chn->virq = pt[i].virq;
         chn->remote_dom = pt[i].remote_dom;
+        if (chn->state == CHN_UNBOUND) {
+            /* the channel's label, as alloc_unbound gives it: sends are checked against it */
+            struct hv_domain *rd = hv_domain_get(chn->remote_dom);
+            chn->sid = rd ? hv_flask_channel_sid(d, rd) : 0;
+        }
         if (chn->state == CHN_VIRQ)
             d->vcpus[chn->vcpu].virq_port[chn->virq] = pt[i].port;
     }

@@ -17,6 +17,7 @@
 struct restore {
     uint8_t *mem;
     uint64_t pages;
+    struct kg_ring_params rings;
 };
 
 
@@ -51,8 +52,35 @@ static int find_domstate(const uint8_t *b, size_t len, const uint8_t **out, size
     return -EBADMSG;
 }
 
-static int read_stream(kc_handle *h, uint32_t domid, struct kg_stream_reader *rd, char *err,
-                       size_t errlen)
+/* HVM_PARAMS: keep the ring parameters, each checked against the domain. Unknown indices are
+ * ignored (another writer may carry more). */
+static int take_params(struct restore *r, const struct kg_stream_item *it, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < it->u.hvm_params.count; i++) {
+        const struct kg_hvm_param *p = &it->u.hvm_params.params[i];
+        int is_pfn = p->index == KG_HVM_PARAM_STORE_PFN || p->index == KG_HVM_PARAM_CONSOLE_PFN;
+        int is_port = p->index == KG_HVM_PARAM_STORE_EVTCHN || p->index == KG_HVM_PARAM_CONSOLE_EVTCHN;
+        if ((is_pfn && (p->value == 0 || p->value >= r->pages)) ||
+            (is_port && (p->value == 0 || p->value >= KEEL_NR_EVTCHN)))
+            return kg__fail(err, errlen, -EINVAL, "HVM_PARAMS at offset %llu: parameter %llu = "
+                            "%#llx is out of range for this domain", (unsigned long long)it->offset,
+                            (unsigned long long)p->index, (unsigned long long)p->value);
+        switch (p->index) {
+        case KG_HVM_PARAM_STORE_PFN: r->rings.store_gfn = p->value; break;
+        case KG_HVM_PARAM_STORE_EVTCHN: r->rings.store_port = (uint32_t)p->value; break;
+        case KG_HVM_PARAM_CONSOLE_PFN: r->rings.console_gfn = p->value; break;
+        case KG_HVM_PARAM_CONSOLE_EVTCHN: r->rings.console_port = (uint32_t)p->value; break;
+        default: break;
+        }
+    }
+    if (!r->rings.store_gfn != !r->rings.store_port || !r->rings.console_gfn != !r->rings.console_port)
+        return kg__fail(err, errlen, -EINVAL, "HVM_PARAMS at offset %llu: a ring frame without "
+                        "its event channel, or the reverse", (unsigned long long)it->offset);
+    return 0;
+}
+
+static int read_stream(kc_handle *h, uint32_t domid, struct restore *r, struct kg_stream_reader *rd,
+                       char *err, size_t errlen)
 {
     struct kg_stream_item it;
     int rc, have_state = 0;
@@ -60,6 +88,9 @@ static int read_stream(kc_handle *h, uint32_t domid, struct kg_stream_reader *rd
     while ((rc = kg_stream_read(rd, &it)) == 0) {
         const uint8_t *st;
         size_t st_len;
+        if (it.kind == KG_ITEM_RECORD && it.layer == KG_LAYER_LIBXC && it.type == KG_REC_HVM_PARAMS &&
+            (rc = take_params(r, &it, err, errlen)) < 0)
+            return rc;
         if (it.kind != KG_ITEM_RECORD || it.layer != KG_LAYER_LIBXC || it.type != KG_REC_HVM_CONTEXT)
             continue;
         if (find_domstate(it.body, it.length, &st, &st_len) < 0)
@@ -78,7 +109,8 @@ static int read_stream(kc_handle *h, uint32_t domid, struct kg_stream_reader *rd
     return 0;
 }
 
-int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, char *err, size_t errlen)
+int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_ring_params *rings,
+               char *err, size_t errlen)
 {
     struct restore r = { .pages = mem_kb >> 2 };
     struct kg_stream_reader_opts ro = { .format = KG_FMT_AUTO, .page_dest = page_dest,
@@ -95,7 +127,9 @@ int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, char *err,
     if ((rc = kg_source_new_fd(fd, &src)) < 0 || (rc = kg_stream_reader_new(src, &ro, &rd)) < 0)
         kg__fail(err, errlen, rc, "setting up the stream reader");
     else
-        rc = read_stream(h, domid, rd, err, errlen);
+        rc = read_stream(h, domid, &r, rd, err, errlen);
+    if (rc == 0 && rings)
+        *rings = r.rings;
     kg_stream_reader_free(rd);
     kg_source_free(src);
     kc_unmap_foreign(r.mem, r.pages);

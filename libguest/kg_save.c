@@ -245,6 +245,28 @@ static int write_context(struct save *s, const uint8_t *state, size_t state_len)
 static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const uint8_t *state,
                           size_t len);
 
+/* HVM_PARAMS: the rings' frames and event channels (the record is written even when empty, as
+ * the stream's order expects it). */
+static int write_params(struct save *s)
+{
+    const struct kg_ring_params *r = &s->o->rings;
+    struct kg_hvm_param p[4];
+    uint32_t n = 0;
+    int rc;
+
+    if (r->store_gfn) {
+        p[n++] = (struct kg_hvm_param){ KG_HVM_PARAM_STORE_PFN, r->store_gfn };
+        p[n++] = (struct kg_hvm_param){ KG_HVM_PARAM_STORE_EVTCHN, r->store_port };
+    }
+    if (r->console_gfn) {
+        p[n++] = (struct kg_hvm_param){ KG_HVM_PARAM_CONSOLE_PFN, r->console_gfn };
+        p[n++] = (struct kg_hvm_param){ KG_HVM_PARAM_CONSOLE_EVTCHN, r->console_port };
+    }
+    if ((rc = kg_stream_write_hvm_params(s->w, n ? p : NULL, n)) < 0)
+        return stream_fail(s, rc, "writing HVM_PARAMS");
+    return 0;
+}
+
 static int finish(struct save *s)
 {
     struct keel_sysctl_physinfo pi;
@@ -273,10 +295,8 @@ static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const u
 
     if ((rc = kg_stream_write_tsc_info(s->w, tsc)) < 0)
         return stream_fail(s, rc, "writing TSC_INFO");
-    /* No parameter a Keel guest needs restored yet (its rings are set up again by the
-     * toolstack); the record is still written, as the stream's order expects it. */
-    if ((rc = kg_stream_write_hvm_params(s->w, NULL, 0)) < 0)
-        return stream_fail(s, rc, "writing HVM_PARAMS");
+    if ((rc = write_params(s)) < 0)
+        return rc;
     if ((rc = write_context(s, state, len)) < 0)
         return rc;
     if ((rc = kg_stream_write_end(s->w)) < 0)

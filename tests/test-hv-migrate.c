@@ -106,7 +106,7 @@ static void receiver(int out, long cut)
     kc_close(b.h);
     kc_open(&b.h, b.rundir);
     domid = hvhost_create(&b, 1, MIB);
-    if (kg_restore(b.h, (uint32_t)domid, MIB << 10, fd, err, sizeof(err)) < 0 ||
+    if (kg_restore(b.h, (uint32_t)domid, MIB << 10, fd, NULL, err, sizeof(err)) < 0 ||
         kc_domain_unpause(b.h, (uint32_t)domid) < 0) {
         fprintf(stderr, "# receiver: %s\n", err);
         kc_domain_destroy(b.h, (uint32_t)domid);

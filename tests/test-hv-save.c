@@ -47,7 +47,7 @@ static int restore_from(const char *path, uint32_t vcpus, uint64_t mib, char *er
 {
     int domid = hvhost_create(&host, vcpus, mib), fd = open(path, O_RDONLY), rc;
 
-    rc = kg_restore(host.h, (uint32_t)domid, mib << 10, fd, err, errlen);
+    rc = kg_restore(host.h, (uint32_t)domid, mib << 10, fd, NULL, err, errlen);
     close(fd);
     if (rc < 0) {
         kc_domain_destroy(host.h, (uint32_t)domid);

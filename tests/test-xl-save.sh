@@ -38,4 +38,21 @@ head -c 5000 "$img" > "$KEEL_RUNDIR/cut.img"
 $XL restore "$KEEL_RUNDIR/cut.img" >/dev/null 2>&1; [ $? -eq 1 ]; ok $? "a truncated image fails with exit 1"
 not $XL list sv; ok $? "and leaves no domain"
 $XL restore /etc/hostname >/dev/null 2>&1; [ $? -eq 1 ]; ok $? "a file that is not a save image fails"
+
+# the store ring comes back: the restored guest goes on writing its counter and answers a watch
+$XL create -q examples/counter.cfg name=xs kernel=xsguest 'extra="tick=100"' 2>/dev/null; ok $? "create a store client (xsguest)"
+d=$($XL domid xs 2>/dev/null)
+wait_until 10 sh -c "[ \$(xenstore-read /local/domain/$d/data/counter 2>/dev/null || echo 0) -ge 3 ]"; ok $? "it writes data/counter through its store ring"
+$XL save xs "$img" 2>/dev/null; ok $? "save the store client"
+$XL restore "$img" 2>/dev/null; ok $? "restore it"
+nd=$($XL domid xs 2>/dev/null)
+[ -n "$nd" ] && [ "$nd" != "$d" ]; ok $? "it runs again as a new domain ($d -> $nd)"
+[ "$(xenstore-read /local/domain/$nd/store/port 2>/dev/null)" -gt 0 ] 2>/dev/null; ok $? "its store ring's port is published again"
+c1=$(xenstore-read /local/domain/$nd/data/counter 2>/dev/null || echo 0)
+wait_until 10 sh -c "[ \$(xenstore-read /local/domain/$nd/data/counter 2>/dev/null || echo 0) -gt $((c1 + 2)) ]"; ok $? "after restore it goes on writing data/counter under its new domid"
+xenstore-write /local/domain/$nd/data/trigger ping-after-restore
+wait_until 10 sh -c "[ \"\$(xenstore-read /local/domain/$nd/data/echo 2>/dev/null)\" = ping-after-restore ]"; ok $? "its watch is registered again and answers (data/echo)"
+timeout 1 $XL console xs 2>/dev/null | grep -q "xs watch fired: data/trigger trig value=ping-after-restore"; ok $? "and says so on its console"
+$XL destroy xs
+not sh -c "xenstore-read /local/domain/$nd/name" ; ok $? "destroying it removes its store home"
 done_tap

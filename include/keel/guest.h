@@ -61,6 +61,13 @@ int kg_build(kc_handle *h, uint32_t domid, const struct kg_build_info *bi,
  * records): the core's domain state (keel_domstate_*), authoritative on restore. */
 #define KG_HVM_CODE_KEEL_DOMSTATE 0x4b45
 
+/* A guest's console and store rings as the stream carries them (HVM_PARAMS STORE_PFN,
+ * STORE_EVTCHN, CONSOLE_PFN, CONSOLE_EVTCHN); zero fields: no such ring. */
+struct kg_ring_params {
+    uint64_t console_gfn, store_gfn;
+    uint32_t console_port, store_port;
+};
+
 /* Where a save stands, reported after each round and every few MiB within one. */
 struct kg_save_progress {
     uint32_t round;              /* 1 = the first full pass; stop-and-copy is the last */
@@ -85,6 +92,7 @@ struct kg_save_opts {
     void *progress_arg;
     const volatile int *cancel;  /* optional; non-zero stops the save with -ECANCELED between
                                   * batches (the domain is left paused or running as it was) */
+    struct kg_ring_params rings; /* written as HVM_PARAMS, so a restore can reconnect them */
 };
 
 struct kg_save_stats {
@@ -100,8 +108,11 @@ struct kg_save_stats {
 int kg_save(kc_handle *h, uint32_t domid, int fd, const struct kg_save_opts *opts,
             struct kg_save_stats *stats, char *err, size_t errlen);
 /* Read a stream written by kg_save from fd into domid: a created, paused, never-run domain of
- * the same vCPU count and at least mem_kb of memory. It stays paused. */
-int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, char *err, size_t errlen);
+ * the same vCPU count and at least mem_kb of memory. It stays paused. rings (may be NULL)
+ * receives the ring parameters the stream carries (checked against the domain's size and the
+ * event channel range); the toolstack introduces them to the store and console daemons. */
+int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_ring_params *rings,
+               char *err, size_t errlen);
 
 /* ---- console and store rings (kg_rings.c) ---- */
 

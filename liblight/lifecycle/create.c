@@ -104,16 +104,25 @@ static int configure(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
     return set_affinity(ctx, domid, b);
 }
 
-/* Fill a created domain: build it from its kernel, or restore it from a save stream (fd >= 0). */
+/* Fill a created domain: build it from its kernel, or restore it from a save stream (fd >= 0),
+ * and say where its rings are. */
 static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd,
-                struct kg_build_info *bi)
+                struct kg_ring_params *rings)
 {
+    struct kg_build_info bi = { 0 };
     char err[512] = "";
     int rc;
 
-    if (fd < 0)
-        return build(ctx, domid, dc, bi);
-    if ((rc = kg_restore(ctx->kc, domid, dc->b_info.max_memkb, fd, err, sizeof(err))) < 0)
+    memset(rings, 0, sizeof(*rings));
+    if (fd < 0) {
+        if ((rc = build(ctx, domid, dc, &bi)) < 0)
+            return rc;
+        *rings = (struct kg_ring_params){ .console_gfn = bi.console_gfn, .store_gfn = bi.store_gfn,
+                                          .console_port = bi.console_port,
+                                          .store_port = bi.store_port };
+        return 0;
+    }
+    if ((rc = kg_restore(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, err, sizeof(err))) < 0)
         return kl__err(ctx, rc, "restoring domain %u: %s", domid, err);
     return 0;
 }
@@ -134,7 +143,7 @@ int kl_domain_restore(kl_ctx *ctx, kl_domain_config *dc, int fd, unsigned flags,
 
 static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int fd, uint32_t *out)
 {
-    struct kg_build_info bi = { 0 };
+    struct kg_ring_params rings;
     uint32_t domid = KEEL_DOMID_INVALID;
     kl_diag *d = kl_diag_new();
     int rc;
@@ -151,9 +160,9 @@ static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         return kl__err(ctx, -EINVAL, "configuration: a name and a kernel are required");
     if ((rc = check_name_free(ctx, dc->c_info.name)) < 0 || (rc = core_create(ctx, dc, &domid)) < 0)
         return rc;
-    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = fill(ctx, domid, dc, fd, &bi)) < 0 ||
+    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = fill(ctx, domid, dc, fd, &rings)) < 0 ||
         (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
-        (bi.store_gfn && (rc = kl__rings_introduce(ctx, domid, &bi)) < 0) ||
+        (rings.store_gfn && (rc = kl__rings_introduce(ctx, domid, &rings)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
         (!(flags & KL_CREATE_PAUSED) && (rc = kc_domain_unpause(ctx->kc, domid)) < 0)) {
         char keep[sizeof(ctx->err)];

@@ -24,8 +24,12 @@ int kl__err(kl_ctx *ctx, int rc, const char *fmt, ...) __attribute__((format(pri
 int kl__xs_connect(kl_ctx *ctx);
 void kl__xs_close(kl_ctx *ctx);
 /* One request; the reply payload is malloc'd in *out (NUL-terminated beyond *outlen). */
-struct kg_build_info;
-int kl__rings_introduce(kl_ctx *ctx, uint32_t domid, const struct kg_build_info *bi);
+struct kg_ring_params;
+/* Publish a domain's rings (console/ and store/ ring-ref and port) and introduce its store ring
+ * to the store daemon (XS_INTRODUCE). */
+int kl__rings_introduce(kl_ctx *ctx, uint32_t domid, const struct kg_ring_params *r);
+/* Read them back from the store (for a save); absent nodes leave zeros (no such ring). */
+int kl__rings_read(kl_ctx *ctx, uint32_t domid, struct kg_ring_params *r);
 void kl__rings_release(kl_ctx *ctx, uint32_t domid);
 int kl__xs_request(kl_ctx *ctx, uint32_t type, uint32_t tx, const void *payload, size_t len,
                    char **out, size_t *outlen);

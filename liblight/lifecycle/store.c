@@ -151,27 +151,64 @@ int kl__store_forget(kl_ctx *ctx, uint32_t domid)
 /* Publish a new domain's rings where stock tools look (console/ring-ref and port, store/ring-ref
  * and port, readable by the guest) and introduce it to the store daemon, which then serves its
  * ring; keel-consoled finds the console through the same nodes. */
-int kl__rings_introduce(kl_ctx *ctx, uint32_t domid, const struct kg_build_info *bi)
+int kl__rings_introduce(kl_ctx *ctx, uint32_t domid, const struct kg_ring_params *r)
 {
+    static const char *const node[4] = { "console/ring-ref", "console/port", "store/ring-ref",
+                                         "store/port" };
+    unsigned long long v[4] = { r->console_gfn, r->console_port, r->store_gfn, r->store_port };
     char path[96], payload[64];
     int rc, n;
 
-    snprintf(path, sizeof(path), "/local/domain/%u/console/ring-ref", domid);
-    if ((rc = kl__xs_writef(ctx, 0, path, "%llu", (unsigned long long)bi->console_gfn)) < 0)
-        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
-    snprintf(path, sizeof(path), "/local/domain/%u/console/port", domid);
-    if ((rc = kl__xs_writef(ctx, 0, path, "%u", bi->console_port)) < 0)
-        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
-    snprintf(path, sizeof(path), "/local/domain/%u/store/ring-ref", domid);
-    if ((rc = kl__xs_writef(ctx, 0, path, "%llu", (unsigned long long)bi->store_gfn)) < 0)
-        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
-    snprintf(path, sizeof(path), "/local/domain/%u/store/port", domid);
-    if ((rc = kl__xs_writef(ctx, 0, path, "%u", bi->store_port)) < 0)
-        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    for (int i = r->console_gfn ? 0 : 2; i < 4; i++) {
+        snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, node[i]);
+        if ((rc = kl__xs_writef(ctx, 0, path, "%llu", v[i])) < 0)
+            return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    }
     n = snprintf(payload, sizeof(payload), "%u%c%llu%c%u", domid, 0,
-                 (unsigned long long)bi->store_gfn, 0, bi->store_port);
+                 (unsigned long long)r->store_gfn, 0, r->store_port);
     if ((rc = kl__xs_request(ctx, 8 /* XS_INTRODUCE */, 0, payload, (size_t)n + 1, NULL, NULL)) < 0)
         return kl__err(ctx, rc, "store: introducing domain %u: %s", domid, strerror(-rc));
+    return 0;
+}
+
+static int read_u64(kl_ctx *ctx, uint32_t domid, const char *node, uint64_t max, uint64_t *out)
+{
+    char path[96], *v = NULL, *end;
+    unsigned long long x;
+    int rc;
+
+    snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, node);
+    *out = 0;
+    if ((rc = kl__xs_read(ctx, 0, path, &v)) < 0)
+        return rc == -ENOENT ? 0 : kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    errno = 0;
+    x = strtoull(v, &end, 10);
+    rc = errno || end == v || *end || x > max ? -EINVAL : 0;
+    if (rc < 0)
+        kl__err(ctx, rc, "store: %s holds '%.40s', not a number up to %llu", path, v,
+                (unsigned long long)max);
+    free(v);
+    *out = x;
+    return rc;
+}
+
+int kl__rings_read(kl_ctx *ctx, uint32_t domid, struct kg_ring_params *r)
+{
+    uint64_t cp = 0, sp = 0;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if ((rc = read_u64(ctx, domid, "console/ring-ref", UINT64_MAX >> 12, &r->console_gfn)) < 0 ||
+        (rc = read_u64(ctx, domid, "console/port", KEEL_NR_EVTCHN - 1, &cp)) < 0 ||
+        (rc = read_u64(ctx, domid, "store/ring-ref", UINT64_MAX >> 12, &r->store_gfn)) < 0 ||
+        (rc = read_u64(ctx, domid, "store/port", KEEL_NR_EVTCHN - 1, &sp)) < 0)
+        return rc;
+    r->console_port = (uint32_t)cp;
+    r->store_port = (uint32_t)sp;
+    if (!r->console_port)
+        r->console_gfn = 0;
+    if (!r->store_port)
+        r->store_gfn = 0;
     return 0;
 }
 
