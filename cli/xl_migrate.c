@@ -1,14 +1,13 @@
-/* xl_migrate.c - xl migrate and xl migrate-receive: live migration with xl's handshake over the
- * standard input and output of `ssh HOST xl migrate-receive` (or of any command, -s ''): banner,
- * the xl save image (live), "domain received, ready to unpause", "domain is yours, you are cleared
- * to unpause", then the target's report byte. The source is renamed NAME--migratedaway while the
- * target holds NAME--incoming; on any failure the source domain resumes under its name. */
+/* xl_migrate.c - xl migrate and xl migrate-receive, thin callers of liblight's migration
+ * (kl_domain_migrate_send / _receive: xl's handshake, NAME--incoming / NAME--migratedaway, the
+ * source resumes on any failure). Transports: the standard input and output of `ssh HOST xl
+ * migrate-receive` (or of any command, -s ''), or a direct TCP connection (--tcp HOST:PORT /
+ * --listen ADDR:PORT), with TLS unless --plain is given. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,55 +16,82 @@
 #include <unistd.h>
 
 #include "xl.h"
+#include "xl_progress.h"
 
-static const char banner[] = "xl migration receiver ready, send binary domain data.\n";
-static const char ready[] = "domain received, ready to unpause";
-static const char go[] = "domain is yours, you are cleared to unpause";
-static const char report[] = "my copy unpause results are as follows";
+/* Long options only for Keel's additions: Xen's xl migrate uses -s -e -C -p -D --debug. */
+enum { OPT_TCP = 1000, OPT_LISTEN, OPT_PLAIN, OPT_CERT, OPT_KEY, OPT_CA, OPT_DEBUG };
+static const struct option mig_longopts[] = {
+    { "tcp", 0, 0, OPT_TCP }, { "listen", 1, 0, OPT_LISTEN }, { "plain", 0, 0, OPT_PLAIN },
+    { "tls-cert", 1, 0, OPT_CERT }, { "tls-key", 1, 0, OPT_KEY }, { "tls-ca", 1, 0, OPT_CA },
+    { "debug", 0, 0, OPT_DEBUG }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+};
 
-static int write_all(int fd, const void *buf, size_t len)
+struct transport {
+    int tcp, plain, have_tls;
+    const char *listen;
+    kl_tls_opts tls;
+};
+
+static volatile int cancel_flag;
+
+static void on_sigint(int sig)
 {
-    const char *p = buf;
+    (void)sig;
+    cancel_flag = 1;
+}
 
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
+/* Options shared by both commands; returns 1 if c was one, 0 if not, -1 on a usage error. */
+static int transport_opt(struct transport *t, int c)
+{
+    switch (c) {
+    case OPT_TCP: t->tcp = 1; return 1;
+    case OPT_LISTEN: t->listen = optarg; return 1;
+    case OPT_PLAIN: t->plain = 1; return 1;
+    case OPT_CERT: t->tls.cert_file = optarg; t->have_tls = 1; return 1;
+    case OPT_KEY: t->tls.key_file = optarg; t->have_tls = 1; return 1;
+    case OPT_CA: t->tls.ca_file = optarg; t->have_tls = 1; return 1;
+    default: return 0;
+    }
+}
+
+static int transport_check(const struct transport *t, const char *cmd, int direct)
+{
+    if (!direct && (t->plain || t->have_tls)) {
+        fprintf(stderr, "xl %s: --plain and --tls-* go with %s\n", cmd,
+                !strcmp(cmd, "migrate") ? "--tcp" : "--listen");
+        return -1;
+    }
+    if (t->plain && t->have_tls) {
+        fprintf(stderr, "xl %s: --plain and --tls-* exclude each other\n", cmd);
+        return -1;
     }
     return 0;
 }
 
-/* Read exactly the expected message (len bytes, NUL included where xl sends it), waiting at
- * most timeout_s seconds for each part of it. */
-static int expect(int fd, const char *msg, size_t len, const char *who, int timeout_s)
+static int getopts(int argc, char **argv, const char *opts, const char *cmd, int min_args,
+                   struct transport *t, int (*own)(int c, void *arg), void *arg)
 {
-    char buf[128];
-    size_t got = 0;
+    char full[32];
+    int c;
 
-    while (got < len) {
-        struct pollfd p = { fd, POLLIN, 0 };
-        ssize_t n;
-        if (poll(&p, 1, timeout_s * 1000) == 0) {
-            fprintf(stderr, "%s: timed out waiting for the other side\n", who);
-            return -1;
-        }
-        n = read(fd, buf + got, len - got);
-        if (n < 0 && errno == EINTR)
+    snprintf(full, sizeof(full), "+h%s", opts);
+    while ((c = getopt_long(argc, argv, full, mig_longopts, NULL)) != -1) {
+        int r = transport_opt(t, c);
+        if (r)
             continue;
-        if (n <= 0) {
-            fprintf(stderr, "%s: unexpected end of the migration stream\n", who);
+        if (c == 'h') {
+            xl_help(cmd);
+            exit(0);
+        }
+        if (c == '?' || c == ':' || own(c, arg) < 0) {
+            xl_help(cmd);
             return -1;
         }
-        got += (size_t)n;
-        if (memcmp(buf, msg, got))
-            break;                               /* wrong already: no need to wait for more */
     }
-    if (memcmp(buf, msg, len)) {
-        fprintf(stderr, "%s: unexpected message in the migration stream\n", who);
+    if (argc - optind < min_args) {
+        fprintf(stderr, "'xl %s' requires at least %d argument%s.\n\n", cmd, min_args,
+                min_args > 1 ? "s" : "");
+        xl_help(cmd);
         return -1;
     }
     return 0;
@@ -96,132 +122,166 @@ static pid_t spawn_receiver(const char *sshcmd, const char *host, int *to, int *
     return pid;
 }
 
-static void rename_back(kl_ctx *ctx, uint32_t domid, const char *name)
+struct send_args {
+    const char *sshcmd, *config;
+};
+
+static int send_opt(int c, void *arg)
 {
-    kl_domain_rename(ctx, domid, name);
-    kl_domain_unpause(ctx, domid);
+    struct send_args *a = arg;
+
+    switch (c) {
+    case 's': a->sshcmd = optarg; return 0;
+    case 'C': a->config = optarg; return 0;
+    case 'e': case 'p': case 'D': case OPT_DEBUG: return 0;
+    default: return -1;
+    }
 }
 
-static int migrate(kl_ctx *ctx, uint32_t domid, const char *name, int to, int from)
+/* -C: the given config file, as JSON, for the target. */
+static char *override_config(const char *file)
 {
-    char away[300];
-    unsigned char rc = 1;
+    kl_domain_config dc;
+    kl_diag *d = kl_diag_new();
+    char *json = NULL;
 
-    if (expect(from, banner, sizeof(banner) - 1, "migration sender", 30) < 0)
-        return -1;
-    fprintf(stderr, "migration target: Ready to receive domain.\n");
-    if (kl_domain_save(ctx, domid, to, KL_SAVE_LIVE) < 0) {
-        fprintf(stderr, "migration sender: libxl_domain_suspend failed: %s\n", kl_ctx_error(ctx));
-        kl_domain_unpause(ctx, domid);
+    kl_domain_config_init(&dc);
+    if (kl_domain_config_load(&dc, file, 0, NULL, 0, d) < 0)
+        fprintf(stderr, "xl migrate: %s: %s\n", file,
+                d && kl_diag_first_error(d) ? kl_diag_first_error(d) : "cannot be used");
+    else if (!(json = kl_domain_config_to_json(&dc)))
+        fprintf(stderr, "xl migrate: %s: out of memory\n", file);
+    kl_domain_config_dispose(&dc);
+    kl_diag_free(d);
+    return json;
+}
+
+static int connect_target(kl_ctx *ctx, const struct transport *t, const char *host,
+                          const struct send_args *a, int *to, int *from, pid_t *pid)
+{
+    *pid = -1;
+    if (t->tcp) {
+        if (kl_migrate_connect(ctx, host, t->plain ? NULL : &t->tls, to) < 0) {
+            fprintf(stderr, "migration sender: %s\n", kl_ctx_error(ctx));
+            return -1;
+        }
+        *from = *to;
+        return 0;
+    }
+    if ((*pid = spawn_receiver(a->sshcmd, host, to, from)) < 0) {
+        fprintf(stderr, "xl migrate: cannot start the receiver: %s\n", strerror(errno));
         return -1;
     }
-    if (expect(from, ready, sizeof(ready), "migration sender", 300) < 0) {
-        kl_domain_unpause(ctx, domid);
-        return -1;
-    }
-    snprintf(away, sizeof(away), "%s--migratedaway", name);
-    kl_domain_rename(ctx, domid, away);
-    if (write_all(to, go, sizeof(go)) < 0 || expect(from, report, sizeof(report), "migration sender", 60) < 0 ||
-        read(from, &rc, 1) != 1 || rc != 0) {
-        fprintf(stderr, "migration sender: the target failed to start the domain; resuming it here\n");
-        rename_back(ctx, domid, name);
-        return -1;
-    }
-    kl_domain_destroy(ctx, domid);
-    fprintf(stderr, "Migration successful.\n");
     return 0;
 }
 
 int xl_cmd_migrate(int argc, char **argv)
 {
-    const char *sshcmd = NULL;
-    char name[256];
-    int c, to, from, rc, status;
+    struct transport t = { 0 };
+    struct send_args a = { 0 };
+    kl_migrate_opts o = { .cancel = &cancel_flag };
+    char *json = NULL;
+    int to, from, rc = -1, status;
     uint32_t domid;
     kl_ctx *ctx;
     pid_t pid;
 
-    while ((c = xl_getopt(argc, argv, "s:eC:p", "migrate", 2)) != -1) {
-        switch (c) {
-        case 's': sshcmd = optarg; break;
-        case 'e': case 'p': break;
-        case 'C':
-            fprintf(stderr, "xl migrate: -C is not supported in Keel yet (the saved config is used)\n");
-            return 2;
-        default: return 2;
-        }
-    }
+    if (getopts(argc, argv, "s:eC:pD", "migrate", 2, &t, send_opt, &a) < 0 ||
+        transport_check(&t, "migrate", t.tcp) < 0 || (t.listen && (fprintf(stderr,
+        "xl migrate: --listen belongs to migrate-receive\n"), 1)))
+        return 2;
     signal(SIGPIPE, SIG_IGN);
-    if (!(ctx = xl_open()))
+    if (a.config && !(o.new_config_json = json = override_config(a.config)))
         return 1;
-    if (xl_find_domain(ctx, argv[optind], &domid) < 0 || kl_domain_name(ctx, domid, name, sizeof(name)) < 0) {
-        kl_ctx_close(ctx);
-        return 1;
-    }
-    if ((pid = spawn_receiver(sshcmd, argv[optind + 1], &to, &from)) < 0) {
-        fprintf(stderr, "xl migrate: cannot start the receiver: %s\n", strerror(errno));
-        kl_ctx_close(ctx);
+    if (!(ctx = xl_open_domain(argv[optind], &domid))) {
+        free(json);
         return 1;
     }
-    rc = migrate(ctx, domid, name, to, from);
-    close(to);
-    close(from);
-    waitpid(pid, &status, 0);
+    if (xl_progress_wanted()) {
+        o.progress = xl_progress_line;
+        o.arg = "Migrating";
+    }
+    if (connect_target(ctx, &t, argv[optind + 1], &a, &to, &from, &pid) == 0) {
+        signal(SIGINT, on_sigint);
+        rc = kl_domain_migrate_send(ctx, domid, to, from, &o);
+        signal(SIGINT, SIG_DFL);
+        if (rc < 0)
+            fprintf(stderr, "%smigration sender: %s; the domain runs on here\n",
+                    o.progress ? "\n" : "", kl_ctx_error(ctx));
+        if (t.tcp) {
+            kl_migrate_close(to);
+        } else {
+            close(to);
+            close(from);
+            waitpid(pid, &status, 0);
+        }
+        if (rc == 0)
+            fprintf(stderr, "Migration successful.\n");
+    }
+    free(json);
     kl_ctx_close(ctx);
     return rc < 0 ? 1 : 0;
 }
 
+static int recv_opt(int c, void *arg)
+{
+    int *paused = arg;
+
+    if (c == 'p')
+        *paused = 1;
+    return c == 'p' || c == 'd' || c == 'e' || c == OPT_DEBUG ? 0 : -1;
+}
+
+/* --listen: accept one connection; its socket is both directions. */
+static int accept_one(kl_ctx *ctx, const struct transport *t, int *fd)
+{
+    int lfd, rc;
+
+    if (kl_migrate_listen(ctx, t->listen, &lfd) < 0) {
+        fprintf(stderr, "migration target: %s\n", kl_ctx_error(ctx));
+        return -1;
+    }
+    fprintf(stderr, "migration target: listening on %s (%s)\n", t->listen,
+            t->plain ? "plain TCP" : "TLS");
+    rc = kl_migrate_accept(ctx, lfd, t->plain ? NULL : &t->tls, -1, fd);
+    close(lfd);
+    if (rc < 0)
+        fprintf(stderr, "migration target: %s\n", kl_ctx_error(ctx));
+    return rc;
+}
+
 int xl_cmd_migrate_receive(int argc, char **argv)
 {
-    char incoming[300], *json, *name;
-    int c, paused = 0, rc = 1;
-    unsigned char res = 1;
-    kl_domain_config dc;
-    kl_diag *d;
+    struct transport t = { 0 };
+    int paused = 0, rc = -1, in = 0, out = 1;
     uint32_t domid;
     kl_ctx *ctx;
 
-    while ((c = xl_getopt(argc, argv, "dep", "migrate-receive", 0)) != -1) {
-        if (c == 'p')
-            paused = 1;
-        else if (c != 'd' && c != 'e')
-            return 2;
+    if (getopts(argc, argv, "dep", "migrate-receive", 0, &t, recv_opt, &paused) < 0 ||
+        transport_check(&t, "migrate-receive", t.listen != NULL) < 0)
+        return 2;
+    if (t.tcp) {
+        fprintf(stderr, "xl migrate-receive: --tcp belongs to migrate (use --listen)\n");
+        return 2;
+    }
+    if (t.listen && !t.plain && (!t.tls.cert_file || !t.tls.key_file)) {
+        fprintf(stderr, "xl migrate-receive: --listen needs --tls-cert and --tls-key (or --plain)\n");
+        return 2;
     }
     signal(SIGPIPE, SIG_IGN);
     if (!(ctx = xl_open()))
         return 1;
-    d = kl_diag_new();
-    kl_domain_config_init(&dc);
-    if (write_all(1, banner, sizeof(banner) - 1) < 0 || !(json = xl_read_save_config(0, "<stdin>")) ||
-        kl_domain_config_from_json(&dc, json, d) < 0 || !dc.c_info.name) {
-        fprintf(stderr, "migration target: no usable domain in the stream\n");
-        goto out;
+    if (!t.listen || accept_one(ctx, &t, &in) == 0) {
+        if (t.listen)
+            out = in;
+        rc = kl_domain_migrate_receive(ctx, in, out, paused ? KL_CREATE_PAUSED : 0, &domid);
+        if (rc < 0)
+            fprintf(stderr, "migration target: %s\n", kl_ctx_error(ctx));
+        else
+            fprintf(stderr, "migration target: Domain started.\n");
+        if (t.listen)
+            kl_migrate_close(in);
     }
-    free(json);
-    name = dc.c_info.name;
-    snprintf(incoming, sizeof(incoming), "%s--incoming", name);
-    dc.c_info.name = incoming;
-    if (kl_domain_restore(ctx, &dc, 0, KL_CREATE_PAUSED, &domid) < 0) {
-        fprintf(stderr, "migration target: restore failed: %s\n", kl_ctx_error(ctx));
-        dc.c_info.name = name;
-        goto out;
-    }
-    dc.c_info.name = name;
-    if (write_all(1, ready, sizeof(ready)) < 0 || expect(0, go, sizeof(go), "migration target", 300) < 0) {
-        kl_domain_destroy(ctx, domid);
-        goto out;
-    }
-    rc = kl_domain_rename(ctx, domid, name) < 0 || (!paused && kl_domain_unpause(ctx, domid) < 0);
-    res = (unsigned char)rc;
-    if (write_all(1, report, sizeof(report)) < 0 || write_all(1, &res, 1) < 0)
-        rc = 1;
-    if (rc)
-        kl_domain_destroy(ctx, domid);
-    else
-        fprintf(stderr, "migration target: Domain started.\n");
-out:
-    kl_domain_config_dispose(&dc);
-    kl_diag_free(d);
     kl_ctx_close(ctx);
-    return rc ? 1 : 0;
+    return rc < 0 ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /* xl_save.c - xl save and xl restore: xl save images (xl's preamble with the domain's
- * configuration, then the migration v2 stream). */
+ * configuration, then the migration v2 stream), optionally zlib-compressed (-z, a Keel
+ * extension), with a progress line on a terminal. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,17 +14,20 @@
 #include "keel/ctrl.h"
 #include "stream/kg_stream.h"
 #include "xl.h"
+#include "xl_progress.h"
 
 int xl_cmd_save(int argc, char **argv)
 {
     int c, checkpoint = 0, leave_paused = 0, fd, rc;
+    kl_migrate_opts o = { 0 };
     uint32_t domid;
     kl_ctx *ctx;
 
-    while ((c = xl_getopt(argc, argv, "cp", "save", 2)) != -1) {
+    while ((c = xl_getopt(argc, argv, "cpz", "save", 2)) != -1) {
         switch (c) {
         case 'c': checkpoint = 1; break;
         case 'p': leave_paused = 1; break;
+        case 'z': o.flags |= KL_SAVE_ZLIB; break;
         default: return 2;
         }
     }
@@ -36,9 +40,15 @@ int xl_cmd_save(int argc, char **argv)
         kl_ctx_close(ctx);
         return 1;
     }
-    fprintf(stderr, "Saving to %s new xl format (info 0x%x/0x0/%u)\n", argv[optind + 1],
-            KG_XL_MANDATORY_FLAG_JSON | KG_XL_MANDATORY_FLAG_STREAMV2, 0);
-    rc = kl_domain_save(ctx, domid, fd, 0);
+    fprintf(stderr, "Saving to %s new xl format (info 0x%x/0x0/%u)%s\n", argv[optind + 1],
+            KG_XL_MANDATORY_FLAG_JSON | KG_XL_MANDATORY_FLAG_STREAMV2, 0,
+            o.flags & KL_SAVE_ZLIB ? ", zlib-compressed (Keel)" : "");
+    if (xl_progress_wanted()) {
+        o.progress = xl_progress_line;
+        o.arg = "Saving";
+    }
+    rc = o.flags || o.progress ? kl_domain_save_ext(ctx, domid, fd, &o)
+                               : kl_domain_save(ctx, domid, fd, 0);
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
     if (rc < 0) {
@@ -54,47 +64,6 @@ int xl_cmd_save(int argc, char **argv)
     return rc < 0 ? 1 : 0;
 }
 
-/* Read xl's preamble from fd (exactly, no further) and return the configuration JSON. */
-char *xl_read_save_config(int fd, const char *file)
-{
-    size_t len = KG_XL_HEADER_LEN, got = 0, used;
-    struct kg_xl_header h;
-    uint8_t *buf = NULL;
-    char *json = NULL;
-    int rc;
-
-    for (;;) {
-        uint8_t *nb = realloc(buf, len);
-        if (!nb)
-            break;
-        buf = nb;
-        while (got < len) {
-            ssize_t n = read(fd, buf + got, len - got);
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-        }
-        rc = kg_xlhdr_parse(buf, got, &h, &used, NULL, 0);
-        if (rc == -EAGAIN && used > len && used < (64u << 20)) {
-            len = used;
-            continue;
-        }
-        if (rc < 0) {
-            fprintf(stderr, "xl: %s is not an xl save image (%s)\n", file, strerror(-rc));
-            break;
-        }
-        fprintf(stderr, "Loading new save file %s (new xl fmt info 0x%x/0x%x/%u)\n", file,
-                h.mandatory_flags, h.optional_flags, h.optional_data_len);
-        if (h.config && h.config_len) {
-            fprintf(stderr, " Savefile contains xl domain config in JSON format\n");
-            json = strndup(h.config, h.config_len);
-        }
-        break;
-    }
-    free(buf);
-    return json;
-}
-
 int xl_cmd_restore(int argc, char **argv)
 {
     int c, paused = 0, nowait = 0, fd, rc;
@@ -102,7 +71,8 @@ int xl_cmd_restore(int argc, char **argv)
     kl_diag *d = kl_diag_new();
     uint32_t domid;
     const char *file;
-    char *json;
+    char *json = NULL;
+    unsigned iflags = 0;
     kl_ctx *ctx;
 
     while ((c = xl_getopt(argc, argv, "pedV", "restore", 1)) != -1) {
@@ -120,18 +90,28 @@ int xl_cmd_restore(int argc, char **argv)
         return 1;
     }
     kl_domain_config_init(&dc);
-    json = xl_read_save_config(fd, file);
-    if (!json || kl_domain_config_from_json(&dc, json, d) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-        fprintf(stderr, "xl: %s: no usable domain configuration in the save image%s%s\n", file,
-                d && kl_diag_first_error(d) ? ": " : "", d && kl_diag_first_error(d) ? kl_diag_first_error(d) : "");
-        rc = -EINVAL;
-        goto out;
-    }
     if (!(ctx = xl_open())) {
         rc = -EIO;
         goto out;
     }
-    rc = kl_domain_restore(ctx, &dc, fd, paused ? KL_CREATE_PAUSED : 0, &domid);
+    if ((rc = kl_save_image_read_header(ctx, fd, file, &json, &iflags)) < 0 ||
+        (rc = kl_domain_config_from_json(&dc, json, d)) < 0) {
+        if (json)
+            fprintf(stderr, "xl: %s: no usable domain configuration in the save image%s%s\n", file,
+                    d && kl_diag_first_error(d) ? ": " : "",
+                    d && kl_diag_first_error(d) ? kl_diag_first_error(d) : "");
+        else
+            fprintf(stderr, "xl: %s\n", kl_ctx_error(ctx));
+        kl_ctx_close(ctx);
+        goto out;
+    }
+    /* as xl: the preamble's flags and optional data length (config length + 4) */
+    fprintf(stderr, "Loading new save file %s (new xl fmt info 0x%x/0x0/%zu)%s\n", file,
+            KG_XL_MANDATORY_FLAG_JSON | KG_XL_MANDATORY_FLAG_STREAMV2 |
+            (iflags & KL_SAVE_ZLIB ? 0x80000000u : 0), strlen(json) + 5,
+            iflags & KL_SAVE_ZLIB ? ", zlib-compressed (Keel)" : "");
+    fprintf(stderr, " Savefile contains xl domain config in JSON format\n");
+    rc = kl_domain_restore_image(ctx, &dc, fd, iflags, paused ? KL_CREATE_PAUSED : 0, &domid);
     if (rc < 0)
         fprintf(stderr, "xl: restoring %s: %s\n", file, kl_ctx_error(ctx));
     else

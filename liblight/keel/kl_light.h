@@ -133,6 +133,91 @@ int kl_ev_domain_shutdown(kl_ctx *ctx, struct event_base *base, uint32_t domid, 
 /* Cancel (before or after completion); no callback runs afterwards. */
 void kl_ev_free(kl_ev *ev);
 
+/* ---- Save images with options, compression, live migration (lifecycle/migrate.c, mig_*.c) ---- */
+/* Progress of a save or a migration, from kg_save's reports: round 1 is the full pass, each
+ * further round one pre-copy round; stop_and_copy is set once the domain is paused for the last
+ * round (always for a non-live save). A last call has done = 1 with the figures kg_save
+ * measured. Called in the caller's thread, at most ~5 times a second plus once per round. */
+typedef struct kl_migrate_progress {
+    unsigned round;
+    uint64_t pages_sent;             /* pages sent so far, all rounds */
+    uint64_t pages_dirty;            /* pages of the last complete round (the dirty set) */
+    uint64_t pages_total;            /* the domain's memory in pages */
+    uint64_t bytes_sent;             /* page bytes sent (compressed bytes with KL_SAVE_ZLIB) */
+    double rate_mib_s;               /* recent stream rate */
+    double expected_downtime_ms;     /* pages_dirty at rate_mib_s */
+    int stop_and_copy;
+    int done;                        /* last call: the save stream is complete */
+    double downtime_ms;              /* done: measured pause (stop-and-copy) time */
+} kl_migrate_progress;
+typedef void kl_migrate_progress_cb(const kl_migrate_progress *p, void *arg);
+typedef struct kl_migrate_opts {
+    unsigned flags;                  /* kl_domain_save_ext: KL_SAVE_LIVE, KL_SAVE_ZLIB */
+    kl_migrate_progress_cb *progress;  /* or NULL */
+    void *arg;
+    volatile int *cancel;            /* set non-zero from another thread or a signal handler:
+                                        the source resumes, -ECANCELED (or NULL) */
+    const char *new_config_json;     /* replaces the domain's config in the image (xl -C), or NULL */
+} kl_migrate_opts;
+
+/* KL_SAVE_ZLIB: the image is Keel's compressed variant: xl's preamble with the mandatory flag
+ * 0x80000000 (Keel-specific; Xen's xl refuses it), then the libxl v2 stream deflated (zlib
+ * format). Without it the image is exactly the one kl_domain_save writes. */
+enum { KL_SAVE_ZLIB = 2 };
+/* kl_domain_save with options (o may be NULL: as kl_domain_save(flags 0)). Cancelling leaves
+ * the domain paused like a failure; the caller unpauses it. */
+int kl_domain_save_ext(kl_ctx *ctx, uint32_t domid, int fd, const kl_migrate_opts *o);
+/* Read an image's xl preamble from fd, exactly (no byte more): its config JSON (malloc'd, in
+ * *json) and KL_SAVE_ZLIB in *image_flags when the stream after it is compressed. -EBADMSG,
+ * -ENOTSUP (unknown flags), -EIO with the reason in kl_ctx_error. */
+int kl_save_image_read_header(kl_ctx *ctx, int fd, const char *what, char **json,
+                              unsigned *image_flags);
+/* Restore from fd positioned after the preamble (kl_save_image_read_header), inflating when
+ * image_flags has KL_SAVE_ZLIB; otherwise as kl_domain_restore. A corrupt or truncated image
+ * fails with a message saying where, and leaves no domain. */
+int kl_domain_restore_image(kl_ctx *ctx, kl_domain_config *dc, int fd, unsigned image_flags,
+                            unsigned flags, uint32_t *domid);
+
+/* xl's migration handshake, source side. to_fd/from_fd: the byte streams to and from the
+ * receiver (pipes to `ssh HOST xl migrate-receive`, or one socket twice); the caller ignores
+ * SIGPIPE (kg_save writes with write(2)), as xl does. Waits for the receiver's banner, sends the xl save
+ * image live (o->new_config_json replacing the config), waits for "domain received, ready to
+ * unpause", renames the domain NAME--migratedaway, sends "domain is yours, you are cleared to
+ * unpause" and reads the receiver's report; on success destroys the source. On any failure
+ * before that (link cut, receiver killed or refusing, cancel) the source is renamed back and
+ * resumed, and a negative errno returned: -ECANCELED, -ETIMEDOUT, -ECONNRESET (the receiver
+ * went away), -EPROTO (it spoke something else), -EREMOTEIO (it reported failure). The cancel
+ * flag is honoured until the final message is sent. o may be NULL. */
+int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
+                           const kl_migrate_opts *o);
+/* Target side: sends the banner, restores the image from in_fd as NAME--incoming (paused),
+ * reports, waits for the sender's clearance, renames it NAME and (unless KL_CREATE_PAUSED)
+ * unpauses it, and sends the report byte. On failure the incoming domain is destroyed. */
+int kl_domain_migrate_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags,
+                              uint32_t *domid);
+
+/* Direct TCP transport (hosts without ssh). With tls, TLS 1.2+ over OpenSSL: the connection's
+ * plaintext side is one end of a socketpair returned as *fd, relayed by a thread; a client
+ * verifies the server certificate against ca_file (else the system's store) and the host name
+ * or address (peer_name, else the host of host_port) and presents cert_file/key_file if given;
+ * a server presents cert_file/key_file (required) and, when ca_file is given, requires and
+ * verifies a client certificate. tls NULL: plain TCP (only when the user asked for it). */
+typedef struct kl_tls_opts {
+    const char *cert_file, *key_file;  /* PEM */
+    const char *ca_file;               /* PEM CA certificates that verify the peer */
+    const char *peer_name;             /* client: name the server certificate must carry */
+} kl_tls_opts;
+/* HOST:PORT or [V6]:PORT; connect (10 s timeout) and handshake. */
+int kl_migrate_connect(kl_ctx *ctx, const char *host_port, const kl_tls_opts *tls, int *fd);
+/* Listen on ADDR:PORT (ADDR may be empty or * for any); *listen_fd is the caller's. */
+int kl_migrate_listen(kl_ctx *ctx, const char *addr_port, int *listen_fd);
+/* Accept one connection (timeout_ms < 0: wait forever) and handshake. */
+int kl_migrate_accept(kl_ctx *ctx, int listen_fd, const kl_tls_opts *tls, int timeout_ms,
+                      int *fd);
+/* Close a connection from kl_migrate_connect/accept: with TLS, waits (at most 10 s) until what
+ * was written has reached the peer and the relay thread ended. Use it instead of close(). */
+int kl_migrate_close(int fd);
+
 #ifdef __cplusplus
 }
 #endif

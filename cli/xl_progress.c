@@ -1,0 +1,35 @@
+/* xl_progress.c - the progress line of xl save and xl migrate: pages sent of the domain's total,
+ * pre-copy round, stream rate and the expected downtime (the last dirty set at that rate), on
+ * one line rewritten with \r while stderr is a terminal (or with the global -t, as Xen's xl). */
+#include "config.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "xl.h"
+#include "xl_progress.h"
+
+int xl_progress_wanted(void)
+{
+    return xl_g.progress_cr || isatty(2);
+}
+
+void xl_progress_line(const kl_migrate_progress *p, void *arg)
+{
+    const char *verb = arg ? arg : "Saving";
+
+    if (p->done) {
+        fprintf(stderr, "\r%s: %llu pages in %u round%s, %.1f MiB, downtime %.1f ms%20s\n", verb,
+                (unsigned long long)p->pages_sent, p->round, p->round == 1 ? "" : "s",
+                (double)p->bytes_sent / (1 << 20), p->downtime_ms, "");
+        return;
+    }
+    fprintf(stderr, "\r%s: round %u%s, %llu/%llu pages, %.1f MiB/s", verb, p->round,
+            p->stop_and_copy ? " (stop-and-copy)" : "", (unsigned long long)p->pages_sent,
+            (unsigned long long)p->pages_total, p->rate_mib_s);
+    if (p->pages_dirty)
+        fprintf(stderr, ", dirty %llu, expected downtime %.1f ms",
+                (unsigned long long)p->pages_dirty, p->expected_downtime_ms);
+    fprintf(stderr, "   ");
+    fflush(stderr);
+}

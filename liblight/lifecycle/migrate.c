@@ -1,0 +1,169 @@
+/* migrate.c - live migration with xl's handshake, both sides. Source: wait for the receiver's
+ * banner, send the xl save image live (through the save relay: progress, cancel), wait for
+ * "domain received, ready to unpause", rename NAME--migratedaway, send "domain is yours, you are
+ * cleared to unpause", read "my copy unpause results are as follows" and the report byte, then
+ * destroy the source. Target: the mirror image, with the domain held as NAME--incoming until
+ * cleared. Any failure before the clearance leaves the source running under its name. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mig_int.h"
+
+static const char banner[] = "xl migration receiver ready, send binary domain data.\n";
+static const char ready[] = "domain received, ready to unpause";
+static const char go[] = "domain is yours, you are cleared to unpause";
+static const char report[] = "my copy unpause results are as follows";
+
+/* Read exactly the expected message (len bytes, NUL included where xl sends it). */
+static int expect(kl_ctx *ctx, int fd, const char *msg, size_t len, const char *what,
+                  int timeout_ms, volatile int *cancel)
+{
+    char buf[128];
+    int rc;
+
+    for (size_t got = 0; got < len; got++) {
+        /* byte by byte: a wrong message is found at its first wrong byte, nothing is over-read */
+        if ((rc = mig_read_exact(fd, buf + got, 1, timeout_ms, cancel)) < 0)
+            return kl__err(ctx, rc, "migration: waiting for %s: %s", what,
+                           rc == -ECONNRESET ? "the other side closed the connection"
+                           : rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+        if (buf[got] != msg[got])
+            return kl__err(ctx, -EPROTO, "migration: expected %s, got something else (byte %zu)",
+                           what, got);
+    }
+    return 0;
+}
+
+static int resume(kl_ctx *ctx, uint32_t domid, const char *name, int rc)
+{
+    char keep[sizeof(ctx->err)];
+
+    memcpy(keep, ctx->err, sizeof(keep));
+    kl_domain_rename(ctx, domid, name);
+    kl_domain_unpause(ctx, domid);
+    memcpy(ctx->err, keep, sizeof(keep));
+    return rc;
+}
+
+int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
+                           const kl_migrate_opts *o)
+{
+    kl_migrate_opts so = { .flags = KL_SAVE_LIVE };
+    volatile int *cancel = o ? o->cancel : NULL;
+    char name[KL_DOMNAME_MAX + 1], away[KL_DOMNAME_MAX + 32];
+    unsigned char res = 1;
+    int rc;
+
+    if (o) {
+        so = *o;
+        so.flags = KL_SAVE_LIVE;
+    }
+    if ((rc = kl_domain_name(ctx, domid, name, sizeof(name))) < 0)
+        return rc;
+    if ((rc = expect(ctx, from_fd, banner, sizeof(banner) - 1, "the receiver's banner", 30000,
+                     cancel)) < 0)
+        return rc;
+    if ((rc = kl_domain_save_ext(ctx, domid, to_fd, &so)) < 0)
+        return resume(ctx, domid, name, rc);
+    if ((rc = expect(ctx, from_fd, ready, sizeof(ready), "the receiver's 'domain received'",
+                     300000, cancel)) < 0)
+        return resume(ctx, domid, name, rc);
+    snprintf(away, sizeof(away), "%s--migratedaway", name);
+    if ((rc = kl_domain_rename(ctx, domid, away)) < 0)
+        return resume(ctx, domid, name, rc);
+    if (cancel && *cancel)
+        return resume(ctx, domid, name, kl__err(ctx, -ECANCELED, "migration: cancelled"));
+    if ((rc = mig_write_all(to_fd, go, sizeof(go))) < 0)
+        return resume(ctx, domid, name, kl__err(ctx, rc, "migration: sending the clearance: %s",
+                                                strerror(-rc)));
+    if ((rc = expect(ctx, from_fd, report, sizeof(report), "the receiver's report", 60000, NULL)) < 0 ||
+        (rc = mig_read_exact(from_fd, &res, 1, 60000, NULL)) < 0)
+        return resume(ctx, domid, name, rc == -ECONNRESET || rc == -ETIMEDOUT
+                      ? kl__err(ctx, rc, "migration: no report from the target") : rc);
+    if (res != 0)
+        return resume(ctx, domid, name, kl__err(ctx, -EREMOTEIO, "migration: the target failed "
+                                                "to start the domain (report %u)", res));
+    kl_domain_destroy(ctx, domid);
+    return 0;
+}
+
+/* Read the image's preamble and restore it as NAME--incoming, paused. */
+static int receive_image(kl_ctx *ctx, int in_fd, kl_domain_config *dc, char **name,
+                         uint32_t *domid)
+{
+    char *json = NULL, incoming[KL_DOMNAME_MAX + 32];
+    kl_diag *d = kl_diag_new();
+    unsigned iflags;
+    int rc;
+
+    if ((rc = kl_save_image_read_header(ctx, in_fd, "migration stream", &json, &iflags)) < 0)
+        goto out;
+    if ((rc = kl_domain_config_from_json(dc, json, d)) < 0 || !dc->c_info.name) {
+        rc = kl__err(ctx, rc < 0 ? rc : -EINVAL, "migration: no usable domain configuration in "
+                     "the stream%s%s", d && kl_diag_first_error(d) ? ": " : "",
+                     d && kl_diag_first_error(d) ? kl_diag_first_error(d) : "");
+        goto out;
+    }
+    *name = dc->c_info.name;
+    snprintf(incoming, sizeof(incoming), "%s--incoming", *name);
+    dc->c_info.name = incoming;
+    rc = kl_domain_restore_image(ctx, dc, in_fd, iflags, KL_CREATE_PAUSED, domid);
+    dc->c_info.name = *name;
+out:
+    free(json);
+    kl_diag_free(d);
+    return rc;
+}
+
+int kl_domain_migrate_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags,
+                              uint32_t *domid)
+{
+    kl_domain_config dc;
+    char *name = NULL;
+    unsigned char res;
+    uint32_t id;
+    int rc;
+
+    kl_domain_config_init(&dc);
+    if ((rc = mig_write_all(out_fd, banner, sizeof(banner) - 1)) < 0) {
+        rc = kl__err(ctx, rc, "migration: sending the banner: %s", strerror(-rc));
+        goto out;
+    }
+    if ((rc = receive_image(ctx, in_fd, &dc, &name, &id)) < 0)
+        goto out;
+    if ((rc = mig_write_all(out_fd, ready, sizeof(ready))) < 0) {
+        kl_domain_destroy(ctx, id);
+        rc = kl__err(ctx, rc, "migration: sending 'domain received': %s", strerror(-rc));
+        goto out;
+    }
+    if ((rc = expect(ctx, in_fd, go, sizeof(go), "the sender's clearance", 300000, NULL)) < 0) {
+        char keep[sizeof(ctx->err)];
+        memcpy(keep, ctx->err, sizeof(keep));
+        kl_domain_destroy(ctx, id);
+        memcpy(ctx->err, keep, sizeof(keep));
+        goto out;
+    }
+    rc = kl_domain_rename(ctx, id, name);
+    if (rc == 0 && !(flags & KL_CREATE_PAUSED))
+        rc = kl_domain_unpause(ctx, id);
+    res = rc < 0;
+    if (mig_write_all(out_fd, report, sizeof(report)) < 0 || mig_write_all(out_fd, &res, 1) < 0) {
+        if (rc == 0)
+            rc = kl__err(ctx, -ECONNRESET, "migration: sending the report: the sender is gone");
+    }
+    if (rc < 0) {
+        char keep[sizeof(ctx->err)];
+        memcpy(keep, ctx->err, sizeof(keep));
+        kl_domain_destroy(ctx, id);
+        memcpy(ctx->err, keep, sizeof(keep));
+    } else {
+        *domid = id;
+    }
+out:
+    kl_domain_config_dispose(&dc);
+    return rc;
+}
