@@ -6,18 +6,26 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <pythread.h>
+#include <pthread.h>
 
 #include <keel/kl_light.h>
 
 #define KPY_ERRLEN 512
+
+/* kpy_lock.c: a first-come, first-served lock */
+typedef struct kpy_lock kpy_lock;
+kpy_lock *kpy_lock_new(void);
+void kpy_lock_free(kpy_lock *l);
+void kpy_lock_acquire(kpy_lock *l);
+void kpy_lock_release(kpy_lock *l);
 
 /* A liblight context. kl_ctx is single-threaded, so every call on it takes lock (acquired
  * with the GIL released, so a blocking call never stalls other Python threads). */
 typedef struct kpy_ctx {
     PyObject_HEAD
     kl_ctx *ctx;
-    PyThread_type_lock lock;
+    kpy_lock *lock;
+    PyObject *rundir; /* str, set when opened */
 } kpy_ctx;
 
 typedef struct kpy_config {
@@ -35,23 +43,33 @@ extern PyTypeObject *kpy_dominfo_type, *kpy_diag_type;
 #define KPY_LOCKED(self, err, STMT)                                                \
     do {                                                                           \
         Py_BEGIN_ALLOW_THREADS                                                     \
-        PyThread_acquire_lock((self)->lock, WAIT_LOCK);                            \
+        kpy_lock_acquire((self)->lock);                                          \
         if (!(self)->ctx) {                                                        \
             rc = -EBADF;                                                           \
             snprintf((err), KPY_ERRLEN, "the context is closed");                  \
         } else {                                                                   \
             STMT;                                                                  \
         }                                                                          \
-        PyThread_release_lock((self)->lock);                                       \
+        kpy_lock_release((self)->lock);                                            \
         Py_END_ALLOW_THREADS                                                       \
     } while (0)
-/* The same for a liblight call: on rc < 0, err gets the context's message. */
-#define KPY_CALL(self, err, STMT)                                                  \
-    KPY_LOCKED(self, err, STMT; if (rc < 0) kpy_copy_error((self)->ctx, rc, (err)))
+/* The same for a liblight call: on rc < 0, err gets the context's message. liblight leaves
+ * the message as it was when some failure paths do not set one, so the message is compared
+ * with the one before the call: unchanged, it is not this call's, and err becomes
+ * "domain N: strerror" (KPY_CALL_DOM) or strerror(-rc). */
+#define KPY_CALL_DOM(self, err, domid, STMT)                                       \
+    KPY_LOCKED(self, err, char kpy_before[KPY_ERRLEN];                             \
+               snprintf(kpy_before, KPY_ERRLEN, "%s", kl_ctx_error((self)->ctx));  \
+               STMT;                                                               \
+               if (rc < 0) kpy_copy_error((self)->ctx, rc, (err), kpy_before, (domid)))
+#define KPY_CALL(self, err, STMT) KPY_CALL_DOM(self, err, KPY_NO_DOMID, STMT)
+#define KPY_NO_DOMID UINT32_MAX
 
 /* kpy_error.c */
-void kpy_copy_error(kl_ctx *ctx, int rc, char *err);
+void kpy_copy_error(kl_ctx *ctx, int rc, char *err, const char *before, uint32_t domid);
 PyObject *kpy_raise(int rc, const char *msg);
+/* When err is only strerror(-rc), make it "what: strerror". */
+void kpy_err_about(char *err, int rc, const char *what);
 PyObject *kpy_raise_diag(int rc, const kl_diag *d, const char *fallback);
 PyObject *kpy_diag_list(const kl_diag *d, enum kl_severity only);
 int kpy_error_init(PyObject *m);

@@ -23,7 +23,7 @@ static int ctx_init(kpy_ctx *self, PyObject *args, PyObject *kw)
         PyErr_SetString(PyExc_RuntimeError, "Context is already open");
         return -1;
     }
-    if (!self->lock && !(self->lock = PyThread_allocate_lock())) {
+    if (!self->lock && !(self->lock = kpy_lock_new())) {
         Py_XDECREF(dir);
         PyErr_NoMemory();
         return -1;
@@ -43,7 +43,8 @@ static int ctx_init(kpy_ctx *self, PyObject *args, PyObject *kw)
     }
     Py_XDECREF(dir);
     self->ctx = ctx;
-    return 0;
+    Py_XSETREF(self->rundir, PyUnicode_DecodeFSDefault(kl_ctx_rundir(ctx)));
+    return self->rundir ? 0 : -1;
 }
 
 static void ctx_close_now(kpy_ctx *self)
@@ -51,11 +52,11 @@ static void ctx_close_now(kpy_ctx *self)
     kl_ctx *ctx;
 
     Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    kpy_lock_acquire(self->lock);
     ctx = self->ctx;
     self->ctx = NULL;
     kl_ctx_close(ctx);
-    PyThread_release_lock(self->lock);
+    kpy_lock_release(self->lock);
     Py_END_ALLOW_THREADS
 }
 
@@ -64,8 +65,9 @@ static void ctx_dealloc(kpy_ctx *self)
     if (self->lock) {
         if (self->ctx)
             ctx_close_now(self);
-        PyThread_free_lock(self->lock);
+        kpy_lock_free(self->lock);
     }
+    Py_XDECREF(self->rundir);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -90,15 +92,9 @@ static PyObject *ctx_exit(kpy_ctx *self, PyObject *args)
 
 static PyObject *ctx_get_rundir(kpy_ctx *self, void *unused)
 {
-    PyObject *r = NULL;
-
-    if (!self->lock)
-        return kpy_raise(-EBADF, "the context is closed");
-    PyThread_acquire_lock(self->lock, WAIT_LOCK); /* never held long by a cheap getter */
-    if (self->ctx)
-        r = PyUnicode_DecodeFSDefault(kl_ctx_rundir(self->ctx));
-    PyThread_release_lock(self->lock);
-    return r ? r : (PyErr_Occurred() ? NULL : kpy_raise(-EBADF, "the context is closed"));
+    if (!self->rundir)
+        return kpy_raise(-EBADF, "the context was never opened");
+    return Py_NewRef(self->rundir);
 }
 
 static PyObject *ctx_get_closed(kpy_ctx *self, void *unused)
@@ -144,6 +140,7 @@ int kpy_domid(kpy_ctx *self, PyObject *o, uint32_t *domid)
     }
     KPY_CALL(self, err, rc = kl_domain_qualify(self->ctx, name, domid));
     if (rc < 0) {
+        kpy_err_about(err, rc, name);
         kpy_raise(rc, err);
         return -1;
     }

@@ -64,7 +64,7 @@ PyObject *kpy_ctx_info(kpy_ctx *self, PyObject *dom)
 
     if (kpy_domid(self, dom, &domid) < 0)
         return NULL;
-    KPY_CALL(self, err, rc = kl_domain_info(self->ctx, domid, &info));
+    KPY_CALL_DOM(self, err, domid, rc = kl_domain_info(self->ctx, domid, &info));
     if (rc < 0)
         return kpy_raise(rc, err);
     return kpy_dominfo_new(&info);
@@ -80,7 +80,7 @@ PyObject *kpy_ctx_domid(kpy_ctx *self, PyObject *dom)
     if (kpy_domid(self, dom, &domid) < 0)
         return NULL;
     if (PyLong_Check(dom)) { /* an id must name an existing domain too */
-        KPY_CALL(self, err, rc = kl_domain_info(self->ctx, domid, &info));
+        KPY_CALL_DOM(self, err, domid, rc = kl_domain_info(self->ctx, domid, &info));
         if (rc < 0)
             return kpy_raise(rc, err);
     }
@@ -95,7 +95,7 @@ PyObject *kpy_ctx_name(kpy_ctx *self, PyObject *dom)
 
     if (kpy_domid(self, dom, &domid) < 0)
         return NULL;
-    KPY_CALL(self, err, rc = kl_domain_name(self->ctx, domid, name, sizeof(name)));
+    KPY_CALL_DOM(self, err, domid, rc = kl_domain_name(self->ctx, domid, name, sizeof(name)));
     if (rc < 0)
         return kpy_raise(rc, err);
     return PyUnicode_DecodeUTF8(name, strlen(name), "replace");
@@ -110,7 +110,7 @@ static PyObject *simple(kpy_ctx *self, PyObject *dom, int (*fn)(kl_ctx *, uint32
 
     if (kpy_domid(self, dom, &domid) < 0)
         return NULL;
-    KPY_CALL(self, err, rc = fn(self->ctx, domid));
+    KPY_CALL_DOM(self, err, domid, rc = fn(self->ctx, domid));
     if (rc < 0)
         return kpy_raise(rc, err);
     Py_RETURN_NONE;
@@ -141,7 +141,7 @@ PyObject *kpy_ctx_rename(kpy_ctx *self, PyObject *args)
 
     if (!PyArg_ParseTuple(args, "Os:rename", &dom, &name) || kpy_domid(self, dom, &domid) < 0)
         return NULL;
-    KPY_CALL(self, err, rc = kl_domain_rename(self->ctx, domid, name));
+    KPY_CALL_DOM(self, err, domid, rc = kl_domain_rename(self->ctx, domid, name));
     if (rc < 0)
         return kpy_raise(rc, err);
     Py_RETURN_NONE;
@@ -157,7 +157,7 @@ PyObject *kpy_ctx_get_config(kpy_ctx *self, PyObject *dom)
     if (kpy_domid(self, dom, &domid) < 0)
         return NULL;
     kl_domain_config_init(&dc);
-    KPY_CALL(self, err, rc = kl_domain_get_config(self->ctx, domid, &dc));
+    KPY_CALL_DOM(self, err, domid, rc = kl_domain_get_config(self->ctx, domid, &dc));
     if (rc < 0) {
         kl_domain_config_dispose(&dc);
         return kpy_raise(rc, err);
@@ -179,7 +179,7 @@ static PyObject *memory(kpy_ctx *self, PyObject *args, const char *fmt,
     kib = PyLong_AsUnsignedLongLong(ko); /* negative or too big: OverflowError */
     if ((kib == (unsigned long long)-1 && PyErr_Occurred()) || kpy_domid(self, dom, &domid) < 0)
         return NULL;
-    KPY_CALL(self, err, rc = fn(self->ctx, domid, kib));
+    KPY_CALL_DOM(self, err, domid, rc = fn(self->ctx, domid, kib));
     if (rc < 0)
         return kpy_raise(rc, err);
     Py_RETURN_NONE;
@@ -204,7 +204,7 @@ PyObject *kpy_ctx_memory_target(kpy_ctx *self, PyObject *dom)
 
     if (kpy_domid(self, dom, &domid) < 0)
         return NULL;
-    KPY_CALL(self, err, rc = kl_domain_get_target(self->ctx, domid, &kib));
+    KPY_CALL_DOM(self, err, domid, rc = kl_domain_get_target(self->ctx, domid, &kib));
     if (rc < 0)
         return kpy_raise(rc, err);
     return PyLong_FromUnsignedLongLong(kib);

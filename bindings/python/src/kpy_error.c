@@ -20,13 +20,22 @@ static PyStructSequence_Desc diag_desc = {
     "keel.Diagnostic", "A warning or error about a domain configuration.", diag_fields, 5,
 };
 
-void kpy_copy_error(kl_ctx *ctx, int rc, char *err)
+void kpy_copy_error(kl_ctx *ctx, int rc, char *err, const char *before, uint32_t domid)
 {
     const char *m = kl_ctx_error(ctx);
 
-    if (!m || !*m || !strcmp(m, "no error"))
-        m = strerror(-rc);
-    snprintf(err, KPY_ERRLEN, "%s", m);
+    if (m && *m && strcmp(m, "no error") && (!before || strncmp(m, before, KPY_ERRLEN - 1)))
+        snprintf(err, KPY_ERRLEN, "%s", m);
+    else if (domid != KPY_NO_DOMID)
+        snprintf(err, KPY_ERRLEN, "domain %u: %s", domid, strerror(-rc));
+    else
+        snprintf(err, KPY_ERRLEN, "%s", strerror(-rc));
+}
+
+void kpy_err_about(char *err, int rc, const char *what)
+{
+    if (!strcmp(err, strerror(-rc)))
+        snprintf(err, KPY_ERRLEN, "%s: %s", what, strerror(-rc));
 }
 
 static PyObject *make_error(PyObject *type, int rc, const char *msg)

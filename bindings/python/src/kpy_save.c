@@ -101,15 +101,17 @@ static int save_to(kl_ctx *ctx, uint32_t domid, const char *p, int live, int che
                    int paused, char *err)
 {
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc;
+    char before[KPY_ERRLEN];
 
     if (fd < 0) {
         rc = -errno;
         snprintf(err, KPY_ERRLEN, "cannot open %s for writing: %s", p, strerror(errno));
         return rc;
     }
+    snprintf(before, sizeof(before), "%s", kl_ctx_error(ctx));
     rc = kl_domain_save(ctx, domid, fd, live ? KL_SAVE_LIVE : 0);
     if (rc < 0)
-        kpy_copy_error(ctx, rc, err);
+        kpy_copy_error(ctx, rc, err, before, domid);
     if (close(fd) < 0 && rc == 0) {
         rc = -errno;
         snprintf(err, KPY_ERRLEN, "writing %s: %s", p, strerror(errno));
@@ -185,6 +187,8 @@ PyObject *kpy_ctx_restore(kpy_ctx *self, PyObject *args, PyObject *kw)
     }
     KPY_CALL(self, err, rc = kl_domain_restore(self->ctx, &dc, fd,
                                                paused ? KL_CREATE_PAUSED : 0, &domid));
+    if (rc < 0)
+        kpy_err_about(err, rc, PyBytes_AS_STRING(path));
     res = rc < 0 ? kpy_raise(rc, err) : PyLong_FromUnsignedLong(domid);
 out:
     if (fd >= 0)

@@ -38,8 +38,10 @@ PyObject *kpy_ctx_store_read(kpy_ctx *self, PyObject *path)
     if (!self->lock)
         return kpy_raise(-EBADF, "the context is closed");
     KPY_CALL(self, err, rc = kl_store_read(self->ctx, p, &v));
-    if (rc < 0)
+    if (rc < 0) {
+        kpy_err_about(err, rc, p);
         return kpy_raise(rc, err);
+    }
     r = PyUnicode_DecodeUTF8(v, strlen(v), "surrogateescape");
     free(v);
     return r;
@@ -62,8 +64,10 @@ PyObject *kpy_ctx_store_write(kpy_ctx *self, PyObject *args)
     if (!self->lock)
         return kpy_raise(-EBADF, "the context is closed");
     KPY_CALL(self, err, rc = kl_store_write(self->ctx, p, v));
-    if (rc < 0)
+    if (rc < 0) {
+        kpy_err_about(err, rc, p);
         return kpy_raise(rc, err);
+    }
     Py_RETURN_NONE;
 }
 
@@ -78,8 +82,10 @@ PyObject *kpy_ctx_store_rm(kpy_ctx *self, PyObject *path)
     if (!self->lock)
         return kpy_raise(-EBADF, "the context is closed");
     KPY_CALL(self, err, rc = kl_store_rm(self->ctx, p));
-    if (rc < 0)
+    if (rc < 0) {
+        kpy_err_about(err, rc, p);
         return kpy_raise(rc, err);
+    }
     Py_RETURN_NONE;
 }
 

@@ -30,9 +30,9 @@ static int wait_slices(kpy_ctx *self, uint32_t domid, int timeout_ms, int gone, 
         long long left = timeout_ms < 0 ? SLICE_MS : end - now_ms();
         int slice = (int)(left < 0 ? 0 : left > SLICE_MS ? SLICE_MS : left);
         if (gone)
-            KPY_CALL(self, err, rc = kl_domain_wait_gone(self->ctx, domid, slice));
+            KPY_CALL_DOM(self, err, domid, rc = kl_domain_wait_gone(self->ctx, domid, slice));
         else
-            KPY_CALL(self, err, rc = kl_domain_wait_shutdown(self->ctx, domid, slice, reason));
+            KPY_CALL_DOM(self, err, domid, rc = kl_domain_wait_shutdown(self->ctx, domid, slice, reason));
         if (rc == -ENOENT && !gone && !first) {
             *reason = -1; /* went away while we waited */
             return 0;
@@ -67,9 +67,9 @@ static PyObject *request(kpy_ctx *self, PyObject *args, PyObject *kw, bool reboo
     if (ms < 0)
         ms = 10000; /* liblight's wait for the guest is bounded; None means xl's 10 s */
     if (reboot)
-        KPY_CALL(self, err, rc = kl_domain_reboot(self->ctx, domid, ms, &forced));
+        KPY_CALL_DOM(self, err, domid, rc = kl_domain_reboot(self->ctx, domid, ms, &forced));
     else
-        KPY_CALL(self, err, rc = kl_domain_shutdown(self->ctx, domid, ms, &forced));
+        KPY_CALL_DOM(self, err, domid, rc = kl_domain_shutdown(self->ctx, domid, ms, &forced));
     if (rc < 0)
         return kpy_raise(rc, err);
     if (wait && wait_slices(self, domid, ms, 0, &reason, 0) < 0)
@@ -138,7 +138,7 @@ PyObject *kpy_ctx_handle_shutdown(kpy_ctx *self, PyObject *dom)
 
     if (kpy_domid(self, dom, &domid) < 0)
         return NULL;
-    KPY_CALL(self, err, rc = kl_domain_handle_shutdown(self->ctx, domid, &new_domid, &action));
+    KPY_CALL_DOM(self, err, domid, rc = kl_domain_handle_shutdown(self->ctx, domid, &new_domid, &action));
     if (rc < 0)
         return kpy_raise(rc, err);
     name = kl_action_to_xl(action);

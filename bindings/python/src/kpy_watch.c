@@ -59,9 +59,9 @@ static void watch_dealloc(kpy_watch *w)
 {
     if (w->owner) { /* kl_ev_free runs under the context's lock: the loop may be in use */
         Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(w->owner->lock, WAIT_LOCK);
+        kpy_lock_acquire(w->owner->lock);
         watch_release(w);
-        PyThread_release_lock(w->owner->lock);
+        kpy_lock_release(w->owner->lock);
         Py_END_ALLOW_THREADS
     }
     watch_release(w);
@@ -169,9 +169,9 @@ static PyObject *watch_wait(kpy_watch *w, PyObject *args, PyObject *kw)
 static PyObject *watch_close(kpy_watch *w, PyObject *unused)
 {
     Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(w->owner->lock, WAIT_LOCK);
+    kpy_lock_acquire(w->owner->lock);
     watch_release(w);
-    PyThread_release_lock(w->owner->lock);
+    kpy_lock_release(w->owner->lock);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
