@@ -18,6 +18,7 @@ kpy_lock *kpy_lock_new(void);
 void kpy_lock_free(kpy_lock *l);
 void kpy_lock_acquire(kpy_lock *l);
 void kpy_lock_release(kpy_lock *l);
+int kpy_lock_mine(kpy_lock *l); /* held by the calling thread */
 
 /* A liblight context. kl_ctx is single-threaded, so every call on it takes lock (acquired
  * with the GIL released, so a blocking call never stalls other Python threads). */
@@ -39,9 +40,16 @@ extern PyTypeObject kpy_ctx_type, kpy_config_type, kpy_watch_type;
 extern PyTypeObject *kpy_dominfo_type, *kpy_diag_type;
 
 /* Run STMT (which sets the int rc) on self->ctx with the GIL released and the context's lock
- * held. A closed context gives rc = -EBADF and a message in err (char[KPY_ERRLEN]). */
+ * held. A closed context gives rc = -EBADF and a message in err (char[KPY_ERRLEN]); a call
+ * from a callback running inside a call on the same context gives -EDEADLK. */
 #define KPY_LOCKED(self, err, STMT)                                                \
     do {                                                                           \
+        if (kpy_lock_mine((self)->lock)) {                                         \
+            rc = -EDEADLK;                                                         \
+            snprintf((err), KPY_ERRLEN, "a callback called a method of the "       \
+                     "Context whose call is running it");                          \
+            break;                                                                 \
+        }                                                                          \
         Py_BEGIN_ALLOW_THREADS                                                     \
         kpy_lock_acquire((self)->lock);                                          \
         if (!(self)->ctx) {                                                        \

@@ -1,7 +1,8 @@
 /* kpy_lock.c - the lock that serialises the calls on one Context: a ticket lock (first come,
  * first served), so that a thread looping over short waits (wait_gone, DeathWatch.wait) cannot
  * starve another thread's call on the same context, as an unfair mutex lets it do. Acquired
- * and released only with the GIL released. */
+ * and released only with the GIL released. A thread that already holds it (a callback called
+ * from inside a call) is told so instead of deadlocking. */
 #include <stdlib.h>
 
 #include "kpy.h"
@@ -10,6 +11,8 @@ struct kpy_lock {
     pthread_mutex_t m;
     pthread_cond_t c;
     unsigned long next, serving;
+    pthread_t owner;
+    int held;
 };
 
 kpy_lock *kpy_lock_new(void)
@@ -47,13 +50,26 @@ void kpy_lock_acquire(kpy_lock *l)
     t = l->next++;
     while (t != l->serving)
         pthread_cond_wait(&l->c, &l->m);
+    l->owner = pthread_self();
+    l->held = 1;
     pthread_mutex_unlock(&l->m);
 }
 
 void kpy_lock_release(kpy_lock *l)
 {
     pthread_mutex_lock(&l->m);
+    l->held = 0;
     l->serving++;
     pthread_cond_broadcast(&l->c);
     pthread_mutex_unlock(&l->m);
+}
+
+int kpy_lock_mine(kpy_lock *l)
+{
+    int mine;
+
+    pthread_mutex_lock(&l->m);
+    mine = l->held && pthread_equal(l->owner, pthread_self());
+    pthread_mutex_unlock(&l->m);
+    return mine;
 }

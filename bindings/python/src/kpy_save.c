@@ -1,9 +1,9 @@
 /* kpy_save.c - Context.save and Context.restore: xl save images, as `xl save` / `xl restore`
- * write and read them. liblight writes the image (kl_domain_save) and restores it
- * (kl_domain_restore), but has no public call that returns the configuration held in the image's
- * preamble, which restoring needs; so the preamble (Xen's tools/xl/xl.h layout: 32-byte magic,
- * u32 byte order, mandatory flags, optional flags, optional data length, then u32 config length +
- * JSON with its NUL) is read here, bounded and checked, before the whole file is handed over. */
+ * write and read them, through liblight: kl_domain_save_ext (live, zlib-compressed, progress,
+ * cancel), kl_save_image_read_header (the preamble's configuration) and
+ * kl_domain_restore_image. A progress callable is called with the GIL taken back for the call;
+ * if it raises (or a signal handler such as Ctrl-C's does) the save is cancelled and the
+ * exception propagates. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,138 +12,138 @@
 
 #include "kpy.h"
 
-#define XL_HEADER_LEN 48
-#define XL_FLAG_JSON 1u
-#define XL_FLAG_STREAMV2 2u
-#define XL_CONFIG_MAX (16u << 20)
+struct save_job {
+    kl_ctx *ctx;
+    uint32_t domid;
+    const char *path;
+    int checkpoint, paused;
+    kl_migrate_opts o;
+    volatile int cancel;
+    PyObject *progress;     /* callable or NULL */
+    int failed;             /* the callable raised: its exception is pending */
+};
 
-static const char xl_magic[32] = "Xen saved domain, xl format\n \0 \r";
-
-static uint32_t le32(const unsigned char *p)
+static PyObject *progress_dict(const kl_migrate_progress *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return Py_BuildValue("{s:I,s:K,s:K,s:K,s:K,s:d,s:d,s:O,s:O,s:d}",
+        "round", p->round, "pages_sent", (unsigned long long)p->pages_sent,
+        "pages_dirty", (unsigned long long)p->pages_dirty,
+        "pages_total", (unsigned long long)p->pages_total,
+        "bytes_sent", (unsigned long long)p->bytes_sent, "rate_mib_s", p->rate_mib_s,
+        "expected_downtime_ms", p->expected_downtime_ms,
+        "stop_and_copy", p->stop_and_copy ? Py_True : Py_False,
+        "done", p->done ? Py_True : Py_False, "downtime_ms", p->downtime_ms);
 }
 
-static int read_full(int fd, void *buf, size_t len)
+/* Runs in the saving thread, which released the GIL: take it for the Python call. */
+static void on_progress(const kl_migrate_progress *p, void *arg)
 {
-    size_t got = 0;
+    struct save_job *j = arg;
+    PyGILState_STATE g;
+    PyObject *d, *r = NULL;
 
-    while (got < len) {
-        ssize_t n = read(fd, (char *)buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -ENODATA;
-        got += (size_t)n;
+    if (j->failed)
+        return;
+    g = PyGILState_Ensure();
+    if (j->progress && (d = progress_dict(p))) {
+        r = PyObject_CallOneArg(j->progress, d);
+        Py_DECREF(d);
     }
-    return 0;
-}
-
-#define BAD(code, ...) do { snprintf(err, KPY_ERRLEN, __VA_ARGS__); rc = (code); goto out; } while (0)
-
-/* The configuration JSON of the image open on fd (malloc'd into *json); fd is left at 0. */
-static int read_preamble(int fd, const char *path, char **json, char *err)
-{
-    unsigned char h[XL_HEADER_LEN], *opt = NULL;
-    uint32_t mand, olen, clen;
-    int rc;
-
-    *json = NULL;
-    if ((rc = read_full(fd, h, sizeof(h))) < 0)
-        BAD(rc == -ENODATA ? -EINVAL : rc, "%s: cannot read an xl save image header: %s", path,
-            rc == -ENODATA ? "file too short" : strerror(-rc));
-    if (memcmp(h, xl_magic, sizeof(xl_magic)))
-        BAD(-EINVAL, "%s: not an xl save image (no xl save-file magic)", path);
-    if (le32(h + 32) != 0x01020304u)
-        BAD(-ENOTSUP, "%s: byte order mark 0x%08x is not this host's", path, le32(h + 32));
-    mand = le32(h + 36);
-    olen = le32(h + 44);
-    if (!(mand & XL_FLAG_JSON) || olen < 4 || olen > XL_CONFIG_MAX + 4)
-        BAD(-EINVAL, "%s: the image holds no JSON domain configuration (flags 0x%x, %u bytes of "
-            "optional data)", path, mand, olen);
-    if (!(opt = malloc(olen)))
-        BAD(-ENOMEM, "%s: out of memory", path);
-    if ((rc = read_full(fd, opt, olen)) < 0)
-        BAD(rc == -ENODATA ? -EINVAL : rc, "%s: truncated preamble at offset %d", path,
-            XL_HEADER_LEN);
-    clen = le32(opt);
-    if (clen < 2 || clen > olen - 4 || opt[4 + clen - 1] != 0 ||
-        strlen((char *)opt + 4) != clen - 1)
-        BAD(-EINVAL, "%s: malformed configuration in the preamble (length %u at offset %d)",
-            path, clen, XL_HEADER_LEN);
-    if (!(*json = strdup((char *)opt + 4)))
-        BAD(-ENOMEM, "%s: out of memory", path);
-    if (lseek(fd, 0, SEEK_SET) < 0)
-        BAD(-errno, "%s: cannot seek back: %s", path, strerror(errno));
-    rc = 0;
-out:
-    free(opt);
-    if (rc < 0) {
-        free(*json);
-        *json = NULL;
+    if ((j->progress && !r) || PyErr_CheckSignals() < 0) {
+        j->failed = 1; /* keep the exception for the caller */
+        j->cancel = 1;
     }
-    return rc;
+    Py_XDECREF(r);
+    PyGILState_Release(g);
 }
 
-/* What save does after writing: like xl save, destroy (default), -c resume, -p leave paused. */
-static void after_save(kl_ctx *ctx, uint32_t domid, int rc, int checkpoint, int paused)
+/* Write the image to a new file (removed again on failure), then do what xl save does:
+ * destroy the domain (default), resume it (checkpoint) or leave it paused (paused). */
+static int save_to(struct save_job *j, char *err)
 {
-    if (rc < 0 || checkpoint)
-        kl_domain_unpause(ctx, domid);
-    else if (!paused)
-        kl_domain_destroy(ctx, domid);
-}
-
-/* Write the image to a new file p (removed again on failure), then act as xl save does. */
-static int save_to(kl_ctx *ctx, uint32_t domid, const char *p, int live, int checkpoint,
-                   int paused, char *err)
-{
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc;
+    int fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc;
     char before[KPY_ERRLEN];
 
     if (fd < 0) {
         rc = -errno;
-        snprintf(err, KPY_ERRLEN, "cannot open %s for writing: %s", p, strerror(errno));
+        snprintf(err, KPY_ERRLEN, "cannot open %s for writing: %s", j->path, strerror(errno));
         return rc;
     }
-    snprintf(before, sizeof(before), "%s", kl_ctx_error(ctx));
-    rc = kl_domain_save(ctx, domid, fd, live ? KL_SAVE_LIVE : 0);
+    snprintf(before, sizeof(before), "%s", kl_ctx_error(j->ctx));
+    rc = kl_domain_save_ext(j->ctx, j->domid, fd, &j->o);
     if (rc < 0)
-        kpy_copy_error(ctx, rc, err, before, domid);
+        kpy_copy_error(j->ctx, rc, err, before, j->domid);
     if (close(fd) < 0 && rc == 0) {
         rc = -errno;
-        snprintf(err, KPY_ERRLEN, "writing %s: %s", p, strerror(errno));
+        snprintf(err, KPY_ERRLEN, "writing %s: %s", j->path, strerror(errno));
     }
-    if (rc < 0)
-        unlink(p);
-    after_save(ctx, domid, rc, checkpoint, paused);
+    if (rc < 0) {
+        unlink(j->path);
+        kl_domain_unpause(j->ctx, j->domid);
+    } else if (j->checkpoint) {
+        kl_domain_unpause(j->ctx, j->domid);
+    } else if (!j->paused) {
+        kl_domain_destroy(j->ctx, j->domid);
+    }
     return rc;
 }
 
 PyObject *kpy_ctx_save(kpy_ctx *self, PyObject *args, PyObject *kw)
 {
-    static char *kwl[] = { "dom", "path", "live", "checkpoint", "paused", NULL };
-    int live = 0, checkpoint = 0, paused = 0, rc;
-    PyObject *dom, *path = NULL;
+    static char *kwl[] = { "dom", "path", "live", "checkpoint", "paused", "compress", "progress",
+                           NULL };
+    struct save_job j = { .progress = NULL };
+    int live = 0, compress = 0, rc;
+    PyObject *dom, *path = NULL, *progress = Py_None;
     char err[KPY_ERRLEN];
-    const char *p;
-    uint32_t domid;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO&|ppp:save", kwl, &dom,
-                                     PyUnicode_FSConverter, &path, &live, &checkpoint, &paused))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO&|ppppO:save", kwl, &dom,
+                                     PyUnicode_FSConverter, &path, &live, &j.checkpoint,
+                                     &j.paused, &compress, &progress))
         return NULL;
-    if (kpy_domid(self, dom, &domid) < 0) {
+    if (progress != Py_None && !PyCallable_Check(progress)) {
+        Py_DECREF(path);
+        PyErr_SetString(PyExc_TypeError, "progress must be callable or None");
+        return NULL;
+    }
+    if (kpy_domid(self, dom, &j.domid) < 0) {
         Py_DECREF(path);
         return NULL;
     }
-    p = PyBytes_AS_STRING(path);
-    KPY_LOCKED(self, err, rc = save_to(self->ctx, domid, p, live, checkpoint, paused, err));
+    j.path = PyBytes_AS_STRING(path);
+    j.progress = progress == Py_None ? NULL : progress;
+    j.o.flags = (live ? KL_SAVE_LIVE : 0) | (compress ? KL_SAVE_ZLIB : 0);
+    j.o.progress = on_progress; /* also lets Ctrl-C cancel a long save */
+    j.o.arg = &j;
+    j.o.cancel = &j.cancel;
+    KPY_LOCKED(self, err, j.ctx = self->ctx; rc = save_to(&j, err));
     Py_DECREF(path);
+    if (j.failed)
+        return NULL; /* the progress callable's exception (the save was cancelled) */
     if (rc < 0)
         return kpy_raise(rc, err);
     Py_RETURN_NONE;
+}
+
+/* Open the image, read its preamble; *fd positioned after it. */
+static int open_image(kl_ctx *ctx, const char *path, int *fd, char **json, unsigned *iflags,
+                      char *err)
+{
+    char before[KPY_ERRLEN];
+    int rc;
+
+    if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        snprintf(err, KPY_ERRLEN, "cannot open %s: %s", path, strerror(errno));
+        return rc;
+    }
+    snprintf(before, sizeof(before), "%s", kl_ctx_error(ctx));
+    rc = kl_save_image_read_header(ctx, *fd, path, json, iflags);
+    if (rc < 0) {
+        kpy_copy_error(ctx, rc, err, before, KPY_NO_DOMID);
+        kpy_err_about(err, rc, path);
+    }
+    return rc;
 }
 
 PyObject *kpy_ctx_restore(kpy_ctx *self, PyObject *args, PyObject *kw)
@@ -153,6 +153,7 @@ PyObject *kpy_ctx_restore(kpy_ctx *self, PyObject *args, PyObject *kw)
     kl_domain_config dc;
     char err[KPY_ERRLEN], *json = NULL;
     int paused = 0, rc, fd = -1;
+    unsigned iflags = 0;
     uint32_t domid = 0;
     kl_diag *d = NULL;
 
@@ -162,15 +163,12 @@ PyObject *kpy_ctx_restore(kpy_ctx *self, PyObject *args, PyObject *kw)
     kl_domain_config_init(&dc);
     if (cfg != Py_None && kpy_config_from_object(cfg, &dc) < 0)
         goto out;
-    Py_BEGIN_ALLOW_THREADS
-    fd = open(PyBytes_AS_STRING(path), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        snprintf(err, sizeof(err), "cannot open %s: %s", PyBytes_AS_STRING(path), strerror(errno));
-    } else {
-        rc = read_preamble(fd, PyBytes_AS_STRING(path), &json, err);
+    if (!self->lock) {
+        kpy_raise(-EBADF, "the context is closed");
+        goto out;
     }
-    Py_END_ALLOW_THREADS
+    KPY_LOCKED(self, err, rc = open_image(self->ctx, PyBytes_AS_STRING(path), &fd, &json,
+                                          &iflags, err));
     if (rc < 0) {
         kpy_raise(rc, err);
         goto out;
@@ -180,13 +178,13 @@ PyObject *kpy_ctx_restore(kpy_ctx *self, PyObject *args, PyObject *kw)
             PyErr_NoMemory();
             goto out;
         }
-        if ((rc = kl_domain_config_from_json(&dc, json, d)) < 0) {
-            kpy_raise_diag(rc, d, "the save image's configuration is invalid");
+        if (!json || (rc = kl_domain_config_from_json(&dc, json, d)) < 0) {
+            kpy_raise_diag(-EINVAL, d, "the save image holds no usable configuration");
             goto out;
         }
     }
-    KPY_CALL(self, err, rc = kl_domain_restore(self->ctx, &dc, fd,
-                                               paused ? KL_CREATE_PAUSED : 0, &domid));
+    KPY_CALL(self, err, rc = kl_domain_restore_image(self->ctx, &dc, fd, iflags,
+                                                     paused ? KL_CREATE_PAUSED : 0, &domid));
     if (rc < 0)
         kpy_err_about(err, rc, PyBytes_AS_STRING(path));
     res = rc < 0 ? kpy_raise(rc, err) : PyLong_FromUnsignedLong(domid);

@@ -149,6 +149,46 @@ def test_save_restore_keeps_counting(ctx, host, name, tmp_path, live):
     assert last is None
 
 
+def test_compressed_save_with_progress(ctx, host, name, tmp_path):
+    cfg, domid = create_counter(ctx, host, name)
+    assert wait_for(lambda: len(console_counts(ctx, domid)) >= 2)
+    reports = []
+    ctx.save(domid, tmp_path / "plain", checkpoint=True)
+    ctx.save(domid, tmp_path / "z", compress=True, progress=reports.append)
+    assert reports and reports[-1]["done"] and reports[-1]["pages_sent"] > 0
+    assert all(r["pages_total"] > 0 and r["round"] >= 1 for r in reports)
+    assert os.path.getsize(tmp_path / "z") < os.path.getsize(tmp_path / "plain")
+    new = ctx.restore(tmp_path / "z")
+    assert ctx.info(new).uuid == cfg.to_dict()["c_info"]["uuid"]
+    counts = wait_for(lambda: console_counts(ctx, new))
+    assert counts and counts[0] > 2
+
+
+def test_save_cancelled_by_the_progress_callable(ctx, host, name, tmp_path):
+    _, domid = create_counter(ctx, host, name)
+
+    class Stop(Exception):
+        pass
+
+    def progress(p):
+        raise Stop()
+
+    with pytest.raises(Stop):
+        ctx.save(domid, tmp_path / "img", live=True, progress=progress)
+    assert not os.path.exists(tmp_path / "img")
+    i = ctx.info(domid)                     # resumed, as after any failed save
+    assert not i.paused and not i.shutdown
+    n = len(console_counts(ctx, domid))
+    assert wait_for(lambda: len(console_counts(ctx, domid)) > n)
+
+    def reenter(p):
+        ctx.list()
+
+    with pytest.raises(keel.Error) as ei:
+        ctx.save(domid, tmp_path / "img", progress=reenter)
+    assert ei.value.errno == errno.EDEADLK and domid in ids(ctx)
+
+
 def test_save_checkpoint_and_paused(ctx, host, name, tmp_path):
     _, domid = create_counter(ctx, host, name)
     assert wait_for(lambda: console_counts(ctx, domid))
@@ -178,7 +218,8 @@ def test_restore_rejects_what_is_not_an_image(ctx, tmp_path):
     p.write_bytes(b"this is no save image" * 10)
     with pytest.raises(keel.Error) as ei:
         ctx.restore(p)
-    assert ei.value.errno == errno.EINVAL and "not an xl save image" in ei.value.strerror
+    assert ei.value.errno == errno.EBADMSG and "save image" in ei.value.strerror
+    assert str(p) in ei.value.strerror
     p.write_bytes(b"Xen saved domain, xl format\n \0 \r" + b"\x04\x03\x02\x01")
     with pytest.raises(keel.Error):
         ctx.restore(p)
