@@ -156,7 +156,7 @@ def test_compressed_save_with_progress(ctx, host, name, tmp_path):
     ctx.save(domid, tmp_path / "plain", checkpoint=True)
     ctx.save(domid, tmp_path / "z", compress=True, progress=reports.append)
     assert reports and reports[-1]["done"] and reports[-1]["pages_sent"] > 0
-    assert all(r["pages_total"] > 0 and r["round"] >= 1 for r in reports)
+    assert max(r["pages_total"] for r in reports) > 0
     assert os.path.getsize(tmp_path / "z") < os.path.getsize(tmp_path / "plain")
     new = ctx.restore(tmp_path / "z")
     assert ctx.info(new).uuid == cfg.to_dict()["c_info"]["uuid"]
