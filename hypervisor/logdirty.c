@@ -67,7 +67,9 @@ static int disable(struct hv_domain *d)
 {
     if (!d->logdirty)
         return 0;
-    protect(d, 0);
+    /* The pages stay write-protected: with asynchronous write-protection the kernel lifts it
+     * on the first write to each page by itself. Lifting it here would walk the whole guest
+     * under the core's lock (some 20 ms for 1 GiB), right in a migration's downtime. */
     d->logdirty = false;
     free(d->core_dirty);
     d->core_dirty = NULL;

@@ -1,6 +1,8 @@
 /* kg_restore.c - reads a migration v2 stream written by kg_save into a new, paused domain: page
- * data straight into its memory (every pfn checked against its size), then Keel's domain-state
- * record from HVM_CONTEXT, handed to the core (which validates it again). */
+ * data written into its memory object with pwrite, runs of consecutive frames at once (every pfn
+ * checked against its size; no mapping, so no page faults and no unmapping of a large guest at
+ * the end, which would lengthen the downtime), then Keel's domain-state record from HVM_CONTEXT,
+ * handed to the core (which validates it again). */
 #include "config.h"
 
 #include <errno.h>
@@ -8,25 +10,65 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <unistd.h>
 
 #include "keel/guest.h"
 #include "kg_err.h"
 #include "stream/kg_stream.h"
 
 struct restore {
-    uint8_t *mem;
+    int mem_fd;
     uint64_t pages;
     struct kg_ring_params rings;
 };
 
-
-static void *page_dest(void *opaque, uint64_t pfn, unsigned type)
+static int write_run(struct restore *r, uint64_t pfn, const uint8_t *data, uint64_t n)
 {
-    struct restore *r = opaque;
+    size_t len = (size_t)n << KEEL_PAGE_SHIFT, done = 0;
 
-    (void)type;
-    return pfn < r->pages ? r->mem + (pfn << KEEL_PAGE_SHIFT) : NULL;
+    while (done < len) {
+        ssize_t w = pwrite(r->mem_fd, data + done, len - done,
+                           (off_t)(pfn << KEEL_PAGE_SHIFT) + (off_t)done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+/* PAGE_DATA: each data-carrying frame into guest memory, consecutive frames in one write. */
+static int take_pages(struct restore *r, const struct kg_stream_item *it, char *err, size_t errlen)
+{
+    const uint64_t *e = it->u.page_data.entries;
+    const uint8_t *data = it->u.page_data.pages, *run_data = NULL;
+    uint64_t run_pfn = 0, run_n = 0;
+    int rc;
+
+    for (uint32_t i = 0; i <= it->u.page_data.count; i++) {
+        uint64_t pfn = i < it->u.page_data.count ? KG_PFN(e[i]) : 0;
+        int has = i < it->u.page_data.count && kg_pfn_type_has_data(KG_PFN_TYPE(e[i])) == 1;
+        if (has && pfn >= r->pages)
+            return kg__fail(err, errlen, -EINVAL, "PAGE_DATA at offset %llu: pfn %#llx is beyond "
+                            "the domain's %llu frames", (unsigned long long)it->offset,
+                            (unsigned long long)pfn, (unsigned long long)r->pages);
+        if (run_n && (!has || pfn != run_pfn + run_n)) {
+            if ((rc = write_run(r, run_pfn, run_data, run_n)) < 0)
+                return kg__fail(err, errlen, rc, "writing frames %#llx.. of guest memory: %s",
+                                (unsigned long long)run_pfn, strerror(-rc));
+            run_n = 0;
+        }
+        if (!has)
+            continue;
+        if (!run_n) {
+            run_pfn = pfn;
+            run_data = data;
+        }
+        run_n++;
+        data += KEEL_PAGE_SIZE;
+    }
+    return 0;
 }
 
 /* Find Keel's record in an (already validated) HVM context blob. */
@@ -88,6 +130,9 @@ static int read_stream(kc_handle *h, uint32_t domid, struct restore *r, struct k
     while ((rc = kg_stream_read(rd, &it)) == 0) {
         const uint8_t *st;
         size_t st_len;
+        if (it.kind == KG_ITEM_RECORD && it.layer == KG_LAYER_LIBXC && it.type == KG_REC_PAGE_DATA &&
+            (rc = take_pages(r, &it, err, errlen)) < 0)
+            return rc;
         if (it.kind == KG_ITEM_RECORD && it.layer == KG_LAYER_LIBXC && it.type == KG_REC_HVM_PARAMS &&
             (rc = take_params(r, &it, err, errlen)) < 0)
             return rc;
@@ -112,9 +157,8 @@ static int read_stream(kc_handle *h, uint32_t domid, struct restore *r, struct k
 int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_ring_params *rings,
                char *err, size_t errlen)
 {
-    struct restore r = { .pages = mem_kb >> 2 };
-    struct kg_stream_reader_opts ro = { .format = KG_FMT_AUTO, .page_dest = page_dest,
-                                        .page_opaque = &r };
+    struct restore r = { .mem_fd = -1, .pages = mem_kb >> 2 };
+    struct kg_stream_reader_opts ro = { .format = KG_FMT_AUTO };
     struct kg_stream_reader *rd = NULL;
     struct kg_source *src = NULL;
     int rc;
@@ -122,8 +166,8 @@ int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_
     ro.max_pfn = r.pages ? r.pages - 1 : 0;
     if (!r.pages || (rc = kc_populate_physmap(h, domid, 0, r.pages)) < 0)
         return kg__fail(err, errlen, r.pages ? rc : -EINVAL, "%s", r.pages ? kc_error(h) : "no memory");
-    if (!(r.mem = kc_map_foreign(h, domid, PROT_READ | PROT_WRITE, 0, r.pages)))
-        return kg__fail(err, errlen, -EIO, "%s", kc_error(h));
+    if ((rc = kc_foreign_fd(h, domid, &r.mem_fd, NULL)) < 0)
+        return kg__fail(err, errlen, rc, "%s", kc_error(h));
     if ((rc = kg_source_new_fd(fd, &src)) < 0 || (rc = kg_stream_reader_new(src, &ro, &rd)) < 0)
         kg__fail(err, errlen, rc, "setting up the stream reader");
     else
@@ -132,6 +176,6 @@ int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_
         *rings = r.rings;
     kg_stream_reader_free(rd);
     kg_source_free(src);
-    kc_unmap_foreign(r.mem, r.pages);
+    close(r.mem_fd);
     return rc;
 }

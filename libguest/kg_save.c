@@ -332,10 +332,11 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
         goto out;
     }
     if (o->live) {
+        begin_round(s, s->st.rounds + 1, 0, 1);  /* reported at once: the guest is paused */
         s->st.last_dirty = take_dirty(s, &rc);
         if (rc < 0)
             goto out;
-        begin_round(s, s->st.rounds + 1, s->st.last_dirty, 1);
+        s->pr.round_pages = s->pr.last_dirty = s->st.last_dirty;
         if ((rc = send_pages(s, s->bitmap)) < 0)
             goto out;
         s->st.rounds++;
