@@ -23,7 +23,7 @@
 
 #define MIB 64
 #define PORT 7790
-#define CUTS 20
+#define CUTS 100
 
 static struct hvhost a, b;
 static char ns_a[32], ns_b[32];
