@@ -1,18 +1,24 @@
 #!/bin/sh
-# test-install.sh - `make install DESTDIR=...` puts libraries, headers, programs and pkg-config
-# files in place, and a program built only with `pkg-config --cflags --libs` from that tree
-# drives a real domain on a real core. Prints TAP.
+# test-install.sh - `make install DESTDIR=...` puts libraries, headers, programs, pkg-config
+# files and the Python package in place; programs built only with `pkg-config --cflags --libs`
+# from that tree (kc-example over libkeelctrl/libkeelguest, kl-example over libkeellight) drive
+# real domains on the installed core and store daemon, and the installed `keel` Python package,
+# imported from the install prefix, drives one too. Prints TAP.
 set -u
 n=0; fails=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 b=${KEEL_BUILDDIR:?}; s=${KEEL_SRCDIR:?}
 dest=$(mktemp -d /tmp/keel-install-XXXXXX)
-trap 'kill "$hvpid" 2>/dev/null; rm -rf "$dest"' EXIT
+hvpid=; stpid=
+trap 'kill $hvpid $stpid 2>/dev/null; rm -rf "$dest" "$dest.log"' EXIT
 make -C "$b" install DESTDIR="$dest" >"$dest.log" 2>&1; ok $? "make install DESTDIR=... succeeds"
 prefix=$(sed -n 's/^prefix = //p' "$b/Makefile")
 root="$dest$prefix"
-for f in sbin/keel-hv libexec/keel/keel-stub lib/keel/guests/hello include/keel/ctrl.h \
-         include/keel/guest.h lib/pkgconfig/libkeelctrl.pc lib/pkgconfig/libkeelguest.pc; do
+for f in sbin/keel-hv sbin/keel-stored libexec/keel/keel-stub lib/keel/guests/hello \
+         lib/keel/guests/counter include/keel/ctrl.h include/keel/guest.h include/keel/kl_light.h \
+         include/keel/kl_types.h include/keel/kl_config.h include/keel/kl_cfg.h \
+         include/keel/kl_diag.h include/keel/kl_builtin.h lib/pkgconfig/libkeelctrl.pc \
+         lib/pkgconfig/libkeelguest.pc lib/pkgconfig/libkeellight.pc; do
     [ -e "$root/$f" ]; ok $? "installed $f"
 done
 export PKG_CONFIG_PATH="$root/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest"
@@ -28,6 +34,61 @@ for i in $(seq 100); do [ -S "$run/hv.sock" ] && break; sleep 0.05; done
 out=$(LD_LIBRARY_PATH="$root/lib" "$dest/kc-example" "$root/lib/keel/guests/hello" "$run" 2>&1)
 ok $? "the installed core runs a domain driven by the example"
 echo "$out" | grep -q "Hello from Keel"; ok $? "the example shows the guest's console"
-kill "$hvpid"; wait "$hvpid" 2>/dev/null
+
+# liblight: kl-example with `pkg-config --cflags --libs libkeellight` alone, on the installed
+# core and store daemon
+mkdir -p "$run/xenstored"
+LD_LIBRARY_PATH="$root/lib" "$root/sbin/keel-stored" -r "$run" -n -F >"$run/stored.log" 2>&1 &
+stpid=$!
+for i in $(seq 100); do [ -S "$run/xenstored/socket" ] && break; sleep 0.05; done
+[ -S "$run/xenstored/socket" ]; ok $? "the installed keel-stored serves the runtime directory"
+lflags=$(pkg-config --cflags --libs libkeellight); ok $? "pkg-config knows libkeellight"
+${CC:-cc} -o "$dest/kl-example" "$s/bindings/examples/kl-example.c" $lflags $san 2>"$dest/cc2.log"
+ok $? "kl-example builds with \`pkg-config --cflags --libs libkeellight\` alone"
+sed 's/^/# /' "$dest/cc2.log"
+printf 'name = "installed"\nkernel = "%s"\nmemory = 16\ncmdline = "interval=20"\n' \
+    "$root/lib/keel/guests/counter" >"$dest/kl.cfg"
+out=$(LD_LIBRARY_PATH="$root/lib" "$dest/kl-example" "$dest/kl.cfg" "$run" 2>&1)
+ok $? "kl-example drives a domain (create, list, pause, unpause, destroy) on the installed host"
+echo "$out" | grep -q '^counter [0-9]'; ok $? "kl-example shows the counter domain's console"
+echo "$out" | sed 's/^/# /'
+
+# Python: the installed package, imported from the install prefix only
+mod=$(find "$root" -name "_keel*.so" -path "*/keel/*" | head -1)
+[ -n "$mod" ] && [ -f "$(dirname "$mod")/__init__.py" ]
+ok $? "the keel package (keel/__init__.py and keel/_keel*.so) is installed under the prefix"
+site=$(dirname "$(dirname "${mod:-/nonexistent/x/y}")")
+pre=""
+for lib in libasan libubsan; do    # a sanitizer build's module needs its runtime first
+    p=$(LD_LIBRARY_PATH="$root/lib" ldd "${mod:-/dev/null}" 2>/dev/null |
+        awk -v l="$lib" '$1 ~ "^" l "\\.so" { print $3 }')
+    [ -n "$p" ] && pre="$pre${pre:+ }$p"
+done
+out=$(cd /tmp && env ${pre:+LD_PRELOAD="$pre"} ASAN_OPTIONS=detect_leaks=0 \
+      LD_LIBRARY_PATH="$root/lib" PYTHONPATH="$site" PYTHONNOUSERSITE=1 \
+      "${PYTHON:-/usr/bin/python3}" - "$run" "$root/lib/keel/guests/counter" "$site" 2>&1 <<'PY'
+import sys, time
+import keel
+run, kernel, site = sys.argv[1:]
+assert keel.__file__.startswith(site), keel.__file__
+with keel.Context(run) as c:
+    d = c.create({"c_info": {"name": "from-python"},
+                  "b_info": {"kernel": kernel, "target_memkb": 16384, "cmdline": "interval=20"}})
+    assert [x.name for x in c.list() if x.domid == d] == ["from-python"]
+    c.pause(d); assert c.info(d).paused
+    c.unpause(d)
+    for _ in range(250):
+        if b"counter 1\n" in c.console_read(d)[0]:
+            break
+        time.sleep(0.02)
+    assert b"counter 1\n" in c.console_read(d)[0]
+    c.destroy(d)
+    assert d not in [x.domid for x in c.list()]
+print("python drove domain", d, "from", keel.__file__)
+PY
+)
+ok $? "the installed keel module, imported from the prefix, drives a domain"
+echo "$out" | sed 's/^/# /'
+kill "$stpid" "$hvpid"; wait "$stpid" "$hvpid" 2>/dev/null
 echo "1..$n"
 [ "$fails" = 0 ]
