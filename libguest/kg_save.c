@@ -315,7 +315,9 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
 
     s->o = o;
     s->t0 = now_ns();
-    if ((rc = kg_sink_new_fd(fd, &sink)) < 0 || (rc = kg_stream_writer_new(sink, &wo, &s->w)) < 0) {
+    if ((rc = kg_sink_new_fd(fd, &sink)) < 0 ||
+        (rc = kg_sink_set_file_map(sink, s->mem, s->pages << KEEL_PAGE_SHIFT, s->mem_fd)) < 0 ||
+        (rc = kg_stream_writer_new(sink, &wo, &s->w)) < 0) {
         kg_sink_free(sink);
         return fail(s, rc, "setting up the stream");
     }

@@ -113,6 +113,10 @@ int kg_sink_new_callback(kg_sink_fn fn, void *opaque, struct kg_sink **out);
 int kg_sink_new_memory(struct kg_sink **out);                    /* growable buffer */
 const uint8_t *kg_sink_memory_data(const struct kg_sink *s, size_t *len);
 uint64_t kg_sink_offset(const struct kg_sink *s);               /* bytes written so far */
+/* An fd sink: iovecs lying inside [base, base + len), a shared mapping of file fd from offset 0,
+ * are written from the file in the kernel (sendfile) instead of through the mapping, so pages
+ * are neither faulted in nor copied through user space. fd stays the caller's. */
+int kg_sink_set_file_map(struct kg_sink *s, const void *base, size_t len, int fd);
 int kg_sink_write(struct kg_sink *s, const struct iovec *iov, int iovcnt);
 void kg_sink_free(struct kg_sink *s);
 

@@ -1,8 +1,10 @@
 /* sink.c - byte sinks for the stream writer: an fd (writev, partial writes and EINTR
- * handled), a caller callback (socket, TLS, zlib...), or a growable memory buffer. */
+ * handled; data lying in a registered file mapping goes by sendfile from the file), a caller
+ * callback (socket, TLS, zlib...), or a growable memory buffer. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "kg_stream_int.h"
@@ -19,6 +21,10 @@ struct kg_sink {
     uint8_t *mem;
     size_t mem_len, mem_cap;
     uint64_t offset;
+    const uint8_t *map_base;     /* kg_sink_set_file_map */
+    size_t map_len;
+    int map_fd;
+    int map_off;                 /* sendfile refused this pair once: write through the mapping */
 };
 
 static int sink_alloc(enum sink_kind kind, struct kg_sink **out)
@@ -105,7 +111,7 @@ static int fd_writev_all(int fd, struct iovec *iov, int cnt)
     return 0;
 }
 
-static int sink_fd(struct kg_sink *s, const struct iovec *iov, int cnt)
+static int sink_fd_plain(struct kg_sink *s, const struct iovec *iov, int cnt)
 {
     struct iovec local[KG_IOV_CHUNK];
     int rc = 0;
@@ -116,6 +122,74 @@ static int sink_fd(struct kg_sink *s, const struct iovec *iov, int cnt)
 
         memcpy(local, iov + i, (size_t)n * sizeof *iov);
         rc = fd_writev_all(s->fd, local, n);
+    }
+    return rc;
+}
+
+int kg_sink_set_file_map(struct kg_sink *s, const void *base, size_t len, int fd)
+{
+    if (!s || s->kind != SINK_FD || !base || fd < 0)
+        return -EINVAL;
+    s->map_base = base;
+    s->map_len = len;
+    s->map_fd = fd;
+    s->map_off = 0;
+    return 0;
+}
+
+static int in_map(const struct kg_sink *s, const struct iovec *v)
+{
+    const uint8_t *b = v->iov_base;
+
+    return s->map_base && !s->map_off && v->iov_len && b >= s->map_base &&
+           (size_t)(b - s->map_base) <= s->map_len && v->iov_len <= s->map_len - (size_t)(b - s->map_base);
+}
+
+/* len bytes of the mapped file from off. 1 if sendfile cannot serve this pair (nothing was
+ * written then), 0 when done, or a negative errno. */
+static int send_range(struct kg_sink *s, off_t off, size_t len)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = sendfile(s->fd, s->map_fd, &off, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && !done && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+            return 1;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;                          /* the file is shorter than its mapping */
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Plain iovecs go by writev, runs of contiguous mapped iovecs by sendfile. */
+static int sink_fd(struct kg_sink *s, const struct iovec *iov, int cnt)
+{
+    int i = 0, rc = 0;
+
+    while (i < cnt && rc == 0) {
+        int j = i;
+        size_t len = 0;
+        if (!in_map(s, &iov[i])) {
+            while (j < cnt && !in_map(s, &iov[j]))
+                j++;
+            rc = sink_fd_plain(s, iov + i, j - i);
+            i = j;
+            continue;
+        }
+        while (j < cnt && in_map(s, &iov[j]) &&
+               (const uint8_t *)iov[j].iov_base == (const uint8_t *)iov[i].iov_base + len)
+            len += iov[j++].iov_len;
+        rc = send_range(s, (off_t)((const uint8_t *)iov[i].iov_base - s->map_base), len);
+        if (rc == 1) {
+            s->map_off = 1;
+            rc = sink_fd_plain(s, iov + i, j - i);
+        }
+        i = j;
     }
     return rc;
 }
