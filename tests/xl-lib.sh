@@ -15,6 +15,7 @@ done_tap() { echo "1..$n"; [ "$failed" -eq 0 ]; }
 KEEL_RUNDIR=$(mktemp -d /tmp/keel-xltest-XXXXXX) || exit 1
 export KEEL_RUNDIR
 export KEEL_HV="$B/hypervisor/keel-hv" KEEL_STORED="$B/daemons/store/keel-stored"
+export KEEL_CONSOLED="$B/daemons/console/keel-consoled"
 export XENSTORED_PATH="$KEEL_RUNDIR/xenstored/socket"
 export KEEL_GUESTDIR="$B/guests"
 host() { sh "$S/scripts/keel-host" "$@"; }
