@@ -7,6 +7,12 @@
 
 #include "kpy.h"
 
+/* liblight's strings are UTF-8 (it refuses anything else); decode leniently all the same. */
+static PyObject *kpy_str(const char *s)
+{
+    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
+}
+
 static kpy_config *config_alloc(PyTypeObject *type)
 {
     kpy_config *c = (kpy_config *)type->tp_alloc(type, 0);
@@ -243,7 +249,7 @@ static PyObject *config_to_json(kpy_config *c, PyObject *unused)
 
     if (!s)
         return PyErr_NoMemory();
-    r = PyUnicode_FromString(s);
+    r = kpy_str(s);
     free(s);
     return r;
 }
@@ -266,7 +272,7 @@ static PyObject *config_to_text(kpy_config *c, PyObject *unused)
 
     if (!s)
         return PyErr_NoMemory();
-    r = PyUnicode_FromString(s);
+    r = kpy_str(s);
     free(s);
     return r;
 }
@@ -288,7 +294,7 @@ static PyObject *config_to_xl_json(kpy_config *c, PyObject *args, PyObject *kw)
     }
     if (!(s = kl_domain_config_to_xl_json(&c->dc, (int)domid)))
         return PyErr_NoMemory();
-    r = PyUnicode_FromString(s);
+    r = kpy_str(s);
     free(s);
     return r;
 }
@@ -364,7 +370,7 @@ static PyObject *config_richcompare(PyObject *a, PyObject *b, int op)
 
 static PyObject *config_repr(kpy_config *c)
 {
-    PyObject *name = c->dc.c_info.name ? PyUnicode_FromString(c->dc.c_info.name)
+    PyObject *name = c->dc.c_info.name ? kpy_str(c->dc.c_info.name)
                                        : Py_NewRef(Py_None), *r;
 
     if (!name)
@@ -378,7 +384,7 @@ static PyObject *config_get_name(kpy_config *c, void *unused)
 {
     if (!c->dc.c_info.name)
         Py_RETURN_NONE;
-    return PyUnicode_FromString(c->dc.c_info.name);
+    return kpy_str(c->dc.c_info.name);
 }
 
 static PyObject *config_get_warnings(kpy_config *c, void *unused)

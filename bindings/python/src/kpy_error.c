@@ -38,9 +38,16 @@ void kpy_err_about(char *err, int rc, const char *what)
         snprintf(err, KPY_ERRLEN, "%s: %s", what, strerror(-rc));
 }
 
+/* Messages may quote hostile input (a corrupt image's configuration): decode leniently. */
 static PyObject *make_error(PyObject *type, int rc, const char *msg)
 {
-    return PyObject_CallFunction(type, "is", rc < 0 ? -rc : rc, msg);
+    PyObject *m = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "replace"), *e;
+
+    if (!m)
+        return NULL;
+    e = PyObject_CallFunction(type, "iO", rc < 0 ? -rc : rc, m);
+    Py_DECREF(m);
+    return e;
 }
 
 PyObject *kpy_raise(int rc, const char *msg)
