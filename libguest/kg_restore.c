@@ -19,8 +19,36 @@
 struct restore {
     int mem_fd;
     uint64_t pages;
-    struct kg_ring_params rings;
+    struct kg_ring_params rings, rings_pending;
+    uint32_t checkpoints;          /* committed */
+    /* the open section: its pages (held back once a checkpoint was committed) and state */
+    uint64_t *held_pfn;
+    uint8_t *held_data;
+    size_t held, held_cap;
+    uint8_t *state, *state_pending;
+    size_t state_len, state_pending_len;
 };
+
+/* Keep a page of the open checkpoint until its CHECKPOINT record commits it. */
+static int hold_page(struct restore *r, uint64_t pfn, const uint8_t *data)
+{
+    if (r->held == r->held_cap) {
+        size_t cap = r->held_cap ? r->held_cap * 2 : 256;
+        uint64_t *p = realloc(r->held_pfn, cap * sizeof(*p));
+        uint8_t *d;
+        if (!p)
+            return -ENOMEM;
+        r->held_pfn = p;
+        if (!(d = realloc(r->held_data, cap << KEEL_PAGE_SHIFT)))
+            return -ENOMEM;
+        r->held_data = d;
+        r->held_cap = cap;
+    }
+    r->held_pfn[r->held] = pfn;
+    memcpy(r->held_data + (r->held << KEEL_PAGE_SHIFT), data, KEEL_PAGE_SIZE);
+    r->held++;
+    return 0;
+}
 
 static int write_run(struct restore *r, uint64_t pfn, const uint8_t *data, uint64_t n)
 {
@@ -36,6 +64,18 @@ static int write_run(struct restore *r, uint64_t pfn, const uint8_t *data, uint6
         done += (size_t)w;
     }
     return 0;
+}
+
+/* Into guest memory, or held back while a committed checkpoint must stay intact. */
+static int put_run(struct restore *r, uint64_t pfn, const uint8_t *data, uint64_t n)
+{
+    int rc = 0;
+
+    if (!r->checkpoints)
+        return write_run(r, pfn, data, n);
+    for (uint64_t i = 0; i < n && rc == 0; i++)
+        rc = hold_page(r, pfn + i, data + (i << KEEL_PAGE_SHIFT));
+    return rc;
 }
 
 /* PAGE_DATA: each data-carrying frame into guest memory, consecutive frames in one write. */
@@ -54,7 +94,7 @@ static int take_pages(struct restore *r, const struct kg_stream_item *it, char *
                             "the domain's %llu frames", (unsigned long long)it->offset,
                             (unsigned long long)pfn, (unsigned long long)r->pages);
         if (run_n && (!has || pfn != run_pfn + run_n)) {
-            if ((rc = write_run(r, run_pfn, run_data, run_n)) < 0)
+            if ((rc = put_run(r, run_pfn, run_data, run_n)) < 0)
                 return kg__fail(err, errlen, rc, "writing frames %#llx.. of guest memory: %s",
                                 (unsigned long long)run_pfn, strerror(-rc));
             run_n = 0;
@@ -108,61 +148,118 @@ static int take_params(struct restore *r, const struct kg_stream_item *it, char 
                             "%#llx is out of range for this domain", (unsigned long long)it->offset,
                             (unsigned long long)p->index, (unsigned long long)p->value);
         switch (p->index) {
-        case KG_HVM_PARAM_STORE_PFN: r->rings.store_gfn = p->value; break;
-        case KG_HVM_PARAM_STORE_EVTCHN: r->rings.store_port = (uint32_t)p->value; break;
-        case KG_HVM_PARAM_CONSOLE_PFN: r->rings.console_gfn = p->value; break;
-        case KG_HVM_PARAM_CONSOLE_EVTCHN: r->rings.console_port = (uint32_t)p->value; break;
+        case KG_HVM_PARAM_STORE_PFN: r->rings_pending.store_gfn = p->value; break;
+        case KG_HVM_PARAM_STORE_EVTCHN: r->rings_pending.store_port = (uint32_t)p->value; break;
+        case KG_HVM_PARAM_CONSOLE_PFN: r->rings_pending.console_gfn = p->value; break;
+        case KG_HVM_PARAM_CONSOLE_EVTCHN: r->rings_pending.console_port = (uint32_t)p->value; break;
         default: break;
         }
     }
-    if (!r->rings.store_gfn != !r->rings.store_port || !r->rings.console_gfn != !r->rings.console_port)
+    if (!r->rings_pending.store_gfn != !r->rings_pending.store_port ||
+        !r->rings_pending.console_gfn != !r->rings_pending.console_port)
         return kg__fail(err, errlen, -EINVAL, "HVM_PARAMS at offset %llu: a ring frame without "
                         "its event channel, or the reverse", (unsigned long long)it->offset);
     return 0;
 }
 
-static int read_stream(kc_handle *h, uint32_t domid, struct restore *r, struct kg_stream_reader *rd,
-                       char *err, size_t errlen)
+/* HVM_CONTEXT: keep Keel's domain-state record; the core gets the committed one at the end. */
+static int take_context(struct restore *r, const struct kg_stream_item *it, char *err,
+                        size_t errlen)
 {
-    struct kg_stream_item it;
-    int rc, have_state = 0;
+    const uint8_t *st;
+    size_t st_len;
+    uint8_t *copy;
 
-    while ((rc = kg_stream_read(rd, &it)) == 0) {
-        const uint8_t *st;
-        size_t st_len;
-        if (it.kind == KG_ITEM_RECORD && it.layer == KG_LAYER_LIBXC && it.type == KG_REC_PAGE_DATA &&
-            (rc = take_pages(r, &it, err, errlen)) < 0)
-            return rc;
-        if (it.kind == KG_ITEM_RECORD && it.layer == KG_LAYER_LIBXC && it.type == KG_REC_HVM_PARAMS &&
-            (rc = take_params(r, &it, err, errlen)) < 0)
-            return rc;
-        if (it.kind != KG_ITEM_RECORD || it.layer != KG_LAYER_LIBXC || it.type != KG_REC_HVM_CONTEXT)
-            continue;
-        if (find_domstate(it.body, it.length, &st, &st_len) < 0)
-            return kg__fail(err, errlen, -EINVAL, "HVM_CONTEXT at offset %llu has no Keel domain "
-                        "state: not a stream written by Keel", (unsigned long long)it.offset);
-        if ((rc = kc_domain_setstate(h, domid, st, st_len)) < 0)
-            return kg__fail(err, errlen, rc, "%s", kc_error(h));
-        have_state = 1;
-    }
-    if (rc < 0) {
-        const struct kg_stream_error *e = kg_stream_reader_error(rd);
-        return kg__fail(err, errlen, rc, "%s", e && e->msg[0] ? e->msg : strerror(-rc));
-    }
-    if (!have_state)
-        return kg__fail(err, errlen, -EINVAL, "the stream carries no HVM context");
+    if (find_domstate(it->body, it->length, &st, &st_len) < 0)
+        return kg__fail(err, errlen, -EINVAL, "HVM_CONTEXT at offset %llu has no Keel domain "
+                        "state: not a stream written by Keel", (unsigned long long)it->offset);
+    if (!(copy = malloc(st_len ? st_len : 1)))
+        return kg__fail(err, errlen, -ENOMEM, "out of memory for the domain state");
+    memcpy(copy, st, st_len);
+    free(r->state_pending);
+    r->state_pending = copy;
+    r->state_pending_len = st_len;
     return 0;
 }
 
-int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_ring_params *rings,
-               char *err, size_t errlen)
+/* CHECKPOINT or END: the open section becomes the domain's image. */
+static int commit(struct restore *r, const struct kg_stream_item *it, char *err, size_t errlen)
+{
+    if (!r->state_pending)
+        return kg__fail(err, errlen, -EINVAL, "%s at offset %llu closes a section without an "
+                        "HVM context", it->type == KG_REC_END ? "END" : "CHECKPOINT",
+                        (unsigned long long)it->offset);
+    for (size_t i = 0; i < r->held; i++) {
+        int rc = write_run(r, r->held_pfn[i], r->held_data + (i << KEEL_PAGE_SHIFT), 1);
+        if (rc < 0)
+            return kg__fail(err, errlen, rc, "committing checkpoint %u: %s", r->checkpoints + 1,
+                            strerror(-rc));
+    }
+    r->held = 0;
+    free(r->state);
+    r->state = r->state_pending;
+    r->state_len = r->state_pending_len;
+    r->state_pending = NULL;
+    r->rings = r->rings_pending;
+    if (it->type == KG_REC_CHECKPOINT)
+        r->checkpoints++;
+    return 0;
+}
+
+static int take_record(struct restore *r, const struct kg_stream_item *it, char *err, size_t errlen)
+{
+    if (it->kind != KG_ITEM_RECORD || it->layer != KG_LAYER_LIBXC)
+        return 0;
+    switch (it->type) {
+    case KG_REC_PAGE_DATA: return take_pages(r, it, err, errlen);
+    case KG_REC_HVM_PARAMS: return take_params(r, it, err, errlen);
+    case KG_REC_HVM_CONTEXT: return take_context(r, it, err, errlen);
+    case KG_REC_CHECKPOINT: case KG_REC_END: return commit(r, it, err, errlen);
+    default: return 0;
+    }
+}
+
+static int read_stream(kc_handle *h, uint32_t domid, struct restore *r, struct kg_stream_reader *rd,
+                       int *failover, char *err, size_t errlen)
+{
+    struct kg_stream_item it;
+    int rc;
+
+    while ((rc = kg_stream_read(rd, &it)) == 0)
+        if ((rc = take_record(r, &it, err, errlen)) < 0)
+            break;
+    if (rc < 0 && r->checkpoints) {
+        /* the primary is gone (a cut or a broken record): the last checkpoint stands; err
+         * keeps the reason */
+        const struct kg_stream_error *e = kg_stream_reader_error(rd);
+        if (err && errlen && !err[0])
+            kg__fail(err, errlen, rc, "%s", e && e->msg[0] ? e->msg : strerror(-rc));
+        *failover = 1;
+        r->held = 0;
+    } else if (rc < 0) {
+        const struct kg_stream_error *e = kg_stream_reader_error(rd);
+        if (err && errlen && err[0])
+            return rc;
+        return kg__fail(err, errlen, rc, "%s", e && e->msg[0] ? e->msg : strerror(-rc));
+    }
+    if (!r->state)
+        return kg__fail(err, errlen, -EINVAL, "the stream carries no HVM context");
+    if ((rc = kc_domain_setstate(h, domid, r->state, r->state_len)) < 0)
+        return kg__fail(err, errlen, rc, "%s", kc_error(h));
+    return 0;
+}
+
+int kg_restore_ex(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
+                  struct kg_restore_result *res, char *err, size_t errlen)
 {
     struct restore r = { .mem_fd = -1, .pages = mem_kb >> 2 };
     struct kg_stream_reader_opts ro = { .format = KG_FMT_AUTO };
     struct kg_stream_reader *rd = NULL;
     struct kg_source *src = NULL;
-    int rc;
+    int rc, failover = 0;
 
+    if (err && errlen)
+        err[0] = 0;
     ro.max_pfn = r.pages ? r.pages - 1 : 0;
     if (!r.pages || (rc = kc_populate_physmap(h, domid, 0, r.pages)) < 0)
         return kg__fail(err, errlen, r.pages ? rc : -EINVAL, "%s", r.pages ? kc_error(h) : "no memory");
@@ -171,11 +268,26 @@ int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_
     if ((rc = kg_source_new_fd(fd, &src)) < 0 || (rc = kg_stream_reader_new(src, &ro, &rd)) < 0)
         kg__fail(err, errlen, rc, "setting up the stream reader");
     else
-        rc = read_stream(h, domid, &r, rd, err, errlen);
-    if (rc == 0 && rings)
-        *rings = r.rings;
+        rc = read_stream(h, domid, &r, rd, &failover, err, errlen);
+    if (rc == 0 && res)
+        *res = (struct kg_restore_result){ r.rings, r.checkpoints, failover };
     kg_stream_reader_free(rd);
     kg_source_free(src);
     close(r.mem_fd);
+    free(r.held_pfn);
+    free(r.held_data);
+    free(r.state);
+    free(r.state_pending);
+    return rc;
+}
+
+int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_ring_params *rings,
+               char *err, size_t errlen)
+{
+    struct kg_restore_result res;
+    int rc = kg_restore_ex(h, domid, mem_kb, fd, &res, err, errlen);
+
+    if (rc == 0 && rings)
+        *rings = res.rings;
     return rc;
 }

@@ -244,6 +244,7 @@ static int write_context(struct save *s, const uint8_t *state, size_t state_len)
 
 static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const uint8_t *state,
                           size_t len);
+static int finish(struct save *s);
 
 /* HVM_PARAMS: the rings' frames and event channels (the record is written even when empty, as
  * the stream's order expects it). */
@@ -299,9 +300,58 @@ static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const u
         return rc;
     if ((rc = write_context(s, state, len)) < 0)
         return rc;
+    if (s->o->checkpoint_ms) {
+        if ((rc = kg_stream_write_checkpoint(s->w)) < 0)
+            return stream_fail(s, rc, "writing CHECKPOINT");
+        if (s->o->format != KG_FMT_LIBXC && (rc = kg_stream_write_checkpoint_end(s->w)) < 0)
+            return stream_fail(s, rc, "writing CHECKPOINT_END");
+        s->st.checkpoints++;
+        return 0;
+    }
     if ((rc = kg_stream_write_end(s->w)) < 0)
         return stream_fail(s, rc, "writing END");
     return 0;
+}
+
+static int cancelled(struct save *s)
+{
+    return s->o->cancel && *s->o->cancel;
+}
+
+/* Remus: let the guest run for the interval (watching the cancel flag), then pause it, send
+ * what it dirtied and its state as one checkpoint; again, until cancelled or broken. The guest
+ * is left running either way. */
+static int checkpoints(struct save *s)
+{
+    int rc;
+
+    for (;;) {
+        uint64_t until, tp;
+        if ((rc = kc_domain_unpause(s->h, s->domid)) < 0)
+            return fail(s, rc, "resuming the guest after checkpoint %u: %s", s->st.checkpoints,
+                        kc_error(s->h));
+        until = now_ns() + (uint64_t)s->o->checkpoint_ms * 1000000ULL;
+        while (!cancelled(s) && now_ns() < until)
+            usleep(2000);
+        if (cancelled(s))
+            return fail(s, -ECANCELED, "replication stopped after %u checkpoints",
+                        s->st.checkpoints);
+        tp = now_ns();
+        if ((rc = kc_domain_pause(s->h, s->domid)) < 0)
+            return fail(s, rc, "pausing the guest for checkpoint %u: %s", s->st.checkpoints + 1,
+                        kc_error(s->h));
+        begin_round(s, s->st.rounds + 1, 0, 1);
+        s->st.last_dirty = take_dirty(s, &rc);
+        if (rc < 0)
+            break;
+        s->pr.round_pages = s->pr.last_dirty = s->st.last_dirty;
+        if ((rc = send_pages(s, s->bitmap)) < 0 || (rc = finish(s)) < 0)
+            break;
+        s->st.rounds++;
+        s->st.downtime_ns = now_ns() - tp;
+    }
+    kc_domain_unpause(s->h, s->domid);                /* the backup is gone: run on alone */
+    return rc;
 }
 
 static int run(struct save *s, int fd, const struct kg_save_opts *o)
@@ -325,7 +375,7 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
         rc = stream_fail(s, rc, "writing the stream headers");
         goto out;
     }
-    if (o->live && (rc = precopy(s, o)) < 0)
+    if ((o->live || o->checkpoint_ms) && (rc = precopy(s, o)) < 0)
         goto out;
     tp = now_ns();
     if (kc_domain_getinfo(s->h, s->domid, &info) == 0 && !(info.flags & KEEL_DOMINF_PAUSED) &&
@@ -333,7 +383,7 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
         fail(s, rc, "%s", kc_error(s->h));
         goto out;
     }
-    if (o->live) {
+    if (o->live || o->checkpoint_ms) {
         begin_round(s, s->st.rounds + 1, 0, 1);  /* reported at once: the guest is paused */
         s->st.last_dirty = take_dirty(s, &rc);
         if (rc < 0)
@@ -350,11 +400,13 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
     }
     rc = finish(s);
     s->st.downtime_ns = now_ns() - tp;
+    if (rc == 0 && o->checkpoint_ms)
+        rc = checkpoints(s);
     s->st.total_ns = now_ns() - s->t0;
     if (rc == 0)
         report(s, 1);
 out:
-    if (o->live)
+    if (o->live || o->checkpoint_ms)
         kc_logdirty_disable(s->h, s->domid);
     kg_stream_writer_free(s->w);
     kg_sink_free(sink);

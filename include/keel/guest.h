@@ -93,14 +93,20 @@ struct kg_save_opts {
     const volatile int *cancel;  /* optional; non-zero stops the save with -ECANCELED between
                                   * batches (the domain is left paused or running as it was) */
     struct kg_ring_params rings; /* written as HVM_PARAMS, so a restore can reconnect them */
+    uint32_t checkpoint_ms;      /* Remus: after the live pass, a checkpoint every this many ms
+                                  * (guest paused for dirty pages + state, then CHECKPOINT) until
+                                  * *cancel is set (-ECANCELED, guest running) or the stream
+                                  * breaks (error, guest running); 0: an ordinary save */
 };
 
 struct kg_save_stats {
     uint32_t rounds;             /* copy rounds, the final stop-and-copy included */
     uint64_t pages_sent;
     uint64_t last_dirty;         /* pages copied while the guest was paused */
-    uint64_t downtime_ns;        /* from pausing the guest to the end of the stream */
+    uint64_t downtime_ns;        /* from pausing the guest to the end of the stream (Remus:
+                                  * of the last checkpoint) */
     uint64_t total_ns;
+    uint32_t checkpoints;        /* Remus: checkpoints completed */
 };
 
 /* Write domain domid to fd as a migration v2 stream. The domain is left paused (the caller
@@ -113,6 +119,19 @@ int kg_save(kc_handle *h, uint32_t domid, int fd, const struct kg_save_opts *opt
  * event channel range); the toolstack introduces them to the store and console daemons. */
 int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_ring_params *rings,
                char *err, size_t errlen);
+
+/* What a restore found in its stream. */
+struct kg_restore_result {
+    struct kg_ring_params rings;
+    uint32_t checkpoints;        /* CHECKPOINT records committed (a Remus stream) */
+    int failover;                /* the checkpointed stream broke off: the domain holds the last
+                                  * complete checkpoint (pages after it were discarded) */
+};
+/* kg_restore for checkpointed streams too: after the first CHECKPOINT each checkpoint's pages
+ * are held back until its CHECKPOINT record arrives; when the stream ends without END after at
+ * least one checkpoint (the primary is gone), the last complete checkpoint is restored. */
+int kg_restore_ex(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
+                  struct kg_restore_result *res, char *err, size_t errlen);
 
 /* ---- console and store rings (kg_rings.c) ---- */
 
