@@ -37,3 +37,33 @@ def test_watch_every_domain(ctx, host, name):
         seen += w.wait(timeout=1)
     assert seen == [(a, None)]              # b's shutdown is reported once only
     assert keel.shutdown_reason_name(keel.SHUTDOWN_POWEROFF) == "poweroff"
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _raise(signum, frame):
+    raise Interrupted()
+
+
+def test_signals_interrupt_waits(ctx, host, name):
+    import signal
+    domid = ctx.create(keel.DomainConfig.from_text(host.counter_cfg(name)))
+    old = signal.signal(signal.SIGALRM, _raise)
+    try:
+        for wait in (lambda: ctx.wait_gone(domid), lambda: ctx.wait_shutdown(domid),
+                     lambda: ctx.watch_deaths(domid).wait()):
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            t0 = time.monotonic()
+            try:
+                wait()
+            except Interrupted:
+                pass
+            else:
+                raise AssertionError("an endless wait returned")
+            assert time.monotonic() - t0 < 2        # within a slice of the signal
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert ctx.info(domid).name == name           # the context is still usable
