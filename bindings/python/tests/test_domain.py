@@ -136,7 +136,6 @@ def test_save_restore_keeps_counting(ctx, host, name, tmp_path, live):
     assert wait_for(lambda: len(console_counts(ctx, domid)) >= 3)
     img = tmp_path / "img"
     ctx.save(domid, img, live=live)
-    last = max(console_counts(ctx, domid) or [0]) if domid in ids(ctx) else None
     assert domid not in ids(ctx)                        # saved, then destroyed (as xl save)
     with open(img, "rb") as f:
         assert f.read(32) == b"Xen saved domain, xl format\n \0 \r"
@@ -146,7 +145,6 @@ def test_save_restore_keeps_counting(ctx, host, name, tmp_path, live):
     counts = wait_for(lambda: console_counts(ctx, new))
     assert counts and counts[0] > 3                     # continued, not started again from 1
     assert wait_for(lambda: len(console_counts(ctx, new)) >= 2)
-    assert last is None
 
 
 def test_compressed_save_with_progress(ctx, host, name, tmp_path):
@@ -155,7 +153,9 @@ def test_compressed_save_with_progress(ctx, host, name, tmp_path):
     reports = []
     ctx.save(domid, tmp_path / "plain", checkpoint=True)
     ctx.save(domid, tmp_path / "z", compress=True, progress=reports.append)
-    assert reports and reports[-1]["done"] and reports[-1]["pages_sent"] > 0
+    keys = {"round", "pages_sent", "pages_dirty", "pages_total", "bytes_sent", "rate_mib_s",
+            "expected_downtime_ms", "stop_and_copy", "done", "downtime_ms"}
+    assert reports and all(set(r) == keys for r in reports)
     assert max(r["pages_total"] for r in reports) > 0
     assert os.path.getsize(tmp_path / "z") < os.path.getsize(tmp_path / "plain")
     new = ctx.restore(tmp_path / "z")
