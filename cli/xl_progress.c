@@ -24,8 +24,9 @@ void xl_progress_line(const kl_migrate_progress *p, void *arg)
                 (double)p->bytes_sent / (1 << 20), p->downtime_ms, "");
         return;
     }
-    fprintf(stderr, "\r%s: round %u%s, %llu/%llu pages, %.1f MiB/s", verb, p->round,
-            p->stop_and_copy ? " (stop-and-copy)" : "", (unsigned long long)p->pages_sent,
+    fprintf(stderr, "\r%s: round %u%s: %llu/%llu pages (%llu sent of %llu), %.1f MiB/s", verb,
+            p->round, p->stop_and_copy ? " (stop-and-copy)" : "", (unsigned long long)p->round_sent,
+            (unsigned long long)p->round_pages, (unsigned long long)p->pages_sent,
             (unsigned long long)p->pages_total, p->rate_mib_s);
     if (p->pages_dirty)
         fprintf(stderr, ", dirty %llu, expected downtime %.1f ms",

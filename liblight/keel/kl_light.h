@@ -143,6 +143,7 @@ typedef struct kl_migrate_progress {
     uint64_t pages_sent;             /* pages sent so far, all rounds */
     uint64_t pages_dirty;            /* pages of the last complete round (the dirty set) */
     uint64_t pages_total;            /* the domain's memory in pages */
+    uint64_t round_pages, round_sent;  /* pages this round sends, and of them sent so far */
     uint64_t bytes_sent;             /* page bytes sent (compressed bytes with KL_SAVE_ZLIB) */
     double rate_mib_s;               /* recent stream rate */
     double expected_downtime_ms;     /* pages_dirty at rate_mib_s */
@@ -217,6 +218,28 @@ int kl_migrate_accept(kl_ctx *ctx, int listen_fd, const kl_tls_opts *tls, int ti
 /* Close a connection from kl_migrate_connect/accept: with TLS, waits (at most 10 s) until what
  * was written has reached the peer and the relay thread ended. Use it instead of close(). */
 int kl_migrate_close(int fd);
+
+/* ---- Remus: continuous checkpoints to a backup host (lifecycle/remus.c) ---- */
+/* Replicate a running domain: wait for the receiver's banner (when from_fd >= 0), then send
+ * the xl image with a checkpoint every interval_ms (0: 200) after the live pass; the guest
+ * runs between checkpoints and is paused for each (its dirty pages and state). Returns when
+ * replication stops, the domain running on the primary: 0 if the domain is gone (destroyed to
+ * force the failover, or died), -ECANCELED when *cancel was set, or another negative errno
+ * when the backup failed (the stream broke) with the reason in kl_ctx_error. *checkpoints
+ * (may be NULL) receives how many were sent. There is no network or disk buffering: output
+ * the guest gives between checkpoints is not held back. */
+typedef struct kl_remus_opts {
+    uint32_t interval_ms;
+    volatile int *cancel;
+} kl_remus_opts;
+int kl_domain_remus_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
+                         const kl_remus_opts *o, uint32_t *checkpoints);
+/* Backup side (`xl migrate-receive -r`): sends the banner, restores the image as
+ * NAME--incoming, paused, taking each checkpoint as it completes; when the stream breaks off
+ * (the primary is gone) it fails over: the last complete checkpoint becomes NAME and runs
+ * (unless KL_CREATE_PAUSED). A stream that breaks before the first checkpoint leaves no
+ * domain and fails. */
+int kl_domain_remus_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags, uint32_t *domid);
 
 #ifdef __cplusplus
 }

@@ -74,6 +74,8 @@ static void report(struct relay *r, const struct kg_save_progress *k, uint64_t o
     p->pages_total = k->pages_total;
     p->pages_sent = k->pages_sent;
     p->pages_dirty = k->last_dirty;
+    p->round_pages = k->round_pages;
+    p->round_sent = k->round_sent;
     p->bytes_sent = out;
     p->expected_downtime_ms = p->rate_mib_s > 0
         ? (double)k->last_dirty * 4096.0 / (p->rate_mib_s * (1 << 20)) * 1000.0 : 0;

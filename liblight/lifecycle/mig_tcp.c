@@ -85,11 +85,18 @@ static int connect_timeout(int s, const struct sockaddr *sa, socklen_t len, int 
     return 0;
 }
 
+/* A dead peer or a cut link must end the migration (the source then resumes): unacknowledged
+ * data for 10 s, or an idle connection unanswered for ~11 s, fails the socket. */
 static void tune(int s)
 {
-    int one = 1;
+    int one = 1, user_ms = 10000, idle = 5, intvl = 2, cnt = 3;
 
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+    setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
 int kl_migrate_connect(kl_ctx *ctx, const char *host_port, const kl_tls_opts *tls, int *fd)
