@@ -10,6 +10,8 @@
 
 #include "kpy.h"
 
+#include <structmember.h> /* after Python.h */
+
 #define SLICE_MS 200
 #define PENDING_MAX 4096
 
@@ -185,6 +187,12 @@ static PyMethodDef watch_methods[] = {
     { NULL, NULL, 0, NULL },
 };
 
+static PyMemberDef watch_members[] = {
+    { "dropped", T_INT, offsetof(kpy_watch, dropped), READONLY,
+      "reports lost because more than 4096 were pending (wait() was not called for long)" },
+    { NULL, 0, 0, 0, NULL },
+};
+
 PyTypeObject kpy_watch_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "keel.DeathWatch",
@@ -193,4 +201,5 @@ PyTypeObject kpy_watch_type = {
     .tp_doc = "Domains that shut down or disappear; made by Context.watch_deaths(dom=None).",
     .tp_dealloc = (destructor)watch_dealloc,
     .tp_methods = watch_methods,
+    .tp_members = watch_members,
 };
