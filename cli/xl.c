@@ -78,7 +78,8 @@ static const struct xl_cmd cmds[] = {
     { "save", xl_cmd_save, false, "Save a domain state to restore later",
       "[options] <Domain> <CheckpointFile> [<ConfigFile>]",
       "-c  Leave domain running after creating the snapshot.\n"
-      "-p  Leave domain paused after creating the snapshot." },
+      "-p  Leave domain paused after creating the snapshot.\n"
+      "-z  Compress the image with zlib (Keel extension: Xen's xl cannot read it)." },
     { "restore", xl_cmd_restore, false, "Restore a domain from a saved state",
       "[options] [<ConfigFile>] <CheckpointFile>",
       "-p  Do not unpause domain after restoring it.\n"
@@ -90,9 +91,48 @@ static const struct xl_cmd cmds[] = {
       "                 to sh. If empty, run <host> instead of ssh <host> xl\n"
       "                 migrate-receive [-d -e]\n"
       "-e               Do not wait in the background (on <host>) for the death\n"
-      "                 of the domain." },
+      "                 of the domain.\n"
+      "-C <config>      Send <config> instead of config file from creation.\n"
+      "-p               Do not unpause the domain on the target (passed to\n"
+      "                 migrate-receive; with --tcp the receiver's -p decides).\n"
+      "-D, --debug      Accepted for compatibility.\n"
+      "Keel extensions (direct transport for hosts without ssh):\n"
+      "--tcp            <host> is HOST:PORT of `xl migrate-receive --listen`;\n"
+      "                 connect to it directly, over TLS unless --plain.\n"
+      "--tls-ca FILE    CA certificates (PEM) that verify the receiver's\n"
+      "                 certificate and its name or address (default: the\n"
+      "                 system's store).\n"
+      "--tls-cert FILE, --tls-key FILE\n"
+      "                 Our certificate and key, for a receiver that requires one.\n"
+      "--plain          Plain TCP, no TLS (only on a trusted network).\n"
+      "A progress line (round, pages, rate, expected downtime) is shown when\n"
+      "stderr is a terminal or with xl -t; Ctrl-C cancels and resumes the domain." },
     { "migrate-receive", xl_cmd_migrate_receive, false, "Restore a domain from a saved state (on the target of a migration)",
-      "[options]", "-p  Do not unpause the domain after receiving it." },
+      "[options]", "-p  Do not unpause the domain after receiving it.\n"
+      "-d, -e, --debug  Accepted for compatibility.\n"
+      "Keel extensions:\n"
+      "--listen ADDR:PORT  Accept one connection on ADDR:PORT (ADDR * or empty:\n"
+      "                 any) instead of using stdin/stdout; TLS unless --plain.\n"
+      "--tls-cert FILE, --tls-key FILE\n"
+      "                 Our certificate and key (PEM), required for TLS.\n"
+      "--tls-ca FILE    Require a sender certificate signed by these CAs.\n"
+      "--plain          Plain TCP, no TLS." },
+    { "remus", xl_cmd_remus, false, "Enable Remus HA for domain", "[options] <Domain> [<host>]",
+      "-i MS            Checkpoint domain memory every MS milliseconds (default 200).\n"
+      "-u               Disable memory checkpoint compression (Keel never compresses).\n"
+      "-s <sshcommand>  Use <sshcommand> instead of ssh.  String will be passed\n"
+      "                 to sh. If empty, run <host> instead of ssh <host> xl\n"
+      "                 migrate-receive -r [-e]\n"
+      "-e               Do not wait in the background (on <host>) for the death\n"
+      "                 of the domain.\n"
+      "-N <netbufscript> Accepted; Keel domains have no network devices to buffer.\n"
+      "-F               Enable unsafe configurations [-b|-n|-d flags].\n"
+      "-b               Replicate to /dev/null (no disk/network buffering, no failover).\n"
+      "-n               Disable network output buffering (Keel never buffers).\n"
+      "-d               Disable disk replication (Keel domains have none).\n"
+      "-c, -p           COLO: not supported by Keel.\n"
+      "Stops when the domain is gone (the backup takes over), on SIGINT/SIGTERM (the domain\n"
+      "runs on here), or when the backup fails (resumed here, exit 1)." },
     { "getenforce", xl_cmd_getenforce, false, "Returns the current enforcing mode of the Flask Xen security module", "", NULL },
     { "setenforce", xl_cmd_setenforce, false, "Sets the current enforcing mode of the Flask Xen security module",
       "<1|0|Enforcing|Permissive>", NULL },
@@ -128,9 +168,8 @@ void xl_help(const char *name)
         for (size_t i = 0; i < NCMDS; i++)
             if (cmds[i].summary)
                 printf(" %-19s %s\n", cmds[i].name, cmds[i].summary);
-        printf("\nNot available in Keel yet: save, restore, migrate, network-attach, "
-               "block-attach,\n vtpm-attach, cpupool-*, sched-credit2, sysrq, trigger, "
-               "top.\n");
+        printf("\nNot available in Keel yet: network-attach, block-attach, vtpm-attach,\n"
+               " cpupool-*, sched-credit2, sysrq, trigger, top.\n");
         return;
     }
     printf("Usage: xl [-v%s] %s %s\n\n%s.\n\n", c->can_dryrun ? "N" : "", c->name, c->usage,

@@ -97,7 +97,8 @@ static int getopts(int argc, char **argv, const char *opts, const char *cmd, int
     return 0;
 }
 
-static pid_t spawn_receiver(const char *sshcmd, const char *host, int *to, int *from)
+static pid_t spawn_receiver(const char *sshcmd, const char *host, const char *ropts, int *to,
+                            int *from)
 {
     int in[2], out[2];
     char cmd[1024];
@@ -106,7 +107,8 @@ static pid_t spawn_receiver(const char *sshcmd, const char *host, int *to, int *
     if (sshcmd && !*sshcmd)
         snprintf(cmd, sizeof(cmd), "%s", host);
     else
-        snprintf(cmd, sizeof(cmd), "%s %s xl migrate-receive", sshcmd ? sshcmd : "ssh", host);
+        snprintf(cmd, sizeof(cmd), "%s %s xl migrate-receive%s", sshcmd ? sshcmd : "ssh", host,
+                 ropts);
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
         return -1;
     if ((pid = fork()) == 0) {
@@ -124,6 +126,7 @@ static pid_t spawn_receiver(const char *sshcmd, const char *host, int *to, int *
 
 struct send_args {
     const char *sshcmd, *config;
+    int paused, nowait;           /* -p, -e: passed on to `xl migrate-receive` as xl does */
 };
 
 static int send_opt(int c, void *arg)
@@ -133,7 +136,9 @@ static int send_opt(int c, void *arg)
     switch (c) {
     case 's': a->sshcmd = optarg; return 0;
     case 'C': a->config = optarg; return 0;
-    case 'e': case 'p': case 'D': case OPT_DEBUG: return 0;
+    case 'e': a->nowait = 1; return 0;
+    case 'p': a->paused = 1; return 0;
+    case 'D': case OPT_DEBUG: return 0;
     default: return -1;
     }
 }
@@ -168,7 +173,8 @@ static int connect_target(kl_ctx *ctx, const struct transport *t, const char *ho
         *from = *to;
         return 0;
     }
-    if ((*pid = spawn_receiver(a->sshcmd, host, to, from)) < 0) {
+    if ((*pid = spawn_receiver(a->sshcmd, host, a->paused ? (a->nowait ? " -e -p" : " -p")
+                               : a->nowait ? " -e" : "", to, from)) < 0) {
         fprintf(stderr, "xl migrate: cannot start the receiver: %s\n", strerror(errno));
         return -1;
     }
@@ -225,11 +231,13 @@ int xl_cmd_migrate(int argc, char **argv)
 
 static int recv_opt(int c, void *arg)
 {
-    int *paused = arg;
+    int *flags = arg;                     /* [0] -p paused, [1] -r Remus */
 
     if (c == 'p')
-        *paused = 1;
-    return c == 'p' || c == 'd' || c == 'e' || c == OPT_DEBUG ? 0 : -1;
+        flags[0] = 1;
+    if (c == 'r')
+        flags[1] = 1;
+    return c == 'p' || c == 'r' || c == 'd' || c == 'e' || c == OPT_DEBUG ? 0 : -1;
 }
 
 /* --listen: accept one connection; its socket is both directions. */
@@ -253,11 +261,11 @@ static int accept_one(kl_ctx *ctx, const struct transport *t, int *fd)
 int xl_cmd_migrate_receive(int argc, char **argv)
 {
     struct transport t = { 0 };
-    int paused = 0, rc = -1, in = 0, out = 1;
+    int flags[2] = { 0, 0 }, paused, rc = -1, in = 0, out = 1;
     uint32_t domid;
     kl_ctx *ctx;
 
-    if (getopts(argc, argv, "dep", "migrate-receive", 0, &t, recv_opt, &paused) < 0 ||
+    if (getopts(argc, argv, "depr", "migrate-receive", 0, &t, recv_opt, flags) < 0 ||
         transport_check(&t, "migrate-receive", t.listen != NULL) < 0)
         return 2;
     if (t.tcp) {
@@ -266,6 +274,13 @@ int xl_cmd_migrate_receive(int argc, char **argv)
     }
     if (t.listen && !t.plain && (!t.tls.cert_file || !t.tls.key_file)) {
         fprintf(stderr, "xl migrate-receive: --listen needs --tls-cert and --tls-key (or --plain)\n");
+        return 2;
+    }
+    paused = flags[0];
+    if (flags[1] && !t.listen)
+        return xl_remus_receive(paused);  /* -r: a Remus backup */
+    if (flags[1]) {
+        fprintf(stderr, "xl migrate-receive: -r works over the standard input and output only\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
