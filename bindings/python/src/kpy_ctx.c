@@ -73,6 +73,9 @@ static void ctx_dealloc(kpy_ctx *self)
 
 static PyObject *ctx_close(kpy_ctx *self, PyObject *unused)
 {
+    if (self->lock && kpy_lock_mine(self->lock))
+        return kpy_raise(-EDEADLK, "a callback tried to close the Context whose call is "
+                         "running it");
     if (self->lock)
         ctx_close_now(self);
     Py_RETURN_NONE;

@@ -59,7 +59,11 @@ static void watch_release(kpy_watch *w)
 
 static void watch_dealloc(kpy_watch *w)
 {
-    if (w->owner) { /* kl_ev_free runs under the context's lock: the loop may be in use */
+    if (w->owner && kpy_lock_mine(w->owner->lock)) {
+        /* dropped inside a callback of a call on its context: that call is not this loop
+         * (the loop runs no Python code), so the lock this thread holds already suffices */
+        watch_release(w);
+    } else if (w->owner) { /* kl_ev_free runs under the context's lock: the loop may be in use */
         Py_BEGIN_ALLOW_THREADS
         kpy_lock_acquire(w->owner->lock);
         watch_release(w);
@@ -170,6 +174,10 @@ static PyObject *watch_wait(kpy_watch *w, PyObject *args, PyObject *kw)
 
 static PyObject *watch_close(kpy_watch *w, PyObject *unused)
 {
+    if (kpy_lock_mine(w->owner->lock)) {
+        watch_release(w); /* as in watch_dealloc */
+        Py_RETURN_NONE;
+    }
     Py_BEGIN_ALLOW_THREADS
     kpy_lock_acquire(w->owner->lock);
     watch_release(w);

@@ -188,6 +188,17 @@ def test_save_cancelled_by_the_progress_callable(ctx, host, name, tmp_path):
         ctx.save(domid, tmp_path / "img", progress=reenter)
     assert ei.value.errno == errno.EDEADLK and domid in ids(ctx)
 
+    held = [ctx.watch_deaths(domid)]
+
+    def close(p):
+        held.clear()                        # the watch is freed inside the call: no deadlock
+        ctx.close()
+
+    with pytest.raises(keel.Error) as ei:
+        ctx.save(domid, tmp_path / "img", progress=close)
+    assert ei.value.errno == errno.EDEADLK and "close" in ei.value.strerror
+    assert not held and not ctx.closed and domid in ids(ctx)
+
 
 def test_save_checkpoint_and_paused(ctx, host, name, tmp_path):
     _, domid = create_counter(ctx, host, name)
