@@ -160,8 +160,9 @@ static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         return kl__err(ctx, -EINVAL, "configuration: a name and a kernel are required");
     if ((rc = check_name_free(ctx, dc->c_info.name)) < 0 || (rc = core_create(ctx, dc, &domid)) < 0)
         return rc;
-    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = fill(ctx, domid, dc, fd, &rings)) < 0 ||
-        (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
+    /* named in the store before it is filled: an incoming domain shows while it arrives */
+    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
+        (rc = fill(ctx, domid, dc, fd, &rings)) < 0 ||
         (rings.store_gfn && (rc = kl__rings_introduce(ctx, domid, &rings)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
         (!(flags & KL_CREATE_PAUSED) && (rc = kc_domain_unpause(ctx->kc, domid)) < 0)) {

@@ -1,0 +1,162 @@
+/* xl_remus.c - xl remus (Remus high availability: the domain checkpointed continuously to a
+ * backup host, which takes over when the primary is gone) and the backup's side,
+ * `xl migrate-receive -r`. Thin callers of kl_domain_remus_send / _receive. Keel domains have no
+ * network or disk devices to buffer or replicate; COLO is not implemented. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "xl.h"
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+struct remus_args {
+    long interval;
+    const char *sshcmd, *host;
+    int blackhole, unsafe, no_netbuf, no_diskbuf, no_wait;
+};
+
+static int parse(int argc, char **argv, struct remus_args *a)
+{
+    int c;
+    char *end;
+
+    while ((c = xl_getopt(argc, argv, "i:us:eN:Fbndcp", "remus", 1)) != -1) {
+        switch (c) {
+        case 'i':
+            a->interval = strtol(optarg, &end, 10);
+            if (*end || a->interval < 10 || a->interval > 60000) {
+                fprintf(stderr, "xl remus: -i %s: the interval is 10..60000 ms\n", optarg);
+                return -1;
+            }
+            break;
+        case 'u': break;                  /* no compression: Keel never compresses checkpoints */
+        case 's': a->sshcmd = optarg; break;
+        case 'e': a->no_wait = 1; break;
+        case 'N': break;                  /* no network buffering to script in Keel */
+        case 'F': a->unsafe = 1; break;
+        case 'b': a->blackhole = 1; break;
+        case 'n': a->no_netbuf = 1; break;
+        case 'd': a->no_diskbuf = 1; break;
+        case 'c': case 'p':
+            fprintf(stderr, "xl remus: COLO (-c, -p) is not supported by Keel\n");
+            return -1;
+        default: return -1;
+        }
+    }
+    if ((a->blackhole || a->no_netbuf || a->no_diskbuf) && !a->unsafe) {
+        fprintf(stderr, "xl remus: -b, -n and -d are unsafe: add -F to use them\n");
+        return -1;
+    }
+    a->host = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if (!a->host && !a->blackhole) {
+        fprintf(stderr, "xl remus: a backup host is needed (or -b -F)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* `ssh HOST xl migrate-receive -r [-e]`, or HOST itself as a command with -s ''. */
+static pid_t spawn_backup(const struct remus_args *a, int *to, int *from)
+{
+    int in[2], out[2];
+    char cmd[1024];
+    pid_t pid;
+
+    if (a->sshcmd && !*a->sshcmd)
+        snprintf(cmd, sizeof(cmd), "%s", a->host);
+    else
+        snprintf(cmd, sizeof(cmd), "%s %s xl migrate-receive -r%s", a->sshcmd ? a->sshcmd : "ssh",
+                 a->host, a->no_wait ? " -e" : "");
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+        return -1;
+    if ((pid = fork()) == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    *to = in[1];
+    *from = out[0];
+    return pid;
+}
+
+int xl_cmd_remus(int argc, char **argv)
+{
+    struct remus_args a = { .interval = 200 };
+    kl_remus_opts o = { 0 };
+    struct sigaction sa = { .sa_handler = on_signal };
+    int to = -1, from = -1, rc, status;
+    uint32_t domid, n = 0;
+    pid_t pid = -1;
+    kl_ctx *ctx;
+
+    if (parse(argc, argv, &a) < 0)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (!(ctx = xl_open_domain(argv[optind], &domid)))
+        return 1;
+    if (a.blackhole)
+        to = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    else
+        pid = spawn_backup(&a, &to, &from);
+    if (to < 0 || (!a.blackhole && pid < 0)) {
+        fprintf(stderr, "xl remus: cannot start the backup: %s\n", strerror(errno));
+        kl_ctx_close(ctx);
+        return 1;
+    }
+    o.interval_ms = (uint32_t)a.interval;
+    o.cancel = &stop_flag;
+    rc = kl_domain_remus_send(ctx, domid, to, from, &o, &n);
+    close(to);
+    if (from >= 0)
+        close(from);
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    if (rc == 0)
+        fprintf(stderr, "Remus: the primary domain is gone after %u checkpoints; the backup "
+                "takes over.\n", n);
+    else if (rc == -ECANCELED)
+        fprintf(stderr, "Remus: replication stopped after %u checkpoints; the domain runs on "
+                "here.\n", n);
+    else
+        fprintf(stderr, "%s\nBackup failed? resuming domain at primary.\n", kl_ctx_error(ctx));
+    kl_ctx_close(ctx);
+    return rc == 0 || rc == -ECANCELED ? 0 : 1;
+}
+
+/* xl migrate-receive -r: the backup's side (stdin/stdout of the transport). */
+int xl_remus_receive(int paused)
+{
+    uint32_t domid;
+    kl_ctx *ctx;
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (!(ctx = xl_open()))
+        return 1;
+    rc = kl_domain_remus_receive(ctx, 0, 1, paused ? KL_CREATE_PAUSED : 0, &domid);
+    if (rc < 0)
+        fprintf(stderr, "migration target: %s\n", kl_ctx_error(ctx));
+    else
+        fprintf(stderr, "migration target: Remus Failover for domain %u\n", domid);
+    kl_ctx_close(ctx);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,118 @@
+/* remus.c - Remus: a running domain checkpointed continuously to a backup (kl_domain_remus_send,
+ * kg_save with checkpoint_ms, in xl's image format) and the backup's side, which keeps the last
+ * complete checkpoint and fails over to it when the stream breaks off (kl_domain_remus_receive,
+ * kg_restore through kl_domain_restore_image). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keel/guest.h"
+#include "klog.h"
+#include "mig_int.h"
+#include "stream/kg_stream.h"
+
+static const char banner[] = "xl migration receiver ready, send binary domain data.\n";
+
+static int wait_banner(kl_ctx *ctx, int fd, volatile int *cancel)
+{
+    char buf[sizeof(banner) - 1];
+    int rc = mig_read_exact(fd, buf, sizeof(buf), 30000, cancel);
+
+    if (rc < 0)
+        return kl__err(ctx, rc, "remus: no answer from the backup: %s", strerror(-rc));
+    if (memcmp(buf, banner, sizeof(buf)))
+        return kl__err(ctx, -EPROTO, "remus: the backup did not answer as xl migrate-receive -r");
+    return 0;
+}
+
+static int send_checkpoints(kl_ctx *ctx, uint32_t domid, int fd, const kl_remus_opts *o,
+                            uint32_t *count)
+{
+    struct kg_save_opts so = { .format = KG_FMT_XL, .checkpoint_ms = o && o->interval_ms ?
+                               o->interval_ms : 200, .cancel = o ? o->cancel : NULL };
+    struct kg_save_stats st = { 0 };
+    kl_domain_config dc;
+    kl_dominfo info;
+    char err[512] = "", *json = NULL;
+    int rc;
+
+    kl_domain_config_init(&dc);
+    if ((rc = kl_domain_get_config(ctx, domid, &dc)) == 0 && !(json = kl_domain_config_to_json(&dc)))
+        rc = kl__err(ctx, -ENOMEM, "domain %u: cannot write its configuration as JSON", domid);
+    kl_domain_config_dispose(&dc);
+    if (rc == 0 && (rc = kl__rings_read(ctx, domid, &so.rings)) == 0) {
+        so.xl_config = json;
+        rc = kg_save(ctx->kc, domid, fd, &so, &st, err, sizeof(err));
+    }
+    free(json);
+    if (count)
+        *count = st.checkpoints;
+    if (rc == 0 || rc == -ECANCELED)
+        return rc;
+    if (kl_domain_info(ctx, domid, &info) < 0)
+        return 0;                        /* the primary is gone: the backup takes over */
+    return kl__err(ctx, rc, "remus: the backup failed after %u checkpoints: %s", st.checkpoints,
+                   err[0] ? err : strerror(-rc));
+}
+
+int kl_domain_remus_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
+                         const kl_remus_opts *o, uint32_t *checkpoints)
+{
+    int rc;
+
+    ctx->err[0] = 0;
+    if (checkpoints)
+        *checkpoints = 0;
+    if (from_fd >= 0 && (rc = wait_banner(ctx, from_fd, o ? o->cancel : NULL)) < 0)
+        return rc;
+    return send_checkpoints(ctx, domid, to_fd, o, checkpoints);
+}
+
+int kl_domain_remus_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags, uint32_t *domid)
+{
+    char *json = NULL, incoming[KL_DOMNAME_MAX + 32];
+    kl_diag *d = kl_diag_new();
+    kl_domain_config dc;
+    unsigned iflags;
+    uint32_t id;
+    char *name;
+    int rc;
+
+    kl_domain_config_init(&dc);
+    if ((rc = mig_write_all(out_fd, banner, sizeof(banner) - 1)) < 0) {
+        rc = kl__err(ctx, rc, "remus: sending the banner: %s", strerror(-rc));
+        goto out;
+    }
+    if ((rc = kl_save_image_read_header(ctx, in_fd, "remus stream", &json, &iflags)) < 0)
+        goto out;
+    if ((rc = kl_domain_config_from_json(&dc, json, d)) < 0 || !dc.c_info.name) {
+        rc = kl__err(ctx, rc < 0 ? rc : -EINVAL, "remus: no usable domain configuration in the "
+                     "stream");
+        goto out;
+    }
+    name = dc.c_info.name;
+    snprintf(incoming, sizeof(incoming), "%s--incoming", name);
+    dc.c_info.name = incoming;
+    rc = kl_domain_restore_image(ctx, &dc, in_fd, iflags, KL_CREATE_PAUSED, &id);
+    dc.c_info.name = name;
+    if (rc < 0)
+        goto out;
+    /* failover: the domain takes its name (unless the primary still holds it on this host) */
+    if (kl_domain_rename(ctx, id, name) < 0)
+        klog(KLOG_WARN, "light", "remus: domain %u keeps the name %s: %s", id, incoming,
+             kl_ctx_error(ctx));
+    ctx->err[0] = 0;
+    if (!(flags & KL_CREATE_PAUSED) && (rc = kl_domain_unpause(ctx, id)) < 0) {
+        kl_domain_destroy(ctx, id);
+        goto out;
+    }
+    *domid = id;
+out:
+    free(json);
+    kl_diag_free(d);
+    kl_domain_config_dispose(&dc);
+    return rc;
+}
