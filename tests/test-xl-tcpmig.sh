@@ -140,6 +140,18 @@ cat "$T/send.err" >&2
 running_here stay; ok $? "the source runs on under its name"
 XLB destroy stay--incoming 2>/dev/null
 
+receive 8108 hostB
+migrate 8108 hostA stay &
+MPID=$!
+wait_until 10 flowing 8108; ok $? "the stream flows (to be cancelled)"
+sleep 1
+kill -INT "$MPID"
+wait "$MPID"; [ $? -eq 1 ]; ok $? "Ctrl-C (SIGINT) cancels xl migrate: exit 1"; MPID=
+grep -q "cancel" "$T/send.err"; ok $? "it says the migration was cancelled"
+running_here stay; ok $? "the source runs on under its name"
+wait "$RPID"; [ $? -eq 1 ]; ok $? "the receiver gives up with exit 1"; RPID=
+not XLB list stay--incoming; ok $? "and leaves nothing on B"
+
 receive 8106 hostB
 migrate 8106 hostA stay &
 MPID=$!
