@@ -397,6 +397,7 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
         begin_round(s, 1, count_bits(s->present, s->pages), 1);
         if ((rc = send_pages(s, s->present)) < 0)
             goto out;
+        s->st.rounds = 1;
     }
     rc = finish(s);
     s->st.downtime_ns = now_ns() - tp;
