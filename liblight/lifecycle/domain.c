@@ -85,8 +85,10 @@ int kl_domain_name(kl_ctx *ctx, uint32_t domid, char *buf, size_t len)
     int rc;
 
     snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+    ctx->err[0] = 0;
     if ((rc = kl__xs_read(ctx, 0, path, &v)) < 0)
-        return rc;
+        return ctx->err[0] ? rc : kl__err(ctx, rc, "domain %u: no name in the store (%s)", domid,
+                                          strerror(-rc));
     snprintf(buf, len, "%s", v);
     free(v);
     return 0;
