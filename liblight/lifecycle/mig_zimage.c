@@ -35,7 +35,8 @@ int mig_image_header_parse(const uint8_t *buf, size_t len, size_t *consumed, int
     if (!(copy = malloc(len)))
         return -ENOMEM;
     memcpy(copy, buf, len);
-    flags = le32toh(*(const uint32_t *)(const void *)(buf + 36));
+    memcpy(&flags, buf + 36, 4);
+    flags = le32toh(flags);
     if (flags & KL_XL_MANDATORY_FLAG_KEEL_ZLIB) {
         uint32_t plain = htole32(flags & ~KL_XL_MANDATORY_FLAG_KEEL_ZLIB);
         memcpy(copy + 36, &plain, 4);
