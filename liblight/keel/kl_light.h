@@ -181,14 +181,16 @@ int kl_domain_restore_image(kl_ctx *ctx, kl_domain_config *dc, int fd, unsigned 
 
 /* xl's migration handshake, source side. to_fd/from_fd: the byte streams to and from the
  * receiver (pipes to `ssh HOST xl migrate-receive`, or one socket twice); the caller ignores
- * SIGPIPE (kg_save writes with write(2)), as xl does. Waits for the receiver's banner, sends the xl save
- * image live (o->new_config_json replacing the config), waits for "domain received, ready to
- * unpause", renames the domain NAME--migratedaway, sends "domain is yours, you are cleared to
- * unpause" and reads the receiver's report; on success destroys the source. On any failure
- * before that (link cut, receiver killed or refusing, cancel) the source is renamed back and
- * resumed, and a negative errno returned: -ECANCELED, -ETIMEDOUT, -ECONNRESET (the receiver
- * went away), -EPROTO (it spoke something else), -EREMOTEIO (it reported failure). The cancel
- * flag is honoured until the final message is sent. o may be NULL. */
+ * SIGPIPE (kg_save writes with write(2)), as xl does. Waits for the receiver's banner, sends
+ * the xl save image live (o->new_config_json replacing the config; o->flags is ignored), waits
+ * for "domain received, ready to unpause", renames the domain NAME--migratedaway, sends
+ * "domain is yours, you are cleared to unpause" and reads the receiver's report; on success
+ * destroys the source. On any failure before that (link cut, receiver killed or refusing,
+ * cancel) the source is renamed back and resumed, and a negative errno returned: -ECANCELED,
+ * -ETIMEDOUT, -ECONNRESET or -EPIPE (the receiver went away), -EPROTO (it spoke something
+ * else), -EREMOTEIO (it reported failure). The cancel flag is honoured until the final message
+ * is sent; a failure after it (no report) still resumes the source, so a receiver that did
+ * start the domain and then lost the link leaves two copies (Xen's xl says "failed badly"). */
 int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
                            const kl_migrate_opts *o);
 /* Target side: sends the banner, restores the image from in_fd as NAME--incoming (paused),
