@@ -17,6 +17,7 @@
 #include "hv.h"
 #include "keel/privcmd.h"
 #include "klog.h"
+#include "kiov.h"
 #include "ksock.h"
 
 struct hv_conn {
@@ -71,16 +72,7 @@ static int send_reply(struct hv_conn *conn, struct keel_privcmd_rsp *rsp, const 
         sent += (size_t)n;
         mh.msg_control = NULL;
         mh.msg_controllen = 0;
-        while (mh.msg_iovlen && (n > 0 || mh.msg_iov->iov_len == 0)) {
-            size_t take = (size_t)n < mh.msg_iov->iov_len ? (size_t)n : mh.msg_iov->iov_len;
-            mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + take;
-            mh.msg_iov->iov_len -= take;
-            n -= (ssize_t)take;
-            if (!mh.msg_iov->iov_len) {
-                mh.msg_iov++;
-                mh.msg_iovlen--;
-            }
-        }
+        kiov_advance(&mh, (size_t)n);
     }
     return 0;
 }

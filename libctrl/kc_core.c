@@ -13,6 +13,7 @@
 
 #include "kc_private.h"
 #include "keel/privcmd.h"
+#include "kiov.h"
 
 static __thread char kc_errbuf[512];
 
@@ -95,16 +96,7 @@ static int write_all(int fd, const struct iovec *iov_in, int cnt)
             continue;
         if (n < 0)
             return -errno;
-        while (mh.msg_iovlen && (n > 0 || mh.msg_iov->iov_len == 0)) {
-            size_t take = (size_t)n < mh.msg_iov->iov_len ? (size_t)n : mh.msg_iov->iov_len;
-            mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + take;
-            mh.msg_iov->iov_len -= take;
-            n -= (ssize_t)take;
-            if (!mh.msg_iov->iov_len) {
-                mh.msg_iov++;
-                mh.msg_iovlen--;
-            }
-        }
+        kiov_advance(&mh, (size_t)n);
     }
     return 0;
 }
