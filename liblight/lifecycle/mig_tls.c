@@ -127,10 +127,12 @@ static int handshake(kl_ctx *ctx, struct conn *c, int server, const char *peer)
     if (r != 1) {
         long v = SSL_get_verify_result(c->ssl);
         ssl_errors(e, sizeof(e));
-        return kl__err(ctx, -EACCES, "TLS handshake with the %s failed: %s%s%s",
-                       server ? "sender" : "receiver", v != X509_V_OK ? "certificate: " : "",
-                       v != X509_V_OK ? X509_verify_cert_error_string(v) : "",
-                       e[0] ? e : (v != X509_V_OK ? "" : "connection closed"));
+        if (v != X509_V_OK)
+            return kl__err(ctx, -EACCES, "TLS handshake with the %s failed: certificate: %s "
+                           "(%s)", server ? "sender" : "receiver", X509_verify_cert_error_string(v),
+                           e[0] ? e : "verification");
+        return kl__err(ctx, -EACCES, "TLS handshake with the %s failed: %s",
+                       server ? "sender" : "receiver", e[0] ? e : "connection closed");
     }
     tv.tv_sec = 0;
     setsockopt(c->tcp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
