@@ -64,7 +64,8 @@ static X509 *new_cert(EVP_PKEY *k, const char *cn, X509 *issuer, EVP_PKEY *ikey,
     return x;
 }
 
-static void save(const char *name, X509 *x, EVP_PKEY *k)
+/* Write x (and k) as NAME.pem (and NAME.key); x is freed unless keep. */
+static void save_cert(const char *name, X509 *x, EVP_PKEY *k, int keep)
 {
     char path[256];
     FILE *f;
@@ -79,6 +80,8 @@ static void save(const char *name, X509 *x, EVP_PKEY *k)
         PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
         fclose(f);
     }
+    if (!keep)
+        X509_free(x);
 }
 
 static char *file(const char *name)
@@ -95,18 +98,27 @@ static int make_certs(void)
 {
     EVP_PKEY *ca = new_key(), *rogue = new_key(), *srv = new_key(), *cli = new_key(),
              *fake = new_key();
-    X509 *cac, *roguec;
+    X509 *cac = NULL, *roguec = NULL;
+    int rc = -1;
 
-    if (!ca || !rogue || !srv || !cli || !fake)
-        return -1;
-    cac = new_cert(ca, "test ca", NULL, NULL, NULL);
-    roguec = new_cert(rogue, "rogue ca", NULL, NULL, NULL);
-    save("ca", cac, NULL);
-    save("srv", new_cert(srv, "srv", cac, ca, "IP:127.0.0.1,DNS:localhost"), srv);
-    save("cli", new_cert(cli, "cli", cac, ca, "DNS:client"), cli);
-    save("fakesrv", new_cert(fake, "srv", roguec, rogue, "IP:127.0.0.1"), fake);
-    save("fakecli", new_cert(fake, "cli", roguec, rogue, "DNS:client"), fake);
-    return 0;
+    if (ca && rogue && srv && cli && fake) {
+        cac = new_cert(ca, "test ca", NULL, NULL, NULL);
+        roguec = new_cert(rogue, "rogue ca", NULL, NULL, NULL);
+        save_cert("ca", cac, NULL, 1);
+        save_cert("srv", new_cert(srv, "srv", cac, ca, "IP:127.0.0.1,DNS:localhost"), srv, 0);
+        save_cert("cli", new_cert(cli, "cli", cac, ca, "DNS:client"), cli, 0);
+        save_cert("fakesrv", new_cert(fake, "srv", roguec, rogue, "IP:127.0.0.1"), fake, 0);
+        save_cert("fakecli", new_cert(fake, "cli", roguec, rogue, "DNS:client"), fake, 0);
+        rc = 0;
+    }
+    X509_free(cac);
+    X509_free(roguec);
+    EVP_PKEY_free(ca);
+    EVP_PKEY_free(rogue);
+    EVP_PKEY_free(srv);
+    EVP_PKEY_free(cli);
+    EVP_PKEY_free(fake);
+    return rc;
 }
 
 /* ---- a server thread: accept one connection, then run a job on it ---- */
