@@ -80,7 +80,8 @@ int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
     if ((rc = mig_write_all(to_fd, go, sizeof(go))) < 0)
         return resume(ctx, domid, name, kl__err(ctx, rc, "migration: sending the clearance: %s",
                                                 strerror(-rc)));
-    if ((rc = expect(ctx, from_fd, report, sizeof(report), "the receiver's report", 60000, NULL)) < 0 ||
+    if ((rc = expect(ctx, from_fd, report, sizeof(report), "the receiver's report", 60000,
+                     NULL)) < 0 ||
         (rc = mig_read_exact(from_fd, &res, 1, 60000, NULL)) < 0)
         return resume(ctx, domid, name, rc == -ECONNRESET || rc == -ETIMEDOUT
                       ? kl__err(ctx, rc, "migration: no report from the target") : rc);

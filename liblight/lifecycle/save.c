@@ -20,7 +20,8 @@ static int config_json(kl_ctx *ctx, uint32_t domid, char **json)
 
     kl_domain_config_init(&dc);
     *json = NULL;
-    if ((rc = kl_domain_get_config(ctx, domid, &dc)) == 0 && !(*json = kl_domain_config_to_json(&dc)))
+    if ((rc = kl_domain_get_config(ctx, domid, &dc)) == 0 &&
+        !(*json = kl_domain_config_to_json(&dc)))
         rc = kl__err(ctx, -ENOMEM, "domain %u: cannot write its configuration as JSON", domid);
     kl_domain_config_dispose(&dc);
     return rc;
@@ -61,7 +62,8 @@ int kl_domain_save_ext(kl_ctx *ctx, uint32_t domid, int fd, const kl_migrate_opt
         return kl__err(ctx, -EINVAL, "saving domain %u: unknown flags 0x%x", domid, o->flags);
     if (!o->new_config_json && (rc = config_json(ctx, domid, &json)) < 0)
         return rc;
-    rc = kl__save_relay(ctx, domid, fd, o->flags, o->new_config_json ? o->new_config_json : json, o);
+    rc = kl__save_relay(ctx, domid, fd, o->flags,
+                        o->new_config_json ? o->new_config_json : json, o);
     free(json);
     return rc;
 }
@@ -87,8 +89,8 @@ int kl_save_image_read_header(kl_ctx *ctx, int fd, const char *what, char **json
         buf = nb;
         if (got < len && (rc = mig_read_exact(fd, buf + got, len - got, -1, NULL)) < 0) {
             rc = kl__err(ctx, rc == -ECONNRESET ? -EBADMSG : rc, "%s: %s reading the xl preamble "
-                         "(%zu of %zu bytes)", what, rc == -ECONNRESET ? "end of file" : strerror(-rc),
-                         got, len);
+                         "(%zu of %zu bytes)", what,
+                         rc == -ECONNRESET ? "end of file" : strerror(-rc), got, len);
             break;
         }
         got = len;
@@ -101,7 +103,8 @@ int kl_save_image_read_header(kl_ctx *ctx, int fd, const char *what, char **json
             rc = kl__err(ctx, rc == -EAGAIN ? -EBADMSG : rc, "%s is not a usable xl save image: %s",
                          what, why[0] ? why : strerror(-rc));
         } else if (!cfg) {
-            rc = kl__err(ctx, -EBADMSG, "%s: the xl save image carries no domain configuration", what);
+            rc = kl__err(ctx, -EBADMSG, "%s: the xl save image carries no domain configuration",
+                         what);
         } else if (!(*json = strndup(cfg, cfg_len))) {
             rc = kl__err(ctx, -ENOMEM, "%s: out of memory", what);
         } else {
