@@ -39,6 +39,7 @@ struct conn {
     bool is_tcp;
     unsigned topics;
     unsigned inflight;
+    bool discarding;                 /* inside an over-long message: dropped up to its newline */
     double tokens;                   /* token bucket */
     struct timespec last;
     char peer[64];
@@ -419,23 +420,24 @@ static void read_cb(struct bufferevent *bev, void *arg)
         struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
         size_t len;
         char *line;
-        if (p.pos < 0) {
-            if (evbuffer_get_length(in) > opts.max_msg) {
-                send_error(c, NULL, KD_LIMIT, "message longer than the limit: closing");
-                bufferevent_flush(bev, EV_WRITE, BEV_FLUSH);
-                klog(KLOG_WARN, "server", "%s: message over %zu bytes", c->peer, opts.max_msg);
-                conn_free(c);
-            }
-            return;
+        if (c->discarding) {
+            evbuffer_drain(in, p.pos < 0 ? evbuffer_get_length(in) : (size_t)p.pos + 1);
+            if (p.pos < 0)
+                return;
+            c->discarding = false;
+            continue;
         }
-        len = (size_t)p.pos;
-        if (len > opts.max_msg) {
-            evbuffer_drain(in, len + 1);
-            send_error(c, NULL, KD_LIMIT, "message longer than the limit");
+        if (p.pos < 0 ? evbuffer_get_length(in) > opts.max_msg : (size_t)p.pos > opts.max_msg) {
+            klog(KLOG_WARN, "server", "%s: a message over %zu bytes: discarded", c->peer, opts.max_msg);
+            c->discarding = true;
+            send_error(c, NULL, KD_LIMIT, "message longer than the limit: discarded");
             if (!conn_find(id))
                 return;
             continue;
         }
+        if (p.pos < 0)
+            return;
+        len = (size_t)p.pos;
         line = malloc(len + 1);
         if (!line)
             return;

@@ -97,9 +97,9 @@ static void *watch_main(void *arg)
             prev = cur;
             np = n;
         } else {
-            kd_ctx_release();                    /* the host went away: reconnect next time */
+            kd_ctx_release();                    /* the host went away: retry in a while */
         }
-        for (unsigned t = 0; t < interval_ms && !stopping; t += 10)
+        for (unsigned t = 0; t < (n >= 0 ? interval_ms : 5000) && !stopping; t += 10)
             usleep(10000);
     }
     free(prev);

@@ -41,6 +41,25 @@ static void usage(FILE *f)
         "      --workers N         worker threads (default 8)\n", KEEL_DEFAULT_RUNDIR);
 }
 
+/* A detached daemon: no terminal; its log goes to <rundir>/keeld/keeld.log. */
+static void detach_stdio(const char *dir)
+{
+    char path[4300];
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC), log;
+
+    snprintf(path, sizeof(path), "%s/keeld.log", dir);
+    log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        close(null);
+    }
+    if (log >= 0) {
+        dup2(log, 2);
+        close(log);
+    }
+}
+
 static int lock_pidfile(const char *path)
 {
     char buf[32];
@@ -198,6 +217,7 @@ int main(int argc, char **argv)
         }
         close(pfd[0]);
         setsid();
+        detach_stdio(dir);
         o.ready_fd = pfd[1];
     }
     if ((lockfd = lock_pidfile(pid)) < 0) {

@@ -1,0 +1,301 @@
+"""test_keeld - keeld through its public interfaces on a real host (started by test-keeld.sh):
+a full lifecycle over the Unix socket and over TLS (client certificate; token), xl and keeld
+seeing each other's domains, 50 concurrent clients, events in order, malformed and hostile
+input, limits, and a keeld killed with SIGKILL and restarted. Prints TAP."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import keelrpc  # noqa: E402
+
+RUNDIR = os.environ["KEEL_RUNDIR"]
+SOCK = os.path.join(RUNDIR, "keeld", "socket")
+XL = os.environ["XL"]
+KEELD = os.environ["KEELD"]
+CERTS = os.environ["CERTS"]
+PORT = int(os.environ["KEELD_PORT"])
+TPORT = PORT + 1
+n = 0
+failed = 0
+
+
+def ok(cond, what):
+    global n, failed
+    n += 1
+    if not cond:
+        failed += 1
+    print(("ok" if cond else "not ok") + f" {n} - {what}", flush=True)
+
+
+def xl(*args):
+    return subprocess.run([XL, *args], capture_output=True, text=True)
+
+
+def cfg(name, extra=""):
+    return f'name = "{name}"\nkernel = "counter"\nmemory = 16\nextra = "interval=100"\n{extra}'
+
+
+def raises(fn, code):
+    try:
+        fn()
+    except keelrpc.RpcError as e:
+        return e.code == code
+    return False
+
+
+def lifecycle(c, tag):
+    c.call("events.subscribe", topics=["task"])
+    t = c.call("domain.create", config=cfg(f"{tag}a"))
+    ok(isinstance(t.get("task"), int), f"{tag}: domain.create answers with a task id at once")
+    r = c.wait_task(t["task"])
+    ok(r["domid"] > 0, f"{tag}: the task finishes with the new domid {r['domid']}")
+    info = c.call("domain.info", domain=f"{tag}a")
+    ok(info["state"] in ("running", "blocked") and info["memory_kb"] == 16384,
+       f"{tag}: domain.info: running, 16 MiB")
+    js = {"c_info": {"name": f"{tag}j"}, "b_info": {"kernel": os.path.join(os.environ["KEEL_GUESTDIR"], "counter"),
+          "max_memkb": 16384, "target_memkb": 16384, "max_vcpus": 1}}
+    t2 = c.call("domain.create", config=js, paused=True)
+    try:
+        r2 = c.wait_task(t2["task"])
+        ok(c.call("domain.info", domain=r2["domid"])["state"] == "paused",
+           f"{tag}: a JSON config creates a paused domain")
+    except keelrpc.RpcError as e:
+        ok(False, f"{tag}: a JSON config creates a paused domain ({e})")
+    ok(c.call("domain.pause", domain=f"{tag}a")["domid"] == r["domid"] and
+       c.call("domain.info", domain=f"{tag}a")["state"] == "paused", f"{tag}: domain.pause")
+    c.call("domain.unpause", domain=f"{tag}a")
+    ok(c.call("domain.info", domain=f"{tag}a")["state"] != "paused", f"{tag}: domain.unpause")
+    c.call("domain.rename", domain=f"{tag}a", name=f"{tag}b")
+    ok(c.call("domain.info", domain=f"{tag}b")["domid"] == r["domid"], f"{tag}: domain.rename")
+    m = c.call("domain.set_memory", domain=f"{tag}b", max_kb=16384, target_kb=12288)
+    ok(m["max_memory_kb"] == 16384, f"{tag}: domain.set_memory sets the maximum and the target")
+    ok(raises(lambda: c.call("domain.set_memory", domain=f"{tag}b", target_kb=5), -32602),
+       f"{tag}: domain.set_memory refuses a target below 1 MiB")
+    img = os.path.join(RUNDIR, f"{tag}.img")
+    time.sleep(0.4)
+    t3 = c.call("domain.save", domain=f"{tag}b", path=img)
+    c.wait_task(t3["task"])
+    ok(os.path.getsize(img) > 4096 and
+       raises(lambda: c.call("domain.info", domain=f"{tag}b"), keelrpc.RpcError and -32000),
+       f"{tag}: domain.save writes an image and the domain is gone")
+    t4 = c.call("domain.restore", path=img)
+    r4 = c.wait_task(t4["task"])
+    ok(c.call("domain.info", domain=f"{tag}b")["domid"] == r4["domid"],
+       f"{tag}: domain.restore brings it back")
+    time.sleep(0.5)
+    text = c.call("domain.console", domain=f"{tag}b")["text"]
+    ok("counter" in text, f"{tag}: domain.console shows its output after restore")
+    for d in (f"{tag}b", f"{tag}j"):
+        c.call("domain.destroy", domain=d)
+    ok(all(d["name"] not in (f"{tag}b", f"{tag}j") for d in c.call("domain.list")),
+       f"{tag}: domain.destroy removes them")
+
+
+def test_unix():
+    c = keelrpc.Client.unix(SOCK)
+    ok(c.call("host.ping") == {"pong": True}, "host.ping over the Unix socket")
+    hi = c.call("host.info")
+    ok(hi["nr_cpus"] >= 1 and hi["rundir"] == RUNDIR, "host.info")
+    lifecycle(c, "u")
+    ok("Keel hypervisor core" in c.call("host.dmesg")["text"], "host.dmesg shows the core's log")
+    c.close()
+
+
+def test_xl_side_by_side():
+    c = keelrpc.Client.unix(SOCK)
+    ok(xl("create", "-q", os.path.join(os.environ["SRC"], "examples/counter.cfg"), "name=fromxl").returncode == 0,
+       "xl creates a domain")
+    ok(any(d["name"] == "fromxl" for d in c.call("domain.list")), "keeld lists the domain xl created")
+    c.wait_task(c.call("domain.create", config=cfg("fromkd"))["task"])
+    ok("fromkd" in xl("list").stdout, "xl lists the domain keeld created")
+    c.call("domain.destroy", domain="fromxl")
+    ok("fromxl" not in xl("list").stdout, "keeld destroys xl's domain; xl sees it gone")
+    xl("destroy", "fromkd")
+    c.close()
+
+
+def test_tls():
+    try:
+        c = keelrpc.Client.tls("127.0.0.1", PORT, f"{CERTS}/ca.pem", f"{CERTS}/client.pem", f"{CERTS}/client.key")
+        ok(c.call("host.ping") == {"pong": True}, "TLS with a client certificate: host.ping")
+        lifecycle(c, "t")
+        c.close()
+    except Exception as e:
+        ok(False, f"TLS lifecycle ({e!r})")
+    try:
+        keelrpc.Client.tls("127.0.0.1", PORT, f"{CERTS}/ca.pem").call("host.ping")
+        ok(False, "TLS without a client certificate is refused")
+    except (ssl_errors() + (ConnectionError, OSError)):
+        ok(True, "TLS without a client certificate is refused")
+    c = keelrpc.Client.tls("127.0.0.1", TPORT, f"{CERTS}/ca.pem")
+    ok(raises(lambda: c.call("domain.list"), -32007), "token listener: methods are denied before auth.login")
+    ok(raises(lambda: c.call("auth.login", token="wrong-token-wrong-token"), -32007), "a wrong token is refused")
+    c.call("auth.login", token=open(f"{CERTS}/token").read().strip())
+    ok(isinstance(c.call("domain.list"), list), "after auth.login with the token, methods work")
+    c.close()
+
+
+def ssl_errors():
+    import ssl
+    return (ssl.SSLError,)
+
+
+def test_concurrent():
+    errors = []
+
+    def client(i):
+        try:
+            c = keelrpc.Client.unix(SOCK)
+            for _ in range(20):
+                c.call("domain.list")
+                c.call("host.info")
+            c.close()
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+    ts = [threading.Thread(target=client, args=(i,)) for i in range(50)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    ok(not errors, f"50 concurrent clients x 40 calls: no error {errors[:2]}")
+
+
+def test_events_order():
+    c = keelrpc.Client.unix(SOCK)
+    c.call("events.subscribe", topics=["domain"])
+    c2 = keelrpc.Client.unix(SOCK)
+    r = c2.wait_task(c2.call("domain.create", config=cfg("ev"))["task"])
+    time.sleep(0.5)
+    c2.call("domain.pause", domain="ev")
+    time.sleep(0.5)
+    c2.call("domain.rename", domain="ev", name="ev2")
+    time.sleep(0.5)
+    c2.call("domain.destroy", domain="ev2")
+    seq = []
+    try:
+        while len(seq) < 4:
+            e = c.wait_event(lambda e: e.get("domid") == r["domid"], 10)
+            seq.append(e["event"])
+    except TimeoutError:
+        pass
+    ok(seq == ["domain.created", "domain.state", "domain.renamed", "domain.died"],
+       f"domain events arrive in order: {seq}")
+    c.close()
+    c2.close()
+
+
+def raw(data, read=True):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(SOCK)
+    try:
+        s.sendall(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass                                  # closed by the daemon: its answer is buffered
+    out = b""
+    if read:
+        try:
+            while b"\n" not in out:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except socket.timeout:
+            pass
+    s.close()
+    return json.loads(out.split(b"\n")[0]) if out.strip() else None
+
+
+def test_malformed():
+    r = raw(b"{not json\n")
+    ok(r and r["error"]["code"] == -32700 and r["id"] is None, "bad JSON: parse error -32700")
+    r = raw(b'{"jsonrpc":"1.0","method":"host.ping","id":1}\n')
+    ok(r and r["error"]["code"] == -32600, "wrong jsonrpc version: invalid request -32600")
+    r = raw(b'{"jsonrpc":"2.0","method":"no.such","id":7}\n')
+    ok(r and r["error"]["code"] == -32601 and r["id"] == 7, "unknown method: -32601 with the id")
+    r = raw(b'{"jsonrpc":"2.0","method":"domain.info","params":{"domain":[1]},"id":8}\n')
+    ok(r and r["error"]["code"] == -32602, "wrong parameter type: -32602")
+    r = raw(b'{"jsonrpc":"2.0","method":"domain.info","params":{"domain":"nope"},"id":9}\n')
+    ok(r and r["error"]["code"] == -32000 and "nope" in r["error"]["message"], "no such domain: -32000 naming it")
+    r = raw(b"[" * 100 + b"]" * 100 + b"\n")
+    ok(r and r["error"]["code"] == -32600 and "deep" in r["error"]["message"], "nesting 100 deep is refused")
+    r = raw(b"[]\n")
+    ok(r and r["error"]["code"] == -32600, "an empty batch is refused")
+    r = raw(b'[{"jsonrpc":"2.0","method":"host.ping","id":1},{"jsonrpc":"2.0","method":"host.ping"},5]\n')
+    ok(isinstance(r, list) and len(r) == 2 and r[0]["result"] == {"pong": True} and
+       r[1]["error"]["code"] == -32600, "a batch: answers for requests, none for notifications, errors for junk")
+    r = raw(b'{"jsonrpc":"2.0","method":"host.ping"}\n{"jsonrpc":"2.0","method":"host.ping","id":2}\n')
+    ok(r and r.get("id") == 2, "a notification gets no reply")
+    r = raw(bytes(range(256)) * 4 + b"\n")
+    ok(r and r["error"]["code"] in (-32700, -32600), "binary garbage: an error, not a crash")
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(SOCK)
+    s.sendall(b"x" * ((1 << 20) + 4096) + b"\n" + b'{"jsonrpc":"2.0","method":"host.ping","id":3}\n')
+    c = keelrpc.Client(s)
+    r = c.read_message()
+    ok(r["error"]["code"] == -32006, "a message over the size limit: a limit error")
+    ok(c.read_message().get("id") == 3, "it is discarded and the connection serves the next one")
+    s.close()
+    # slow-loris: a client that sends half a message and stalls; others are served meanwhile
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(SOCK)
+    s.sendall(b'{"jsonrpc":"2.0","meth')
+    c = keelrpc.Client.unix(SOCK, timeout=5)
+    ok(c.call("host.ping") == {"pong": True}, "a stalled half-message does not stop other clients")
+    # a client that never reads its replies
+    s2 = socket.socket(socket.AF_UNIX)
+    s2.connect(SOCK)
+    s2.setblocking(False)
+    msg = (json.dumps({"jsonrpc": "2.0", "method": "domain.list", "id": 1}) + "\n").encode() * 200
+    try:
+        for _ in range(50):
+            s2.send(msg)
+    except (BlockingIOError, OSError):
+        pass
+    ok(c.call("host.ping") == {"pong": True}, "a client that never reads does not stall the daemon")
+    s.close()
+    s2.close()
+    c.close()
+
+
+def keeld_pid():
+    return int(open(os.path.join(RUNDIR, "keeld", "keeld.pid")).read())
+
+
+def test_restart():
+    c = keelrpc.Client.unix(SOCK)
+    r = c.wait_task(c.call("domain.create", config=cfg("survivor"))["task"])
+    c.close()
+    os.kill(keeld_pid(), signal.SIGKILL)
+    time.sleep(0.3)
+    p = subprocess.run([KEELD, *os.environ.get("KEELD_ARGS", "").split()],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    ok(p.returncode == 0, "keeld starts again after SIGKILL (stale socket and pidfile)")
+    c = keelrpc.Client.unix(SOCK)
+    ok(any(d["name"] == "survivor" and d["domid"] == r["domid"] for d in c.call("domain.list")),
+       "the restarted keeld finds the domain again")
+    ok(subprocess.run([KEELD, *os.environ.get("KEELD_ARGS", "").split()], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL, timeout=30).returncode == 1,
+       "a second keeld on the same runtime directory refuses to start")
+    c.call("domain.destroy", domain="survivor")
+    c.close()
+
+
+def main():
+    for t in (test_unix, test_xl_side_by_side, test_tls, test_concurrent, test_events_order,
+              test_malformed, test_restart):
+        try:
+            t()
+        except Exception as e:  # noqa: BLE001
+            ok(False, f"{t.__name__} raised {e!r}")
+    print(f"1..{n}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
