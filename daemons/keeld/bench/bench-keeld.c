@@ -1,0 +1,225 @@
+/* bench-keeld - keeld's request rate and create latency on a running host, each against a
+ * reference measured in the same run:
+ *   domain.list round trips over keeld's Unix socket vs the same number of one-line echo round
+ *   trips over a Unix socketpair to a thread (the transport's floor);
+ *   domain.create (xl.cfg text, through the task and its task.finished event) + destroy vs
+ *   kl_domain_create + kl_domain_destroy called directly.
+ * Usage: KEEL_RUNDIR=DIR bench-keeld [ROUNDS] (a host and keeld running on DIR; KEEL_GUESTDIR
+ * set so "counter" is found). */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keel/kl_cfg.h"
+#include "keel/kl_config.h"
+#include "keel/kl_diag.h"
+#include "keel/kl_light.h"
+
+static double now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double report(const char *what, double *v, int n, const char *unit)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp);
+    printf("%-52s median %10.1f %s  min %10.1f  max %10.1f  (n=%d)\n", what, v[n / 2], unit, v[0],
+           v[n - 1], n);
+    return v[n / 2];
+}
+
+/* Read up to and including a newline into buf (small replies; the rest of a long one is read
+ * and dropped). Returns bytes kept or -1. */
+static ssize_t read_line(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+
+    for (;;) {
+        char ch;
+        ssize_t n = read(fd, &ch, 1);
+        if (n <= 0)
+            return -1;
+        if (got < cap - 1)
+            buf[got++] = ch;
+        if (ch == '\n')
+            break;
+    }
+    buf[got] = 0;
+    return (ssize_t)got;
+}
+
+static int connect_keeld(const char *rundir)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/keeld/socket", rundir);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return -1;
+    return fd;
+}
+
+static void *echo_main(void *arg)
+{
+    int fd = *(int *)arg;
+    char buf[4096];
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        if (write(fd, buf, (size_t)n) != n)
+            break;
+    return NULL;
+}
+
+/* calls round trips of req on fd; returns calls per second. */
+static double rate(int fd, const char *req, int calls, int echo)
+{
+    static char buf[1 << 16];
+    double t0 = now_us();
+
+    for (int i = 0; i < calls; i++) {
+        if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+            return 0;
+        if (echo) {
+            size_t want = strlen(req), got = 0;
+            while (got < want) {
+                ssize_t n = read(fd, buf, want - got);
+                if (n <= 0)
+                    return 0;
+                got += (size_t)n;
+            }
+        } else if (read_line(fd, buf, sizeof(buf)) < 0) {
+            return 0;
+        }
+    }
+    return calls / ((now_us() - t0) / 1e6);
+}
+
+static int create_rpc(int fd, int i)
+{
+    char req[512], line[8192], *p;
+    long long task;
+
+    snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"method\":\"domain.create\",\"params\":{\"config\":"
+             "\"name=\\\"bk%d\\\"\\nkernel=\\\"counter\\\"\\nmemory=16\\n\"},\"id\":1}\n", i);
+    if (write(fd, req, strlen(req)) < 0 || read_line(fd, line, sizeof(line)) < 0 ||
+        !(p = strstr(line, "\"task\":")))
+        return -1;
+    task = atoll(p + 7);
+    for (;;) {                                   /* the task's completion event */
+        char want[64];
+        if (read_line(fd, line, sizeof(line)) < 0)
+            return -1;
+        snprintf(want, sizeof(want), "\"task\":%lld,", task);
+        if (strstr(line, "task.finished") && strstr(line, want))
+            break;
+    }
+    if (!strstr(line, "\"state\":\"done\""))
+        return -1;
+    snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"method\":\"domain.destroy\",\"params\":"
+             "{\"domain\":\"bk%d\"},\"id\":2}\n", i);
+    if (write(fd, req, strlen(req)) < 0 || read_line(fd, line, sizeof(line)) < 0)
+        return -1;
+    return strstr(line, "\"result\"") ? 0 : -1;
+}
+
+static int create_direct(kl_ctx *ctx, int i)
+{
+    char text[256];
+    kl_domain_config dc;
+    kl_cfg *cfg = NULL;
+    kl_diag *d = kl_diag_new();
+    uint32_t domid;
+    int rc;
+
+    snprintf(text, sizeof(text), "name=\"bd%d\"\nkernel=\"%s/counter\"\nmemory=16\n", i,
+             getenv("KEEL_GUESTDIR") ? getenv("KEEL_GUESTDIR") : ".");
+    kl_domain_config_init(&dc);
+    rc = kl_cfg_parse_data(&cfg, "bench", text, strlen(text), d);
+    if (rc == 0)
+        rc = kl_domain_config_from_cfg(&dc, cfg, 0, d);
+    if (rc == 0)
+        rc = kl_domain_create(ctx, &dc, 0, &domid);
+    if (rc == 0)
+        rc = kl_domain_destroy(ctx, domid);
+    kl_cfg_free(cfg);
+    kl_diag_free(d);
+    kl_domain_config_dispose(&dc);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *rundir = getenv("KEEL_RUNDIR");
+    int rounds = argc > 1 ? atoi(argv[1]) : 5, sv[2], fd, n = 0;
+    static const char list[] = "{\"jsonrpc\":\"2.0\",\"method\":\"domain.list\",\"id\":1}\n";
+    static const char ping[] = "{\"jsonrpc\":\"2.0\",\"method\":\"host.ping\",\"id\":1}\n";
+    double rl[32], rp[32], re[32], cr[32], cd[32], ml, me, mc, md;
+    pthread_t th;
+    kl_ctx *ctx;
+
+    if (!rundir || rounds < 1 || rounds > 32 || (fd = connect_keeld(rundir)) < 0 ||
+        kl_ctx_open(&ctx, rundir) < 0) {
+        fprintf(stderr, "bench-keeld: needs KEEL_RUNDIR with a host and keeld running\n");
+        return 1;
+    }
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pthread_create(&th, NULL, echo_main, &sv[1]);
+    {
+        static const char sub[] = "{\"jsonrpc\":\"2.0\",\"method\":\"events.subscribe\","
+                                  "\"params\":{\"topics\":[\"task\"]},\"id\":0}\n";
+        if (write(fd, sub, sizeof(sub) - 1) < 0)
+            return 1;
+    }
+    {
+        char line[256];
+        read_line(fd, line, sizeof(line));
+    }
+    for (int r = 0; r < rounds; r++) {
+        double t0;
+        rl[n] = rate(fd, list, 2000, 0);
+        rp[n] = rate(fd, ping, 2000, 0);
+        re[n] = rate(sv[0], list, 2000, 1);
+        t0 = now_us();
+        if (create_rpc(fd, r) < 0) {
+            fprintf(stderr, "bench-keeld: domain.create through RPC failed\n");
+            break;
+        }
+        cr[n] = now_us() - t0;
+        t0 = now_us();
+        if (create_direct(ctx, r) < 0) {
+            fprintf(stderr, "bench-keeld: kl_domain_create failed: %s\n", kl_ctx_error(ctx));
+            break;
+        }
+        cd[n++] = now_us() - t0;
+    }
+    if (!n)
+        return 1;
+    ml = report("domain.list through keeld (Unix socket)", rl, n, "req/s");
+    report("host.ping through keeld (Unix socket)", rp, n, "req/s");
+    me = report("reference: line echo over a socketpair", re, n, "req/s");
+    mc = report("domain.create+destroy through keeld (task, event)", cr, n, "us");
+    md = report("reference: kl_domain_create+destroy directly", cd, n, "us");
+    printf("ratio domain.list rate / echo rate: %.3f; create through RPC / direct: %.2f\n", ml / me,
+           mc / md);
+    close(sv[0]);
+    pthread_join(th, NULL);
+    kl_ctx_close(ctx);
+    return 0;
+}
