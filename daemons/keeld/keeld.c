@@ -81,7 +81,7 @@ static int lock_pidfile(const char *path)
 
 static char *read_token(const char *path)
 {
-    char buf[512];
+    static char buf[512];
     FILE *f = fopen(path, "r");
     size_t n;
 
@@ -92,7 +92,7 @@ static char *read_token(const char *path)
     buf[n] = 0;
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
         buf[--n] = 0;
-    return n >= 16 ? strdup(buf) : NULL;
+    return n >= 16 ? buf : NULL;
 }
 
 static int level(const char *s)
@@ -228,6 +228,5 @@ int main(int argc, char **argv)
     rc = kd_server_run(&o);
     unlink(pid);
     close(lockfd);
-    free((char *)o.token);
     return rc < 0 ? 1 : 0;
 }
