@@ -48,9 +48,6 @@ xl_cmd_fn xl_cmd_create, xl_cmd_list, xl_cmd_destroy, xl_cmd_shutdown, xl_cmd_re
 /* xl migrate-receive -r (xl_remus.c) */
 int xl_remus_receive(int paused);
 
-/* Read xl's save-file preamble from fd (exactly) and return its JSON config (malloc'd). */
-char *xl_read_save_config(int fd, const char *file);
-
 /* Stream a domain's console until it shuts down or disappears (or SIGINT). */
 int xl_console_stream(kl_ctx *ctx, uint32_t domid);
 
