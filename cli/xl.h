@@ -47,6 +47,8 @@ xl_cmd_fn xl_cmd_create, xl_cmd_list, xl_cmd_destroy, xl_cmd_shutdown, xl_cmd_re
     xl_cmd_migrate_receive, xl_cmd_remus;
 /* xl migrate-receive -r (xl_remus.c) */
 int xl_remus_receive(int paused);
+/* Run `sh -c cmd` with pipes to its standard input (*to) and from its output (*from). */
+pid_t xl_spawn_pipes(const char *cmd, int *to, int *from);
 
 /* Stream a domain's console until it shuts down or disappears (or SIGINT). */
 int xl_console_stream(kl_ctx *ctx, uint32_t domid);

@@ -100,28 +100,14 @@ static int getopts(int argc, char **argv, const char *opts, const char *cmd, int
 static pid_t spawn_receiver(const char *sshcmd, const char *host, const char *ropts, int *to,
                             int *from)
 {
-    int in[2], out[2];
     char cmd[1024];
-    pid_t pid;
 
     if (sshcmd && !*sshcmd)
         snprintf(cmd, sizeof(cmd), "%s", host);
     else
         snprintf(cmd, sizeof(cmd), "%s %s xl migrate-receive%s", sshcmd ? sshcmd : "ssh", host,
                  ropts);
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-        return -1;
-    if ((pid = fork()) == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    *to = in[1];
-    *from = out[0];
-    return pid;
+    return xl_spawn_pipes(cmd, to, from);
 }
 
 struct send_args {

@@ -72,28 +72,14 @@ static int parse(int argc, char **argv, struct remus_args *a)
 /* `ssh HOST xl migrate-receive -r [-e]`, or HOST itself as a command with -s ''. */
 static pid_t spawn_backup(const struct remus_args *a, int *to, int *from)
 {
-    int in[2], out[2];
     char cmd[1024];
-    pid_t pid;
 
     if (a->sshcmd && !*a->sshcmd)
         snprintf(cmd, sizeof(cmd), "%s", a->host);
     else
         snprintf(cmd, sizeof(cmd), "%s %s xl migrate-receive -r%s", a->sshcmd ? a->sshcmd : "ssh",
                  a->host, a->no_wait ? " -e" : "");
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-        return -1;
-    if ((pid = fork()) == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    *to = in[1];
-    *from = out[0];
-    return pid;
+    return xl_spawn_pipes(cmd, to, from);
 }
 
 int xl_cmd_remus(int argc, char **argv)

@@ -59,3 +59,15 @@ void klog(enum klog_level lvl, const char *component, const char *fmt, ...)
     vklog(lvl, component, fmt, ap);
     va_end(ap);
 }
+
+int klog_set_level_name(const char *name)
+{
+    static const char *const names[] = { "error", "warn", "info", "debug" };
+
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(name, names[i])) {
+            klog_set_level((enum klog_level)i);
+            return 0;
+        }
+    return -1;
+}

@@ -17,6 +17,8 @@ void klog_init(const char *progname, enum klog_level threshold, FILE *stream);
 /* Threshold from $KEEL_LOG (error|warn|info|debug) if set. */
 void klog_init_env(const char *progname, enum klog_level deflt);
 void klog_set_level(enum klog_level threshold);
+/* Set the threshold from its name (error, warn, info, debug); -1 for an unknown name. */
+int klog_set_level_name(const char *name);
 enum klog_level klog_get_level(void);
 
 void klog(enum klog_level lvl, const char *component, const char *fmt, ...)

@@ -33,19 +33,6 @@ static void kcd_stop_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(arg, NULL);
 }
 
-static int kcd_level(const char *s)
-{
-    static const char *const names[] = { "error", "warn", "info", "debug" };
-    static const enum klog_level lv[] = { KLOG_ERROR, KLOG_WARN, KLOG_INFO, KLOG_DEBUG };
-
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) {
-            klog_set_level(lv[i]);
-            return 0;
-        }
-    return -EINVAL;
-}
-
 static void kcd_start_store(struct kcd *k, const char *rundir)
 {
     const char *env = getenv("XENSTORED_PATH");
@@ -119,7 +106,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'r': rundir = optarg; break;
         case 'l':
-            if (kcd_level(optarg) < 0) {
+            if (klog_set_level_name(optarg) < 0) {
                 fprintf(stderr, "keel-consoled: unknown log level '%s'\n", optarg);
                 return 2;
             }

@@ -95,19 +95,6 @@ static char *read_token(const char *path)
     return n >= 16 ? buf : NULL;
 }
 
-static int level(const char *s)
-{
-    static const char *const names[] = { "error", "warn", "info", "debug" };
-    static const enum klog_level lv[] = { KLOG_ERROR, KLOG_WARN, KLOG_INFO, KLOG_DEBUG };
-
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) {
-            klog_set_level(lv[i]);
-            return 0;
-        }
-    return -1;
-}
-
 void kd_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
@@ -137,7 +124,7 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         switch (c) {
         case 'r': o->rundir = optarg; break;
         case 'F': *fg = 1; break;
-        case 'l': if (level(optarg) < 0) { fprintf(stderr, "keeld: log level '%s'?\n", optarg); return -1; } break;
+        case 'l': if (klog_set_level_name(optarg) < 0) { fprintf(stderr, "keeld: unknown log level '%s' (error, warn, info, debug)\n", optarg); return -1; } break;
         case 'h': usage(stdout); exit(0);
         case O_GROUP: o->allow_gid = (int)v; break;
         case O_LISTEN: o->listen = optarg; break;
