@@ -95,6 +95,8 @@ const struct kd_method *kd_method_find(const char *name);
 /* the long methods (kd_long.c) */
 kd_method_fn kd_m_create, kd_m_shutdown, kd_m_reboot, kd_m_save, kd_m_restore, kd_m_migrate,
     kd_m_task_get, kd_m_task_list, kd_m_task_cancel;
+/* the vCPU methods (kd_vcpu.c) */
+kd_method_fn kd_m_set_vcpus, kd_m_vcpu_list, kd_m_vcpu_pin;
 extern const char *kd_rundir;
 
 /* Error helper for methods: record code and message, return -1. */

@@ -282,6 +282,8 @@ static const struct kd_method methods[] = {
     { "domain.shutdown", kd_m_shutdown, true }, { "domain.reboot", kd_m_reboot, true },
     { "domain.save", kd_m_save, true }, { "domain.restore", kd_m_restore, true },
     { "domain.migrate", kd_m_migrate, true }, { "domain.console", m_console, false },
+    { "domain.set_vcpus", kd_m_set_vcpus, false }, { "domain.vcpu_list", kd_m_vcpu_list, false },
+    { "domain.vcpu_pin", kd_m_vcpu_pin, false },
     { "task.get", kd_m_task_get, false }, { "task.list", kd_m_task_list, false },
     { "task.cancel", kd_m_task_cancel, false },
 };

@@ -77,6 +77,15 @@ def lifecycle(c, tag):
     ok(m["max_memory_kb"] == 16384, f"{tag}: domain.set_memory sets the maximum and the target")
     ok(raises(lambda: c.call("domain.set_memory", domain=f"{tag}b", target_kb=5), -32602),
        f"{tag}: domain.set_memory refuses a target below 1 MiB")
+    vl = c.call("domain.vcpu_list", domain=f"{tag}b")
+    ok(len(vl) == 1 and vl[0]["vcpu"] == 0 and 0 in vl[0]["hard"], f"{tag}: domain.vcpu_list")
+    vp = c.call("domain.vcpu_pin", domain=f"{tag}b", vcpu=0, hard=[0])
+    ok(vp[0]["hard"] == [0], f"{tag}: domain.vcpu_pin pins vCPU 0 to CPU 0")
+    ok(raises(lambda: c.call("domain.vcpu_pin", domain=f"{tag}b", vcpu=5, hard=[0]), -32602),
+       f"{tag}: domain.vcpu_pin refuses a vCPU the domain lacks")
+    ok(c.call("domain.set_vcpus", domain=f"{tag}b", count=1)["count"] == 1 and
+       raises(lambda: c.call("domain.set_vcpus", domain=f"{tag}b", count=4), -32602),
+       f"{tag}: domain.set_vcpus within maxvcpus, refused beyond")
     img = os.path.join(RUNDIR, f"{tag}.img")
     time.sleep(0.4)
     t3 = c.call("domain.save", domain=f"{tag}b", path=img)
