@@ -44,17 +44,24 @@ static double report(const char *what, double *v, int n, const char *unit)
     return v[n / 2];
 }
 
-/* Read up to and including a newline into buf (small replies; the rest of a long one is read
- * and dropped). Returns bytes kept or -1. */
+/* Read up to and including a newline into buf, through a read-ahead buffer per descriptor
+ * (one descriptor at a time here). Returns bytes kept or -1. */
 static ssize_t read_line(int fd, char *buf, size_t cap)
 {
+    static char ahead[1 << 16];
+    static size_t have, pos;
     size_t got = 0;
 
     for (;;) {
         char ch;
-        ssize_t n = read(fd, &ch, 1);
-        if (n <= 0)
-            return -1;
+        if (pos == have) {
+            ssize_t n = read(fd, ahead, sizeof(ahead));
+            if (n <= 0)
+                return -1;
+            have = (size_t)n;
+            pos = 0;
+        }
+        ch = ahead[pos++];
         if (got < cap - 1)
             buf[got++] = ch;
         if (ch == '\n')
