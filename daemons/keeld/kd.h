@@ -92,6 +92,8 @@ struct kd_method {
     bool task;                       /* long: runs as a task, the reply carries its id */
 };
 const struct kd_method *kd_method_find(const char *name);
+/* Methods that change nothing (what read-only peers may call). */
+bool kd_method_readonly(const char *name);
 /* the long methods (kd_long.c) */
 kd_method_fn kd_m_create, kd_m_shutdown, kd_m_reboot, kd_m_save, kd_m_restore, kd_m_migrate,
     kd_m_task_get, kd_m_task_list, kd_m_task_cancel;

@@ -295,3 +295,14 @@ const struct kd_method *kd_method_find(const char *name)
             return &methods[i];
     return NULL;
 }
+
+bool kd_method_readonly(const char *name)
+{
+    static const char *const ro[] = { "host.ping", "host.info", "domain.list", "domain.info",
+                                      "domain.console", "domain.vcpu_list", "task.get", "task.list" };
+
+    for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+        if (!strcmp(ro[i], name))
+            return true;
+    return false;
+}

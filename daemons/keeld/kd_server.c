@@ -37,6 +37,7 @@ struct conn {
     struct bufferevent *bev;
     bool authed;                     /* may call methods (Unix peers and TLS client certs: at once) */
     bool is_tcp;
+    bool readonly;                   /* admitted through --readonly-group: no state changes */
     unsigned topics;
     unsigned inflight;
     bool discarding;                 /* inside an over-long message: dropped up to its newline */
@@ -402,6 +403,13 @@ static void handle_message(struct conn *c, const char *line, size_t len)
         free(j);
         return;
     }
+    for (size_t i = 0; c->readonly && i < j->batch.n; i++) {
+        struct kd_req *r = &j->batch.reqs[i];
+        if (!r->code && kd_method_find(r->method) && !kd_method_readonly(r->method)) {
+            r->code = KD_DENIED;
+            snprintf(r->why, sizeof(r->why), "read-only access: %s changes state", r->method);
+        }
+    }
     c->inflight++;
     j->conn_id = c->id;
     pthread_mutex_lock(&qlock);
@@ -464,14 +472,14 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         conn_free(c);
 }
 
-static void add_conn(struct bufferevent *bev, bool authed, bool tcp, const char *peer)
+static struct conn *add_conn(struct bufferevent *bev, bool authed, bool tcp, const char *peer)
 {
     struct conn *c = calloc(1, sizeof(*c));
     struct timeval idle = { opts.idle_s, 0 };
 
     if (!c) {
         bufferevent_free(bev);
-        return;
+        return NULL;
     }
     c->id = next_conn++;
     c->bev = bev;
@@ -486,6 +494,7 @@ static void add_conn(struct bufferevent *bev, bool authed, bool tcp, const char 
     bufferevent_setcb(bev, read_cb, NULL, event_cb, c);
     bufferevent_set_timeouts(bev, &idle, NULL);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
+    return c;
 }
 
 static bool too_many(evutil_socket_t fd)
@@ -506,13 +515,18 @@ static void unix_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
 {
     struct ucred cr;
     socklen_t cl = sizeof(cr);
+    struct conn *c;
     char peer[64];
+    bool full, ro;
 
     (void)l; (void)sa; (void)slen; (void)arg;
     if (too_many(fd))
         return;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
-        (cr.uid != 0 && cr.uid != getuid() && (opts.allow_gid < 0 || cr.gid != (gid_t)opts.allow_gid))) {
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
+        cr.uid = (uid_t)-1, cr.gid = (gid_t)-1, cr.pid = 0;
+    full = cr.uid == 0 || cr.uid == getuid() || (opts.allow_gid >= 0 && cr.gid == (gid_t)opts.allow_gid);
+    ro = !full && opts.ro_gid >= 0 && cr.gid == (gid_t)opts.ro_gid;
+    if (!full && !ro) {
         static const char msg[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32007,"
                                   "\"message\":\"permission denied\"}}\n";
         klog(KLOG_WARN, "server", "refused uid %u gid %u on the Unix socket", (unsigned)cr.uid,
@@ -522,10 +536,13 @@ static void unix_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
         evutil_closesocket(fd);
         return;
     }
-    snprintf(peer, sizeof(peer), "unix pid %d uid %u", (int)cr.pid, (unsigned)cr.uid);
+    snprintf(peer, sizeof(peer), "unix pid %d uid %u%s", (int)cr.pid, (unsigned)cr.uid,
+             ro ? " (read-only)" : "");
     evutil_make_socket_nonblocking(fd);
-    add_conn(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE), true,
-             false, peer);
+    c = add_conn(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE), true,
+                 false, peer);
+    if (c)
+        c->readonly = ro;
 }
 
 static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -570,12 +587,16 @@ int kd_server_run(const struct kd_opts *o)
     sigs[1] = evsignal_new(base, SIGINT, kd_stop_cb, base);
     evsignal_add(sigs[0], NULL);
     evsignal_add(sigs[1], NULL);
-    if ((fd = ksock_listen(o->socket, 0600 | (o->allow_gid >= 0 ? 0060 : 0), 128, SOCK_NONBLOCK)) < 0) {
+    /* the peer's credentials decide; with two groups the socket is open to all */
+    if ((fd = ksock_listen(o->socket, o->allow_gid >= 0 && o->ro_gid >= 0 ? 0666
+                           : o->allow_gid >= 0 || o->ro_gid >= 0 ? 0660 : 0600, 128,
+                           SOCK_NONBLOCK)) < 0) {
         klog(KLOG_ERROR, "server", "%s: cannot listen: %s", o->socket, strerror(-fd));
         goto out;
     }
-    if (o->allow_gid >= 0 && chown(o->socket, (uid_t)-1, (gid_t)o->allow_gid) < 0)
-        klog(KLOG_WARN, "server", "%s: chown to gid %d: %s", o->socket, o->allow_gid, strerror(errno));
+    if ((o->allow_gid >= 0) != (o->ro_gid >= 0) &&
+        chown(o->socket, (uid_t)-1, (gid_t)(o->allow_gid >= 0 ? o->allow_gid : o->ro_gid)) < 0)
+        klog(KLOG_WARN, "server", "%s: chown: %s", o->socket, strerror(errno));
     ul = evconnlistener_new(base, unix_accept, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (o->listen) {
         struct sockaddr_storage ss;

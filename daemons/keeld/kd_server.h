@@ -14,6 +14,7 @@ struct kd_opts {
     const char *tls_cert, *tls_key, *tls_ca;
     const char *token;               /* TCP clients without a client certificate: auth.login */
     int allow_gid;                   /* also admit this group on the Unix socket (-1: none) */
+    int ro_gid;                      /* admit this group read-only (-1: none) */
     size_t max_msg, max_backlog;
     unsigned max_conns, max_inflight, idle_s, workers, watch_ms;
     double rate, burst;

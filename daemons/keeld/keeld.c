@@ -30,6 +30,7 @@ static void usage(FILE *f)
         "  -F, --foreground        do not detach\n"
         "  -l, --log LEVEL         error|warn|info|debug\n"
         "      --group GID         also admit this group on the Unix socket\n"
+        "      --readonly-group GID  admit this group for methods that change nothing\n"
         "      --listen ADDR:PORT  also serve TCP with TLS (needs --tls-cert, --tls-key and\n"
         "                          --tls-ca for client certificates or --token-file)\n"
         "      --tls-cert F, --tls-key F, --tls-ca F   PEM files\n"
@@ -102,14 +103,14 @@ void kd_stop_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(arg, NULL);
 }
 
-enum { O_GROUP = 1000, O_LISTEN, O_CERT, O_KEY, O_CA, O_TOKEN, O_MSG, O_CONNS, O_INFL, O_RATE,
+enum { O_ROGROUP = 999, O_GROUP = 1000, O_LISTEN, O_CERT, O_KEY, O_CA, O_TOKEN, O_MSG, O_CONNS, O_INFL, O_RATE,
        O_IDLE, O_WORKERS };
 
 static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
 {
     static const struct option lo[] = {
         { "rundir", 1, 0, 'r' }, { "foreground", 0, 0, 'F' }, { "log", 1, 0, 'l' },
-        { "help", 0, 0, 'h' }, { "group", 1, 0, O_GROUP }, { "listen", 1, 0, O_LISTEN },
+        { "help", 0, 0, 'h' }, { "group", 1, 0, O_GROUP }, { "readonly-group", 1, 0, O_ROGROUP }, { "listen", 1, 0, O_LISTEN },
         { "tls-cert", 1, 0, O_CERT }, { "tls-key", 1, 0, O_KEY }, { "tls-ca", 1, 0, O_CA },
         { "token-file", 1, 0, O_TOKEN }, { "max-message", 1, 0, O_MSG },
         { "max-connections", 1, 0, O_CONNS }, { "max-inflight", 1, 0, O_INFL },
@@ -127,6 +128,7 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         case 'l': if (klog_set_level_name(optarg) < 0) { fprintf(stderr, "keeld: unknown log level '%s' (error, warn, info, debug)\n", optarg); return -1; } break;
         case 'h': usage(stdout); exit(0);
         case O_GROUP: o->allow_gid = (int)v; break;
+        case O_ROGROUP: o->ro_gid = (int)v; break;
         case O_LISTEN: o->listen = optarg; break;
         case O_CERT: o->tls_cert = optarg; break;
         case O_KEY: o->tls_key = optarg; break;
@@ -145,8 +147,8 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         case O_WORKERS: o->workers = (unsigned)v; break;
         default: usage(stderr); return -1;
         }
-        if (optarg && c >= O_GROUP && c != O_LISTEN && c != O_CERT && c != O_KEY && c != O_CA &&
-            c != O_TOKEN && (*end || v < 0 || (c != O_GROUP && v == 0))) {
+        if (optarg && c >= O_ROGROUP && c != O_LISTEN && c != O_CERT && c != O_KEY && c != O_CA &&
+            c != O_TOKEN && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && v == 0))) {
             fprintf(stderr, "keeld: %s: not a number in range\n", optarg);
             return -1;
         }
@@ -165,7 +167,7 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
 int main(int argc, char **argv)
 {
     static char sock[4300], pid[4300], dir[4200];
-    struct kd_opts o = { .allow_gid = -1, .max_msg = 1 << 20, .max_backlog = 16 << 20,
+    struct kd_opts o = { .allow_gid = -1, .ro_gid = -1, .max_msg = 1 << 20, .max_backlog = 16 << 20,
                          .max_conns = 256, .max_inflight = 32, .idle_s = 600, .workers = 8,
                          .watch_ms = 200, .rate = 500, .burst = 1000, .ready_fd = -1 };
     int fg = 0, lockfd, pfd[2], rc;
@@ -188,6 +190,11 @@ int main(int argc, char **argv)
     o.socket = sock;
     o.pidfile = pid;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "keeld: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    /* other users reach the socket only through a searchable directory */
+    if (chmod(dir, o.allow_gid >= 0 || o.ro_gid >= 0 ? 0711 : 0700) < 0) {
         fprintf(stderr, "keeld: %s: %s\n", dir, strerror(errno));
         return 1;
     }

@@ -37,7 +37,8 @@ mkdir -p "$CERTS"
 KEELD_PORT=$((20000 + $$ % 20000))
 export KEELD_PORT
 sh "$S/scripts/keel-host" start >/dev/null 2>&1 || { echo "Bail out! the host did not start"; exit 1; }
-export KEELD_ARGS="--listen 127.0.0.1:$KEELD_PORT --tls-cert $CERTS/server.pem --tls-key $CERTS/server.key --tls-ca $CERTS/ca.pem"
+chmod 0711 "$KEEL_RUNDIR"
+export KEELD_ARGS="--readonly-group 4242 --listen 127.0.0.1:$KEELD_PORT --tls-cert $CERTS/server.pem --tls-key $CERTS/server.key --tls-ca $CERTS/ca.pem"
 "$KEELD" $KEELD_ARGS || { echo "Bail out! keeld did not start"; exit 1; }
 # a second keeld would refuse (one per runtime directory): the token listener is a second
 # instance on its own runtime directory sharing the host through KEEL_RUNDIR? No: use one keeld

@@ -272,6 +272,61 @@ def test_malformed():
     c.close()
 
 
+def as_user(gid, fn):
+    """Run fn in a child process as uid 65534 with the given group; its result over a pipe."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(65534)
+            out = fn()
+        except Exception as e:  # noqa: BLE001
+            out = f"raised {e!r}"
+        os.write(w, json.dumps(out).encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return json.loads(data) if data else None
+
+
+def test_access():
+    def ro_client():
+        c = keelrpc.Client.unix(SOCK)
+        out = {"list": isinstance(c.call("domain.list"), list)}
+        try:
+            c.call("domain.destroy", domain=1)
+            out["destroy"] = "allowed"
+        except keelrpc.RpcError as e:
+            out["destroy"] = e.code
+        return out
+
+    def stranger():
+        try:
+            c = keelrpc.Client.unix(SOCK)
+            c.call("host.ping")
+            return "served"
+        except keelrpc.RpcError as e:
+            return e.code
+        except OSError as e:
+            return f"os {e.errno}"
+    r = as_user(4242, ro_client)
+    ok(r and r.get("list") is True, f"a --readonly-group peer may list domains ({r})")
+    ok(r and r.get("destroy") == -32007, "but not destroy one (-32007)")
+    r = as_user(4343, stranger)
+    ok(r in (-32007, "os 13") or (isinstance(r, str) and r.startswith("raised")),
+       f"a peer of neither uid nor group is refused ({r})")
+
+
 def keeld_pid():
     return int(open(os.path.join(RUNDIR, "keeld", "keeld.pid")).read())
 
@@ -297,7 +352,7 @@ def test_restart():
 
 def main():
     for t in (test_unix, test_xl_side_by_side, test_tls, test_concurrent, test_events_order,
-              test_malformed, test_restart):
+              test_malformed, test_access, test_restart):
         try:
             t()
         except Exception as e:  # noqa: BLE001
