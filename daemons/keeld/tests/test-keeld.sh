@@ -40,11 +40,8 @@ sh "$S/scripts/keel-host" start >/dev/null 2>&1 || { echo "Bail out! the host di
 chmod 0711 "$KEEL_RUNDIR"
 export KEELD_ARGS="--readonly-group 4242 --listen 127.0.0.1:$KEELD_PORT --tls-cert $CERTS/server.pem --tls-key $CERTS/server.key --tls-ca $CERTS/ca.pem"
 "$KEELD" $KEELD_ARGS || { echo "Bail out! keeld did not start"; exit 1; }
-# a second keeld would refuse (one per runtime directory): the token listener is a second
-# instance on its own runtime directory sharing the host through KEEL_RUNDIR? No: use one keeld
-# with both modes by running the token listener in a separate keeld on a copy of the rundir
-# link. Simpler: the token listener runs in a second keeld whose runtime directory is a
-# directory holding symlinks to the host's sockets.
+# The token listener is a second keeld (one keeld per runtime directory): its runtime
+# directory holds links to this host's core and store sockets.
 T="$KEEL_RUNDIR/tokenhost"
 mkdir -p "$T/xenstored"
 ln -s "$KEEL_RUNDIR/hv.sock" "$T/hv.sock"
