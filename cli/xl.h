@@ -50,7 +50,8 @@ int xl_remus_receive(int paused);
 /* Run `sh -c cmd` with pipes to its standard input (*to) and from its output (*from). */
 pid_t xl_spawn_pipes(const char *cmd, int *to, int *from);
 
-/* Stream a domain's console until it shuts down or disappears (or SIGINT). */
+/* Show a domain's console (console_io output and, through keel-consoled, its PV ring with
+ * input) until it shuts down or disappears, ^] on the terminal, or SIGINT. */
 int xl_console_stream(kl_ctx *ctx, uint32_t domid);
 
 #endif

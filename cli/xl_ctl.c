@@ -1,10 +1,8 @@
 /* xl_ctl.c - xl's commands that act on domains: destroy, shutdown, reboot, pause, unpause,
- * rename, mem-max, mem-set, sched-credit, vcpu-pin, vcpu-set, and console. */
+ * rename, mem-max, mem-set, sched-credit, vcpu-pin and vcpu-set. */
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,81 +394,3 @@ int xl_cmd_vcpu_set(int argc, char **argv)
     return rc;
 }
 
-/* ---- console ---- */
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static int drain(kc_handle *h, uint32_t domid, uint64_t *off)
-{
-    char buf[4096];
-
-    for (;;) {
-        size_t len = sizeof(buf);
-        int rc = kc_domain_console_read(h, domid, off, buf, &len, NULL);
-        if (rc < 0)
-            return rc;
-        if (!len)
-            return 0;
-        if (fwrite(buf, 1, len, stdout) != len)
-            return -EIO;
-        fflush(stdout);
-    }
-}
-
-int xl_console_stream(kl_ctx *ctx, uint32_t domid)
-{
-    kc_handle *h = kl_ctx_kc(ctx);
-    struct sigaction sa = { .sa_handler = on_sigint }, old;
-    uint32_t port = 0;
-    uint64_t off = 0;
-    int bound = kc_evtchn_bind_virq(h, KEEL_VIRQ_CON_RING, &port) == 0, rc = 0;
-
-    sigaction(SIGINT, &sa, &old);          /* xl's own signal, not liblight's */
-    while (!interrupted) {
-        struct pollfd p = { bound ? kc_evtchn_fd(h, port) : -1, POLLIN, 0 };
-        kl_dominfo info;
-        if ((rc = drain(h, domid, &off)) < 0 || (rc = kl_domain_info(ctx, domid, &info)) < 0)
-            break;
-        if (info.shutdown) {
-            drain(h, domid, &off);
-            break;
-        }
-        poll(&p, bound, 200);
-        if (bound)
-            kc_evtchn_ack(h, port);
-    }
-    if (bound)
-        kc_evtchn_close(h, port);
-    sigaction(SIGINT, &old, NULL);
-    return rc == -ENOENT ? 0 : rc;
-}
-
-int xl_cmd_console(int argc, char **argv)
-{
-    uint32_t domid;
-    kl_ctx *ctx;
-    int c, rc;
-
-    while ((c = xl_getopt(argc, argv, "t:n:", "console", 1)) != -1) {
-        if (c == 't' && strcmp(optarg, "pv")) {
-            fprintf(stderr, "console type '%s' is not available (only pv)\n", optarg);
-            return 1;
-        }
-        if (c == 'n' && strcmp(optarg, "0")) {
-            fprintf(stderr, "console %s does not exist (only 0)\n", optarg);
-            return 1;
-        }
-        if (c == XL_USAGE_ERROR)
-            return 2;
-    }
-    if (!(ctx = xl_open_domain(argv[optind], &domid)))
-        return 1;
-    rc = xl_console_stream(ctx, domid);
-    kl_ctx_close(ctx);
-    return rc < 0;
-}
