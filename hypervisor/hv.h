@@ -147,7 +147,9 @@ struct hv_state {
     uint64_t console_end, console_start;
     int epfd;                          /* reaper epoll */
     bool cgroups;
+    int cgroup_version;                /* 1 (v1 hierarchies), 2 (unified), 0 none */
     char cgroup_base[128];             /* e.g. keel/<instance> */
+    char cgroup_root[128];             /* the v2 mount point */
 };
 
 extern struct hv_state hv;
