@@ -1,7 +1,8 @@
 /* runner.c - one thread per domain that answers its vCPUs' hypercalls and fires its timers.
  * It spins briefly after each request (so a busy guest gets replies in well under a
  * microsecond of wake-up cost) and otherwise sleeps on the domain's doorbell futex until the next
- * request or timer. It joins the domain's cpu cgroup: a guest pays for its own hypercalls. */
+ * request or timer. Under cgroup v1 it joins the domain's cpu cgroup: a guest pays for its own
+ * hypercalls. */
 #include "config.h"
 
 #include <errno.h>
