@@ -104,7 +104,7 @@ int ks_domain_introduce(struct ks_store *s, uint32_t domid, uint64_t gfn, uint32
     n = snprintf(buf, sizeof(buf), "%" PRIu64 " %u", gfn, port);
     ks_journal_log(s, KS_J_INTRO, domid, "", buf, (size_t)n);
     if (!s->replaying)
-        ks_watch_fire_special(s, "@introduceDomain");
+        ks_watch_fire_special(s, "@introduceDomain", domid);
     return 0;
 }
 
@@ -125,7 +125,7 @@ int ks_domain_release(struct ks_store *s, uint32_t domid)
                  domid, n);
         ks_journal_log(s, KS_J_RELEASE, domid, "", NULL, 0);
         if (!s->replaying)
-            ks_watch_fire_special(s, "@releaseDomain");
+            ks_watch_fire_special(s, "@releaseDomain", domid);
         return 0;
     }
     return -ENOENT;

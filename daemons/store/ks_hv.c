@@ -91,8 +91,9 @@ static void ks_hv_unbind(void *opaque, uint32_t domid, uint32_t local)
     kc_evtchn_close(hv->h, local);
 }
 
-/* Like xenstored on VIRQ_DOM_EXC: a domain that shut down fires @releaseDomain once; one that
- * no longer exists is released (rights revoked, ring unmapped, @releaseDomain). */
+/* Like xenstored on VIRQ_DOM_EXC: a domain that shut down fires @releaseDomain (and its
+ * @releaseDomain/<domid>) once; one that no longer exists is released (rights revoked, ring
+ * unmapped, @releaseDomain). */
 static void ks_hv_exc_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct ks_hv *hv = arg;
@@ -115,7 +116,7 @@ static void ks_hv_exc_cb(evutil_socket_t fd, short what, void *arg)
             ks_domain_release(hv->s, id);
         } else if (rc == 0 && (info.flags & KEEL_DOMINF_SHUTDOWN) && !(hv->shut[id / 8] & bit)) {
             hv->shut[id / 8] |= bit;
-            ks_watch_fire_special(hv->s, "@releaseDomain");
+            ks_watch_fire_special(hv->s, "@releaseDomain", id);
         }
     }
 }

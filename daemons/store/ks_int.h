@@ -12,7 +12,7 @@
 
 struct ks_watch {
     struct ks_watch *next;
-    char *path;         /* absolute, or "@introduceDomain" / "@releaseDomain" */
+    char *path;         /* absolute, or a special name ("@releaseDomain", "@releaseDomain/5") */
     char *token;
     bool relative;      /* registered with a relative path: events report it relative */
     int depth;          /* levels below path that match; -1 = unlimited */
@@ -56,6 +56,10 @@ struct ks_conn {
     unsigned ntxns;
 };
 
+/* The quotas, in the order GET_QUOTA lists their names. */
+enum ks_qidx { KS_Q_NODES, KS_Q_WATCHES, KS_Q_TRANSACTIONS, KS_Q_NODE_SIZE, KS_Q_PERMS,
+               KS_Q_COUNT };
+
 struct ks_domain {
     struct ks_domain *next;
     struct ks_store *store;
@@ -65,6 +69,8 @@ struct ks_domain {
     uint32_t target;            /* SET_TARGET: acts with this domain's rights too */
     bool has_target;
     uint32_t features;          /* SET_FEATURE mask (KS_FEATURES_SUPPORTED by default) */
+    unsigned quota[KS_Q_COUNT]; /* SET_QUOTA <domid>: this domain's own limits ... */
+    unsigned quota_set;         /* ... where bit (1 << q) is set; the global one elsewhere */
     void *page;
     int fd;                     /* event channel's pollable fd, -1 when unbound */
     uint32_t local;             /* our end of the event channel */
@@ -123,7 +129,9 @@ int ks_watch_del(struct ks_ctx *x, const char *path, const char *token);
 void ks_watch_clear(struct ks_conn *c);
 /* A node changed (abs path); `n` is the node before a removal or after other changes. */
 void ks_watch_fire(struct ks_store *s, const char *path, const struct ks_node *n, bool rm);
-void ks_watch_fire_special(struct ks_store *s, const char *name);
+/* A special event about `domid`: "name/<domid>" to watches on `name` with depth 1 and to
+ * watches on "name/<domid>" itself, "name" to the other watches on `name`. */
+void ks_watch_fire_special(struct ks_store *s, const char *name, uint32_t domid);
 
 /* ks_txn.c */
 int ks_txn_start(struct ks_conn *c, uint32_t *id);
@@ -138,11 +146,25 @@ void ks_txn_clear(struct ks_conn *c);
 
 /* ks_journal.c */
 enum ks_jop { KS_J_WRITE = 'W', KS_J_MKDIR = 'M', KS_J_RM = 'R', KS_J_PERMS = 'P',
-              KS_J_NODE = 'S', KS_J_INTRO = 'I', KS_J_RELEASE = 'X' };
+              KS_J_NODE = 'S', KS_J_INTRO = 'I', KS_J_RELEASE = 'X', KS_J_QUOTA = 'Q' };
 int ks_journal_open(struct ks_store *s);
 void ks_journal_close(struct ks_store *s);
 int ks_journal_log(struct ks_store *s, enum ks_jop op, uint32_t domid, const char *path,
                    const void *data, size_t len);
+
+/* ks_quota.c */
+/* The limit on `q` for unprivileged `domid`: its own value if dom0 set one, else the
+ * global one; 0 = unlimited. */
+unsigned ks_quota_limit(struct ks_store *s, uint32_t domid, enum ks_qidx q);
+/* Quota name ("nodes", "node-size", ...) -> index, or -EINVAL. */
+int ks_quota_index(const char *name);
+const char *ks_quota_name(enum ks_qidx q);
+unsigned *ks_quota_global(struct ks_store *s, enum ks_qidx q);
+/* Give an introduced domain its own limit (journaled): 0 or -ENOENT. */
+int ks_quota_set_domain(struct ks_store *s, uint32_t domid, enum ks_qidx q, unsigned v);
+/* XS_GET_QUOTA / XS_SET_QUOTA, and CONTROL quota [name value]. */
+int ks_op_quota(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a);
+int ks_control_quota(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a);
 
 /* ks_domain.c */
 struct ks_domain *ks_domain_find(struct ks_store *s, uint32_t domid);

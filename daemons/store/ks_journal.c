@@ -2,7 +2,8 @@
  * directory, replayed at start-up and rewritten as a snapshot ("compaction") at start-up
  * and every cfg.compact_every records. Record: u32 body length, u32 CRC-32 of the body,
  * body = u8 op, u32 domid, u32 path length, path, data. A torn or corrupt tail (a crash
- * mid-write) ends the replay with a warning naming its offset. */
+ * mid-write) ends the replay with a warning naming its offset. Unknown ops are skipped, so
+ * an older daemon still reads a newer journal (it loses only what it does not know). */
 #include "config.h"
 
 #include <errno.h>
@@ -125,6 +126,12 @@ static int ks_j_snapshot(struct ks_store *s, int fd)
     for (struct ks_domain *d = s->domains; rc == 0 && d; d = d->next) {
         int n = snprintf(buf, sizeof(buf), "%" PRIu64 " %u", d->gfn, d->port);
         rc = ks_j_emit(fd, KS_J_INTRO, d->domid, "", buf, (size_t)n);
+        for (int q = 0; rc == 0 && q < KS_Q_COUNT; q++) {
+            if (!(d->quota_set & (1u << q)))
+                continue;
+            n = snprintf(buf, sizeof(buf), "%u", d->quota[q]);
+            rc = ks_j_emit(fd, KS_J_QUOTA, d->domid, ks_quota_name(q), buf, (size_t)n);
+        }
     }
     return rc;
 }
@@ -233,13 +240,31 @@ static void ks_j_replay_intro(struct ks_store *s, uint32_t domid, const char *d,
         ks_domain_introduce(s, domid, gfn, port);
 }
 
+/* A domain's own quota: path = the quota's name, data = the decimal value. Records for a
+ * domain released meanwhile or for names this version does not know are skipped. */
+static void ks_j_replay_quota(struct ks_store *s, uint32_t domid, const char *name,
+                              const char *d, size_t len)
+{
+    char buf[16];
+    uint32_t v;
+    int q = ks_quota_index(name);
+
+    if (q < 0 || len >= sizeof(buf))
+        return;
+    memcpy(buf, d, len);
+    buf[len] = '\0';
+    if (ks_parse_u32(buf, &v) == 0)
+        ks_quota_set_domain(s, domid, q, v);
+}
+
 /* Apply one validated record to the tree (no permission checks: they passed when live). */
 static void ks_j_apply(struct ks_store *s, char op, uint32_t domid, const char *path,
                        const char *d, size_t len)
 {
     struct ks_node *n = NULL;
 
-    if (op != KS_J_INTRO && op != KS_J_RELEASE && (path[0] != '/' || !ks_path_valid(path, 0)))
+    if (op != KS_J_INTRO && op != KS_J_RELEASE && op != KS_J_QUOTA &&
+        (path[0] != '/' || !ks_path_valid(path, 0)))
         return;
     switch (op) {
     case KS_J_WRITE:
@@ -262,6 +287,7 @@ static void ks_j_apply(struct ks_store *s, char op, uint32_t domid, const char *
     case KS_J_NODE: ks_j_replay_node(s, path, d, len); break;
     case KS_J_INTRO: ks_j_replay_intro(s, domid, d, len); break;
     case KS_J_RELEASE: ks_domain_release(s, domid); break;
+    case KS_J_QUOTA: ks_j_replay_quota(s, domid, path, d, len); break;
     default: break;
     }
 }

@@ -53,7 +53,7 @@ static bool ks_live(const struct ks_ctx *x) { return x->txn == NULL && !x->s->re
 static int ks_create(struct ks_ctx *x, const char *path, struct ks_node **out)
 {
     unsigned missing = ks_tree_missing(x->tree, path);
-    unsigned limit = x->s->cfg.quota.nodes;
+    unsigned limit = ks_quota_limit(x->s, x->domid, KS_Q_NODES);
 
     if (!ks_perm_can(x, ks_nearest(x->tree, path), KS_PERM_WRITE))
         return -EACCES;
@@ -65,7 +65,7 @@ static int ks_create(struct ks_ctx *x, const char *path, struct ks_node **out)
 static int ks_do_write(struct ks_ctx *x, const char *path, const char *val, size_t len)
 {
     struct ks_node *n = ks_tree_lookup(x->tree, path);
-    unsigned limit = x->s->cfg.quota.node_size;
+    unsigned limit = ks_quota_limit(x->s, x->domid, KS_Q_NODE_SIZE);
     int rc;
 
     if (!x->priv && !x->noquota && limit && len > limit)
@@ -124,7 +124,7 @@ static int ks_do_rm(struct ks_ctx *x, const char *path)
 static int ks_do_setperms(struct ks_ctx *x, const char *path, const struct ks_args *a)
 {
     struct ks_perm perms[KS_MAX_ARGS];
-    unsigned np = a->n - 1, oldnp, limit = x->s->cfg.quota.perms;
+    unsigned np = a->n - 1, oldnp, limit = ks_quota_limit(x->s, x->domid, KS_Q_PERMS);
     struct ks_node *n = ks_tree_lookup(x->tree, path);
     const struct ks_perm *old;
     char buf[KS_PAYLOAD_MAX];
@@ -438,36 +438,6 @@ static int ks_op_feature(struct ks_ctx *x, const struct ks_hdr *h, const struct 
     return 0;
 }
 
-static int ks_control_quota(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a)
-{
-    struct ks_quota *q = &x->s->cfg.quota;
-    struct { const char *name; unsigned *v; } qs[] = {
-        { "nodes", &q->nodes }, { "watches", &q->watches },
-        { "transactions", &q->transactions }, { "node-size", &q->node_size },
-        { "permissions", &q->perms },
-    };
-    char buf[256];
-    size_t len = 0;
-    uint32_t v;
-
-    if (a->n == 3) {
-        for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-            if (strcmp(qs[i].name, a->v[1]) == 0) {
-                if (ks_parse_u32(a->v[2], &v) < 0)
-                    return -EINVAL;
-                *qs[i].v = v;
-                ks_conn_ok(x->conn, h);
-                return 0;
-            }
-        }
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %u\n", qs[i].name, *qs[i].v);
-    ks_conn_reply(x->conn, h, h->type, buf, len + 1);
-    return 0;
-}
-
 static int ks_op_control(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a)
 {
     static const char help[] = "check\nprint <string>\nquota [<name> <value>]\ncompact\nsync\nhelp\n";
@@ -517,6 +487,7 @@ static int ks_dispatch(struct ks_ctx *x, const struct ks_hdr *h, const struct ks
         return 0;
     case KS_CONTROL: return ks_op_control(x, h, a);
     case KS_GET_FEATURE: case KS_SET_FEATURE: return ks_op_feature(x, h, a);
+    case KS_GET_QUOTA: case KS_SET_QUOTA: return ks_op_quota(x, h, a);
     default: return -ENOSYS;
     }
 }

@@ -23,7 +23,7 @@ bool ks_txn_room(const struct ks_ctx *x)
 int ks_txn_start(struct ks_conn *c, uint32_t *id)
 {
     struct ks_txn *t;
-    unsigned limit = c->store->cfg.quota.transactions;
+    unsigned limit = ks_quota_limit(c->store, c->domid, KS_Q_TRANSACTIONS);
 
     if (!c->priv && limit) {
         unsigned used = 0;      /* per domain: all of its connections together */

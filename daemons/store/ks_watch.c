@@ -1,6 +1,8 @@
-/* ks_watch.c - watches: registration with tokens (per-connection quota), removal, and
+/* ks_watch.c - watches: registration with tokens (per-domain quota), removal, and
  * firing WATCH_EVENTs to every connection whose watch covers a changed node and which may
- * read it. Removing a node also fires the watches set below it, on their own paths. */
+ * read it. Removing a node also fires the watches set below it, on their own paths.
+ * Special events (@introduceDomain, @releaseDomain) name their domain to watches with
+ * depth 1 and to watches on "@releaseDomain/<domid>". */
 #include "config.h"
 
 #include <errno.h>
@@ -16,7 +18,7 @@ int ks_watch_add(struct ks_ctx *x, const char *path, const char *token, int dept
 {
     char abs[KS_ABS_PATH_MAX + 1];
     struct ks_watch *w;
-    unsigned limit = x->s->cfg.quota.watches;
+    unsigned limit = ks_quota_limit(x->s, x->domid, KS_Q_WATCHES);
 
     if (ks_special(path)) {
         if (!ks_path_valid(path, 1))
@@ -148,13 +150,21 @@ void ks_watch_fire(struct ks_store *s, const char *path, const struct ks_node *n
     }
 }
 
-void ks_watch_fire_special(struct ks_store *s, const char *name)
+void ks_watch_fire_special(struct ks_store *s, const char *name, uint32_t domid)
 {
+    char withid[64];
+
+    snprintf(withid, sizeof(withid), "%s/%u", name, domid);
     for (struct ks_conn *c = s->conns; c; c = c->next) {
         if (c->dead)
             continue;
-        for (struct ks_watch *w = c->watches; w; w = w->next)
-            if (strcmp(w->path, name) == 0)
+        for (struct ks_watch *w = c->watches; w; w = w->next) {
+            if (strcmp(w->path, name) == 0 && w->depth == 1)
+                ks_send_event(c, w, withid);    /* depth 1 asks for the domid */
+            else if (strcmp(w->path, name) == 0)
                 ks_send_event(c, w, name);
+            else if (strcmp(w->path, withid) == 0)
+                ks_send_event(c, w, withid);    /* "@releaseDomain/<domid>": this one only */
+        }
     }
 }

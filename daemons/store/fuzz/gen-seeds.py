@@ -6,8 +6,8 @@ import struct, os
 def msg(t, payload, tx=0, rid=1):
     return struct.pack('<IIII', t, rid, tx, len(payload)) + payload
 
-R, W, D, GP, WA, UW, TS, TE, INT, REL, GDP, MK, RM, SP, ISI, DP, CTL, RST = \
-    2, 11, 1, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 17, 22, 0, 20
+R, W, D, GP, WA, UW, TS, TE, INT, REL, GDP, MK, RM, SP, ISI, DP, CTL, RST, GQ, SQ = \
+    2, 11, 1, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 17, 22, 0, 20, 25, 26
 seeds = {
     'basic': b'\0' + msg(W, b'/a/b\0hello') + msg(R, b'/a/b\0') + msg(D, b'/a\0') + msg(RM, b'/a\0'),
     'perms': b'\0' + msg(W, b'/p\0v') + msg(SP, b'/p\0n0\0r5\0w6\0') + msg(GP, b'/p\0') + msg(RST, b'5\0') + msg(R, b'/p\0'),
@@ -22,6 +22,13 @@ seeds = {
     'oversize': b'\0' + struct.pack('<IIII', 2, 1, 0, 5000),
     'partial': b'\0' + msg(R, b'/tool/xenstored\0')[:10],
     'feature': b'\0' + msg(INT, b'7\0' b'1\0' b'1\0') + msg(23, b'\0') + msg(24, b'7\0' b'1\0') + msg(23, b'7\0'),
+    'quota': b'\0' + msg(INT, b'7\0' b'1\0' b'1\0') + msg(GQ, b'\0') + msg(GQ, b'nodes\0') +
+             msg(SQ, b'7\0' b'nodes\0' b'2\0') + msg(GQ, b'7\0' b'nodes\0') + msg(SQ, b'watches\0' b'3\0') +
+             msg(RST, b'7\0') + msg(W, b'/local/domain/7/a\0v') + msg(GQ, b'nodes\0'),
+    'quota-bad': b'\0' + msg(SQ, b'nodes\0' b'5') + msg(SQ, b'bogus\0' b'1\0') + msg(SQ, b'nodes\0' b'99999999999999999999\0') +
+                 msg(SQ, b'x\0' b'nodes\0' b'1\0') + msg(GQ, b'32752\0' b'nodes\0') + msg(GQ, b'8\0' b'nodes\0' b'x\0'),
+    'release-watch': b'\0' + msg(WA, b'@releaseDomain/7\0r\0') + msg(WA, b'@releaseDomain\0d\0' b'1\0') +
+                     msg(INT, b'7\0' b'1\0' b'1\0') + msg(REL, b'7\0') + msg(UW, b'@releaseDomain/7\0r\0'),
 }
 os.makedirs('corpus-proto', exist_ok=True)
 for name, data in seeds.items():

@@ -1,8 +1,8 @@
 /* ks-client.c - a small xenstore client for the store's shell tests, for what the stock
  * clients cannot do: act as a guest (RESTRICT to a domid), drive a transaction conflict and
- * its retry, fill quotas, send control commands. Finds the socket like libxenstore does
- * ($XENSTORED_PATH, else $XENSTORED_RUNDIR/socket). One line of output per command:
- * the value, "OK", or "ERR <NAME>". */
+ * its retry, fill quotas, send control commands and GET/SET_QUOTA. Finds the socket like
+ * libxenstore does ($XENSTORED_PATH, else $XENSTORED_RUNDIR/socket). One line of output
+ * per command: the value, "OK", or "ERR <NAME>". */
 #include "config.h"
 
 #include <errno.h>
@@ -150,6 +150,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: ks-client CMD [ARGS] [CMD [ARGS]]...\n"
                 "  restrict DOMID | read P | write P V | ls P | rm P | perms P | chmod P PERM\n"
                 "  txn-conflict P | fill PREFIX N | control CMD [ARG...]\n"
+                "  get-quota [[DOMID] NAME] | set-quota [DOMID] NAME VALUE   (last on the line)\n"
                 "  introduce DOMID GFN PORT | release DOMID | is-introduced DOMID\n");
         return 2;
     }
@@ -192,14 +193,17 @@ int main(int argc, char **argv)
         } else if (!strcmp(cmd, "fill") && a && b) {
             kc_fill(fd, a, atoi(b));
             i += 2;
-        } else if (!strcmp(cmd, "control") && a) {
+        } else if ((!strcmp(cmd, "control") && a) || !strcmp(cmd, "get-quota") ||
+                   !strcmp(cmd, "set-quota")) {
+            /* the remaining arguments, each NUL-terminated */
             char buf[KS_PAYLOAD_MAX];
             size_t len = 0;
+            type = cmd[0] == 'c' ? KS_CONTROL : cmd[0] == 'g' ? KS_GET_QUOTA : KS_SET_QUOTA;
             for (; i < argc && len + strlen(argv[i]) + 1 <= sizeof(buf); i++) {
                 memcpy(buf + len, argv[i], strlen(argv[i]) + 1);
                 len += strlen(argv[i]) + 1;
             }
-            kc_print(kc_talk(fd, KS_CONTROL, 0, NULL, buf, len, out), out);
+            kc_print(kc_talk(fd, (uint32_t)type, 0, NULL, buf, len, out), out);
         } else {
             fprintf(stderr, "ks-client: bad command '%s'\n", cmd);
             return 2;

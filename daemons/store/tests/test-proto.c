@@ -1,6 +1,7 @@
 /* test-proto.c - the protocol layer end to end over in-process connections: basic
  * operations, permissions between domains, quotas, watches, transactions, the partial
- * directory form, domain management and malformed requests. */
+ * directory form, domain management, malformed requests and the special watches
+ * (@releaseDomain/<domid>, depth 1 on @introduceDomain / @releaseDomain). */
 #include "config.h"
 
 #include <event2/event.h>
@@ -337,6 +338,51 @@ static void test_malformed(void)
     ks_conn_free(c);
 }
 
+/* The events waiting on `c`, as "path=token " in arrival order. */
+static const char *kt_events(struct ks_conn *c)
+{
+    static char buf[1024];
+    struct kt_msg m;
+    size_t len = 0;
+
+    buf[0] = '\0';
+    while (kt_pop(c, &m) == 0 && len < sizeof(buf))
+        if (m.type == KS_WATCH_EVENT)
+            len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s=%s ", m.body,
+                                    m.body + strlen(m.body) + 1);
+    return buf;
+}
+
+static void test_special_watches(void)
+{
+    struct ks_conn *w0 = ks_conn_new(s, 0, NULL, NULL);
+    const char *ev;
+
+    kt_is(kt_req(w0, KS_WATCH, 0, "@releaseDomain/10", "r10"), "OK", "watch @releaseDomain/10");
+    kt_is(kt_events(w0), "@releaseDomain/10=r10 ", "it fires once on registration, with its own path");
+    kt_is(kt_req(w0, KS_WATCH, 0, "@releaseDomain", "any|1"), "OK", "watch @releaseDomain with depth 1");
+    kt_is(kt_req(w0, KS_WATCH, 0, "@releaseDomain", "plain"), "OK", "watch @releaseDomain");
+    kt_is(kt_req(w0, KS_WATCH, 0, "@introduceDomain", "intro|1"), "OK", "watch @introduceDomain with depth 1");
+    kt_events(w0);
+    kt_req(d0, KS_INTRODUCE, 0, "10", "200|1");
+    kt_req(d0, KS_INTRODUCE, 0, "11", "201|1");
+    kt_is(kt_events(w0), "@introduceDomain/10=intro @introduceDomain/11=intro ",
+          "@introduceDomain with depth 1 reports the domid");
+    kt_is(kt_req(d0, KS_RELEASE, 0, "11", NULL), "OK", "release domain 11");
+    ev = kt_events(w0);
+    tap_ok(strstr(ev, "@releaseDomain=plain ") && strstr(ev, "@releaseDomain/11=any ") &&
+           !strstr(ev, "r10"), "domain 11's release fires the plain and depth-1 watches, not "
+           "@releaseDomain/10 (got '%s')", ev);
+    kt_is(kt_req(d0, KS_RELEASE, 0, "10", NULL), "OK", "release domain 10");
+    ev = kt_events(w0);
+    tap_ok(strstr(ev, "@releaseDomain/10=r10 ") && strstr(ev, "@releaseDomain/10=any ") &&
+           strstr(ev, "@releaseDomain=plain "), "domain 10's release fires @releaseDomain/10 (got '%s')", ev);
+    kt_req(d0, KS_RELEASE, 0, "10", NULL);
+    kt_is(kt_events(w0), "", "releasing an unknown domain fires nothing");
+    kt_is(kt_req(w0, KS_UNWATCH, 0, "@releaseDomain/10", "r10"), "OK", "unwatch @releaseDomain/10");
+    ks_conn_free(w0);
+}
+
 int main(void)
 {
     struct event_base *base = event_base_new();
@@ -354,6 +400,7 @@ int main(void)
     test_transactions();
     test_dirpart();
     test_malformed();
+    test_special_watches();
     ks_store_free(s);
     event_base_free(base);
     return tap_done();
