@@ -119,7 +119,7 @@ int ks_domain_release(struct ks_store *s, uint32_t domid)
         *pp = d->next;
         ks_domain_disconnect(s, d);
         free(d);
-        n = ks_tree_revoke(s->tree, domid);
+        n = ks_tree_revoke(s->tree, domid) + ks_special_revoke(s, domid);
         if (n)
             klog(KLOG_INFO, "domain", "domain %u released: its rights on %u nodes revoked",
                  domid, n);

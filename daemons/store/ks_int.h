@@ -83,6 +83,7 @@ struct ks_store {
     struct event_base *base;
     struct ks_config cfg;
     struct ks_tree *tree;
+    struct ks_tree *special;    /* permissions of @introduceDomain, @releaseDomain (ks_special.c) */
     struct ks_conn *conns;
     struct ks_domain *domains;
     struct ks_domain_ops ops;
@@ -165,6 +166,24 @@ int ks_quota_set_domain(struct ks_store *s, uint32_t domid, enum ks_qidx q, unsi
 /* XS_GET_QUOTA / XS_SET_QUOTA, and CONTROL quota [name value]. */
 int ks_op_quota(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a);
 int ks_control_quota(struct ks_ctx *x, const struct ks_hdr *h, const struct ks_args *a);
+
+/* ks_special.c: the special watch paths' permissions. */
+int ks_special_init(struct ks_store *s);
+void ks_special_free(struct ks_store *s);
+/* The permission node of "@introduceDomain" or "@releaseDomain" (exactly), else NULL. */
+struct ks_node *ks_special_node(struct ks_store *s, const char *name);
+/* May `c` receive the events of special watch `name` (privileged, or read access)? */
+bool ks_special_may_see(struct ks_store *s, struct ks_conn *c, const char *name);
+/* GET_PERMS / SET_PERMS on a special name (a->v[0]); SET_PERMS is journaled. */
+int ks_special_getperms(struct ks_ctx *x, const struct ks_hdr *h, const char *name);
+int ks_special_setperms(struct ks_ctx *x, const struct ks_args *a);
+/* Journal replay of a set-perms record on a special name: 0 or -EINVAL. */
+int ks_special_replay(struct ks_store *s, const char *name, const char *d, size_t len);
+/* RELEASE: the domain's entries go, nodes it owned pass to dom0. */
+unsigned ks_special_revoke(struct ks_store *s, uint32_t domid);
+/* Snapshot: emit(opaque, name, NUL-separated permission strings, length) for each. */
+typedef int (*ks_special_emit_fn)(void *opaque, const char *name, const char *d, size_t len);
+int ks_special_snapshot(struct ks_store *s, ks_special_emit_fn emit, void *opaque);
 
 /* ks_domain.c */
 struct ks_domain *ks_domain_find(struct ks_store *s, uint32_t domid);

@@ -3,7 +3,9 @@
  * and every cfg.compact_every records. Record: u32 body length, u32 CRC-32 of the body,
  * body = u8 op, u32 domid, u32 path length, path, data. A torn or corrupt tail (a crash
  * mid-write) ends the replay with a warning naming its offset. Unknown ops are skipped, so
- * an older daemon still reads a newer journal (it loses only what it does not know). */
+ * an older daemon still reads a newer journal (it loses only what it does not know; set-perms
+ * records on "@introduceDomain"/"@releaseDomain" are ignored there as paths not starting
+ * with '/'). */
 #include "config.h"
 
 #include <errno.h>
@@ -118,6 +120,12 @@ static int ks_j_snap_node(void *opaque, const char *path, const struct ks_node *
     return rc;
 }
 
+/* A special watch path's permissions: a set-perms record on its '@' name. */
+static int ks_j_snap_special(void *opaque, const char *name, const char *d, size_t len)
+{
+    return ks_j_emit(*(int *)opaque, KS_J_PERMS, 0, name, d, len);
+}
+
 static int ks_j_snapshot(struct ks_store *s, int fd)
 {
     char buf[64];
@@ -133,6 +141,8 @@ static int ks_j_snapshot(struct ks_store *s, int fd)
             rc = ks_j_emit(fd, KS_J_QUOTA, d->domid, ks_quota_name(q), buf, (size_t)n);
         }
     }
+    if (rc == 0)
+        rc = ks_special_snapshot(s, ks_j_snap_special, &fd);
     return rc;
 }
 
@@ -263,6 +273,10 @@ static void ks_j_apply(struct ks_store *s, char op, uint32_t domid, const char *
 {
     struct ks_node *n = NULL;
 
+    if (op == KS_J_PERMS && path[0] == '@') {
+        ks_special_replay(s, path, d, len);     /* an unknown '@' name is skipped */
+        return;
+    }
     if (op != KS_J_INTRO && op != KS_J_RELEASE && op != KS_J_QUOTA &&
         (path[0] != '/' || !ks_path_valid(path, 0)))
         return;

@@ -212,9 +212,11 @@ static int ks_op_getperms(struct ks_ctx *x, const struct ks_hdr *h, const struct
     unsigned np;
     char buf[KS_PAYLOAD_MAX];
     size_t len = 0;
-    int rc = ks_lookup_readable(x, a->v[0], &n);
+    int rc;
 
-    if (rc < 0)
+    if (a->v[0][0] == '@')      /* the special watch paths, outside any transaction */
+        return ks_special_getperms(x, h, a->v[0]);
+    if ((rc = ks_lookup_readable(x, a->v[0], &n)) < 0)
         return rc;
     p = ks_node_perms(n, &np);
     for (unsigned i = 0; i < np; i++) {
@@ -286,6 +288,13 @@ static int ks_op_mutate(struct ks_ctx *x, const struct ks_hdr *h, const struct k
 {
     int rc;
 
+    if (h->type == KS_SET_PERMS && a->v[0][0] == '@') {
+        /* The special watch paths are no part of transactions: applied at once. */
+        if ((rc = ks_special_setperms(x, a)) < 0)
+            return rc;
+        ks_conn_ok(x->conn, h);
+        return 0;
+    }
     if (x->txn && !ks_txn_room(x))
         return -ENOSPC;     /* too many changes in one transaction */
     rc = ks_apply(x, h->type, a);

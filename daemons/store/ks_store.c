@@ -70,7 +70,8 @@ int ks_store_new(struct event_base *base, const struct ks_config *cfg, struct ks
         free(s);
         return -ENOMEM;
     }
-    if ((rc = ks_journal_open(s)) < 0 || (rc = ks_standard_nodes(s)) < 0) {
+    if ((rc = ks_special_init(s)) < 0 || (rc = ks_journal_open(s)) < 0 ||
+        (rc = ks_standard_nodes(s)) < 0) {
         ks_store_free(s);
         return rc;
     }
@@ -96,5 +97,6 @@ void ks_store_free(struct ks_store *s)
     }
     ks_journal_close(s);
     ks_tree_free(s->tree);
+    ks_special_free(s);
     free(s);
 }

@@ -2,7 +2,8 @@
  * firing WATCH_EVENTs to every connection whose watch covers a changed node and which may
  * read it. Removing a node also fires the watches set below it, on their own paths.
  * Special events (@introduceDomain, @releaseDomain) name their domain to watches with
- * depth 1 and to watches on "@releaseDomain/<domid>". */
+ * depth 1 and to watches on "@releaseDomain/<domid>", and only reach connections that
+ * may read the special node (privileged ones, domains granted read by SET_PERMS). */
 #include "config.h"
 
 #include <errno.h>
@@ -156,7 +157,7 @@ void ks_watch_fire_special(struct ks_store *s, const char *name, uint32_t domid)
 
     snprintf(withid, sizeof(withid), "%s/%u", name, domid);
     for (struct ks_conn *c = s->conns; c; c = c->next) {
-        if (c->dead)
+        if (c->dead || !c->watches || !ks_special_may_see(s, c, name))
             continue;
         for (struct ks_watch *w = c->watches; w; w = w->next) {
             if (strcmp(w->path, name) == 0 && w->depth == 1)

@@ -29,6 +29,10 @@ seeds = {
                  msg(SQ, b'x\0' b'nodes\0' b'1\0') + msg(GQ, b'32752\0' b'nodes\0') + msg(GQ, b'8\0' b'nodes\0' b'x\0'),
     'release-watch': b'\0' + msg(WA, b'@releaseDomain/7\0r\0') + msg(WA, b'@releaseDomain\0d\0' b'1\0') +
                      msg(INT, b'7\0' b'1\0' b'1\0') + msg(REL, b'7\0') + msg(UW, b'@releaseDomain/7\0r\0'),
+    'special-perms': b'\0' + msg(GP, b'@releaseDomain\0') + msg(SP, b'@releaseDomain\0n0\0r5\0') +
+                     msg(SP, b'@introduceDomain\0n5\0') + msg(SP, b'@bogus\0n0\0') + msg(GP, b'@releaseDomain/5\0') +
+                     msg(RST, b'5\0') + msg(WA, b'@releaseDomain\0r\0') + msg(GP, b'@releaseDomain\0') +
+                     msg(SP, b'@introduceDomain\0n5\0r6\0') + msg(SP, b'@releaseDomain\0n5\0'),
 }
 os.makedirs('corpus-proto', exist_ok=True)
 for name, data in seeds.items():

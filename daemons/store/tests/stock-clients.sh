@@ -2,7 +2,7 @@
 # stock-clients.sh - a scripted session of Debian's stock xenstore clients (xenstore-utils,
 # libxenstore) against keel-stored in a private runtime directory: write, read, ls, list,
 # exists, rm, watch, chmod (denied, then allowed, for a guest connection made with
-# ks-client), and a transaction conflict -> EAGAIN -> retry OK.
+# ks-client; also on @releaseDomain), and a transaction conflict -> EAGAIN -> retry OK.
 . "${KEEL_SRCDIR:?}/daemons/store/tests/ks-lib.sh"
 ks_need_stock_clients
 C=$KS_B/tests/ks-client
@@ -71,6 +71,13 @@ is "another guest is still denied" "$($C restrict 6 read /test/sec | tail -n1)" 
 ok "xenstore-chmod b5" xenstore-chmod /test/sec n0 b5
 is "the guest may write now" "$($C restrict 5 write /test/sec fromguest | tail -n1)" "OK"
 is "dom0 reads the guest's write" "$(xenstore-read /test/sec)" "fromguest"
+
+# The special watch paths carry permissions too (n0 by default); stock xenstore-chmod sets them.
+is "a guest may not read @releaseDomain's permissions" "$($C restrict 5 perms @releaseDomain | tail -n1)" "ERR EACCES"
+ok "xenstore-chmod @releaseDomain n0 r5 grants domain 5 its events" xenstore-chmod @releaseDomain n0 r5
+is "now it may" "$($C restrict 5 perms @releaseDomain | tail -n1)" "n0 r5"
+is "but a guest cannot change them" "$($C restrict 5 chmod @releaseDomain n0 b5 | tail -n1)" "ERR EACCES"
+is "set-perms on another @ name is EINVAL" "$($C chmod @other n0)" "ERR EINVAL"
 
 # Transactions: a concurrent write makes the commit fail with EAGAIN; a retry succeeds.
 xenstore-write /test/t 0
