@@ -125,5 +125,25 @@ int rt_cons_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int rt_cons_read(char *buf, size_t size);
 int rt_cons_getline(char *buf, size_t size, uint64_t deadline);
 
+/* Guest memory pages (rt_mem.c): whole pages above the image and boot data, never freed back
+ * below the top; rt_page_free returns pages for reuse. Addresses are guest virtual addresses;
+ * rt_virt_to_gfn/rt_gfn_to_virt convert to and from guest frame numbers. */
+void *rt_page_alloc(uint32_t npages);    /* zeroed, page-aligned; NULL when memory runs out */
+void rt_page_free(void *p, uint32_t npages);
+uint64_t rt_virt_to_gfn(const void *p);
+void *rt_gfn_to_virt(uint64_t gfn);
+
+/* Grant table (rt_gnttab.c): the domain's own table in pages it allocates and registers with
+ * GNTTABOP_setup_table. Entries 0-7 are reserved, as in Xen. rt_gnttab_grant returns a
+ * reference (>= 8) giving `domid` access to frame `gfn`, or a negative errno (-28 ENOSPC when
+ * the table is full). rt_gnttab_end revokes: 0, or -16 (EBUSY) while the grantee still has it
+ * mapped (the entry stays valid; try again later). */
+int rt_gnttab_init(uint32_t nr_frames);
+int rt_gnttab_grant(uint32_t domid, uint64_t gfn, int readonly);
+int rt_gnttab_end(uint32_t ref);
+int rt_gnttab_in_use(uint32_t ref);
+/* After a resume (restore/migration): register the table again; every entry stays as it was. */
+int rt_gnttab_resume(void);
+
 #pragma GCC visibility pop
 #endif

@@ -42,6 +42,7 @@ enum keel_hypercall {
     KH_XEN_VERSION = 17,
     KH_CONSOLE_IO = 18,
     KH_VCPU_OP = 24,
+    KH_GRANT_TABLE_OP = 20,
     KH_SET_SEGMENT_BASE = 25,
     KH_XSM_OP = 27,
     KH_SCHED_OP = 29,
@@ -206,6 +207,129 @@ struct keel_evtchn_op {
 #define KEEL_VIRQ_DOM_EXC 3
 #define KEEL_VIRQ_CON_RING 8
 #define KEEL_NR_VIRQS 24
+
+/* ---- grant_table_op (Xen's command numbers, entry layout v1 and flags) ----
+ * A domain grants frames of its own memory to another domain in a grant table that lives in its
+ * own memory: it registers the table with SETUP_TABLE (contiguous guest frames it chose, as an
+ * HVM guest places its table with XENMAPSPACE_grant_table), then fills entries with Xen's v1
+ * layout and publishing order (domid, frame, write barrier, flags). The core marks entries in use
+ * with GTF_reading/GTF_writing while they are mapped. Batched commands take an array of `count`
+ * argument structures: cmd = KEEL_GNTTABOP_CMD(op, count). Each element gets its own status
+ * (KEEL_GNTST_*); the call returns 0 once the batch was looked at, or a negative errno when the
+ * batch itself is malformed (bad count, unreadable array). */
+#define KEEL_GNTTABOP_MAP_GRANT_REF 0
+#define KEEL_GNTTABOP_UNMAP_GRANT_REF 1
+#define KEEL_GNTTABOP_SETUP_TABLE 2
+#define KEEL_GNTTABOP_COPY 5
+#define KEEL_GNTTABOP_QUERY_SIZE 6
+#define KEEL_GNTTABOP_GET_VERSION 10
+#define KEEL_GNTTABOP_CMD(op, count) (((uint64_t)(count) << 8) | (uint64_t)(op))
+#define KEEL_GNTTAB_MAX_BATCH 512         /* elements per call */
+
+typedef uint32_t keel_grant_ref_t;
+typedef uint32_t keel_grant_handle_t;
+
+struct keel_grant_entry_v1 {             /* Xen's grant_entry_v1, 8 bytes */
+    uint16_t flags;                      /* GTF_* (type and subflags) */
+    uint16_t domid;                      /* the domain granted access */
+    uint32_t frame;                      /* the granter's guest frame */
+};
+#define KEEL_GRANT_ENTRIES_PER_FRAME (KEEL_PAGE_SIZE / sizeof(struct keel_grant_entry_v1))
+#define KEEL_GNTTAB_NR_RESERVED_ENTRIES 8  /* 0 console, 1 xenstore, as Xen */
+#define KEEL_GNTTAB_DEFAULT_MAX_FRAMES 64  /* xl.cfg max_grant_frames default */
+#define KEEL_GNTTAB_DEFAULT_MAX_MAPTRACK 1024 /* xl.cfg max_maptrack_frames default */
+
+#define KEEL_GTF_invalid 0u
+#define KEEL_GTF_permit_access 1u
+#define KEEL_GTF_accept_transfer 2u       /* not supported: such entries are refused */
+#define KEEL_GTF_transitive 3u            /* not supported: such entries are refused */
+#define KEEL_GTF_type_mask 3u
+#define KEEL_GTF_readonly (1u << 2)       /* guest: the grantee may only read */
+#define KEEL_GTF_reading (1u << 3)        /* core: mapped for reading */
+#define KEEL_GTF_writing (1u << 4)        /* core: mapped for writing */
+#define KEEL_GTF_sub_page (1u << 8)       /* v2 only: refused in v1 tables */
+
+#define KEEL_GNTMAP_device_map (1u << 0)
+#define KEEL_GNTMAP_host_map (1u << 1)
+#define KEEL_GNTMAP_readonly (1u << 2)
+
+#define KEEL_GNTST_okay 0
+#define KEEL_GNTST_general_error (-1)
+#define KEEL_GNTST_bad_domain (-2)
+#define KEEL_GNTST_bad_gntref (-3)
+#define KEEL_GNTST_bad_handle (-4)
+#define KEEL_GNTST_bad_virt_addr (-5)
+#define KEEL_GNTST_bad_dev_addr (-6)
+#define KEEL_GNTST_no_device_space (-7)
+#define KEEL_GNTST_permission_denied (-8)
+#define KEEL_GNTST_bad_page (-9)
+#define KEEL_GNTST_bad_copy_arg (-10)
+#define KEEL_GNTST_address_too_big (-11)
+#define KEEL_GNTST_eagain (-12)
+#define KEEL_GNTST_no_space (-13)
+
+/* SETUP_TABLE: a guest (dom = DOMID_SELF) registers nr_frames frames from first_gfn as its
+ * table (1..max_grant_frames; registering again replaces the table when no entry is in use).
+ * The toolstack (dom = a domid) reads the registration back: first_gfn and nr_frames out. */
+struct keel_gnttab_setup_table {
+    uint32_t dom;
+    uint32_t nr_frames;
+    uint64_t first_gfn;
+    int16_t status;
+    uint16_t pad0;
+    uint32_t pad1;
+};
+/* QUERY_SIZE: the current and largest table size in frames. */
+struct keel_gnttab_query_size {
+    uint32_t dom;
+    uint32_t nr_frames;                  /* out */
+    uint32_t max_nr_frames;              /* out */
+    int16_t status;
+    uint16_t pad;
+};
+/* MAP_GRANT_REF: map `ref` of domain `dom` (which must have granted it to the caller).
+ * Out: a handle for unmapping and, for a Domain-0 caller, where the frame is: `frame` is the
+ * granter's guest frame, to be mapped from the granter's memory descriptor (passed with the
+ * reply the first time a connection maps from that domain instance; `dom_instance` names the
+ * instance, so a descriptor cached for an earlier domain with the same id is never reused). */
+struct keel_gnttab_map_grant_ref {
+    uint64_t host_addr;                  /* guests: where to map (driver domains; see README) */
+    uint32_t flags;                      /* KEEL_GNTMAP_* (host_map required, readonly) */
+    keel_grant_ref_t ref;
+    uint32_t dom;
+    int16_t status;                      /* out: KEEL_GNTST_* */
+    uint16_t pad0;
+    keel_grant_handle_t handle;          /* out */
+    uint32_t pad1;
+    uint64_t frame;                      /* out */
+    uint64_t dom_instance;               /* out */
+};
+struct keel_gnttab_unmap_grant_ref {
+    uint64_t host_addr;
+    keel_grant_handle_t handle;
+    int16_t status;                      /* out */
+    uint16_t pad;
+};
+/* COPY: up to a page, within one frame on each side. A side is a grant reference of another
+ * domain (GNTCOPY_*_gref) or a frame of the caller's own: for a guest its guest frame, for a
+ * Domain-0 caller on the control socket a byte offset into the request's input buffer (source)
+ * or into the reply's output buffer (destination), given in `u.gmfn` with offset 0. */
+#define KEEL_GNTCOPY_source_gref (1u << 0)
+#define KEEL_GNTCOPY_dest_gref (1u << 1)
+struct keel_gnttab_copy_ptr {
+    union { keel_grant_ref_t ref; uint64_t gmfn; } u;
+    uint16_t domid;
+    uint16_t offset;
+    uint32_t pad;
+};
+struct keel_gnttab_copy {
+    struct keel_gnttab_copy_ptr source;
+    struct keel_gnttab_copy_ptr dest;
+    uint16_t len;
+    uint16_t flags;                      /* KEEL_GNTCOPY_* */
+    int16_t status;                      /* out */
+    uint16_t pad;
+};
 
 /* ---- memory_op ---- */
 #define KEEL_MEMOP_INCREASE_RESERVATION 0

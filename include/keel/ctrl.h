@@ -99,6 +99,34 @@ int kc_foreign_fd(kc_handle *h, uint32_t domid, int *fd, uint64_t *size);
 void *kc_map_foreign(kc_handle *h, uint32_t domid, int prot, uint64_t first_gfn, uint64_t nr);
 int kc_unmap_foreign(void *p, uint64_t nr);
 
+/* Grant tables (Domain-0 side, as Xen's libxengnttab/xengntshr for a backend).
+ * kc_gnttab_map maps `count` grant references that domain `domid` granted to Domain-0 into one
+ * contiguous range of the caller's address space (PROT_READ, or PROT_READ|PROT_WRITE when
+ * `writable`), marking each entry in use in the granter's table; it returns the address, or NULL
+ * with errno set (kc_error says why; status[i], if not NULL, receives each reference's
+ * KEEL_GNTST_* code). Nothing stays mapped after a failure. kc_gnttab_unmap releases a range
+ * that kc_gnttab_map returned (the whole range; writable frames are logged dirty). Mappings end
+ * with the handle too. */
+void *kc_gnttab_map(kc_handle *h, uint32_t domid, const uint32_t *refs, uint32_t count,
+                    int writable, int16_t *status);
+int kc_gnttab_unmap(kc_handle *h, void *addr, uint32_t count);
+int kc_gnttab_query_size(kc_handle *h, uint32_t domid, uint32_t *nr_frames, uint32_t *max_frames);
+/* One element of a batched grant copy between a granted frame and a local buffer: `len` bytes
+ * at `offset` in the frame of `ref` (offset + len <= 4096), to the frame (to_guest) or from it. */
+struct kc_gnttab_copy_seg {
+    uint32_t domid;
+    uint32_t ref;
+    uint16_t offset;
+    uint16_t len;
+    uint8_t to_guest;
+    uint8_t pad;
+    int16_t status;                      /* out: KEEL_GNTST_* */
+    void *local;
+};
+/* Returns 0 when every element was looked at (each has its status; *failed, if not NULL,
+ * counts those not okay), or a negative errno for a malformed batch. */
+int kc_gnttab_copy(kc_handle *h, struct kc_gnttab_copy_seg *segs, uint32_t count, uint32_t *failed);
+
 /* Event channels: Domain-0 side ports, each with a pollable fd (kc_evtchn_fd). */
 int kc_evtchn_alloc_unbound(kc_handle *h, uint32_t dom, uint32_t remote_dom, uint32_t *port);
 int kc_evtchn_bind_interdomain(kc_handle *h, uint32_t remote_dom, uint32_t remote_port,
