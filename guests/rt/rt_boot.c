@@ -3,6 +3,7 @@
 #include "keel_guest.h"
 
 struct rt_boot rt_boot;
+const void *rt_boot_fdt;                 /* where the builder put the device tree (rt_mem.c) */
 extern char rt_upcall_entry[] __attribute__((visibility("hidden")));
 void rt_start(const void *fdt) __attribute__((noreturn));
 void rt_percpu_init(uint32_t vcpu);
@@ -98,6 +99,7 @@ uint64_t rt_arg_u64(const char *key, uint64_t deflt)
 
 void rt_start(const void *fdt)
 {
+    rt_boot_fdt = fdt;
     fdt_walk(fdt, on_prop);
     rt_boot.cmdline = cmdline_copy;
     if (!rt_boot.nr_vcpus)
