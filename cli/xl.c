@@ -133,6 +133,16 @@ static const struct xl_cmd cmds[] = {
       "-c, -p           COLO: not supported by Keel.\n"
       "Stops when the domain is gone (the backup takes over), on SIGINT/SIGTERM (the domain\n"
       "runs on here), or when the backup fails (resumed here, exit 1)." },
+    { "block-attach", xl_cmd_block_attach, true, "Create a new virtual block device",
+      "<Domain> <disk-spec-component(s)>...",
+      "The disk spec as in disk=[...] (xl-disk-configuration(5)); components are joined\n"
+      "with commas. Returns once the backend is ready; -N prints the parsed disk." },
+    { "block-list", xl_cmd_block_list, false, "List virtual block devices for a domain",
+      "<Domain(s)>", NULL },
+    { "block-detach", xl_cmd_block_detach, false, "Destroy a domain's virtual block device",
+      "[options] <Domain> <DevId>",
+      "-f, --force     Do not wait for the backend to close the device (forced removal)\n"
+      "<DevId> may be the virtual device name (xvda) or its number (51712)." },
     { "getenforce", xl_cmd_getenforce, false, "Returns the current enforcing mode of the Flask Xen security module", "", NULL },
     { "setenforce", xl_cmd_setenforce, false, "Sets the current enforcing mode of the Flask Xen security module",
       "<1|0|Enforcing|Permissive>", NULL },
@@ -168,7 +178,7 @@ void xl_help(const char *name)
         for (size_t i = 0; i < NCMDS; i++)
             if (cmds[i].summary)
                 printf(" %-19s %s\n", cmds[i].name, cmds[i].summary);
-        printf("\nNot available in Keel yet: network-attach, block-attach, vtpm-attach,\n"
+        printf("\nNot available in Keel yet: network-attach, vtpm-attach,\n"
                " cpupool-*, sched-credit2, sysrq, trigger, top.\n");
         return;
     }

@@ -109,6 +109,42 @@ int kl_domain_setmaxmem(kl_ctx *ctx, uint32_t domid, uint64_t max_kb);
 int kl_domain_set_target(kl_ctx *ctx, uint32_t domid, uint64_t target_kb);
 int kl_domain_get_target(kl_ctx *ctx, uint32_t domid, uint64_t *target_kb);
 
+/* ---- PV block devices (lifecycle/device*.c, vdev.c, hotplug.c; contract: the README) ---- */
+/* A vdev name (xvda, xvdb1, xvdaa, hdc, sda2) or a decimal device number to the virtual-device
+ * number (xvda = 51712). 0 or -EINVAL. */
+int kl_disk_vdev_to_devid(const char *vdev, uint32_t *devid);
+enum { KL_DISK_NO_RECORD = 1 };      /* do not add the disk to the stored configuration */
+typedef struct kl_disk_add_opts {
+    unsigned flags;
+    /* extra frontend keys written with the others: name, value, ..., NULL (e.g. a restored
+     * guest's ring-ref, event-channel and state); the toolstack's own links are refused */
+    const char *const *fe_keys;
+} kl_disk_add_opts;
+/* Attach a disk to a running (or paused, being created) domain: nodes written in one store
+ * transaction, the backend's InitWait awaited (10 s), the hotplug script run (`add`, 40 s);
+ * returns once the backend is ready, as xl block-attach (the guest connects on its own). On
+ * failure every node is removed (the script's `remove` run if `add` ran) and kl_ctx_error has
+ * the reason (the script's hotplug-error). o may be NULL. */
+int kl_disk_add(kl_ctx *ctx, uint32_t domid, const kl_device_disk *disk, const kl_disk_add_opts *o);
+typedef struct kl_diskinfo {
+    char vdev[20];                   /* the backend's dev key ("" if unknown) */
+    uint32_t devid, backend_id, frontend_id;
+    char kind[8];                    /* vbd or qdisk */
+    int backend_state, frontend_state;  /* xenbus states, -1 when absent */
+    int evtch, ring_ref;             /* the frontend's event-channel and ring-ref, -1 if absent */
+    char mode[2];                    /* r or w */
+    char params[520];                /* the backend's params (target, or format:target) */
+    char hotplug_status[16];
+    char backend[128], frontend[96];
+} kl_diskinfo;
+/* The domain's disks (from the /libxl bookkeeping), devid order; *out malloc'd. Count. */
+int kl_disk_list(kl_ctx *ctx, uint32_t domid, kl_diskinfo **out);
+/* Detach a disk named by vdev or device number: online=0, Closing, wait for the backend's
+ * Closed (10 s; KL_DISK_FORCE: no wait), hotplug `remove`, nodes and bookkeeping removed, the
+ * disk dropped from the stored configuration. -ENODEV if the domain has no such disk. */
+enum { KL_DISK_FORCE = 1 };
+int kl_disk_remove(kl_ctx *ctx, uint32_t domid, const char *vdev, unsigned flags);
+
 /* ---- Store access for the toolstack (absolute paths; values are strings) ---- */
 /* malloc'd value in *out (NUL-terminated); -ENOENT if absent. */
 int kl_store_read(kl_ctx *ctx, const char *path, char **out);

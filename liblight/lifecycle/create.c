@@ -165,6 +165,7 @@ static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         (rc = fill(ctx, domid, dc, fd, &rings)) < 0 ||
         (rings.store_gfn && (rc = kl__rings_introduce(ctx, domid, &rings)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
+        (rc = kl__disks_add_config(ctx, domid, dc)) < 0 ||
         (!(flags & KL_CREATE_PAUSED) && (rc = kc_domain_unpause(ctx->kc, domid)) < 0)) {
         char keep[sizeof(ctx->err)];
         memcpy(keep, ctx->err, sizeof(keep));

@@ -22,6 +22,8 @@ int kl__err(kl_ctx *ctx, int rc, const char *fmt, ...) __attribute__((format(pri
 
 /* Store client (xenstore wire protocol over the daemon's Unix socket). */
 int kl__xs_connect(kl_ctx *ctx);
+/* A new connection to the store daemon in *fd (for watches: xs_wait.c). */
+int kl__xs_open(kl_ctx *ctx, int *fd);
 void kl__xs_close(kl_ctx *ctx);
 /* One request; the reply payload is malloc'd in *out (NUL-terminated beyond *outlen). */
 struct kg_ring_params;
@@ -38,6 +40,12 @@ int kl__xs_writef(kl_ctx *ctx, uint32_t tx, const char *path, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 int kl__xs_read(kl_ctx *ctx, uint32_t tx, const char *path, char **out);
 int kl__xs_rm(kl_ctx *ctx, uint32_t tx, const char *path);
+/* The children of path as a NUL-separated list (malloc'd in *out, *outlen bytes). */
+int kl__xs_directory(kl_ctx *ctx, uint32_t tx, const char *path, char **out, size_t *outlen);
+/* Wait (a watch on a second connection) until ok(value or NULL when absent, arg) holds for the
+ * node at path: 0, or -ETIMEDOUT after timeout_ms, or another negative errno. */
+int kl__xs_wait(kl_ctx *ctx, const char *path, int (*ok)(const char *value, void *arg), void *arg,
+                int timeout_ms);
 int kl__xs_mkdir(kl_ctx *ctx, uint32_t tx, const char *path);
 /* perms: "n0", "r5", ... as the wire's NUL-separated list, count entries. */
 int kl__xs_set_perms(kl_ctx *ctx, uint32_t tx, const char *path, const char *const perms[], int n);
@@ -56,5 +64,48 @@ int kl__store_domain(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc);
 int kl__store_forget(kl_ctx *ctx, uint32_t domid);
 
 uint64_t kl__now_ms(void);
+
+/* ---- devices (device*.c, hotplug.c) ---- */
+#define KL__DEV_KEYS_MAX 24
+/* One PV block device: where its nodes live and what the toolstack writes there. */
+struct kl__dev {
+    uint32_t domid, devid;
+    char vdev[20];
+    char kind[8];                    /* backend kind: vbd or qdisk */
+    char fe[96], be[128], bk[96];    /* frontend, backend, /libxl bookkeeping dirs */
+    char be_rel[96];                 /* backend/<kind>/<domid>/<devid> (XENBUS_PATH) */
+    char script[512];
+    int nbe, nfe;
+    struct { const char *k; char v[600]; } bek[KL__DEV_KEYS_MAX], fek[KL__DEV_KEYS_MAX];
+};
+/* Timeouts (ms): backend InitWait, hotplug script, backend Closed; $KEEL_DEVICE_TIMEOUT
+ * (seconds) overrides the first and the last. */
+int kl__dev_timeout(int dflt_ms);
+#define KL__INIT_TIMEOUT_MS 10000
+#define KL__HOTPLUG_TIMEOUT_MS 40000
+#define KL__DESTROY_TIMEOUT_MS 10000
+#define KL__DYING_TIMEOUT_MS 2000
+/* Paths of domid's device devid of backend kind. */
+void kl__dev_paths(struct kl__dev *d, uint32_t domid, uint32_t devid, const char *kind);
+/* Fill d from a disk description (checks and the key values); no store access but the
+ * domain's existence. */
+int kl__disk_prepare(kl_ctx *ctx, uint32_t domid, const kl_device_disk *disk, struct kl__dev *d);
+/* Write d's nodes (one transaction), wait for the backend, run the hotplug script; undone on
+ * failure. fe_extra: NULL-terminated name, value pairs. */
+int kl__dev_add(kl_ctx *ctx, struct kl__dev *d, const char *const *fe_extra);
+/* The remove sequence. timeout_ms 0: do not wait for the backend (force). ran_add: whether
+ * to run the script's remove. */
+int kl__dev_remove(kl_ctx *ctx, struct kl__dev *d, int timeout_ms, int ran_add);
+/* Remove every device of a domain (destroy). */
+void kl__devices_destroy(kl_ctx *ctx, uint32_t domid);
+/* Add the disks of a configuration (create, restore). */
+int kl__disks_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc);
+/* Drop the disk vdev from the stored configuration. */
+void kl__disk_forget(kl_ctx *ctx, uint32_t domid, const char *vdev);
+/* A script by absolute path or by name in $KEEL_SCRIPTDIR, then the installed directory. */
+int kl__hotplug_find(kl_ctx *ctx, const char *name, char *out, size_t len);
+/* Run `script action`; its exit status (0 success), or a negative errno (timeout...). */
+int kl__hotplug_run(kl_ctx *ctx, const char *script, const char *action, const char *kind,
+                    const char *be_rel, int timeout_ms);
 
 #endif

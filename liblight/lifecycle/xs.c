@@ -11,7 +11,7 @@
 
 #include "lc_int.h"
 
-enum { XS_READ = 2, XS_TX_START = 6, XS_TX_END = 7, XS_WRITE = 11, XS_MKDIR = 12, XS_RM = 13,
+enum { XS_DIRECTORY = 1, XS_READ = 2, XS_TX_START = 6, XS_TX_END = 7, XS_WRITE = 11, XS_MKDIR = 12, XS_RM = 13,
        XS_SET_PERMS = 14, XS_WATCH_EVENT = 15, XS_ERROR = 16 };
 #define XS_PAYLOAD_MAX 4096u
 #define XS_TIMEOUT_MS 10000
@@ -36,7 +36,7 @@ static int xs_errnum(const char *name, size_t len)
     return EIO;
 }
 
-int kl__xs_connect(kl_ctx *ctx)
+int kl__xs_open(kl_ctx *ctx, int *out)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int fd;
@@ -52,8 +52,13 @@ int kl__xs_connect(kl_ctx *ctx)
         return kl__err(ctx, -e, "cannot connect to the store at %s: %s (is keel-stored running?)",
                        sa.sun_path, strerror(e));
     }
-    ctx->xs_fd = fd;
+    *out = fd;
     return 0;
+}
+
+int kl__xs_connect(kl_ctx *ctx)
+{
+    return kl__xs_open(ctx, &ctx->xs_fd);
 }
 
 void kl__xs_close(kl_ctx *ctx)
@@ -157,6 +162,15 @@ static int xs_path_op(kl_ctx *ctx, uint32_t type, uint32_t tx, const char *path,
 int kl__xs_read(kl_ctx *ctx, uint32_t tx, const char *path, char **out)
 {
     return xs_path_op(ctx, XS_READ, tx, path, out);
+}
+
+int kl__xs_directory(kl_ctx *ctx, uint32_t tx, const char *path, char **out, size_t *outlen)
+{
+    int rc = kl__xs_request(ctx, XS_DIRECTORY, tx, path, strlen(path) + 1, out, outlen);
+
+    if (rc < 0 && rc != -ENOENT && !ctx->err[0])
+        kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+    return rc;
 }
 
 int kl__xs_rm(kl_ctx *ctx, uint32_t tx, const char *path)
