@@ -145,5 +145,103 @@ int rt_gnttab_in_use(uint32_t ref);
 /* After a resume (restore/migration): register the table again; every entry stays as it was. */
 int rt_gnttab_resume(void);
 
+/* Frontend side of xenbus (rt_xenbus.c). A device is device/<type>/<devid> under the home; its
+ * backend directory comes from the frontend's `backend` key (checked to be a backend directory
+ * of `backend-id`). side = RT_XB_FRONTEND or RT_XB_BACKEND; writes go to the frontend only.
+ * Values longer than the buffer are -34 (ERANGE), never truncated. */
+#define RT_XB_FRONTEND 0
+#define RT_XB_BACKEND 1
+#define RT_XB_PATH_MAX 128
+struct rt_xb_dev {
+    char fe[48];                         /* device/<type>/<devid> (relative to the home) */
+    char be[RT_XB_PATH_MAX];             /* /local/domain/<be_id>/backend/<kind>/<domid>/<devid> */
+    char token[32];                      /* of the watch on the backend's state */
+    uint32_t devid, be_id;
+    int watching;
+};
+int rt_xb_parse_u64(const char *s, uint64_t *val);             /* decimal, whole string */
+int rt_xb_open(struct rt_xb_dev *d, const char *type, uint32_t devid);  /* devid 0: the first */
+int rt_xb_read(const struct rt_xb_dev *d, int side, const char *key, char *buf, size_t size);
+int rt_xb_read_u64(const struct rt_xb_dev *d, int side, const char *key, uint64_t *val);
+uint64_t rt_xb_read_u64_or(const struct rt_xb_dev *d, int side, const char *key, uint64_t dflt);
+int rt_xb_write(const struct rt_xb_dev *d, const char *key, const char *value);
+int rt_xb_printf(const struct rt_xb_dev *d, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int rt_xb_rm(const struct rt_xb_dev *d, const char *key);
+int rt_xb_state(const struct rt_xb_dev *d, int side);           /* 0..8 or negative errno */
+int rt_xb_switch(const struct rt_xb_dev *d, int state);         /* the frontend's state */
+int rt_xb_watch_backend(struct rt_xb_dev *d);
+void rt_xb_unwatch_backend(struct rt_xb_dev *d);
+/* Wait until the backend's state is one of mask (bit 1<<state): the state, or -110 at deadline
+ * (ns). Watches the backend's state; looks again every second in case the store restarted. */
+int rt_xb_wait_state(struct rt_xb_dev *d, uint32_t mask, uint64_t deadline);
+/* Without waiting: did any watch event arrive? (Drains the store client's event queue.) */
+int rt_xb_event_pending(void);
+
+/* PV block frontend (rt_blkfront.c), following the device contract: negotiation through
+ * rt_xenbus, a ring of 2^order pages granted to the backend domain, requests in flight up to
+ * the ring size, INDIRECT requests for large I/O when the backend offers them. Data buffers are
+ * 512-byte aligned; each page they touch is granted for the request (read-only for writes,
+ * writable for reads) and revoked before the request completes. Responses are taken in
+ * rt_blk_poll/rt_blk_wait (the event handler only counts: callbacks never run in the upcall).
+ * Errors: -5 EIO (backend error or a bad response), -95 EOPNOTSUPP, -19 ENODEV (device closed),
+ * -11 EAGAIN (ring or grant table full: wait for a completion), -22 EINVAL. */
+#define RT_BLK_READ 0
+#define RT_BLK_WRITE 1
+#define RT_BLK_BARRIER 2                 /* a write barrier without data */
+#define RT_BLK_FLUSH 3                   /* flush the disk cache (barrier if only that is offered) */
+#define RT_BLK_DISCARD 5
+#define RT_BLK_SECURE_DISCARD 6
+#define RT_BLK_RAW 7                     /* hostile tests: `raw` is copied into the slot as is */
+struct rt_blk;
+struct rt_blk_req {
+    int op;
+    uint64_t sector;                     /* 512-byte units */
+    uint64_t nsectors;
+    void *buf;
+    void (*done)(struct rt_blk *b, struct rt_blk_req *r);  /* may be NULL; may submit again */
+    void *data;
+    const void *raw;                     /* RT_BLK_RAW: a 112-byte ring request (id replaced) */
+    int status;                          /* out: 0 or negative errno */
+    int rsp_status;                      /* out: the blkif status the backend sent */
+    int rsp_op;                          /* out: the operation the response named */
+    volatile int busy;                   /* 1 from submit until completion */
+};
+struct rt_blk_info {
+    uint32_t devid, backend_id;
+    uint64_t sectors;                    /* 512-byte units */
+    uint32_t sector_size, physical_sector_size, vdisk_info;
+    uint32_t ring_order, ring_slots;     /* chosen ring size */
+    uint32_t max_segs;                   /* per request (11, or more with INDIRECT) */
+    uint32_t indirect_segs;              /* the backend's feature-max-indirect-segments */
+    int flush, barrier, discard, discard_secure;
+    uint32_t discard_granularity, discard_alignment;
+    char backend[RT_XB_PATH_MAX];
+};
+struct rt_blk_opts {
+    uint32_t max_ring_order;             /* 0xff = as much as the backend offers (up to 4) */
+    uint32_t max_segs;                   /* 0 = 256 (1 MiB requests with INDIRECT) */
+    int no_indirect;
+};
+/* devid 0: the first vbd. NULL opts: defaults. Returns NULL with *err set on failure. */
+struct rt_blk *rt_blk_open(uint32_t devid, const struct rt_blk_opts *opts, int *err);
+const struct rt_blk_info *rt_blk_get_info(const struct rt_blk *b);
+int rt_blk_submit(struct rt_blk *b, struct rt_blk_req *r);
+int rt_blk_poll(struct rt_blk *b);                 /* completions taken now (callbacks run) */
+int rt_blk_wait(struct rt_blk *b, uint64_t deadline); /* >0 completions, 0 idle, -110 */
+uint32_t rt_blk_inflight(const struct rt_blk *b);
+int rt_blk_connected(const struct rt_blk *b);
+/* Synchronous: split into requests as large as the device takes, up to 16 in flight. */
+int rt_blk_read(struct rt_blk *b, uint64_t sector, uint64_t nsectors, void *buf);
+int rt_blk_write(struct rt_blk *b, uint64_t sector, uint64_t nsectors, const void *buf);
+int rt_blk_flush(struct rt_blk *b);
+int rt_blk_discard(struct rt_blk *b, uint64_t sector, uint64_t nsectors, int secure);
+/* Frontend-initiated close (Closing, then Closed after the backend follows). */
+int rt_blk_close(struct rt_blk *b);
+/* Hostile tests only: the ring itself, and the event channel to kick the backend. */
+struct keel_blkif_front;
+struct keel_blkif_front *rt_blk_ring(struct rt_blk *b);
+uint32_t rt_blk_port(const struct rt_blk *b);
+
 #pragma GCC visibility pop
 #endif
