@@ -1,0 +1,485 @@
+/* kxs.c - the store client of Keel's daemons (see kxs.h): xenstore wire messages (16-byte header,
+ * payload <= 4096 bytes) over the store's Unix socket, replies matched by request id, watch
+ * events queued in arrival order. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kxs.h"
+
+#define KXS_HDR 16u
+
+struct kxs_ev {
+    struct kxs_ev *next;
+    char *token;
+    char path[];
+};
+
+struct kxs {
+    int fd;
+    int timeout_ms;
+    uint32_t next_id;
+    size_t fill;
+    unsigned char buf[KXS_HDR + KXS_PAYLOAD_MAX];
+    struct kxs_ev *head, **tail;
+};
+
+struct kxs_hdr {
+    uint32_t type, req_id, tx_id, len;
+};
+
+static const struct { int num; const char *name; } kxs_errs[] = {
+    { EINVAL, "EINVAL" }, { EACCES, "EACCES" }, { EEXIST, "EEXIST" }, { EISDIR, "EISDIR" },
+    { ENOENT, "ENOENT" }, { ENOMEM, "ENOMEM" }, { ENOSPC, "ENOSPC" }, { EIO, "EIO" },
+    { ENOTEMPTY, "ENOTEMPTY" }, { ENOSYS, "ENOSYS" }, { EROFS, "EROFS" }, { EBUSY, "EBUSY" },
+    { EAGAIN, "EAGAIN" }, { EISCONN, "EISCONN" }, { E2BIG, "E2BIG" }, { EPERM, "EPERM" },
+    { 0, NULL },
+};
+
+static int kxs_errnum(const char *name)
+{
+    for (size_t i = 0; kxs_errs[i].name; i++)
+        if (!strcmp(kxs_errs[i].name, name))
+            return kxs_errs[i].num;
+    return EIO;
+}
+
+int kxs_open_path(kxs **out, const char *sockpath)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    kxs *x;
+
+    if (strlen(sockpath) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, sockpath, strlen(sockpath) + 1);
+    if (!(x = calloc(1, sizeof(*x))))
+        return -ENOMEM;
+    x->timeout_ms = 10000;
+    x->next_id = 1;
+    x->tail = &x->head;
+    if ((x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
+        connect(x->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        if (x->fd >= 0)
+            close(x->fd);
+        free(x);
+        return -e;
+    }
+    *out = x;
+    return 0;
+}
+
+int kxs_open(kxs **out, const char *rundir)
+{
+    const char *env = getenv("XENSTORED_PATH");
+    char path[256];
+
+    if (!rundir && env && *env)
+        return kxs_open_path(out, env);
+    if (!rundir)
+        rundir = getenv("KEEL_RUNDIR");
+    if (!rundir || !*rundir)
+        rundir = "/run/keel";
+    if ((size_t)snprintf(path, sizeof(path), "%s/xenstored/socket", rundir) >= sizeof(path))
+        return -ENAMETOOLONG;
+    return kxs_open_path(out, path);
+}
+
+void kxs_close(kxs *x)
+{
+    if (!x)
+        return;
+    while (x->head) {
+        struct kxs_ev *e = x->head;
+        x->head = e->next;
+        free(e);
+    }
+    close(x->fd);
+    free(x);
+}
+
+int kxs_fd(const kxs *x)
+{
+    return x->fd;
+}
+
+void kxs_set_timeout(kxs *x, int ms)
+{
+    x->timeout_ms = ms > 0 ? ms : 10000;
+}
+
+static long kxs_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Wait for the socket (events) until deadline; -ETIMEDOUT when it passes. */
+static int kxs_wait(kxs *x, short events, long deadline)
+{
+    for (;;) {
+        long left = deadline - kxs_now_ms();
+        struct pollfd p = { x->fd, events, 0 };
+        int n;
+        if (left <= 0)
+            return -ETIMEDOUT;
+        n = poll(&p, 1, (int)left);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+static int kxs_send_all(kxs *x, const void *p, size_t len, long deadline)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = send(x->fd, (const char *)p + done, len - done, MSG_NOSIGNAL);
+        int rc;
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return -errno;
+        if ((rc = kxs_wait(x, POLLOUT, deadline)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Receive what is available into the buffer: 1 if bytes came, 0 if none, <0 on loss. */
+static int kxs_recv_some(kxs *x)
+{
+    ssize_t n;
+
+    if (x->fill == sizeof(x->buf))
+        return 0;
+    n = recv(x->fd, x->buf + x->fill, sizeof(x->buf) - x->fill, MSG_DONTWAIT);
+    if (n == 0)
+        return -ECONNRESET;
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+    x->fill += (size_t)n;
+    return 1;
+}
+
+/* Take one complete message off the buffer: 1 (h, *body allocated, NUL-terminated), 0 if the
+ * buffer holds none yet, -EPROTO for a header announcing more than the protocol allows. */
+static int kxs_take(kxs *x, struct kxs_hdr *h, char **body)
+{
+    if (x->fill < KXS_HDR)
+        return 0;
+    memcpy(h, x->buf, sizeof(*h));
+    if (h->len > KXS_PAYLOAD_MAX)
+        return -EPROTO;
+    if (x->fill < KXS_HDR + h->len)
+        return 0;
+    if (!(*body = malloc(h->len + 1)))
+        return -ENOMEM;
+    memcpy(*body, x->buf + KXS_HDR, h->len);
+    (*body)[h->len] = 0;
+    x->fill -= KXS_HDR + h->len;
+    memmove(x->buf, x->buf + KXS_HDR + h->len, x->fill);
+    return 1;
+}
+
+/* Queue a WATCH_EVENT body "path\0token\0" (malformed ones are dropped). */
+static void kxs_queue(kxs *x, const char *body, uint32_t len)
+{
+    size_t pl = strnlen(body, len), tl;
+    struct kxs_ev *e;
+
+    if (pl >= len)
+        return;
+    tl = strnlen(body + pl + 1, len - pl - 1);
+    if (!(e = malloc(sizeof(*e) + pl + tl + 2)))
+        return;
+    memcpy(e->path, body, pl);
+    e->path[pl] = 0;
+    e->token = e->path + pl + 1;
+    memcpy(e->token, body + pl + 1, tl);
+    e->token[tl] = 0;
+    e->next = NULL;
+    *x->tail = e;
+    x->tail = &e->next;
+}
+
+/* Dispatch every complete message; the reply to want (if any) is returned through h/body. */
+static int kxs_drain(kxs *x, uint32_t want, struct kxs_hdr *h, char **body, int *got)
+{
+    for (;;) {
+        char *b = NULL;
+        int rc = kxs_take(x, h, &b);
+        if (rc <= 0)
+            return rc;
+        if (h->type == KXS_WATCH_EVENT) {
+            kxs_queue(x, b, h->len);
+            free(b);
+        } else if (want && h->req_id == want) {
+            *body = b;
+            *got = 1;
+            return 0;
+        } else {
+            free(b);             /* the late reply of a request that timed out */
+        }
+    }
+}
+
+int kxs_pump(kxs *x)
+{
+    struct kxs_hdr h;
+    char *body = NULL;
+    int got = 0, rc;
+
+    do {
+        if ((rc = kxs_recv_some(x)) < 0)
+            return rc;
+        if ((rc = kxs_drain(x, 0, &h, &body, &got)) < 0)
+            return rc;
+    } while (rc == 0 && x->fill == sizeof(x->buf));
+    return 0;
+}
+
+int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t len,
+                char **out, size_t *outlen)
+{
+    long deadline = kxs_now_ms() + x->timeout_ms;
+    struct kxs_hdr h = { type, x->next_id++, tx, (uint32_t)len }, r;
+    char *body = NULL;
+    int got = 0, rc;
+
+    if (len > KXS_PAYLOAD_MAX)
+        return -E2BIG;
+    if (!x->next_id)
+        x->next_id = 1;
+    if ((rc = kxs_send_all(x, &h, sizeof(h), deadline)) < 0 ||
+        (rc = kxs_send_all(x, payload, len, deadline)) < 0)
+        return rc;
+    for (;;) {
+        if ((rc = kxs_drain(x, h.req_id, &r, &body, &got)) < 0)
+            return rc;
+        if (got)
+            break;
+        if ((rc = kxs_recv_some(x)) < 0)
+            return rc;
+        if (rc == 0 && (rc = kxs_wait(x, POLLIN, deadline)) < 0)
+            return rc;
+    }
+    if (r.type == KXS_ERROR) {
+        rc = -kxs_errnum(body);
+        free(body);
+        return rc;
+    }
+    if (r.type != type) {
+        free(body);
+        return -EPROTO;
+    }
+    if (outlen)
+        *outlen = r.len;
+    if (out)
+        *out = body;
+    else
+        free(body);
+    return 0;
+}
+
+static int kxs_path_req(kxs *x, uint32_t type, uint32_t tx, const char *path, char **out,
+                        size_t *outlen)
+{
+    return kxs_request(x, type, tx, path, strlen(path) + 1, out, outlen);
+}
+
+int kxs_read(kxs *x, uint32_t tx, const char *path, char **val, size_t *len)
+{
+    return kxs_path_req(x, KXS_READ, tx, path, val, len);
+}
+
+int kxs_read_u64(kxs *x, uint32_t tx, const char *path, uint64_t max, uint64_t *v)
+{
+    char *s = NULL;
+    size_t len = 0;
+    uint64_t n = 0;
+    int rc = kxs_read(x, tx, path, &s, &len);
+
+    if (rc < 0)
+        return rc;
+    rc = len == 0 || len > 20 ? -EINVAL : 0;
+    for (size_t i = 0; rc == 0 && i < len; i++) {
+        if (s[i] < '0' || s[i] > '9' || n > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+            rc = -EINVAL;
+        else
+            n = n * 10 + (uint64_t)(s[i] - '0');
+    }
+    free(s);
+    if (rc == 0 && n > max)
+        rc = -EINVAL;
+    if (rc == 0)
+        *v = n;
+    return rc;
+}
+
+int kxs_write(kxs *x, uint32_t tx, const char *path, const char *val)
+{
+    size_t pl = strlen(path) + 1, vl = strlen(val);
+    char buf[KXS_PAYLOAD_MAX];
+
+    if (pl + vl > sizeof(buf))
+        return -E2BIG;
+    memcpy(buf, path, pl);
+    memcpy(buf + pl, val, vl);
+    return kxs_request(x, KXS_WRITE, tx, buf, pl + vl, NULL, NULL);
+}
+
+int kxs_writef(kxs *x, uint32_t tx, const char *path, const char *fmt, ...)
+{
+    char val[KXS_PAYLOAD_MAX];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(val, sizeof(val), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(val))
+        return -E2BIG;
+    return kxs_write(x, tx, path, val);
+}
+
+int kxs_mkdir(kxs *x, uint32_t tx, const char *path)
+{
+    return kxs_path_req(x, KXS_MKDIR, tx, path, NULL, NULL);
+}
+
+int kxs_rm(kxs *x, uint32_t tx, const char *path)
+{
+    return kxs_path_req(x, KXS_RM, tx, path, NULL, NULL);
+}
+
+int kxs_directory(kxs *x, uint32_t tx, const char *path, char ***names, unsigned *n)
+{
+    char *body = NULL, **v, *s;
+    size_t len = 0;
+    unsigned cnt = 0;
+    int rc = kxs_path_req(x, KXS_DIRECTORY, tx, path, &body, &len);
+
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < len; i++)
+        cnt += body[i] == 0;
+    if (len && body[len - 1] != 0)
+        cnt++;                              /* a last name without its NUL */
+    if (!(v = malloc((cnt + 1) * sizeof(char *) + len + 1))) {
+        free(body);
+        return -ENOMEM;
+    }
+    s = (char *)(v + cnt + 1);
+    memcpy(s, body, len);
+    s[len] = 0;
+    free(body);
+    for (unsigned i = 0; i < cnt; i++) {
+        v[i] = s;
+        s += strlen(s) + 1;
+    }
+    v[cnt] = NULL;
+    *names = v;
+    *n = cnt;
+    return (int)cnt;
+}
+
+int kxs_set_perms(kxs *x, uint32_t tx, const char *path, const char *const *perms, unsigned n)
+{
+    char buf[KXS_PAYLOAD_MAX];
+    size_t off = strlen(path) + 1;
+
+    if (off > sizeof(buf))
+        return -E2BIG;
+    memcpy(buf, path, off);
+    for (unsigned i = 0; i < n; i++) {
+        size_t l = strlen(perms[i]) + 1;
+        if (off + l > sizeof(buf))
+            return -E2BIG;
+        memcpy(buf + off, perms[i], l);
+        off += l;
+    }
+    return kxs_request(x, KXS_SET_PERMS, tx, buf, off, NULL, NULL);
+}
+
+static int kxs_watch_req(kxs *x, uint32_t type, const char *path, const char *token)
+{
+    size_t pl = strlen(path) + 1, tl = strlen(token) + 1;
+    char buf[KXS_PAYLOAD_MAX];
+
+    if (pl + tl > sizeof(buf))
+        return -E2BIG;
+    memcpy(buf, path, pl);
+    memcpy(buf + pl, token, tl);
+    return kxs_request(x, type, 0, buf, pl + tl, NULL, NULL);
+}
+
+int kxs_watch(kxs *x, const char *path, const char *token)
+{
+    return kxs_watch_req(x, KXS_WATCH, path, token);
+}
+
+int kxs_unwatch(kxs *x, const char *path, const char *token)
+{
+    return kxs_watch_req(x, KXS_UNWATCH, path, token);
+}
+
+int kxs_tx_start(kxs *x, uint32_t *tx)
+{
+    char *body = NULL, *end;
+    unsigned long v;
+    int rc = kxs_request(x, KXS_TX_START, 0, "", 1, &body, NULL);
+
+    if (rc < 0)
+        return rc;
+    errno = 0;
+    v = strtoul(body, &end, 10);
+    rc = errno || end == body || *end || v == 0 || v > UINT32_MAX ? -EPROTO : 0;
+    free(body);
+    if (rc == 0)
+        *tx = (uint32_t)v;
+    return rc;
+}
+
+int kxs_tx_end(kxs *x, uint32_t tx, int commit)
+{
+    return kxs_request(x, KXS_TX_END, tx, commit ? "T" : "F", 2, NULL, NULL);
+}
+
+int kxs_pending(const kxs *x)
+{
+    return x->head != NULL;
+}
+
+int kxs_next_event(kxs *x, char **path, char **token)
+{
+    struct kxs_ev *e = x->head;
+
+    if (!e)
+        return 0;
+    x->head = e->next;
+    if (!x->head)
+        x->tail = &x->head;
+    /* hand out one block: move the strings to its start so free(*path) frees it */
+    {
+        size_t pl = strlen(e->path), tl = strlen(e->token);
+        char *blk = (char *)e;
+        memmove(blk, e->path, pl + 1 + tl + 1);
+        *path = blk;
+        *token = blk + pl + 1;
+    }
+    return 1;
+}

@@ -1,0 +1,69 @@
+/* kxs.h - a small reusable client of the store daemon (keel-stored, xenstore wire protocol) for
+ * Keel's daemons: synchronous requests matched by request id, watches whose events are queued
+ * while a reply is awaited, a pollable file descriptor, transactions. Every call returns 0 (or a
+ * count) on success and a negative errno on failure; the store's error names (ENOENT, EACCES,
+ * EAGAIN for a transaction conflict, ...) come back as their errno. One handle serves one thread.
+ *
+ * Event loop use: poll kxs_fd() for POLLIN, call kxs_pump(), then take events with
+ * kxs_next_event() until it returns 0. Requests may be made at any time; events that arrive
+ * meanwhile are queued, so always drain the queue after requests too (kxs_pending()). */
+#ifndef KEEL_KXS_H
+#define KEEL_KXS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KXS_PAYLOAD_MAX 4096u
+
+enum kxs_type {
+    KXS_DIRECTORY = 1, KXS_READ = 2, KXS_GET_PERMS = 3, KXS_WATCH = 4, KXS_UNWATCH = 5,
+    KXS_TX_START = 6, KXS_TX_END = 7, KXS_WRITE = 11, KXS_MKDIR = 12, KXS_RM = 13,
+    KXS_SET_PERMS = 14, KXS_WATCH_EVENT = 15, KXS_ERROR = 16,
+};
+
+typedef struct kxs kxs;
+
+/* Connect to <rundir>/xenstored/socket; rundir NULL: $KEEL_RUNDIR, else /run/keel.
+ * $XENSTORED_PATH, when set, names the socket instead (as the stock clients do). */
+int kxs_open(kxs **out, const char *rundir);
+/* Connect to a socket given by its path. */
+int kxs_open_path(kxs **out, const char *sockpath);
+void kxs_close(kxs *x);
+int kxs_fd(const kxs *x);
+/* Reply timeout of the synchronous calls (default 10000 ms). */
+void kxs_set_timeout(kxs *x, int ms);
+
+/* The raw request: payload of len bytes; *out (NUL-terminated, caller frees) and *outlen. */
+int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t len,
+                char **out, size_t *outlen);
+
+/* READ: *val is NUL-terminated (caller frees); len may be NULL. */
+int kxs_read(kxs *x, uint32_t tx, const char *path, char **val, size_t *len);
+/* READ of a decimal unsigned number no larger than max (-EINVAL for anything else). */
+int kxs_read_u64(kxs *x, uint32_t tx, const char *path, uint64_t max, uint64_t *v);
+int kxs_write(kxs *x, uint32_t tx, const char *path, const char *val);
+int kxs_writef(kxs *x, uint32_t tx, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int kxs_mkdir(kxs *x, uint32_t tx, const char *path);
+int kxs_rm(kxs *x, uint32_t tx, const char *path);
+/* DIRECTORY: *names is one allocation (free(*names)) holding *n pointers then the strings. */
+int kxs_directory(kxs *x, uint32_t tx, const char *path, char ***names, unsigned *n);
+/* SET_PERMS with perms like "n0", "r5". */
+int kxs_set_perms(kxs *x, uint32_t tx, const char *path, const char *const *perms, unsigned n);
+
+int kxs_watch(kxs *x, const char *path, const char *token);
+int kxs_unwatch(kxs *x, const char *path, const char *token);
+
+int kxs_tx_start(kxs *x, uint32_t *tx);
+/* commit != 0: commit (-EAGAIN on a conflict: retry the whole transaction); 0: abort. */
+int kxs_tx_end(kxs *x, uint32_t tx, int commit);
+
+/* Read whatever the socket holds without blocking and queue the watch events in it. Returns 0,
+ * or a negative errno when the connection is lost or the stream is malformed. */
+int kxs_pump(kxs *x);
+/* Whether events are queued. */
+int kxs_pending(const kxs *x);
+/* Take the oldest queued event: 1 and *path, *token (one allocation: free(*path) only), or 0. */
+int kxs_next_event(kxs *x, char **path, char **token);
+
+#endif

@@ -1,0 +1,424 @@
+/* bb_ring.c - keel-blkback's blkif ring: attach to the frontend's ring pages and event channel,
+ * take requests off the ring (each entry copied out once, then parsed by bb_parse.c), map their
+ * granted pages, run them on the target, and publish the responses in request order after the
+ * I/O completed (so the published rsp_prod always means "everything before it is done": a
+ * restarted backend resumes there and nothing is lost or answered twice). */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bb_int.h"
+#include "klog.h"
+
+#define BB_IOV_MAX 1024
+
+static void bb_respond(struct bb_dev *d);
+static void bb_start(struct bb_dev *d, struct bb_inflight *f);
+
+/* ---- connection ---------------------------------------------------------------------- */
+
+static int bb_fe_u32(struct bb_dev *d, const char *key, uint64_t max, uint64_t *v, int optional)
+{
+    char p[160];
+    int rc;
+
+    snprintf(p, sizeof(p), "%s/%s", d->fe, key);
+    rc = kxs_read_u64(d->xs, 0, p, max, v);
+    if (rc == -ENOENT && optional)
+        return 1;
+    if (rc < 0)
+        bb_dev_fail(d, "frontend key %s: %s", key,
+                    rc == -EINVAL ? "not a number in range" : strerror(-rc));
+    return rc;
+}
+
+static int bb_ring_refs(struct bb_dev *d, uint32_t *refs, uint32_t *n)
+{
+    uint64_t order = 0, v;
+    char key[32];
+    int rc;
+
+    if ((rc = bb_fe_u32(d, "ring-page-order", BB_MAX_RING_ORDER, &order, 1)) < 0)
+        return rc;
+    *n = 1u << order;
+    if (order == 0 && bb_fe_u32(d, "ring-ref", UINT32_MAX, &v, 1) == 0) {
+        refs[0] = (uint32_t)v;
+        return 0;
+    }
+    for (uint32_t i = 0; i < *n; i++) {
+        snprintf(key, sizeof(key), "ring-ref%u", i);
+        if ((rc = bb_fe_u32(d, key, UINT32_MAX, &v, 0)) < 0)
+            return rc;
+        refs[i] = (uint32_t)v;
+    }
+    return 0;
+}
+
+static int bb_protocol_ok(struct bb_dev *d)
+{
+    char p[160], *v = NULL;
+    int ok;
+
+    snprintf(p, sizeof(p), "%s/protocol", d->fe);
+    if (kxs_read(d->xs, 0, p, &v, NULL) == -ENOENT)
+        return 1;                        /* native */
+    ok = v && !strcmp(v, "x86_64-abi");
+    if (!ok)
+        bb_dev_fail(d, "frontend protocol '%.40s' is not x86_64-abi", v ? v : "?");
+    free(v);
+    return ok;
+}
+
+int bb_ring_connect(struct bb_dev *d)
+{
+    uint32_t refs[1u << BB_MAX_RING_ORDER], n = 0, port = 0;
+    int16_t st[1u << BB_MAX_RING_ORDER];
+    uint64_t evtchn = 0;
+    int rc;
+
+    if (bb_ring_refs(d, refs, &n) < 0 || bb_fe_u32(d, "event-channel", UINT32_MAX, &evtchn, 0) < 0 ||
+        !bb_protocol_ok(d))
+        return -EINVAL;
+    memset(st, 0, sizeof(st));
+    if (!(d->ring_area = kc_gnttab_map(d->kc, d->domid, refs, n, 1, st))) {
+        bb_dev_fail(d, "cannot map the %u ring page(s) (ref %u: status %d): %s", n, refs[0], st[0],
+                    kc_error(d->kc));
+        return -EINVAL;
+    }
+    d->ring_pages = n;
+    keel_blkif_back_init(&d->back, d->ring_area, n * 4096u);
+    if (!(d->slots = calloc(d->back.size, sizeof(*d->slots)))) {
+        bb_ring_disconnect(d);
+        return -ENOMEM;
+    }
+    if ((rc = kc_evtchn_bind_interdomain(d->kc, d->domid, (uint32_t)evtchn, &port)) < 0) {
+        bb_ring_disconnect(d);
+        bb_dev_fail(d, "cannot bind to the frontend's event channel %llu: %s",
+                    (unsigned long long)evtchn, kc_error(d->kc));
+        return rc;
+    }
+    d->port = port;
+    d->evfd = kc_evtchn_fd(d->kc, port);
+    d->connected = 1;
+    klog_info(d->name, "connected: %u ring page(s) (%u slots), event channel %llu, resuming at "
+              "request %u", n, d->back.size, (unsigned long long)evtchn, d->back.req_cons);
+    return 0;
+}
+
+/* Unmap and unbind; only with no I/O under way. Finished responses are published first. */
+void bb_ring_disconnect(struct bb_dev *d)
+{
+    if (d->slots && d->ring_area) {
+        bb_respond(d);
+        for (uint32_t i = 0; i < d->back.size; i++)
+            if (d->slots[i]) {
+                free(d->slots[i]->iov);
+                if (d->slots[i]->segs != d->slots[i]->r.seg)
+                    free(d->slots[i]->segs);
+                free(d->slots[i]);
+            }
+    }
+    free(d->slots);
+    d->slots = NULL;
+    if (d->connected)
+        kc_evtchn_close(d->kc, d->port);
+    if (d->ring_area)
+        kc_gnttab_unmap(d->kc, d->ring_area, d->ring_pages);
+    d->ring_area = NULL;
+    d->connected = 0;
+    d->evfd = -1;
+    d->barrier_wait = d->barrier_active = NULL;
+}
+
+/* ---- responses ----------------------------------------------------------------------- */
+
+static void bb_free(struct bb_inflight *f)
+{
+    free(f->iov);
+    if (f->segs != f->r.seg)
+        free(f->segs);
+    free(f);
+}
+
+/* Publish the finished responses in request order; notify if the frontend asked for it. */
+static void bb_respond(struct bb_dev *d)
+{
+    int pushed = 0;
+
+    while (d->back.rsp_prod_pvt != d->back.req_cons) {
+        uint32_t slot = d->back.rsp_prod_pvt & (d->back.size - 1);
+        struct bb_inflight *f = d->slots[slot];
+        struct keel_blkif_response rsp;
+        if (!f || !f->done)
+            break;
+        memset(&rsp, 0, sizeof(rsp));
+        rsp.id = f->r.id;
+        rsp.operation = f->r.ring_op;
+        rsp.status = f->status;
+        memcpy(keel_blkif_back_rsp_slot(&d->back, d->back.rsp_prod_pvt), &rsp, sizeof(rsp));
+        d->back.rsp_prod_pvt++;
+        d->slots[slot] = NULL;
+        bb_free(f);
+        pushed = 1;
+    }
+    if (pushed && keel_blkif_back_push(&d->back))
+        kc_evtchn_notify(d->kc, d->port);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void bb_reject_log(struct bb_dev *d, const struct bb_inflight *f, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    if (++d->rejects > BB_LOG_REJECTS) {
+        if (d->rejects == BB_LOG_REJECTS + 1)
+            klog_warn(d->name, "more rejected requests: no longer logged");
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    klog_warn(d->name, "request %u (id %llu, operation %u) rejected: %s", f->idx,
+              (unsigned long long)f->r.id, f->r.ring_op, msg);
+}
+
+static void bb_finish(struct bb_dev *d, struct bb_inflight *f, int rc)
+{
+    if (f->map)
+        kc_gnttab_unmap(d->kc, f->map, f->map_count);
+    f->map = NULL;
+    f->status = bb_parse_status(rc == -EROFS || rc == -EINVAL ? -EIO : rc);
+    if (rc < 0 && rc != -EOPNOTSUPP && f->issued)
+        klog_warn(d->name, "request %u (operation %u, sector %llu): I/O failed: %s", f->idx,
+                  f->r.ring_op, (unsigned long long)f->r.sector, strerror(-rc));
+    f->done = 1;
+    d->io_inflight--;
+    if (d->barrier_active == f)
+        d->barrier_active = NULL;
+    if (d->barrier_wait && d->io_inflight == 0) {
+        struct bb_inflight *b = d->barrier_wait;
+        d->barrier_wait = NULL;
+        d->barrier_active = b;
+        bb_start(d, b);
+    }
+}
+
+/* ---- data path ----------------------------------------------------------------------- */
+
+/* Map the data pages and describe them as iovecs (adjacent sectors merged). */
+static int bb_map(struct bb_dev *d, struct bb_inflight *f)
+{
+    uint32_t *refs = malloc(f->r.nr_segs * sizeof(uint32_t));
+    int16_t *st = calloc(f->r.nr_segs, sizeof(int16_t));
+    int rc = 0;
+
+    f->iov = calloc(f->r.nr_segs, sizeof(struct iovec));
+    if (!refs || !st || !f->iov) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < f->r.nr_segs; i++)
+        refs[i] = f->segs[i].gref;
+    f->map = kc_gnttab_map(d->kc, d->domid, refs, f->r.nr_segs, f->r.op == KEEL_BLKIF_OP_READ, st);
+    if (!f->map) {
+        uint32_t bad = 0;
+        while (bad + 1 < f->r.nr_segs && st[bad] == 0)
+            bad++;
+        bb_reject_log(d, f, "grant reference %u (segment %u) not mapped: status %d", refs[bad],
+                      bad, st[bad]);
+        rc = -EINVAL;
+        goto out;
+    }
+    f->map_count = f->r.nr_segs;
+    for (uint32_t i = 0; i < f->r.nr_segs; i++) {
+        char *p = (char *)f->map + (size_t)i * 4096u + f->segs[i].first * 512u;
+        size_t len = (size_t)(f->segs[i].last - f->segs[i].first + 1) * 512u;
+        struct iovec *prev = f->iovcnt ? &f->iov[f->iovcnt - 1] : NULL;
+        if (prev && (char *)prev->iov_base + prev->iov_len == p)
+            prev->iov_len += len;
+        else
+            f->iov[f->iovcnt++] = (struct iovec){ p, len };
+    }
+    f->expect = (int64_t)f->r.nr_sectors * 512;
+out:
+    free(refs);
+    free(st);
+    return rc;
+}
+
+static void bb_step_issue(struct bb_dev *d, struct bb_inflight *f);
+
+static void bb_step_done(struct bb_dev *d, struct bb_inflight *f)
+{
+    if (f->err)
+        return bb_finish(d, f, f->err);
+    if (f->phase <= 1 && f->r.nr_segs && f->bytes != f->expect)
+        return bb_finish(d, f, -EIO);              /* short transfer: the target shrank */
+    if (f->phase == 1) {
+        f->phase = 2;
+        return bb_step_issue(d, f);
+    }
+    bb_finish(d, f, 0);
+}
+
+static void bb_step_issue(struct bb_dev *d, struct bb_inflight *f)
+{
+    struct bb_target *t = &d->t;
+    uint64_t off = f->r.sector * 512u;
+    int rc = 0;
+
+    f->err = 0;
+    f->bytes = 0;
+    f->pending = 0;
+    f->issued = 1;
+    if (f->r.op == KEEL_BLKIF_OP_DISCARD) {
+        rc = bb_target_discard(t, off, f->r.nr_sectors * 512u, f);
+    } else if (f->phase == 2 || f->r.nr_segs == 0) {
+        f->phase = 2;
+        rc = bb_target_flush(t, f);
+    } else {
+        int wr = f->r.op != KEEL_BLKIF_OP_READ;
+        for (int i = 0; i < f->iovcnt && rc >= 0; i += BB_IOV_MAX) {
+            int cnt = f->iovcnt - i < BB_IOV_MAX ? f->iovcnt - i : BB_IOV_MAX;
+            rc = bb_target_rw(t, wr, off, f->iov + i, cnt, f);
+            if (rc > 0)
+                f->pending += rc;
+            for (int k = 0; k < cnt; k++)
+                off += f->iov[i + k].iov_len;
+        }
+        if (rc < 0 && f->pending) {
+            f->err = rc;                  /* the submitted part completes first */
+            return;
+        }
+        if (rc >= 0)
+            rc = f->pending;
+    }
+    if (rc < 0)
+        return bb_finish(d, f, rc);
+    if (f->r.op == KEEL_BLKIF_OP_DISCARD || f->phase == 2)
+        f->pending = rc;
+    if (f->pending == 0)
+        bb_step_done(d, f);
+}
+
+void bb_ring_io_done(void *cookie, int res)
+{
+    struct bb_inflight *f = cookie;
+
+    if (res < 0 && !f->err)
+        f->err = res;
+    else if (res > 0)
+        f->bytes += res;
+    if (--f->pending == 0)
+        bb_step_done(f->d, f);
+}
+
+/* Read the segment list out of the indirect pages (mapped read-only just for the copy). */
+static int bb_indirect(struct bb_dev *d, struct bb_inflight *f)
+{
+    int16_t st[KEEL_BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST] = { 0 };
+    size_t bytes = (size_t)f->r.nr_segs * sizeof(struct keel_blkif_segment);
+    char err[160];
+    void *pages, *copy;
+    int rc;
+
+    pages = kc_gnttab_map(d->kc, d->domid, f->r.indirect_grefs, f->r.nr_indirect_pages, 0, st);
+    if (!pages) {
+        bb_reject_log(d, f, "indirect page grant %u not mapped: status %d",
+                      f->r.indirect_grefs[0], st[0]);
+        return -EINVAL;
+    }
+    copy = malloc(bytes);
+    f->segs = malloc(f->r.nr_segs * sizeof(struct bb_seg));
+    if (!copy || !f->segs) {
+        kc_gnttab_unmap(d->kc, pages, f->r.nr_indirect_pages);
+        free(copy);
+        return -ENOMEM;
+    }
+    memcpy(copy, pages, bytes);                    /* once: the frontend may change the page */
+    kc_gnttab_unmap(d->kc, pages, f->r.nr_indirect_pages);
+    rc = bb_parse_segments(copy, bytes, &d->geom, &f->r, f->segs, err, sizeof(err));
+    free(copy);
+    if (rc < 0)
+        bb_reject_log(d, f, "%s", err);
+    return rc;
+}
+
+static void bb_start(struct bb_dev *d, struct bb_inflight *f)
+{
+    int rc = 0;
+
+    if (f->r.nr_segs && (rc = bb_map(d, f)) < 0)
+        return bb_finish(d, f, rc);
+    f->phase = (f->r.op == KEEL_BLKIF_OP_FLUSH_DISKCACHE ||
+                f->r.op == KEEL_BLKIF_OP_WRITE_BARRIER) ? (f->r.nr_segs ? 1 : 2) : 0;
+    bb_step_issue(d, f);
+}
+
+/* One entry copied off the ring: parse, then reject, queue behind a barrier, or start. */
+static void bb_take(struct bb_dev *d, keel_ring_idx idx, const struct keel_blkif_request *q)
+{
+    struct bb_inflight *f = calloc(1, sizeof(*f));
+    char err[160];
+    int rc;
+
+    if (!f) {
+        bb_dev_fail(d, "out of memory");
+        return;
+    }
+    f->d = d;
+    f->idx = idx;
+    f->segs = f->r.seg;
+    d->slots[idx & (d->back.size - 1)] = f;
+    d->io_inflight++;
+    rc = bb_parse_request(q, sizeof(*q), &d->geom, &f->r, err, sizeof(err));
+    if (rc == 0 && f->r.indirect)
+        rc = bb_indirect(d, f);
+    else if (rc < 0)
+        bb_reject_log(d, f, "%s", err);
+    if (rc < 0)
+        return bb_finish(d, f, rc == -EOPNOTSUPP ? rc : -EINVAL);
+    if (f->r.op == KEEL_BLKIF_OP_WRITE_BARRIER) {
+        if (d->io_inflight > 1) {
+            d->barrier_wait = f;           /* starts when everything before it is done */
+            return;
+        }
+        d->barrier_active = f;
+    }
+    bb_start(d, f);
+}
+
+void bb_ring_kick(struct bb_dev *d)
+{
+    int bad = 0;
+
+    while (d->connected && !d->closing && !d->fe_closing && !d->terminating &&
+           !d->barrier_wait && !d->barrier_active) {
+        keel_ring_idx n = keel_blkif_back_unconsumed(&d->back, &bad);
+        if (bad) {
+            bb_dev_fail(d, "ring protocol broken: req_prod %u is more than %u ahead of rsp_prod %u",
+                        d->back.s->hdr.req_prod, d->back.size, d->back.rsp_prod_pvt);
+            break;
+        }
+        if (n == 0) {
+            if (!keel_blkif_back_final_check(&d->back))
+                break;
+            continue;
+        }
+        while (n-- && !d->barrier_wait && !d->barrier_active && !d->closing) {
+            struct keel_blkif_request q;
+            keel_ring_idx idx = d->back.req_cons;
+            memcpy(&q, &d->back.s->ring[idx & (d->back.size - 1)].req, sizeof(q));
+            d->back.req_cons = idx + 1;
+            bb_take(d, idx, &q);
+        }
+    }
+    if (d->connected) {
+        bb_target_kick(&d->t);
+        bb_respond(d);
+    }
+}

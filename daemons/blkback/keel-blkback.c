@@ -1,0 +1,270 @@
+/* keel-blkback.c - Keel's block backend daemon (one per backend domain: Domain-0 here). It
+ * watches /local/domain/0/backend/vbd and .../qdisk and serves each device in its own forked
+ * worker process (bb_dev.c), so a hostile frontend can crash only the worker of its own device.
+ * The parent restarts nothing by itself: a worker that dies abnormally is logged and its device
+ * marked Closed (state 6) so that the frontend and the toolstack see it is gone. Killed and
+ * started again, the daemon re-attaches to every device still in the store (workers die with
+ * their parent: PR_SET_PDEATHSIG). See README.md. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bb_int.h"
+#include "klog.h"
+
+#define BB_MAX_DEVS 1024
+#define BB_BASE "/local/domain/0/backend"
+
+struct bb_child {
+    char kind[8];
+    uint32_t domid, devid;
+    pid_t pid;                /* 0: not running (finished or died) */
+    int seen;                 /* still in the store at the last scan */
+};
+
+static struct bb_child children[BB_MAX_DEVS];
+static const char *rundir;
+static kxs *xs;
+static sigset_t bb_sigs;
+
+static struct bb_child *bb_find(const char *kind, uint32_t domid, uint32_t devid)
+{
+    for (int i = 0; i < BB_MAX_DEVS; i++)
+        if (children[i].kind[0] && !strcmp(children[i].kind, kind) &&
+            children[i].domid == domid && children[i].devid == devid)
+            return &children[i];
+    return NULL;
+}
+
+static int bb_num(const char *s, uint32_t max, uint32_t *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (!*s || *s < '0' || *s > '9' || strlen(s) > 10)
+        return -EINVAL;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return -EINVAL;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static void bb_spawn(const char *kind, uint32_t domid, uint32_t devid)
+{
+    struct bb_child *c = NULL;
+    pid_t pid, parent = getpid();
+
+    for (int i = 0; i < BB_MAX_DEVS && !c; i++)
+        if (!children[i].kind[0])
+            c = &children[i];
+    if (!c) {
+        klog_err("blkback", "%s %u/%u: too many devices (%d)", kind, domid, devid, BB_MAX_DEVS);
+        return;
+    }
+    fflush(NULL);
+    if ((pid = fork()) < 0) {
+        klog_err("blkback", "%s %u/%u: fork: %s", kind, domid, devid, strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(0);
+        sigprocmask(SIG_UNBLOCK, &bb_sigs, NULL);
+        close(kxs_fd(xs));
+        _exit(bb_dev_main(rundir, kind, domid, devid));
+    }
+    snprintf(c->kind, sizeof(c->kind), "%s", kind);
+    c->domid = domid;
+    c->devid = devid;
+    c->pid = pid;
+    c->seen = 1;
+    klog_info("blkback", "%s %u/%u: worker %d started", kind, domid, devid, (int)pid);
+}
+
+/* A device wants a worker unless it is Closed already. */
+static void bb_consider(const char *kind, uint32_t domid, uint32_t devid)
+{
+    struct bb_child *c = bb_find(kind, domid, devid);
+    char p[128];
+    uint64_t st = 0;
+
+    if (c) {
+        c->seen = 1;
+        return;
+    }
+    snprintf(p, sizeof(p), BB_BASE "/%s/%u/%u/state", kind, domid, devid);
+    if (kxs_read_u64(xs, 0, p, 8, &st) < 0 || st == KEEL_XB_CLOSED || st == 0)
+        return;
+    bb_spawn(kind, domid, devid);
+}
+
+static void bb_scan_kind(const char *kind)
+{
+    char p[96], **doms = NULL, **devs = NULL;
+    unsigned nd = 0, nv = 0;
+
+    snprintf(p, sizeof(p), BB_BASE "/%s", kind);
+    if (kxs_directory(xs, 0, p, &doms, &nd) < 0)
+        return;
+    for (unsigned i = 0; i < nd; i++) {
+        uint32_t domid, devid;
+        if (bb_num(doms[i], 0x7fef, &domid) < 0 || domid == 0)
+            continue;
+        snprintf(p, sizeof(p), BB_BASE "/%s/%u", kind, domid);
+        if (kxs_directory(xs, 0, p, &devs, &nv) < 0)
+            continue;
+        for (unsigned k = 0; k < nv; k++)
+            if (bb_num(devs[k], UINT32_MAX, &devid) == 0)
+                bb_consider(kind, domid, devid);
+        free(devs);
+    }
+    free(doms);
+}
+
+static void bb_scan(void)
+{
+    for (int i = 0; i < BB_MAX_DEVS; i++)
+        children[i].seen = 0;
+    bb_scan_kind("vbd");
+    bb_scan_kind("qdisk");
+    /* finished entries whose device left the store are forgotten */
+    for (int i = 0; i < BB_MAX_DEVS; i++)
+        if (children[i].kind[0] && !children[i].pid && !children[i].seen)
+            memset(&children[i], 0, sizeof(children[i]));
+}
+
+/* A worker ended: a clean exit is the device's normal end; anything else closes the device. */
+static void bb_reap(void)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        struct bb_child *c = NULL;
+        char p[128];
+        uint64_t st;
+        for (int i = 0; i < BB_MAX_DEVS && !c; i++)
+            if (children[i].pid == pid)
+                c = &children[i];
+        if (!c)
+            continue;
+        c->pid = 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            klog_info("blkback", "%s %u/%u: worker %d finished", c->kind, c->domid, c->devid,
+                      (int)pid);
+            continue;
+        }
+        klog_err("blkback", "%s %u/%u: worker %d %s %d: device marked Closed (not restarted)",
+                 c->kind, c->domid, c->devid, (int)pid,
+                 WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        snprintf(p, sizeof(p), BB_BASE "/%s/%u/%u/state", c->kind, c->domid, c->devid);
+        if (kxs_read_u64(xs, 0, p, 8, &st) == 0 && st != KEEL_XB_CLOSED)
+            kxs_write(xs, 0, p, "6");
+    }
+}
+
+static void bb_stop_all(void)
+{
+    for (int i = 0; i < BB_MAX_DEVS; i++)
+        if (children[i].pid > 0)
+            kill(children[i].pid, SIGTERM);
+    for (int i = 0; i < BB_MAX_DEVS; i++)
+        if (children[i].pid > 0)
+            waitpid(children[i].pid, NULL, 0);
+}
+
+static void bb_usage(FILE *f)
+{
+    fprintf(f, "Usage: keel-blkback [-r RUNDIR] [-l LEVEL]\n"
+               "Serves the PV block devices of Domain-0's backend directories (vbd: raw files\n"
+               "and block devices through io_uring; qdisk: images through qemu-nbd).\n"
+               "  -r, --rundir DIR   runtime directory (default $KEEL_RUNDIR, else /run/keel)\n"
+               "  -l, --log LEVEL    error|warn|info|debug (default info, or $KEEL_LOG)\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = { { "rundir", 1, 0, 'r' }, { "log", 1, 0, 'l' },
+                                          { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+    int c, sfd, rc;
+
+    klog_init_env("keel-blkback", KLOG_INFO);
+    while ((c = getopt_long(argc, argv, "r:l:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': rundir = optarg; break;
+        case 'l':
+            if (klog_set_level_name(optarg) < 0) {
+                bb_usage(stderr);
+                return 2;
+            }
+            break;
+        case 'h': bb_usage(stdout); return 0;
+        default: bb_usage(stderr); return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&bb_sigs);
+    sigaddset(&bb_sigs, SIGCHLD);
+    sigaddset(&bb_sigs, SIGTERM);
+    sigaddset(&bb_sigs, SIGINT);
+    sigprocmask(SIG_BLOCK, &bb_sigs, NULL);
+    if ((sfd = signalfd(-1, &bb_sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+        klog_err("blkback", "signalfd: %s", strerror(errno));
+        return 1;
+    }
+    if ((rc = kxs_open(&xs, rundir)) < 0) {
+        klog_err("blkback", "cannot connect to the store: %s", strerror(-rc));
+        return 1;
+    }
+    if ((rc = kxs_watch(xs, BB_BASE "/vbd", "vbd")) < 0 ||
+        (rc = kxs_watch(xs, BB_BASE "/qdisk", "qdisk")) < 0) {
+        klog_err("blkback", "cannot watch " BB_BASE ": %s", strerror(-rc));
+        return 1;
+    }
+    klog_info("blkback", "serving " BB_BASE "/vbd and " BB_BASE "/qdisk");
+    for (;;) {
+        struct pollfd p[2] = { { kxs_fd(xs), POLLIN, 0 }, { sfd, POLLIN, 0 } };
+        struct signalfd_siginfo si;
+        char *path, *tok;
+        int ev = 0;
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        while (read(sfd, &si, sizeof(si)) > 0) {
+            if (si.ssi_signo == SIGCHLD) {
+                bb_reap();
+                continue;
+            }
+            klog_info("blkback", "signal %u: stopping the workers (devices stay connected for a "
+                      "restarted backend)", si.ssi_signo);
+            bb_stop_all();
+            kxs_close(xs);
+            return 0;
+        }
+        if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && kxs_pump(xs) < 0) {
+            klog_err("blkback", "store connection lost: stopping");
+            bb_stop_all();
+            return 1;
+        }
+        while (kxs_next_event(xs, &path, &tok) == 1) {
+            ev = 1;
+            free(path);
+        }
+        if (ev)
+            bb_scan();
+    }
+    bb_stop_all();
+    return 1;
+}
