@@ -50,6 +50,51 @@ static void list_row(const kl_dominfo *d, bool verbose, const char *label)
     putchar('\n');
 }
 
+/* Store values printed inside JSON strings: quotes, backslashes and controls become '?'. */
+static void json_safe(char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            *s = '?';
+}
+
+/* Keel's addition to xl's element: "devices", the state of each disk in the store. */
+static char *with_devices(kl_ctx *ctx, uint32_t domid, char *json)
+{
+    kl_diskinfo *d;
+    char *end = strrchr(json, '}'), *out = NULL;
+    size_t cap, len;
+    int n = kl_disk_list(ctx, domid, &d);
+
+    if (n <= 0 || !end) {
+        free(n == 0 ? d : NULL);
+        return json;
+    }
+    cap = (size_t)(end - json) + 64 + (size_t)n * 900;
+    if ((out = malloc(cap))) {
+        size_t pre = (size_t)(end - json);
+        while (pre && (json[pre - 1] == '\n' || json[pre - 1] == ' '))
+            pre--;
+        len = (size_t)snprintf(out, cap, "%.*s,\n    \"devices\": [", (int)pre, json);
+        for (int i = 0; i < n; i++) {
+            json_safe(d[i].vdev);
+            json_safe(d[i].hotplug_status);
+        }
+        for (int i = 0; i < n; i++)
+            len += (size_t)snprintf(out + len, cap - len, "%s\n        {\"kind\": \"%s\", "
+                                    "\"vdev\": \"%s\", \"devid\": %u, \"backend_state\": %d, "
+                                    "\"frontend_state\": %d, \"hotplug_status\": \"%s\", "
+                                    "\"backend\": \"%s\"}", i ? "," : "", d[i].kind, d[i].vdev,
+                                    d[i].devid, d[i].backend_state, d[i].frontend_state,
+                                    d[i].hotplug_status, d[i].backend);
+        snprintf(out + len, cap - len, "\n    ]\n}");
+        free(json);
+        json = out;
+    }
+    free(d);
+    return json;
+}
+
 static int list_long(kl_ctx *ctx, const kl_dominfo *l, int n)
 {
     int first = 1;
@@ -63,7 +108,9 @@ static int list_long(kl_ctx *ctx, const kl_dominfo *l, int n)
         kl_domain_config_init(&dc);
         if (kl_domain_get_config(ctx, l[i].domid, &dc) == 0 &&
             (json = kl_domain_config_to_xl_json(&dc, (int)l[i].domid))) {
-            size_t jl = strlen(json);
+            size_t jl;
+            json = with_devices(ctx, l[i].domid, json);
+            jl = strlen(json);
             while (jl && json[jl - 1] == '\n')
                 json[--jl] = 0;
             printf("%s%s", first ? "" : ",\n", json);

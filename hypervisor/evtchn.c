@@ -1,6 +1,6 @@
 /* evtchn.c - event channels (Xen's two-level ABI): unbound, interdomain, VIRQ and IPI ports,
  * pending/mask bits in the guest's shared page, and Domain-0 ports as eventfds that the
- * toolstack polls. */
+ * toolstack polls (with the fast path of evtfast.c beside them). */
 #include "config.h"
 
 #include <errno.h>
@@ -86,7 +86,8 @@ void hv_evtchn_set_pending(struct hv_domain *d, uint32_t port)
 
     if (d == hv.dom0) {
         uint64_t one = 1;
-        if (chn->efd >= 0 && write(chn->efd, &one, sizeof(one)) < 0) {
+        if (chn->efd >= 0 && hv_evfast_raise(chn->owner, port) &&
+            write(chn->efd, &one, sizeof(one)) < 0) {
             /* counter saturated: the toolstack has not read it yet; still pending */
         }
         return;
@@ -161,6 +162,7 @@ static long bind_virq(struct hv_caller *c, struct keel_evtchn_op *op)
     d->evtchn[port].vcpu = (uint16_t)op->vcpu;
     if (d != hv.dom0)
         d->vcpus[op->vcpu].virq_port[op->virq] = port;
+    hv_evfast_attach(c, NULL);
     op->port = port;
     return 0;
 }
@@ -185,6 +187,8 @@ static long alloc_unbound(struct hv_caller *c, struct keel_evtchn_op *op)
     d->evtchn[port].state = CHN_UNBOUND;
     d->evtchn[port].remote_dom = rd->domid;
     d->evtchn[port].sid = sid;
+    if (d == hv.dom0)
+        hv_evfast_attach(c, rd);
     op->port = port;
     return 0;
 }
@@ -215,6 +219,7 @@ static long bind_interdomain(struct hv_caller *c, struct keel_evtchn_op *op)
     ld->evtchn[port].remote_port = op->remote_port;
     rchn->state = CHN_INTERDOMAIN;
     rchn->remote_port = port;
+    hv_evfast_attach(c, rd);
     op->port = port;
     /* Like Xen: notifications sent to the unbound port may have been lost, so the new local
      * port starts pending. */
@@ -407,4 +412,5 @@ void hv_evtchn_conn_closed(struct hv_conn *conn)
     for (uint32_t p = 1; p < d->nr_evtchn; p++)
         if (d->evtchn[p].state != CHN_FREE && d->evtchn[p].owner == conn)
             close_port(&c, d, p);
+    hv_evfast_conn_closed(conn);
 }

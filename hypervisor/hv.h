@@ -246,6 +246,12 @@ void hv_send_global_virq(uint32_t virq);
 long hv_do_evtchn_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 void hv_evtchn_conn_closed(struct hv_conn *conn);
 bool hv_port_pending(struct hv_domain *d, uint32_t port);
+/* evtfast.c: the Domain-0 fast event path */
+void hv_evfast_attach(struct hv_caller *c, struct hv_domain *remote);
+bool hv_evfast_raise(struct hv_conn *conn, uint32_t port);
+void hv_evfast_conn_closed(struct hv_conn *conn);
+int hv_evfast_drain(struct hv_domain *d);
+bool hv_evfast_waiting(struct hv_domain *d);
 
 /* memory.c */
 long hv_do_memory_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);

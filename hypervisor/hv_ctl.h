@@ -54,6 +54,8 @@ struct hv_ctl_header {
     uint32_t doorbell;                 /* futex the core sleeps on */
     uint32_t core_sleeping;
     uint64_t pending[KEEL_MAX_VCPUS / 64];
+    uint64_t d0_send_sel;              /* Domain-0 fast sends (evtfast.c): words of d0_send set */
+    uint64_t d0_send[KEEL_NR_EVTCHN / 64];  /* Domain-0 ports a backend signalled, to drain */
     uint32_t stub_state;               /* futex: enum hv_stub_state */
     int32_t stub_error;                /* errno of a failed boot step */
     uint32_t stub_step;                /* which boot step failed */

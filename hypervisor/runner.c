@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -69,7 +70,7 @@ static int serve_pending(struct hv_domain *d)
             }
         }
     }
-    return served;
+    return served + hv_evfast_drain(d);
 }
 
 static uint64_t run_timers(struct hv_domain *d)
@@ -97,7 +98,8 @@ static void sleep_on_doorbell(struct hv_domain *d, uint64_t next)
     ts.tv_sec = (time_t)(wait / 1000000000ULL);
     ts.tv_nsec = (long)(wait % 1000000000ULL);
     __atomic_store_n(&h->core_sleeping, 1, __ATOMIC_SEQ_CST);
-    if (!(h->pending[0] | h->pending[1]) && !__atomic_load_n(&d->stop, __ATOMIC_SEQ_CST) && wait)
+    if (!(h->pending[0] | h->pending[1]) && !hv_evfast_waiting(d) &&
+        !__atomic_load_n(&d->stop, __ATOMIC_SEQ_CST) && wait)
         syscall(SYS_futex, &h->doorbell, FUTEX_WAIT, bell, &ts, NULL, 0);
     __atomic_store_n(&h->core_sleeping, 0, __ATOMIC_SEQ_CST);
 }
@@ -106,6 +108,7 @@ static void *runner_main(void *arg)
 {
     struct hv_domain *d = arg;
     uint64_t last = hv_now(), last_time_pub = last, next = UINT64_MAX;
+    unsigned spins = 0;
 
     hv_cgroup_attach(d, (pid_t)syscall(SYS_gettid), true);
     while (!__atomic_load_n(&d->stop, __ATOMIC_SEQ_CST)) {
@@ -123,6 +126,8 @@ static void *runner_main(void *arg)
             }
         }
         if (now - last < hv.runner_spin_ns) {
+            if (now - last > 2000 && ++spins % 16 == 0)
+                sched_yield();              /* a vCPU or a backend may need this CPU */
             __builtin_ia32_pause();
             continue;
         }

@@ -59,11 +59,14 @@ int kc_open(kc_handle **out, const char *rundir)
     for (int i = 0; i < KC_MAX_PORTS; i++)
         h->port_fd[i] = -1;
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->plock, NULL);
     h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (h->fd < 0 || connect(h->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         int e = -errno;
         if (h->fd >= 0)
             close(h->fd);
+        pthread_mutex_destroy(&h->plock);
+        pthread_mutex_destroy(&h->lock);
         free(h);
         return (int)kc_fail(e, "cannot reach the hypervisor core at %s (is keel-hv running?)",
                             sa.sun_path);
@@ -79,7 +82,9 @@ void kc_close(kc_handle *h)
     for (int i = 0; i < KC_MAX_PORTS; i++)
         if (h->port_fd[i] >= 0)
             close(h->port_fd[i]);
+    kc_evtchn_release(h);
     close(h->fd);
+    pthread_mutex_destroy(&h->plock);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }

@@ -1,56 +1,137 @@
 /* kc_evtchn.c - libkeelctrl: event channels on the toolstack (Domain-0) side. Each bound port
- * comes with an eventfd from the core; the handle keeps it until the port is closed. */
+ * comes with an eventfd from the core; the handle keeps it until the port is closed.
+ *
+ * The fast path (hypervisor/README.md, "Events"): with its first port the handle receives the
+ * connection's event page, where the core marks each port that fires; with a port whose remote
+ * is a guest, that guest's control memfd, whose bell page takes our sends (a bit, and a futex
+ * wake only when the guest's runner sleeps). kc_evtchn_notify posts there; kc_evtchn_wait
+ * watches the event page (telling the core to skip the eventfd meanwhile), then sleeps on the
+ * eventfds. */
 #include "config.h"
 
 #include <errno.h>
+#include <linux/futex.h>
+#include <poll.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kc_private.h"
 
-static long evtchn(kc_handle *h, uint64_t cmd, struct keel_evtchn_op *op, int *fd)
-{
-    int fds[1], n = 0;
-    long rc = kc_hypercall(h, KH_EVENT_CHANNEL_OP, cmd, op, sizeof(*op), NULL, 0, NULL, 0, NULL,
-                           fds, 1, &n);
+#define KC_EV_FDS 3                        /* eventfd, event page, the remote guest's memfd */
+#define KC_SPIN_NS_DEFAULT 50000           /* about the core's runner window */
 
-    if (rc < 0) {
-        if (n)
-            close(fds[0]);
-        return rc;
+struct ev_fds {
+    int fd[KC_EV_FDS];
+    int n;
+};
+
+static void close_fds(struct ev_fds *f, int from)
+{
+    for (int i = from; i < f->n; i++)
+        if (f->fd[i] >= 0)
+            close(f->fd[i]);
+}
+
+static long evtchn(kc_handle *h, uint64_t cmd, struct keel_evtchn_op *op, struct ev_fds *f)
+{
+    struct ev_fds none;
+    long rc;
+
+    if (!f)
+        f = &none;
+    f->n = 0;
+    rc = kc_hypercall(h, KH_EVENT_CHANNEL_OP, cmd, op, sizeof(*op), NULL, 0, NULL, 0, NULL,
+                      f->fd, KC_EV_FDS, &f->n);
+    if (rc < 0 || f == &none) {
+        close_fds(f, 0);
+        f->n = 0;
     }
-    if (fd)
-        *fd = n ? fds[0] : -1;
-    else if (n)
-        close(fds[0]);
     return rc;
 }
 
-static int keep_port(kc_handle *h, uint32_t port, int fd)
+/* Map a shared page of fd (at least off + len bytes long); NULL if it is not one. */
+static void *map_shared(int fd, off_t off, size_t len)
 {
-    if (port >= KC_MAX_PORTS || fd < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -EPROTO;
-    }
-    pthread_mutex_lock(&h->lock);
+    struct stat st;
+    void *p;
+
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < off + (off_t)len)
+        return NULL;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* The event page: mapped once per handle. */
+static void keep_evpage(kc_handle *h, int fd)
+{
+    struct keel_privcmd_evpage *pg, *none = NULL;
+
+    if (__atomic_load_n(&h->evpage, __ATOMIC_ACQUIRE))
+        return;
+    if (!(pg = map_shared(fd, 0, sizeof(*pg))))
+        return;
+    if (!__atomic_compare_exchange_n(&h->evpage, &none, pg, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        munmap(pg, sizeof(*pg));
+}
+
+static void forget_port(kc_handle *h, uint32_t port)
+{
     if (h->port_fd[port] >= 0)
         close(h->port_fd[port]);
-    h->port_fd[port] = fd;
-    pthread_mutex_unlock(&h->lock);
+    if (h->port_bell[port])
+        munmap(h->port_bell[port], KEEL_PRIVCMD_BELL_LEN);
+    h->port_fd[port] = -1;
+    h->port_bell[port] = NULL;
+    __atomic_fetch_and(&h->bound[port / 64], ~(1ULL << (port % 64)), __ATOMIC_RELAXED);
+}
+
+static int keep_port(kc_handle *h, uint32_t port, struct ev_fds *f)
+{
+    struct keel_privcmd_bell *bell = NULL;
+
+    if (port >= KC_MAX_PORTS || f->n < 1) {
+        close_fds(f, 0);
+        return -EPROTO;
+    }
+    if (f->n >= 2)
+        keep_evpage(h, f->fd[1]);
+    if (f->n >= 3)
+        bell = map_shared(f->fd[2], (off_t)KEEL_PRIVCMD_BELL_OFF, KEEL_PRIVCMD_BELL_LEN);
+    close_fds(f, 1);
+    pthread_mutex_lock(&h->plock);
+    forget_port(h, port);
+    h->port_fd[port] = f->fd[0];
+    h->port_bell[port] = bell;
+    __atomic_fetch_or(&h->bound[port / 64], 1ULL << (port % 64), __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&h->plock);
     return 0;
+}
+
+void kc_evtchn_release(kc_handle *h)
+{
+    for (uint32_t p = 0; p < KC_MAX_PORTS; p++)
+        if (h->port_bell[p])
+            munmap(h->port_bell[p], KEEL_PRIVCMD_BELL_LEN);
+    if (h->evpage)
+        munmap(h->evpage, sizeof(*h->evpage));
 }
 
 int kc_evtchn_alloc_unbound(kc_handle *h, uint32_t dom, uint32_t remote_dom, uint32_t *port)
 {
     struct keel_evtchn_op op = { .dom = dom, .remote_dom = remote_dom };
-    int fd = -1;
-    long rc = evtchn(h, KEEL_EVTCHNOP_ALLOC_UNBOUND, &op, &fd);
+    struct ev_fds f;
+    long rc = evtchn(h, KEEL_EVTCHNOP_ALLOC_UNBOUND, &op, &f);
 
     if (rc < 0)
         return (int)kc_fail(rc, "allocating an unbound port in domain %u for domain %u", dom,
                             remote_dom);
-    if (fd >= 0 && (rc = keep_port(h, op.port, fd)) < 0)
+    if (f.n > 0 && (rc = keep_port(h, op.port, &f)) < 0)
         return (int)kc_fail(rc, "port %u", op.port);
     *port = op.port;
     return 0;
@@ -60,12 +141,12 @@ int kc_evtchn_bind_interdomain(kc_handle *h, uint32_t remote_dom, uint32_t remot
                                uint32_t *port)
 {
     struct keel_evtchn_op op = { .remote_dom = remote_dom, .remote_port = remote_port };
-    int fd = -1;
-    long rc = evtchn(h, KEEL_EVTCHNOP_BIND_INTERDOMAIN, &op, &fd);
+    struct ev_fds f;
+    long rc = evtchn(h, KEEL_EVTCHNOP_BIND_INTERDOMAIN, &op, &f);
 
     if (rc < 0)
         return (int)kc_fail(rc, "binding to port %u of domain %u", remote_port, remote_dom);
-    if ((rc = keep_port(h, op.port, fd)) < 0)
+    if ((rc = keep_port(h, op.port, &f)) < 0)
         return (int)kc_fail(rc, "port %u", op.port);
     *port = op.port;
     return 0;
@@ -74,22 +155,43 @@ int kc_evtchn_bind_interdomain(kc_handle *h, uint32_t remote_dom, uint32_t remot
 int kc_evtchn_bind_virq(kc_handle *h, uint32_t virq, uint32_t *port)
 {
     struct keel_evtchn_op op = { .virq = virq };
-    int fd = -1;
-    long rc = evtchn(h, KEEL_EVTCHNOP_BIND_VIRQ, &op, &fd);
+    struct ev_fds f;
+    long rc = evtchn(h, KEEL_EVTCHNOP_BIND_VIRQ, &op, &f);
 
     if (rc < 0)
         return (int)kc_fail(rc, "binding VIRQ %u", virq);
-    if ((rc = keep_port(h, op.port, fd)) < 0)
+    if ((rc = keep_port(h, op.port, &f)) < 0)
         return (int)kc_fail(rc, "port %u", op.port);
     *port = op.port;
     return 0;
 }
 
+/* Post a send into the remote guest's bell page: its runner signals the guest. */
+static void post_send(struct keel_privcmd_bell *b, uint32_t port)
+{
+    __atomic_fetch_or(&b->send[port / 64], 1ULL << (port % 64), __ATOMIC_SEQ_CST);
+    __atomic_fetch_or(&b->send_sel, 1ULL << (port / 64), __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&b->core_sleeping, __ATOMIC_SEQ_CST)) {
+        __atomic_add_fetch(&b->doorbell, 1, __ATOMIC_SEQ_CST);
+        syscall(SYS_futex, &b->doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+}
+
 int kc_evtchn_notify(kc_handle *h, uint32_t port)
 {
     struct keel_evtchn_op op = { .port = port };
-    long rc = evtchn(h, KEEL_EVTCHNOP_SEND, &op, NULL);
+    struct keel_privcmd_bell *b = NULL;
+    long rc;
 
+    if (port < KC_MAX_PORTS) {
+        pthread_mutex_lock(&h->plock);
+        if ((b = h->port_bell[port]))
+            post_send(b, port);
+        pthread_mutex_unlock(&h->plock);
+        if (b)
+            return 0;
+    }
+    rc = evtchn(h, KEEL_EVTCHNOP_SEND, &op, NULL);
     return rc < 0 ? (int)kc_fail(rc, "notifying port %u", port) : 0;
 }
 
@@ -101,11 +203,12 @@ int kc_evtchn_close(kc_handle *h, uint32_t port)
     if (rc < 0)
         return (int)kc_fail(rc, "closing port %u", port);
     if (port < KC_MAX_PORTS) {
-        pthread_mutex_lock(&h->lock);
-        if (h->port_fd[port] >= 0)
-            close(h->port_fd[port]);
-        h->port_fd[port] = -1;
-        pthread_mutex_unlock(&h->lock);
+        pthread_mutex_lock(&h->plock);
+        forget_port(h, port);
+        pthread_mutex_unlock(&h->plock);
+        if (h->evpage)
+            __atomic_fetch_and(&h->evpage->pending[port / 64], ~(1ULL << (port % 64)),
+                               __ATOMIC_SEQ_CST);
     }
     return 0;
 }
@@ -127,9 +230,9 @@ int kc_evtchn_fd(kc_handle *h, uint32_t port)
 
     if (port >= KC_MAX_PORTS)
         return -EINVAL;
-    pthread_mutex_lock(&h->lock);
+    pthread_mutex_lock(&h->plock);
     fd = h->port_fd[port];
-    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&h->plock);
     return fd >= 0 ? fd : -EBADF;
 }
 
@@ -137,10 +240,15 @@ long kc_evtchn_ack(kc_handle *h, uint32_t port)
 {
     uint64_t cnt = 0;
     int fd = kc_evtchn_fd(h, port);
+    bool bit;
 
     if (fd < 0)
         return kc_fail(fd, "port %u is not bound through this handle", port);
-    if (read(fd, &cnt, sizeof(cnt)) != sizeof(cnt))
-        return errno == EAGAIN ? 0 : kc_fail(-errno, "reading port %u", port);
-    return (long)cnt;
+    bit = kc_take_bit(__atomic_load_n(&h->evpage, __ATOMIC_ACQUIRE), port);
+    if (read(fd, &cnt, sizeof(cnt)) != sizeof(cnt)) {
+        if (errno != EAGAIN)
+            return kc_fail(-errno, "reading port %u", port);
+        cnt = 0;
+    }
+    return cnt ? (long)cnt : bit;
 }

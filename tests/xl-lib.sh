@@ -18,6 +18,7 @@ export KEEL_HV="$B/hypervisor/keel-hv" KEEL_STORED="$B/daemons/store/keel-stored
 export KEEL_CONSOLED="$B/daemons/console/keel-consoled"
 export XENSTORED_PATH="$KEEL_RUNDIR/xenstored/socket"
 export KEEL_GUESTDIR="$B/guests"
+export KEEL_SCRIPTDIR="$S/scripts/hotplug"   # hotplug scripts (block) from the source tree
 host() { sh "$S/scripts/keel-host" "$@"; }
 cleanup() {
     host stop >/dev/null 2>&1

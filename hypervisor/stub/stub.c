@@ -351,8 +351,15 @@ static void wait_response(struct stub_vcpu *sv)
     uint64_t t0 = rdtsc(), spin = HDR->spin_cycles;
     uint32_t seen;
 
+    unsigned spins = 0;
+
     while ((seen = __atomic_load_n(&slot->rsp_seq, __ATOMIC_ACQUIRE)) != sv->seq) {
-        if (rdtsc() - t0 < spin) {
+        uint64_t waited = rdtsc() - t0;
+        if (waited < spin) {
+            /* after a few microseconds, let a thread this CPU is shared with (the domain's
+             * runner, a backend) run: with fewer CPUs than spinners nobody would progress */
+            if (waited > spin / 16 && ++spins % 16 == 0)
+                sys6(NR_sched_yield, 0, 0, 0, 0, 0, 0);
             __builtin_ia32_pause();
             continue;
         }

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "keel/abi.h"
+
 #define KEEL_PRIVCMD_MAGIC 0x4b45454cU  /* "KEEL" */
 #define KEEL_PRIVCMD_VERSION 1
 #define KEEL_PRIVCMD_MAX_ARG 4096
@@ -39,6 +41,28 @@ struct keel_privcmd_rsp {
     uint64_t seq;
     uint32_t nfds;
     uint32_t pad1;
+};
+
+/* The Domain-0 fast event path (hypervisor/README.md, "Events"). A reply that creates a Domain-0
+ * event-channel port (BIND_INTERDOMAIN, ALLOC_UNBOUND in Domain-0, BIND_VIRQ) carries, after the
+ * port's eventfd, the connection's event page (a memfd holding struct keel_privcmd_evpage) and,
+ * when the port's remote is a guest, that guest's control memfd: its page at KEEL_PRIVCMD_BELL_OFF
+ * begins with struct keel_privcmd_bell. Older clients close the extra descriptors. */
+struct keel_privcmd_evpage {
+    uint64_t pending[KEEL_NR_EVTCHN / 64];  /* core -> process: a port of the connection fired */
+    uint64_t spin[KEEL_NR_EVTCHN / 64];     /* process -> core: it watches pending[] for these
+                                             * ports, so the core need not write their eventfd */
+};
+
+#define KEEL_PRIVCMD_BELL_OFF 0x10000ULL
+#define KEEL_PRIVCMD_BELL_LEN 4096ULL
+
+struct keel_privcmd_bell {
+    uint32_t doorbell;                      /* futex the domain's runner sleeps on */
+    uint32_t core_sleeping;                 /* bump doorbell and wake it when non-zero */
+    uint64_t core_private[2];
+    uint64_t send_sel;                      /* bit w: send[w] has bits */
+    uint64_t send[KEEL_NR_EVTCHN / 64];     /* Domain-0 ports to signal (their remote is the guest) */
 };
 
 #endif

@@ -130,8 +130,10 @@ static int write_nodes(kl_ctx *ctx, const struct kl__dev *d, const char *const *
         if ((rc = kl__xs_tx_start(ctx, &tx)) < 0)
             return rc;
         if ((rc = fill_tx(ctx, tx, d, x)) < 0) {
+            char why[sizeof(ctx->err)];
+            snprintf(why, sizeof(why), "%s", kl_ctx_error(ctx));
             kl__xs_tx_end(ctx, tx, 0);
-            return kl__err(ctx, rc, "domain %u: disk %s: %s", d->domid, d->vdev, kl_ctx_error(ctx));
+            return kl__err(ctx, rc, "domain %u: disk %s: %s", d->domid, d->vdev, why);
         }
         rc = kl__xs_tx_end(ctx, tx, 1);
         if (rc != -EAGAIN)

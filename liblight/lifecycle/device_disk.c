@@ -79,8 +79,11 @@ int kl__disk_prepare(kl_ctx *ctx, uint32_t domid, const kl_device_disk *k, struc
         return rc;
     if ((rc = kl_domain_info(ctx, domid, &info)) < 0)
         return rc;
-    if ((rc = kl__hotplug_find(ctx, k->script, d->script, sizeof(d->script))) < 0)
-        return kl__err(ctx, rc, "%s: %s", what, kl_ctx_error(ctx));
+    if ((rc = kl__hotplug_find(ctx, k->script, d->script, sizeof(d->script))) < 0) {
+        char why[sizeof(ctx->err)];
+        snprintf(why, sizeof(why), "%s", kl_ctx_error(ctx));
+        return kl__err(ctx, rc, "%s: %s", what, why);
+    }
     /* xl-disk-configuration(5): a target not starting with '/' is under /dev/ */
     snprintf(target, sizeof(target), "%s%s", k->pdev_path[0] == '/' ? "" : "/dev/", k->pdev_path);
     kl__dev_paths(d, domid, devid, kind);
