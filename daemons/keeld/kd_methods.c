@@ -284,6 +284,9 @@ static const struct kd_method methods[] = {
     { "domain.migrate", kd_m_migrate, true }, { "domain.console", m_console, false },
     { "domain.set_vcpus", kd_m_set_vcpus, false }, { "domain.vcpu_list", kd_m_vcpu_list, false },
     { "domain.vcpu_pin", kd_m_vcpu_pin, false },
+    { "domain.block_attach", kd_m_block_attach, false },
+    { "domain.block_list", kd_m_block_list, false },
+    { "domain.block_detach", kd_m_block_detach, false },
     { "task.get", kd_m_task_get, false }, { "task.list", kd_m_task_list, false },
     { "task.cancel", kd_m_task_cancel, false },
 };
@@ -299,7 +302,8 @@ const struct kd_method *kd_method_find(const char *name)
 bool kd_method_readonly(const char *name)
 {
     static const char *const ro[] = { "host.ping", "host.info", "domain.list", "domain.info",
-                                      "domain.console", "domain.vcpu_list", "task.get", "task.list" };
+                                      "domain.console", "domain.vcpu_list", "domain.block_list",
+                                      "task.get", "task.list" };
 
     for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
         if (!strcmp(ro[i], name))

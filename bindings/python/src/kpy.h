@@ -127,6 +127,11 @@ PyObject *kpy_ctx_store_write(kpy_ctx *self, PyObject *args);
 PyObject *kpy_ctx_store_rm(kpy_ctx *self, PyObject *path);
 PyObject *kpy_ctx_console_read(kpy_ctx *self, PyObject *args, PyObject *kw);
 
+/* kpy_block.c: PV block devices */
+PyObject *kpy_ctx_block_attach(kpy_ctx *self, PyObject *args, PyObject *kw);
+PyObject *kpy_ctx_block_list(kpy_ctx *self, PyObject *dom);
+PyObject *kpy_ctx_block_detach(kpy_ctx *self, PyObject *args, PyObject *kw);
+
 /* kpy_watch.c */
 PyObject *kpy_ctx_watch_deaths(kpy_ctx *self, PyObject *args, PyObject *kw);
 

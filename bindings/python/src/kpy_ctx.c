@@ -222,6 +222,14 @@ static PyMethodDef ctx_methods[] = {
     M("store_rm", kpy_ctx_store_rm, METH_O, "store_rm(path)"),
     M("console_read", kpy_ctx_console_read, VK,
       "console_read(dom, offset=0) -> (bytes, next_offset): the domain's console output"),
+    M("block_attach", kpy_ctx_block_attach, VK,
+      "block_attach(dom, spec, fe_keys=None) -> devid: attach a disk (spec as in disk=[...]); "
+      "returns once the backend is ready; fe_keys: extra frontend keys {name: value}"),
+    M("block_list", kpy_ctx_block_list, METH_O,
+      "block_list(dom) -> [dict]: vdev, devid, kind, backend/frontend states, evtch, ring_ref, "
+      "mode, params, hotplug_status, backend, frontend"),
+    M("block_detach", kpy_ctx_block_detach, VK,
+      "block_detach(dom, device, force=False): device is a vdev name or a device number"),
     M("watch_deaths", kpy_ctx_watch_deaths, VK,
       "watch_deaths(dom=None) -> DeathWatch: domains that shut down or disappear"),
     { NULL, NULL, 0, NULL },

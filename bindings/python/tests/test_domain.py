@@ -333,3 +333,40 @@ def test_threads_share_a_context(ctx, host, name):
     for t in ts:
         t.join()
     assert errors == []
+
+
+def test_block_devices(ctx, host, name, tmp_path, monkeypatch):
+    """block_attach / block_list / block_detach: argument checks and liblight's errors; with
+    keel-blkback running (started by keel-host), a disk attached, listed and detached."""
+    monkeypatch.setenv("KEEL_SCRIPTDIR", os.path.join(host.srcdir, "scripts", "hotplug"))
+    monkeypatch.setenv("KEEL_DEVICE_TIMEOUT", "2")
+    _, d = create_counter(ctx, host, name)
+    img = tmp_path / "disk.img"
+    img.write_bytes(b"\0" * (1 << 20))
+    assert ctx.block_list(d) == []
+    with pytest.raises(keel.ConfigError):
+        ctx.block_attach(d, f"{img},qcow7,xvdb")
+    with pytest.raises(keel.Error) as e:
+        ctx.block_attach(d, f"{img},raw,foo")
+    assert e.value.errno == errno.EINVAL and "not a valid virtual device name" in str(e.value)
+    with pytest.raises(keel.Error) as e:
+        ctx.block_attach(d, f"{img},backendtype=tap,vdev=xvdb")
+    assert "tap (blktap) is not supported" in str(e.value)
+    with pytest.raises(TypeError):
+        ctx.block_attach(d, f"{img},raw,xvdb", fe_keys={"ring-ref": 5})
+    with pytest.raises(TypeError):
+        ctx.block_detach(d, 1.5)
+    with pytest.raises(keel.Error) as e:
+        ctx.block_detach(d, "xvdz")
+    assert e.value.errno == errno.ENODEV
+    if "keel-blkback: running" not in host._keel_host("status").stdout:
+        with pytest.raises(keel.Error) as e:
+            ctx.block_attach(d, f"{img},raw,xvdb,rw")
+        assert "did not reach InitWait" in str(e.value)
+        assert ctx.block_list(d) == []
+        return
+    assert ctx.block_attach(d, f"{img},raw,xvdb,rw") == 51728
+    (dev,) = ctx.block_list(d)
+    assert dev["vdev"] == "xvdb" and dev["hotplug_status"] == "connected" and dev["mode"] == "w"
+    ctx.block_detach(d, "xvdb")
+    assert ctx.block_list(d) == []

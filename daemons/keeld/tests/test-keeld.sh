@@ -12,6 +12,8 @@ export KEEL_RUNDIR
 export KEEL_HV="$B/hypervisor/keel-hv" KEEL_STORED="$B/daemons/store/keel-stored"
 export KEEL_CONSOLED="$B/daemons/console/keel-consoled" KEEL_GUESTDIR="$B/guests"
 export XL="$B/cli/xl" KEELD="$B/daemons/keeld/keeld" SRC="$S"
+# block devices: the hotplug scripts of the source tree, a short wait for a backend
+export KEEL_SCRIPTDIR="$S/scripts/hotplug" KEEL_DEVICE_TIMEOUT=2
 CERTS="$KEEL_RUNDIR/certs"
 export CERTS
 cleanup() {

@@ -350,9 +350,60 @@ def test_restart():
     c.close()
 
 
+def blkback_running():
+    st = subprocess.run(["sh", os.path.join(os.environ["SRC"], "scripts", "keel-host"), "status"],
+                        capture_output=True, text=True)
+    return "keel-blkback: running" in st.stdout
+
+
+def test_block():
+    c = keelrpc.Client.unix(SOCK)
+    r = c.wait_task(c.call("domain.create", config=cfg("blk"))["task"])
+    img = os.path.join(RUNDIR, "blk.img")
+    with open(img, "wb") as f:
+        f.truncate(8 << 20)
+    ok(c.call("domain.block_list", domain="blk") == [], "domain.block_list: no disks yet")
+    ok(raises(lambda: c.call("domain.block_attach", domain="blk", spec=f"{img},qcow7,xvdb"),
+              -32004), "domain.block_attach: a bad spec is a config error")
+    ok(raises(lambda: c.call("domain.block_attach", domain="blk", spec=f"{img},raw,foo"), -32602),
+       "domain.block_attach: a bad vdev is refused")
+    ok(raises(lambda: c.call("domain.block_attach", domain="blk",
+                             spec=f"{img},backendtype=tap,vdev=xvdb"), -32602),
+       "domain.block_attach: backendtype=tap is refused")
+    ok(raises(lambda: c.call("domain.block_attach", domain="blk"), -32602) and
+       raises(lambda: c.call("domain.block_attach", domain="blk", spec=7), -32602) and
+       raises(lambda: c.call("domain.block_attach", domain="blk", spec="x" * 2000), -32602),
+       "domain.block_attach: spec missing, not a string or too long")
+    ok(raises(lambda: c.call("domain.block_attach", domain="nosuch", spec=f"{img},raw,xvdb"),
+              -32000), "domain.block_attach: no such domain")
+    ok(raises(lambda: c.call("domain.block_detach", domain="blk", device="xvdz"), -32602) and
+       raises(lambda: c.call("domain.block_detach", domain="blk", device=[1]), -32602) and
+       raises(lambda: c.call("domain.block_detach", domain="blk", device="foo"), -32602),
+       "domain.block_detach: an absent device, a wrong type, a bad name")
+    if blkback_running():
+        a = c.call("domain.block_attach", domain="blk", spec=f"{img},raw,xvdb,rw")
+        ok(a["devid"] == 51728, "domain.block_attach attaches xvdb (51728)")
+        lst = c.call("domain.block_list", domain="blk")
+        ok(len(lst) == 1 and lst[0]["hotplug_status"] == "connected" and lst[0]["mode"] == "w",
+           "domain.block_list shows it connected by the hotplug script")
+        ok(c.call("domain.block_detach", domain="blk", device=51728)["devid"] == 51728,
+           "domain.block_detach by number")
+        ok(c.call("domain.block_list", domain="blk") == [], "and it is gone")
+    else:
+        try:
+            c.call("domain.block_attach", domain="blk", spec=f"{img},raw,xvdb,rw")
+            ok(False, "domain.block_attach without a backend fails")
+        except keelrpc.RpcError as e:
+            ok(e.code == -32003 and "did not reach InitWait" in str(e),
+               "domain.block_attach without a backend fails, saying why")
+        ok(c.call("domain.block_list", domain="blk") == [], "and leaves no device")
+    c.call("domain.destroy", domain="blk")
+    c.close()
+
+
 def main():
     for t in (test_unix, test_xl_side_by_side, test_tls, test_concurrent, test_events_order,
-              test_malformed, test_access, test_restart):
+              test_malformed, test_access, test_restart, test_block):
         try:
             t()
         except Exception as e:  # noqa: BLE001
