@@ -23,6 +23,7 @@
 struct hv_conn {
     int fd;
     pid_t peer_pid;
+    void *grant;                       /* grant.c: this connection's maptrack */
 };
 
 static int read_full(int fd, void *buf, size_t len)
@@ -101,10 +102,17 @@ static long call(struct hv_caller *c, uint32_t op, uint64_t cmd)
             return rc;
         return hv_domain_create(&dc->u.create, dc->domain, &dc->domain);
     }
+    if (op == KH_GRANT_TABLE_OP)           /* grant ops take their own locks (grant.c) */
+        return hv_gnttab_op(c, cmd, 0);
     pthread_mutex_lock(&hv.lock);
     rc = hv_hypercall(c, op, cmd, 0);
     pthread_mutex_unlock(&hv.lock);
     return rc;
+}
+
+void **hv_conn_grant_slot(struct hv_conn *conn)
+{
+    return &conn->grant;
 }
 
 static int serve_one(struct hv_conn *conn)
@@ -151,7 +159,7 @@ static int serve_one(struct hv_conn *conn)
     rsp.nfds = (uint32_t)c.nfds;
     rc = send_reply(conn, &rsp, arg, out, c.fds, c.nfds);
     for (int i = 0; i < c.nfds; i++)
-        if (rq.op == KH_DOMCTL)
+        if (rq.op == KH_DOMCTL || rq.op == KH_GRANT_TABLE_OP)
             close(c.fds[i]);              /* dups made for the caller; evtchn fds stay ours */
 done:
     free(arg);
@@ -166,6 +174,7 @@ static void *conn_main(void *p)
 
     while (serve_one(conn) == 0)
         ;
+    hv_gnttab_conn_closed(conn);
     pthread_mutex_lock(&hv.lock);
     hv_evtchn_conn_closed(conn);
     pthread_mutex_unlock(&hv.lock);

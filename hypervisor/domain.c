@@ -65,6 +65,7 @@ static void domain_free(struct hv_domain *d)
         close(d->shared_fd);
     if (d->pidfd >= 0)
         close(d->pidfd);
+    hv_gnttab_teardown(d);
     hv_logdirty_release(d);
     hv_evtchn_teardown(d);
     free(d->evtchn);
@@ -147,6 +148,11 @@ static struct hv_domain *domain_alloc(const struct keel_domctl_create *cr, uint3
     }
     d->created_ns = hv_now();
     d->sched_weight = KEEL_SCHED_WEIGHT_DEFAULT;
+    if (domid != 0 && hv_gnttab_init(d, cr->max_grant_frames, cr->max_maptrack_frames) < 0) {
+        free(d->vcpus);
+        free(d);
+        return NULL;
+    }
     return d;
 }
 
@@ -159,6 +165,10 @@ static int validate_create(const struct keel_domctl_create *cr)
     if (cr->flags)
         return -EINVAL;
     if (memchr(cr->label, 0, sizeof(cr->label)) == NULL)
+        return -EINVAL;
+    if (cr->max_grant_frames > KEEL_GNTTAB_MAX_FRAMES_LIMIT ||
+        (cr->max_maptrack_frames > KEEL_GNTTAB_MAX_MAPTRACK_LIMIT &&
+         cr->max_maptrack_frames != KEEL_GNTTAB_NO_MAPTRACK))
         return -EINVAL;
     return 0;
 }
@@ -238,6 +248,7 @@ long hv_domain_create(struct keel_domctl_create *cr, uint32_t want, uint32_t *do
     }
     d->pause_count = 1;
     d->ready = true;
+    hv_gnttab_publish(d);
     hv_reaper_watch(d);
     hv_printk("Domain %u created: %u vCPUs, %llu KiB, pid %d", id, d->max_vcpus,
               (unsigned long long)(d->mem_size >> 10), (int)d->pid);
@@ -286,6 +297,7 @@ long hv_domain_destroy(struct hv_caller *c, uint32_t domid)
         kill(d->pid, SIGKILL);
     pthread_mutex_unlock(&hv.lock);
 
+    hv_gnttab_unpublish(d);               /* no grant op reaches d any more */
     hv_runner_stop(d);
     if (d->pid > 0 && !d->dead) {
         siginfo_t si;

@@ -107,6 +107,24 @@ int hv_xsm_check_sids(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm)
     return kf ? kf_has_perm(kf, ssid, tsid, cls, perm, NULL) : 0;
 }
 
+/* For callers that do not hold hv.lock (grant ops): a cached grant that needs no audit takes no
+ * lock; anything else is decided again under hv.lock, which guards the audit's console ring. */
+int hv_xsm_check_sids_unlocked(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm)
+{
+    struct kf_av av;
+    int rc;
+
+    if (!kf)
+        return 0;
+    if (kf_avc_lookup(kf, ssid, tsid, cls, &av) == 0 && (av.allowed & perm) == perm &&
+        !(av.auditallow & perm))
+        return 0;
+    pthread_mutex_lock(&hv.lock);
+    rc = kf_has_perm(kf, ssid, tsid, cls, perm, NULL);
+    pthread_mutex_unlock(&hv.lock);
+    return rc;
+}
+
 uint32_t hv_flask_channel_sid(struct hv_domain *d, struct hv_domain *remote)
 {
     kf_sid_t s = 0;

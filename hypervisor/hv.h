@@ -26,6 +26,7 @@
 enum hv_chn_state { CHN_FREE = 0, CHN_UNBOUND, CHN_INTERDOMAIN, CHN_VIRQ, CHN_IPI };
 
 struct hv_conn;
+struct hv_gnttab;
 
 struct hv_evtchn {
     uint8_t state;                     /* enum hv_chn_state */
@@ -108,6 +109,8 @@ struct hv_domain {
     uint64_t created_ns;
     uint32_t sched_weight, sched_cap;
     int64_t time_offset;               /* guest system time = core system time + offset */
+    uint64_t instance;                 /* unique over the core's life (grant.c) */
+    struct hv_gnttab *gnt;             /* grant table (grant.c), NULL for Domain-0 */
 };
 
 /* Who is making a hypercall and where its buffers live. */
@@ -253,6 +256,17 @@ void hv_evfast_conn_closed(struct hv_conn *conn);
 int hv_evfast_drain(struct hv_domain *d);
 bool hv_evfast_waiting(struct hv_domain *d);
 
+/* grant.c: grant tables, outside hv.lock (their own locks) */
+int hv_gnttab_init(struct hv_domain *d, uint32_t max_frames, uint32_t max_maptrack);
+void hv_gnttab_publish(struct hv_domain *d);
+void hv_gnttab_unpublish(struct hv_domain *d);   /* waits for grant ops in flight */
+void hv_gnttab_teardown(struct hv_domain *d);
+long hv_gnttab_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+void hv_gnttab_serve_guest(struct hv_domain *d, struct hv_vcpu *v, uint32_t seq, uint64_t cmd,
+                           uint64_t arg);
+void hv_gnttab_conn_closed(struct hv_conn *conn);
+void **hv_conn_grant_slot(struct hv_conn *conn);   /* control.c: the connection's maptrack */
+
 /* memory.c */
 long hv_do_memory_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 
@@ -274,6 +288,7 @@ int hv_flask_dom0(uint32_t *sid);
 int hv_xsm_check(struct hv_caller *c, struct hv_domain *t, uint16_t cls, uint32_t perm);
 int hv_xsm_check_xen(struct hv_caller *c, uint16_t cls, uint32_t perm);
 int hv_xsm_check_sids(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm);
+int hv_xsm_check_sids_unlocked(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm);
 uint32_t hv_flask_channel_sid(struct hv_domain *d, struct hv_domain *remote);
 long hv_do_xsm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 static inline bool hv_is_priv(const struct hv_caller *c) { return c->conn != NULL; }

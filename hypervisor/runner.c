@@ -35,6 +35,10 @@ static void serve_vcpu(struct hv_domain *d, struct hv_vcpu *v)
     op = s->op;
     cmd = s->cmd;
     arg = s->arg;
+    if (op == KH_GRANT_TABLE_OP) {         /* grant ops take their own locks (grant.c) */
+        hv_gnttab_serve_guest(d, v, seq, cmd, arg);
+        return;
+    }
     memset(&c, 0, sizeof(c));
     c.d = d;
     c.v = v;

@@ -83,6 +83,7 @@ void kc_close(kc_handle *h)
         if (h->port_fd[i] >= 0)
             close(h->port_fd[i]);
     kc_evtchn_release(h);
+    kc_gnttab_release(h);
     close(h->fd);
     pthread_mutex_destroy(&h->plock);
     pthread_mutex_destroy(&h->lock);

@@ -16,19 +16,13 @@ struct kc_handle {
     uint64_t seq;
     char rundir[512];
     int port_fd[KC_MAX_PORTS];           /* eventfd per bound port, -1 if none */
+    struct kc_gnt *gnt;                  /* kc_gnttab.c: grant mappings, NULL until the first */
     /* the fast event path (kc_evtchn.c); port_fd and port_bell are under plock */
     pthread_mutex_t plock;
     struct keel_privcmd_evpage *evpage;  /* the connection's event page, NULL until a bind */
     struct keel_privcmd_bell *port_bell[KC_MAX_PORTS]; /* the remote guest's bell page, or NULL */
     uint64_t bound[KC_MAX_PORTS / 64];   /* ports with an eventfd */
 };
-
-/* Record a message for the calling thread; returns rc (negative errno) for tail calls. */
-long kc_fail(long rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-long kc_domctl(kc_handle *h, struct keel_domctl *dc, const void *in, size_t in_len, void *out,
-               size_t out_max, size_t *out_len, int *fds, int max_fds, int *nfds);
-long kc_sysctl(kc_handle *h, struct keel_sysctl *sc, void *out, size_t out_max, size_t *out_len);
 
 /* Take a port's mark in the event page; true if it was set. */
 static inline bool kc_take_bit(struct keel_privcmd_evpage *pg, uint32_t port)
@@ -41,5 +35,15 @@ static inline bool kc_take_bit(struct keel_privcmd_evpage *pg, uint32_t port)
 
 /* kc_evtchn.c: release the fast-path mappings of a closing handle. */
 void kc_evtchn_release(kc_handle *h);
+
+/* kc_gnttab.c: release the grant mappings and descriptors of a closing handle. */
+void kc_gnttab_release(kc_handle *h);
+
+/* Record a message for the calling thread; returns rc (negative errno) for tail calls. */
+long kc_fail(long rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+long kc_domctl(kc_handle *h, struct keel_domctl *dc, const void *in, size_t in_len, void *out,
+               size_t out_max, size_t *out_len, int *fds, int max_fds, int *nfds);
+long kc_sysctl(kc_handle *h, struct keel_sysctl *sc, void *out, size_t out_max, size_t *out_len);
 
 #endif

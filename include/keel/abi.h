@@ -238,6 +238,9 @@ struct keel_grant_entry_v1 {             /* Xen's grant_entry_v1, 8 bytes */
 #define KEEL_GNTTAB_NR_RESERVED_ENTRIES 8  /* 0 console, 1 xenstore, as Xen */
 #define KEEL_GNTTAB_DEFAULT_MAX_FRAMES 64  /* xl.cfg max_grant_frames default */
 #define KEEL_GNTTAB_DEFAULT_MAX_MAPTRACK 1024 /* xl.cfg max_maptrack_frames default */
+#define KEEL_GNTTAB_MAX_FRAMES_LIMIT 1024  /* largest max_grant_frames a domain may ask for */
+#define KEEL_GNTTAB_MAX_MAPTRACK_LIMIT 65535 /* largest max_maptrack_frames */
+#define KEEL_GNTTAB_NO_MAPTRACK 0xffffffffu /* max_maptrack_frames=0 in xl.cfg */
 
 #define KEEL_GTF_invalid 0u
 #define KEEL_GTF_permit_access 1u
@@ -376,6 +379,8 @@ struct keel_domctl_create {
     uint32_t ssidref;
     uint32_t pad;
     char label[64];              /* security label (FLASK context), empty: default */
+    uint32_t max_grant_frames;   /* grant table frames, 0: KEEL_GNTTAB_DEFAULT_MAX_FRAMES */
+    uint32_t max_maptrack_frames; /* 0: default; KEEL_GNTTAB_NO_MAPTRACK: may map nothing */
 };
 #define KEEL_DOMINF_DYING (1u << 0)
 #define KEEL_DOMINF_SHUTDOWN (1u << 1)

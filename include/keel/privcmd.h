@@ -15,7 +15,7 @@
 
 #define KEEL_PRIVCMD_MAGIC 0x4b45454cU  /* "KEEL" */
 #define KEEL_PRIVCMD_VERSION 1
-#define KEEL_PRIVCMD_MAX_ARG 4096
+#define KEEL_PRIVCMD_MAX_ARG 32768     /* a full grant map batch: 512 x 48 bytes */
 #define KEEL_PRIVCMD_MAX_EXTRA (1U << 20)
 #define KEEL_PRIVCMD_MAX_FDS 4
 #define KEEL_PRIVCMD_SOCKET "hv.sock"  /* inside the runtime directory */
