@@ -60,6 +60,15 @@ static int core_create(kl_ctx *ctx, const kl_domain_config *dc, uint32_t *domid)
     memcpy(cr.handle, dc->c_info.uuid.bytes, 16);
     if (dc->c_info.ssid_label)
         snprintf(cr.label, sizeof(cr.label), "%s", dc->c_info.ssid_label);
+    if (b->max_grant_frames > KEEL_GNTTAB_MAX_FRAMES_LIMIT)
+        return kl__err(ctx, -EINVAL, "domain '%s': max_grant_frames=%d is more than the core "
+                       "allows (%d)", dc->c_info.name, b->max_grant_frames,
+                       KEEL_GNTTAB_MAX_FRAMES_LIMIT);
+    if (b->max_grant_frames > 0)                 /* -1: the core's default */
+        cr.max_grant_frames = (uint32_t)b->max_grant_frames;
+    if (b->max_maptrack_frames >= 0)
+        cr.max_maptrack_frames = b->max_maptrack_frames ? (uint32_t)b->max_maptrack_frames
+                                                        : KEEL_GNTTAB_NO_MAPTRACK;
     *domid = 0;
     if ((rc = kc_domain_create(ctx->kc, &cr, domid)) < 0)
         return kl__err(ctx, rc, "creating domain '%s': %s", dc->c_info.name, kc_error(ctx->kc));
