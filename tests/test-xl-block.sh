@@ -39,16 +39,13 @@ $XL block-attach b1 "$img,raw,xvdb,backend=drv" 2>&1 | grep -q "driver domains a
 $XL block-attach b1 "$img,raw,xvdb,script=nosuchscript" 2>&1 | grep -q "hotplug script 'nosuchscript' not found"; ok $? "a missing hotplug script is reported"
 [ -z "$(xenstore-list /local/domain/0/backend/vbd/$d 2>/dev/null)" ] && not xenstore-read /local/domain/$d/device/vbd/51728/backend; ok $? "and none of them wrote a node"
 
-# ---- the nodes as written (seen while the toolstack waits for the backend) ----
-if [ "$backend" -eq 0 ]; then
-    $XL block-attach b1 "$img,raw,xvdb,rw,discard" >"$KEEL_RUNDIR/att.out" 2>&1 &
-    apid=$!
+# the nodes of xvdb (51728) of domain $d as the contract lays them out
+check_layout() { # BE-STATE
     be=/local/domain/0/backend/vbd/$d/51728
     fe=/local/domain/$d/device/vbd/51728
-    wait_until 5 xenstore-read $be/dev; ok $? "block-attach writes the backend dir $be (xvdb = 51728)"
     ls=$(xenstore-ls -p $be)
     echo "$ls" | grep -q "^frontend = \"$fe\".*(n0,r$d)"; ok $? "BE frontend link, owner 0, frontend may read"
-    for kv in "frontend-id = \"$d\"" 'online = "1"' 'state = "1"' "params = \"$img\"" 'mode = "w"' \
+    for kv in "frontend-id = \"$d\"" 'online = "1"' "state = \"$1\"" "params = \"$img\"" 'mode = "w"' \
               'type = "phy"' 'dev = "xvdb"' 'device-type = "disk"' 'removable = "0"' \
               'bootable = "1"' 'discard-enable = "1"' "script = \"$BLOCK\""; do
         echo "$ls" | grep -q "^$kv"; ok $? "BE key $kv"
@@ -62,6 +59,15 @@ if [ "$backend" -eq 0 ]; then
     done
     [ "$(xenstore-read /libxl/$d/device/vbd/51728/backend)" = "$be" ] &&
         [ "$(xenstore-read /libxl/$d/device/vbd/51728/frontend)" = "$fe" ]; ok $? "bookkeeping /libxl/$d/device/vbd/51728"
+}
+
+# ---- the nodes as written (seen while the toolstack waits for the backend) ----
+if [ "$backend" -eq 0 ]; then
+    $XL block-attach b1 "$img,raw,xvdb,rw,discard" >"$KEEL_RUNDIR/att.out" 2>&1 &
+    apid=$!
+    be=/local/domain/0/backend/vbd/$d/51728
+    wait_until 5 xenstore-read $be/dev; ok $? "block-attach writes the backend dir $be (xvdb = 51728)"
+    check_layout 1
     wait $apid; rc=$?
     [ $rc -eq 1 ] && grep -q "backend did not reach InitWait.*within 3 s" "$KEEL_RUNDIR/att.out"; ok $? "without a backend the attach fails after the timeout, saying why"
     not xenstore-read $be/dev && not xenstore-read $fe/backend && not xenstore-read /libxl/$d/device/vbd/51728/backend; ok $? "and removes every node it wrote"
@@ -139,11 +145,15 @@ xenstore-rm /local/domain/0/backend; xenstore-rm /local/domain/907; xenstore-rm 
 # ---- with a backend: attach, list, detach, create with disk=, destroy ----
 if [ "$backend" -gt 0 ]; then
     $XL unpause b1
-    $XL block-attach b1 "$img,raw,xvdb,rw"; ok $? "block-attach on a running guest"
+    $XL block-attach b1 "$img,raw,xvdb,rw,discard"; ok $? "block-attach on a running guest"
     [ "$(xenstore-read /local/domain/0/backend/vbd/$d/51728/hotplug-status)" = connected ]; ok $? "the hotplug script ran: connected"
     $XL block-list b1 | awk 'NR==1 && $1=="Vdev" && $7=="BE-path" {h=1} NR==2 && $1==51728 && $2==0 && $3=='"$d"' {r=1} END {exit !(h && r)}'; ok $? "block-list shows xl's columns and the device"
     $XL list -l b1 | grep -q '"vdev": "xvdb"'; ok $? "xl list -l shows the disk in the config and its state"
-    $XL block-attach b1 "$img,raw,xvdc,rw" >/dev/null 2>&1; [ $? -eq 1 ]; ok $? "the same image rw twice is refused"
+    be=/local/domain/0/backend/vbd/$d/51728
+    check_layout 2
+    $XL create -q -p examples/counter.cfg name=b2 2>/dev/null
+    $XL block-attach b2 "$img,raw,xvdb,ro" 2>&1 | grep -q "already attached read-write to domain $d"; ok $? "the image attached rw to b1 is refused to another domain, with the script's reason"
+    $XL destroy b2
     $XL block-detach b1 xvdb; ok $? "block-detach"
     not xenstore-read /local/domain/0/backend/vbd/$d/51728/dev && not xenstore-read /local/domain/$d/device/vbd/51728/backend; ok $? "detach removes the nodes"
     $XL block-detach b1 xvdb 2>&1 | grep -q "Error: Device xvdb not connected."; ok $? "detaching again: xl's message"

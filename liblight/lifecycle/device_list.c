@@ -127,7 +127,8 @@ int kl_disk_list(kl_ctx *ctx, uint32_t domid, kl_diskinfo **out)
     if ((n = kl_domain_info(ctx, domid, &di)) < 0)
         return n;
     n = devids(ctx, domid, &ids);
-    qsort(ids, (size_t)n, sizeof(*ids), cmp_u32);
+    if (n > 1)
+        qsort(ids, (size_t)n, sizeof(*ids), cmp_u32);
     if (!(*out = calloc((size_t)n + 1, sizeof(**out)))) {
         free(ids);
         return -ENOMEM;
