@@ -10,7 +10,8 @@
  * 4 COPYIN dom ref offset len (grant copy from another domain's grant into its scratch page,
  * prints the status and the first byte); 5 COPYOUT dom ref offset len (from its scratch page,
  * filled with 0x5a, into another domain's grant); 6 REGRANT page readonly (a new grant of a page
- * to `to`); 7 SETUP again (rt_gnttab_resume); 8 QUIT. */
+ * to `to`); 7 SETUP again (rt_gnttab_resume); 8 QUIT; 9 MAP dom ref (a guest's map attempt);
+ * 10 QUERY its own table's size. */
 #include "rt/keel_guest.h"
 
 struct mbox {
@@ -75,6 +76,22 @@ static void obey(struct mbox *m, uint8_t **page, uint32_t npages, uint32_t to, u
     case 7:
         rt_printf("done %u setup rc=%d\n", seq, rt_gnttab_resume());
         break;
+    case 9: {                            /* guests may not map (no driver domains) */
+        struct keel_gnttab_map_grant_ref mr = { .flags = KEEL_GNTMAP_host_map, .ref = m->b,
+                                                .dom = m->a, .host_addr = (uint64_t)scratch };
+        long rc = hypercall(KH_GRANT_TABLE_OP, (long)KEEL_GNTTABOP_CMD(KEEL_GNTTABOP_MAP_GRANT_REF, 1),
+                            &mr);
+        rt_printf("done %u map rc=%ld status=%d\n", seq, rc, mr.status);
+        break;
+    }
+    case 10: {
+        struct keel_gnttab_query_size q = { .dom = KEEL_DOMID_SELF };
+        long rc = hypercall(KH_GRANT_TABLE_OP, (long)KEEL_GNTTABOP_CMD(KEEL_GNTTABOP_QUERY_SIZE, 1),
+                            &q);
+        rt_printf("done %u query rc=%ld status=%d frames=%u max=%u\n", seq, rc, q.status,
+                  q.nr_frames, q.max_nr_frames);
+        break;
+    }
     default:
         rt_printf("done %u unknown\n", seq);
         break;

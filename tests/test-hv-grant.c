@@ -32,6 +32,7 @@ struct granter {
     struct mbox *mb;
     uint32_t seq;
     int ro[16], rw[16];
+    unsigned long long gfn[16];
     int other, extra_first;
     char line[256];
 };
@@ -61,7 +62,7 @@ static int start_granter(struct granter *g, const char *cmdline, uint32_t pages)
     for (uint32_t i = 0; i < pages; i++) {
         snprintf(key, sizeof(key), "gref page=%u ", i);
         if (!(p = strstr(con, key)) ||
-            sscanf(p + strlen(key), "ro=%d rw=%d", &g->ro[i], &g->rw[i]) != 2)
+            sscanf(p + strlen(key), "ro=%d rw=%d gfn=%llu", &g->ro[i], &g->rw[i], &g->gfn[i]) != 3)
             return -1;
     }
     if (!(p = strstr(con, "gref other=")) || sscanf(p, "gref other=%d", &g->other) != 1 ||
@@ -198,6 +199,58 @@ static void test_map(void)
     tap_ok(!p && st[0] == KEEL_GNTST_bad_domain, "a domain that does not exist is bad_domain");
     p = kc_gnttab_map(host.h, 0, &ref, 1, 0, st);
     tap_ok(!p && st[0] == KEEL_GNTST_bad_domain, "Domain-0 has no grant table");
+}
+
+/* Grant-table calls a guest makes on its own behalf; Domain-0 reads a registration back. */
+static void test_guest_side(void)
+{
+    struct keel_gnttab_setup_table st = { .dom = (uint32_t)A.domid };
+    long rc;
+
+    tap_ok(starts(cmd(&A, 9, (uint32_t)B.domid, (uint32_t)B.ro[0], 0, 0), "map rc=-95 status=-1"),
+           "a guest's map is refused (no driver domains): EOPNOTSUPP, general_error");
+    tap_ok(starts(cmd(&A, 10, 0, 0, 0, 0), "query rc=0 status=0 frames=2 max=64"),
+           "a guest queries its own table");
+    rc = kc_hypercall(host.h, KH_GRANT_TABLE_OP, KEEL_GNTTABOP_CMD(KEEL_GNTTABOP_SETUP_TABLE, 1),
+                      &st, sizeof(st), NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+    tap_ok(rc == 0 && st.status == 0 && st.nr_frames == 2 && st.first_gfn > 256,
+           "Domain-0 reads a guest's table registration back");
+}
+
+/* Writable mappings and copies into a guest are logged dirty (live migration). */
+static void test_logdirty(void)
+{
+    uint8_t bm[512];
+    uint64_t dirty;
+    uint32_t ref;
+    uint8_t *p;
+    uint8_t v = 0x31;
+    struct kc_gnttab_copy_seg s = { .domid = (uint32_t)A.domid, .ref = (uint32_t)A.rw[3],
+                                    .offset = 0, .len = 1, .to_guest = 1, .local = &v };
+#define BIT(g) (bm[(g) / 8] & (1u << ((g) % 8)))
+
+    if (kc_logdirty_enable(host.h, (uint32_t)A.domid) < 0) {
+        tap_diag("log-dirty mode unavailable here (%s): skipping its checks", kc_error(host.h));
+        return;
+    }
+    kc_logdirty_read(host.h, (uint32_t)A.domid, 1, bm, 4096, &dirty);
+    ref = (uint32_t)A.rw[1];
+    p = kc_gnttab_map(host.h, (uint32_t)A.domid, &ref, 1, 1, NULL);
+    ref = (uint32_t)A.ro[2];
+    uint8_t *q = kc_gnttab_map(host.h, (uint32_t)A.domid, &ref, 1, 0, NULL);
+    if (p)
+        p[7] = 1;
+    if (p)
+        kc_gnttab_unmap(host.h, p, 1);
+    if (q)
+        kc_gnttab_unmap(host.h, q, 1);
+    kc_gnttab_copy(host.h, &s, 1, NULL);
+    memset(bm, 0, sizeof(bm));
+    tap_ok(kc_logdirty_read(host.h, (uint32_t)A.domid, 1, bm, 4096, &dirty) == 0 &&
+           BIT(A.gfn[1]) && BIT(A.gfn[3]) && !BIT(A.gfn[2]),
+           "log-dirty: the writably mapped page and the copied-into page are dirty, a read-only one not");
+    kc_logdirty_disable(host.h, (uint32_t)A.domid);
+#undef BIT
 }
 
 static void test_batch(void)
@@ -498,6 +551,8 @@ int main(void)
     if (start_granter(&B, args, 2) < 0)
         tap_bail("granter B did not start: %s", hvhost_console(&host, (uint32_t)b));
     test_map();
+    test_guest_side();
+    test_logdirty();
     test_batch();
     test_revoke();
     test_copy();
