@@ -160,8 +160,16 @@ if [ "$backend" -gt 0 ]; then
     $XL create -q examples/counter.cfg name=bd "disk=['$img2,raw,xvda,rw']"; ok $? "create with disk="
     bd=$($XL domid bd)
     [ "$(xenstore-read /local/domain/0/backend/vbd/$bd/51712/hotplug-status)" = connected ]; ok $? "its disk is attached before it runs"
+    $XL save bd "$KEEL_RUNDIR/bd.save" >/dev/null 2>&1; ok $? "save the guest with its disk"
+    [ -z "$(xenstore-list /local/domain/0/backend/vbd/$bd 2>/dev/null)" ]; ok $? "saving (which destroys it) removed its disk nodes"
+    $XL restore "$KEEL_RUNDIR/bd.save" >/dev/null 2>&1; ok $? "restore it"
+    nbd=$($XL domid bd)
+    [ -n "$nbd" ] && [ "$nbd" != "$bd" ] &&
+        [ "$(xenstore-read /local/domain/0/backend/vbd/$nbd/51712/hotplug-status)" = connected ] &&
+        [ "$(xenstore-read /local/domain/$nbd/device/vbd/51712/backend)" = /local/domain/0/backend/vbd/$nbd/51712 ]; ok $? "restore re-creates the disk's nodes for the new domid ($bd -> $nbd)"
     $XL destroy bd
-    [ -z "$(xenstore-list /local/domain/0/backend/vbd/$bd 2>/dev/null)" ] && not xenstore-read /libxl/$bd; ok $? "destroy leaves nothing in the store"
+    [ -z "$(xenstore-list /local/domain/0/backend/vbd/$nbd 2>/dev/null)" ] && not xenstore-read /libxl/$nbd; ok $? "destroy leaves nothing in the store"
+    grep -q "block remove backend/vbd/$nbd/51712" "$KEEL_RUNDIR/hotplug.log"; ok $? "and ran the hotplug script's remove"
 else
     skip "attach/list/detach on a running guest, create with disk=, destroy" "keel-blkback is not started by keel-host yet"
 fi
