@@ -1,8 +1,8 @@
 /* domstate.c - a paused domain's execution state as one blob (vCPU contexts with their event
  * callbacks, vCPU timers, the shared page's event state, the domain's local event channels, its
- * system time) and its restoration into a new, paused domain: the core half of save/restore and
- * migration. Memory travels separately (foreign mapping). Every field of a blob to restore is
- * validated before anything is changed. */
+ * system time, its grant table registration) and its restoration into a new, paused domain: the
+ * core half of save/restore and migration. Memory travels separately (foreign mapping). Every
+ * field of a blob to restore is validated before anything is changed. */
 #include "config.h"
 
 #include <errno.h>
@@ -122,7 +122,7 @@ long hv_domctl_getdomstate(struct hv_caller *c, struct hv_domain *d, struct keel
     }
     h = (struct keel_domstate_header *)blob;
     *h = (struct keel_domstate_header){ KEEL_DOMSTATE_MAGIC, KEEL_DOMSTATE_VERSION, d->max_vcpus,
-                                        nports, now, 0 };
+                                        nports, now, hv_gnttab_state(d) };
     p = blob + sizeof(*h);
     for (uint32_t i = 0; i < d->max_vcpus; i++, p += sizeof(struct keel_domstate_vcpu))
         save_vcpu(d, &d->vcpus[i], now, (struct keel_domstate_vcpu *)p);
@@ -146,7 +146,7 @@ static int check_blob(struct hv_domain *d, const uint8_t *blob, size_t len)
     if (len < sizeof(*h) || h->magic != KEEL_DOMSTATE_MAGIC || h->version != KEEL_DOMSTATE_VERSION)
         return -EINVAL;
     if (h->nr_vcpus != d->max_vcpus || h->nr_ports >= PORTS_MAX ||
-        len != blob_size(h->nr_vcpus, h->nr_ports))
+        len != blob_size(h->nr_vcpus, h->nr_ports) || hv_gnttab_state_check(d, h->grant_table) < 0)
         return -EINVAL;
     v = (const void *)(blob + sizeof(*h));
     for (uint32_t i = 0; i < h->nr_vcpus; i++)
@@ -232,6 +232,7 @@ long hv_domctl_setdomstate(struct hv_caller *c, struct hv_domain *d, struct keel
     memcpy(si->evtchn_mask, (const uint8_t *)(pt + h->nr_ports) + sizeof(si->evtchn_pending),
            sizeof(si->evtchn_mask));
     hv_time_publish(d);
+    rc = hv_gnttab_state_restore(d, h->grant_table);   /* checked: fails only without memory */
     free(blob);
-    return 0;
+    return rc;
 }

@@ -456,3 +456,54 @@ void hv_gnttab_serve_guest(struct hv_domain *d, struct hv_vcpu *v, uint32_t seq,
     rc = hv_gnttab_op(&c, cmd, arg);
     hv_vcpu_respond(d, v, rc, 0, 0);
 }
+
+/* ---- the registration in a domain's saved state (domstate.c, under hv.lock) ---- */
+
+#define STATE_GFN_BITS 40
+
+uint64_t hv_gnttab_state(struct hv_domain *d)
+{
+    struct hv_gnttab *g = d->gnt;
+    uint64_t s = 0;
+
+    if (!g)
+        return 0;
+    pthread_rwlock_rdlock(&g->rw);
+    if (g->nr_frames)
+        s = (uint64_t)g->nr_frames << STATE_GFN_BITS | g->first_gfn;
+    pthread_rwlock_unlock(&g->rw);
+    return s;
+}
+
+int hv_gnttab_state_check(struct hv_domain *d, uint64_t state)
+{
+    uint64_t first = state & ((1ULL << STATE_GFN_BITS) - 1), nr = state >> STATE_GFN_BITS;
+
+    if (!state)
+        return 0;
+    if (!d->gnt || nr < 1 || nr > d->gnt->max_frames || first >= d->mem_size >> KEEL_PAGE_SHIFT ||
+        nr > (d->mem_size >> KEEL_PAGE_SHIFT) - first)
+        return -EINVAL;
+    for (uint64_t f = first; f < first + nr; f++)
+        if (!frame_ok(d, f))
+            return -EINVAL;
+    return 0;
+}
+
+/* The restored guest's table is registered again, as the guest left it (its in-use bits are
+ * stale: nothing maps a new domain yet, so registration clears them). */
+int hv_gnttab_state_restore(struct hv_domain *d, uint64_t state)
+{
+    struct hv_gnttab *g = d->gnt;
+    int st;
+
+    if (!state || !g)
+        return 0;
+    pthread_rwlock_wrlock(&g->rw);
+    st = register_table(g, state & ((1ULL << STATE_GFN_BITS) - 1), (uint32_t)(state >> STATE_GFN_BITS));
+    pthread_rwlock_unlock(&g->rw);
+    if (st != KEEL_GNTST_okay)
+        klog_warn("grant", "domain %u: its restored grant table could not be registered (status "
+                  "%d); the guest must register it again", d->domid, st);
+    return st == KEEL_GNTST_okay ? 0 : -EINVAL;
+}

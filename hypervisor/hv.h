@@ -261,6 +261,9 @@ int hv_gnttab_init(struct hv_domain *d, uint32_t max_frames, uint32_t max_maptra
 void hv_gnttab_publish(struct hv_domain *d);
 void hv_gnttab_unpublish(struct hv_domain *d);   /* waits for grant ops in flight */
 void hv_gnttab_teardown(struct hv_domain *d);
+uint64_t hv_gnttab_state(struct hv_domain *d);    /* registration for domstate.c */
+int hv_gnttab_state_check(struct hv_domain *d, uint64_t state);
+int hv_gnttab_state_restore(struct hv_domain *d, uint64_t state);
 long hv_gnttab_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 void hv_gnttab_serve_guest(struct hv_domain *d, struct hv_vcpu *v, uint32_t seq, uint64_t cmd,
                            uint64_t arg);

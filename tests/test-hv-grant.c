@@ -32,7 +32,7 @@ struct granter {
     struct mbox *mb;
     uint32_t seq;
     int ro[16], rw[16];
-    unsigned long long gfn[16];
+    unsigned long long gfn[16], mbox_gfn;
     int other, extra_first;
     char line[256];
 };
@@ -71,6 +71,7 @@ static int start_granter(struct granter *g, const char *cmdline, uint32_t pages)
         !(p = strstr(con, "mailbox gfn=")) || sscanf(p, "mailbox gfn=%llu", &gfn) != 1)
         return -1;
     /* NULL when the policy forbids Domain-0 to map this guest (then it takes no commands) */
+    g->mbox_gfn = gfn;
     g->mb = kc_map_foreign(host.h, (uint32_t)g->domid, PROT_READ | PROT_WRITE, gfn, 1);
     return 0;
 }
@@ -474,6 +475,57 @@ static void test_destroy_granter(void)
                  hvhost_count_fds_to(host.pid, "memfd:keel"));
 }
 
+/* Save a granter while Domain-0 maps its grant and restore it into a new domain (memory copied,
+ * then its domain state): the table is registered again and its stale in-use bits are clear. */
+static void test_restore(void)
+{
+    static uint8_t state[1 << 20];
+    struct keel_domctl_create cr = { .max_vcpus = 1, .max_mem_kb = 16 << 10 };
+    struct granter R = { .domid = create_labelled(NULL) };
+    uint32_t ref, nd = 0, nr = 0, max = 0;
+    size_t len = sizeof(state);
+    uint8_t *p, *q, *src, *dst;
+    int ok;
+
+    tap_ok(start_granter(&R, "to=0 pages=2 frames=2", 2) == 0 && R.mb, "a granter to save");
+    ref = (uint32_t)R.rw[1];
+    p = kc_gnttab_map(host.h, (uint32_t)R.domid, &ref, 1, 1, NULL);
+    kc_domain_pause(host.h, (uint32_t)R.domid);
+    ok = p && kc_domain_getstate(host.h, (uint32_t)R.domid, state, &len) == 0 &&
+         kc_domain_create(host.h, &cr, &nd) == 0 && kc_populate_physmap(host.h, nd, 0, 4096) == 0;
+    src = ok ? kc_map_foreign(host.h, (uint32_t)R.domid, PROT_READ, 0, 4096) : NULL;
+    dst = ok ? kc_map_foreign(host.h, nd, PROT_READ | PROT_WRITE, 0, 4096) : NULL;
+    if (src && dst)
+        memcpy(dst, src, 4096ul << 12);           /* its table says "in use" for the mapping */
+    if (src)
+        kc_unmap_foreign(src, 4096);
+    if (dst)
+        kc_unmap_foreign(dst, 4096);
+    tap_ok(src && dst && kc_domain_setstate(host.h, nd, state, len) == 0,
+           "state and memory of a paused granter with a mapped grant move into a new domain");
+    tap_ok(kc_gnttab_query_size(host.h, nd, &nr, &max) == 0 && nr == 2,
+           "the restored domain's grant table is registered again");
+    kc_unmap_foreign(R.mb, 1);
+    kc_domain_destroy(host.h, (uint32_t)R.domid);
+    if (p)
+        kc_gnttab_unmap(host.h, p, 1);
+    R.domid = (int)nd;
+    R.mb = kc_map_foreign(host.h, nd, PROT_READ | PROT_WRITE, R.mbox_gfn, 1);
+    kc_domain_unpause(host.h, nd);
+    tap_is_int(in_use(&R, R.rw[1]), 0, "the stale in-use bits of the saved mapping are cleared");
+    ref = (uint32_t)R.ro[0];
+    q = kc_gnttab_map(host.h, nd, &ref, 1, 0, NULL);
+    tap_ok(q && all_bytes(q, 4096, 0x41), "the restored guest's grants map and show its page");
+    if (q)
+        kc_gnttab_unmap(host.h, q, 1);
+    tap_is_int(end_ref(&R, R.rw[1]), 0, "and the guest can revoke the entry that was in use");
+    if (R.mb) {
+        cmd(&R, 8, 0, 0, 0, 0);
+        kc_unmap_foreign(R.mb, 1);
+    }
+    kc_domain_destroy(host.h, nd);
+}
+
 /* The grantee's connection closes while it maps. */
 static void test_close_grantee(void)
 {
@@ -560,6 +612,7 @@ int main(void)
     test_maptrack();
     test_destroy_granter();
     test_close_grantee();
+    test_restore();
     test_flask();
     cmd(&A, 8, 0, 0, 0, 0);
     cmd(&B, 8, 0, 0, 0, 0);

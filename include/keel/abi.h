@@ -430,7 +430,8 @@ struct keel_domstate_header {
     uint32_t magic, version;
     uint32_t nr_vcpus, nr_ports;
     uint64_t system_time;        /* the guest's system time when saved */
-    uint64_t reserved;           /* keeps the vCPU records 16-byte aligned */
+    uint64_t grant_table;        /* its grant table registration: nr_frames << 40 | first_gfn,
+                                  * 0 = none (re-registered on restore); keeps 16-byte alignment */
 };
 struct keel_domstate_vcpu {
     struct keel_vcpu_context ctx;
