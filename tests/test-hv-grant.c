@@ -218,6 +218,65 @@ static void test_guest_side(void)
            "Domain-0 reads a guest's table registration back");
 }
 
+/* A hostile granter writes its table entries behind the runtime's back (Domain-0 plays it through
+ * a foreign mapping of A's table, at references A's runtime never handed out). */
+static void test_hostile_granter(void)
+{
+    struct keel_gnttab_setup_table st = { .dom = (uint32_t)A.domid };
+    struct keel_grant_entry_v1 *t = NULL;
+    uint32_t ref = 600;
+    uint8_t *p, *q;
+    int16_t s1;
+
+    if (kc_hypercall(host.h, KH_GRANT_TABLE_OP, KEEL_GNTTABOP_CMD(KEEL_GNTTABOP_SETUP_TABLE, 1),
+                     &st, sizeof(st), NULL, 0, NULL, 0, NULL, NULL, 0, NULL) == 0 && !st.status)
+        t = kc_map_foreign(host.h, (uint32_t)A.domid, PROT_READ | PROT_WRITE, st.first_gfn, 2);
+    if (!tap_ok(t != NULL, "the granter's table, as the granter sees it"))
+        return;
+#define ENTRY(r, fl, dm, fr) do { t[r].domid = (dm); t[r].frame = (uint32_t)(fr); \
+        __atomic_store_n(&t[r].flags, (uint16_t)(fl), __ATOMIC_RELEASE); } while (0)
+    ENTRY(600, KEEL_GTF_permit_access, 0, A.gfn[0]);
+    p = kc_gnttab_map(host.h, (uint32_t)A.domid, &ref, 1, 1, NULL);
+    tap_ok(p && all_bytes(p, 4096, 0x41) && (t[600].flags & (KEEL_GTF_reading | KEEL_GTF_writing)) ==
+           (KEEL_GTF_reading | KEEL_GTF_writing), "an entry written by hand maps; reading and writing set");
+    t[600].frame = (uint32_t)A.gfn[1];                     /* retarget it while in use */
+    q = kc_gnttab_map(host.h, (uint32_t)A.domid, &ref, 1, 0, NULL);
+    tap_ok(q && all_bytes(q, 4096, 0x41),
+           "a frame changed while the entry is in use does not move later mappings");
+    if (q)
+        kc_gnttab_unmap(host.h, q, 1);
+    t[600].domid = (uint16_t)B.domid;                      /* hand it to another domain */
+    q = kc_gnttab_map(host.h, (uint32_t)A.domid, &ref, 1, 0, &s1);
+    tap_ok(!q && s1 == KEEL_GNTST_permission_denied, "retargeted to another domain: refused");
+    __atomic_store_n(&t[600].flags, 0, __ATOMIC_RELEASE);  /* revoke by force, no cmpxchg */
+    tap_ok(p && kc_gnttab_unmap(host.h, p, 1) == 0 && t[600].flags == 0,
+           "a forced revoke: the unmap is okay and the entry stays revoked");
+    p = kc_gnttab_map(host.h, (uint32_t)A.domid, &ref, 1, 0, &s1);
+    tap_ok(!p && s1 == KEEL_GNTST_general_error, "and cannot be mapped any more");
+    ENTRY(601, KEEL_GTF_permit_access, 0, 1u << 30);
+    ENTRY(602, KEEL_GTF_transitive, 0, A.gfn[0]);
+    ENTRY(603, KEEL_GTF_accept_transfer, 0, A.gfn[0]);
+    ENTRY(604, KEEL_GTF_permit_access | KEEL_GTF_sub_page, 0, A.gfn[0]);
+    ENTRY(605, KEEL_GTF_permit_access | KEEL_GTF_reading | KEEL_GTF_writing, 0, A.gfn[0]);
+    {
+        uint32_t refs[5] = { 601, 602, 603, 604, 605 };
+        int16_t st5[5];
+        p = kc_gnttab_map(host.h, (uint32_t)A.domid, refs, 5, 0, st5);
+        tap_ok(!p && st5[0] == KEEL_GNTST_bad_page && st5[1] == KEEL_GNTST_general_error &&
+               st5[2] == KEEL_GNTST_general_error && st5[3] == KEEL_GNTST_general_error &&
+               st5[4] == KEEL_GNTST_okay,
+               "frame beyond memory: bad_page; transitive, accept_transfer, sub_page refused");
+        tap_ok((t[601].flags & (KEEL_GTF_reading | KEEL_GTF_writing)) == 0,
+               "the refused frame left no in-use bit behind");
+        tap_ok(t[605].flags == KEEL_GTF_permit_access,
+               "in-use bits are the core's: those a granter forged are gone after the last unmap");
+    }
+    for (int r = 600; r <= 605; r++)
+        t[r].flags = 0;
+    kc_unmap_foreign(t, 2);
+#undef ENTRY
+}
+
 /* Writable mappings and copies into a guest are logged dirty (live migration). */
 static void test_logdirty(void)
 {
@@ -606,6 +665,7 @@ int main(void)
     test_guest_side();
     test_logdirty();
     test_batch();
+    test_hostile_granter();
     test_revoke();
     test_copy();
     test_guest_copy();
