@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -585,6 +586,77 @@ static void test_restore(void)
     kc_domain_destroy(host.h, nd);
 }
 
+/* Backend threads map, write, unmap and copy a granter's pages while it is destroyed. */
+struct racer {
+    kc_handle *h;
+    uint32_t dom, ref;
+    volatile int *stop;
+    int ok, gone, other;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    uint8_t buf[256];
+    struct kc_gnttab_copy_seg s = { .domid = r->dom, .ref = r->ref, .len = sizeof(buf), .local = buf };
+
+    while (!*r->stop) {
+        int16_t st = 0;
+        uint8_t *p = kc_gnttab_map(r->h, r->dom, &r->ref, 1, 1, &st);
+        if (p) {
+            p[1] = 7;
+            if (kc_gnttab_unmap(r->h, p, 1) == 0)
+                r->ok++;
+            else
+                r->other++;
+        } else if (st == KEEL_GNTST_bad_domain) {
+            r->gone++;
+        } else {
+            r->other++;
+        }
+        if (kc_gnttab_copy(r->h, &s, 1, NULL) < 0 ||
+            (s.status != KEEL_GNTST_okay && s.status != KEEL_GNTST_bad_domain))
+            r->other++;
+    }
+    return NULL;
+}
+
+static void test_destroy_race(void)
+{
+    struct granter C = { .domid = create_labelled(NULL) };
+    struct racer r[3];
+    pthread_t t[3];
+    volatile int stop = 0;
+    int ok = 0, gone = 0, other = 0, started = 0;
+    uint32_t nr;
+
+    tap_ok(start_granter(&C, "to=0 pages=3 frames=1", 3) == 0, "a granter to destroy under load");
+    for (int i = 0; i < 3; i++) {
+        r[i] = (struct racer){ NULL, (uint32_t)C.domid, (uint32_t)C.rw[i], &stop, 0, 0, 0 };
+        if (kc_open(&r[i].h, host.rundir) == 0 && pthread_create(&t[i], NULL, race, &r[i]) == 0)
+            started++;
+    }
+    usleep(300000);
+    if (C.mb)
+        kc_unmap_foreign(C.mb, 1);
+    tap_is_int(kc_domain_destroy(host.h, (uint32_t)C.domid), 0,
+               "destroy it while three backend threads map, unmap and copy its grants");
+    usleep(200000);
+    stop = 1;
+    for (int i = 0; i < started; i++) {
+        pthread_join(t[i], NULL);
+        ok += r[i].ok;
+        gone += r[i].gone;
+        other += r[i].other;
+        kc_close(r[i].h);
+    }
+    tap_ok(started == 3 && ok > 0 && gone > 0, "the backends worked before (%d map/unmap) and got "
+           "bad_domain after (%d)", ok, gone);
+    tap_is_int(other, 0, "no other failure on the way (unmaps of the dead domain's grants are okay)");
+    tap_ok(kc_gnttab_query_size(host.h, (uint32_t)A.domid, &nr, NULL) == 0 && nr == 2,
+           "the core goes on serving other domains' tables");
+}
+
 /* The grantee's connection closes while it maps. */
 static void test_close_grantee(void)
 {
@@ -672,6 +744,7 @@ int main(void)
     test_maptrack();
     test_destroy_granter();
     test_close_grantee();
+    test_destroy_race();
     test_restore();
     test_flask();
     cmd(&A, 8, 0, 0, 0, 0);
