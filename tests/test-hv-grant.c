@@ -586,6 +586,29 @@ static void test_restore(void)
     kc_domain_destroy(host.h, nd);
 }
 
+/* max_grant_frames / max_maptrack_frames from the create call. */
+static void test_limits(void)
+{
+    struct keel_domctl_create cr = { .max_vcpus = 1, .max_mem_kb = 16 << 10, .max_grant_frames = 1 };
+    uint32_t id = 0, nr = 9, max = 0;
+
+    tap_ok(kc_domain_create(host.h, &cr, &id) == 0 &&
+           hvhost_build(&host, id, "granter", "frames=2", 1, 16) == 0 &&
+           kc_domain_unpause(host.h, id) == 0 &&
+           hvhost_wait_console(&host, id, "grant table setup failed", 5000),
+           "max_grant_frames=1: a guest cannot register 2 frames");
+    tap_ok(kc_gnttab_query_size(host.h, id, &nr, &max) == 0 && nr == 0 && max == 1,
+           "query_size reports the domain's limit");
+    kc_domain_destroy(host.h, id);
+    cr.max_grant_frames = KEEL_GNTTAB_MAX_FRAMES_LIMIT + 1;
+    id = 0;
+    tap_is_int(kc_domain_create(host.h, &cr, &id), -EINVAL, "max_grant_frames over the limit is refused");
+    cr.max_grant_frames = 0;
+    cr.max_maptrack_frames = KEEL_GNTTAB_MAX_MAPTRACK_LIMIT + 1;
+    id = 0;
+    tap_is_int(kc_domain_create(host.h, &cr, &id), -EINVAL, "max_maptrack_frames over the limit is refused");
+}
+
 /* Backend threads map, write, unmap and copy a granter's pages while it is destroyed. */
 struct racer {
     kc_handle *h;
@@ -745,6 +768,7 @@ int main(void)
     test_destroy_granter();
     test_close_grantee();
     test_destroy_race();
+    test_limits();
     test_restore();
     test_flask();
     cmd(&A, 8, 0, 0, 0, 0);
