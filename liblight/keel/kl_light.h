@@ -117,7 +117,9 @@ enum { KL_DISK_NO_RECORD = 1 };      /* do not add the disk to the stored config
 typedef struct kl_disk_add_opts {
     unsigned flags;
     /* extra frontend keys written with the others: name, value, ..., NULL (e.g. a restored
-     * guest's ring-ref, event-channel and state); the toolstack's own links are refused */
+     * guest's ring-ref, event-channel and state); the toolstack's own links are refused.
+     * "state" is written last, once the hotplug script said connected: the backend goes
+     * through InitWait as for a new device, then attaches to the ring the keys describe */
     const char *const *fe_keys;
 } kl_disk_add_opts;
 /* Attach a disk to a running (or paused, being created) domain: nodes written in one store

@@ -137,6 +137,8 @@ static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd,
 }
 
 static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int fd, uint32_t *out);
+static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int fd,
+                         const struct kl__fe_set *fe, uint32_t *out, kl_diag *d);
 
 int kl_domain_create(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, uint32_t *out)
 {
@@ -152,9 +154,22 @@ int kl_domain_restore(kl_ctx *ctx, kl_domain_config *dc, int fd, unsigned flags,
 
 static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int fd, uint32_t *out)
 {
+    struct kl__fe_set *fe = ctx->fe_pending;   /* from the image's header: a restore's */
+    kl_diag *d = kl_diag_new();
+    int rc;
+
+    ctx->fe_pending = NULL;
+    rc = create_filled(ctx, dc, flags, fd, fd >= 0 ? fe : NULL, out, d);
+    kl__fe_free(fe);
+    free(fe);
+    return rc;
+}
+
+static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int fd,
+                         const struct kl__fe_set *fe, uint32_t *out, kl_diag *d)
+{
     struct kg_ring_params rings;
     uint32_t domid = KEEL_DOMID_INVALID;
-    kl_diag *d = kl_diag_new();
     int rc;
 
     ctx->err[0] = 0;
@@ -174,7 +189,7 @@ static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         (rc = fill(ctx, domid, dc, fd, &rings)) < 0 ||
         (rings.store_gfn && (rc = kl__rings_introduce(ctx, domid, &rings)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
-        (rc = kl__disks_add_config(ctx, domid, dc)) < 0 ||
+        (rc = kl__disks_add_config(ctx, domid, dc, fe)) < 0 ||
         (!(flags & KL_CREATE_PAUSED) && (rc = kc_domain_unpause(ctx->kc, domid)) < 0)) {
         char keep[sizeof(ctx->err)];
         memcpy(keep, ctx->err, sizeof(keep));

@@ -73,6 +73,8 @@ void kl_ctx_close(kl_ctx *ctx)
     if (!ctx)
         return;
     kl__xs_close(ctx);
+    kl__fe_free(ctx->fe_pending);
+    free(ctx->fe_pending);
     if (ctx->kc)
         kc_close(ctx->kc);        /* closes the VIRQ binding with it */
     free(ctx);

@@ -58,17 +58,32 @@ static int write_keys(kl_ctx *ctx, uint32_t tx, const char *dir, int n, const ch
     return 0;
 }
 
+/* A plain key name, or one under a multi-queue directory: queue-<N>/<name>. */
+static int extra_name_ok(const char *k)
+{
+    static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t l = strlen(k), q;
+
+    if (!l || l > 64)
+        return 0;
+    if (strspn(k, set) == l)
+        return 1;
+    if (strncmp(k, "queue-", 6) || (q = strspn(k + 6, "0123456789")) == 0 || q > 4 ||
+        k[6 + q] != '/')
+        return 0;
+    k += 7 + q;
+    return *k && strspn(k, set) == strlen(k);
+}
+
 /* Extra frontend keys (restore: ring-ref*, event-channel, state from the source) must be plain
- * names and may not replace the toolstack's links. */
+ * names (or queue-N/name) and may not replace the toolstack's links. */
 static int check_extra(kl_ctx *ctx, const struct kl__dev *d, const char *const *x)
 {
     static const char *const fixed[] = { "backend", "backend-id", "virtual-device",
                                          "device-type", "trusted" };
 
     for (; x && x[0]; x += 2) {
-        size_t l = strlen(x[0]);
-        if (!x[1] || !l || l > 64 || strspn(x[0], "abcdefghijklmnopqrstuvwxyz0123456789-_") != l ||
-            strlen(x[1]) > 512)
+        if (!x[1] || !extra_name_ok(x[0]) || strlen(x[1]) > 512)
             return kl__err(ctx, -EINVAL, "domain %u: disk %s: bad extra frontend key '%.64s'",
                            d->domid, d->vdev, x[0]);
         for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -99,6 +114,8 @@ static int fill_tx(kl_ctx *ctx, uint32_t tx, const struct kl__dev *d, const char
     if ((rc = write_keys(ctx, tx, d->fe, d->nfe, k, v)) < 0)
         return rc;
     for (; x && x[0]; x += 2) {
+        if (!strcmp(x[0], "state"))
+            continue;                    /* written after the hotplug script: set_fe_state */
         snprintf(path, sizeof(path), "%s/%s", d->fe, x[0]);
         if ((rc = kl__xs_write(ctx, tx, path, x[1])) < 0)
             return rc;
@@ -200,6 +217,24 @@ static int hotplug_failed(kl_ctx *ctx, const struct kl__dev *d, int status)
                    d->vdev, d->script, keep);
 }
 
+/* A restored frontend's state (fe_keys "state"), written once the backend has its target: a
+ * backend meets it as a frontend that is already Initialised or Connected and attaches. */
+static int set_fe_state(kl_ctx *ctx, const struct kl__dev *d, const char *const *x)
+{
+    char path[160];
+    int rc;
+
+    for (; x && x[0]; x += 2) {
+        if (strcmp(x[0], "state"))
+            continue;
+        snprintf(path, sizeof(path), "%s/state", d->fe);
+        if ((rc = kl__xs_write(ctx, 0, path, x[1])) < 0)
+            return kl__err(ctx, rc, "domain %u: disk %s: writing the frontend state %s: %s",
+                           d->domid, d->vdev, x[1], strerror(-rc));
+    }
+    return 0;
+}
+
 int kl__dev_add(kl_ctx *ctx, struct kl__dev *d, const char *const *x)
 {
     char path[160], *st = NULL;
@@ -226,7 +261,15 @@ int kl__dev_add(kl_ctx *ctx, struct kl__dev *d, const char *const *x)
     if (rc == 0 && (kl__xs_read(ctx, 0, path, &st) < 0 || strcmp(st, "connected")))
         rc = 1;                      /* exit 0 without saying connected */
     free(st);
-    return rc ? hotplug_failed(ctx, d, rc) : 0;
+    if (rc)
+        return hotplug_failed(ctx, d, rc);
+    if ((rc = set_fe_state(ctx, d, x)) < 0) {
+        char keep[sizeof(ctx->err)];
+        memcpy(keep, ctx->err, sizeof(keep));
+        kl__dev_remove(ctx, d, kl__dev_timeout(KL__DYING_TIMEOUT_MS), 1);
+        memcpy(ctx->err, keep, sizeof(keep));
+    }
+    return rc;
 }
 
 /* Remove path and then its parents up to (not including) stop while they are empty. */

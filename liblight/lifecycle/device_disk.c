@@ -168,14 +168,20 @@ void kl__disk_forget(kl_ctx *ctx, uint32_t domid, const char *vdev)
     record(ctx, domid, &k, 0);
 }
 
-int kl__disks_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
+int kl__disks_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc,
+                         const struct kl__fe_set *fe)
 {
-    const kl_disk_add_opts o = { .flags = KL_DISK_NO_RECORD };
-
     for (int i = 0; i < dc->num_disks; i++) {
-        int rc = kl_disk_add(ctx, domid, &dc->disks[i], &o);
-        if (rc < 0)
+        kl_disk_add_opts o = { .flags = KL_DISK_NO_RECORD };
+        const struct kl__fe_dev *f;
+        uint32_t devid;
+        int rc;
+        /* a restored frontend's keys (ring, event channel, state) for the new domid */
+        if (fe && dc->disks[i].vdev && kl_disk_vdev_to_devid(dc->disks[i].vdev, &devid) == 0 &&
+            (f = kl__fe_find(fe, devid)))
+            o.fe_keys = (const char *const *)f->kv;
+        if ((rc = kl_disk_add(ctx, domid, &dc->disks[i], &o)) < 0)
             return rc;
     }
-    return 0;
+    return kl__fe_wait_connected(ctx, domid, fe);
 }

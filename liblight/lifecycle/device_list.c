@@ -36,7 +36,7 @@ static int read_int(kl_ctx *ctx, const char *dir, const char *key, int max)
 
 /* Rebuild the device from its bookkeeping; -ENOENT if there is none, -EPROTO if it does not
  * name this device's backend. */
-static int dev_load(kl_ctx *ctx, uint32_t domid, uint32_t devid, struct kl__dev *d)
+int kl__dev_load(kl_ctx *ctx, uint32_t domid, uint32_t devid, struct kl__dev *d)
 {
     char bk[96], be[160], want[160];
     static const char *const kinds[] = { "vbd", "qdisk" };
@@ -63,7 +63,7 @@ static int dev_load(kl_ctx *ctx, uint32_t domid, uint32_t devid, struct kl__dev 
 }
 
 /* The device numbers under /libxl/<domid>/device/vbd (malloc'd in *ids). Count. */
-static int devids(kl_ctx *ctx, uint32_t domid, uint32_t **ids)
+int kl__dev_ids(kl_ctx *ctx, uint32_t domid, uint32_t **ids)
 {
     char path[64], *list = NULL;
     size_t len = 0;
@@ -126,7 +126,7 @@ int kl_disk_list(kl_ctx *ctx, uint32_t domid, kl_diskinfo **out)
     *out = NULL;
     if ((n = kl_domain_info(ctx, domid, &di)) < 0)
         return n;
-    n = devids(ctx, domid, &ids);
+    n = kl__dev_ids(ctx, domid, &ids);
     if (n > 1)
         qsort(ids, (size_t)n, sizeof(*ids), cmp_u32);
     if (!(*out = calloc((size_t)n + 1, sizeof(**out)))) {
@@ -135,7 +135,7 @@ int kl_disk_list(kl_ctx *ctx, uint32_t domid, kl_diskinfo **out)
     }
     for (int i = 0; i < n; i++) {
         struct kl__dev d;
-        if (dev_load(ctx, domid, ids[i], &d) == 0)
+        if (kl__dev_load(ctx, domid, ids[i], &d) == 0)
             info_of(ctx, &d, &(*out)[k++]);
     }
     free(ids);
@@ -153,7 +153,7 @@ int kl_disk_remove(kl_ctx *ctx, uint32_t domid, const char *vdev, unsigned flags
     if (kl_disk_vdev_to_devid(vdev, &devid) < 0)
         return kl__err(ctx, -EINVAL, "domain %u: '%.20s' is not a virtual device name or number",
                        domid, vdev);
-    if ((rc = dev_load(ctx, domid, devid, &d)) == -ENOENT)
+    if ((rc = kl__dev_load(ctx, domid, devid, &d)) == -ENOENT)
         return kl__err(ctx, -ENODEV, "domain %u has no disk %s (device %u)", domid, vdev, devid);
     if (rc < 0 && rc != -EPROTO)
         return rc;
@@ -164,18 +164,23 @@ int kl_disk_remove(kl_ctx *ctx, uint32_t domid, const char *vdev, unsigned flags
     return 0;
 }
 
-void kl__devices_destroy(kl_ctx *ctx, uint32_t domid)
+void kl__devices_remove(kl_ctx *ctx, uint32_t domid, int timeout_ms)
 {
     uint32_t *ids;
-    int n = devids(ctx, domid, &ids);
-    int wait = kl__dev_timeout(KL__DYING_TIMEOUT_MS);
+    int n = kl__dev_ids(ctx, domid, &ids);
 
     for (int i = 0; i < n; i++) {
         struct kl__dev d;
-        int rc = dev_load(ctx, domid, ids[i], &d);
+        int rc = kl__dev_load(ctx, domid, ids[i], &d);
         if (rc == 0 || rc == -EPROTO)
-            kl__dev_remove(ctx, &d, wait < KL__DYING_TIMEOUT_MS ? wait : KL__DYING_TIMEOUT_MS,
-                           d.script[0] != 0);
+            kl__dev_remove(ctx, &d, timeout_ms, d.script[0] != 0);
     }
     free(ids);
+}
+
+void kl__devices_destroy(kl_ctx *ctx, uint32_t domid)
+{
+    int wait = kl__dev_timeout(KL__DYING_TIMEOUT_MS);
+
+    kl__devices_remove(ctx, domid, wait < KL__DYING_TIMEOUT_MS ? wait : KL__DYING_TIMEOUT_MS);
 }

@@ -15,6 +15,9 @@ struct kl_ctx {
     int exc_bound;
     char rundir[256];
     char err[512];
+    /* frontend keys of the image whose header was read last (device_fe.c), used by the next
+     * restore on this context */
+    struct kl__fe_set *fe_pending;
 };
 
 /* Record an error message and return rc (a negative errno). */
@@ -98,8 +101,17 @@ int kl__dev_add(kl_ctx *ctx, struct kl__dev *d, const char *const *fe_extra);
 int kl__dev_remove(kl_ctx *ctx, struct kl__dev *d, int timeout_ms, int ran_add);
 /* Remove every device of a domain (destroy). */
 void kl__devices_destroy(kl_ctx *ctx, uint32_t domid);
-/* Add the disks of a configuration (create, restore). */
-int kl__disks_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc);
+/* The same with another wait for each backend (0: none). */
+void kl__devices_remove(kl_ctx *ctx, uint32_t domid, int timeout_ms);
+/* The device numbers under /libxl/<domid>/device/vbd (malloc'd in *ids). Count. */
+int kl__dev_ids(kl_ctx *ctx, uint32_t domid, uint32_t **ids);
+/* Rebuild a device from its bookkeeping: -ENOENT if none, -EPROTO if it names another backend. */
+int kl__dev_load(kl_ctx *ctx, uint32_t domid, uint32_t devid, struct kl__dev *d);
+struct kl__fe_set;
+/* Add the disks of a configuration (create, restore). fe: the frontend keys a restored guest
+ * published (NULL at create); those devices' backends are waited for until Connected. */
+int kl__disks_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc,
+                         const struct kl__fe_set *fe);
 /* Drop the disk vdev from the stored configuration. */
 void kl__disk_forget(kl_ctx *ctx, uint32_t domid, const char *vdev);
 /* A script by absolute path or by name in $KEEL_SCRIPTDIR, then the installed directory. */
@@ -107,5 +119,37 @@ int kl__hotplug_find(kl_ctx *ctx, const char *name, char *out, size_t len);
 /* Run `script action`; its exit status (0 success), or a negative errno (timeout...). */
 int kl__hotplug_run(kl_ctx *ctx, const char *script, const char *action, const char *kind,
                     const char *be_rel, int timeout_ms);
+
+/* ---- frontend keys across save/restore/migration (device_fe.c) ---- */
+#define KL__FE_KEYS_MAX 64
+struct kl__fe_dev {
+    uint32_t devid;
+    int n;                               /* pairs in kv */
+    char *kv[2 * KL__FE_KEYS_MAX + 1];   /* name, value, ..., NULL: kl_disk_add_opts.fe_keys */
+};
+struct kl__fe_set {
+    int n;
+    struct kl__fe_dev *dev;
+};
+/* The allowed keys the frontends of domid's disks published (invalid ones left out). */
+int kl__fe_collect(kl_ctx *ctx, uint32_t domid, struct kl__fe_set *s);
+void kl__fe_free(struct kl__fe_set *s);
+const struct kl__fe_dev *kl__fe_find(const struct kl__fe_set *s, uint32_t devid);
+/* The carried xenbus state of a device (0 when none). */
+int kl__fe_state(const struct kl__fe_dev *d);
+/* 1 if both sets hold the same keys and values; else 0 and *devid names a device that differs. */
+int kl__fe_equal(const struct kl__fe_set *a, const struct kl__fe_set *b, uint32_t *devid);
+/* Add the set as the Keel-owned member of a config JSON object (*json replaced). */
+int kl__fe_json_insert(const struct kl__fe_set *s, char **json);
+/* Read and validate that member from an image's JSON (an empty set when absent); -EBADMSG with
+ * a message in ctx when malformed. */
+int kl__fe_from_json(kl_ctx *ctx, const char *json, struct kl__fe_set *s);
+/* Migration source: ask each backend to close (online=0, Closing) and wait until it has finished
+ * its requests and closed (state 6); an error if one does not in the device timeout. */
+int kl__fe_quiesce(kl_ctx *ctx, uint32_t domid);
+/* Wait until the backend of every device whose carried state is 3/4 is Connected again. */
+int kl__fe_wait_connected(kl_ctx *ctx, uint32_t domid, const struct kl__fe_set *s);
+/* Migration source resuming: its devices removed and added again with the keys of s. */
+int kl__fe_resume(kl_ctx *ctx, uint32_t domid, const struct kl__fe_set *s);
 
 #endif

@@ -1,9 +1,11 @@
 /* migrate.c - live migration with xl's handshake, both sides. Source: wait for the receiver's
- * banner, send the xl save image live (through the save relay: progress, cancel), wait for
- * "domain received, ready to unpause", rename NAME--migratedaway, send "domain is yours, you are
+ * banner, send the xl save image live (through the save relay: progress, cancel; the disks'
+ * frontend keys travel in its config), close the source's disks (every backend request finished:
+ * state 6), wait for "domain received, ready to unpause", rename NAME--migratedaway, send "domain is yours, you are
  * cleared to unpause", read "my copy unpause results are as follows" and the report byte, then
  * destroy the source. Target: the mirror image, with the domain held as NAME--incoming until
- * cleared. Any failure before the clearance leaves the source running under its name. */
+ * cleared. Any failure before the report leaves the source running under its name, its disks
+ * added again with its frontends' keys. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "klog.h"
 #include "mig_int.h"
 
 static const char banner[] = "xl migration receiver ready, send binary domain data.\n";
@@ -38,15 +41,33 @@ static int expect(kl_ctx *ctx, int fd, const char *msg, size_t len, const char *
     return 0;
 }
 
-static int resume(kl_ctx *ctx, uint32_t domid, const char *name, int rc)
+/* The source goes on: its name back, its disks added again when they were closed for the
+ * target (fe: the keys its frontends published, so the backend reattaches), unpaused. */
+static int resume(kl_ctx *ctx, uint32_t domid, const char *name, int rc, struct kl__fe_set *fe)
 {
     char keep[sizeof(ctx->err)];
 
     memcpy(keep, ctx->err, sizeof(keep));
     kl_domain_rename(ctx, domid, name);
+    if (fe && kl__fe_resume(ctx, domid, fe) < 0)
+        klog(KLOG_ERROR, "light", "migration: domain %u resumes without its disks: %s", domid,
+             kl_ctx_error(ctx));
+    kl__fe_free(fe);
     kl_domain_unpause(ctx, domid);
     memcpy(ctx->err, keep, sizeof(keep));
     return rc;
+}
+
+/* The image is sent and the source paused: its backends finish every request and close before
+ * the target may run, so no late write of the source lands after a newer one of the target. The
+ * keys are read again (the save checked them) for a resume. */
+static int quiesce(kl_ctx *ctx, uint32_t domid, struct kl__fe_set *fe)
+{
+    int rc;
+
+    if ((rc = kl__fe_collect(ctx, domid, fe)) < 0)
+        return rc;
+    return kl__fe_quiesce(ctx, domid);
 }
 
 int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
@@ -55,6 +76,7 @@ int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
     kl_migrate_opts so = { .flags = KL_SAVE_LIVE };
     volatile int *cancel = o ? o->cancel : NULL;
     char name[KL_DOMNAME_MAX + 1], away[KL_DOMNAME_MAX + 32];
+    struct kl__fe_set fe = { 0 };
     unsigned char res = 1;
     int rc;
 
@@ -68,26 +90,29 @@ int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
                      cancel)) < 0)
         return rc;
     if ((rc = kl_domain_save_ext(ctx, domid, to_fd, &so)) < 0)
-        return resume(ctx, domid, name, rc);
+        return resume(ctx, domid, name, rc, NULL);
+    if ((rc = quiesce(ctx, domid, &fe)) < 0)
+        return resume(ctx, domid, name, rc, &fe);
     if ((rc = expect(ctx, from_fd, ready, sizeof(ready), "the receiver's 'domain received'",
                      300000, cancel)) < 0)
-        return resume(ctx, domid, name, rc);
+        return resume(ctx, domid, name, rc, &fe);
     snprintf(away, sizeof(away), "%s--migratedaway", name);
     if ((rc = kl_domain_rename(ctx, domid, away)) < 0)
-        return resume(ctx, domid, name, rc);
+        return resume(ctx, domid, name, rc, &fe);
     if (cancel && *cancel)
-        return resume(ctx, domid, name, kl__err(ctx, -ECANCELED, "migration: cancelled"));
+        return resume(ctx, domid, name, kl__err(ctx, -ECANCELED, "migration: cancelled"), &fe);
     if ((rc = mig_write_all(to_fd, go, sizeof(go))) < 0)
         return resume(ctx, domid, name, kl__err(ctx, rc, "migration: sending the clearance: %s",
-                                                strerror(-rc)));
+                                                strerror(-rc)), &fe);
     if ((rc = expect(ctx, from_fd, report, sizeof(report), "the receiver's report", 60000,
                      NULL)) < 0 ||
         (rc = mig_read_exact(from_fd, &res, 1, 60000, NULL)) < 0)
         return resume(ctx, domid, name, rc == -ECONNRESET || rc == -ETIMEDOUT
-                      ? kl__err(ctx, rc, "migration: no report from the target") : rc);
+                      ? kl__err(ctx, rc, "migration: no report from the target") : rc, &fe);
     if (res != 0)
         return resume(ctx, domid, name, kl__err(ctx, -EREMOTEIO, "migration: the target failed "
-                                                "to start the domain (report %u)", res));
+                                                "to start the domain (report %u)", res), &fe);
+    kl__fe_free(&fe);
     kl_domain_destroy(ctx, domid);
     return 0;
 }

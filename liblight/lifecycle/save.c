@@ -12,18 +12,49 @@
 #include "mig_int.h"
 #include "stream/kg_stream.h"
 
-/* The domain's configuration as JSON (malloc'd in *json). */
-static int config_json(kl_ctx *ctx, uint32_t domid, char **json)
+/* The domain's configuration as JSON (malloc'd in *json), or base (a replacement config) when
+ * given, with the frontend keys of its disks (*fe, to check again at the end) as Keel's member. */
+static int config_json(kl_ctx *ctx, uint32_t domid, const char *base, char **json,
+                       struct kl__fe_set *fe)
 {
     kl_domain_config dc;
-    int rc;
+    int rc = 0;
 
     kl_domain_config_init(&dc);
     *json = NULL;
-    if ((rc = kl_domain_get_config(ctx, domid, &dc)) == 0 &&
+    memset(fe, 0, sizeof(*fe));
+    if (base ? !(*json = strdup(base)) : (rc = kl_domain_get_config(ctx, domid, &dc)) == 0 &&
         !(*json = kl_domain_config_to_json(&dc)))
         rc = kl__err(ctx, -ENOMEM, "domain %u: cannot write its configuration as JSON", domid);
     kl_domain_config_dispose(&dc);
+    if (rc == 0 && (rc = kl__fe_collect(ctx, domid, fe)) == 0 &&
+        (rc = kl__fe_json_insert(fe, json)) < 0)
+        rc = kl__err(ctx, rc, "domain %u: cannot add its disks' frontend state to the "
+                     "configuration JSON", domid);
+    if (rc < 0) {
+        free(*json);
+        *json = NULL;
+        kl__fe_free(fe);
+    }
+    return rc;
+}
+
+/* After the save (the domain paused): the frontends must still hold the keys the image carries
+ * (they were read before a live save's copy rounds); a frontend that was connecting or closing
+ * meanwhile makes the image unusable for it, and the save fails. */
+static int fe_check(kl_ctx *ctx, uint32_t domid, int rc, struct kl__fe_set *sent)
+{
+    struct kl__fe_set now;
+    uint32_t devid = 0;
+
+    if (rc == 0 && (rc = kl__fe_collect(ctx, domid, &now)) == 0) {
+        if (!kl__fe_equal(sent, &now, &devid))
+            rc = kl__err(ctx, -EAGAIN, "saving domain %u: the frontend of disk %u changed its "
+                         "store keys during the save (it was connecting or closing): save again",
+                         domid, devid);
+        kl__fe_free(&now);
+    }
+    kl__fe_free(sent);
     return rc;
 }
 
@@ -31,6 +62,7 @@ int kl_domain_save(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags)
 {
     struct kg_save_opts o = { .live = (flags & KL_SAVE_LIVE) != 0, .format = 2 };
     struct kg_save_stats st;
+    struct kl__fe_set fe;
     char err[512] = "", *json = NULL;
     int rc;
 
@@ -38,21 +70,23 @@ int kl_domain_save(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags)
         kl_migrate_opts mo = { .flags = flags };
         return kl_domain_save_ext(ctx, domid, fd, &mo);
     }
-    if ((rc = config_json(ctx, domid, &json)) < 0)
+    if ((rc = config_json(ctx, domid, NULL, &json, &fe)) < 0)
         return rc;
     o.xl_config = json;
     if ((rc = kl__rings_read(ctx, domid, &o.rings)) < 0) {   /* carried as HVM_PARAMS */
+        kl__fe_free(&fe);
         free(json);
         return rc;
     }
     if ((rc = kg_save(kl_ctx_kc(ctx), domid, fd, &o, &st, err, sizeof(err))) < 0)
         kl__err(ctx, rc, "saving domain %u: %s", domid, err);
     free(json);
-    return rc;
+    return fe_check(ctx, domid, rc, &fe);
 }
 
 int kl_domain_save_ext(kl_ctx *ctx, uint32_t domid, int fd, const kl_migrate_opts *o)
 {
+    struct kl__fe_set fe;
     char *json = NULL;
     int rc;
 
@@ -60,12 +94,30 @@ int kl_domain_save_ext(kl_ctx *ctx, uint32_t domid, int fd, const kl_migrate_opt
         return kl_domain_save(ctx, domid, fd, 0);
     if (o->flags & ~(unsigned)(KL_SAVE_LIVE | KL_SAVE_ZLIB))
         return kl__err(ctx, -EINVAL, "saving domain %u: unknown flags 0x%x", domid, o->flags);
-    if (!o->new_config_json && (rc = config_json(ctx, domid, &json)) < 0)
+    if ((rc = config_json(ctx, domid, o->new_config_json, &json, &fe)) < 0)
         return rc;
-    rc = kl__save_relay(ctx, domid, fd, o->flags,
-                        o->new_config_json ? o->new_config_json : json, o);
+    rc = kl__save_relay(ctx, domid, fd, o->flags, json, o);
     free(json);
-    return rc;
+    return fe_check(ctx, domid, rc, &fe);
+}
+
+/* The image's frontend keys, kept in the context for the restore that follows. */
+static int fe_pending(kl_ctx *ctx, const char *json)
+{
+    struct kl__fe_set *fe = calloc(1, sizeof(*fe));
+    int rc;
+
+    kl__fe_free(ctx->fe_pending);
+    free(ctx->fe_pending);
+    ctx->fe_pending = NULL;
+    if (!fe)
+        return kl__err(ctx, -ENOMEM, "out of memory");
+    if ((rc = kl__fe_from_json(ctx, json, fe)) < 0) {
+        free(fe);
+        return rc;
+    }
+    ctx->fe_pending = fe;
+    return 0;
 }
 
 int kl_save_image_read_header(kl_ctx *ctx, int fd, const char *what, char **json,
@@ -107,6 +159,12 @@ int kl_save_image_read_header(kl_ctx *ctx, int fd, const char *what, char **json
                          what);
         } else if (!(*json = strndup(cfg, cfg_len))) {
             rc = kl__err(ctx, -ENOMEM, "%s: out of memory", what);
+        } else if ((rc = fe_pending(ctx, *json)) < 0) {
+            char why2[sizeof(ctx->err)];
+            snprintf(why2, sizeof(why2), "%s", kl_ctx_error(ctx));
+            free(*json);
+            *json = NULL;
+            rc = kl__err(ctx, rc, "%s: %.400s", what, why2);
         } else {
             *image_flags = zlib ? KL_SAVE_ZLIB : 0;
         }
