@@ -36,14 +36,15 @@ ok $? "the installed core runs a domain driven by the example"
 echo "$out" | grep -q "Hello from Keel"; ok $? "the example shows the guest's console"
 
 # liblight: kl-example with `pkg-config --cflags --libs libkeellight` alone, on the installed
-# core and store daemon
+# core and store daemon (-rpath-link: the linker looks for libkeellight's own libkeelguest in
+# the DESTDIR, which no ld.so.conf names; an install into the real prefix does not need it)
 mkdir -p "$run/xenstored"
 LD_LIBRARY_PATH="$root/lib" "$root/sbin/keel-stored" -r "$run" -n -F >"$run/stored.log" 2>&1 &
 stpid=$!
 for i in $(seq 100); do [ -S "$run/xenstored/socket" ] && break; sleep 0.05; done
 [ -S "$run/xenstored/socket" ]; ok $? "the installed keel-stored serves the runtime directory"
 lflags=$(pkg-config --cflags --libs libkeellight); ok $? "pkg-config knows libkeellight"
-${CC:-cc} -o "$dest/kl-example" "$s/bindings/examples/kl-example.c" $lflags $san 2>"$dest/cc2.log"
+${CC:-cc} -o "$dest/kl-example" "$s/bindings/examples/kl-example.c" $lflags -Wl,-rpath-link,"$root/lib" $san 2>"$dest/cc2.log"
 ok $? "kl-example builds with \`pkg-config --cflags --libs libkeellight\` alone"
 sed 's/^/# /' "$dest/cc2.log"
 printf 'name = "installed"\nkernel = "%s"\nmemory = 16\ncmdline = "interval=20"\n' \
