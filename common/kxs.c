@@ -277,6 +277,14 @@ int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t 
         if (rc == 0 && (rc = kxs_wait(x, POLLIN, deadline)) < 0)
             return rc;
     }
+    {
+        /* complete events that came behind the reply are queued now: the socket will not
+         * wake a poll for bytes already read */
+        struct kxs_hdr e;
+        char *none = NULL;
+        int gotn = 0;
+        kxs_drain(x, 0, &e, &none, &gotn);
+    }
     if (r.type == KXS_ERROR) {
         rc = -kxs_errnum(body);
         free(body);

@@ -207,7 +207,7 @@ static void bb_reconcile(struct bb_dev *d)
     if (!d->target_open && bb_be_read(d, "hotplug-status", &hp) == 0) {
         if (!strcmp(hp, "connected"))
             bb_open_target(d);
-        else if (!strcmp(hp, "error"))
+        else if (!strcmp(hp, "error") && !d->hp_error_logged++)
             klog_info(d->name, "the hotplug script failed: waiting for the toolstack to remove "
                       "the device");
     }
@@ -227,6 +227,8 @@ static void bb_reconcile(struct bb_dev *d)
 /* Whatever waits for the I/O to drain: disconnecting, closing, terminating. */
 static void bb_progress(struct bb_dev *d)
 {
+    if (d->exit_now)
+        return;
     if (d->io_inflight || !(d->closing || d->fe_closing || d->terminating))
         return;
     if (d->connected)
@@ -290,7 +292,7 @@ static int bb_dev_loop(struct bb_dev *d, int sfd)
 
         if (d->target_open)
             p[3].fd = bb_target_pollfd(&d->t, &p[3].events);
-        if (poll(p, 4, -1) < 0 && errno != EINTR)
+        if (poll(p, 4, kxs_pending(d->xs) ? 0 : -1) < 0 && errno != EINTR)
             return -errno;
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
@@ -309,16 +311,22 @@ static int bb_dev_loop(struct bb_dev *d, int sfd)
             d->terminating = 1;
             ev = 0;
         }
-        while (kxs_next_event(d->xs, &path, &tok) == 1) {
-            ev = 1;
-            free(path);
-        }
-        if (ev)
+        /* requests made while acting queue more events (our own writes among them): act
+         * until the queue stays empty, so nothing waits behind a poll that will not wake */
+        for (int round = 0; round < 16; round++) {
+            while (kxs_next_event(d->xs, &path, &tok) == 1) {
+                ev = 1;
+                free(path);
+            }
+            if (!ev)
+                break;
+            ev = 0;
             bb_reconcile(d);
+            bb_ring_kick(d);
+            bb_progress(d);
+        }
         bb_ring_kick(d);
         bb_progress(d);
-        if (kxs_pending(d->xs))
-            bb_reconcile(d);
     }
     return 0;
 }

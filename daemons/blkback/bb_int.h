@@ -63,6 +63,7 @@ struct bb_dev {
     /* state */
     int my_state;                       /* the BE state this worker last wrote */
     int features_done;
+    int hp_error_logged;
     int closing;                        /* close: drain, disconnect, close, state 6, exit */
     int fe_closing;                     /* the frontend closes: drain and disconnect */
     int terminating;                    /* SIGTERM: drain and exit, the store untouched */

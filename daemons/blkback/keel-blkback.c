@@ -235,12 +235,13 @@ int main(int argc, char **argv)
         return 1;
     }
     klog_info("blkback", "serving " BB_BASE "/vbd and " BB_BASE "/qdisk");
+    bb_scan();                /* devices already there: a restarted backend re-attaches */
     for (;;) {
         struct pollfd p[2] = { { kxs_fd(xs), POLLIN, 0 }, { sfd, POLLIN, 0 } };
         struct signalfd_siginfo si;
         char *path, *tok;
         int ev = 0;
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        if (poll(p, 2, kxs_pending(xs) ? 0 : -1) < 0 && errno != EINTR)
             break;
         while (read(sfd, &si, sizeof(si)) > 0) {
             if (si.ssi_signo == SIGCHLD) {
@@ -258,12 +259,16 @@ int main(int argc, char **argv)
             bb_stop_all();
             return 1;
         }
-        while (kxs_next_event(xs, &path, &tok) == 1) {
-            ev = 1;
-            free(path);
-        }
-        if (ev)
-            bb_scan();
+        /* a scan's own requests may queue further events: scan until none is left */
+        do {
+            ev = 0;
+            while (kxs_next_event(xs, &path, &tok) == 1) {
+                ev = 1;
+                free(path);
+            }
+            if (ev)
+                bb_scan();
+        } while (ev);
     }
     bb_stop_all();
     return 1;
