@@ -62,7 +62,8 @@ else
 fi
 # same-length edits keep the preamble's lengths: a protocol and a key outside the allowed set
 for edit in '"x86_64-abi"=>"x86_65-abi"' '"feature-persistent"=>"feature-persistenX"' \
-             "\"event-channel\": \"$ev\"=>\"event-channel\": \"x\""; do
+             "\"event-channel\": \"$ev\"=>\"event-channel\": \"x\"" '"ring-ref15"=>"ring-ref16"' \
+             '"state": "4"=>"state": "9"' '"51712"=>"5171x"'; do
     python3 - "$KEEL_RUNDIR/dm.save" "$KEEL_RUNDIR/bad.save" "$edit" <<'EOF'
 import sys
 a, b = sys.argv[3].split("=>")
