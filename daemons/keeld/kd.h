@@ -105,6 +105,9 @@ extern const char *kd_rundir;
 
 /* Error helper for methods: record code and message, return -1. */
 int kd_fail(struct kd_call *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The "domain" parameter (a name or a domain id other than 0) resolved on this worker's
+ * context; on failure the error reply is set and a negative value returned. */
+int kd_domain_param(struct kd_call *c, uint32_t *domid);
 
 /* ---- tasks (kd_task.c) ---- */
 enum kd_task_state { KD_TASK_RUNNING, KD_TASK_DONE, KD_TASK_FAILED, KD_TASK_CANCELLED };

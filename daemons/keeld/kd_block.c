@@ -16,24 +16,6 @@
 
 #define KD_SPEC_MAX 1024
 
-static int block_domain(struct kd_call *c, uint32_t *domid)
-{
-    yajl_val v = kd_param(c->req->params, "domain");
-    const char *s = v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
-    char buf[KL_DOMNAME_MAX + 1];
-
-    if (!kd_ctx())
-        return kd_fail(c, KD_HYPERVISOR, "no Keel host in %s", kd_rundir);
-    if (v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0 && YAJL_GET_INTEGER(v) < 0x7ff0)
-        snprintf(buf, sizeof(buf), "%lld", YAJL_GET_INTEGER(v));
-    else if (s && *s && strlen(s) <= KL_DOMNAME_MAX)
-        snprintf(buf, sizeof(buf), "%s", s);
-    else
-        return kd_fail(c, KD_INVALID_PARAMS, "\"domain\" must be a name or a domain id");
-    if (kl_domain_qualify(kd_ctx(), buf, domid) < 0 || *domid == 0)
-        return kd_fail(c, KD_NO_SUCH_DOMAIN, "no domain '%s'", buf);
-    return 0;
-}
 
 static int lib_error(struct kd_call *c, int rc, const char *what)
 {
@@ -51,7 +33,7 @@ int kd_m_block_attach(struct kd_call *c)
     uint32_t domid, devid = 0;
     int rc;
 
-    if (block_domain(c, &domid) < 0)
+    if (kd_domain_param(c, &domid) < 0)
         return -1;
     if (kd_param_str(c->req->params, "spec", &spec, true, c->msg, sizeof(c->msg)) < 0)
         return kd_fail(c, KD_INVALID_PARAMS, "%s", c->msg);
@@ -97,7 +79,7 @@ int kd_m_block_list(struct kd_call *c)
     uint32_t domid;
     int n;
 
-    if (block_domain(c, &domid) < 0)
+    if (kd_domain_param(c, &domid) < 0)
         return -1;
     if ((n = kl_disk_list(kd_ctx(), domid, &l)) < 0)
         return lib_error(c, n, "block_list");
@@ -133,7 +115,7 @@ int kd_m_block_detach(struct kd_call *c)
     bool force;
     int rc;
 
-    if (block_domain(c, &domid) < 0)
+    if (kd_domain_param(c, &domid) < 0)
         return -1;
     if (v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0 && YAJL_GET_INTEGER(v) < (2LL << 28))
         snprintf(dev, sizeof(dev), "%lld", YAJL_GET_INTEGER(v));

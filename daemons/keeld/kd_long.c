@@ -27,24 +27,6 @@ static int lfail(struct kd_call *c, int rc, const char *what)
     return kd_fail(c, code, "%s: %s", what, kd_ctx() ? kl_ctx_error(kd_ctx()) : strerror(-rc));
 }
 
-static int find_domain(struct kd_call *c, uint32_t *domid)
-{
-    yajl_val v = kd_param(c->req->params, "domain");
-    const char *s = v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
-    char buf[KL_DOMNAME_MAX + 1];
-
-    if (v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0 && YAJL_GET_INTEGER(v) < 0x7ff0)
-        snprintf(buf, sizeof(buf), "%lld", YAJL_GET_INTEGER(v));
-    else if (s && *s && strlen(s) <= KL_DOMNAME_MAX)
-        snprintf(buf, sizeof(buf), "%s", s);
-    else
-        return kd_fail(c, KD_INVALID_PARAMS, "\"domain\" must be a name or a domain id");
-    if (!kd_ctx())
-        return kd_fail(c, KD_HYPERVISOR, "no Keel host in %s", kd_rundir);
-    if (kl_domain_qualify(kd_ctx(), buf, domid) < 0 || *domid == 0)
-        return kd_fail(c, KD_NO_SUCH_DOMAIN, "no domain '%s'", buf);
-    return 0;
-}
 
 /* A relative kernel is looked for in $KEEL_GUESTDIR, then the installed guests directory. */
 static int resolve_kernel(struct kd_call *c, char **kernel)
@@ -163,7 +145,7 @@ static int down(struct kd_call *c, bool reboot)
     uint32_t domid;
     int rc;
 
-    if (find_domain(c, &domid) < 0)
+    if (kd_domain_param(c, &domid) < 0)
         return -1;
     if (kd_param_int(c->req->params, "timeout_ms", 0, 3600000, 30000, &timeout, c->msg,
                      sizeof(c->msg)) < 0)
@@ -197,7 +179,7 @@ int kd_m_save(struct kd_call *c)
     uint32_t domid;
     int fd, rc;
 
-    if (find_domain(c, &domid) < 0)
+    if (kd_domain_param(c, &domid) < 0)
         return -1;
     if (kd_param_str(c->req->params, "path", &path, true, c->msg, sizeof(c->msg)) < 0 ||
         kd_param_bool(c->req->params, "live", false, &live, c->msg, sizeof(c->msg)) < 0 ||
@@ -280,7 +262,7 @@ int kd_m_migrate(struct kd_call *c)
     uint32_t domid;
     int fd, rc;
 
-    if (find_domain(c, &domid) < 0)
+    if (kd_domain_param(c, &domid) < 0)
         return -1;
     if (kd_param_str(c->req->params, "destination", &dest, true, c->msg, sizeof(c->msg)) < 0 ||
         kd_param_bool(c->req->params, "plain", false, &plain, c->msg, sizeof(c->msg)) < 0 ||

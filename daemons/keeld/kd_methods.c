@@ -67,6 +67,20 @@ static int domain_arg(struct kd_call *c, struct kl_ctx *ctx, uint32_t *domid)
     return 0;
 }
 
+/* A method that acts on a guest: Domain-0 is not a valid target. */
+int kd_domain_param(struct kd_call *c, uint32_t *domid)
+{
+    struct kl_ctx *ctx = kd_ctx();
+
+    if (!ctx)
+        return kd_fail(c, KD_HYPERVISOR, "no Keel host in %s", kd_rundir);
+    if (domain_arg(c, ctx, domid) < 0)
+        return -1;
+    if (*domid == 0)
+        return kd_fail(c, KD_INVALID_PARAMS, "\"domain\" must name a guest, not Domain-0");
+    return 0;
+}
+
 static void gen_info(yajl_gen g, const kl_dominfo *d)
 {
     char uuid[KL_UUID_STRLEN];

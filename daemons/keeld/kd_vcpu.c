@@ -12,21 +12,10 @@
 
 static int get_domain(struct kd_call *c, uint32_t *domid, kl_dominfo *info)
 {
-    yajl_val v = kd_param(c->req->params, "domain");
-    const char *s = v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
-    char buf[KL_DOMNAME_MAX + 1];
-
-    if (!kd_ctx())
-        return kd_fail(c, KD_HYPERVISOR, "no Keel host in %s", kd_rundir);
-    if (v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0 && YAJL_GET_INTEGER(v) < 0x7ff0)
-        snprintf(buf, sizeof(buf), "%lld", YAJL_GET_INTEGER(v));
-    else if (s && *s && strlen(s) <= KL_DOMNAME_MAX)
-        snprintf(buf, sizeof(buf), "%s", s);
-    else
-        return kd_fail(c, KD_INVALID_PARAMS, "\"domain\" must be a name or a domain id");
-    if (kl_domain_qualify(kd_ctx(), buf, domid) < 0 || *domid == 0 ||
-        kl_domain_info(kd_ctx(), *domid, info) < 0)
-        return kd_fail(c, KD_NO_SUCH_DOMAIN, "no domain '%s'", buf);
+    if (kd_domain_param(c, domid) < 0)
+        return -1;
+    if (kl_domain_info(kd_ctx(), *domid, info) < 0)
+        return kd_fail(c, KD_NO_SUCH_DOMAIN, "no domain %u", *domid);
     return 0;
 }
 
