@@ -109,10 +109,11 @@ static int sweep(int op, uint64_t seed)
                 break;
             }
             if (rc < 0) {
-                rt_printf("diskcheck: FAIL io submit %s sector %llu: %d\n",
+                rt_printf("diskcheck: FAIL io submit %s sector %llu status %d\n",
                           op == RT_BLK_WRITE ? "write" : "read",
                           (unsigned long long)s->r.sector, rc);
-                return -1;
+                failed = 1;
+                break;
             }
             next += s->nblocks;
             busy++;
@@ -183,6 +184,16 @@ static int setup(uint64_t size_mib)
     return 0;
 }
 
+/* After a failure: finish what is in flight and follow the device to Closed if it is closing. */
+static int fail(void)
+{
+    while (rt_blk_inflight(blk))
+        rt_blk_wait(blk, 0);
+    if (!rt_blk_connected(blk))
+        rt_blk_close(blk);
+    return 1;
+}
+
 int main(void)
 {
     uint64_t size = rt_arg_u64("size", 64), seed = rt_arg_u64("seed", 1);
@@ -205,17 +216,17 @@ int main(void)
         uint64_t s = seed + pass;
         if (do_write) {
             if (sweep(RT_BLK_WRITE, s) < 0)
-                return 1;
+                return fail();
             int rc = rt_blk_flush(blk);
             if (rc < 0 && rc != -95) {
                 rt_printf("diskcheck: FAIL io flush status %d\n", rc);
-                return 1;
+                return fail();
             }
             wrote += size;
         }
         if (do_verify) {
             if (sweep(RT_BLK_READ, s) < 0)
-                return 1;
+                return fail();
             verified += size;
         }
         if (loop != 1)

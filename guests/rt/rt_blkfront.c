@@ -739,7 +739,9 @@ struct rt_blk *rt_blk_open(uint32_t devid, const struct rt_blk_opts *opts, int *
     b->info.backend_id = b->xb.be_id;
     memcpy(b->info.backend, b->xb.be, sizeof(b->info.backend));
     if ((rc = connect(b, opts ? opts : &dflt)) < 0) {
-        rt_printf("blkfront: vbd %u: connecting to %s failed (%d)\n", b->xb.devid, b->xb.be, rc);
+        rt_printf("blkfront: vbd %u: connecting to %s failed (%d): backend state %d, frontend "
+                  "state %d\n", b->xb.devid, b->xb.be, rc, rt_xb_state(&b->xb, RT_XB_BACKEND),
+                  rt_xb_state(&b->xb, RT_XB_FRONTEND));
         if (b->ring_area) {                    /* published: tell the backend we give up */
             b->state = ST_CLOSING;
             close_step(b, -1);
