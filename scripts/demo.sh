@@ -28,6 +28,13 @@ run xl sched-credit -d demo1 -w 512
 run xl save demo1 /tmp/keel-demo1.save
 run xl restore /tmp/keel-demo1.save
 say "xl console demo1   (it continues where it was saved)"; timeout 2 xl console demo1 || true
+say "a guest with a PV disk: it writes 64 MiB, flushes, reads back and verifies"
+rm -f /tmp/keel-disk.img; truncate -s 64M /tmp/keel-disk.img
+run xl create -c examples/diskcheck.cfg
+say "cmp: the image holds what the guest wrote"
+python3 tests/diskpattern.py 64 1 /tmp/keel-disk.ref && cmp /tmp/keel-disk.ref /tmp/keel-disk.img &&
+    echo "the image matches the guest's pattern"
+rm -f /tmp/keel-disk.img /tmp/keel-disk.ref
 run xl getenforce
 run xl list -Z
 say "keel-boot evil attempt=syscall   (a guest trying to escape crashes alone)"
