@@ -21,10 +21,11 @@ worker_of() { # KIND DOMID DEVID -> pid of the worker whose log line names it
 }
 state_is() { [ "$(xenstore-read "$1/state" 2>/dev/null)" = "$2" ]; }
 key_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }    # re-read at every try
-# add_dev KIND DOMID DEVID PARAMS MODE: the nodes the toolstack writes at add (contract)
+# add_dev KIND DOMID DEVID PARAMS MODE [FESTATE]: the nodes the toolstack writes at add
+# (contract); FESTATE (default 1) as a restore would write it
 add_dev() {
     be=$BE/$1/$2/$3; fe=/local/domain/$2/device/vbd/$3
-    xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 "$fe/virtual-device" "$3" \
+    xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" "${6:-1}" "$fe/virtual-device" "$3" \
         "$fe/device-type" disk "$fe/trusted" 1 \
         "$be/frontend" "$fe" "$be/frontend-id" "$2" "$be/online" 1 "$be/params" "$4" \
         "$be/script" "$S/scripts/hotplug/block" "$be/mode" "$5" "$be/type" phy "$be/dev" xvda \
@@ -74,6 +75,17 @@ xenstore-write $BE/vbd/7/51744/hotplug-status connected     # a script that lied
 wait_until 10 state_is $BE/vbd/7/51744 6; ok $? "a target that cannot be opened: the device goes to Closed (6)"
 grep -q "vbd 7/51744: target .*missing.img.*No such file" "$BLOG"; ok $? "with a log line naming the device and the reason"
 not hotplug vbd 7 51744 && [ "$(xenstore-read $BE/vbd/7/51744/hotplug-status)" = error ]; ok $? "the block script refuses a missing target too (hotplug-status=error)"
+
+# -- a frontend already Initialised before the backend appears (a restore) -----------------
+FE11=/local/domain/11/device/vbd/51712
+xenstore-write $FE11/state 3 $FE11/ring-ref 8 $FE11/event-channel 5
+truncate -s 8M "$KEEL_RUNDIR/fe3.img"
+add_dev vbd 11 51712 "$KEEL_RUNDIR/fe3.img" r 3
+wait_until 10 state_is $BE/vbd/11/51712 2; ok $? "frontend state 3 before the backend appeared: the backend still writes InitWait (2)"
+hotplug vbd 11 51712
+wait_until 10 state_is $BE/vbd/11/51712 6; ok $? "after the hotplug script it attaches from the frontend keys (a domain that does not exist: Closed)"
+grep -q "vbd 11/51712: cannot map the 1 ring page(s) (ref 8" "$BLOG"; ok $? "the attach attempt is logged with the reference"
+xenstore-rm $BE/vbd/11 /local/domain/11
 
 # -- hotplug-status=error: the backend waits for the toolstack -----------------------------
 add_dev vbd 8 51712 "$IMG" w

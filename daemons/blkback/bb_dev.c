@@ -212,6 +212,13 @@ static void bb_reconcile(struct bb_dev *d)
                       "the device");
     }
     free(hp);
+    /* a frontend already Initialised/Connected before the hotplug script ran (a restore, or a
+     * toolstack that writes the FE keys first): the toolstack still waits for InitWait before
+     * it runs the script. A restarted backend that finds its own state 4 (or any state >= 2)
+     * leaves it: it re-attaches once the target is open. */
+    if (!d->closing && !d->connected && d->my_state == 0 && be_state < KEEL_XB_INITWAIT &&
+        (fe_state == KEEL_XB_INITIALISED || fe_state == KEEL_XB_CONNECTED))
+        bb_dev_write_state(d, KEEL_XB_INITWAIT);
     if (d->closing || !d->target_open || d->connected)
         return;
     if (fe_state == KEEL_XB_INITIALISED || fe_state == KEEL_XB_CONNECTED) {

@@ -35,6 +35,7 @@ static struct bb_child children[BB_MAX_DEVS];
 static const char *rundir;
 static kxs *xs;
 static sigset_t bb_sigs;
+static char bb_ready[300];               /* the ready file (bb_ready_path) */
 
 static struct bb_child *bb_find(const char *kind, uint32_t domid, uint32_t devid)
 {
@@ -178,12 +179,44 @@ static void bb_reap(void)
 
 static void bb_stop_all(void)
 {
+    if (bb_ready[0])
+        unlink(bb_ready);
     for (int i = 0; i < BB_MAX_DEVS; i++)
         if (children[i].pid > 0)
             kill(children[i].pid, SIGTERM);
     for (int i = 0; i < BB_MAX_DEVS; i++)
         if (children[i].pid > 0)
             waitpid(children[i].pid, NULL, 0);
+}
+
+/* <rundir>/blkback/keel-blkback.ready holds our pid once the watches are registered and the
+ * devices already in the store have their workers: keel-host start waits for it, so whatever
+ * runs after it (a test counting keel-stored's connections) sees the daemon connected. */
+static void bb_ready_path(void)
+{
+    const char *rd = rundir;
+
+    if (!rd || !*rd)
+        rd = getenv("KEEL_RUNDIR");
+    if (!rd || !*rd)
+        rd = "/run/keel";
+    if ((size_t)snprintf(bb_ready, sizeof(bb_ready), "%s/blkback/keel-blkback.ready", rd) >=
+        sizeof(bb_ready))
+        bb_ready[0] = 0;
+    if (bb_ready[0])
+        unlink(bb_ready);
+}
+
+static void bb_ready_mark(void)
+{
+    FILE *f;
+
+    if (!bb_ready[0] || !(f = fopen(bb_ready, "we"))) {
+        klog_debug("blkback", "no ready file %s: %s", bb_ready, strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
 }
 
 static void bb_usage(FILE *f)
@@ -225,6 +258,7 @@ int main(int argc, char **argv)
         klog_err("blkback", "signalfd: %s", strerror(errno));
         return 1;
     }
+    bb_ready_path();
     if ((rc = kxs_open(&xs, rundir)) < 0) {
         klog_err("blkback", "cannot connect to the store: %s", strerror(-rc));
         return 1;
@@ -236,6 +270,7 @@ int main(int argc, char **argv)
     }
     klog_info("blkback", "serving " BB_BASE "/vbd and " BB_BASE "/qdisk");
     bb_scan();                /* devices already there: a restarted backend re-attaches */
+    bb_ready_mark();
     for (;;) {
         struct pollfd p[2] = { { kxs_fd(xs), POLLIN, 0 }, { sfd, POLLIN, 0 } };
         struct signalfd_siginfo si;
