@@ -6,7 +6,8 @@
  *   diskbench: result NAME MEDIAN MIN MAX
  *   diskbench: done
  * Command line: size=MiB (default 256) bs=KiB (default 1024, at most the largest request)
- * seqqd=N (default 8) time=MS (default 2000) runs=N (default 5) devid=N ring=ORDER. */
+ * seqqd=N (default 8) time=MS (default 2000) runs=N (default 5) devid=N ring=ORDER
+ * persistent=0 (per-request grants even when the backend offers persistent ones). */
 #include "rt/keel_guest.h"
 
 #define BLOCK 4096u
@@ -112,7 +113,8 @@ int main(void)
     uint32_t seqqd = (uint32_t)rt_arg_u64("seqqd", 8);
     int runs = (int)rt_arg_u64("runs", 5), err = 0;
     uint64_t sw[RUNS_MAX], sr[RUNS_MAX], r1[RUNS_MAX], r32[RUNS_MAX];
-    struct rt_blk_opts o = { .max_ring_order = (uint32_t)rt_arg_u64("ring", 4) };
+    struct rt_blk_opts o = { .max_ring_order = (uint32_t)rt_arg_u64("ring", 4),
+                             .no_persistent = rt_arg("persistent") && !rt_arg_u64("persistent", 1) };
     const struct rt_blk_info *in;
 
     if (!(blk = rt_blk_open((uint32_t)rt_arg_u64("devid", 0), &o, &err))) {
@@ -141,8 +143,9 @@ int main(void)
             return 1;
         }
     rt_printf("diskbench: vbd %u: %llu MiB area, bs %llu KiB, seqqd %u, ring %u slots, max "
-              "request %u KiB\n", in->devid, (unsigned long long)size,
-              (unsigned long long)(bs >> 10), seqqd, in->ring_slots, in->max_segs * 4);
+              "request %u KiB, %s grants\n", in->devid, (unsigned long long)size,
+              (unsigned long long)(bs >> 10), seqqd, in->ring_slots, in->max_segs * 4,
+              in->persistent ? "persistent" : "per-request");
     for (int r = 0; r < runs; r++) {
         int64_t n;
         uint32_t b = (uint32_t)(bs / BLOCK);

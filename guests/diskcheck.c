@@ -176,11 +176,12 @@ static int setup(uint64_t size_mib)
                 return -1;
         }
     rt_printf("diskcheck: vbd %u (%s): %llu MiB, sector-size %u, ring order %u (%u slots), "
-              "max request %u KiB%s%s%s; checking %llu MiB, qd %u, bs %u KiB\n", in->devid,
+              "max request %u KiB%s%s%s%s; checking %llu MiB, qd %u, bs %u KiB\n", in->devid,
               in->backend, (unsigned long long)(in->sectors * 512 >> 20), in->sector_size,
               in->ring_order, in->ring_slots, in->max_segs * 4,
               in->max_segs > 11 ? ", indirect" : "", in->flush ? ", flush" : "",
-              in->discard ? ", discard" : "", (unsigned long long)size_mib, qd, bs_blocks * 4);
+              in->discard ? ", discard" : "", in->persistent ? ", persistent grants" : "",
+              (unsigned long long)size_mib, qd, bs_blocks * 4);
     return 0;
 }
 
@@ -202,7 +203,8 @@ int main(void)
     int do_write = !m || !strncmp(m, "write", 5) || !strncmp(m, "both", 4);
     int do_verify = !m || !strncmp(m, "verify", 6) || !strncmp(m, "both", 4);
     struct rt_blk_opts o = { .max_ring_order = (uint32_t)rt_arg_u64("ring", 4),
-                             .no_indirect = rt_arg("indirect") && !rt_arg_u64("indirect", 1) };
+                             .no_indirect = rt_arg("indirect") && !rt_arg_u64("indirect", 1),
+                             .no_persistent = rt_arg("persistent") && !rt_arg_u64("persistent", 1) };
     int err = 0;
 
     if (!(blk = rt_blk_open((uint32_t)rt_arg_u64("devid", 0), &o, &err))) {

@@ -78,7 +78,10 @@ static void bb_features(struct bb_dev *d)
     bb_be_write(d, "feature-barrier", "1");
     bb_be_write(d, "feature-max-indirect-segments", "%u", BB_MAX_INDIRECT);
     bb_be_write(d, "max-ring-page-order", "%u", BB_MAX_RING_ORDER);
-    bb_be_write(d, "feature-persistent", "0");
+    /* KEEL_BLKBACK_PERSISTENT=0: per-request grants only (tests, measurements) */
+    d->persistent_offer = !(getenv("KEEL_BLKBACK_PERSISTENT") &&
+                            !strcmp(getenv("KEEL_BLKBACK_PERSISTENT"), "0"));
+    bb_be_write(d, "feature-persistent", "%d", d->persistent_offer);
     d->features_done = 1;
 }
 

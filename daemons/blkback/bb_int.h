@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include "bb_parse.h"
+#include "bb_pgrant.h"
 #include "bb_target.h"
 #include "keel/ctrl.h"
 #include "keel/io/blkif.h"
@@ -60,6 +61,9 @@ struct bb_dev {
     struct bb_inflight *barrier_wait;   /* a barrier waiting for the I/O before it */
     struct bb_inflight *barrier_active;
     unsigned rejects;
+    int persistent_offer;               /* feature-persistent=1 written (bb_dev.c) */
+    int persistent;                     /* negotiated for this connection (bb_ring.c) */
+    struct bb_pgrant pg;                /* the persistent grants mapped (bb_pgrant.c) */
     /* state */
     int my_state;                       /* the BE state this worker last wrote */
     int features_done;

@@ -72,6 +72,22 @@ static int bb_protocol_ok(struct bb_dev *d)
     return ok;
 }
 
+/* feature-persistent: used when we offered it and the frontend wrote 1 (anything else: off). */
+static void bb_persistent_setup(struct bb_dev *d)
+{
+    char p[160];
+    uint64_t v = 0;
+
+    snprintf(p, sizeof(p), "%s/feature-persistent", d->fe);
+    d->persistent = d->persistent_offer && kxs_read_u64(d->xs, 0, p, 1, &v) == 0 && v == 1 &&
+                    bb_pg_init(&d->pg, BB_PGRANT_MAX) == 0;
+    if (d->persistent)
+        klog_info(d->name, "persistent grants in use (cache of %u pages)", d->pg.cap);
+    else
+        klog_info(d->name, "per-request grants (feature-persistent: backend %d, frontend %s)",
+                  d->persistent_offer, v == 1 ? "1" : "0 or absent");
+}
+
 int bb_ring_connect(struct bb_dev *d)
 {
     uint32_t refs[1u << BB_MAX_RING_ORDER], n = 0, port = 0;
@@ -103,6 +119,7 @@ int bb_ring_connect(struct bb_dev *d)
     d->port = port;
     d->evfd = kc_evtchn_fd(d->kc, port);
     d->connected = 1;
+    bb_persistent_setup(d);
     klog_info(d->name, "connected: %u ring page(s) (%u slots), event channel %llu, resuming at "
               "request %u", n, d->back.size, (unsigned long long)evtchn, d->back.req_cons);
     return 0;
@@ -123,6 +140,14 @@ void bb_ring_disconnect(struct bb_dev *d)
     }
     free(d->slots);
     d->slots = NULL;
+    if (d->persistent) {
+        klog_info(d->name, "persistent grants: %llu pages mapped in %llu calls, %llu segments "
+                  "found mapped, %llu beyond the cache", (unsigned long long)d->pg.maps,
+                  (unsigned long long)d->pg.map_calls, (unsigned long long)d->pg.hits,
+                  (unsigned long long)d->pg.overflow);
+        bb_pg_release(&d->pg, d->kc);
+    }
+    d->persistent = 0;
     if (d->connected)
         kc_evtchn_close(d->kc, d->port);
     if (d->ring_area)
@@ -209,33 +234,70 @@ static void bb_finish(struct bb_dev *d, struct bb_inflight *f, int rc)
 
 /* ---- data path ----------------------------------------------------------------------- */
 
-/* Map the data pages and describe them as iovecs (adjacent sectors merged). */
-static int bb_map(struct bb_dev *d, struct bb_inflight *f)
+/* Map, for this request only, the segments persistent grants did not cover (all of them
+ * without feature-persistent): one kc_gnttab_map call, writable only for reads. */
+static int bb_map_request(struct bb_dev *d, struct bb_inflight *f, uint8_t **addrs)
 {
-    uint32_t *refs = malloc(f->r.nr_segs * sizeof(uint32_t));
-    int16_t *st = calloc(f->r.nr_segs, sizeof(int16_t));
+    uint32_t n = f->r.nr_segs, cnt = 0, *refs = malloc(n * sizeof(uint32_t));
+    uint32_t *idx = malloc(n * sizeof(uint32_t));
+    int16_t *st = calloc(n, sizeof(int16_t));
     int rc = 0;
 
-    f->iov = calloc(f->r.nr_segs, sizeof(struct iovec));
-    if (!refs || !st || !f->iov) {
+    if (!refs || !idx || !st) {
         rc = -ENOMEM;
         goto out;
     }
-    for (uint32_t i = 0; i < f->r.nr_segs; i++)
-        refs[i] = f->segs[i].gref;
-    f->map = kc_gnttab_map(d->kc, d->domid, refs, f->r.nr_segs, f->r.op == KEEL_BLKIF_OP_READ, st);
+    for (uint32_t i = 0; i < n; i++)
+        if (!addrs[i]) {
+            idx[cnt] = i;
+            refs[cnt++] = f->segs[i].gref;
+        }
+    f->map = kc_gnttab_map(d->kc, d->domid, refs, cnt, f->r.op == KEEL_BLKIF_OP_READ, st);
     if (!f->map) {
         uint32_t bad = 0;
-        while (bad + 1 < f->r.nr_segs && st[bad] == 0)
+        while (bad + 1 < cnt && st[bad] == 0)
             bad++;
         bb_reject_log(d, f, "grant reference %u (segment %u) not mapped: status %d", refs[bad],
-                      bad, st[bad]);
+                      idx[bad], st[bad]);
         rc = -EINVAL;
         goto out;
     }
-    f->map_count = f->r.nr_segs;
-    for (uint32_t i = 0; i < f->r.nr_segs; i++) {
-        char *p = (char *)f->map + (size_t)i * 4096u + f->segs[i].first * 512u;
+    f->map_count = cnt;
+    for (uint32_t k = 0; k < cnt; k++)
+        addrs[idx[k]] = (uint8_t *)f->map + (size_t)k * 4096u;
+out:
+    free(refs);
+    free(idx);
+    free(st);
+    return rc;
+}
+
+/* Find the data pages (the persistent-grant cache, else mapped for the request) and describe
+ * them as iovecs (adjacent sectors merged). */
+static int bb_map(struct bb_dev *d, struct bb_inflight *f)
+{
+    uint32_t n = f->r.nr_segs, left = n;
+    uint8_t **addrs = calloc(n, sizeof(*addrs));
+    int rc = 0;
+
+    f->iov = calloc(n, sizeof(struct iovec));
+    if (!addrs || !f->iov) {
+        free(addrs);
+        return -ENOMEM;
+    }
+    if (d->persistent) {
+        uint32_t *refs = malloc(n * sizeof(uint32_t));
+        if (refs) {
+            for (uint32_t i = 0; i < n; i++)
+                refs[i] = f->segs[i].gref;
+            left = bb_pg_get(&d->pg, d->kc, d->domid, refs, n, addrs);
+            free(refs);
+        }
+    }
+    if (left && (rc = bb_map_request(d, f, addrs)) < 0)
+        goto out;
+    for (uint32_t i = 0; i < n; i++) {
+        char *p = (char *)addrs[i] + f->segs[i].first * 512u;
         size_t len = (size_t)(f->segs[i].last - f->segs[i].first + 1) * 512u;
         struct iovec *prev = f->iovcnt ? &f->iov[f->iovcnt - 1] : NULL;
         if (prev && (char *)prev->iov_base + prev->iov_len == p)
@@ -245,8 +307,7 @@ static int bb_map(struct bb_dev *d, struct bb_inflight *f)
     }
     f->expect = (int64_t)f->r.nr_sectors * 512;
 out:
-    free(refs);
-    free(st);
+    free(addrs);
     return rc;
 }
 

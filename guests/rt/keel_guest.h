@@ -217,11 +217,13 @@ struct rt_blk_info {
     int flush, barrier, discard, discard_secure;
     uint32_t discard_granularity, discard_alignment;
     char backend[RT_XB_PATH_MAX];
+    int persistent;                      /* feature-persistent negotiated (data copied via a pool) */
 };
 struct rt_blk_opts {
     uint32_t max_ring_order;             /* 0xff = as much as the backend offers (up to 4) */
     uint32_t max_segs;                   /* 0 = 256 (1 MiB requests with INDIRECT) */
     int no_indirect;
+    int no_persistent;                   /* per-request grants even if feature-persistent is offered */
 };
 /* devid 0: the first vbd. NULL opts: defaults. Returns NULL with *err set on failure. */
 struct rt_blk *rt_blk_open(uint32_t devid, const struct rt_blk_opts *opts, int *err);

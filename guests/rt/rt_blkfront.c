@@ -3,9 +3,14 @@
  * the backend's InitWait, read its features, grant a ring of 2^order pages and allocate an
  * unbound event channel toward the backend domain, publish ring-ref(s)/event-channel/protocol,
  * Initialised; on the backend's Connected read sectors/info/sector-size and go Connected.
- * I/O: each request takes a ring slot and a shadow entry (id = generation << 32 | slot); the
- * pages of its buffer are granted for the request only and revoked when the response comes
- * (EBUSY: the backend still maps one, retried later, the request completes only then). Direct
+ * I/O: each request takes a ring slot and a shadow entry (id = generation << 32 | slot). With
+ * per-request grants the pages of its buffer are granted for the request only and revoked when
+ * the response comes (EBUSY: the backend still maps one, retried later, the request completes
+ * only then). With persistent grants (feature-persistent offered by the backend, ours written
+ * as 1) the data goes through a pool of pages granted once, writable, and kept granted until
+ * the device closes: a write copies the buffer into pool pages, a read copies them out when the
+ * response came; the backend keeps them mapped, so no grant is mapped, unmapped or revoked per
+ * request (the indirect segment pages are granted once per slot the same way). Direct
  * requests carry up to 11 segments; larger ones go INDIRECT when offered. Every response is
  * copied out once and checked (id in flight, operation, status, producer index). Closing: on
  * the backend's Closing no new request is taken, the in-flight ones finish, the frontend goes
@@ -31,16 +36,24 @@
 #define BLK_MAX_SEGS (KEEL_BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * KEEL_BLKIF_SEGS_PER_INDIRECT_FRAME)
 #define BLK_CONNECT_NS (30 * 1000000000ULL)
 #define SECS_PER_PAGE KEEL_BLKIF_SECTORS_PER_PAGE
+#define BLK_POOL_MAX 4096u                     /* persistent pages (16 MiB) at most */
 
 enum { ST_CONNECTED = 1, ST_CLOSING, ST_FE_CLOSED, ST_CLOSED };
 
 struct blk_shadow {
     uint64_t id;
     struct rt_blk_req *req;
-    uint32_t *grefs;                     /* granted, not yet revoked (0 = revoked) */
-    uint32_t ngrefs;
+    uint32_t *grefs;                     /* granted, not yet revoked (0 = revoked); persistent:
+                                            the pool pages the request uses */
+    uint32_t ngrefs, npool;
     uint8_t *ind;                        /* indirect pages, allocated at first use */
+    uint32_t ind_refs[KEEL_BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST]; /* persistent: granted once */
     uint8_t used, answered, op, ind_op;
+};
+
+struct blk_pgnt {                        /* one persistently granted page */
+    uint8_t *page;
+    uint32_t gref;                       /* 0: revoked */
 };
 
 struct rt_blk {
@@ -56,6 +69,8 @@ struct rt_blk {
     uint32_t inflight, revoking, gen, ind_pages;
     int state;
     uint64_t bad_responses;
+    struct blk_pgnt *pool;               /* persistent grants: pages granted so far */
+    uint32_t pool_cap, pool_n, *pool_free, pool_nfree;
 };
 
 static uint32_t pages_for(uint64_t bytes)
@@ -67,6 +82,12 @@ static void blk_event(uint32_t port, void *data)
 {
     (void)port;
     ((struct rt_blk *)data)->kicks++;
+}
+
+/* Copies of whole sectors to and from the pool (rep movsb: the runtime's memcpy is a byte loop). */
+static void blk_copy(void *d, const void *s, uint64_t n)
+{
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
 }
 
 /* ---- grants ---- */
@@ -105,6 +126,65 @@ static int end_grants(struct blk_shadow *s)
     return !left;
 }
 
+/* A page of the persistent pool (granted writable at first use); its index or -EAGAIN. */
+static int pool_get(struct rt_blk *b)
+{
+    uint8_t *page;
+    int ref;
+
+    if (b->pool_nfree)
+        return (int)b->pool_free[--b->pool_nfree];
+    if (b->pool_n >= b->pool_cap || !(page = rt_page_alloc(1)))
+        return -E_AGAIN;
+    if ((ref = rt_gnttab_grant(b->info.backend_id, rt_virt_to_gfn(page), 0)) < 0) {
+        rt_page_free(page, 1);
+        return -E_AGAIN;
+    }
+    b->pool[b->pool_n] = (struct blk_pgnt){ page, (uint32_t)ref };
+    return (int)b->pool_n++;
+}
+
+static void pool_put_all(struct rt_blk *b, struct blk_shadow *s)
+{
+    for (uint32_t i = 0; i < s->npool; i++)
+        b->pool_free[b->pool_nfree++] = s->grefs[i];
+    s->npool = 0;
+}
+
+/* Revoke the persistent grants (the device is closed); 1 when none is left. */
+static int pool_revoke(struct rt_blk *b)
+{
+    int left = 0;
+
+    for (uint32_t i = 0; i < b->pool_n; i++)
+        if (b->pool[i].gref && rt_gnttab_end(b->pool[i].gref) == 0) {
+            b->pool[i].gref = 0;
+            rt_page_free(b->pool[i].page, 1);
+        } else if (b->pool[i].gref)
+            left = 1;
+    for (uint32_t i = 0; b->shadow && i < b->info.ring_slots; i++)
+        for (uint32_t k = 0; k < KEEL_BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST; k++)
+            if (b->shadow[i].ind_refs[k] && rt_gnttab_end(b->shadow[i].ind_refs[k]) == 0)
+                b->shadow[i].ind_refs[k] = 0;
+            else if (b->shadow[i].ind_refs[k])
+                left = 1;
+    return !left;
+}
+
+/* A read through the pool is in: copy the data out to the request's buffer. */
+static void pool_copy_out(struct rt_blk *b, struct blk_shadow *s)
+{
+    const struct rt_blk_req *r = s->req;
+    uint64_t addr = (uint64_t)r->buf, end = addr + r->nsectors * KEEL_BLKIF_SECTOR_SIZE;
+
+    for (uint32_t i = 0; i < s->npool && addr < end; i++) {
+        uint64_t page = addr & ~(KEEL_PAGE_SIZE - 1);
+        uint64_t stop = end < page + KEEL_PAGE_SIZE ? end : page + KEEL_PAGE_SIZE;
+        blk_copy((void *)addr, b->pool[s->grefs[i]].page + (addr - page), stop - addr);
+        addr = stop;
+    }
+}
+
 static int grant(struct rt_blk *b, struct blk_shadow *s, const void *page, int readonly)
 {
     int ref = rt_gnttab_grant(b->info.backend_id, rt_virt_to_gfn(page), readonly);
@@ -139,6 +219,11 @@ static int finish(struct rt_blk *b, uint32_t idx, int status)
 
     s->answered = 1;
     s->req->status = status;
+    if (s->npool) {
+        if (status == 0 && s->req->op == RT_BLK_READ)
+            pool_copy_out(b, s);
+        pool_put_all(b, s);
+    }
     if (end_grants(s))
         return complete(b, idx);
     b->revoking++;
@@ -241,11 +326,12 @@ static int take_responses(struct rt_blk *b)
 static void revoke_ring(struct rt_blk *b)
 {
     uint32_t npages = 1u << b->info.ring_order;
+    int pool_done = pool_revoke(b);
 
     for (uint32_t i = 0; i < npages; i++)
         if ((b->ring_granted & (1u << i)) && rt_gnttab_end(b->ring_refs[i]) == 0)
             b->ring_granted &= ~(1u << i);
-    if (!b->ring_granted) {
+    if (!b->ring_granted && pool_done) {
         b->state = ST_CLOSED;
         rt_xb_unwatch_backend(&b->xb);
         rt_printf("blkfront: vbd %u: closed\n", b->info.devid);
@@ -360,9 +446,18 @@ static int build_segs(struct rt_blk *b, struct blk_shadow *s, struct keel_blkif_
     for (uint32_t i = 0; i < nsegs; i++) {
         uint64_t page = addr & ~(KEEL_PAGE_SIZE - 1);
         uint64_t stop = end < page + KEEL_PAGE_SIZE ? end : page + KEEL_PAGE_SIZE;
-        int ref = grant(b, s, (const void *)page, r->op == RT_BLK_WRITE);
-        if (ref < 0)
+        int ref;
+        if (b->info.persistent) {              /* a pool page at the same offsets */
+            int pi = pool_get(b);
+            if (pi < 0)
+                return pi;
+            s->grefs[s->npool++] = (uint32_t)pi;
+            ref = (int)b->pool[pi].gref;
+            if (r->op == RT_BLK_WRITE)
+                blk_copy(b->pool[pi].page + (addr - page), (const void *)addr, stop - addr);
+        } else if ((ref = grant(b, s, (const void *)page, r->op == RT_BLK_WRITE)) < 0) {
             return ref;
+        }
         seg[i].gref = (uint32_t)ref;
         seg[i].first_sect = (uint8_t)((addr - page) / KEEL_BLKIF_SECTOR_SIZE);
         seg[i].last_sect = (uint8_t)((stop - page) / KEEL_BLKIF_SECTOR_SIZE - 1);
@@ -402,6 +497,14 @@ static int build_rw(struct rt_blk *b, struct blk_shadow *s, const struct rt_blk_
     ind->handle = (uint16_t)b->info.devid;
     int rc = build_segs(b, s, (struct keel_blkif_segment *)s->ind, r, nsegs);
     for (uint32_t i = 0; rc == 0 && i < npages; i++) {
+        if (b->info.persistent) {              /* granted once, writable, kept */
+            int ref = s->ind_refs[i] ? (int)s->ind_refs[i] :
+                      rt_gnttab_grant(b->info.backend_id, rt_virt_to_gfn(s->ind + i * KEEL_PAGE_SIZE), 0);
+            if (ref < 0)
+                return ref == -E_NOSPC ? -E_AGAIN : ref;
+            ind->indirect_grefs[i] = s->ind_refs[i] = (uint32_t)ref;
+            continue;
+        }
         int ref = grant(b, s, s->ind + i * KEEL_PAGE_SIZE, 1);
         if (ref < 0)
             return ref;
@@ -471,9 +574,13 @@ int rt_blk_submit(struct rt_blk *b, struct rt_blk_req *r)
     memset(&req, 0, sizeof(req));
     req.handle = (uint16_t)b->info.devid;
     s->ngrefs = 0;
+    s->npool = 0;
     s->ind_op = 0;
     if ((rc = build(b, s, r, &req)) < 0) {
         end_grants(s);                         /* never shown to the backend: cannot be busy */
+        pool_put_all(b, s);
+        if (rc == -E_AGAIN && !b->inflight)    /* nothing will free pool pages or grants */
+            rc = -E_NOMEM;
         return rc;
     }
     b->nfree--;
@@ -607,6 +714,8 @@ static void read_features(struct rt_blk *b, const struct rt_blk_opts *o)
         segs = b->info.indirect_segs;
     b->info.max_segs = (uint32_t)segs;
     b->ind_pages = pages_for(segs * sizeof(struct keel_blkif_segment));
+    b->info.persistent = !o->no_persistent &&
+                         rt_xb_read_u64_or(x, RT_XB_BACKEND, "feature-persistent", 0) == 1;
 }
 
 static int alloc_state(struct rt_blk *b)
@@ -623,6 +732,14 @@ static int alloc_state(struct rt_blk *b)
         b->free_slots[i] = slots - 1 - i;
     }
     b->nfree = slots;
+    if (b->info.persistent) {                  /* the pool's pages come at first use */
+        uint64_t cap = (uint64_t)slots * b->info.max_segs;
+        b->pool_cap = cap < BLK_POOL_MAX ? (uint32_t)cap : BLK_POOL_MAX;
+        b->pool = rt_page_alloc(pages_for((uint64_t)b->pool_cap * sizeof(struct blk_pgnt)));
+        b->pool_free = rt_page_alloc(pages_for((uint64_t)b->pool_cap * sizeof(uint32_t)));
+        if (!b->pool || !b->pool_free)
+            return -E_NOMEM;
+    }
     return 0;
 }
 
@@ -667,7 +784,7 @@ static int publish(struct rt_blk *b)
     if (rc == 0)
         rc = rt_xb_write(x, "protocol", "x86_64-abi");
     if (rc == 0)
-        rc = rt_xb_write(x, "feature-persistent", "0");
+        rc = rt_xb_write(x, "feature-persistent", b->info.persistent ? "1" : "0");
     if (rc == 0)
         rc = rt_xb_switch(x, KEEL_XB_INITIALISED);
     return rc;
