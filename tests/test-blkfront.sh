@@ -11,7 +11,7 @@
 
 IMG=$(mktemp /var/tmp/keel-blkfront-XXXXXX.img) || exit 1
 PAT="$KEEL_RUNDIR/pattern"
-trap 'cleanup; rm -f "$IMG"' EXIT
+trap 'cleanup; rm -f "$IMG" "$IMG.qcow2"' EXIT
 truncate -s 300M "$IMG"
 
 host start >/dev/null 2>&1; ok $? "keel-host starts the core, the store and keel-blkback"
@@ -25,7 +25,7 @@ kernel = "$2"
 memory = 96
 vcpus = 1
 extra = "$3"
-disk = ['format=raw,vdev=xvda,access=rw,target=$IMG']
+disk = ['${DISK:-format=raw,vdev=xvda,access=rw,target=$IMG}']
 on_poweroff = "destroy"
 on_crash = "destroy"
 EOF
@@ -47,6 +47,18 @@ ok $? "it negotiated a 16-page ring and INDIRECT requests of 1 MiB"
 wait_until 20 gone dc1; ok $? "it powers off and is destroyed"
 python3 "$S/tests/diskpattern.py" 256 5 "$PAT" && cmp -n $((256 << 20)) "$PAT" "$IMG"
 ok $? "the image holds the pattern (cmp against tests/diskpattern.py 256 5)"
+
+# the same 256 MiB on a qcow2 image, served through qemu-nbd and libnbd
+QIMG="$IMG.qcow2"
+qemu-img create -q -f qcow2 "$QIMG" 300M
+d=$(DISK="format=qcow2,vdev=xvda,access=rw,target=$QIMG" guest dq diskcheck "size=256 seed=7 qd=32 bs=1024")
+wait_until 240 has "$d" "diskcheck: \(ok\|FAIL\)"
+has "$d" "diskcheck: ok wrote 256 MiB verified 256 MiB seed 7"
+ok $? "on a qcow2 disk diskcheck writes, flushes, reads back and verifies 256 MiB ($(out "$d" | grep 'diskcheck: \(ok\|FAIL\)'))"
+wait_until 20 gone dq
+python3 "$S/tests/diskpattern.py" 256 7 "$PAT.7" && qemu-img compare -q -f raw -F qcow2 "$PAT.7" "$QIMG"
+ok $? "the qcow2 image holds the pattern (qemu-img compare against tests/diskpattern.py 256 7)"
+rm -f "$QIMG" "$PAT.7"
 
 d=$(guest dc2 diskcheck "size=32 seed=5 mode=verify ring=0 indirect=0 qd=16 bs=44")
 wait_until 120 has "$d" "diskcheck: \(ok\|FAIL\)"
