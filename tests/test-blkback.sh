@@ -46,8 +46,8 @@ truncate -s 64M "$IMG"
 add_dev vbd 7 51712 "$IMG" w
 wait_until 10 state_is $BE/vbd/7/51712 2; ok $? "a new vbd goes to InitWait (2)"
 d=$BE/vbd/7/51712
-[ "$(xenstore-read $d/feature-flush-cache)$(xenstore-read $d/feature-barrier)$(xenstore-read $d/feature-persistent)" = 110 ]
-ok $? "it offers flush and barrier, not persistent grants"
+[ "$(xenstore-read $d/feature-flush-cache)$(xenstore-read $d/feature-barrier)$(xenstore-read $d/feature-persistent)" = 111 ]
+ok $? "it offers flush, barrier and persistent grants"
 [ "$(xenstore-read $d/max-ring-page-order)" = 4 ] && [ "$(xenstore-read $d/feature-max-indirect-segments)" -ge 11 ]
 ok $? "it offers multi-page rings (order 4) and indirect segments"
 not xenstore-read $d/sectors 2>/dev/null; ok $? "no sectors before the hotplug script said connected"

@@ -385,23 +385,31 @@ static int bb_indirect(struct bb_dev *d, struct bb_inflight *f)
     size_t bytes = (size_t)f->r.nr_segs * sizeof(struct keel_blkif_segment);
     char err[160];
     void *pages, *copy;
+    uint8_t *cached[KEEL_BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST] = { 0 };
     int rc;
 
-    pages = kc_gnttab_map(d->kc, d->domid, f->r.indirect_grefs, f->r.nr_indirect_pages, 0, st);
-    if (!pages) {
-        bb_reject_log(d, f, "indirect page grant %u not mapped: status %d",
-                      f->r.indirect_grefs[0], st[0]);
-        return -EINVAL;
-    }
     copy = malloc(bytes);
     f->segs = malloc(f->r.nr_segs * sizeof(struct bb_seg));
     if (!copy || !f->segs) {
-        kc_gnttab_unmap(d->kc, pages, f->r.nr_indirect_pages);
         free(copy);
         return -ENOMEM;
     }
-    memcpy(copy, pages, bytes);                    /* once: the frontend may change the page */
-    kc_gnttab_unmap(d->kc, pages, f->r.nr_indirect_pages);
+    /* persistent grants: the indirect pages are in the cache too (granted once by the frontend) */
+    if (d->persistent &&
+        bb_pg_get(&d->pg, d->kc, d->domid, f->r.indirect_grefs, f->r.nr_indirect_pages, cached) == 0) {
+        for (size_t off = 0; off < bytes; off += 4096u)    /* once: the frontend may change them */
+            memcpy((char *)copy + off, cached[off / 4096u], bytes - off < 4096u ? bytes - off : 4096u);
+    } else {
+        pages = kc_gnttab_map(d->kc, d->domid, f->r.indirect_grefs, f->r.nr_indirect_pages, 0, st);
+        if (!pages) {
+            bb_reject_log(d, f, "indirect page grant %u not mapped: status %d",
+                          f->r.indirect_grefs[0], st[0]);
+            free(copy);
+            return -EINVAL;
+        }
+        memcpy(copy, pages, bytes);                /* once: the frontend may change the page */
+        kc_gnttab_unmap(d->kc, pages, f->r.nr_indirect_pages);
+    }
     rc = bb_parse_segments(copy, bytes, &d->geom, &f->r, f->segs, err, sizeof(err));
     free(copy);
     if (rc < 0)
