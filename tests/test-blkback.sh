@@ -12,6 +12,7 @@ have_xs || { echo "1..0 # SKIP xenstore-utils not installed"; exit 0; }
 export KEEL_BLKBACK="$B/daemons/blkback/keel-blkback"
 BLOG="$KEEL_RUNDIR/blkback/keel-blkback.log"
 BE=/local/domain/0/backend
+BB_NOFILE=64                  # daemons/blkback/bb_confine.h
 
 bbpid() { cat "$KEEL_RUNDIR/blkback/keel-blkback.pid" 2>/dev/null; }
 running() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
@@ -58,6 +59,11 @@ wait_until 10 key_is $d/sectors 131072; ok $? "sectors = 64 MiB / 512 once hotpl
 state_is $d 2; ok $? "still InitWait: the frontend has not initialised"
 W1=$(worker_of vbd 7 51712)
 [ -n "$W1" ] && kill -0 "$W1"; ok $? "the device has its own worker process ($W1)"
+filtered() { grep -q "^Seccomp:[[:space:]]*2$" "/proc/$1/status" && grep -q "^NoNewPrivs:[[:space:]]*1$" "/proc/$1/status"; }
+filtered "$W1"; ok $? "its target open, the worker runs under a seccomp filter (Seccomp: 2) with no_new_privs"
+grep -q "^Max open files *$BB_NOFILE *$BB_NOFILE " "/proc/$W1/limits"; ok $? "and RLIMIT_NOFILE $BB_NOFILE (soft and hard)"
+nfd=$(ls "/proc/$W1/fd" | wc -l)
+[ "$nfd" -le 8 ]; ok $? "it holds only its own descriptors ($nfd: stdio, store, core, signalfd, target, io_uring)"
 
 # -- mode r --------------------------------------------------------------------------------
 ROIMG="$KEEL_RUNDIR/ro.img"
@@ -155,6 +161,11 @@ if command -v qemu-img >/dev/null && command -v qemu-nbd >/dev/null; then
     QW=$(worker_of qdisk 7 51760)
     QN=$(cat /proc/$QW/task/*/children 2>/dev/null | tr -s " " "\n" | head -1)
     [ -n "$QN" ] && [ "$(cat /proc/$QN/comm 2>/dev/null)" = qemu-nbd ]; ok $? "a qemu-nbd child serves the image"
+    filtered "$QW"; ok $? "the qdisk worker runs under its seccomp filter too"
+    # the paths of qemu-nbd's unix sockets (from /proc/net/unix) no longer exist
+    socks=$(ls -l /proc/$QN/fd 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p')
+    lpath=$(for i in $socks; do awk -v i="$i" '$7 == i && $8 != "" { print $8 }' /proc/net/unix; done)
+    [ -n "$socks" ] && (for p in $lpath; do [ ! -e "$p" ] || exit 1; done); ok $? "libnbd's socket was removed before the filter ($(echo $lpath | cut -d' ' -f1))"
     add_dev qdisk 7 51776 "vmdk2:$Q" w
     wait_until 10 state_is $BE/qdisk/7/51776 2 && xenstore-write $BE/qdisk/7/51776/hotplug-status connected
     wait_until 10 state_is $BE/qdisk/7/51776 6; ok $? "an unknown format closes the device"

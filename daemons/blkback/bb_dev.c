@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "bb_confine.h"
 #include "bb_int.h"
 #include "klog.h"
 
@@ -158,6 +159,11 @@ static void bb_open_target(struct bb_dev *d)
               d->readonly ? "read-only" : "read-write", (unsigned long long)d->geom.sectors,
               d->t.kind == BB_TARGET_NBD ? ", through qemu-nbd" : d->t.direct ? ", O_DIRECT" : "");
     free(spec);
+    /* set up: from now on only the steady state's system calls */
+    if (bb_confine_filter(d->t.kind == BB_TARGET_NBD, d->t.nbd_pid, err, sizeof(err)) < 0)
+        bb_dev_fail(d, "%s", err);
+    else
+        klog_debug(d->name, "seccomp filter loaded");
 }
 
 /* Look at both directories and take the next step of the state machine. */

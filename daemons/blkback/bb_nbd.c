@@ -2,8 +2,12 @@
  * qemu-nbd, started by libnbd with systemd socket activation (no socket in the file system; it
  * exits when the connection closes), and read, written, flushed and trimmed with libnbd's
  * asynchronous commands. The image format is entirely qemu's business. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,37 @@ static int bb_nbd_spec(const char *spec, char *fmt, size_t fl, const char **path
             return 0;
         }
     return -EINVAL;
+}
+
+/* Before the worker's seccomp filter: remove libnbd's socket and its directory now (qemu-nbd
+ * holds the listening socket, we the connection), so that nbd_close has nothing to unlink under
+ * the filter, and note qemu-nbd's pid: the only process the filter lets the worker signal. */
+static void bb_nbd_confine_prep(struct bb_target *t)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof(sa);
+    char p[64], *slash;
+    FILE *f;
+    int pid = 0;
+
+    memset(&sa, 0, sizeof(sa));
+    if (getpeername(nbd_aio_get_fd(t->nbd), (struct sockaddr *)&sa, &len) == 0 &&
+        sa.sun_family == AF_UNIX && sa.sun_path[0] == '/' && len > offsetof(struct sockaddr_un, sun_path)) {
+        sa.sun_path[sizeof(sa.sun_path) - 1] = 0;
+        unlink(sa.sun_path);
+        if ((slash = strrchr(sa.sun_path, '/')) && slash != sa.sun_path) {
+            *slash = 0;
+            if (strstr(sa.sun_path, "/libnbd"))
+                rmdir(sa.sun_path);
+        }
+    }
+    snprintf(p, sizeof(p), "/proc/self/task/%d/children", (int)gettid());
+    if ((f = fopen(p, "re"))) {
+        if (fscanf(f, "%d", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    t->nbd_pid = pid;
 }
 
 int bb_nbd_open(struct bb_target *t, const char *spec, char *err, size_t errlen)
@@ -88,6 +123,7 @@ int bb_nbd_open(struct bb_target *t, const char *spec, char *err, size_t errlen)
         if (!(t->nbd = nbd_create()))
             return -ENOMEM;
     }
+    bb_nbd_confine_prep(t);
     if ((size = nbd_get_size(t->nbd)) < 0) {
         snprintf(err, errlen, "size of %s: %s", path, nbd_get_error());
         bb_nbd_close(t);

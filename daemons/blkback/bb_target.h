@@ -27,6 +27,7 @@ struct bb_target {
     struct io_uring ring;
     int ring_ok;
     struct nbd_handle *nbd;
+    int nbd_pid;                    /* its qemu-nbd (0: unknown) */
     unsigned inflight;              /* operations submitted, not yet completed */
     void (*done)(void *cookie, int res);
 };

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bb_confine.h"
 #include "bb_int.h"
 #include "klog.h"
 
@@ -83,7 +84,11 @@ static void bb_spawn(const char *kind, uint32_t domid, uint32_t devid)
         if (getppid() != parent)
             _exit(0);
         sigprocmask(SIG_UNBLOCK, &bb_sigs, NULL);
-        close(kxs_fd(xs));
+        if (bb_confine_child() < 0) {
+            klog_err("blkback", "%s %u/%u: worker confinement: %s", kind, domid, devid,
+                     strerror(errno));
+            _exit(1);
+        }
         _exit(bb_dev_main(rundir, kind, domid, devid));
     }
     snprintf(c->kind, sizeof(c->kind), "%s", kind);

@@ -1,0 +1,120 @@
+/* bb_confine.c - keel-blkback's worker confinement. Right after fork a worker drops every
+ * inherited descriptor but stdin/stdout/stderr, caps its descriptors (RLIMIT_NOFILE, soft and
+ * hard) and sets no_new_privs. Once it is set up (store connection, libkeelctrl handle, target
+ * open, io_uring created and restricted), it loads a seccomp filter built with libseccomp that
+ * allows only its steady state: the poll loop, the store and control sockets (send/recv), the
+ * grant mappings (mmap/munmap, never executable), event-channel eventfds, io_uring_enter,
+ * malloc, logging, and exit. Anything else kills the worker (SIGSYS), and so does a system call
+ * of another architecture. qdisk workers also get what libnbd needs to end their qemu-nbd
+ * (shutdown, getsockopt, kill and wait4 of that one process). See README.md "Confinement". */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "bb_confine.h"
+
+/* libseccomp's SCMP_An() macros leave datum_b out (clang warns under -Wextra). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+int bb_confine_child(void)
+{
+    struct rlimit rl = { BB_NOFILE, BB_NOFILE };
+
+    if (close_range(3, ~0U, 0) < 0)
+        return -errno;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -errno;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -errno;
+    return 0;
+}
+
+static int bb_allow(scmp_filter_ctx ctx, int nr)
+{
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+}
+
+/* What every worker needs once it serves. */
+static int bb_rules_common(scmp_filter_ctx ctx)
+{
+    static const int plain[] = {
+        SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+        SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+        SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(close), SCMP_SYS(munmap), SCMP_SYS(brk),
+        SCMP_SYS(madvise), SCMP_SYS(mremap), SCMP_SYS(fstat), SCMP_SYS(futex),
+        SCMP_SYS(clock_gettime), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(io_uring_enter),
+        SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
+        SCMP_SYS(exit), SCMP_SYS(exit_group),
+    };
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        rc |= bb_allow(ctx, plain[i]);
+    /* memory: grant mappings, malloc; never executable */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    /* libkeelctrl checks a received descriptor with fstat (glibc: newfstatat(fd, "", ...)) */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
+                           SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+                           SCMP_A1(SCMP_CMP_EQ, F_GETFL));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+                           SCMP_A1(SCMP_CMP_EQ, F_GETFD));
+    /* discard on a block device */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                           SCMP_A1(SCMP_CMP_EQ, BLKDISCARD));
+    return rc;
+}
+
+/* libnbd ending its qemu-nbd (nbd_shutdown, nbd_close): its socket directory was removed
+ * before the filter (bb_nbd_confine_prep), so unlink/rmdir simply fail. */
+static int bb_rules_nbd(scmp_filter_ctx ctx, pid_t qemu_nbd)
+{
+    int rc = 0;
+
+    rc |= bb_allow(ctx, SCMP_SYS(shutdown));
+    rc |= bb_allow(ctx, SCMP_SYS(getsockopt));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(unlink), 0);
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(rmdir), 0);
+    if (qemu_nbd > 0) {
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 2,
+                               SCMP_A0(SCMP_CMP_EQ, (uint64_t)qemu_nbd),
+                               SCMP_A1(SCMP_CMP_EQ, SIGTERM));
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(wait4), 1,
+                               SCMP_A0(SCMP_CMP_EQ, (uint64_t)qemu_nbd));
+    }
+    return rc;
+}
+
+int bb_confine_filter(int nbd, pid_t qemu_nbd, char *err, size_t errlen)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    int rc = -EINVAL;
+
+    if (!ctx) {
+        snprintf(err, errlen, "seccomp_init failed");
+        return -ENOMEM;
+    }
+    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || bb_rules_common(ctx) != 0 ||
+        (nbd && bb_rules_nbd(ctx, qemu_nbd) != 0)) {
+        snprintf(err, errlen, "cannot build the worker's seccomp filter");
+        goto out;
+    }
+    if ((rc = seccomp_load(ctx)) < 0)
+        snprintf(err, errlen, "cannot load the worker's seccomp filter: %s", strerror(-rc));
+out:
+    seccomp_release(ctx);
+    return rc;
+}
