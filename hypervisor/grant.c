@@ -279,6 +279,23 @@ void hv_gnttab_dirty(struct hv_domain *d, uint64_t gpa, size_t len)
     pthread_mutex_unlock(&hv.lock);
 }
 
+/* Log-dirty read (logdirty.c, under hv.lock): frames a grantee holds mapped writable count as
+ * dirty every time, since a backend writing through a long-lived mapping (a ring, persistent
+ * grants) is not seen by the guest's write protection and its unmap may come after the last
+ * round of a migration. */
+void hv_gnttab_dirty_mapped(struct hv_domain *d)
+{
+    struct hv_gnttab *g = d->gnt;
+
+    if (!g)
+        return;
+    pthread_rwlock_rdlock(&g->rw);
+    for (uint32_t r = 0; g->active && r < g->nr_entries; r++)
+        if (__atomic_load_n(&g->active[r].pins_wr, __ATOMIC_ACQUIRE))
+            hv_logdirty_mark(d, (uint64_t)g->active[r].frame << KEEL_PAGE_SHIFT, KEEL_PAGE_SIZE);
+    pthread_rwlock_unlock(&g->rw);
+}
+
 /* ---- SETUP_TABLE, QUERY_SIZE ---- */
 
 /* Register [first, first+nr) as d's table; caller holds g->rw for writing. */

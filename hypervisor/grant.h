@@ -37,6 +37,7 @@ void hv_gnttab_put(struct hv_gnttab *g);
 int hv_gnttab_pin(struct hv_gnttab *g, uint32_t ref, uint16_t grantee, bool write, uint64_t *frame);
 void hv_gnttab_unpin(struct hv_gnttab *g, uint32_t ref, bool write);
 void hv_gnttab_dirty(struct hv_domain *d, uint64_t gpa, size_t len);
+void hv_gnttab_dirty_mapped(struct hv_domain *d);   /* writable-mapped frames: dirty (hv.lock) */
 int hv_gnttab_xsm(uint32_t ssid, uint32_t tsid, uint32_t perm);
 
 /* grant_map.c, grant_copy.c */

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "grant.h"
 #include "hv.h"
 #include "klog.h"
 
@@ -144,6 +145,7 @@ static long read_dirty(struct hv_caller *c, struct hv_domain *d, struct keel_dom
         pages = op->pages;
     if (!(bm = calloc(pages / 8 + 1, 1)))
         return -ENOMEM;
+    hv_gnttab_dirty_mapped(d);
     for (uint64_t p = 0; p < pages; p++)
         if (d->core_dirty[p / 8] & (1u << (p % 8))) {
             bm[p / 8] |= (uint8_t)(1u << (p % 8));
