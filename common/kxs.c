@@ -24,6 +24,7 @@ struct kxs_ev {
 
 struct kxs {
     int fd;
+    int dead;                   /* the connection was lost (kxs_dead) */
     int timeout_ms;
     uint32_t next_id;
     size_t fill;
@@ -110,6 +111,11 @@ int kxs_fd(const kxs *x)
     return x->fd;
 }
 
+int kxs_dead(const kxs *x)
+{
+    return x->dead;
+}
+
 void kxs_set_timeout(kxs *x, int ms)
 {
     x->timeout_ms = ms > 0 ? ms : 10000;
@@ -151,8 +157,10 @@ static int kxs_send_all(kxs *x, const void *p, size_t len, long deadline)
             done += (size_t)n;
             continue;
         }
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            x->dead = errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN;
             return -errno;
+        }
         if ((rc = kxs_wait(x, POLLOUT, deadline)) < 0)
             return rc;
     }
@@ -167,10 +175,16 @@ static int kxs_recv_some(kxs *x)
     if (x->fill == sizeof(x->buf))
         return 0;
     n = recv(x->fd, x->buf + x->fill, sizeof(x->buf) - x->fill, MSG_DONTWAIT);
-    if (n == 0)
+    if (n == 0) {
+        x->dead = 1;
         return -ECONNRESET;
-    if (n < 0)
-        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+    }
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return 0;
+        x->dead = 1;
+        return -errno;
+    }
     x->fill += (size_t)n;
     return 1;
 }
@@ -182,8 +196,10 @@ static int kxs_take(kxs *x, struct kxs_hdr *h, char **body)
     if (x->fill < KXS_HDR)
         return 0;
     memcpy(h, x->buf, sizeof(*h));
-    if (h->len > KXS_PAYLOAD_MAX)
+    if (h->len > KXS_PAYLOAD_MAX) {
+        x->dead = 1;                        /* the stream cannot be resynchronised */
         return -EPROTO;
+    }
     if (x->fill < KXS_HDR + h->len)
         return 0;
     if (!(*body = malloc(h->len + 1)))

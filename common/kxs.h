@@ -30,6 +30,9 @@ int kxs_open(kxs **out, const char *rundir);
 int kxs_open_path(kxs **out, const char *sockpath);
 void kxs_close(kxs *x);
 int kxs_fd(const kxs *x);
+/* Whether the connection was lost (the store closed it or went away): every later request
+ * fails; a client that wants to go on opens a new handle (and registers its watches again). */
+int kxs_dead(const kxs *x);
 /* Reply timeout of the synchronous calls (default 10000 ms). */
 void kxs_set_timeout(kxs *x, int ms);
 

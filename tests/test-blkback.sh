@@ -10,6 +10,8 @@
 cd "$S" || exit 1
 have_xs || { echo "1..0 # SKIP xenstore-utils not installed"; exit 0; }
 export KEEL_BLKBACK="$B/daemons/blkback/keel-blkback"
+# a store with its journal: killed and started again, it keeps its nodes (the restart check)
+export KEEL_STORED_PERSIST=1 KEEL_STORED_OPTS="--sync none"
 BLOG="$KEEL_RUNDIR/blkback/keel-blkback.log"
 BE=/local/domain/0/backend
 BB_NOFILE=64                  # daemons/blkback/bb_confine.h
@@ -252,6 +254,26 @@ if [ -x "$B/guests/diskcheck" ] && command -v python3 >/dev/null; then
     $XL destroy e2ekill >/dev/null 2>&1
     wait_until 20 gone e2ekill
     wait_until 10 not xenstore-read $BE/vbd/$dk/51712/state; ok $? "destroy leaves nothing in the backend directory"
+    # keel-stored killed with -9 and started again under a running diskcheck loop: keel-blkback
+    # stays, reconnects, and a new worker re-attaches to the ring
+    RS="$KEEL_RUNDIR/store.img"
+    truncate -s 16M "$RS"
+    ds=$(gcfg e2estore "size=16 seed=21 loop=0 qd=32 bs=64" "format=raw,vdev=xvda,access=rw,target=$RS")
+    wait_until 60 has "$ds" "diskcheck: pass 0 seed 21 ok"; ok $? "a second diskcheck loop runs (pass 0 verified)"
+    BBP=$(bbpid); STP=$(cat "$KEEL_RUNDIR/xenstored/keel-stored.pid")
+    kill -9 "$STP"
+    wait_until 5 not running "$STP"
+    host start >/dev/null 2>&1; ok $? "keel-stored killed with -9 in the middle of the loop and started again"
+    wait_until 20 grep -q "blkback: store connection back" "$BLOG"; ok $? "keel-blkback reconnects to the store"
+    [ "$(bbpid)" = "$BBP" ] && running "$BBP"; ok $? "it is the same keel-blkback process"
+    wait_until 20 connected_twice "$ds"
+    ok $? "a new worker re-attaches to the guest's ring ($(grep "vbd $ds/51712: connected" "$BLOG" | tail -1 | sed 's/.*connected: //'))"
+    p=$(out "$ds" | sed -n 's/.*diskcheck: pass \([0-9]*\) seed [0-9]* ok.*/\1/p' | tail -1)
+    wait_until 90 has "$ds" "diskcheck: pass $((p + 2)) seed"; ok $? "two more passes complete after the store restart"
+    not has "$ds" "diskcheck: FAIL"; ok $? "and every pass verified"
+    $XL destroy e2estore >/dev/null 2>&1
+    wait_until 20 gone e2estore
+    wait_until 10 not xenstore-read $BE/vbd/$ds/51712/state; ok $? "destroy after the store restart leaves nothing in the backend directory"
 else
     skip "end to end" "guests/diskcheck not built"
 fi

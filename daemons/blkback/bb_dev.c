@@ -58,6 +58,19 @@ int bb_dev_write_state(struct bb_dev *d, int state)
     return bb_be_write(d, "state", "%d", state);
 }
 
+/* The store connection is gone (keel-stored restarted): finish the in-flight requests and exit
+ * with BB_EXIT_STORE without touching the device; the daemon, once connected again, starts a
+ * new worker that re-attaches at the published rsp_prod, as after a backend restart. */
+static void bb_dev_store_lost(struct bb_dev *d)
+{
+    if (d->store_lost)
+        return;
+    klog_warn(d->name, "store connection lost: finishing in-flight requests, the daemon starts "
+              "a new worker once the store is back");
+    d->store_lost = 1;
+    d->terminating = 1;
+}
+
 void bb_dev_fail(struct bb_dev *d, const char *fmt, ...)
 {
     char msg[300];
@@ -66,6 +79,10 @@ void bb_dev_fail(struct bb_dev *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (kxs_dead(d->xs)) {
+        bb_dev_store_lost(d);            /* not the frontend's fault: leave the device be */
+        return;
+    }
     if (d->closing)
         return;
     klog_err(d->name, "%s: closing the device", msg);
@@ -176,6 +193,8 @@ static void bb_reconcile(struct bb_dev *d)
     if (d->closing || d->terminating)
         return;
     rc = bb_be_u64(d, "state", 8, &be_state);
+    if (kxs_dead(d->xs))
+        return bb_dev_store_lost(d);
     if (rc == -ENOENT) {
         klog_info(d->name, "backend directory removed: stopping");
         d->terminating = 1;
@@ -322,11 +341,8 @@ static int bb_dev_loop(struct bb_dev *d, int sfd)
             bb_dev_fail(d, "the target connection failed");
         if (p[2].fd >= 0 && (p[2].revents & POLLIN))
             kc_evtchn_ack(d->kc, d->port);
-        if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && kxs_pump(d->xs) < 0) {
-            klog_err(d->name, "store connection lost: exiting");
-            d->terminating = 1;
-            ev = 0;
-        }
+        if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && kxs_pump(d->xs) < 0)
+            bb_dev_store_lost(d);
         /* requests made while acting queue more events (our own writes among them): act
          * until the queue stays empty, so nothing waits behind a poll that will not wake */
         for (int round = 0; round < 16; round++) {
@@ -341,6 +357,8 @@ static int bb_dev_loop(struct bb_dev *d, int sfd)
             bb_ring_kick(d);
             bb_progress(d);
         }
+        if (kxs_dead(d->xs))
+            bb_dev_store_lost(d);
         bb_ring_kick(d);
         bb_progress(d);
     }
@@ -360,7 +378,9 @@ int bb_dev_main(const char *rundir, const char *kind, uint32_t domid, uint32_t d
     snprintf(d.name, sizeof(d.name), "%s %u/%u", kind, domid, devid);
     snprintf(d.be, sizeof(d.be), "/local/domain/0/backend/%s/%u/%u", kind, domid, devid);
     snprintf(d.fe, sizeof(d.fe), "/local/domain/%u/device/vbd/%u", domid, devid);
-    if ((rc = bb_dev_setup(&d, rundir, &sfd)) == 0) {
+    if ((rc = bb_dev_setup(&d, rundir, &sfd)) < 0 && (!d.xs || kxs_dead(d.xs)))
+        d.store_lost = 1;                /* the store went away under the setup */
+    if (rc == 0) {
         bb_reconcile(&d);
         bb_progress(&d);
         rc = bb_dev_loop(&d, sfd);
@@ -374,5 +394,5 @@ int bb_dev_main(const char *rundir, const char *kind, uint32_t domid, uint32_t d
     kxs_close(d.xs);
     if (d.kc)
         kc_close(d.kc);
-    return rc < 0 ? 1 : 0;
+    return d.store_lost ? BB_EXIT_STORE : rc < 0 ? 1 : 0;
 }

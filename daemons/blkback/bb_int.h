@@ -17,6 +17,7 @@
 #define BB_MAX_RING_ORDER 4u
 #define BB_MAX_INDIRECT 256u            /* feature-max-indirect-segments offered */
 #define BB_LOG_REJECTS 64u              /* rejected-request lines per device before going quiet */
+#define BB_EXIT_STORE 75                /* worker exit: store lost, device left connected: respawn */
 
 /* One request between being read off the ring and its response being published. */
 struct bb_inflight {
@@ -71,6 +72,7 @@ struct bb_dev {
     int closing;                        /* close: drain, disconnect, close, state 6, exit */
     int fe_closing;                     /* the frontend closes: drain and disconnect */
     int terminating;                    /* SIGTERM: drain and exit, the store untouched */
+    int store_lost;                     /* the store went away: exit BB_EXIT_STORE */
     int exit_now;
 };
 

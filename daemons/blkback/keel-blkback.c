@@ -151,8 +151,9 @@ static void bb_scan(void)
             memset(&children[i], 0, sizeof(children[i]));
 }
 
-/* A worker ended: a clean exit is the device's normal end; anything else closes the device. */
-static void bb_reap(void)
+/* A worker ended: a clean exit is the device's normal end; BB_EXIT_STORE (the store went away)
+ * leaves the device for a new worker (*rescan); anything else closes the device. */
+static void bb_reap(int *rescan)
 {
     int status;
     pid_t pid;
@@ -167,6 +168,13 @@ static void bb_reap(void)
         if (!c)
             continue;
         c->pid = 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == BB_EXIT_STORE) {
+            klog_info("blkback", "%s %u/%u: worker %d lost the store: a new one re-attaches once "
+                      "it is back", c->kind, c->domid, c->devid, (int)pid);
+            memset(c, 0, sizeof(*c));
+            *rescan = 1;
+            continue;
+        }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             klog_info("blkback", "%s %u/%u: worker %d finished", c->kind, c->domid, c->devid,
                       (int)pid);
@@ -177,7 +185,7 @@ static void bb_reap(void)
                  WIFSIGNALED(status) ? "killed by signal" : "exited with status",
                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         snprintf(p, sizeof(p), BB_BASE "/%s/%u/%u/state", c->kind, c->domid, c->devid);
-        if (kxs_read_u64(xs, 0, p, 8, &st) == 0 && st != KEEL_XB_CLOSED)
+        if (xs && kxs_read_u64(xs, 0, p, 8, &st) == 0 && st != KEEL_XB_CLOSED)
             kxs_write(xs, 0, p, "6");
     }
 }
@@ -224,6 +232,69 @@ static void bb_ready_mark(void)
     fclose(f);
 }
 
+/* Connect to the store and watch both backend directories. */
+static int bb_connect(void)
+{
+    int rc;
+
+    if ((rc = kxs_open(&xs, rundir)) < 0) {
+        xs = NULL;
+        return rc;
+    }
+    if ((rc = kxs_watch(xs, BB_BASE "/vbd", "vbd")) < 0 ||
+        (rc = kxs_watch(xs, BB_BASE "/qdisk", "qdisk")) < 0) {
+        kxs_close(xs);
+        xs = NULL;
+    }
+    return rc;
+}
+
+/* Take the pending signals: SIGCHLD reaps; SIGTERM/SIGINT stop the workers, and 1 is returned. */
+static int bb_signals(int sfd, int *rescan)
+{
+    struct signalfd_siginfo si;
+
+    while (read(sfd, &si, sizeof(si)) > 0) {
+        if (si.ssi_signo == SIGCHLD) {
+            bb_reap(rescan);
+            continue;
+        }
+        klog_info("blkback", "signal %u: stopping the workers (devices stay connected for a "
+                  "restarted backend)", si.ssi_signo);
+        bb_stop_all();
+        kxs_close(xs);
+        xs = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+/* The store went away (keel-stored killed or restarted; it keeps its nodes in its journal):
+ * the workers notice it too and exit, leaving their devices connected. Connect again with a
+ * backoff (50 ms doubling to 2 s, for as long as it takes), watch again and rescan: each device
+ * gets a new worker that re-attaches where the old one stopped. -1: a signal stopped us. */
+static int bb_reconnect(int sfd, int *rescan)
+{
+    int delay = 50, waited = 0;
+
+    kxs_close(xs);
+    xs = NULL;
+    klog_warn("blkback", "store connection lost: reconnecting");
+    for (;;) {
+        struct pollfd p = { sfd, POLLIN, 0 };
+        if (poll(&p, 1, delay) > 0 && bb_signals(sfd, rescan))
+            return -1;
+        waited += delay;
+        if (bb_connect() == 0)
+            break;
+        delay = delay < 1000 ? delay * 2 : 2000;
+    }
+    klog_info("blkback", "store connection back after about %d ms: watching and rescanning",
+              waited);
+    *rescan = 1;
+    return 0;
+}
+
 static void bb_usage(FILE *f)
 {
     fprintf(f, "Usage: keel-blkback [-r RUNDIR] [-l LEVEL]\n"
@@ -237,7 +308,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = { { "rundir", 1, 0, 'r' }, { "log", 1, 0, 'l' },
                                           { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
-    int c, sfd, rc;
+    int c, sfd, rc, rescan = 0;
 
     klog_init_env("keel-blkback", KLOG_INFO);
     while ((c = getopt_long(argc, argv, "r:l:h", opts, NULL)) != -1) {
@@ -264,13 +335,9 @@ int main(int argc, char **argv)
         return 1;
     }
     bb_ready_path();
-    if ((rc = kxs_open(&xs, rundir)) < 0) {
-        klog_err("blkback", "cannot connect to the store: %s", strerror(-rc));
-        return 1;
-    }
-    if ((rc = kxs_watch(xs, BB_BASE "/vbd", "vbd")) < 0 ||
-        (rc = kxs_watch(xs, BB_BASE "/qdisk", "qdisk")) < 0) {
-        klog_err("blkback", "cannot watch " BB_BASE ": %s", strerror(-rc));
+    if ((rc = bb_connect()) < 0) {
+        klog_err("blkback", "cannot connect to the store and watch " BB_BASE ": %s",
+                 strerror(-rc));
         return 1;
     }
     klog_info("blkback", "serving " BB_BASE "/vbd and " BB_BASE "/qdisk");
@@ -278,26 +345,20 @@ int main(int argc, char **argv)
     bb_ready_mark();
     for (;;) {
         struct pollfd p[2] = { { kxs_fd(xs), POLLIN, 0 }, { sfd, POLLIN, 0 } };
-        struct signalfd_siginfo si;
         char *path, *tok;
         int ev = 0;
         if (poll(p, 2, kxs_pending(xs) ? 0 : -1) < 0 && errno != EINTR)
             break;
-        while (read(sfd, &si, sizeof(si)) > 0) {
-            if (si.ssi_signo == SIGCHLD) {
-                bb_reap();
-                continue;
-            }
-            klog_info("blkback", "signal %u: stopping the workers (devices stay connected for a "
-                      "restarted backend)", si.ssi_signo);
-            bb_stop_all();
-            kxs_close(xs);
+        if (bb_signals(sfd, &rescan))
             return 0;
+        if (((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && kxs_pump(xs) < 0) ||
+            kxs_dead(xs)) {
+            if (bb_reconnect(sfd, &rescan) < 0)
+                return 0;                /* stopped by a signal meanwhile */
         }
-        if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && kxs_pump(xs) < 0) {
-            klog_err("blkback", "store connection lost: stopping");
-            bb_stop_all();
-            return 1;
+        if (rescan) {
+            rescan = 0;
+            bb_scan();
         }
         /* a scan's own requests may queue further events: scan until none is left */
         do {

@@ -137,12 +137,15 @@ int main(void)
            "rm removes a subtree");
     tap_ok(kxs_write(a, 0, "bad//path", "x") == -EINVAL, "a malformed path is -EINVAL");
 
+    tap_ok(!kxs_dead(a) && !kxs_dead(b), "a live connection is not marked dead");
     kill(store, SIGKILL);
     for (int i = 0; i < 50 && kill(store, 0) == 0; i++)
         usleep(20000);
     {
         int rc = kxs_read(a, 0, "/x", &v, NULL);
         tap_ok(rc < 0 && rc != -ETIMEDOUT, "a store that went away fails the request (%d), no hang", rc);
+        tap_ok(kxs_dead(a), "and the handle says the connection is dead (kxs_dead)");
+        tap_ok(kxs_pump(b) < 0 && kxs_dead(b), "a pump on the other handle finds it dead too");
     }
     kxs_close(a);
     kxs_close(b);
