@@ -3,21 +3,38 @@
  *
  * A `pingpong` guest in the server role answers each event on a port that the toolstack
  * allocated in it for Domain-0 (as the store and console rings are set up); this process binds
- * that port and times notify -> answer, one round at a time, in two ways:
+ * that port and times notify -> answer, one round at a time, in three ways:
  *   sleep path: kc_evtchn_notify, poll() on the port's eventfd, kc_evtchn_ack (how an event loop
  *               such as keel-stored's waits: nobody on the Domain-0 side spins);
- *   wait path:  kc_evtchn_notify, kc_evtchn_wait (spins briefly, then sleeps on the eventfds).
- * Prints median and spread of each, the null hypercall round trip from inside a guest
- * (`hcbench`), and the ratios.
- * Usage: bench-evtchn [ROUNDS]  (run from the build tree, as root) */
+ *   wait path:  kc_evtchn_notify, kc_evtchn_wait (spins briefly, then sleeps on the eventfds);
+ *   wait-only:  the same on a handle set with kc_evtchn_set_wait_only (the guest's watch
+ *               stays set between waits).
+ * The guest polls before it blocks (evpoll_us, default the runtime's 50). Prints median,
+ * p10/p90/p99 of each, the null hypercall round trip from inside a guest (`hcbench`), the
+ * ratios and the load average before and after.
+ * Usage: bench-evtchn [ROUNDS [EVPOLL_US]]  (run from the build tree, as root) */
 #include "config.h"
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../tests/hvhost.h"
+
+static void loadavg(const char *when)
+{
+    char buf[64] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f) {
+        if (!fgets(buf, sizeof(buf), f))
+            snprintf(buf, sizeof(buf), "?\n");
+        fclose(f);
+    }
+    printf("load average %s: %s", when, buf);
+}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -90,14 +107,24 @@ static int pingpong(kc_handle *h, uint32_t port, int rounds, uint64_t *v, int fa
     return 0;
 }
 
+/* Warm up, then time rounds of one path; its median (us), 0 if a round failed. */
+static double measure(kc_handle *h, uint32_t port, int rounds, uint64_t *v, int fast,
+                      const char *name)
+{
+    if (pingpong(h, port, 100, v, fast) < 0 || pingpong(h, port, rounds, v, fast) < 0)
+        return 0;
+    return stats(name, v, rounds);
+}
+
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 20000, domid;
+    long evpoll = argc > 2 ? atol(argv[2]) : -1;
     uint64_t *v = calloc((size_t)(rounds > 100 ? rounds : 100), sizeof(*v));
     struct hvhost host;
     uint32_t gport, port;
-    char cmd[128];
-    double hc, slow = 0, fast = 0;
+    char cmd[160];
+    double hc, slow, fast, only;
 
     if (rounds < 100)
         rounds = 100;
@@ -105,27 +132,33 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-evtchn: cannot start the hypervisor core (run as root from the build tree)\n");
         return 1;
     }
+    loadavg("before");
     hc = null_hypercall(&host);
     domid = hvhost_create(&host, 1, 16);
     if (domid < 0 || kc_evtchn_alloc_unbound(host.h, (uint32_t)domid, 0, &gport) < 0) {
         printf("setup failed: %s\n", kc_error(host.h));
         return 1;
     }
-    snprintf(cmd, sizeof(cmd), "role=server port=%u rounds=%d", gport, 2 * rounds + 200);
+    snprintf(cmd, sizeof(cmd), "role=server port=%u rounds=%d", gport, 3 * rounds + 300);
+    if (evpoll >= 0)
+        snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " evpoll_us=%ld", evpoll);
     if (hvhost_build(&host, (uint32_t)domid, "pingpong", cmd, 1, 16) < 0 ||
         kc_evtchn_bind_interdomain(host.h, (uint32_t)domid, gport, &port) < 0 ||
         kc_domain_unpause(host.h, (uint32_t)domid) < 0) {
         printf("setup failed: %s\n", kc_error(host.h));
         return 1;
     }
+    printf("guest: %s\n", cmd);
     kc_evtchn_ack(host.h, port);                 /* binding leaves our port pending once */
-    if (pingpong(host.h, port, 100, v, 0) == 0 && pingpong(host.h, port, rounds, v, 0) == 0)
-        slow = stats("guest<->dom0 round trip, sleep path", v, rounds);
-    if (pingpong(host.h, port, 100, v, 1) == 0 && pingpong(host.h, port, rounds, v, 1) == 0)
-        fast = stats("guest<->dom0 round trip, kc_evtchn_wait", v, rounds);
+    slow = measure(host.h, port, rounds, v, 0, "guest<->dom0 round trip, sleep path");
+    fast = measure(host.h, port, rounds, v, 1, "guest<->dom0 round trip, kc_evtchn_wait");
+    kc_evtchn_set_wait_only(host.h, true);
+    only = measure(host.h, port, rounds, v, 1, "guest<->dom0 round trip, wait-only handle");
+    kc_evtchn_set_wait_only(host.h, false);
     if (hc > 0)
-        printf("ratio to the null hypercall: sleep path %.1f, kc_evtchn_wait %.1f\n", slow / hc,
-               fast / hc);
+        printf("ratio to the null hypercall: sleep path %.1f, kc_evtchn_wait %.1f, wait-only %.1f\n",
+               slow / hc, fast / hc, only / hc);
+    loadavg("after");
     kc_domain_destroy(host.h, (uint32_t)domid);
     hvhost_stop(&host);
     free(v);

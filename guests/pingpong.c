@@ -2,8 +2,9 @@
  * Server: role=server port=P rounds=N: the toolstack allocated port P in this domain for the
  *         client (as Xen's toolstack does for console and store rings); it answers each ping,
  *         after delay_us=D microseconds if given. forge=1: first, as a hostile guest would, it
- *         sets every Domain-0 send bit in its own control area and rings the doorbell (the core
- *         must turn that into nothing but events on this domain's own ports).
+ *         sets every Domain-0 send bit, every guest_send and kick_vcpu bit in its own control
+ *         area and rings the doorbell (the core and Domain-0 processes must turn that into
+ *         nothing but events on this domain's own ports).
  * Client: role=client peer=DOMID port=P rounds=N: binds to the server's port and pings. */
 #include "rt/keel_guest.h"
 #include "keel/privcmd.h"
@@ -14,8 +15,12 @@ static void forge_sends(void)
     volatile struct keel_privcmd_bell *b =
         (volatile struct keel_privcmd_bell *)(KEEL_SHARED_BASE + KEEL_PRIVCMD_BELL_OFF);
 
-    for (unsigned w = 0; w < KEEL_NR_EVTCHN / 64; w++)
+    for (unsigned w = 0; w < KEEL_NR_EVTCHN / 64; w++) {
         b->send[w] = ~0ULL;
+        b->guest_send[w] = ~0ULL;
+    }
+    for (unsigned w = 0; w < KEEL_MAX_VCPUS / 64; w++)
+        b->kick_vcpu[w] = ~0ULL;
     __atomic_store_n(&b->send_sel, ~0ULL, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&b->doorbell, 1, __ATOMIC_SEQ_CST);
     hypercall(KH_XEN_VERSION, KEEL_VERSION_VERSION, 0);   /* wakes the runner if it slept */

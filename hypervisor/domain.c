@@ -293,6 +293,7 @@ long hv_domain_destroy(struct hv_caller *c, uint32_t domid)
     d->destroying = true;
     hv_reaper_unwatch(d);
     unlink_peers(d);
+    hv_evfast_refresh();                  /* Domain-0 processes stop acting on d directly */
     if (d->pid > 0)
         kill(d->pid, SIGKILL);
     pthread_mutex_unlock(&hv.lock);

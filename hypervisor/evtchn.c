@@ -75,6 +75,33 @@ bool hv_port_pending(struct hv_domain *d, uint32_t port)
     return (__atomic_load_n(&si->evtchn_pending[port / 64], __ATOMIC_SEQ_CST) >> (port % 64)) & 1;
 }
 
+/* Eventfd writes a runner holds back until it has answered the vCPU whose hypercall caused
+ * them (hv_evtchn_defer_begin/flush, both under hv.lock so no port closes in between): woken
+ * first, the backend would take the runner's CPU and the guest would wait for its answer. */
+#define DEFER_MAX 16
+static __thread int defer_fd[DEFER_MAX], defer_n = -1;
+
+void hv_evtchn_defer_begin(void)
+{
+    defer_n = 0;
+}
+
+static void efd_write(int fd)
+{
+    uint64_t one = 1;
+
+    if (write(fd, &one, sizeof(one)) < 0) {
+        /* counter saturated: the toolstack has not read it yet; still pending */
+    }
+}
+
+void hv_evtchn_defer_flush(void)
+{
+    for (int i = 0; i < defer_n; i++)
+        efd_write(defer_fd[i]);
+    defer_n = -1;
+}
+
 /* Mark a port pending; if it is not masked, flag the vCPU and kick it. */
 void hv_evtchn_set_pending(struct hv_domain *d, uint32_t port)
 {
@@ -85,11 +112,12 @@ void hv_evtchn_set_pending(struct hv_domain *d, uint32_t port)
     struct hv_vcpu *v;
 
     if (d == hv.dom0) {
-        uint64_t one = 1;
-        if (chn->efd >= 0 && hv_evfast_raise(chn->owner, port) &&
-            write(chn->efd, &one, sizeof(one)) < 0) {
-            /* counter saturated: the toolstack has not read it yet; still pending */
-        }
+        if (chn->efd < 0 || !hv_evfast_raise(chn->owner, port))
+            return;
+        if (defer_n >= 0 && defer_n < DEFER_MAX)
+            defer_fd[defer_n++] = chn->efd;
+        else
+            efd_write(chn->efd);
         return;
     }
     if (d->dead || chn->vcpu >= d->max_vcpus)
@@ -400,6 +428,8 @@ long hv_do_evtchn_op(struct hv_caller *c, uint64_t cmd, uint64_t arg)
     }
     if (rc == 0)
         rc = hv_arg_write(c, arg, &op, sizeof(op));
+    if (cmd != KEEL_EVTCHNOP_SEND && cmd != KEEL_EVTCHNOP_UNMASK && cmd != KEEL_EVTCHNOP_STATUS)
+        hv_evfast_refresh();                    /* bindings changed: the direct path follows */
     return rc;
 }
 
@@ -413,4 +443,5 @@ void hv_evtchn_conn_closed(struct hv_conn *conn)
         if (d->evtchn[p].state != CHN_FREE && d->evtchn[p].owner == conn)
             close_port(&c, d, p);
     hv_evfast_conn_closed(conn);
+    hv_evfast_refresh();
 }

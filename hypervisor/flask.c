@@ -107,6 +107,17 @@ int hv_xsm_check_sids(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm)
     return kf ? kf_has_perm(kf, ssid, tsid, cls, perm, NULL) : 0;
 }
 
+/* Is perm granted without an audit record (the Domain-0 direct event path, evtfast.c)? */
+bool hv_xsm_allowed_quietly(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm)
+{
+    struct kf_av av;
+
+    if (!kf)
+        return true;
+    return kf_compute_av(kf, ssid, tsid, cls, &av) == 0 && (av.allowed & perm) == perm &&
+           !(av.auditallow & perm);
+}
+
 /* For callers that do not hold hv.lock (grant ops): a cached grant that needs no audit takes no
  * lock; anything else is decided again under hv.lock, which guards the audit's console ring. */
 int hv_xsm_check_sids_unlocked(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm)
@@ -150,7 +161,18 @@ static long flask_load(struct hv_caller *c, uint32_t len)
     return rc;
 }
 
+static long xsm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+
+/* A policy load or a mode change may revoke what the direct event path was allowed. */
 long hv_do_xsm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg)
+{
+    long rc = xsm_op(c, cmd, arg);
+
+    hv_evfast_refresh();
+    return rc;
+}
+
+static long xsm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg)
 {
     struct keel_flask_op op;
     long rc;

@@ -244,6 +244,8 @@ void hv_timers_fire(struct hv_domain *d, uint64_t now, uint64_t *next);
 int hv_evtchn_init(struct hv_domain *d, uint32_t nr);
 void hv_evtchn_teardown(struct hv_domain *d);
 void hv_evtchn_set_pending(struct hv_domain *d, uint32_t port);
+void hv_evtchn_defer_begin(void);
+void hv_evtchn_defer_flush(void);
 void hv_send_virq(struct hv_domain *d, struct hv_vcpu *v, uint32_t virq);
 void hv_send_global_virq(uint32_t virq);
 long hv_do_evtchn_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
@@ -255,6 +257,8 @@ bool hv_evfast_raise(struct hv_conn *conn, uint32_t port);
 void hv_evfast_conn_closed(struct hv_conn *conn);
 int hv_evfast_drain(struct hv_domain *d);
 bool hv_evfast_waiting(struct hv_domain *d);
+void hv_evfast_refresh(void);
+bool hv_evfast_vcpu_polling(struct hv_domain *d, uint32_t vcpu);
 
 /* grant.c: grant tables, outside hv.lock (their own locks) */
 int hv_gnttab_init(struct hv_domain *d, uint32_t max_frames, uint32_t max_maptrack);
@@ -292,6 +296,7 @@ int hv_xsm_check(struct hv_caller *c, struct hv_domain *t, uint16_t cls, uint32_
 int hv_xsm_check_xen(struct hv_caller *c, uint16_t cls, uint32_t perm);
 int hv_xsm_check_sids(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm);
 int hv_xsm_check_sids_unlocked(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm);
+bool hv_xsm_allowed_quietly(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm);
 uint32_t hv_flask_channel_sid(struct hv_domain *d, struct hv_domain *remote);
 long hv_do_xsm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 static inline bool hv_is_priv(const struct hv_caller *c) { return c->conn != NULL; }

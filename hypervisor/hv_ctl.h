@@ -56,6 +56,10 @@ struct hv_ctl_header {
     uint64_t pending[KEEL_MAX_VCPUS / 64];
     uint64_t d0_send_sel;              /* Domain-0 fast sends (evtfast.c): words of d0_send set */
     uint64_t d0_send[KEEL_NR_EVTCHN / 64];  /* Domain-0 ports a backend signalled, to drain */
+    uint64_t vcpu_polling[KEEL_MAX_VCPUS / 64]; /* guest: vCPU polls in guest mode, no kick */
+    uint64_t guest_send[KEEL_NR_EVTCHN / 64];   /* guest -> Domain-0 processes (evtfast.c) */
+    uint64_t d0_watch[KEEL_NR_EVTCHN / 64];     /* Domain-0 processes -> guest */
+    uint64_t kick_vcpu[KEEL_MAX_VCPUS / 64];    /* Domain-0 processes -> runner */
     uint32_t stub_state;               /* futex: enum hv_stub_state */
     int32_t stub_error;                /* errno of a failed boot step */
     uint32_t stub_step;                /* which boot step failed */

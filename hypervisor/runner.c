@@ -46,6 +46,7 @@ static void serve_vcpu(struct hv_domain *d, struct hv_vcpu *v)
     if (!d->destroying && !d->dead) {
         v->last_seq = seq;
         v->deferred = false;
+        hv_evtchn_defer_begin();
         rc = hv_hypercall(&c, op, cmd, arg);
         if (rc == HV_DEFER) {
             v->deferred = true;
@@ -54,6 +55,7 @@ static void serve_vcpu(struct hv_domain *d, struct hv_vcpu *v)
         } else {
             hv_vcpu_respond(d, v, rc, c.action, c.action_data);
         }
+        hv_evtchn_defer_flush();
     }
     pthread_mutex_unlock(&hv.lock);
 }
@@ -108,6 +110,23 @@ static void sleep_on_doorbell(struct hv_domain *d, uint64_t next)
     __atomic_store_n(&h->core_sleeping, 0, __ATOMIC_SEQ_CST);
 }
 
+/* Could a vCPU send a request soon? Not one that is offline, stopped, waiting for an answer
+ * (blocked, polling in the core) or polling its upcall flag in guest mode: while none could,
+ * spinning would only take a CPU from the vCPU or the backend it talks to. A racy read, as a
+ * hint: a request finds the runner asleep and rings the doorbell. */
+static bool vcpus_may_call(struct hv_domain *d)
+{
+    for (uint32_t i = 0; i < d->max_vcpus; i++) {
+        struct hv_vcpu *v = &d->vcpus[i];
+        if (__atomic_load_n(&v->online, __ATOMIC_RELAXED) &&
+            __atomic_load_n(&v->started, __ATOMIC_RELAXED) &&
+            !__atomic_load_n(&v->stopped, __ATOMIC_RELAXED) &&
+            !__atomic_load_n(&v->deferred, __ATOMIC_RELAXED) && !hv_evfast_vcpu_polling(d, i))
+            return true;
+    }
+    return false;
+}
+
 static void *runner_main(void *arg)
 {
     struct hv_domain *d = arg;
@@ -129,8 +148,8 @@ static void *runner_main(void *arg)
                 last_time_pub = now;
             }
         }
-        if (now - last < hv.runner_spin_ns) {
-            if (now - last > 2000 && ++spins % 16 == 0)
+        if (now - last < hv.runner_spin_ns && (++spins % 16 || vcpus_may_call(d))) {
+            if (now - last > 2000 && spins % 16 == 0)
                 sched_yield();              /* a vCPU or a backend may need this CPU */
             __builtin_ia32_pause();
             continue;

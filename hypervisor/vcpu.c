@@ -183,7 +183,8 @@ void hv_vcpu_kick(struct hv_domain *d, struct hv_vcpu *v)
             return;
         }
     }
-    if (v->started && !v->stopped)
+    /* a vCPU polling its upcall flag in guest mode sees the event without a signal */
+    if (v->started && !v->stopped && !hv_evfast_vcpu_polling(d, v->id))
         signal_vcpu(d, v, HV_SIG_KICK);
 }
 

@@ -2,11 +2,13 @@
  * comes with an eventfd from the core; the handle keeps it until the port is closed.
  *
  * The fast path (hypervisor/README.md, "Events"): with its first port the handle receives the
- * connection's event page, where the core marks each port that fires; with a port whose remote
- * is a guest, that guest's control memfd, whose bell page takes our sends (a bit, and a futex
- * wake only when the guest's runner sleeps). kc_evtchn_notify posts there; kc_evtchn_wait
- * watches the event page (telling the core to skip the eventfd meanwhile), then sleeps on the
- * eventfds. */
+ * connection's event page, where the core marks each port that fires and says, per port, what
+ * the process may do directly; with a port whose remote is a guest, that guest's control memfd,
+ * of which we map the shared info and the bell page. kc_evtchn_notify marks the guest's port
+ * pending itself when the core allows it and is done if the guest's vCPU polls; otherwise it
+ * posts to the bell page (a bit, and a futex wake only when the guest's runner sleeps).
+ * kc_evtchn_wait (kc_evwait.c) watches the event page and the guests' guest_send bits, then
+ * sleeps on the eventfds. */
 #include "config.h"
 
 #include <errno.h>
@@ -85,7 +87,7 @@ static void forget_port(kc_handle *h, uint32_t port)
     if (h->port_fd[port] >= 0)
         close(h->port_fd[port]);
     if (h->port_bell[port])
-        munmap(h->port_bell[port], KEEL_PRIVCMD_BELL_LEN);
+        munmap(kc_remote_base(h->port_bell[port]), KEEL_PRIVCMD_REMOTE_LEN);
     h->port_fd[port] = -1;
     h->port_bell[port] = NULL;
     __atomic_fetch_and(&h->bound[port / 64], ~(1ULL << (port % 64)), __ATOMIC_RELAXED);
@@ -94,6 +96,7 @@ static void forget_port(kc_handle *h, uint32_t port)
 static int keep_port(kc_handle *h, uint32_t port, struct ev_fds *f)
 {
     struct keel_privcmd_bell *bell = NULL;
+    char *base;
 
     if (port >= KC_MAX_PORTS || f->n < 1) {
         close_fds(f, 0);
@@ -101,8 +104,8 @@ static int keep_port(kc_handle *h, uint32_t port, struct ev_fds *f)
     }
     if (f->n >= 2)
         keep_evpage(h, f->fd[1]);
-    if (f->n >= 3)
-        bell = map_shared(f->fd[2], (off_t)KEEL_PRIVCMD_BELL_OFF, KEEL_PRIVCMD_BELL_LEN);
+    if (f->n >= 3 && (base = map_shared(f->fd[2], 0, KEEL_PRIVCMD_REMOTE_LEN)))
+        bell = (struct keel_privcmd_bell *)(base + KEEL_PRIVCMD_BELL_OFF);
     close_fds(f, 1);
     pthread_mutex_lock(&h->plock);
     forget_port(h, port);
@@ -117,7 +120,7 @@ void kc_evtchn_release(kc_handle *h)
 {
     for (uint32_t p = 0; p < KC_MAX_PORTS; p++)
         if (h->port_bell[p])
-            munmap(h->port_bell[p], KEEL_PRIVCMD_BELL_LEN);
+            munmap(kc_remote_base(h->port_bell[p]), KEEL_PRIVCMD_REMOTE_LEN);
     if (h->evpage)
         munmap(h->evpage, sizeof(*h->evpage));
 }
@@ -166,26 +169,62 @@ int kc_evtchn_bind_virq(kc_handle *h, uint32_t virq, uint32_t *port)
     return 0;
 }
 
-/* Post a send into the remote guest's bell page: its runner signals the guest. */
-static void post_send(struct keel_privcmd_bell *b, uint32_t port)
+/* Wake the guest's runner if it sleeps. */
+static void ring(struct keel_privcmd_bell *b)
 {
-    __atomic_fetch_or(&b->send[port / 64], 1ULL << (port % 64), __ATOMIC_SEQ_CST);
-    __atomic_fetch_or(&b->send_sel, 1ULL << (port / 64), __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&b->core_sleeping, __ATOMIC_SEQ_CST)) {
         __atomic_add_fetch(&b->doorbell, 1, __ATOMIC_SEQ_CST);
         syscall(SYS_futex, &b->doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
     }
 }
 
+/* Post a send into the remote guest's bell page: its runner signals the guest. */
+static void post_send(struct keel_privcmd_bell *b, uint32_t port)
+{
+    __atomic_fetch_or(&b->send[port / 64], 1ULL << (port % 64), __ATOMIC_SEQ_CST);
+    __atomic_fetch_or(&b->send_sel, 1ULL << (port / 64), __ATOMIC_SEQ_CST);
+    ring(b);
+}
+
+/* Mark the guest's port pending ourselves (Xen's 2-level rules), as the core allowed in the
+ * port's direct[] entry; false if the entry does not allow it. Nothing more is needed if the
+ * port was already pending (whoever marked it saw to the kick) or the target vCPU polls in
+ * guest mode; otherwise the runner kicks the vCPU (blocked, running without polling, or
+ * waiting in a poll for a masked port). */
+static bool deliver_direct(struct keel_privcmd_bell *b, uint32_t e)
+{
+    struct keel_shared_info *si = kc_remote_base(b);
+    uint32_t p = KEEL_PRIVCMD_DIRECT_PORT(e), v = KEEL_PRIVCMD_DIRECT_VCPU(e);
+    uint64_t bit = 1ULL << (p % 64), vbit = 1ULL << (v % 64);
+    struct keel_vcpu_info *vi;
+
+    if (!(e & KEEL_PRIVCMD_DIRECT_TO_GUEST) || p == 0 || v >= KEEL_MAX_VCPUS)
+        return false;
+    if (__atomic_fetch_or(&si->evtchn_pending[p / 64], bit, __ATOMIC_SEQ_CST) & bit)
+        return true;
+    if (!(__atomic_load_n(&si->evtchn_mask[p / 64], __ATOMIC_SEQ_CST) & bit)) {
+        vi = &si->vcpu_info[v];
+        __atomic_fetch_or(&vi->evtchn_pending_sel, 1ULL << (p / 64), __ATOMIC_SEQ_CST);
+        __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&b->vcpu_polling[v / 64], __ATOMIC_SEQ_CST) & vbit)
+            return true;
+    }
+    __atomic_fetch_or(&b->kick_vcpu[v / 64], vbit, __ATOMIC_SEQ_CST);
+    ring(b);
+    return true;
+}
+
 int kc_evtchn_notify(kc_handle *h, uint32_t port)
 {
     struct keel_evtchn_op op = { .port = port };
     struct keel_privcmd_bell *b = NULL;
+    struct keel_privcmd_evpage *pg = __atomic_load_n(&h->evpage, __ATOMIC_ACQUIRE);
     long rc;
 
     if (port < KC_MAX_PORTS) {
         pthread_mutex_lock(&h->plock);
-        if ((b = h->port_bell[port]))
+        if ((b = h->port_bell[port]) &&
+            !(pg && deliver_direct(b, __atomic_load_n(&pg->direct[port], __ATOMIC_SEQ_CST))))
             post_send(b, port);
         pthread_mutex_unlock(&h->plock);
         if (b)

@@ -1,9 +1,14 @@
 /* kc_evwait.c - libkeelctrl: kc_evtchn_wait, a backend's wait for any of its event-channel
  * ports. It takes the marks the core left in the connection's event page; if there are none it
- * spins on that page for a short window (KEEL_EVTCHN_SPIN_US, default 50 µs, 0 = never), with
- * the ports' spin bits set so that the core skips their eventfds; then it clears the spin bits,
- * looks once more (the core marks before it reads the spin bit, we clear before we look: one
- * of us sees the other) and sleeps in poll() on the ports' eventfds. */
+ * spins for a short window (KEEL_EVTCHN_SPIN_US, default 50 µs, 0 = never), with the ports'
+ * spin bits set so that the core skips their eventfds and, for ports whose direct[] entry
+ * allows it, the guest port's d0_watch bit set in the guest's bell page so that the guest only
+ * sets its guest_send bit instead of making a hypercall; both are taken while spinning. Then it
+ * clears the spin and watch bits, looks once more (the other side marks before it reads our
+ * bit, we clear before we look: one of us sees the other) and sleeps in poll() on the ports'
+ * eventfds. The watches are set before the first look, so a guest answering at once finds
+ * them; with kc_evtchn_set_wait_only they stay set when the wait returns (the next wait takes
+ * what came), and are only cleared before sleeping. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,10 +23,13 @@
 
 #define WORDS (KC_MAX_PORTS / 64)
 #define KC_SPIN_US_DEFAULT 50
+#define SPIN_YIELD_EVERY 16              /* pause rounds between sched_yield() calls */
 
 struct waitset {
     uint64_t mask[WORDS];                /* ports waited for */
     uint64_t sel;                        /* words of mask with bits */
+    unsigned ndirect;
+    struct kc_watch direct[KC_WATCH_MAX];
 };
 
 static uint64_t now_ns(void)
@@ -68,6 +76,145 @@ static int build_set(kc_handle *h, const uint32_t *ports, unsigned nports, struc
     return ws->sel ? 0 : (int)kc_fail(-EINVAL, "waiting for events: no port bound");
 }
 
+static bool entry_takes(struct keel_privcmd_evpage *pg, uint32_t port, uint32_t gport)
+{
+    uint32_t e = __atomic_load_n(&pg->direct[port], __ATOMIC_SEQ_CST);
+
+    return (e & KEEL_PRIVCMD_DIRECT_FROM_GUEST) && KEEL_PRIVCMD_DIRECT_PORT(e) == gport;
+}
+
+/* Under plock: whether w's mapping is still the port's (not closed meanwhile). */
+static bool mapped(kc_handle *h, const struct kc_watch *w)
+{
+    return h->port_bell[w->port] == w->bell;
+}
+
+static void clear_watch(kc_handle *h, const struct kc_watch *w)
+{
+    if (mapped(h, w))
+        __atomic_fetch_and(&w->bell->d0_watch[w->gport / 64], ~(1ULL << (w->gport % 64)),
+                           __ATOMIC_SEQ_CST);
+}
+
+/* Under plock: take w's guest_send bit (only while the core's entry still allows it: a bit for
+ * a binding that went away is dropped, as a send to a closed port is); true if it was set. */
+static bool take_one(kc_handle *h, struct keel_privcmd_evpage *pg, const struct kc_watch *w)
+{
+    uint64_t bit = 1ULL << (w->gport % 64), *word;
+
+    if (!mapped(h, w))
+        return false;
+    word = &w->bell->guest_send[w->gport / 64];
+    if (!(__atomic_load_n(word, __ATOMIC_SEQ_CST) & bit))
+        return false;
+    return (__atomic_fetch_and(word, ~bit, __ATOMIC_SEQ_CST) & bit) && entry_takes(pg, w->port, w->gport);
+}
+
+static void mark(struct keel_privcmd_evpage *pg, uint32_t port)
+{
+    __atomic_fetch_or(&pg->pending[port / 64], 1ULL << (port % 64), __ATOMIC_SEQ_CST);
+}
+
+static bool in_set(const struct waitset *ws, const struct kc_watch *w)
+{
+    for (unsigned i = 0; i < ws->ndirect; i++)
+        if (ws->direct[i].port == w->port && ws->direct[i].bell == w->bell &&
+            ws->direct[i].gport == w->gport)
+            return true;
+    return false;
+}
+
+/* Watch the guest ports of the set's ports that the core lets us take from the guest: set the
+ * watch bit, then read the entry again and drop the watch if it changed meanwhile (the core
+ * clears watch bits after it changes an entry, so none outlives its binding). Watches the
+ * last wait left that this set does not have are cleared, what they caught marked. */
+static void watch_direct(kc_handle *h, struct keel_privcmd_evpage *pg, struct waitset *ws)
+{
+    pthread_mutex_lock(&h->plock);
+    for (uint64_t sel = ws->sel; sel && ws->ndirect < KC_WATCH_MAX; sel &= sel - 1) {
+        uint32_t w = (uint32_t)__builtin_ctzll(sel);
+        for (uint64_t b = ws->mask[w]; b && ws->ndirect < KC_WATCH_MAX; b &= b - 1) {
+            uint32_t q = w * 64 + (uint32_t)__builtin_ctzll(b), e;
+            struct kc_watch *x = &ws->direct[ws->ndirect];
+            e = __atomic_load_n(&pg->direct[q], __ATOMIC_SEQ_CST);
+            if (!h->port_bell[q] || !(e & KEEL_PRIVCMD_DIRECT_FROM_GUEST))
+                continue;
+            *x = (struct kc_watch){ h->port_bell[q], q, KEEL_PRIVCMD_DIRECT_PORT(e) };
+            __atomic_fetch_or(&x->bell->d0_watch[x->gport / 64], 1ULL << (x->gport % 64),
+                              __ATOMIC_SEQ_CST);
+            if (entry_takes(pg, q, x->gport))
+                ws->ndirect++;
+            else
+                clear_watch(h, x);
+        }
+    }
+    for (unsigned i = 0; i < h->nlinger; i++) {
+        if (in_set(ws, &h->linger[i]))
+            continue;
+        clear_watch(h, &h->linger[i]);
+        if (take_one(h, pg, &h->linger[i]))
+            mark(pg, h->linger[i].port);
+    }
+    h->nlinger = 0;
+    pthread_mutex_unlock(&h->plock);
+}
+
+/* Move the guest_send bits of watched ports into the event page as marks of our ports. */
+static void take_direct(kc_handle *h, struct keel_privcmd_evpage *pg, const struct waitset *ws)
+{
+    if (!ws->ndirect)
+        return;
+    pthread_mutex_lock(&h->plock);
+    for (unsigned i = 0; i < ws->ndirect; i++)
+        if (take_one(h, pg, &ws->direct[i]))
+            mark(pg, ws->direct[i].port);
+    pthread_mutex_unlock(&h->plock);
+}
+
+/* Stop watching: clear the watch bits, then take what came before (the guest sets its bit,
+ * then looks at the watch: one of us sees the other). In wait-only mode the watches stay set
+ * for the next wait instead, unless we are about to sleep. */
+static void unwatch_direct(kc_handle *h, struct keel_privcmd_evpage *pg, struct waitset *ws,
+                           bool sleeping)
+{
+    if (!ws->ndirect)
+        return;
+    pthread_mutex_lock(&h->plock);
+    if (h->wait_only && !sleeping) {
+        memcpy(h->linger, ws->direct, ws->ndirect * sizeof(ws->direct[0]));
+        h->nlinger = ws->ndirect;
+        pthread_mutex_unlock(&h->plock);
+        return;
+    }
+    for (unsigned i = 0; i < ws->ndirect; i++)
+        clear_watch(h, &ws->direct[i]);
+    pthread_mutex_unlock(&h->plock);
+    take_direct(h, pg, ws);
+    ws->ndirect = 0;
+}
+
+void kc_evtchn_set_wait_only(kc_handle *h, bool on)
+{
+    struct keel_privcmd_evpage *pg = __atomic_load_n(&h->evpage, __ATOMIC_ACQUIRE);
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&h->plock);
+    h->wait_only = on;
+    for (unsigned i = 0; !on && i < h->nlinger; i++) {
+        struct kc_watch *w = &h->linger[i];
+        clear_watch(h, w);
+        if (pg && take_one(h, pg, w)) {
+            mark(pg, w->port);
+            if (h->port_fd[w->port] >= 0 && write(h->port_fd[w->port], &one, sizeof(one)) < 0) {
+                /* saturated: already readable */
+            }
+        }
+    }
+    if (!on)
+        h->nlinger = 0;
+    pthread_mutex_unlock(&h->plock);
+}
+
 /* Take the marks of the set's ports, at most max of them (the rest stay marked). */
 static int collect(struct keel_privcmd_evpage *pg, const struct waitset *ws, uint32_t *fired,
                    unsigned max)
@@ -104,17 +251,19 @@ static void set_spin(struct keel_privcmd_evpage *pg, const struct waitset *ws, b
     }
 }
 
-static int spin(struct keel_privcmd_evpage *pg, const struct waitset *ws, uint32_t *fired,
-                unsigned max, uint64_t until)
+/* Spin on the event page (and the watched guest ports) until something fires or until. */
+static int spin(kc_handle *h, struct keel_privcmd_evpage *pg, struct waitset *ws,
+                uint32_t *fired, unsigned max, uint64_t until)
 {
     int n = 0;
 
     set_spin(pg, ws, true);
-    for (unsigned i = 1; !(n = collect(pg, ws, fired, max)); i++) {
+    for (unsigned i = 1; take_direct(h, pg, ws), !(n = collect(pg, ws, fired, max)); i++) {
         if (i % 16 == 0) {
             if (now_ns() >= until)
                 break;
-            sched_yield();              /* let the guest's threads have this CPU if they wait */
+            if (i % SPIN_YIELD_EVERY == 0)
+                sched_yield();          /* let the guest's threads have this CPU if they wait */
         }
         __builtin_ia32_pause();
     }
@@ -186,17 +335,25 @@ int kc_evtchn_wait(kc_handle *h, const uint32_t *ports, unsigned nports, uint32_
         return (int)kc_fail(-EINVAL, "kc_evtchn_wait: no room for the ports that fire");
     if ((n = build_set(h, ports, nports, &ws)) < 0)
         return n;
-    if ((n = collect(pg, &ws, fired, max)) || timeout_ms == 0)
-        return n;
+    if (pg && (sp || timeout_ms == 0 || h->wait_only)) {
+        watch_direct(h, pg, &ws);        /* first: a guest answering now finds the watch */
+        take_direct(h, pg, &ws);
+    }
     if (timeout_ms > 0)
         deadline = start + (uint64_t)timeout_ms * 1000000ULL;
-    if (pg && sp) {
+    if (!(n = collect(pg, &ws, fired, max)) && timeout_ms != 0 && pg && sp) {
         uint64_t until = start + sp;
         if (deadline && deadline < until)
             until = deadline;
-        if ((n = spin(pg, &ws, fired, max, until)))
-            return n;
+        n = spin(h, pg, &ws, fired, max, until);
     }
+    if (n || timeout_ms == 0) {
+        unwatch_direct(h, pg, &ws, false);
+        return n ? n : collect(pg, &ws, fired, max);
+    }
+    unwatch_direct(h, pg, &ws, true);
+    if ((n = collect(pg, &ws, fired, max)))
+        return n;
     do {
         if ((n = sleep_once(h, pg, &ws, fired, max, deadline)))
             return n;

@@ -9,6 +9,13 @@
 #include "keel/privcmd.h"
 
 #define KC_MAX_PORTS KEEL_NR_EVTCHN
+#define KC_WATCH_MAX 64                  /* guest ports one wait watches in bell pages */
+
+/* A guest port whose d0_watch bit we set (kc_evwait.c). */
+struct kc_watch {
+    struct keel_privcmd_bell *bell;      /* as mapped when the bit was set (under plock) */
+    uint32_t port, gport;                /* ours, the guest's */
+};
 
 struct kc_handle {
     int fd;
@@ -20,8 +27,12 @@ struct kc_handle {
     /* the fast event path (kc_evtchn.c); port_fd and port_bell are under plock */
     pthread_mutex_t plock;
     struct keel_privcmd_evpage *evpage;  /* the connection's event page, NULL until a bind */
-    struct keel_privcmd_bell *port_bell[KC_MAX_PORTS]; /* the remote guest's bell page, or NULL */
+    struct keel_privcmd_bell *port_bell[KC_MAX_PORTS]; /* the remote guest's bell page (its mapping
+                                         * starts KEEL_PRIVCMD_BELL_OFF below), or NULL */
     uint64_t bound[KC_MAX_PORTS / 64];   /* ports with an eventfd */
+    bool wait_only;                      /* kc_evtchn_set_wait_only: watches stay between waits */
+    unsigned nlinger;                    /* watches left set by the last kc_evtchn_wait */
+    struct kc_watch linger[KC_WATCH_MAX];
 };
 
 /* Take a port's mark in the event page; true if it was set. */
@@ -31,6 +42,12 @@ static inline bool kc_take_bit(struct keel_privcmd_evpage *pg, uint32_t port)
 
     return pg && (__atomic_load_n(&pg->pending[port / 64], __ATOMIC_RELAXED) & bit) &&
            (__atomic_fetch_and(&pg->pending[port / 64], ~bit, __ATOMIC_SEQ_CST) & bit);
+}
+
+/* The start of a remote guest's mapping (its shared info), from its bell page. */
+static inline void *kc_remote_base(struct keel_privcmd_bell *b)
+{
+    return (char *)b - KEEL_PRIVCMD_BELL_OFF;
 }
 
 /* kc_evtchn.c: release the fast-path mappings of a closing handle. */

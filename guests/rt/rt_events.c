@@ -1,5 +1,15 @@
-/* rt_events.c - guest event channels, time, timers, vCPUs and shutdown. */
+/* rt_events.c - guest event channels, time, timers, vCPUs and shutdown.
+ *
+ * rt_block polls before it blocks (as Linux's haltpoll does): for evpoll_us= microseconds of the
+ * command line (default 50, 0 = never) it watches its own evtchn_upcall_pending with its
+ * vcpu_polling bit set in the bell page, so senders (the core, a Domain-0 process marking our
+ * port itself) skip the kick, and takes what arrives without a hypercall. rt_notify on a port
+ * a Domain-0 process is watching (its d0_watch bit) only sets the port's guest_send bit.
+ * Both protocols are in hypervisor/README.md, "Events". */
 #include "keel_guest.h"
+#include "keel/privcmd.h"
+
+#define BELL ((struct keel_privcmd_bell *)(KEEL_SHARED_BASE + KEEL_PRIVCMD_BELL_OFF))
 
 extern char rt_upcall_entry[] __attribute__((visibility("hidden")));
 extern char rt_secondary_entry[] __attribute__((visibility("hidden")));
@@ -8,6 +18,7 @@ void rt_percpu_init(uint32_t vcpu);
 void rt_secondary(uint32_t vcpu) __attribute__((noreturn));
 
 static struct rt_percpu percpu[RT_MAX_VCPUS];
+static volatile uint64_t upcalls[RT_MAX_VCPUS];   /* rt_do_events runs, per vCPU */
 static struct { rt_event_fn fn; void *data; } handlers[KEEL_NR_EVTCHN];
 static void (*secondary_fn[RT_MAX_VCPUS])(uint32_t);
 static uint8_t stacks[RT_MAX_VCPUS][8192] __attribute__((aligned(16)));
@@ -37,6 +48,7 @@ struct keel_vcpu_info *rt_do_events(void)
     volatile struct keel_shared_info *si = SHARED_INFO;
 
     vi->evtchn_upcall_pending = 0;
+    upcalls[p->vcpu]++;
     uint64_t sel = __atomic_exchange_n(&((struct keel_vcpu_info *)vi)->evtchn_pending_sel, 0,
                                        __ATOMIC_SEQ_CST);
     while (sel) {
@@ -96,9 +108,22 @@ int rt_bind_ipi(uint32_t vcpu, rt_event_fn fn, void *data)
     return bind(KEEL_EVTCHNOP_BIND_IPI, &op, fn, data);
 }
 
+/* A Domain-0 process watching the port takes our guest_send bit: set it, then look at the
+ * watch again (the process clears its watch, then looks at our bit); if the watch went away,
+ * take the bit back and make the hypercall, unless the process took it first (one event, once). */
 int rt_notify(uint32_t port)
 {
     struct keel_evtchn_op op = { .port = port };
+
+    if (port < KEEL_NR_EVTCHN) {
+        uint64_t bit = 1ULL << (port % 64), *watch = &BELL->d0_watch[port / 64];
+        if (__atomic_load_n(watch, __ATOMIC_SEQ_CST) & bit) {
+            __atomic_fetch_or(&BELL->guest_send[port / 64], bit, __ATOMIC_SEQ_CST);
+            if ((__atomic_load_n(watch, __ATOMIC_SEQ_CST) & bit) ||
+                !(__atomic_fetch_and(&BELL->guest_send[port / 64], ~bit, __ATOMIC_SEQ_CST) & bit))
+                return 0;                         /* watched, or the process took it already */
+        }
+    }
     return (int)hypercall(KH_EVENT_CHANNEL_OP, KEEL_EVTCHNOP_SEND, &op);
 }
 
@@ -113,8 +138,73 @@ void rt_enable_events(void)
         hypercall(KH_XEN_VERSION, KEEL_VERSION_VERSION, 0);
 }
 
+
+static uint64_t poll_ns(void)
+{
+    static uint64_t ns = ~0ULL;
+
+    if (ns == ~0ULL)
+        ns = rt_arg_u64("evpoll_us", 50) * 1000;
+    return ns;
+}
+
+/* Take pending events here, as the upcall entry would (events masked while handlers run). */
+static void take_events(volatile struct keel_vcpu_info *vi)
+{
+    while (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
+        if (__atomic_exchange_n(&vi->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST))
+            return;                               /* an upcall owns it */
+        rt_do_events();
+        __atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* Poll our upcall flag for up to poll_ns() with our vcpu_polling bit published; true if an
+ * event came (pending, or taken meanwhile by an upcall a kick delivered: the count moved
+ * past seen). The bit is cleared (full barrier) before we block,
+ * and blocking looks at the flag again in the core, so a sender that saw the bit and skipped
+ * the kick is never missed. */
+static int poll_events(volatile struct keel_vcpu_info *vi, uint32_t me, uint64_t ns, uint64_t seen)
+{
+    uint64_t bit = 1ULL << (me % 64), until = rt_now() + ns;
+    int got = 0;
+
+    __atomic_fetch_or(&BELL->vcpu_polling[me / 64], bit, __ATOMIC_SEQ_CST);
+    for (unsigned i = 1;; i++) {
+        if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) || upcalls[me] != seen) {
+            got = 1;
+            break;
+        }
+        if (i % 64 == 0 && rt_now() >= until)
+            break;
+        __builtin_ia32_pause();
+    }
+    __atomic_fetch_and(&BELL->vcpu_polling[me / 64], ~bit, __ATOMIC_SEQ_CST);
+    return got || __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) ||
+           upcalls[me] != seen;
+}
+
+/* Sleep until an event (SCHEDOP_block enables delivery first; so do we). */
 void rt_block(void)
 {
+    struct rt_percpu *p = rt_this_cpu();
+    volatile struct keel_vcpu_info *vi = p->vi;
+    uint64_t ns = poll_ns(), seen = upcalls[p->vcpu];
+
+    __atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+    if (ns && (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) ||
+               poll_events(vi, p->vcpu, ns, seen))) {
+        take_events(vi);
+        return;
+    }
+    /* masked from the last look to the hypercall, which unmasks and looks again in the core:
+     * an event taken by an upcall just before would otherwise leave us blocked */
+    __atomic_store_n(&vi->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
+    if (upcalls[p->vcpu] != seen || __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+        take_events(vi);
+        return;
+    }
     hypercall(KH_SCHED_OP, KEEL_SCHEDOP_BLOCK, 0);
 }
 

@@ -8,6 +8,7 @@
 #ifndef KEEL_CTRL_H
 #define KEEL_CTRL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -146,6 +147,11 @@ long kc_evtchn_ack(kc_handle *h, uint32_t port);
  * kc_evtchn_ack, so one thread should not mix both for the same port. */
 int kc_evtchn_wait(kc_handle *h, const uint32_t *ports, unsigned nports, uint32_t *fired,
                    unsigned max, int timeout_ms);
+/* on: the process promises to consume h's ports only through kc_evtchn_wait (no poll() on
+ * their fds). kc_evtchn_wait then leaves the guests' ports watched when it returns, so a guest
+ * answering before the next wait signals through shared memory instead of a hypercall and an
+ * eventfd write. off (the default): what arrived meanwhile is handed to the eventfds. */
+void kc_evtchn_set_wait_only(kc_handle *h, bool on);
 
 #ifdef __cplusplus
 }
