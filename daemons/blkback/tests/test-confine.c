@@ -117,7 +117,8 @@ static int do_exec_map(void)
            MAP_FAILED ? EXIT_OK : 23;
 }
 static int do_fork(void) { return syscall(SYS_fork) >= 0 ? EXIT_OK : 24; }
-static int do_kill_parent(void) { return kill(getppid(), 0) == 0 ? EXIT_OK : 25; }
+static pid_t g_parent;                    /* the test itself: another process */
+static int do_kill_parent(void) { return kill(g_parent, 0) == 0 ? EXIT_OK : 25; }
 static int do_ptrace(void) { return ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0 ? EXIT_OK : 26; }
 static int do_stat_path(void)
 {
@@ -153,6 +154,8 @@ int main(void)
 {
     int st;
 
+    g_parent = getpid();
+    prctl(PR_SET_CHILD_SUBREAPER, 1);        /* orphaned stand-ins come back to us: reaped */
     /* descriptors the children must not inherit */
     if (pipe(g_pipe) < 0 || open("/dev/null", O_RDONLY) < 0)
         tap_bail("setup: %s", strerror(errno));
@@ -178,9 +181,12 @@ int main(void)
         pid_t w = fork();
         if (w == 0) {
             char err[200];
+            pid_t me = getpid();
             g_partner = fork();
             if (g_partner == 0) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL);   /* the worker killed: no orphan */
+                if (getppid() != me)
+                    _exit(0);                        /* it died before the prctl */
                 pause();
                 _exit(0);
             }
@@ -193,9 +199,12 @@ int main(void)
         w = fork();
         if (w == 0) {
             char err[200];
+            pid_t me = getpid();
             g_partner = fork();
             if (g_partner == 0) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL);   /* the worker killed: no orphan */
+                if (getppid() != me)
+                    _exit(0);                        /* it died before the prctl */
                 pause();
                 _exit(0);
             }
@@ -209,5 +218,7 @@ int main(void)
         tap_ok(killed_by_sys(run(do_unlink, 0, 0)), "a vbd worker's unlink kills it");
         tap_ok(killed_by_sys(run(do_kill_parent, 1, 1)), "a qdisk worker signalling another process is killed");
     }
+    while (waitpid(-1, NULL, 0) > 0)
+        ;
     return tap_done();
 }
