@@ -1,8 +1,9 @@
 /* kg_save.c - writes a domain as a migration v2 stream: all guest frames (then, when live, the
  * frames the guest dirtied in each round, read from the core's log-dirty mode), TSC_INFO and an
  * HVM_CONTEXT with one standard CPU record per vCPU plus Keel's own domain-state record, END.
- * Stop-and-copy pauses the guest for the last dirty frames and the state; that span is reported
- * as the downtime. */
+ * Stop-and-copy pauses the guest, calls the toolstack's suspend callback (Domain-0's backends
+ * finish their requests into guest memory), then copies the last dirty frames and the state; that
+ * span is reported as the downtime. */
 #include "config.h"
 
 #include <errno.h>
@@ -381,6 +382,12 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
     if (kc_domain_getinfo(s->h, s->domid, &info) == 0 && !(info.flags & KEEL_DOMINF_PAUSED) &&
         (rc = kc_domain_pause(s->h, s->domid)) < 0) {
         fail(s, rc, "%s", kc_error(s->h));
+        goto out;
+    }
+    /* the toolstack quiesces the backends before the final copy reads anything (not for
+     * Remus: its guest runs on after each checkpoint) */
+    if (o->suspend && !o->checkpoint_ms && (rc = o->suspend(o->suspend_arg)) < 0) {
+        fail(s, rc, "domain %u: the suspend callback failed: %s", s->domid, strerror(-rc));
         goto out;
     }
     if (o->live || o->checkpoint_ms) {

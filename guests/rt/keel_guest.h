@@ -171,6 +171,9 @@ int rt_xb_rm(const struct rt_xb_dev *d, const char *key);
 int rt_xb_state(const struct rt_xb_dev *d, int side);           /* 0..8 or negative errno */
 int rt_xb_switch(const struct rt_xb_dev *d, int state);         /* the frontend's state */
 int rt_xb_watch_backend(struct rt_xb_dev *d);
+/* Read the backend path from the frontend dir again (a restored guest's new domid): 0 changed,
+ * 1 unchanged, negative errno. */
+int rt_xb_rebind(struct rt_xb_dev *d);
 void rt_xb_unwatch_backend(struct rt_xb_dev *d);
 /* Wait until the backend's state is one of mask (bit 1<<state): the state, or -110 at deadline
  * (ns). Watches the backend's state; looks again every second in case the store restarted. */

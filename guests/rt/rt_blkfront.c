@@ -363,6 +363,10 @@ int rt_blk_poll(struct rt_blk *b)
         n += take_responses(b);
     if (rt_xb_event_pending() && b->state != ST_CLOSED) {
         be = rt_xb_state(&b->xb, RT_XB_BACKEND);
+        /* a save closed the old backend while we were paused; restored under a new domid, the
+         * frontend dir names the new one (the event may be that close, seen only now) */
+        if (be != KEEL_XB_CONNECTED && rt_xb_rebind(&b->xb) == 0)
+            be = rt_xb_state(&b->xb, RT_XB_BACKEND);
         if (be != KEEL_XB_CONNECTED)
             start_closing(b, be < 0 ? "backend state unreadable" : "backend state changed");
     }

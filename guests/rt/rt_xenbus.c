@@ -153,6 +153,36 @@ static int xb_bind(struct rt_xb_dev *d, const char *type, uint32_t devid)
     return 0;
 }
 
+/* The frontend dir names the backend again (after a transparent save/restore or migration the
+ * toolstack rewrote it for the guest's new domid): take it, moving the watch. 0 when it changed,
+ * 1 when it is the same, negative errno when unreadable or not a backend path. */
+int rt_xb_rebind(struct rt_xb_dev *d)
+{
+    char be[RT_XB_PATH_MAX];
+    uint64_t be_id;
+    uint32_t old_id = d->be_id;
+    int watching = d->watching, rc;
+
+    if ((rc = rt_xb_read_u64(d, RT_XB_FRONTEND, "backend-id", &be_id)) < 0)
+        return rc;
+    if (be_id >= KEEL_DOMID_FIRST_RESERVED)
+        return -XB_EINVAL;
+    if ((rc = rt_xb_read(d, RT_XB_FRONTEND, "backend", be, sizeof(be))) < 0)
+        return rc;
+    d->be_id = (uint32_t)be_id;
+    if (!backend_path_ok(d, be)) {
+        d->be_id = old_id;
+        return -XB_EINVAL;
+    }
+    if (!strcmp(be, d->be) && old_id == d->be_id)
+        return 1;
+    rt_xb_unwatch_backend(d);
+    rt_snprintf(d->be, sizeof(d->be), "%s", be);
+    if (watching)
+        rt_xb_watch_backend(d);
+    return 0;
+}
+
 int rt_xb_open(struct rt_xb_dev *d, const char *type, uint32_t devid)
 {
     char dir[RT_XB_PATH_MAX], list[1024];

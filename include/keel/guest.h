@@ -97,6 +97,14 @@ struct kg_save_opts {
                                   * (guest paused for dirty pages + state, then CHECKPOINT) until
                                   * *cancel is set (-ECANCELED, guest running) or the stream
                                   * breaks (error, guest running); 0: an ordinary save */
+    int (*suspend)(void *arg);   /* optional: called once the guest is paused for the final
+                                  * copy, before the last dirty bitmap is read (non-live: before
+                                  * any page is copied), so Domain-0's backends can finish their
+                                  * requests into guest memory first; a negative return fails the
+                                  * save with it (guest left paused). Called on kg_save's thread.
+                                  * Not called with checkpoint_ms (Remus keeps the guest's
+                                  * devices running: disk consistency is disk replication's). */
+    void *suspend_arg;
 };
 
 struct kg_save_stats {

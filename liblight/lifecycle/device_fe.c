@@ -8,8 +8,10 @@
  * which liblight's and libxl's JSON readers ignore as an unknown member and which Xen's
  * verify-stream-v2 never parses (optional data). Keys come from a fixed set with numeric values in
  * range (protocol: a fixed list), checked when read from the guest and again from the stream.
- * Also here: closing a source's devices before the target may run (migration), re-adding them
- * with the same keys when the source resumes, and waiting for the backends to reconnect. */
+ * Also here: closing a domain's devices while it is paused for the final copy of a save or
+ * migration (kg_save's suspend callback, so no backend writes guest memory during the copy),
+ * marking them so; re-adding them with the same keys when the domain resumes instead; and
+ * waiting for the backends to reconnect. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #define FE_MAX_DEVS 256
 #define FE_RING_REFS 16                  /* ring-page-order <= 4, as Xen's blkback */
 #define FE_QUEUES 16
+#define SUSPENDED "keel-suspended"       /* bookkeeping key: backend closed by a save */
 
 /* A decimal number without sign or leading zeros, at most max. */
 static int dec_ok(const char *s, unsigned long long min, unsigned long long max)
@@ -386,6 +389,9 @@ int kl__fe_quiesce(kl_ctx *ctx, uint32_t domid)
             kl__xs_write(ctx, tx, path, "0");
             snprintf(path, sizeof(path), "%s/state", d.be);
             kl__xs_write(ctx, tx, path, "5");
+            /* Domain-0's mark: closed for a save, to be added again if the domain resumes */
+            snprintf(path, sizeof(path), "/libxl/%u/device/vbd/%u/" SUSPENDED, domid, ids[i]);
+            kl__xs_write(ctx, tx, path, "1");
             rc = kl__xs_tx_end(ctx, tx, 1);
         }
         if (rc == 0 && (rc = be_wait(ctx, &d, 6)) < 0)
@@ -397,6 +403,29 @@ int kl__fe_quiesce(kl_ctx *ctx, uint32_t domid)
                     d.vdev, strerror(-rc));
     }
     free(ids);
+    return rc;
+}
+
+int kl__fe_reopen(kl_ctx *ctx, uint32_t domid)
+{
+    struct kl__fe_set fe;
+    uint32_t *ids;
+    int n = kl__dev_ids(ctx, domid, &ids), closed = 0, rc;
+
+    for (int i = 0; i < n && !closed; i++) {
+        char path[96], *v = NULL;
+        snprintf(path, sizeof(path), "/libxl/%u/device/vbd/%u/" SUSPENDED, domid, ids[i]);
+        closed = kl__xs_read(ctx, 0, path, &v) == 0;
+        free(v);
+    }
+    free(ids);
+    if (!closed)
+        return 0;
+    /* the guest has been paused since the close: its frontends' keys are the ones it runs on */
+    if ((rc = kl__fe_collect(ctx, domid, &fe)) < 0)
+        return rc;
+    rc = kl__fe_resume(ctx, domid, &fe);
+    kl__fe_free(&fe);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "klog.h"
 #include "lc_int.h"
 
 #define LIST_CHUNK 256
@@ -157,9 +158,20 @@ int kl_domain_pause(kl_ctx *ctx, uint32_t domid)
 
 int kl_domain_unpause(kl_ctx *ctx, uint32_t domid)
 {
-    int rc = kc_domain_unpause(ctx->kc, domid);
+    char keep[sizeof(ctx->err)] = "";
+    int rrc = kl__fe_reopen(ctx, domid), rc;     /* disks a save closed (xl save -c / -p) */
 
-    return rc < 0 ? kl__err(ctx, rc, "unpausing domain %u: %s", domid, kc_error(ctx->kc)) : 0;
+    if (rrc < 0) {
+        snprintf(keep, sizeof(keep), "%s", ctx->err);
+        klog(KLOG_ERROR, "light", "domain %u resumes without its disks: %s", domid, keep);
+    }
+    rc = kc_domain_unpause(ctx->kc, domid);
+    if (rc < 0)
+        return kl__err(ctx, rc, "unpausing domain %u: %s", domid, kc_error(ctx->kc));
+    if (rrc < 0)
+        return kl__err(ctx, rrc, "domain %u resumed, but its disks could not be added again: "
+                       "%.400s", domid, keep);
+    return 0;
 }
 
 static int valid_name(const char *s)

@@ -144,9 +144,14 @@ int kl__fe_json_insert(const struct kl__fe_set *s, char **json);
 /* Read and validate that member from an image's JSON (an empty set when absent); -EBADMSG with
  * a message in ctx when malformed. */
 int kl__fe_from_json(kl_ctx *ctx, const char *json, struct kl__fe_set *s);
-/* Migration source: ask each backend to close (online=0, Closing) and wait until it has finished
- * its requests and closed (state 6); an error if one does not in the device timeout. */
+/* Save/migration source, paused: ask each backend to close (online=0, Closing) and wait until
+ * it has finished its requests and closed (state 6); an error if one does not in the device
+ * timeout. Each device closed is marked (bookkeeping key keel-suspended) for kl__fe_reopen;
+ * backends already closed are left alone. */
 int kl__fe_quiesce(kl_ctx *ctx, uint32_t domid);
+/* A paused domain about to run again: if a save closed its disks (kl__fe_quiesce), add them
+ * again with the keys its frontends published (kl__fe_resume), the backends reconnected. */
+int kl__fe_reopen(kl_ctx *ctx, uint32_t domid);
 /* Wait until the backend of every device whose carried state is 3/4 is Connected again. */
 int kl__fe_wait_connected(kl_ctx *ctx, uint32_t domid, const struct kl__fe_set *s);
 /* Migration source resuming: its devices removed and added again with the keys of s. */

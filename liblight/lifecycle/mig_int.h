@@ -28,13 +28,30 @@ int mig_inflater_start(int in_fd, const char *what, struct mig_inflater **out, i
  * everything it held was consumed; else -errno with a message in err. */
 int mig_inflater_finish(struct mig_inflater *z, int out_fd, char *err, size_t errlen);
 
+/* ---- the suspend callback of every save (save.c) ---- */
+/* kg_save's suspend callback (arg: this struct): with the guest paused for the final copy, the
+ * frontends' keys are read again and must be those the image carries (sent; else -EAGAIN: a
+ * frontend was connecting or closing), then every disk's backend finishes its requests and
+ * closes (kl__fe_quiesce), so nothing writes guest memory during the copy. It uses ctx: it
+ * must run on the thread that owns ctx (the relay hands it over). */
+struct kl__save_susp {
+    kl_ctx *ctx;
+    uint32_t domid;
+    const struct kl__fe_set *sent;
+    int ran;                         /* disks may have been closed */
+    int rc;                          /* the callback's failure, message in err */
+    char err[512];
+};
+int kl__save_suspend(void *arg);
+
 /* ---- save relay (mig_relay.c) ---- */
 struct kl_migrate_opts;
 /* Save domid to fd as an xl save image with kg_save's progress and cancel hooks; with
- * KL_SAVE_ZLIB kg_save runs in a worker thread and this thread deflates its stream. json: the
- * config for the preamble. The domain is left paused. */
+ * KL_SAVE_ZLIB kg_save runs in a worker thread and this thread deflates its stream (and runs
+ * the suspend callback for the worker, so ctx stays on this thread). json: the config for the
+ * preamble; susp: kl__save_suspend's argument. The domain is left paused. */
 int kl__save_relay(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags, const char *json,
-                   const struct kl_migrate_opts *o);
+                   const struct kl_migrate_opts *o, struct kl__save_susp *susp);
 
 /* ---- I/O helpers (mig_io.c) ---- */
 /* Write everything; sockets with MSG_NOSIGNAL. 0 or -errno. */

@@ -2,12 +2,13 @@
  * (rate, expected downtime) for the caller, its cancel flag, and for KL_SAVE_ZLIB the relay:
  * kg_save runs in a worker thread writing a libxl stream into a socketpair while the caller's
  * thread writes Keel's compressed preamble and deflates the stream to the destination; the
- * worker's progress is handed over under a lock so the callback always runs in the caller's
- * thread. A destination error or a cancel stops kg_save through its cancel flag. */
+ * worker's progress and its suspend callback (closing the disks, which uses kl_ctx) are handed
+ * over under a lock so both always run in the caller's thread. A destination error or a cancel stops kg_save through its cancel flag. */
 #include "config.h"
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -49,6 +50,11 @@ struct relay {
     struct kg_save_stats st;
     int wrc;
     char werr[512];
+    /* the suspend callback, run in the caller's thread for the worker (it uses kl_ctx) */
+    struct kl__save_susp *susp;
+    pthread_cond_t cond;
+    int susp_req, susp_done, susp_rc, pump_gone;
+    int wake[2];                     /* the worker's request wakes the pump's poll */
 };
 
 /* Turn a kg_save report into the caller's figures and call back (rate-limited: ~5 per second,
@@ -113,6 +119,44 @@ static void worker_progress(const struct kg_save_progress *k, void *arg)
     pthread_mutex_unlock(&r->lock);
 }
 
+/* kg_save's suspend callback in the worker: hand it to the caller's thread and wait. */
+static int worker_suspend(void *arg)
+{
+    struct relay *r = arg;
+    int rc;
+
+    pthread_mutex_lock(&r->lock);
+    r->susp_req = 1;
+    pthread_mutex_unlock(&r->lock);
+    if (write(r->wake[1], "s", 1) < 0) {
+        /* the pump still sees susp_req within its 100 ms poll */
+    }
+    pthread_mutex_lock(&r->lock);
+    while (!r->susp_done && !r->pump_gone)
+        pthread_cond_wait(&r->cond, &r->lock);
+    rc = r->susp_done ? r->susp_rc : -EPIPE;
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+/* In the caller's thread: run the worker's pending suspend request, if any. */
+static void serve_suspend(struct relay *r)
+{
+    int req, rc;
+
+    pthread_mutex_lock(&r->lock);
+    req = r->susp_req && !r->susp_done;
+    pthread_mutex_unlock(&r->lock);
+    if (!req)
+        return;
+    rc = kl__save_suspend(r->susp);
+    pthread_mutex_lock(&r->lock);
+    r->susp_rc = rc;
+    r->susp_done = 1;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
 static void *worker_main(void *arg)
 {
     struct relay *r = arg;
@@ -163,9 +207,11 @@ static void pump(struct relay *r, int in)
     struct kg_save_progress k;
 
     for (;;) {
-        struct pollfd pf = { in, POLLIN, 0 };
+        struct pollfd pf[2] = { { in, POLLIN, 0 }, { r->wake[0], POLLIN, 0 } };
         ssize_t n;
         int fresh;
+        char c;
+        serve_suspend(r);
         if (r->o && r->o->cancel && *r->o->cancel)
             r->stop = 1;
         pthread_mutex_lock(&r->lock);
@@ -175,7 +221,12 @@ static void pump(struct relay *r, int in)
         pthread_mutex_unlock(&r->lock);
         if (fresh && !r->rc)
             report(r, &k, r->out);
-        if (poll(&pf, 1, 100) == 0)
+        if (poll(pf, 2, 100) == 0)
+            continue;
+        if (pf[1].revents & POLLIN && read(r->wake[0], &c, 1) < 0) {
+            /* nothing: the request itself is under the lock */
+        }
+        if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;
         n = read(in, buf ? buf : (uint8_t *)r->err, buf ? RELAY_BUF : 1);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -191,6 +242,10 @@ static void pump(struct relay *r, int in)
             zput(r, buf, (size_t)n, Z_NO_FLUSH);   /* else drain until kg_save stops */
     }
     free(buf);
+    pthread_mutex_lock(&r->lock);
+    r->pump_gone = 1;                /* a worker still asking would wait forever */
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
 }
 
 /* Keel's compressed preamble: xl's, with the zlib mandatory flag. */
@@ -224,19 +279,30 @@ static int zlib_save(kl_ctx *ctx, struct relay *r)
         return kl__err(ctx, r->rc, "saving domain %u: %s", r->domid, r->err);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return kl__err(ctx, -errno, "saving domain %u: socketpair: %s", r->domid, strerror(errno));
+    if (pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return kl__err(ctx, -errno, "saving domain %u: pipe: %s", r->domid, strerror(errno));
+    }
     r->wfd = sv[1];
     r->so.cancel = &r->stop;
     r->so.progress = worker_progress;
     r->so.progress_arg = r;
+    r->so.suspend = r->susp ? worker_suspend : NULL;
+    r->so.suspend_arg = r;
     if (pthread_create(&th, NULL, worker_main, r) != 0) {
         close(sv[0]);
         close(sv[1]);
+        close(r->wake[0]);
+        close(r->wake[1]);
         return kl__err(ctx, -EAGAIN, "saving domain %u: cannot start the save thread", r->domid);
     }
     pump(r, sv[0]);
     pthread_join(th, NULL);
     close(sv[0]);
     close(sv[1]);
+    close(r->wake[0]);
+    close(r->wake[1]);
     if (r->rc)
         return kl__err(ctx, r->rc, "saving domain %u: %s", r->domid, r->err);
     if (r->wrc < 0)
@@ -248,7 +314,7 @@ static int zlib_save(kl_ctx *ctx, struct relay *r)
 }
 
 int kl__save_relay(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags, const char *json,
-                   const kl_migrate_opts *o)
+                   const kl_migrate_opts *o, struct kl__save_susp *susp)
 {
     struct relay *r = calloc(1, sizeof(*r));
     int rc;
@@ -263,7 +329,9 @@ int kl__save_relay(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags, const ch
     r->so.live = (flags & KL_SAVE_LIVE) != 0;
     r->so.format = (flags & KL_SAVE_ZLIB) ? KG_FMT_LIBXL : KG_FMT_XL;
     r->so.xl_config = json;
+    r->susp = susp;
     pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
     if ((rc = kl__rings_read(ctx, domid, &r->so.rings)) < 0)       /* carried as HVM_PARAMS */
         goto out;
     if (flags & KL_SAVE_ZLIB) {
@@ -274,11 +342,14 @@ int kl__save_relay(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags, const ch
     r->so.cancel = o ? o->cancel : NULL;
     r->so.progress = direct_progress;
     r->so.progress_arg = r;
+    r->so.suspend = susp ? kl__save_suspend : NULL;     /* kg_save runs on this thread */
+    r->so.suspend_arg = susp;
     if ((rc = kg_save(ctx->kc, domid, fd, &r->so, &r->st, r->werr, sizeof(r->werr))) < 0)
         kl__err(ctx, rc, "saving domain %u: %s", domid, r->werr);
     else
         final_report(r, r->p.bytes_sent);
 out:
+    pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->lock);
     free(r->zbuf);
     free(r);

@@ -1,7 +1,7 @@
 /* migrate.c - live migration with xl's handshake, both sides. Source: wait for the receiver's
  * banner, send the xl save image live (through the save relay: progress, cancel; the disks'
- * frontend keys travel in its config), close the source's disks (every backend request finished:
- * state 6), wait for "domain received, ready to unpause", rename NAME--migratedaway, send "domain is yours, you are
+ * frontend keys travel in its config; the source's disks are closed, every backend request
+ * finished, once it is paused for the final copy), wait for "domain received, ready to unpause", rename NAME--migratedaway, send "domain is yours, you are
  * cleared to unpause", read "my copy unpause results are as follows" and the report byte, then
  * destroy the source. Target: the mirror image, with the domain held as NAME--incoming until
  * cleared. Any failure before the report leaves the source running under its name, its disks
@@ -58,9 +58,11 @@ static int resume(kl_ctx *ctx, uint32_t domid, const char *name, int rc, struct 
     return rc;
 }
 
-/* The image is sent and the source paused: its backends finish every request and close before
- * the target may run, so no late write of the source lands after a newer one of the target. The
- * keys are read again (the save checked them) for a resume. */
+/* The image is sent and the source paused. Its backends finished every request and closed
+ * before the final copy (the save's suspend callback, kl__save_suspend): the copy saw their last
+ * writes, and no late write of the source can land after a newer one of the target. Here the
+ * keys are read again (unchanged: the guest has been paused since) for a resume, and any
+ * backend still open (none, unless a disk was added meanwhile) is closed too. */
 static int quiesce(kl_ctx *ctx, uint32_t domid, struct kl__fe_set *fe)
 {
     int rc;

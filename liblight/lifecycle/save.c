@@ -1,19 +1,25 @@
 /* save.c - saving a domain as an xl save image: its configuration as JSON in xl's preamble, then
  * the migration v2 stream written by libkeelguest (kg_save); with options (progress, cancel,
- * compression, another config) through the relay of mig_relay.c. Reading an image back: the
+ * compression, another config) through the relay of mig_relay.c. Every save closes the domain's
+ * disks once it is paused for the final copy (kg_save's suspend callback: the backends finish
+ * their requests into guest memory before it is copied) and adds them again if the save fails
+ * (or, through kl_domain_unpause, when the domain resumes). Reading an image back: the
  * preamble (Keel's compressed flag included), then kl_domain_restore, inflating if needed. */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keel/guest.h"
+#include "klog.h"
 #include "mig_int.h"
 #include "stream/kg_stream.h"
 
 /* The domain's configuration as JSON (malloc'd in *json), or base (a replacement config) when
- * given, with the frontend keys of its disks (*fe, to check again at the end) as Keel's member. */
+ * given, with the frontend keys of its disks (*fe, checked again once the guest is paused for
+ * the final copy, by kl__save_suspend) as Keel's member. */
 static int config_json(kl_ctx *ctx, uint32_t domid, const char *base, char **json,
                        struct kl__fe_set *fe)
 {
@@ -39,20 +45,47 @@ static int config_json(kl_ctx *ctx, uint32_t domid, const char *base, char **jso
     return rc;
 }
 
-/* After the save (the domain paused): the frontends must still hold the keys the image carries
- * (they were read before a live save's copy rounds); a frontend that was connecting or closing
- * meanwhile makes the image unusable for it, and the save fails. */
-static int fe_check(kl_ctx *ctx, uint32_t domid, int rc, struct kl__fe_set *sent)
+int kl__save_suspend(void *arg)
 {
+    struct kl__save_susp *s = arg;
     struct kl__fe_set now;
     uint32_t devid = 0;
+    int rc;
 
-    if (rc == 0 && (rc = kl__fe_collect(ctx, domid, &now)) == 0) {
-        if (!kl__fe_equal(sent, &now, &devid))
-            rc = kl__err(ctx, -EAGAIN, "saving domain %u: the frontend of disk %u changed its "
+    /* the keys the image carries were read while the guest ran: they must still hold */
+    if ((rc = kl__fe_collect(s->ctx, s->domid, &now)) == 0) {
+        if (!kl__fe_equal(s->sent, &now, &devid))
+            rc = kl__err(s->ctx, -EAGAIN, "saving domain %u: the frontend of disk %u changed its "
                          "store keys during the save (it was connecting or closing): save again",
-                         domid, devid);
+                         s->domid, devid);
         kl__fe_free(&now);
+    }
+    if (rc == 0) {
+        s->ran = 1;
+        rc = kl__fe_quiesce(s->ctx, s->domid);
+    }
+    if (rc < 0) {
+        s->rc = rc;
+        snprintf(s->err, sizeof(s->err), "%s", kl_ctx_error(s->ctx));
+    }
+    return rc;
+}
+
+/* After kg_save: the callback's own message when it failed, and on any failure the disks it
+ * closed added again (same keys, backends reconnected), so the paused domain can go on. */
+static int save_done(kl_ctx *ctx, uint32_t domid, int rc, struct kl__save_susp *susp,
+                     struct kl__fe_set *sent)
+{
+    char keep[sizeof(ctx->err)];
+
+    if (rc < 0 && susp->rc < 0)
+        kl__err(ctx, rc, "%s", susp->err);
+    if (rc < 0 && susp->ran) {
+        memcpy(keep, ctx->err, sizeof(keep));
+        if (kl__fe_reopen(ctx, domid) < 0)
+            klog(KLOG_ERROR, "light", "domain %u: the save failed and its disks could not be "
+                 "added again: %s", domid, kl_ctx_error(ctx));
+        memcpy(ctx->err, keep, sizeof(keep));
     }
     kl__fe_free(sent);
     return rc;
@@ -63,6 +96,7 @@ int kl_domain_save(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags)
     struct kg_save_opts o = { .live = (flags & KL_SAVE_LIVE) != 0, .format = 2 };
     struct kg_save_stats st;
     struct kl__fe_set fe;
+    struct kl__save_susp susp = { .ctx = ctx, .domid = domid, .sent = &fe };
     char err[512] = "", *json = NULL;
     int rc;
 
@@ -73,6 +107,8 @@ int kl_domain_save(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags)
     if ((rc = config_json(ctx, domid, NULL, &json, &fe)) < 0)
         return rc;
     o.xl_config = json;
+    o.suspend = kl__save_suspend;
+    o.suspend_arg = &susp;
     if ((rc = kl__rings_read(ctx, domid, &o.rings)) < 0) {   /* carried as HVM_PARAMS */
         kl__fe_free(&fe);
         free(json);
@@ -81,12 +117,13 @@ int kl_domain_save(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags)
     if ((rc = kg_save(kl_ctx_kc(ctx), domid, fd, &o, &st, err, sizeof(err))) < 0)
         kl__err(ctx, rc, "saving domain %u: %s", domid, err);
     free(json);
-    return fe_check(ctx, domid, rc, &fe);
+    return save_done(ctx, domid, rc, &susp, &fe);
 }
 
 int kl_domain_save_ext(kl_ctx *ctx, uint32_t domid, int fd, const kl_migrate_opts *o)
 {
     struct kl__fe_set fe;
+    struct kl__save_susp susp = { .ctx = ctx, .domid = domid, .sent = &fe };
     char *json = NULL;
     int rc;
 
@@ -96,9 +133,9 @@ int kl_domain_save_ext(kl_ctx *ctx, uint32_t domid, int fd, const kl_migrate_opt
         return kl__err(ctx, -EINVAL, "saving domain %u: unknown flags 0x%x", domid, o->flags);
     if ((rc = config_json(ctx, domid, o->new_config_json, &json, &fe)) < 0)
         return rc;
-    rc = kl__save_relay(ctx, domid, fd, o->flags, json, o);
+    rc = kl__save_relay(ctx, domid, fd, o->flags, json, o, &susp);
     free(json);
-    return fe_check(ctx, domid, rc, &fe);
+    return save_done(ctx, domid, rc, &susp, &fe);
 }
 
 /* The image's frontend keys, kept in the context for the restore that follows. */
