@@ -1,7 +1,9 @@
 /* runner.c - one thread per domain that answers its vCPUs' hypercalls and fires its timers.
  * It spins briefly after each request (so a busy guest gets replies in well under a
- * microsecond of wake-up cost) and otherwise sleeps on the domain's doorbell futex until the next
- * request or timer. Under cgroup v1 it joins the domain's cpu cgroup: a guest pays for its own
+ * microsecond of wake-up cost) while a vCPU could send another (none is blocked, polling its
+ * upcall flag in guest mode or stopped), and otherwise sleeps on the domain's doorbell futex
+ * until the next request, Domain-0 post or timer. Eventfd writes a hypercall causes are made
+ * after its answer. Under cgroup v1 it joins the domain's cpu cgroup: a guest pays for its own
  * hypercalls. */
 #include "config.h"
 

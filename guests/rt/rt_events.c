@@ -10,6 +10,7 @@
 #include "keel/privcmd.h"
 
 #define BELL ((struct keel_privcmd_bell *)(KEEL_SHARED_BASE + KEEL_PRIVCMD_BELL_OFF))
+#define POLL_YIELD_AFTER_NS 2000                 /* polling longer, yield between looks */
 
 extern char rt_upcall_entry[] __attribute__((visibility("hidden")));
 extern char rt_secondary_entry[] __attribute__((visibility("hidden")));
@@ -175,8 +176,13 @@ static int poll_events(volatile struct keel_vcpu_info *vi, uint32_t me, uint64_t
             got = 1;
             break;
         }
-        if (i % 64 == 0 && rt_now() >= until)
-            break;
+        if (i % 64 == 0) {
+            uint64_t now = rt_now();
+            if (now >= until)
+                break;
+            if (now + ns - until > POLL_YIELD_AFTER_NS)   /* the one we wait for may need our CPU */
+                hypercall(KH_SCHED_OP, KEEL_SCHEDOP_YIELD, 0);
+        }
         __builtin_ia32_pause();
     }
     __atomic_fetch_and(&BELL->vcpu_polling[me / 64], ~bit, __ATOMIC_SEQ_CST);

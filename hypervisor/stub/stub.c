@@ -375,6 +375,12 @@ long stub_hypercall(long op, long cmd, long arg, struct stub_vcpu *sv)
     struct hv_vcpu_slot *slot = sv->slot;
     long val;
 
+    if (op == KH_SCHED_OP && cmd == KEEL_SCHEDOP_YIELD) {
+        /* answered here: all the core would do is return 0, and a guest polling for an event
+         * yields so that the thread it waits for can have this CPU without a runner wake-up */
+        sys6(NR_sched_yield, 0, 0, 0, 0, 0, 0);
+        return 0;
+    }
     post_request(sv, op, cmd, arg);
     wait_response(sv);
     val = slot->rsp_val;
