@@ -5,7 +5,10 @@
 # with its own core, store and keel-blkback started by scripts/keel-host); the raw image is the
 # shared storage, at the same path for both. Checked: the frontend's store keys travel in the
 # image (keel_frontends in the config JSON; Xen's verify-stream-v2 still accepts it) and are
-# written for the new domid; the backend reconnects to the guest's ring; the guest's passes go
+# written for the new domid; the backend finished its requests and closed the device before the
+# save's or migration's stop-and-copy began (the store's backend state seen when xl -t prints the
+# first stop-and-copy line), and xl unpause after xl save -p adds the disk again with the same
+# ring; the backend reconnects to the guest's ring after a restore; the guest's passes go
 # on verifying after xl save/restore (also with 32 MiB of requests in flight), after xl migrate
 # to the other host and back, and after a migration that fails once the source had closed its
 # disk; a malformed keel_frontends member is refused; at the end the image holds, block by
@@ -47,10 +50,42 @@ passes_to "$d" 2 "$XL"; ok $? "it completes verified passes ($(last_pass "$d"))"
 ring=$(fe "$d" ring-ref0)$(fe "$d" ring-ref); ev=$(fe "$d" event-channel)
 [ "$(fe "$d" state)" = 4 ] && [ -n "$ring" ] && [ -n "$ev" ]; ok $? "its frontend is Connected (ring-ref $ring, event-channel $ev)"
 
+# STATE-PATH OUT: xl -t progress on stdin; at its first stop-and-copy line (the guest paused, the
+# final copy starting) record what the store says of the backend's state
+at_stop_copy() {
+    stdbuf -o0 tr '\r' '\n' | while IFS= read -r l; do
+        case $l in *stop-and-copy*) [ -s "$2" ] || { xenstore-read "$1" 2>/dev/null || echo gone; } >"$2" ;; esac
+    done
+}
+
+# ---- the disk closes before the final copy: xl save -p, then xl unpause ----
+p0=$(last_pass "$d")
+rm -f "$KEEL_RUNDIR/sc.state"
+{ $XL -t save -p dm "$KEEL_RUNDIR/dp.save" 2>&1 >/dev/null; echo $? >"$KEEL_RUNDIR/sc.rc"; } |
+    at_stop_copy "/local/domain/0/backend/vbd/$d/51712/state" "$KEEL_RUNDIR/sc.state"
+[ "$(cat "$KEEL_RUNDIR/sc.rc")" = 0 ]; ok $? "xl save -p of the guest in the middle of diskcheck"
+[ "$(cat "$KEEL_RUNDIR/sc.state" 2>/dev/null)" = 6 ]
+ok $? "when the stop-and-copy began the backend had finished its requests and closed (state $(cat "$KEEL_RUNDIR/sc.state" 2>/dev/null))"
+grep -q "vbd $d/51712: closed" "$KEEL_RUNDIR/blkback/keel-blkback.log" &&
+    [ "$(xenstore-read /libxl/$d/device/vbd/51712/keel-suspended 2>/dev/null)" = 1 ]
+ok $? "the backend logged the close; the disk is marked closed by a save"
+$XL unpause dm; ok $? "xl unpause of the saved, paused guest"
+[ "$(be_state "$d")" = 4 ] && not xenstore-read /libxl/$d/device/vbd/51712/keel-suspended
+ok $? "unpause added the disk again: the backend is Connected to the same ring"
+passes_to "$d" $((p0 + 3)) "$XL"; ok $? "diskcheck goes on after the save (pass $p0 before, $(last_pass "$d") now)"
+nofail "$d"; ok $? "every pass verified (no FAIL, the frontend never closed)"
+# compressed (kg_save on a worker thread: the close runs on xl's thread) and -c (resumes at once)
+p0=$(last_pass "$d")
+$XL save -z -c dm "$KEEL_RUNDIR/dz.save" 2>/dev/null &&
+    [ "$(grep -c "vbd $d/51712: closed" "$KEEL_RUNDIR/blkback/keel-blkback.log")" = 2 ]
+ok $? "xl save -z -c closed the disk during the save"
+[ "$(be_state "$d")" = 4 ] && passes_to "$d" $((p0 + 3)) "$XL" && nofail "$d"
+ok $? "and the guest goes on with its disk Connected, every pass verified ($(last_pass "$d") now)"
+
 # ---- xl save / xl restore ----
 p0=$(last_pass "$d")
 $XL save dm "$KEEL_RUNDIR/dm.save" 2>/dev/null; ok $? "xl save of the guest in the middle of diskcheck"
-wait_until 10 grep -q "vbd $d/51712: closed" "$KEEL_RUNDIR/blkback/keel-blkback.log"; ok $? "destroying the saved guest closed its device in the backend (requests finished)"
+[ "$(grep -c "vbd $d/51712: closed" "$KEEL_RUNDIR/blkback/keel-blkback.log")" = 3 ]; ok $? "the save closed its device in the backend again (requests finished)"
 grep -a -q '"keel_frontends"' "$KEEL_RUNDIR/dm.save" &&
     grep -a -q "\"event-channel\": \"$ev\"" "$KEEL_RUNDIR/dm.save"; ok $? "the image carries the frontend's keys (keel_frontends in its config)"
 ver=/opt/keel-xen/usr/lib/xen-4.17/bin/verify-stream-v2
@@ -91,7 +126,12 @@ nofail "$nd"; ok $? "every pass after the restore verified (no FAIL, the fronten
 
 # ---- live migration A -> B -> A (shared storage: the same image path) ----
 p0=$(last_pass "$nd")
-$XL migrate -s '' dm "$RECV" 2>"$KEEL_RUNDIR/mig.err"; ok $? "xl migrate to host B during diskcheck"
+rm -f "$KEEL_RUNDIR/sc.state"
+{ $XL -t migrate -s '' dm "$RECV" 2>&1 >/dev/null; echo $? >"$KEEL_RUNDIR/sc.rc"; } |
+    at_stop_copy "/local/domain/0/backend/vbd/$nd/51712/state" "$KEEL_RUNDIR/sc.state"
+[ "$(cat "$KEEL_RUNDIR/sc.rc")" = 0 ]; ok $? "xl migrate to host B during diskcheck"
+[ "$(cat "$KEEL_RUNDIR/sc.state" 2>/dev/null)" = 6 ]
+ok $? "when the migration's stop-and-copy began the source's backend had closed (state $(cat "$KEEL_RUNDIR/sc.state" 2>/dev/null))"
 not $XL list dm 2>/dev/null; ok $? "the guest is gone from host A"
 grep -q "vbd $nd/51712: closed" "$KEEL_RUNDIR/blkback/keel-blkback.log"; ok $? "the source's backend finished its requests and closed the device"
 bd=$(XLB domid dm)
