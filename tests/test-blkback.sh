@@ -223,11 +223,14 @@ if [ -x "$B/guests/diskcheck" ] && command -v python3 >/dev/null; then
     python3 "$S/tests/diskpattern.py" 32 11 "$KEEL_RUNDIR/pat11" && python3 "$S/tests/diskpattern.py" 32 12 "$KEEL_RUNDIR/pat12"
     RAW="$KEEL_RUNDIR/e2e.img"
     truncate -s 32M "$RAW"
-    dr=$(gcfg e2eraw "size=32 seed=11 qd=16 bs=64" "format=raw,vdev=xvda,access=rw,target=$RAW")
+    # without persistent grants: every request's segments go through the copy path
+    dr=$(gcfg e2eraw "size=32 seed=11 qd=16 bs=64 persistent=0" "format=raw,vdev=xvda,access=rw,target=$RAW")
     wait_until 120 has "$dr" "diskcheck: \(ok\|FAIL\)"
     has "$dr" "diskcheck: ok wrote 32 MiB verified 32 MiB seed 11"; ok $? "raw: the guest writes, flushes, reads back and verifies 32 MiB ($(out "$dr" | grep 'diskcheck: \(ok\|FAIL\)' | head -1))"
     wait_until 20 gone e2eraw
     cmp -s -n 33554432 "$RAW" "$KEEL_RUNDIR/pat11"; ok $? "raw: the image holds the pattern (cmp from dom0)"
+    grep -q "vbd $dr/51712: connected" "$BLOG" && not grep -q "vbd $dr/51712: persistent grants in use" "$BLOG"
+    ok $? "raw: that guest used per-request grants (the grant-copy data path)"
     Q2="$KEEL_RUNDIR/e2e.qcow2"
     qemu-img create -q -f qcow2 "$Q2" 32M
     dq=$(gcfg e2eq "size=32 seed=12 qd=16 bs=64" "format=qcow2,vdev=xvda,access=rw,target=$Q2")
@@ -258,7 +261,7 @@ if [ -x "$B/guests/diskcheck" ] && command -v python3 >/dev/null; then
     # stays, reconnects, and a new worker re-attaches to the ring
     RS="$KEEL_RUNDIR/store.img"
     truncate -s 16M "$RS"
-    ds=$(gcfg e2estore "size=16 seed=21 loop=0 qd=32 bs=64" "format=raw,vdev=xvda,access=rw,target=$RS")
+    ds=$(gcfg e2estore "size=16 seed=21 loop=0 qd=32 bs=64 persistent=0" "format=raw,vdev=xvda,access=rw,target=$RS")
     wait_until 60 has "$ds" "diskcheck: pass 0 seed 21 ok"; ok $? "a second diskcheck loop runs (pass 0 verified)"
     BBP=$(bbpid); STP=$(cat "$KEEL_RUNDIR/xenstored/keel-stored.pid")
     kill -9 "$STP"

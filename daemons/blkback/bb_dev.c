@@ -373,6 +373,9 @@ int bb_dev_main(const char *rundir, const char *kind, uint32_t domid, uint32_t d
     memset(&d, 0, sizeof(d));
     d.evfd = -1;
     snprintf(d.kind, sizeof(d.kind), "%s", kind);
+    /* per-request grants: copied through bounce pages, or mapped (KEEL_BLKBACK_DATAPATH=map) */
+    d.datapath_map = getenv("KEEL_BLKBACK_DATAPATH") &&
+                     !strcmp(getenv("KEEL_BLKBACK_DATAPATH"), "map");
     d.domid = domid;
     d.devid = devid;
     snprintf(d.name, sizeof(d.name), "%s %u/%u", kind, domid, devid);

@@ -27,6 +27,9 @@ struct bb_inflight {
     struct bb_seg *segs;                /* r.seg, or the indirect segments (allocated) */
     void *map;                          /* the data pages, mapped in one range */
     uint32_t map_count;
+    uint8_t *bounce;                    /* copy path: the segments' data, page per segment */
+    uint32_t *bounce_idx;               /* segment of each bounce page */
+    uint32_t bounce_count;
     struct iovec *iov;
     int iovcnt;
     int pending;                        /* target completions awaited */
@@ -62,6 +65,7 @@ struct bb_dev {
     struct bb_inflight *barrier_wait;   /* a barrier waiting for the I/O before it */
     struct bb_inflight *barrier_active;
     unsigned rejects;
+    int datapath_map;                   /* per-request grants mapped, not copied (env) */
     int persistent_offer;               /* feature-persistent=1 written (bb_dev.c) */
     int persistent;                     /* negotiated for this connection (bb_ring.c) */
     struct bb_pgrant pg;                /* the persistent grants mapped (bb_pgrant.c) */

@@ -16,6 +16,7 @@
 #define BB_IOV_MAX 1024
 
 static void bb_respond(struct bb_dev *d);
+static int bb_copy(struct bb_dev *d, struct bb_inflight *f, int to_guest);
 static void bb_start(struct bb_dev *d, struct bb_inflight *f);
 
 /* ---- connection ---------------------------------------------------------------------- */
@@ -216,6 +217,12 @@ static void bb_finish(struct bb_dev *d, struct bb_inflight *f, int rc)
     if (f->map)
         kc_gnttab_unmap(d->kc, f->map, f->map_count);
     f->map = NULL;
+    if (f->bounce && rc == 0 && f->r.op == KEEL_BLKIF_OP_READ)
+        rc = bb_copy(d, f, 1);                /* the data read goes to the guest's pages */
+    free(f->bounce);
+    free(f->bounce_idx);
+    f->bounce = NULL;
+    f->bounce_idx = NULL;
     f->status = bb_parse_status(rc == -EROFS || rc == -EINVAL ? -EIO : rc);
     if (rc < 0 && rc != -EOPNOTSUPP && f->issued)
         klog_warn(d->name, "request %u (operation %u, sector %llu): I/O failed: %s", f->idx,
@@ -236,6 +243,60 @@ static void bb_finish(struct bb_dev *d, struct bb_inflight *f, int rc)
 
 /* Map, for this request only, the segments persistent grants did not cover (all of them
  * without feature-persistent): one kc_gnttab_map call, writable only for reads. */
+/* Copy path: grant copy between the bounce pages and the guest's segments (to_guest: after a
+ * read; else before a write). 0, or -EINVAL with a log line naming the reference. */
+static int bb_copy(struct bb_dev *d, struct bb_inflight *f, int to_guest)
+{
+    struct kc_gnttab_copy_seg *s = calloc(f->bounce_count, sizeof(*s));
+    uint32_t failed = 0;
+    int rc = 0;
+
+    if (!s)
+        return -ENOMEM;
+    for (uint32_t k = 0; k < f->bounce_count; k++) {
+        const struct bb_seg *g = &f->segs[f->bounce_idx[k]];
+        s[k] = (struct kc_gnttab_copy_seg){ .domid = d->domid, .ref = g->gref,
+                                            .offset = (uint16_t)(g->first * 512u),
+                                            .len = (uint16_t)((g->last - g->first + 1) * 512u),
+                                            .to_guest = (uint8_t)to_guest,
+                                            .local = f->bounce + (size_t)k * 4096u +
+                                                     g->first * 512u };
+    }
+    if (kc_gnttab_copy(d->kc, s, f->bounce_count, &failed) < 0 || failed) {
+        uint32_t bad = 0;
+        while (bad + 1 < f->bounce_count && s[bad].status == 0)
+            bad++;
+        bb_reject_log(d, f, "grant reference %u (segment %u) not copied %s the guest: status %d",
+                      s[bad].ref, f->bounce_idx[bad], to_guest ? "to" : "from", s[bad].status);
+        rc = -EINVAL;
+    }
+    free(s);
+    return rc;
+}
+
+/* The segments the persistent cache did not provide: copied through bounce pages (default,
+ * cheaper per request: README "Data path"). The copy from the guest happens now for a write,
+ * the copy to the guest after the read completed (bb_finish). */
+static int bb_bounce_request(struct bb_dev *d, struct bb_inflight *f, uint8_t **addrs)
+{
+    uint32_t n = f->r.nr_segs, cnt = 0;
+
+    for (uint32_t i = 0; i < n; i++)
+        cnt += !addrs[i];
+    if (posix_memalign((void **)&f->bounce, 4096, (size_t)cnt * 4096u)) {
+        f->bounce = NULL;
+        return -ENOMEM;
+    }
+    if (!(f->bounce_idx = malloc(cnt * sizeof(uint32_t))))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (!addrs[i]) {
+            f->bounce_idx[f->bounce_count] = i;
+            addrs[i] = f->bounce + (size_t)f->bounce_count++ * 4096u;
+        }
+    return f->r.op == KEEL_BLKIF_OP_READ ? 0 : bb_copy(d, f, 0);
+}
+
 static int bb_map_request(struct bb_dev *d, struct bb_inflight *f, uint8_t **addrs)
 {
     uint32_t n = f->r.nr_segs, cnt = 0, *refs = malloc(n * sizeof(uint32_t));
@@ -294,7 +355,8 @@ static int bb_map(struct bb_dev *d, struct bb_inflight *f)
             free(refs);
         }
     }
-    if (left && (rc = bb_map_request(d, f, addrs)) < 0)
+    if (left && (rc = d->datapath_map ? bb_map_request(d, f, addrs)
+                                      : bb_bounce_request(d, f, addrs)) < 0)
         goto out;
     for (uint32_t i = 0; i < n; i++) {
         char *p = (char *)addrs[i] + f->segs[i].first * 512u;
