@@ -41,6 +41,8 @@ void hv_evtchn_teardown(struct hv_domain *d)
     for (uint32_t p = 1; p < d->nr_evtchn; p++)
         if (d->evtchn[p].state != CHN_FREE)
             free_port(d, p);
+    if (hv_domain_get(d->domid) == d)
+        hv_evfast_refresh();      /* a live domain (restore, under hv.lock): entries naming it go */
 }
 
 static int alloc_port(struct hv_caller *c, struct hv_domain *d, uint32_t *port)
