@@ -11,11 +11,13 @@
  *               stays set between waits).
  * The guest polls before it blocks (evpoll_us, default the runtime's 50). Prints median,
  * p10/p90/p99 of each, the null hypercall round trip from inside a guest (`hcbench`), the
- * ratios and the load average before and after.
+ * ratios and the load average before and after. KEEL_BENCH_PIN=1 pins this process to CPU 0
+ * and the guest's vCPU to CPU 1 (as a Xen host gives Domain-0 its own CPUs).
  * Usage: bench-evtchn [ROUNDS [EVPOLL_US]]  (run from the build tree, as root) */
 #include "config.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +109,24 @@ static int pingpong(kc_handle *h, uint32_t port, int rounds, uint64_t *v, int fa
     return 0;
 }
 
+/* KEEL_BENCH_PIN=1: this process on CPU 0, the guest's vCPU 0 on CPU 1. */
+static void pin(kc_handle *h, uint32_t domid)
+{
+    uint64_t hard[KEEL_CPUMAP_WORDS] = { 2 }, soft[KEEL_CPUMAP_WORDS] = { 2 };
+    const char *e = getenv("KEEL_BENCH_PIN");
+    cpu_set_t set;
+
+    if (!e || strcmp(e, "1"))
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) < 0 ||
+        kc_vcpu_setaffinity(h, domid, 0, hard, soft) < 0)
+        printf("pinning failed: %s\n", kc_error(h));
+    else
+        printf("pinned: this process on CPU 0, the guest's vCPU on CPU 1\n");
+}
+
 /* Warm up, then time rounds of one path; its median (us), 0 if a round failed. */
 static double measure(kc_handle *h, uint32_t port, int rounds, uint64_t *v, int fast,
                       const char *name)
@@ -149,6 +169,7 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("guest: %s\n", cmd);
+    pin(host.h, (uint32_t)domid);
     kc_evtchn_ack(host.h, port);                 /* binding leaves our port pending once */
     slow = measure(host.h, port, rounds, v, 0, "guest<->dom0 round trip, sleep path");
     fast = measure(host.h, port, rounds, v, 1, "guest<->dom0 round trip, kc_evtchn_wait");
