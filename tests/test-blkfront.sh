@@ -29,9 +29,11 @@ disk = ['${DISK:-format=raw,vdev=xvda,access=rw,target=$IMG}']
 on_poweroff = "destroy"
 on_crash = "destroy"
 EOF
-    $XL create -q "$KEEL_RUNDIR/$1.cfg" >/dev/null 2>"$KEEL_RUNDIR/$1.err" ||
+    # created paused: a short-lived guest may power off (and be destroyed) before its domid is
+    # asked for
+    $XL create -q -p "$KEEL_RUNDIR/$1.cfg" >/dev/null 2>"$KEEL_RUNDIR/$1.err" ||
         sed 's/^/# /' "$KEEL_RUNDIR/$1.err" >&2
-    $XL domid "$1"
+    $XL domid "$1" && $XL unpause "$1"
 }
 out() { $XL dmesg | sed -n "s/^(d$1) //p"; }        # DOMID: its console_io lines
 has() { out "$1" | grep -q "$2"; }                  # DOMID PATTERN
