@@ -150,6 +150,33 @@ static int do_kill_partner(void)
 static int do_kill_partner_kill(void) { return kill(g_partner, SIGKILL) == 0 ? EXIT_OK : 41; }
 static int do_unlink(void) { return unlink("/nonexistent-keel") < 0 && errno == ENOENT ? EXIT_OK : 42; }
 
+
+/* A qdisk worker under its filter (a sleeping child stands in for its qemu-nbd) runs fn; returns
+ * the worker's wait status. */
+static int run_qdisk(int (*fn)(void))
+{
+    int st = 0;
+    pid_t w = fork();
+
+    if (w == 0) {
+        char err[200];
+        pid_t me = getpid();
+        g_partner = fork();
+        if (g_partner == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);   /* the worker killed: no orphan */
+            if (getppid() != me)
+                _exit(0);                        /* it died before the prctl */
+            pause();
+            _exit(0);
+        }
+        if (bb_confine_child() < 0 || bb_confine_filter(1, g_partner, err, sizeof(err)) < 0)
+            _exit(EXIT_BAD);
+        _exit(fn());
+    }
+    waitpid(w, &st, 0);
+    return st;
+}
+
 int main(void)
 {
     int st;
@@ -178,42 +205,8 @@ int main(void)
 
     /* a qdisk worker: its qemu-nbd stands in as a sleeping child of the worker */
     {
-        pid_t w = fork();
-        if (w == 0) {
-            char err[200];
-            pid_t me = getpid();
-            g_partner = fork();
-            if (g_partner == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);   /* the worker killed: no orphan */
-                if (getppid() != me)
-                    _exit(0);                        /* it died before the prctl */
-                pause();
-                _exit(0);
-            }
-            if (bb_confine_child() < 0 || bb_confine_filter(1, g_partner, err, sizeof(err)) < 0)
-                _exit(EXIT_BAD);
-            _exit(do_kill_partner());
-        }
-        waitpid(w, &st, 0);
-        tap_ok(exited_ok(st), "a qdisk worker may SIGTERM and reap its own qemu-nbd");
-        w = fork();
-        if (w == 0) {
-            char err[200];
-            pid_t me = getpid();
-            g_partner = fork();
-            if (g_partner == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);   /* the worker killed: no orphan */
-                if (getppid() != me)
-                    _exit(0);                        /* it died before the prctl */
-                pause();
-                _exit(0);
-            }
-            if (bb_confine_child() < 0 || bb_confine_filter(1, g_partner, err, sizeof(err)) < 0)
-                _exit(EXIT_BAD);
-            _exit(do_kill_partner_kill());
-        }
-        waitpid(w, &st, 0);
-        tap_ok(killed_by_sys(st), "but not with another signal");
+        tap_ok(exited_ok(run_qdisk(do_kill_partner)), "a qdisk worker may SIGTERM and reap its own qemu-nbd");
+        tap_ok(killed_by_sys(run_qdisk(do_kill_partner_kill)), "but not with another signal");
         tap_ok(exited_ok(run(do_unlink, 1, 0)), "unlink (libnbd's cleanup) fails with ENOENT, harmlessly");
         tap_ok(killed_by_sys(run(do_unlink, 0, 0)), "a vbd worker's unlink kills it");
         tap_ok(killed_by_sys(run(do_kill_parent, 1, 1)), "a qdisk worker signalling another process is killed");
