@@ -53,6 +53,7 @@ static int bb_rules_common(scmp_filter_ctx ctx)
         SCMP_SYS(madvise), SCMP_SYS(mremap), SCMP_SYS(fstat), SCMP_SYS(futex),
         SCMP_SYS(clock_gettime), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(io_uring_enter),
         SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
+        SCMP_SYS(sched_yield),           /* the event loop's spin (bb_dev.c) */
         SCMP_SYS(sigaltstack),           /* the sanitizers' runtime, at exit */
         SCMP_SYS(exit), SCMP_SYS(exit_group),
     };

@@ -64,6 +64,12 @@ int bb_target_process(struct bb_target *t, short revents)
     return t->kind == BB_TARGET_NBD ? bb_nbd_process(t, revents) : bb_uring_process(t);
 }
 
+/* Completions waiting to be processed (io_uring targets; 0 for NBD, which is polled). */
+int bb_target_ready(struct bb_target *t)
+{
+    return t->kind == BB_TARGET_FILE && t->ring_ok && t->inflight && io_uring_cq_ready(&t->ring);
+}
+
 void bb_target_kick(struct bb_target *t)
 {
     if (t->kind == BB_TARGET_FILE && t->ring_ok)

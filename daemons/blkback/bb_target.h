@@ -54,6 +54,7 @@ int bb_target_process(struct bb_target *t, short revents);
 
 
 /* Internal: submit what was prepared (io_uring); the per-kind halves. */
+int bb_target_ready(struct bb_target *t);
 void bb_target_kick(struct bb_target *t);
 int bb_uring_open(struct bb_target *t, const char *path, char *err, size_t errlen);
 void bb_uring_close(struct bb_target *t);
