@@ -277,17 +277,25 @@ int kc_evtchn_fd(kc_handle *h, uint32_t port)
 
 long kc_evtchn_ack(kc_handle *h, uint32_t port)
 {
+    struct keel_privcmd_evpage *pg;
     uint64_t cnt = 0;
     int fd = kc_evtchn_fd(h, port);
     bool bit;
 
     if (fd < 0)
         return kc_fail(fd, "port %u is not bound through this handle", port);
-    bit = kc_take_bit(__atomic_load_n(&h->evpage, __ATOMIC_ACQUIRE), port);
+    /* The eventfd first, then the mark: the core marks a port before it writes the eventfd,
+     * so a count without a mark was already consumed by kc_evtchn_wait (it is stale and is
+     * dropped here), and a mark that lands after the read is taken now and its eventfd write
+     * found stale by the next call. Without an event page the count is all there is. */
     if (read(fd, &cnt, sizeof(cnt)) != sizeof(cnt)) {
         if (errno != EAGAIN)
             return kc_fail(-errno, "reading port %u", port);
         cnt = 0;
     }
-    return cnt ? (long)cnt : bit;
+    pg = __atomic_load_n(&h->evpage, __ATOMIC_ACQUIRE);
+    if (!pg)
+        return (long)cnt;
+    bit = kc_take_bit(pg, port);
+    return bit ? (cnt ? (long)cnt : 1) : 0;
 }

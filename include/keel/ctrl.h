@@ -137,14 +137,15 @@ int kc_evtchn_notify(kc_handle *h, uint32_t port);
 int kc_evtchn_close(kc_handle *h, uint32_t port);
 int kc_evtchn_status(kc_handle *h, uint32_t dom, uint32_t port, struct keel_evtchn_op *status);
 int kc_evtchn_fd(kc_handle *h, uint32_t port);
-/* Consume the notifications of a port (non-blocking): returns how many arrived, 0 if none. */
+/* Consume the notifications of a port (non-blocking): returns how many arrived, 0 if none
+ * (an eventfd count whose notification kc_evtchn_wait already consumed counts as none). */
 long kc_evtchn_ack(kc_handle *h, uint32_t port);
 /* Wait until one of `ports` (nports of them; nports 0: every port bound through h) fires and
  * consume it: spins briefly ($KEEL_EVTCHN_SPIN_US, default 50, 0 = never), then sleeps on the
  * eventfds. Writes up to max fired ports to fired[] and returns their count; 0 when timeout_ms
  * passed (0: only look, < 0: no timeout); a negative errno (-EBADF: a port not bound through
  * h, or closed while waiting). Each notification is consumed once: by kc_evtchn_wait or by
- * kc_evtchn_ack, so one thread should not mix both for the same port. */
+ * kc_evtchn_ack. */
 int kc_evtchn_wait(kc_handle *h, const uint32_t *ports, unsigned nports, uint32_t *fired,
                    unsigned max, int timeout_ms);
 /* on: the process promises to consume h's ports only through kc_evtchn_wait (no poll() on
