@@ -111,6 +111,10 @@ static int nic_key(kl_device_nic *nic, const char *k, const char *v, const kl__p
     char *end;
     long n;
 
+    /* every model names an emulated NIC (rtl8139, e1000, ...): a PV guest gets a vif */
+    if (!strcmp(k, "model") && *v)
+        kl__spec_warn(d, pos, what, spec, "model=%.40s names an emulated NIC; Keel's guests "
+                      "are PV and get a vif: ignored", v);
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (!strcmp(k, strs[i].key))
             return kl__spec_set(strs[i].field, v);

@@ -56,10 +56,20 @@ int kl_domain_info(kl_ctx *ctx, uint32_t domid, kl_dominfo *info);
 int kl_domain_qualify(kl_ctx *ctx, const char *name_or_id, uint32_t *domid);
 int kl_domain_name(kl_ctx *ctx, uint32_t domid, char *buf, size_t len);
 
+/* ---- Guest kernels ---- */
+/* The file a configuration's `kernel` names, as xl, keeld, the Python module and kl_domain_create
+ * all find it: an absolute path as is; a relative one (a bare name such as "counter") in
+ * $KEEL_GUESTDIR, then BUILD/guests when this library is the uninstalled one of build tree BUILD,
+ * then the installed guests directory ($(pkglibdir)/guests), then the current directory.
+ * *path: malloc'd, absolute. -ENOENT (msg, if not NULL, says where it looked), -EINVAL (no
+ * kernel), -ENOMEM. */
+int kl_kernel_resolve(const char *kernel, char **path, char *msg, size_t msglen);
+
 /* ---- Lifecycle ---- */
 enum { KL_CREATE_PAUSED = 1 };
 /* Create, build and (unless KL_CREATE_PAUSED) unpause a domain from dc, which is completed
- * with kl_domain_config_setdefault() first. The name must not be in use (-EEXIST). On any
+ * with kl_domain_config_setdefault() first and whose kernel is made absolute with
+ * kl_kernel_resolve() (so dc and the stored configuration name the file that was built). The name must not be in use (-EEXIST). On any
  * failure nothing is left behind (domain, store nodes, userdata). */
 int kl_domain_create(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, uint32_t *domid);
 /* Create a domain from dc and fill it from a save stream written by kl_domain_save (at the
@@ -146,6 +156,39 @@ int kl_disk_list(kl_ctx *ctx, uint32_t domid, kl_diskinfo **out);
  * disk dropped from the stored configuration. -ENODEV if the domain has no such disk. */
 enum { KL_DISK_FORCE = 1 };
 int kl_disk_remove(kl_ctx *ctx, uint32_t domid, const char *vdev, unsigned flags);
+
+/* ---- PV network devices (lifecycle/device_nic.c; contract: docs/device-net.md) ---- */
+enum { KL_NIC_NO_RECORD = 1 };       /* do not add the vif to the stored configuration */
+typedef struct kl_nic_add_opts {
+    unsigned flags;
+    /* extra frontend keys, as kl_disk_add_opts.fe_keys (a restored guest's rings, event
+     * channels, features and state); handle, mac, mtu, trusted and the links are refused */
+    const char *const *fe_keys;
+} kl_nic_add_opts;
+/* Attach a vif to a running (or paused, being created) domain, as xl network-attach: devid < 0
+ * takes one past the highest the domain has, a zero MAC a random 00:16:3e one (both written
+ * back into *nic), no script Keel's vif-bridge; the nodes of the contract are written in one
+ * store transaction, the backend's InitWait awaited (10 s), `<script> online type_if=vif` run
+ * (40 s). On failure every node is removed (`offline` run if `online` ran) and kl_ctx_error
+ * has the reason (the script's hotplug-error). o may be NULL. */
+int kl_nic_add(kl_ctx *ctx, uint32_t domid, kl_device_nic *nic, const kl_nic_add_opts *o);
+typedef struct kl_nicinfo {
+    uint32_t devid, backend_id, frontend_id;
+    char mac[18];                    /* the backend's mac, aa:bb:cc:dd:ee:ff */
+    int backend_state, frontend_state;  /* xenbus states, -1 when absent */
+    int evtch, rref_tx, rref_rx;     /* the frontend's event-channel(-tx), tx-/rx-ring-ref, -1 */
+    int mtu;                         /* the frontend's mtu key, -1 when absent */
+    char ifname[20];                 /* the tap: vifname or vif<domid>.<devid> */
+    char bridge[20], ip[256], script[512], hotplug_status[16];
+    char backend[128], frontend[96];
+} kl_nicinfo;
+/* The domain's vifs (from the /libxl bookkeeping), devid order; *out malloc'd. Count. */
+int kl_nic_list(kl_ctx *ctx, uint32_t domid, kl_nicinfo **out);
+/* Detach the vif named by devid (decimal) or MAC: online=0, Closing, wait for the backend's
+ * Closed (10 s; KL_NIC_FORCE: no wait), `<script> offline type_if=vif`, nodes and bookkeeping
+ * removed, the vif dropped from the stored configuration. -ENODEV if there is no such vif. */
+enum { KL_NIC_FORCE = 1 };
+int kl_nic_remove(kl_ctx *ctx, uint32_t domid, const char *dev, unsigned flags);
 
 /* ---- Store access for the toolstack (absolute paths; values are strings) ---- */
 /* malloc'd value in *out (NUL-terminated); -ENOENT if absent. */

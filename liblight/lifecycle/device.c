@@ -1,7 +1,8 @@
-/* device.c - the split-driver device sequence through the store, as Xen's toolstack runs it:
- * add (frontend, backend and /libxl bookkeeping nodes in one transaction with libxl's
- * permissions, wait for the backend's InitWait, hotplug `add`), remove (online=0, Closing,
- * wait for Closed, hotplug `remove`, nodes removed) and removal of every device at destroy. */
+/* device.c - the split-driver device sequence through the store, as Xen's toolstack runs it,
+ * for disks (class vbd) and vifs: add (frontend, backend and /libxl bookkeeping nodes in one
+ * transaction with libxl's permissions, wait for the backend's InitWait, hotplug `add` or
+ * `online`), remove (online=0, Closing, wait for Closed, hotplug `remove` or `offline`, nodes
+ * removed) and removal of every device at destroy. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +24,26 @@ int kl__dev_timeout(int dflt_ms)
 
 void kl__dev_paths(struct kl__dev *d, uint32_t domid, uint32_t devid, const char *kind)
 {
+    const char *cls = strcmp(kind, "vif") ? "vbd" : "vif";
+
     d->domid = domid;
     d->devid = devid;
+    d->vif = !strcmp(cls, "vif");
     snprintf(d->kind, sizeof(d->kind), "%s", kind);
-    snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/vbd/%u", domid, devid);
+    snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/%s/%u", domid, cls, devid);
     snprintf(d->be_rel, sizeof(d->be_rel), "backend/%s/%u/%u", kind, domid, devid);
     snprintf(d->be, sizeof(d->be), "/local/domain/0/%s", d->be_rel);
-    snprintf(d->bk, sizeof(d->bk), "/libxl/%u/device/vbd/%u", domid, devid);
+    snprintf(d->bk, sizeof(d->bk), "/libxl/%u/device/%s/%u", domid, cls, devid);
+    if (d->vif)
+        snprintf(d->label, sizeof(d->label), "vif %u", devid);
+    else
+        snprintf(d->label, sizeof(d->label), "disk %u", devid);
+}
+
+void kl__dev_bk_path(uint32_t domid, uint32_t key, char *out, size_t len)
+{
+    snprintf(out, len, "/libxl/%u/device/%s/%u", domid, KL__KEY_IS_VIF(key) ? "vif" : "vbd",
+             KL__KEY_DEVID(key));
 }
 
 static int dir_with_perms(kl_ctx *ctx, uint32_t tx, const char *path, const char *owner,
@@ -79,17 +93,21 @@ static int extra_name_ok(const char *k)
  * names (or queue-N/name) and may not replace the toolstack's links. */
 static int check_extra(kl_ctx *ctx, const struct kl__dev *d, const char *const *x)
 {
-    static const char *const fixed[] = { "backend", "backend-id", "virtual-device",
-                                         "device-type", "trusted" };
+    static const char *const fixed_vbd[] = { "backend", "backend-id", "virtual-device",
+                                             "device-type", "trusted" };
+    static const char *const fixed_vif[] = { "backend", "backend-id", "handle", "mac", "trusted",
+                                             "mtu" };
+    const char *const *fixed = d->vif ? fixed_vif : fixed_vbd;
+    size_t nfixed = d->vif ? 6 : 5;
 
     for (; x && x[0]; x += 2) {
         if (!x[1] || !extra_name_ok(x[0]) || strlen(x[1]) > 512)
-            return kl__err(ctx, -EINVAL, "domain %u: disk %s: bad extra frontend key '%.64s'",
-                           d->domid, d->vdev, x[0]);
-        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+            return kl__err(ctx, -EINVAL, "domain %u: %s: bad extra frontend key '%.64s'",
+                           d->domid, d->label, x[0]);
+        for (size_t i = 0; i < nfixed; i++)
             if (!strcmp(x[0], fixed[i]))
-                return kl__err(ctx, -EINVAL, "domain %u: disk %s: frontend key '%s' is the "
-                               "toolstack's", d->domid, d->vdev, x[0]);
+                return kl__err(ctx, -EINVAL, "domain %u: %s: frontend key '%s' is the "
+                               "toolstack's", d->domid, d->label, x[0]);
     }
     return 0;
 }
@@ -113,6 +131,15 @@ static int fill_tx(kl_ctx *ctx, uint32_t tx, const struct kl__dev *d, const char
         k[i] = d->fek[i].k, v[i] = d->fek[i].v;
     if ((rc = write_keys(ctx, tx, d->fe, d->nfe, k, v)) < 0)
         return rc;
+    for (int i = 0; i < d->nfe; i++) {       /* keys the guest may read but not change */
+        const char *ro[2] = { "n0", reader };
+        if (!d->fek[i].ro)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", d->fe, d->fek[i].k);
+        if ((rc = kl__xs_set_perms(ctx, tx, path, ro, 2)) < 0)
+            return kl__err(ctx, rc, "store: %s (permissions n0,%s): %s", path, reader,
+                           strerror(-rc));
+    }
     for (; x && x[0]; x += 2) {
         if (!strcmp(x[0], "state"))
             continue;                    /* written after the hotplug script: set_fe_state */
@@ -142,23 +169,23 @@ static int write_nodes(kl_ctx *ctx, const struct kl__dev *d, const char *const *
         uint32_t tx;
         int rc;
         if (exists(ctx, d->bk) || exists(ctx, d->fe) || exists(ctx, d->be))
-            return kl__err(ctx, -EEXIST, "domain %u: disk %s: device %u already exists (%s)",
-                           d->domid, d->vdev, d->devid, d->fe);
+            return kl__err(ctx, -EEXIST, "domain %u: %s: device %u already exists (%s)",
+                           d->domid, d->label, d->devid, d->fe);
         if ((rc = kl__xs_tx_start(ctx, &tx)) < 0)
             return rc;
         if ((rc = fill_tx(ctx, tx, d, x)) < 0) {
             char why[sizeof(ctx->err)];
             snprintf(why, sizeof(why), "%s", kl_ctx_error(ctx));
             kl__xs_tx_end(ctx, tx, 0);
-            return kl__err(ctx, rc, "domain %u: disk %s: %s", d->domid, d->vdev, why);
+            return kl__err(ctx, rc, "domain %u: %s: %s", d->domid, d->label, why);
         }
         rc = kl__xs_tx_end(ctx, tx, 1);
         if (rc != -EAGAIN)
-            return rc < 0 ? kl__err(ctx, rc, "domain %u: disk %s: store commit: %s", d->domid,
-                                    d->vdev, strerror(-rc)) : 0;
+            return rc < 0 ? kl__err(ctx, rc, "domain %u: %s: store commit: %s", d->domid,
+                                    d->label, strerror(-rc)) : 0;
     }
-    return kl__err(ctx, -EAGAIN, "domain %u: disk %s: the store transaction kept conflicting",
-                   d->domid, d->vdev);
+    return kl__err(ctx, -EAGAIN, "domain %u: %s: the store transaction kept conflicting",
+                   d->domid, d->label);
 }
 
 static int state_of(const char *v)
@@ -213,8 +240,8 @@ static int hotplug_failed(kl_ctx *ctx, const struct kl__dev *d, int status)
         snprintf(keep, sizeof(keep), "exit status %d and no hotplug-error", status);
     free(msg);
     kl__dev_remove(ctx, (struct kl__dev *)d, 0, 1);
-    return kl__err(ctx, rc, "domain %u: disk %s: hotplug script %s add failed: %s", d->domid,
-                   d->vdev, d->script, keep);
+    return kl__err(ctx, rc, "domain %u: %s: hotplug script %s %s failed: %s", d->domid,
+                   d->label, d->script, d->vif ? "online" : "add", keep);
 }
 
 /* A restored frontend's state (fe_keys "state"), written once the backend has its target: a
@@ -229,8 +256,8 @@ static int set_fe_state(kl_ctx *ctx, const struct kl__dev *d, const char *const 
             continue;
         snprintf(path, sizeof(path), "%s/state", d->fe);
         if ((rc = kl__xs_write(ctx, 0, path, x[1])) < 0)
-            return kl__err(ctx, rc, "domain %u: disk %s: writing the frontend state %s: %s",
-                           d->domid, d->vdev, x[1], strerror(-rc));
+            return kl__err(ctx, rc, "domain %u: %s: writing the frontend state %s: %s",
+                           d->domid, d->label, x[1], strerror(-rc));
     }
     return 0;
 }
@@ -250,13 +277,14 @@ int kl__dev_add(kl_ctx *ctx, struct kl__dev *d, const char *const *x)
         snprintf(keep, sizeof(keep), "%s", rc == -ETIMEDOUT ? "" : kl_ctx_error(ctx));
         kl__dev_remove(ctx, d, 0, 0);
         if (rc == -ETIMEDOUT)
-            return kl__err(ctx, rc, "domain %u: disk %s: the backend did not reach InitWait in %s "
-                           "within %d s (is keel-blkback running?)", d->domid, d->vdev, d->be,
-                           kl__dev_timeout(KL__INIT_TIMEOUT_MS) / 1000);
-        return kl__err(ctx, rc < 0 ? rc : -EIO, "domain %u: disk %s: waiting for the backend: %s",
-                       d->domid, d->vdev, rc < 0 ? keep : "it closed the device");
+            return kl__err(ctx, rc, "domain %u: %s: the backend did not reach InitWait in %s "
+                           "within %d s (is %s running?)", d->domid, d->label, d->be,
+                           kl__dev_timeout(KL__INIT_TIMEOUT_MS) / 1000,
+                           d->vif ? "keel-netback" : "keel-blkback");
+        return kl__err(ctx, rc < 0 ? rc : -EIO, "domain %u: %s: waiting for the backend: %s",
+                       d->domid, d->label, rc < 0 ? keep : "it closed the device");
     }
-    rc = kl__hotplug_run(ctx, d->script, "add", d->kind, d->be_rel, KL__HOTPLUG_TIMEOUT_MS);
+    rc = kl__hotplug_run(ctx, d, 1, KL__HOTPLUG_TIMEOUT_MS);
     snprintf(path, sizeof(path), "%s/hotplug-status", d->be);
     if (rc == 0 && (kl__xs_read(ctx, 0, path, &st) < 0 || strcmp(st, "connected")))
         rc = 1;                      /* exit 0 without saying connected */
@@ -315,7 +343,7 @@ int kl__dev_remove(kl_ctx *ctx, struct kl__dev *d, int timeout_ms, int ran_add)
             kl__xs_wait(ctx, path, be_closed, NULL, timeout_ms);
     }
     if (ran_add)
-        kl__hotplug_run(ctx, d->script, "remove", d->kind, d->be_rel, KL__HOTPLUG_TIMEOUT_MS);
+        kl__hotplug_run(ctx, d, 0, KL__HOTPLUG_TIMEOUT_MS);
     snprintf(dom, sizeof(dom), "/local/domain/%u", d->domid);
     rm_up(ctx, d->fe, dom);
     rm_up(ctx, d->be, "/local/domain/0/backend");

@@ -88,6 +88,7 @@ int kl__disk_prepare(kl_ctx *ctx, uint32_t domid, const kl_device_disk *k, struc
     snprintf(target, sizeof(target), "%s%s", k->pdev_path[0] == '/' ? "" : "/dev/", k->pdev_path);
     kl__dev_paths(d, domid, devid, kind);
     snprintf(d->vdev, sizeof(d->vdev), "%s", k->vdev);
+    snprintf(d->label, sizeof(d->label), "disk %s", d->vdev);
     BE("frontend", "%s", d->fe);
     BE("frontend-id", "%u", domid);
     BE("online", "1");
@@ -171,11 +172,12 @@ void kl__disk_forget(kl_ctx *ctx, uint32_t domid, const char *vdev)
 int kl__disks_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc,
                          const struct kl__fe_set *fe)
 {
+    int rc;
+
     for (int i = 0; i < dc->num_disks; i++) {
         kl_disk_add_opts o = { .flags = KL_DISK_NO_RECORD };
         const struct kl__fe_dev *f;
         uint32_t devid;
-        int rc;
         /* a restored frontend's keys (ring, event channel, state) for the new domid */
         if (fe && dc->disks[i].vdev && kl_disk_vdev_to_devid(dc->disks[i].vdev, &devid) == 0 &&
             (f = kl__fe_find(fe, devid)))
@@ -183,5 +185,7 @@ int kl__disks_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc
         if ((rc = kl_disk_add(ctx, domid, &dc->disks[i], &o)) < 0)
             return rc;
     }
+    if ((rc = kl__nics_add_config(ctx, domid, dc, fe)) < 0)
+        return rc;
     return kl__fe_wait_connected(ctx, domid, fe);
 }

@@ -1,10 +1,11 @@
-/* device_fe.c - the frontend side of a domain's PV block devices across save, restore and live
- * migration. Keel's save is transparent to the guest: its frontend never learns it was moved, so
+/* device_fe.c - the frontend side of a domain's PV block and network devices across save,
+ * restore and live migration. Keel's save is transparent to the guest: its frontend never learns it was moved, so
  * the keys it published (state, ring-ref / ring-page-order + ring-refN, event-channel, protocol,
  * feature-persistent, multi-queue keys) travel with the image and are written again for the new
  * domid, where the backend attaches to the ring from them (the contract's "backend restart").
  * They travel in the xl config JSON of the preamble as a Keel-owned member,
- *   "keel_frontends": { "vbd": { "<devid>": { "<key>": "<value>", ... }, ... } }
+ *   "keel_frontends": { "vbd": { "<devid>": { "<key>": "<value>", ... }, ... },
+ *                       "vif": { "<devid>": { ... } } }   (each member only when it has devices)
  * which liblight's and libxl's JSON readers ignore as an unknown member and which Xen's
  * verify-stream-v2 never parses (optional data). Keys come from a fixed set with numeric values in
  * range (protocol: a fixed list), checked when read from the guest and again from the stream.
@@ -51,8 +52,33 @@ static int ring_ref_name(const char *k, int plain)
     return (!*k && plain) || (*k && dec_ok(k, 0, FE_RING_REFS - 1));
 }
 
-/* Is key=value one the frontend may carry across a save? Names and ranges from blkif.h. */
-static int key_ok(const char *k, const char *v)
+/* A vif frontend key that may travel (netif.h, docs/device-net.md); queue-N/ keys when q. */
+static int vif_key_ok(const char *k, const char *v, int q)
+{
+    static const char *const flags[] = { "request-rx-copy", "feature-rx-notify", "feature-sg",
+        "feature-gso-tcpv4", "feature-gso-tcpv6", "feature-no-csum-offload",
+        "feature-ipv6-csum-offload", "request-multicast-control" };
+
+    if (!strcmp(k, "tx-ring-ref") || !strcmp(k, "rx-ring-ref") || (!q && !strcmp(k, "ctrl-ring-ref")))
+        return dec_ok(v, 0, UINT32_MAX);
+    if (!strcmp(k, "event-channel") || !strcmp(k, "event-channel-tx") ||
+        !strcmp(k, "event-channel-rx") || (!q && !strcmp(k, "event-channel-ctrl")))
+        return dec_ok(v, 1, (1u << 17) - 1);
+    if (q)
+        return 0;
+    if (!strcmp(k, "state"))
+        return dec_ok(v, 1, 8);
+    if (!strcmp(k, "multi-queue-num-queues"))
+        return dec_ok(v, 1, FE_QUEUES);
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strcmp(k, flags[i]))
+            return dec_ok(v, 0, 1);
+    return 0;
+}
+
+/* Is key=value one the frontend may carry across a save? Names and ranges from blkif.h
+ * (a disk) or netif.h (a vif). */
+static int key_ok(const char *k, const char *v, int vif)
 {
     const char *slash;
 
@@ -69,10 +95,14 @@ static int key_ok(const char *k, const char *v)
         if (!dec_ok(n, 0, FE_QUEUES - 1))
             return 0;
         k = slash + 1;
+        if (vif)
+            return vif_key_ok(k, v, 1);
         if (!strcmp(k, "event-channel"))
             return dec_ok(v, 1, (1u << 17) - 1);
         return ring_ref_name(k, 1) && dec_ok(v, 0, UINT32_MAX);
     }
+    if (vif)
+        return vif_key_ok(k, v, 0);
     if (!strcmp(k, "state"))
         return dec_ok(v, 1, 8);
     if (!strcmp(k, "event-channel"))
@@ -168,7 +198,7 @@ static void read_key(kl_ctx *ctx, const char *fe, const char *k, struct kl__fe_d
     char path[200], *v = NULL;
 
     snprintf(path, sizeof(path), "%s/%s", fe, k);
-    if (kl__xs_read(ctx, 0, path, &v) == 0 && key_ok(k, v))
+    if (kl__xs_read(ctx, 0, path, &v) == 0 && key_ok(k, v, KL__KEY_IS_VIF(d->devid)))
         dev_put(d, k, v);
     free(v);
 }
@@ -178,7 +208,8 @@ static void collect_dev(kl_ctx *ctx, uint32_t domid, struct kl__fe_dev *d)
     char fe[96], sub[160], name[64], *list, *ql;
     size_t len = 0, qlen;
 
-    snprintf(fe, sizeof(fe), "/local/domain/%u/device/vbd/%u", domid, d->devid);
+    snprintf(fe, sizeof(fe), "/local/domain/%u/device/%s/%u", domid,
+             KL__KEY_IS_VIF(d->devid) ? "vif" : "vbd", KL__KEY_DEVID(d->devid));
     len = children(ctx, fe, &list);
     for (size_t off = 0; off < len; off += strlen(list + off) + 1) {
         const char *c = list + off;
@@ -208,7 +239,7 @@ int kl__fe_collect(kl_ctx *ctx, uint32_t domid, struct kl__fe_set *s)
         if (!d) {
             free(ids);
             kl__fe_free(s);
-            return kl__err(ctx, -ENOMEM, "domain %u: too many disks or out of memory", domid);
+            return kl__err(ctx, -ENOMEM, "domain %u: too many devices or out of memory", domid);
         }
         collect_dev(ctx, domid, d);
         if (!d->n)
@@ -242,11 +273,36 @@ int kl__fe_equal(const struct kl__fe_set *a, const struct kl__fe_set *b, uint32_
 
 /* ---- in the image's JSON ---- */
 
+/* The devices of one class as the member cls: "<devid>": { keys }, ... */
+static void json_class(kl__buf *b, const struct kl__fe_set *s, int vif, int *members)
+{
+    int first = 1;
+
+    for (int i = 0; i < s->n; i++) {
+        if (KL__KEY_IS_VIF(s->dev[i].devid) != (vif != 0))
+            continue;
+        if (first)
+            kl__buf_add(b, "%s\n        \"%s\": {", (*members)++ ? "\n        }," : "",
+                        vif ? "vif" : "vbd");
+        kl__buf_add(b, "%s\n            \"%u\": {", first ? "" : ",",
+                    KL__KEY_DEVID(s->dev[i].devid));
+        first = 0;
+        for (int k = 0; k < s->dev[i].n; k++) {
+            kl__buf_add(b, "%s ", k ? "," : "");
+            kl__buf_add_quoted(b, s->dev[i].kv[2 * k]);
+            kl__buf_add(b, ": ");
+            kl__buf_add_quoted(b, s->dev[i].kv[2 * k + 1]);
+        }
+        kl__buf_add(b, " }");
+    }
+}
+
 int kl__fe_json_insert(const struct kl__fe_set *s, char **json)
 {
     kl__buf b = { 0 };
     size_t end;
     char *out;
+    int members = 0;
 
     if (!s || !s->n)
         return 0;
@@ -258,18 +314,10 @@ int kl__fe_json_insert(const struct kl__fe_set *s, char **json)
     end--;                               /* the top-level object's closing brace */
     while (end && strchr(" \t\r\n", (*json)[end - 1]))
         end--;
-    kl__buf_add(&b, "%.*s%s\n    \"" FE_MEMBER "\": {\n        \"vbd\": {", (int)end, *json,
+    kl__buf_add(&b, "%.*s%s\n    \"" FE_MEMBER "\": {", (int)end, *json,
                 end && (*json)[end - 1] == '{' ? "" : ",");
-    for (int i = 0; i < s->n; i++) {
-        kl__buf_add(&b, "%s\n            \"%u\": {", i ? "," : "", s->dev[i].devid);
-        for (int k = 0; k < s->dev[i].n; k++) {
-            kl__buf_add(&b, "%s ", k ? "," : "");
-            kl__buf_add_quoted(&b, s->dev[i].kv[2 * k]);
-            kl__buf_add(&b, ": ");
-            kl__buf_add_quoted(&b, s->dev[i].kv[2 * k + 1]);
-        }
-        kl__buf_add(&b, " }");
-    }
+    json_class(&b, s, 0, &members);
+    json_class(&b, s, 1, &members);
     kl__buf_add(&b, "\n        }\n    }\n}\n");
     if (!(out = kl__buf_take(&b)))
         return -ENOMEM;
@@ -284,7 +332,7 @@ static int bad(kl_ctx *ctx, const char *what, const char *name)
                    what, name ? " '" : "", name ? name : "", name ? "'" : "");
 }
 
-static int parse_dev(kl_ctx *ctx, yajl_val keys, struct kl__fe_dev *d)
+static int parse_dev(kl_ctx *ctx, yajl_val keys, struct kl__fe_dev *d, int vif)
 {
     if (!YAJL_IS_OBJECT(keys))
         return bad(ctx, "a device's keys are not an object", NULL);
@@ -293,7 +341,7 @@ static int parse_dev(kl_ctx *ctx, yajl_val keys, struct kl__fe_dev *d)
     for (size_t j = 0; j < keys->u.object.len; j++) {
         const char *k = keys->u.object.keys[j];
         yajl_val v = keys->u.object.values[j];
-        if (!YAJL_IS_STRING(v) || !key_ok(k, YAJL_GET_STRING(v)))
+        if (!YAJL_IS_STRING(v) || !key_ok(k, YAJL_GET_STRING(v), vif))
             return bad(ctx, "key not allowed or value out of range:", k);
         if (dev_put(d, k, YAJL_GET_STRING(v)) < 0)
             return bad(ctx, "duplicate key", k);
@@ -301,10 +349,33 @@ static int parse_dev(kl_ctx *ctx, yajl_val keys, struct kl__fe_dev *d)
     return 0;
 }
 
+/* One member ("vbd" or "vif") of keel_frontends into s. */
+static int parse_class(kl_ctx *ctx, yajl_val devs, int vif, struct kl__fe_set *s)
+{
+    int rc = 0;
+
+    if (!YAJL_IS_OBJECT(devs))
+        return bad(ctx, "a device class is not an object:", vif ? "vif" : "vbd");
+    for (size_t i = 0; rc == 0 && i < devs->u.object.len; i++) {
+        const char *id = devs->u.object.keys[i];
+        uint32_t key = 0;
+        struct kl__fe_dev *d;
+        if (dec_ok(id, vif ? 0 : 1, vif ? 65535 : (2u << 28) - 1))
+            key = (uint32_t)strtoul(id, NULL, 10) | (vif ? KL__VIF_KEY : 0);
+        if (!key || kl__fe_find(s, key))
+            rc = bad(ctx, "not a device number, or a repeated one:", id);
+        else if (!(d = dev_new(s, key)))
+            rc = bad(ctx, "too many devices", NULL);
+        else
+            rc = parse_dev(ctx, devs->u.object.values[i], d, vif);
+    }
+    return rc;
+}
+
 int kl__fe_from_json(kl_ctx *ctx, const char *json, struct kl__fe_set *s)
 {
-    const char *top[] = { FE_MEMBER, NULL }, *vbd[] = { "vbd", NULL };
-    yajl_val root = NULL, m, devs;
+    const char *top[] = { FE_MEMBER, NULL };
+    yajl_val root = NULL, m;
     int rc = 0;
 
     memset(s, 0, sizeof(*s));
@@ -312,20 +383,18 @@ int kl__fe_from_json(kl_ctx *ctx, const char *json, struct kl__fe_set *s)
         return 0;                        /* the config reader reports a broken document */
     if (!(m = yajl_tree_get(root, top, yajl_t_any)))
         goto out;
-    if (!YAJL_IS_OBJECT(m) || m->u.object.len != 1 || !(devs = yajl_tree_get(m, vbd, yajl_t_any)) ||
-        !YAJL_IS_OBJECT(devs)) {
-        rc = bad(ctx, "not an object with one member \"vbd\"", NULL);
+    if (!YAJL_IS_OBJECT(m) || m->u.object.len < 1 || m->u.object.len > 2) {
+        rc = bad(ctx, "not an object with the members \"vbd\" and/or \"vif\"", NULL);
         goto out;
     }
-    for (size_t i = 0; rc == 0 && i < devs->u.object.len; i++) {
-        const char *id = devs->u.object.keys[i];
-        struct kl__fe_dev *d;
-        if (!dec_ok(id, 1, (2u << 28) - 1) || kl__fe_find(s, (uint32_t)strtoul(id, NULL, 10)))
-            rc = bad(ctx, "not a device number, or a repeated one:", id);
-        else if (!(d = dev_new(s, (uint32_t)strtoul(id, NULL, 10))))
-            rc = bad(ctx, "too many devices", NULL);
+    for (size_t i = 0; rc == 0 && i < m->u.object.len; i++) {
+        const char *cls = m->u.object.keys[i];
+        if (strcmp(cls, "vbd") && strcmp(cls, "vif"))
+            rc = bad(ctx, "unknown device class", cls);
+        else if (i && !strcmp(cls, m->u.object.keys[0]))
+            rc = bad(ctx, "repeated device class", cls);
         else
-            rc = parse_dev(ctx, devs->u.object.values[i], d);
+            rc = parse_class(ctx, m->u.object.values[i], !strcmp(cls, "vif"), s);
     }
 out:
     if (rc < 0)
@@ -390,17 +459,17 @@ int kl__fe_quiesce(kl_ctx *ctx, uint32_t domid)
             snprintf(path, sizeof(path), "%s/state", d.be);
             kl__xs_write(ctx, tx, path, "5");
             /* Domain-0's mark: closed for a save, to be added again if the domain resumes */
-            snprintf(path, sizeof(path), "/libxl/%u/device/vbd/%u/" SUSPENDED, domid, ids[i]);
+            snprintf(path, sizeof(path), "%s/" SUSPENDED, d.bk);
             kl__xs_write(ctx, tx, path, "1");
             rc = kl__xs_tx_end(ctx, tx, 1);
         }
         if (rc == 0 && (rc = be_wait(ctx, &d, 6)) < 0)
-            kl__err(ctx, rc, "domain %u: disk %s: the backend did not finish its requests and "
-                    "close the device (%s) within %d s", domid, d.vdev, d.be,
+            kl__err(ctx, rc, "domain %u: %s: the backend did not finish its requests and "
+                    "close the device (%s) within %d s", domid, d.label, d.be,
                     kl__dev_timeout(KL__DESTROY_TIMEOUT_MS) / 1000);
         else if (rc < 0)
-            kl__err(ctx, rc, "domain %u: disk %s: cannot ask the backend to close: %s", domid,
-                    d.vdev, strerror(-rc));
+            kl__err(ctx, rc, "domain %u: %s: cannot ask the backend to close: %s", domid,
+                    d.label, strerror(-rc));
     }
     free(ids);
     return rc;
@@ -413,8 +482,9 @@ int kl__fe_reopen(kl_ctx *ctx, uint32_t domid)
     int n = kl__dev_ids(ctx, domid, &ids), closed = 0, rc;
 
     for (int i = 0; i < n && !closed; i++) {
-        char path[96], *v = NULL;
-        snprintf(path, sizeof(path), "/libxl/%u/device/vbd/%u/" SUSPENDED, domid, ids[i]);
+        char path[128], *v = NULL;
+        kl__dev_bk_path(domid, ids[i], path, sizeof(path) - sizeof(SUSPENDED) - 1);
+        strcat(path, "/" SUSPENDED);
         closed = kl__xs_read(ctx, 0, path, &v) == 0;
         free(v);
     }
@@ -439,8 +509,8 @@ int kl__fe_wait_connected(kl_ctx *ctx, uint32_t domid, const struct kl__fe_set *
         if (kl__dev_load(ctx, domid, s->dev[i].devid, &d) < 0)
             continue;
         if ((rc = be_wait(ctx, &d, 4)) < 0)
-            return kl__err(ctx, rc, "domain %u: disk %s: the backend did not reconnect to the "
-                           "frontend's ring (%s state %s) within %d s", domid, d.vdev, d.be,
+            return kl__err(ctx, rc, "domain %u: %s: the backend did not reconnect to the "
+                           "frontend's ring (%s state %s) within %d s", domid, d.label, d.be,
                            rc == -EIO ? "closed" : "not 4",
                            kl__dev_timeout(KL__DESTROY_TIMEOUT_MS) / 1000);
     }

@@ -1,7 +1,7 @@
-/* device_list.c - a domain's block devices found again from the store: the /libxl/<domid>/
- * device/vbd bookkeeping (Domain-0's, the guest cannot touch it) names each backend, whose
+/* device_list.c - a domain's devices found again from the store: the /libxl/<domid>/device/
+ * {vbd,vif} bookkeeping (Domain-0's, the guest cannot touch it) names each backend, whose
  * path is checked against the contract before use; listing (kl_disk_list), detaching
- * (kl_disk_remove) and removing them all when the domain is destroyed. */
+ * (kl_disk_remove) and removing them all (disks and vifs) when the domain is destroyed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,59 +34,87 @@ static int read_int(kl_ctx *ctx, const char *dir, const char *key, int max)
     return *end || x < 0 || x > max ? -1 : (int)x;
 }
 
+/* A network interface name from the store: 1..15 characters of [A-Za-z0-9_.-]. */
+static int ifname_ok(const char *s)
+{
+    size_t l = strlen(s);
+
+    return l > 0 && l < 16 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789_.-") == l && strcmp(s, ".") && strcmp(s, "..");
+}
+
+/* A vif's tap name and gateway device, from its backend keys (names checked: they go into the
+ * script's environment). */
+static void vif_names(kl_ctx *ctx, struct kl__dev *d)
+{
+    if (read_str(ctx, d->be, "vifname", d->ifname, sizeof(d->ifname)) < 0 || !ifname_ok(d->ifname))
+        snprintf(d->ifname, sizeof(d->ifname), "vif%u.%u", d->domid, d->devid);
+    if (read_str(ctx, d->be, "gatewaydev", d->netdev, sizeof(d->netdev)) < 0 ||
+        !ifname_ok(d->netdev))
+        d->netdev[0] = 0;
+}
+
 /* Rebuild the device from its bookkeeping; -ENOENT if there is none, -EPROTO if it does not
  * name this device's backend. */
-int kl__dev_load(kl_ctx *ctx, uint32_t domid, uint32_t devid, struct kl__dev *d)
+int kl__dev_load(kl_ctx *ctx, uint32_t domid, uint32_t key, struct kl__dev *d)
 {
     char bk[96], be[160], want[160];
-    static const char *const kinds[] = { "vbd", "qdisk" };
-    int rc;
+    static const char *const kinds[] = { "vbd", "qdisk", "vif" };
+    uint32_t devid = KL__KEY_DEVID(key);
+    int rc, first = KL__KEY_IS_VIF(key) ? 2 : 0, last = KL__KEY_IS_VIF(key) ? 3 : 2;
 
     memset(d, 0, sizeof(*d));
-    snprintf(bk, sizeof(bk), "/libxl/%u/device/vbd/%u", domid, devid);
+    kl__dev_bk_path(domid, key, bk, sizeof(bk));
     if ((rc = read_str(ctx, bk, "backend", be, sizeof(be))) < 0)
         return rc;
-    for (int i = 0; i < 2; i++) {
+    for (int i = first; i < last; i++) {
         snprintf(want, sizeof(want), "/local/domain/0/backend/%s/%u/%u", kinds[i], domid, devid);
         if (!strcmp(be, want)) {
             kl__dev_paths(d, domid, devid, kinds[i]);
-            read_str(ctx, d->be, "dev", d->vdev, sizeof(d->vdev));
+            if (d->vif)
+                vif_names(ctx, d);
+            else if (read_str(ctx, d->be, "dev", d->vdev, sizeof(d->vdev)) == 0 && d->vdev[0])
+                snprintf(d->label, sizeof(d->label), "disk %s", d->vdev);
             if (read_str(ctx, d->be, "script", d->script, sizeof(d->script)) < 0 ||
                 d->script[0] != '/')
                 d->script[0] = 0;
             return 0;
         }
     }
-    kl__dev_paths(d, domid, devid, "vbd");
+    kl__dev_paths(d, domid, devid, kinds[first]);
+    if (d->vif)
+        snprintf(d->ifname, sizeof(d->ifname), "vif%u.%u", domid, devid);
     return kl__err(ctx, -EPROTO, "domain %u: device %u: bookkeeping names '%.100s' as backend",
                    domid, devid, be);
 }
 
-/* The device numbers under /libxl/<domid>/device/vbd (malloc'd in *ids). Count. */
+/* The device keys under /libxl/<domid>/device/vbd and .../vif (malloc'd in *ids). Count. */
 int kl__dev_ids(kl_ctx *ctx, uint32_t domid, uint32_t **ids)
 {
-    char path[64], *list = NULL;
-    size_t len = 0;
     int n = 0;
 
     *ids = NULL;
-    snprintf(path, sizeof(path), "/libxl/%u/device/vbd", domid);
-    if (kl__xs_directory(ctx, 0, path, &list, &len) < 0) {
-        free(list);
-        return 0;
-    }
-    for (size_t off = 0; off < len; off += strlen(list + off) + 1) {
-        char *end;
-        unsigned long v = strtoul(list + off, &end, 10);
-        uint32_t *nid;
-        if (*end || end == list + off || v >= (2ul << 28))
+    for (int cls = 0; cls < 2; cls++) {
+        char path[64], *list = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof(path), "/libxl/%u/device/%s", domid, cls ? "vif" : "vbd");
+        if (kl__xs_directory(ctx, 0, path, &list, &len) < 0) {
+            free(list);
             continue;
-        if (!(nid = realloc(*ids, sizeof(**ids) * (size_t)(n + 1))))
-            break;
-        *ids = nid;
-        (*ids)[n++] = (uint32_t)v;
+        }
+        for (size_t off = 0; off < len; off += strlen(list + off) + 1) {
+            char *end;
+            unsigned long v = strtoul(list + off, &end, 10);
+            uint32_t *nid;
+            if (*end || end == list + off || v >= (cls ? 65536ul : (2ul << 28)))
+                continue;
+            if (!(nid = realloc(*ids, sizeof(**ids) * (size_t)(n + 1))))
+                break;
+            *ids = nid;
+            (*ids)[n++] = (uint32_t)v | (cls ? KL__VIF_KEY : 0);
+        }
+        free(list);
     }
-    free(list);
     return n;
 }
 
@@ -135,7 +163,7 @@ int kl_disk_list(kl_ctx *ctx, uint32_t domid, kl_diskinfo **out)
     }
     for (int i = 0; i < n; i++) {
         struct kl__dev d;
-        if (kl__dev_load(ctx, domid, ids[i], &d) == 0)
+        if (!KL__KEY_IS_VIF(ids[i]) && kl__dev_load(ctx, domid, ids[i], &d) == 0)
             info_of(ctx, &d, &(*out)[k++]);
     }
     free(ids);

@@ -1,6 +1,8 @@
-/* hotplug.c - running a device's hotplug script with Xen's contract: `SCRIPT add|remove`, the
- * environment script, XENBUS_TYPE, XENBUS_PATH (relative to Domain-0's home), XENBUS_BASE_PATH,
- * plus KEEL_RUNDIR and XENSTORED_PATH so stock xenstore-read/-write reach Keel's store; stdin
+/* hotplug.c - running a device's hotplug script with Xen's contract: `SCRIPT add|remove` for a
+ * disk, `SCRIPT online|offline type_if=vif` for a vif, the environment script, XENBUS_TYPE,
+ * XENBUS_PATH (relative to Domain-0's home), XENBUS_BASE_PATH (a vif also vif=<tap name> and
+ * netdev=<gatewaydev or empty>), plus KEEL_RUNDIR and XENSTORED_PATH so stock
+ * xenstore-read/-write reach Keel's store; stdin
  * /dev/null, output appended to RUNDIR/hotplug.log, killed (its process group) after a timeout.
  * Also where a script named without a directory is found. */
 #include "config.h"
@@ -75,10 +77,10 @@ static char **make_env(char *const ours[], size_t nours)
     return env;
 }
 
-static void child(const char *script, const char *action, char **env, int logfd)
+static void child(const char *script, const char *action, const char *arg, char **env, int logfd)
 {
     int null = open("/dev/null", O_RDONLY);
-    char *const argv[] = { (char *)script, (char *)action, NULL };
+    char *const argv[] = { (char *)script, (char *)action, (char *)arg, NULL };
     sigset_t none;
 
     setpgid(0, 0);
@@ -115,42 +117,46 @@ static int reap(pid_t pid, int timeout_ms)
     }
 }
 
-int kl__hotplug_run(kl_ctx *ctx, const char *script, const char *action, const char *kind,
-                    const char *be_rel, int timeout_ms)
+int kl__hotplug_run(kl_ctx *ctx, const struct kl__dev *d, int add, int timeout_ms)
 {
-    char v[6][600], log[300];
-    char *ours[6];
+    const char *action = d->vif ? (add ? "online" : "offline") : (add ? "add" : "remove");
+    char v[8][600], log[300];
+    char *ours[8];
     char **env;
-    int logfd, rc;
+    int logfd, rc, n = 6;
     pid_t pid;
 
-    snprintf(v[0], sizeof(v[0]), "script=%s", script);
-    snprintf(v[1], sizeof(v[1]), "XENBUS_TYPE=%s", kind);
-    snprintf(v[2], sizeof(v[2]), "XENBUS_PATH=%s", be_rel);
+    snprintf(v[0], sizeof(v[0]), "script=%s", d->script);
+    snprintf(v[1], sizeof(v[1]), "XENBUS_TYPE=%s", d->kind);
+    snprintf(v[2], sizeof(v[2]), "XENBUS_PATH=%s", d->be_rel);
     snprintf(v[3], sizeof(v[3]), "XENBUS_BASE_PATH=backend");
     snprintf(v[4], sizeof(v[4]), "KEEL_RUNDIR=%s", ctx->rundir);
     snprintf(v[5], sizeof(v[5]), "XENSTORED_PATH=%s/xenstored/socket", ctx->rundir);
-    for (int i = 0; i < 6; i++)
+    if (d->vif) {
+        snprintf(v[n++], sizeof(v[0]), "vif=%s", d->ifname);
+        snprintf(v[n++], sizeof(v[0]), "netdev=%s", d->netdev);
+    }
+    for (int i = 0; i < n; i++)
         ours[i] = v[i];
-    if (!(env = make_env(ours, 6)))
+    if (!(env = make_env(ours, (size_t)n)))
         return -ENOMEM;
     snprintf(log, sizeof(log), "%s/hotplug.log", ctx->rundir);
     logfd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     pid = fork();
     if (pid == 0)
-        child(script, action, env, logfd);
+        child(d->script, action, d->vif ? "type_if=vif" : NULL, env, logfd);
     free(env);
     if (logfd >= 0)
         close(logfd);
     if (pid < 0)
-        return kl__err(ctx, -errno, "hotplug %s %s: fork: %s", script, action, strerror(errno));
+        return kl__err(ctx, -errno, "hotplug %s %s: fork: %s", d->script, action, strerror(errno));
     rc = reap(pid, timeout_ms);
     if (rc == -ETIMEDOUT)
         return kl__err(ctx, rc, "hotplug script %s %s (%s) did not finish within %d s; killed",
-                       script, action, be_rel, timeout_ms / 1000);
+                       d->script, action, d->be_rel, timeout_ms / 1000);
     if (rc == -ECHILD)           /* SIGCHLD ignored by the caller: the store tells the outcome */
         return 0;
     if (rc == 127)
-        return kl__err(ctx, -ENOEXEC, "hotplug script %s could not be run", script);
+        return kl__err(ctx, -ENOEXEC, "hotplug script %s could not be run", d->script);
     return rc;
 }

@@ -22,6 +22,8 @@ struct kl_ctx {
 
 /* Record an error message and return rc (a negative errno). */
 int kl__err(kl_ctx *ctx, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* kernel.c: dc->b_info.kernel made absolute with kl_kernel_resolve (the message in ctx). */
+int kl__kernel_resolve_config(kl_ctx *ctx, kl_domain_config *dc);
 
 /* Store client (xenstore wire protocol over the daemon's Unix socket). */
 int kl__xs_connect(kl_ctx *ctx);
@@ -70,16 +72,25 @@ uint64_t kl__now_ms(void);
 
 /* ---- devices (device*.c, hotplug.c) ---- */
 #define KL__DEV_KEYS_MAX 24
-/* One PV block device: where its nodes live and what the toolstack writes there. */
+/* A device key names one device of a domain: a vbd's virtual-device number (< 2^29), or a
+ * vif's devid with KL__VIF_KEY set. Device lists and the frontend sets use keys. */
+#define KL__VIF_KEY 0x80000000u
+#define KL__KEY_IS_VIF(k) (((k) & KL__VIF_KEY) != 0)
+#define KL__KEY_DEVID(k) ((k) & ~KL__VIF_KEY)
+/* One PV device (block or network): where its nodes live and what the toolstack writes there. */
 struct kl__dev {
     uint32_t domid, devid;
+    int vif;                         /* a network device (class vif), else a disk (class vbd) */
     char vdev[20];
-    char kind[8];                    /* backend kind: vbd or qdisk */
+    char kind[8];                    /* backend kind: vbd, qdisk or vif */
+    char label[48];                  /* for messages: "disk xvda", "vif 0" */
     char fe[96], be[128], bk[96];    /* frontend, backend, /libxl bookkeeping dirs */
     char be_rel[96];                 /* backend/<kind>/<domid>/<devid> (XENBUS_PATH) */
     char script[512];
+    char ifname[20], netdev[20];     /* vif: the tap's name (env vif=) and gatewaydev (netdev=) */
     int nbe, nfe;
-    struct { const char *k; char v[600]; } bek[KL__DEV_KEYS_MAX], fek[KL__DEV_KEYS_MAX];
+    /* ro (frontend keys): owned by Domain-0, the guest may only read (a vif's mtu) */
+    struct { const char *k; char v[600]; int ro; } bek[KL__DEV_KEYS_MAX], fek[KL__DEV_KEYS_MAX];
 };
 /* Timeouts (ms): backend InitWait, hotplug script, backend Closed; $KEEL_DEVICE_TIMEOUT
  * (seconds) overrides the first and the last. */
@@ -88,7 +99,7 @@ int kl__dev_timeout(int dflt_ms);
 #define KL__HOTPLUG_TIMEOUT_MS 40000
 #define KL__DESTROY_TIMEOUT_MS 10000
 #define KL__DYING_TIMEOUT_MS 2000
-/* Paths of domid's device devid of backend kind. */
+/* Paths of domid's device devid of backend kind (vbd, qdisk: class vbd; vif: class vif). */
 void kl__dev_paths(struct kl__dev *d, uint32_t domid, uint32_t devid, const char *kind);
 /* Fill d from a disk description (checks and the key values); no store access but the
  * domain's existence. */
@@ -103,27 +114,34 @@ int kl__dev_remove(kl_ctx *ctx, struct kl__dev *d, int timeout_ms, int ran_add);
 void kl__devices_destroy(kl_ctx *ctx, uint32_t domid);
 /* The same with another wait for each backend (0: none). */
 void kl__devices_remove(kl_ctx *ctx, uint32_t domid, int timeout_ms);
-/* The device numbers under /libxl/<domid>/device/vbd (malloc'd in *ids). Count. */
+/* The device keys under /libxl/<domid>/device/vbd and .../vif (malloc'd in *ids). Count. */
 int kl__dev_ids(kl_ctx *ctx, uint32_t domid, uint32_t **ids);
-/* Rebuild a device from its bookkeeping: -ENOENT if none, -EPROTO if it names another backend. */
-int kl__dev_load(kl_ctx *ctx, uint32_t domid, uint32_t devid, struct kl__dev *d);
+/* Rebuild a device (by key) from its bookkeeping: -ENOENT if none, -EPROTO if it names another
+ * backend. */
+int kl__dev_load(kl_ctx *ctx, uint32_t domid, uint32_t key, struct kl__dev *d);
+/* The bookkeeping dir of a device key. */
+void kl__dev_bk_path(uint32_t domid, uint32_t key, char *out, size_t len);
 struct kl__fe_set;
-/* Add the disks of a configuration (create, restore). fe: the frontend keys a restored guest
- * published (NULL at create); those devices' backends are waited for until Connected. */
+/* Add the disks and then the vifs of a configuration (create, restore). fe: the frontend keys a
+ * restored guest published (NULL at create); those devices' backends are waited for until
+ * Connected. */
 int kl__disks_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc,
                          const struct kl__fe_set *fe);
 /* Drop the disk vdev from the stored configuration. */
 void kl__disk_forget(kl_ctx *ctx, uint32_t domid, const char *vdev);
+/* The vifs of a configuration (device_nic.c), with the frontend keys of fe when restoring. */
+int kl__nics_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc,
+                        const struct kl__fe_set *fe);
 /* A script by absolute path or by name in $KEEL_SCRIPTDIR, then the installed directory. */
 int kl__hotplug_find(kl_ctx *ctx, const char *name, char *out, size_t len);
-/* Run `script action`; its exit status (0 success), or a negative errno (timeout...). */
-int kl__hotplug_run(kl_ctx *ctx, const char *script, const char *action, const char *kind,
-                    const char *be_rel, int timeout_ms);
+/* Run d's script for action (add/remove; a vif: online/offline with type_if=vif, and the vif
+ * and netdev variables); its exit status (0 success), or a negative errno (timeout...). */
+int kl__hotplug_run(kl_ctx *ctx, const struct kl__dev *d, int add, int timeout_ms);
 
 /* ---- frontend keys across save/restore/migration (device_fe.c) ---- */
 #define KL__FE_KEYS_MAX 64
 struct kl__fe_dev {
-    uint32_t devid;
+    uint32_t devid;                      /* a device key: a vif's has KL__VIF_KEY */
     int n;                               /* pairs in kv */
     char *kv[2 * KL__FE_KEYS_MAX + 1];   /* name, value, ..., NULL: kl_disk_add_opts.fe_keys */
 };
@@ -131,7 +149,7 @@ struct kl__fe_set {
     int n;
     struct kl__fe_dev *dev;
 };
-/* The allowed keys the frontends of domid's disks published (invalid ones left out). */
+/* The allowed keys the frontends of domid's disks and vifs published (invalid ones left out). */
 int kl__fe_collect(kl_ctx *ctx, uint32_t domid, struct kl__fe_set *s);
 void kl__fe_free(struct kl__fe_set *s);
 const struct kl__fe_dev *kl__fe_find(const struct kl__fe_set *s, uint32_t devid);
