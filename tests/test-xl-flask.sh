@@ -11,9 +11,24 @@ $XL setenforce 0; ok $? "xl setenforce 0"
 $XL setenforce Enforcing; ok $? "xl setenforce Enforcing"
 [ "$($XL getenforce)" = "Enforcing" ]; ok $? "back to Enforcing"
 $XL setenforce maybe >/dev/null 2>&1; [ $? -eq 2 ]; ok $? "xl setenforce with a bad mode is a usage error"
-$XL loadpolicy "$B/policy/keel-policy.30"; ok $? "xl loadpolicy loads Keel's compiled policy"
-$XL loadpolicy /etc/hostname >/dev/null 2>&1; [ $? -eq 1 ]; ok $? "xl loadpolicy of a non-policy fails"
-$XL loadpolicy /nonexistent >/dev/null 2>&1; [ $? -eq 1 ]; ok $? "xl loadpolicy of a missing file fails"
+$XL setenforce permissive && [ "$($XL getenforce)" = "Permissive" ]
+ok $? "xl setenforce takes the mode name in lower case (permissive)"
+$XL setenforce ENFORCING && [ "$($XL getenforce)" = "Enforcing" ]
+ok $? "xl setenforce takes the mode name in upper case (ENFORCING)"
+out=$($XL loadpolicy "$B/policy/keel-policy.30" 2>"$KEEL_RUNDIR/lp.err"); rc=$?
+[ $rc -eq 0 ] && [ "$out" = "Successfully loaded policy." ] && [ ! -s "$KEEL_RUNDIR/lp.err" ]
+ok $? "xl loadpolicy loads Keel's compiled policy and prints Xen's 'Successfully loaded policy.'"
+out=$($XL loadpolicy /etc/hostname 2>"$KEEL_RUNDIR/lp.err"); rc=$?
+[ $rc -eq 1 ] && [ -z "$out" ] && grep -q '^Unable to load new Flask policy: ' "$KEEL_RUNDIR/lp.err"
+ok $? "xl loadpolicy of a non-policy fails with 'Unable to load new Flask policy: ...', nothing on stdout"
+out=$($XL loadpolicy /nonexistent 2>"$KEEL_RUNDIR/lp.err"); rc=$?
+[ $rc -eq 1 ] && [ -z "$out" ] &&
+    grep -q "^Error occurred opening policy file '/nonexistent': No such file" "$KEEL_RUNDIR/lp.err"
+ok $? "xl loadpolicy of a missing file fails with 'Error occurred opening policy file ...'"
+: >"$KEEL_RUNDIR/empty.pol"
+$XL loadpolicy "$KEEL_RUNDIR/empty.pol" 2>&1 | grep -q '^Unable to read new Flask policy file: .*empty'
+ok $? "xl loadpolicy of an empty file fails with 'Unable to read new Flask policy file: ...'"
+[ "$($XL getenforce)" = "Enforcing" ]; ok $? "the failed loads left the loaded policy enforcing"
 $XL create -q examples/counter.cfg name=plain 2>/dev/null; ok $? "create an ordinary domain"
 $XL create -q examples/counter.cfg name=iso 'seclabel="system_u:system_r:isolated_domU_t"' 2>/dev/null
 ok $? "create a domain with seclabel isolated_domU_t"
