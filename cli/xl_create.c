@@ -5,8 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,44 +14,23 @@
 
 #include "xl.h"
 
-/* Kernel paths: absolute as given; a relative one is looked for in $KEEL_GUESTDIR, the build
- * tree's guests/ beside this program (../guests), the installed guests directory, and last
- * relative to the current directory. The result is absolute (restarts happen elsewhere). */
+/* The kernel made absolute the way every Keel tool finds it (kl_kernel_resolve: $KEEL_GUESTDIR,
+ * the build tree's guests, the installed guests directory, the current directory), so a dry run
+ * prints the file that would be built and restarts happen from anywhere. */
 static int resolve_kernel(char **kernel)
 {
-    const char *k = *kernel, *env = getenv("KEEL_GUESTDIR");
-    char exe[PATH_MAX], cand[PATH_MAX * 2], dirs[4][PATH_MAX + 16];
-    ssize_t n;
-    int nd = 0;
+    char msg[600], *abs;
+    int rc;
 
-    if (!k || k[0] == '/')
+    if (!*kernel)
         return 0;
-    if (env && *env)
-        snprintf(dirs[nd++], sizeof(dirs[0]), "%s", env);
-    if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
-        char *dir;
-        exe[n] = 0;
-        dir = dirname(exe);
-        if (strlen(dir) >= 6 && !strcmp(dir + strlen(dir) - 6, "/.libs"))
-            dir[strlen(dir) - 6] = 0;            /* libtool's uninstalled program */
-        snprintf(dirs[nd++], sizeof(dirs[0]), "%s/../guests", dir);
+    if ((rc = kl_kernel_resolve(*kernel, &abs, msg, sizeof(msg))) < 0) {
+        fprintf(stderr, "xl: %s\n", rc == -ENOENT ? msg : strerror(-rc));
+        return -1;
     }
-    snprintf(dirs[nd++], sizeof(dirs[0]), "%s", KEEL_GUESTDIR_INSTALLED);
-    snprintf(dirs[nd++], sizeof(dirs[0]), ".");
-    for (int i = 0; i < nd; i++) {
-        char *abs;
-        int w = snprintf(cand, sizeof(cand), "%s/%s", dirs[i], k);
-        if (w < 0 || (size_t)w >= sizeof(cand))
-            continue;
-        if (access(cand, R_OK) == 0 && (abs = realpath(cand, NULL))) {
-            free(*kernel);
-            *kernel = abs;
-            return 0;
-        }
-    }
-    fprintf(stderr, "xl: kernel '%s' not found in $KEEL_GUESTDIR, %s, %s or the current "
-            "directory\n", k, nd > 3 ? dirs[1] : "(build tree)", KEEL_GUESTDIR_INSTALLED);
-    return -1;
+    free(*kernel);
+    *kernel = abs;
+    return 0;
 }
 
 struct create_opts {

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,26 +27,20 @@ static int lfail(struct kd_call *c, int rc, const char *what)
 }
 
 
-/* A relative kernel is looked for in $KEEL_GUESTDIR, then the installed guests directory. */
+/* The kernel made absolute the way every Keel tool finds it (kl_kernel_resolve), so a missing
+ * one is a configuration error of this call rather than a failed creation. */
 static int resolve_kernel(struct kd_call *c, char **kernel)
 {
-    const char *dirs[2] = { getenv("KEEL_GUESTDIR"), KEEL_GUESTDIR_INSTALLED };
-    char cand[PATH_MAX];
+    char msg[600], *abs;
+    int rc;
 
-    if (!*kernel || (*kernel)[0] == '/')
+    if (!*kernel)
         return 0;
-    for (int i = 0; i < 2; i++) {
-        char *abs;
-        if (!dirs[i] || !*dirs[i] || snprintf(cand, sizeof(cand), "%s/%s", dirs[i], *kernel) >= (int)sizeof(cand))
-            continue;
-        if (access(cand, R_OK) == 0 && (abs = realpath(cand, NULL))) {
-            free(*kernel);
-            *kernel = abs;
-            return 0;
-        }
-    }
-    return kd_fail(c, KD_CONFIG, "kernel '%s' not found in $KEEL_GUESTDIR or %s", *kernel,
-                   KEEL_GUESTDIR_INSTALLED);
+    if ((rc = kl_kernel_resolve(*kernel, &abs, msg, sizeof(msg))) < 0)
+        return kd_fail(c, KD_CONFIG, "%s", rc == -ENOENT ? msg : strerror(-rc));
+    free(*kernel);
+    *kernel = abs;
+    return 0;
 }
 
 /* params.config: xl.cfg text, or a JSON object in liblight's (libxl's) domain config shape. */

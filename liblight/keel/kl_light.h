@@ -69,8 +69,9 @@ int kl_kernel_resolve(const char *kernel, char **path, char *msg, size_t msglen)
 enum { KL_CREATE_PAUSED = 1 };
 /* Create, build and (unless KL_CREATE_PAUSED) unpause a domain from dc, which is completed
  * with kl_domain_config_setdefault() first and whose kernel is made absolute with
- * kl_kernel_resolve() (so dc and the stored configuration name the file that was built). The name must not be in use (-EEXIST). On any
- * failure nothing is left behind (domain, store nodes, userdata). */
+ * kl_kernel_resolve() (so dc and the stored configuration name the file that was built). The
+ * name must not be in use (-EEXIST). On any failure nothing is left behind (domain, store
+ * nodes, userdata). */
 int kl_domain_create(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, uint32_t *domid);
 /* Create a domain from dc and fill it from a save stream written by kl_domain_save (at the
  * current position of fd) instead of building it; otherwise as kl_domain_create. */

@@ -182,6 +182,10 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         return rc;
     if (!dc->c_info.name || (fd < 0 && !dc->b_info.kernel))
         return kl__err(ctx, -EINVAL, "configuration: a name and a kernel are required");
+    /* a restored domain is not built from its kernel: an unresolvable one is kept as given */
+    if (dc->b_info.kernel && (rc = kl__kernel_resolve_config(ctx, dc)) < 0 && fd < 0)
+        return rc;
+    ctx->err[0] = 0;
     if ((rc = check_name_free(ctx, dc->c_info.name)) < 0 || (rc = core_create(ctx, dc, &domid)) < 0)
         return rc;
     /* named in the store before it is filled: an incoming domain shows while it arrives */
