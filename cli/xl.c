@@ -143,6 +143,16 @@ static const struct xl_cmd cmds[] = {
       "[options] <Domain> <DevId>",
       "-f, --force     Do not wait for the backend to close the device (forced removal)\n"
       "<DevId> may be the virtual device name (xvda) or its number (51712)." },
+    { "network-attach", xl_cmd_network_attach, true, "Create a new virtual network device",
+      "<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>]\n"
+      "        [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>]\n"
+      "        [mtu=<mtu>] [devid=<devid>] [gatewaydev=<dev>]",
+      "The keys of vif=[...] (xl-network-configuration(5)). Returns once the backend is\n"
+      "ready and the hotplug script said connected; -N prints the parsed vif." },
+    { "network-list", xl_cmd_network_list, false, "List virtual network interfaces for a domain",
+      "<Domain(s)>", NULL },
+    { "network-detach", xl_cmd_network_detach, false, "Destroy a domain's virtual network device",
+      "<Domain> <DevId|mac>", NULL },
     { "getenforce", xl_cmd_getenforce, false, "Returns the current enforcing mode of the Flask Xen security module", "", NULL },
     { "setenforce", xl_cmd_setenforce, false, "Sets the current enforcing mode of the Flask Xen security module",
       "<1|0|Enforcing|Permissive>", NULL },

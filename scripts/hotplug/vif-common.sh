@@ -81,20 +81,25 @@ if [ -n "$netdev" ] && ! ifname_ok "$netdev"; then
 fi
 fe_path="/local/domain/$domid/device/vif/$devid"
 
+# Interface facts through ip(8) (not /sys/class/net, which shows the namespace sysfs was
+# mounted in, not necessarily the caller's).
+if_exists() { ip link show dev "$1" >/dev/null 2>&1; }
+if_mtu() { ip -o link show dev "$1" 2>/dev/null | sed -n 's/.* mtu \([0-9][0-9]*\).*/\1/p'; }
+
 # The tap the backend created must be there before a script can plumb it.
 require_vif() {
-    [ -d "/sys/class/net/$vif" ] ||
+    if_exists "$vif" ||
         fatal "interface $vif does not exist (keel-netback creates it before the backend's InitWait)"
 }
 
 # offline: out of its bridge, down, and deleted if a dead backend left it behind.
 # Errors are ignored, as libxl ignores remove errors.
 vif_release() {
-    [ -d "/sys/class/net/$vif" ] || { log "$vif is already gone"; return 0; }
+    if_exists "$vif" || { log "$vif is already gone"; return 0; }
     ip link set dev "$vif" nomaster 2>/dev/null
     ip link set dev "$vif" down 2>/dev/null
     ip tuntap del dev "$vif" mode tap 2>/dev/null || ip link delete dev "$vif" 2>/dev/null
-    if [ -d "/sys/class/net/$vif" ]; then
+    if if_exists "$vif"; then
         log "$vif left down and out of its bridge (its backend still holds it)"
     else
         log "$vif deleted"
