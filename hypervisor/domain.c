@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "logdirty.h"
 #include "keel-flask-av.h"
 #include "klog.h"
 
@@ -99,6 +100,8 @@ static int init_shared(struct hv_domain *d)
     h->nr_vcpus = d->max_vcpus;
     h->spin_cycles = hv.spin_cycles;
     h->filter_len = hv.filter.len;
+    h->uffd_features = hv_logdirty_stub_features();
+    d->ld_engine = (uint8_t)hv_logdirty_engine();
     memcpy(h->filter, hv.filter.sock_filter, hv.filter.len * sizeof(uint64_t));
     hv_time_publish(d);
     return 0;

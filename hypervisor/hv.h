@@ -87,6 +87,8 @@ struct hv_domain {
     /* log-dirty mode */
     int uffd;                          /* our copy of the domain's userfaultfd, -1 if none */
     int pagemap_fd;
+    uint8_t ld_engine;                 /* enum hv_ld_engine (logdirty.h), fixed at creation */
+    struct hv_ld_sync *ld_sync;        /* the sync engine's state while log-dirty is on */
     bool logdirty;
     uint8_t *core_dirty;               /* pages the core itself wrote while log-dirty is on */
     /* shared control area */

@@ -72,7 +72,7 @@ struct hv_ctl_header {
     uint32_t crashed;                  /* set by the stub's fault handler */
     int32_t uffd;                      /* stub's userfaultfd number, or -errno */
     uint32_t uffd_taken;               /* futex: the core has its copy */
-    uint32_t pad2;
+    uint32_t uffd_features;            /* userfaultfd features to ask for, 0: no userfaultfd */
     uint64_t filter[HV_FILTER_MAX];    /* struct sock_filter program written by the core */
 };
 

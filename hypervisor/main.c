@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "logdirty.h"
 #include "keel/privcmd.h"
 #include "klog.h"
 
@@ -32,6 +33,8 @@ static void usage(FILE *f)
             "  -P, --policy FILE  FLASK policy (default: $KEEL_POLICY, the build tree's, or\n"
             "                     %s)\n"
             "  -f, --flask MODE   enforcing (default), permissive or disabled\n"
+            "  -L, --logdirty E   log-dirty engine: auto (default: $KEEL_LOGDIRTY, else async\n"
+            "                     if the kernel has it, else sync), async, sync or none\n"
             "  -d, --daemon       detach and run in the background (log: RUNDIR/keel-hv.log)\n"
             "  -p, --pidfile FILE pid file (default: RUNDIR/keel-hv.pid)\n"
             "  -v, --verbose      log debug messages\n"
@@ -61,6 +64,7 @@ static void default_stub(char *buf, size_t len)
 
 static char policy_path[512];
 static const char *flask_mode = "enforcing";
+static const char *logdirty_engine;     /* NULL: $KEEL_LOGDIRTY, else auto */
 
 static void default_policy(void)
 {
@@ -160,6 +164,8 @@ static int start(void)
         return -EIO;
     }
     hv_console_init();
+    if ((rc = hv_logdirty_init(logdirty_engine)) < 0)
+        return rc;
     if ((rc = hv_flask_init(policy_path, flask_mode)) < 0)
         return rc;
     if ((rc = hv_cgroup_init()) < 0 || (rc = hv_dom0_init()) < 0 || (rc = hv_reaper_init()) < 0) {
@@ -176,7 +182,7 @@ int main(int argc, char **argv)
         { "daemon", no_argument, 0, 'd' },       { "pidfile", required_argument, 0, 'p' },
         { "verbose", no_argument, 0, 'v' },      { "help", no_argument, 0, 'h' },
         { "policy", required_argument, 0, 'P' }, { "flask", required_argument, 0, 'f' },
-        { 0, 0, 0, 0 }
+        { "logdirty", required_argument, 0, 'L' }, { 0, 0, 0, 0 }
     };
     const char *rundir = getenv("KEEL_RUNDIR"), *pidfile = NULL;
     char sock[600], pidbuf[600];
@@ -186,7 +192,7 @@ int main(int argc, char **argv)
     klog_init_env("keel-hv", KLOG_INFO);
     default_stub(hv.stub_path, sizeof(hv.stub_path));
     default_policy();
-    while ((c = getopt_long(argc, argv, "r:s:dp:vhP:f:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:s:dp:vhP:f:L:", opts, NULL)) != -1) {
         switch (c) {
         case 'r': rundir = optarg; break;
         case 's': snprintf(hv.stub_path, sizeof(hv.stub_path), "%s", optarg); break;
@@ -195,6 +201,7 @@ int main(int argc, char **argv)
         case 'v': klog_set_level(KLOG_DEBUG); break;
         case 'P': snprintf(policy_path, sizeof(policy_path), "%s", optarg); break;
         case 'f': flask_mode = optarg; break;
+        case 'L': logdirty_engine = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "logdirty.h"
 #include "keel-flask-av.h"
 
 static uint64_t meminfo_kb(const char *key)
@@ -49,6 +50,7 @@ static void physinfo(struct keel_sysctl_physinfo *pi)
     pi->free_pages = meminfo_kb("MemAvailable") / 4;
     pi->free_pages = pi->free_pages > used ? pi->free_pages - used : 0;
     pi->nr_domains = doms + 1;
+    pi->capabilities = hv_logdirty_physcaps();
 }
 
 static long domaininfolist(struct hv_caller *c, struct keel_sysctl_getdomaininfolist *dl)

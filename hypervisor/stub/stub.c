@@ -544,17 +544,22 @@ static void map_memory(struct hv_ctl_header **hp)
     *hp = h;
 }
 
-/* Register guest memory for asynchronous write-protection (log-dirty mode) and hand the
+/* Register guest memory for write-protection (log-dirty mode: asynchronous or synchronous, as
+ * the features the core chose say) and hand the
  * userfaultfd to the core, which takes its own copy with pidfd_getfd(); then close ours. Not
  * fatal: without it the domain only lacks log-dirty mode. */
 static void setup_uffd(struct hv_ctl_header *h)
 {
-    struct uffdio_api api = { .api = UFFD_API,
-                              .features = (1ULL << 15) | (1ULL << 13) | UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+    struct uffdio_api api = { .api = UFFD_API, .features = h->uffd_features };
     struct uffdio_register reg = { .range = { KEEL_GUEST_BASE, h->mem_size },
                                    .mode = UFFDIO_REGISTER_MODE_WP };
-    long fd = sys1(NR_userfaultfd, 02000000 | 04000 | UFFD_USER_MODE_ONLY), r;
+    long fd, r;
 
+    if (!h->uffd_features) {           /* the core has no log-dirty engine */
+        h->uffd = -95;
+        return;
+    }
+    fd = sys1(NR_userfaultfd, 02000000 | 04000 | UFFD_USER_MODE_ONLY);
     if (fd < 0) {
         h->uffd = (int32_t)fd;
         return;

@@ -554,9 +554,15 @@ struct keel_sysctl_physinfo {
     uint64_t total_pages;
     uint64_t free_pages;
     uint64_t scrub_pages;
-    uint32_t capabilities;
+    uint32_t capabilities;       /* KEEL_PHYSCAP_* */
     uint32_t nr_domains;
 };
+/* physinfo.capabilities (Keel): the log-dirty engines the host kernel allows, and the one the
+ * core uses (0 none: no live migration, live save or Remus; 1 async; 2 sync). */
+#define KEEL_PHYSCAP_LOGDIRTY_ASYNC (1u << 16)   /* userfaultfd WP_ASYNC + PAGEMAP_SCAN, 6.7+ */
+#define KEEL_PHYSCAP_LOGDIRTY_SYNC (1u << 17)    /* userfaultfd shmem write-protect, 5.19+ */
+#define KEEL_PHYSCAP_LOGDIRTY_SHIFT 20
+#define KEEL_PHYSCAP_LOGDIRTY_MASK (3u << KEEL_PHYSCAP_LOGDIRTY_SHIFT)
 struct keel_sysctl_getdomaininfolist {
     uint32_t first_domain;
     uint32_t max_domains;        /* entries in buf */
