@@ -262,8 +262,10 @@ char *kl_device_disk_to_spec(const kl_device_disk *dk)
 {
     kl__buf b = { 0 };
 
-    kl__buf_add(&b, "format=%s, vdev=%s, access=%s", kl_disk_format_to_string(dk->format),
-                dk->vdev ? dk->vdev : "", dk->readwrite ? "rw" : "ro");
+    /* an empty cdrom's format is implied (format=empty is not accepted when written) */
+    if (dk->format != KL_DISK_FORMAT_EMPTY)
+        kl__buf_add(&b, "format=%s, ", kl_disk_format_to_string(dk->format));
+    kl__buf_add(&b, "vdev=%s, access=%s", dk->vdev ? dk->vdev : "", dk->readwrite ? "rw" : "ro");
     if (dk->is_cdrom)
         kl__buf_add(&b, ", devtype=cdrom");
     if (dk->backend_domname)
