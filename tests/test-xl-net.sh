@@ -134,6 +134,108 @@ else
     skip "store layout while waiting for a backend" "keel-netback runs: see the attach tests below"
 fi
 
+# ---- keeld's domain.network_* and Python's Context.network_* (the same liblight calls) ----
+# $1: whether a backend serves vifs; a run without one checks that attach fails cleanly
+api_checks() {
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$S/daemons/keeld/tests:$KEEL_RUNDIR/py" \
+    LD_LIBRARY_PATH="$B/liblight/.libs:$B/libguest/.libs:$B/libctrl/.libs" \
+    python3 - "$1" "$2" <<'PYEOF'
+import os, sys
+backend, api = sys.argv[1] == "1", sys.argv[2]
+n = int(os.environ["N0"])
+def ok(c, what):
+    global n
+    n += 1
+    print(("ok %d - " if c else "not ok %d - ") % n + what, flush=True)
+if api == "keeld":
+    import keelrpc
+    c = keelrpc.Client.unix(os.path.join(os.environ["KEEL_RUNDIR"], "keeld", "socket"))
+    def err(f, code, text=""):
+        try:
+            f()
+        except keelrpc.RpcError as e:
+            return e.code == code and text in str(e)
+        return False
+    ok(c.call("domain.network_list", domain="n1") == [], "keeld domain.network_list: no vif yet")
+    ok(err(lambda: c.call("domain.network_attach", domain="n1", spec="rate=10Mb"), -32004, "invalid rate"),
+       "keeld domain.network_attach: a bad spec is a config error naming the key")
+    ok(err(lambda: c.call("domain.network_attach", domain="n1", spec="type=ioemu"), -32602),
+       "keeld domain.network_attach: type=ioemu is invalid params")
+    ok(err(lambda: c.call("domain.network_attach", domain="n1", spec=7), -32602) and
+       err(lambda: c.call("domain.network_attach", domain="n1", spec="x" * 2000), -32602),
+       "keeld domain.network_attach: spec not a string or too long")
+    ok(err(lambda: c.call("domain.network_detach", domain="n1", device=9), -32602, "no vif 9") and
+       err(lambda: c.call("domain.network_detach", domain="n1", device=[1]), -32602) and
+       err(lambda: c.call("domain.network_detach", domain="n1", device="zz:1"), -32602),
+       "keeld domain.network_detach: an absent vif, a wrong type, a bad MAC")
+    if backend:
+        a = c.call("domain.network_attach", domain="n1", spec="bridge=xenbr0,devid=5")
+        ok(a["devid"] == 5 and a["mac"].startswith("00:16:3e:"), "keeld domain.network_attach answers the devid and the MAC chosen")
+        lst = c.call("domain.network_list", domain="n1")
+        ok(len(lst) == 1 and lst[0]["hotplug_status"] == "connected" and lst[0]["bridge"] == "xenbr0",
+           "keeld domain.network_list shows it connected")
+        ok(c.call("domain.network_detach", domain="n1", device=a["mac"])["device"] == a["mac"],
+           "keeld domain.network_detach by MAC")
+        ok(c.call("domain.network_list", domain="n1") == [], "and it is gone")
+    else:
+        ok(err(lambda: c.call("domain.network_attach", domain="n1", spec="bridge=xenbr0"), -32003,
+               "did not reach InitWait"), "keeld domain.network_attach without a backend fails, saying why")
+        ok(c.call("domain.network_list", domain="n1") == [], "and leaves no vif")
+else:
+    import keel
+    with keel.Context(os.environ["KEEL_RUNDIR"]) as ctx:
+        ok(ctx.network_list("n1") == [], "Python Context.network_list: no vif yet")
+        try:
+            ctx.network_attach("n1", "mtu=20")
+            ok(False, "Python network_attach with a bad spec raises ConfigError")
+        except keel.ConfigError as e:
+            ok("invalid mtu" in str(e), "Python network_attach with a bad spec raises ConfigError naming the key")
+        try:
+            ctx.network_detach("n1", 1.5)
+            ok(False, "Python network_detach: a float is a TypeError")
+        except TypeError:
+            ok(True, "Python network_detach: a float is a TypeError")
+        if backend:
+            devid, mac = ctx.network_attach("n1", "bridge=xenbr0")
+            l = ctx.network_list("n1")
+            ok(len(l) == 1 and l[0]["devid"] == devid and l[0]["mac"] == mac and l[0]["hotplug_status"] == "connected",
+               "Python network_attach -> (devid, mac), network_list shows it connected")
+            ctx.network_detach("n1", devid)
+            ok(ctx.network_list("n1") == [], "Python network_detach by devid")
+        else:
+            try:
+                ctx.network_attach("n1", "bridge=xenbr0")
+                ok(False, "Python network_attach without a backend raises")
+            except keel.Error as e:
+                ok("did not reach InitWait" in str(e), "Python network_attach without a backend raises keel.Error saying why")
+            ok(ctx.network_list("n1") == [], "and leaves no vif")
+PYEOF
+}
+api_count() { # the TAP lines the Python above printed
+    grep -c '^\(not \)\?ok ' "$KEEL_RUNDIR/api.out"
+}
+run_api() { # BACKEND
+    if [ -x "$B/daemons/keeld/keeld" ] && "$B/daemons/keeld/keeld" >/dev/null 2>&1; then
+        N0=$n api_checks "$1" keeld >"$KEEL_RUNDIR/api.out" 2>&1; cat "$KEEL_RUNDIR/api.out"
+        n=$((n + $(api_count))); failed=$((failed + $(grep -c '^not ok' "$KEEL_RUNDIR/api.out")))
+        kill "$(cat "$KEEL_RUNDIR/keeld/keeld.pid" 2>/dev/null)" 2>/dev/null
+    else
+        skip "keeld domain.network_*" "keeld did not start"
+    fi
+    suffix=$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+    so="$B/bindings/python/.libs/_keel$suffix"
+    if [ -f "$so" ] && ! ldd "$so" 2>/dev/null | grep -q libasan; then
+        mkdir -p "$KEEL_RUNDIR/py/keel"
+        ln -sf "$S/bindings/python/keel/__init__.py" "$KEEL_RUNDIR/py/keel/__init__.py"
+        ln -sf "$so" "$KEEL_RUNDIR/py/keel/_keel$suffix"
+        N0=$n api_checks "$1" python >"$KEEL_RUNDIR/api.out" 2>&1; cat "$KEEL_RUNDIR/api.out"
+        n=$((n + $(api_count))); failed=$((failed + $(grep -c '^not ok' "$KEEL_RUNDIR/api.out")))
+    else
+        skip "Python Context.network_*" "module not built (or a sanitizer build: see bindings/python)"
+    fi
+}
+run_api "$backend"
+
 # ---- the hotplug scripts on their own, on real taps (nodes written with xenstore-write) ----
 vs() { # SCRIPT COMMAND DOMID DEVID [VIF] [NETDEV] -> runs the script as liblight does
     XENBUS_PATH=backend/vif/$3/$4 XENBUS_TYPE=vif XENBUS_BASE_PATH=backend script="$1" \

@@ -101,6 +101,7 @@ kd_method_fn kd_m_create, kd_m_shutdown, kd_m_reboot, kd_m_save, kd_m_restore, k
 kd_method_fn kd_m_set_vcpus, kd_m_vcpu_list, kd_m_vcpu_pin;
 /* the block device methods (kd_block.c) */
 kd_method_fn kd_m_block_attach, kd_m_block_list, kd_m_block_detach;
+kd_method_fn kd_m_network_attach, kd_m_network_list, kd_m_network_detach;
 extern const char *kd_rundir;
 
 /* Error helper for methods: record code and message, return -1. */

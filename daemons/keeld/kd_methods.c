@@ -301,6 +301,9 @@ static const struct kd_method methods[] = {
     { "domain.block_attach", kd_m_block_attach, false },
     { "domain.block_list", kd_m_block_list, false },
     { "domain.block_detach", kd_m_block_detach, false },
+    { "domain.network_attach", kd_m_network_attach, false },
+    { "domain.network_list", kd_m_network_list, false },
+    { "domain.network_detach", kd_m_network_detach, false },
     { "task.get", kd_m_task_get, false }, { "task.list", kd_m_task_list, false },
     { "task.cancel", kd_m_task_cancel, false },
 };
@@ -317,6 +320,7 @@ bool kd_method_readonly(const char *name)
 {
     static const char *const ro[] = { "host.ping", "host.info", "domain.list", "domain.info",
                                       "domain.console", "domain.vcpu_list", "domain.block_list",
+                                      "domain.network_list",
                                       "task.get", "task.list" };
 
     for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)

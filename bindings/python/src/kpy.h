@@ -131,6 +131,10 @@ PyObject *kpy_ctx_console_read(kpy_ctx *self, PyObject *args, PyObject *kw);
 PyObject *kpy_ctx_block_attach(kpy_ctx *self, PyObject *args, PyObject *kw);
 PyObject *kpy_ctx_block_list(kpy_ctx *self, PyObject *dom);
 PyObject *kpy_ctx_block_detach(kpy_ctx *self, PyObject *args, PyObject *kw);
+/* kpy_net.c: PV network devices */
+PyObject *kpy_ctx_network_attach(kpy_ctx *self, PyObject *args, PyObject *kw);
+PyObject *kpy_ctx_network_list(kpy_ctx *self, PyObject *dom);
+PyObject *kpy_ctx_network_detach(kpy_ctx *self, PyObject *args, PyObject *kw);
 
 /* kpy_watch.c */
 PyObject *kpy_ctx_watch_deaths(kpy_ctx *self, PyObject *args, PyObject *kw);

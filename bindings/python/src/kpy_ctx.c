@@ -230,6 +230,14 @@ static PyMethodDef ctx_methods[] = {
       "mode, params, hotplug_status, backend, frontend"),
     M("block_detach", kpy_ctx_block_detach, VK,
       "block_detach(dom, device, force=False): device is a vdev name or a device number"),
+    M("network_attach", kpy_ctx_network_attach, VK,
+      "network_attach(dom, spec='') -> (devid, mac): attach a vif (spec as in vif=[...]); "
+      "returns once the backend is ready and the hotplug script said connected"),
+    M("network_list", kpy_ctx_network_list, METH_O,
+      "network_list(dom) -> [dict]: devid, mac, backend/frontend states, evtch, rref_tx, "
+      "rref_rx, mtu, ifname, bridge, ip, script, hotplug_status, backend, frontend"),
+    M("network_detach", kpy_ctx_network_detach, VK,
+      "network_detach(dom, device, force=False): device is a devid or a MAC address"),
     M("watch_deaths", kpy_ctx_watch_deaths, VK,
       "watch_deaths(dom=None) -> DeathWatch: domains that shut down or disappear"),
     { NULL, NULL, 0, NULL },
