@@ -248,5 +248,108 @@ struct keel_blkif_front;
 struct keel_blkif_front *rt_blk_ring(struct rt_blk *b);
 uint32_t rt_blk_port(const struct rt_blk *b);
 
+/* PV network frontend (rt_netfront.c), following docs/device-net.md: one queue, a tx and an
+ * rx ring page granted to the backend domain, one event channel or split tx/rx ones when the
+ * backend offers them; negotiated: request-rx-copy=1, feature-rx-notify=1, feature-sg=1 (when
+ * offered: packets of several slots both ways), feature-no-csum-offload=1 (full checksums on
+ * rx; a CSUM_BLANK packet is still passed on with its flag); no GSO, no multi-queue. A fixed
+ * pool of rx pages (granted writable once, reposted with the same grant) and of tx pages
+ * (granted read-only once, one per fragment, freed by its response). rt_nf_open waits (opts
+ * timeout_ms, default 30 s) for the backend's InitWait, publishes, goes Connected and waits for
+ * the backend's Connected. rt_nf_poll takes tx responses and backend state changes: each
+ * time the backend's state reads Connected (first connect, backend restart, restore,
+ * migration) rt_nf_announce moves, so the owner sends a gratuitous ARP; the backend's
+ * Closing/Closed closes the device (frontend Closed, grants revoked). rt_nf_rx hands up to
+ * `budget` packets to fn (frame valid during the call; flags = KEEL_NETRXF_*); rt_nf_recv copies
+ * one. Tx: rt_nf_tx_buf gives a pool page (4096 bytes) to build a frame in, rt_nf_tx_send sends
+ * it (len 0 gives it back unsent); rt_nf_send copies a frame of up to 65535 bytes into as many
+ * pages as it needs. Errors: -11 EAGAIN (no free tx page: poll or wait), -19 ENODEV (closed),
+ * -90 EMSGSIZE. rt_nf_wait blocks until an rx packet (or, want_tx, a tx response), a store
+ * event or the deadline (ns, 0 none). */
+struct rt_nf;
+struct rt_nf_opts {
+    uint32_t timeout_ms;                 /* for the backend to appear and connect; 0 = 30 s */
+    uint32_t rx_bufs, tx_bufs;           /* pool sizes; 0 = the ring's 256 each */
+    int no_split;                        /* one event channel even if split ones are offered */
+};
+struct rt_nf_info {
+    uint32_t devid, backend_id, mtu;
+    uint8_t mac[6];
+    int split, sg;
+    uint32_t tx_port, rx_port;
+    char backend[RT_XB_PATH_MAX];
+};
+struct rt_nf_stats {
+    uint64_t rx_packets, rx_bytes, rx_errors, rx_dropped;
+    uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped, tx_full, bad_responses;
+};
+typedef void (*rt_nf_rx_fn)(void *ctx, const uint8_t *frame, size_t len, unsigned flags);
+struct rt_nf *rt_nf_open(uint32_t devid, const struct rt_nf_opts *opts, int *err); /* devid 0: first */
+int rt_nf_poll(struct rt_nf *nf);        /* 0 connected, -11 closing, -19 closed */
+int rt_nf_rx(struct rt_nf *nf, rt_nf_rx_fn fn, void *ctx, int budget);   /* packets handed over */
+int rt_nf_recv(struct rt_nf *nf, void *buf, size_t size);                /* bytes, 0 none */
+uint8_t *rt_nf_tx_buf(struct rt_nf *nf);
+int rt_nf_tx_send(struct rt_nf *nf, uint8_t *buf, size_t len);
+int rt_nf_send(struct rt_nf *nf, const void *frame, size_t len);
+void rt_nf_wait(struct rt_nf *nf, uint64_t deadline, int want_tx);
+uint32_t rt_nf_announce(const struct rt_nf *nf);
+int rt_nf_connected(const struct rt_nf *nf);
+const struct rt_nf_info *rt_nf_get_info(const struct rt_nf *nf);
+const struct rt_nf_stats *rt_nf_get_stats(const struct rt_nf *nf);
+int rt_nf_backend_read(const struct rt_nf *nf, const char *key, char *buf, size_t size);
+int rt_nf_close(struct rt_nf *nf);       /* frontend-initiated: Closing, Closed, revoke */
+
+/* The IPv4 stack (rt_net.h) on a netfront (rt_netif.c). rt_nif_open opens the vif and takes
+ * the address from the command line (ip=A.B.C.D/len, gw=A.B.C.D), else the first address of
+ * the backend's `ip` key (as /24), else none (the stack then answers nothing). rt_nif_poll
+ * runs netfront's poll, sends the gratuitous ARP when rt_nf_announce moved, feeds up to 64
+ * received frames to the stack and runs its timers: frames taken, or -19 when the vif closed.
+ * rt_nif_wait sleeps until traffic, a store event, the next TCP timer or the deadline. */
+#include "rt_net.h"
+struct rt_nif {
+    struct rt_nf *nf;
+    struct rt_net net;
+    uint32_t announced;
+    uint64_t garps;
+};
+int rt_nif_open(struct rt_nif *s, uint32_t devid, const struct rt_nf_opts *opts);
+int rt_nif_poll(struct rt_nif *s);
+void rt_nif_wait(struct rt_nif *s, uint64_t deadline);
+/* "a.b.c.d" of a host-order address into buf (at least 16 bytes). */
+const char *rt_nif_ntoa(uint32_t ip, char *buf);
+
+/* vTPM frontend (rt_tpmfront.c), tpmif v2 of docs/device-vtpm.md: one page granted to the
+ * backend domain, an unbound event channel, feature-protocol-v2=1; open waits (30 s) for the
+ * backend's InitWait with feature-protocol-v2=1, then for Connected with ready=1. rt_tpm_cmd
+ * sends one TPM command (10 bytes at least, at most rt_tpm_max_cmd) at a locality and waits
+ * for the response: its length, or -110 ETIMEDOUT after timeout_ns (0: no limit; the command
+ * is cancelled), -90 EMSGSIZE, -71 EPROTO (a response that does not fit the page or rsp_size,
+ * or a state other than FINISH), -19 ENODEV (not connected), -16 EBUSY (a cancelled command
+ * the backend still holds). One caller at a time. */
+struct rt_tpm;
+struct keel_tpmif_shared_page;
+struct rt_tpm *rt_tpm_open(uint32_t devid, int *err);    /* devid 0: the first vtpm */
+int rt_tpm_cmd(struct rt_tpm *t, uint8_t locality, const void *cmd, uint32_t len, void *rsp,
+               uint32_t rsp_size, uint64_t timeout_ns);
+uint32_t rt_tpm_max_cmd(const struct rt_tpm *t);
+int rt_tpm_connected(const struct rt_tpm *t);
+uint64_t rt_tpm_cancels(const struct rt_tpm *t);
+int rt_tpm_close(struct rt_tpm *t);
+/* Hostile tests only: the shared page and the event channel. */
+volatile struct keel_tpmif_shared_page *rt_tpm_page(struct rt_tpm *t);
+uint32_t rt_tpm_port(const struct rt_tpm *t);
+
+/* SHA-256 (rt_sha256.c, FIPS 180-4). */
+struct rt_sha256 {
+    uint32_t h[8];
+    uint64_t len;                        /* bytes so far */
+    uint8_t buf[64];
+    uint32_t fill;
+};
+void rt_sha256_init(struct rt_sha256 *c);
+void rt_sha256_update(struct rt_sha256 *c, const void *data, size_t len);
+void rt_sha256_final(struct rt_sha256 *c, uint8_t out[32]);
+void rt_sha256(const void *data, size_t len, uint8_t out[32]);
+
 #pragma GCC visibility pop
 #endif

@@ -91,6 +91,7 @@ struct rt_net {
     struct rt_arp_entry arp[RT_ARP_SLOTS];
     struct rt_udp_bind udp[RT_UDP_BINDS];
     struct rt_tcp *tcp;                 /* the one TCP connection block, if any */
+    const uint8_t *rx_mac;              /* source MAC of the frame being handled (callbacks) */
     uint16_t ip_id;
     struct rt_net_stats st;
 };

@@ -112,6 +112,7 @@ void rt_ip_input(struct rt_net *n, const uint8_t *src_mac, const uint8_t *p, siz
         n->st.rx_other++;
         return;
     }
+    n->rx_mac = src_mac;
     switch (p[9]) {
     case RT_IPPROTO_ICMP:
         if (!bcast)
