@@ -3,7 +3,8 @@
 # files and the Python package in place; programs built only with `pkg-config --cflags --libs`
 # from that tree (kc-example over libkeelctrl/libkeelguest, kl-example over libkeellight) drive
 # real domains on the installed core and store daemon, and the installed `keel` Python package,
-# imported from the install prefix, drives one too. Prints TAP.
+# installed where the interpreter looks for the prefix and imported from there without
+# PYTHONPATH, drives one too. Prints TAP.
 set -u
 n=0; fails=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
@@ -54,24 +55,27 @@ ok $? "kl-example drives a domain (create, list, pause, unpause, destroy) on the
 echo "$out" | grep -q '^counter [0-9]'; ok $? "kl-example shows the counter domain's console"
 echo "$out" | sed 's/^/# /'
 
-# Python: the installed package, imported from the install prefix only
-mod=$(find "$root" -name "_keel*.so" -path "*/keel/*" | head -1)
-[ -n "$mod" ] && [ -f "$(dirname "$mod")/__init__.py" ]
-ok $? "the keel package (keel/__init__.py and keel/_keel*.so) is installed under the prefix"
-site=$(dirname "$(dirname "${mod:-/nonexistent/x/y}")")
+# Python: the package goes where the configured interpreter looks for this prefix (its sysconfig
+# install scheme, asked by install-dir.py as configure does), and that interpreter imports it
+# from there with no PYTHONPATH: in a private mount namespace the DESTDIR's directory is mounted
+# on the real one, so `import keel` goes through the interpreter's own sys.path.
+py=${PYTHON:-/usr/bin/python3}
+scheme=$("$py" -E "$s/bindings/python/install-dir.py" "$prefix")
+pydir=$(echo "$scheme" | sed -n 1p); searched=$(echo "$scheme" | sed -n 2p)
+mod=$(find "$dest$pydir/keel" -name "_keel*.so" 2>/dev/null | head -1)
+[ -n "$pydir" ] && [ -n "$mod" ] && [ -f "$dest$pydir/keel/__init__.py" ]
+ok $? "the keel package is installed where $py looks for prefix $prefix ($pydir)"
 pre=""
 for lib in libasan libubsan; do    # a sanitizer build's module needs its runtime first
     p=$(LD_LIBRARY_PATH="$root/lib" ldd "${mod:-/dev/null}" 2>/dev/null |
         awk -v l="$lib" '$1 ~ "^" l "\\.so" { print $3 }')
     [ -n "$p" ] && pre="$pre${pre:+ }$p"
 done
-out=$(cd /tmp && env ${pre:+LD_PRELOAD="$pre"} ASAN_OPTIONS=detect_leaks=0 \
-      LD_LIBRARY_PATH="$root/lib" PYTHONPATH="$site" PYTHONNOUSERSITE=1 \
-      "${PYTHON:-/usr/bin/python3}" - "$run" "$root/lib/keel/guests/counter" "$site" 2>&1 <<'PY'
+cat >"$dest/drive.py" <<'PY'
 import sys, time
 import keel
 run, kernel, site = sys.argv[1:]
-assert keel.__file__.startswith(site), keel.__file__
+assert keel.__file__.startswith(site + "/keel/"), keel.__file__
 with keel.Context(run) as c:
     d = c.create({"c_info": {"name": "from-python"},
                   "b_info": {"kernel": kernel, "target_memkb": 16384, "cmdline": "interval=20"}})
@@ -87,9 +91,30 @@ with keel.Context(run) as c:
     assert d not in [x.domid for x in c.list()]
 print("python drove domain", d, "from", keel.__file__)
 PY
-)
-ok $? "the installed keel module, imported from the prefix, drives a domain"
+if [ "$searched" = searched ] && [ -d "$pydir" ] && command -v unshare >/dev/null; then
+    out=$(cd /tmp && env -u PYTHONPATH ${pre:+LD_PRELOAD="$pre"} ASAN_OPTIONS=detect_leaks=0 \
+          LD_LIBRARY_PATH="$root/lib" unshare -m --propagation private sh -c \
+          'mount --bind "$1" "$2" && exec "$3" "$4" "$5" "$6" "$2"' sh \
+          "$dest$pydir" "$pydir" "$py" "$dest/drive.py" "$run" "$root/lib/keel/guests/counter" 2>&1)
+    ok $? "$py imports the installed keel from $pydir without PYTHONPATH and drives a domain"
+else
+    out=$(cd /tmp && env ${pre:+LD_PRELOAD="$pre"} ASAN_OPTIONS=detect_leaks=0 \
+          LD_LIBRARY_PATH="$root/lib" PYTHONPATH="$dest$pydir" PYTHONNOUSERSITE=1 \
+          "$py" "$dest/drive.py" "$run" "$root/lib/keel/guests/counter" "$dest$pydir" 2>&1)
+    ok $? "the installed keel, imported from $pydir (which $py does not search: PYTHONPATH), drives a domain"
+fi
 echo "$out" | sed 's/^/# /'
+# A temporary prefix with a scheme of its own: a virtual environment's interpreter names its
+# site-packages for the environment's directory, which it searches.
+venv="$dest/venv"
+if "$py" -m venv --without-pip "$venv" >/dev/null 2>&1; then
+    v=$("$venv/bin/python3" -E "$s/bindings/python/install-dir.py" "$venv")
+    want=$("$venv/bin/python3" -c 'import sysconfig; print(sysconfig.get_path("platlib"))')
+    [ "$(echo "$v" | sed -n 1p)" = "$want" ] && [ "$(echo "$v" | sed -n 2p)" = searched ]
+    ok $? "for a virtual environment as prefix, its interpreter's scheme is used ($want, searched)"
+else
+    n=$((n + 1)); echo "ok $n - install directory for a virtual environment # SKIP $py has no venv"
+fi
 kill "$stpid" "$hvpid"; wait "$stpid" "$hvpid" 2>/dev/null
 echo "1..$n"
 [ "$fails" = 0 ]
