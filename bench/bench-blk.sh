@@ -23,6 +23,7 @@ MODES=${KEEL_BENCH_MODES:-persistent per-request}
 SEQQD=8
 CLOCK_MS=3000
 B=${KEEL_BUILDDIR:-$PWD}
+[ -x "$B/hypervisor/keel-hv" ] || { echo "bench-blk.sh: $B is not a build directory (run it from one, or set KEEL_BUILDDIR)" >&2; exit 1; }
 S=${KEEL_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 XL="$B/cli/xl"
 

@@ -24,11 +24,12 @@ uint64_t hvhost_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* $KEEL_BUILDDIR (make check sets it), else the build tree this was built in. */
 static const char *builddir(void)
 {
     const char *b = getenv("KEEL_BUILDDIR");
 
-    return b && *b ? b : "..";
+    return b && *b ? b : KEEL_ABS_BUILDDIR;
 }
 
 const char *hvhost_guest(const char *name)

@@ -2,7 +2,8 @@
  * throughput through liblight; each against a reference measured in the same run: the bare
  * core path (libkeelctrl + libkeelguest, no store, no xl process), as keel-boot does it.
  * Starts its own keel-hv and keel-stored in a private runtime directory.
- * Usage: bench-lifecycle [RUNS]   ($KEEL_BUILDDIR: the build tree, default ".."). */
+ * Usage: bench-lifecycle [RUNS]   (from anywhere; $KEEL_BUILDDIR / $KEEL_SRCDIR override the
+ * build and source trees it was built from, as for the tests). */
 #include "config.h"
 
 #include <errno.h>
@@ -210,13 +211,15 @@ int main(int argc, char **argv)
     kl_ctx *ctx = NULL;
     int rc = 1;
 
-    bdir = getenv("KEEL_BUILDDIR") && *getenv("KEEL_BUILDDIR") ? getenv("KEEL_BUILDDIR") : "..";
+    const char *sdir = getenv("KEEL_SRCDIR") && *getenv("KEEL_SRCDIR") ? getenv("KEEL_SRCDIR")
+                                                                        : KEEL_ABS_SRCDIR;
+
+    bdir = getenv("KEEL_BUILDDIR") && *getenv("KEEL_BUILDDIR") ? getenv("KEEL_BUILDDIR")
+                                                                : KEEL_ABS_BUILDDIR;
     if (runs < 5)
         runs = 5;
     snprintf(kernel, sizeof(kernel), "%s/guests/hello", bdir);
-    snprintf(cfg, sizeof(cfg), "%s/../examples/hello.cfg", bdir);
-    if (getenv("KEEL_SRCDIR"))
-        snprintf(cfg, sizeof(cfg), "%s/examples/hello.cfg", getenv("KEEL_SRCDIR"));
+    snprintf(cfg, sizeof(cfg), "%s/examples/hello.cfg", sdir);
     a = calloc((size_t)runs, sizeof(double));
     b = calloc((size_t)runs, sizeof(double));
     if (!a || !b || start_host() < 0) {
@@ -224,7 +227,6 @@ int main(int argc, char **argv)
         goto out;
     }
     setenv("KEEL_RUNDIR", rundir, 1);
-    setenv("KEEL_GUESTDIR", bdir, 0);
     if (kl_ctx_open(&ctx, rundir) < 0)
         goto out;
     printf("bench-lifecycle: %d runs each; reference = bare libkeelctrl+libkeelguest path\n", runs);

@@ -4,8 +4,9 @@
  *   trips over a Unix socketpair to a thread (the transport's floor);
  *   domain.create (xl.cfg text, through the task and its task.finished event) + destroy vs
  *   kl_domain_create + kl_domain_destroy called directly.
- * Usage: KEEL_RUNDIR=DIR bench-keeld [ROUNDS] (a host and keeld running on DIR; KEEL_GUESTDIR
- * set so "counter" is found). */
+ * Usage: KEEL_RUNDIR=DIR bench-keeld [ROUNDS] (a host and keeld running on DIR). Both paths name
+ * the kernel "counter", found by liblight as xl finds it (the build tree's guests/, or
+ * $KEEL_GUESTDIR). */
 #include "config.h"
 
 #include <pthread.h>
@@ -155,8 +156,7 @@ static int create_direct(kl_ctx *ctx, int i)
     uint32_t domid;
     int rc;
 
-    snprintf(text, sizeof(text), "name=\"bd%d\"\nkernel=\"%s/counter\"\nmemory=16\n", i,
-             getenv("KEEL_GUESTDIR") ? getenv("KEEL_GUESTDIR") : ".");
+    snprintf(text, sizeof(text), "name=\"bd%d\"\nkernel=\"counter\"\nmemory=16\n", i);
     kl_domain_config_init(&dc);
     rc = kl_cfg_parse_data(&cfg, "bench", text, strlen(text), d);
     if (rc == 0)
