@@ -40,8 +40,8 @@ run xl list -Z
 say "keel-boot evil attempt=syscall   (a guest trying to escape crashes alone)"
 keel-boot "$prefix/lib/keel/guests/evil" attempt=syscall || true
 say "xl dmesg | tail -6"; xl dmesg | tail -6
-say "the Python module, installed where python3 looks (no PYTHONPATH)"
-python3 -c 'import keel; print([(d.domid, d.name, d.state) for d in keel.Context().list()])'
+say "the Python module, installed where Debian's python3 looks (no PYTHONPATH)"
+/usr/bin/python3 -c 'import keel; print([(d.domid, d.name, d.state) for d in keel.Context().list()])'
 run xl destroy demo1
 rm -f /tmp/keel-demo1.save
 run keel-host stop
