@@ -55,4 +55,8 @@ pid_t xl_spawn_pipes(const char *cmd, int *to, int *from);
  * input) until it shuts down or disappears, ^] on the terminal, or SIGINT. */
 int xl_console_stream(kl_ctx *ctx, uint32_t domid);
 
+/* xl_list.c: 0 if the host has a log-dirty engine (live migration, Remus), else print what the
+ * kernel lacks for xl cmd and return -1. */
+int xl_logdirty_check(kl_ctx *ctx, const char *cmd);
+
 #endif

@@ -182,6 +182,30 @@ int xl_cmd_list(int argc, char **argv)
 
 #define INFO(k, ...) (printf("%-23s: ", k), printf(__VA_ARGS__), putchar('\n'))
 
+/* The log-dirty engine of physinfo's capabilities, as xl info shows it. */
+static const char *logdirty_engine(uint32_t caps)
+{
+    switch ((caps & KEEL_PHYSCAP_LOGDIRTY_MASK) >> KEEL_PHYSCAP_LOGDIRTY_SHIFT) {
+    case 1: return "async (userfaultfd WP_ASYNC + PAGEMAP_SCAN)";
+    case 2: return "sync (userfaultfd write-protect faults)";
+    }
+    return caps & (KEEL_PHYSCAP_LOGDIRTY_ASYNC | KEEL_PHYSCAP_LOGDIRTY_SYNC)
+               ? "none (turned off in keel-hv: --logdirty=none)"
+               : "none (the kernel lacks userfaultfd write-protection of shmem, Linux 5.19+)";
+}
+
+/* Can this host track dirty pages (live migration, Remus)? If not, say why and return -1. */
+int xl_logdirty_check(kl_ctx *ctx, const char *cmd)
+{
+    struct keel_sysctl_physinfo pi;
+
+    if (kc_physinfo(kl_ctx_kc(ctx), &pi) < 0 || (pi.capabilities & KEEL_PHYSCAP_LOGDIRTY_MASK))
+        return 0;                      /* no answer: let the operation itself report */
+    fprintf(stderr, "xl %s: this host cannot track a running domain's dirty pages: log-dirty "
+            "engine %s\n", cmd, logdirty_engine(pi.capabilities));
+    return -1;
+}
+
 int xl_cmd_info(int argc, char **argv)
 {
     struct keel_sysctl_physinfo pi;
@@ -214,6 +238,7 @@ int xl_cmd_info(int argc, char **argv)
     INFO("cpu_mhz", "%u.%03u", pi.cpu_khz / 1000, pi.cpu_khz % 1000);
     INFO("hw_caps", "%08x", pi.capabilities);
     INFO("virt_caps", "%s", "pv");
+    INFO("logdirty_engine", "%s", logdirty_engine(pi.capabilities));
     INFO("total_memory", "%llu", (unsigned long long)(pi.total_pages * KEEL_PAGE_SIZE >> 20));
     INFO("free_memory", "%llu", (unsigned long long)(pi.free_pages * KEEL_PAGE_SIZE >> 20));
     INFO("sharing_freed_memory", "0");

@@ -189,6 +189,11 @@ int xl_cmd_migrate(int argc, char **argv)
         free(json);
         return 1;
     }
+    if (xl_logdirty_check(ctx, "migrate") < 0) {
+        free(json);
+        kl_ctx_close(ctx);
+        return 1;
+    }
     if (xl_progress_wanted()) {
         o.progress = xl_progress_line;
         o.arg = "Migrating";

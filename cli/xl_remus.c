@@ -99,6 +99,10 @@ int xl_cmd_remus(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     if (!(ctx = xl_open_domain(argv[optind], &domid)))
         return 1;
+    if (xl_logdirty_check(ctx, "remus") < 0) {
+        kl_ctx_close(ctx);
+        return 1;
+    }
     if (a.blackhole)
         to = open("/dev/null", O_WRONLY | O_CLOEXEC);
     else

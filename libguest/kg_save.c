@@ -165,7 +165,11 @@ static int precopy(struct save *s, const struct kg_save_opts *o)
     int rc;
 
     if ((rc = kc_logdirty_enable(s->h, s->domid)) < 0)
-        return fail(s, rc, "%s", kc_error(s->h));
+        return rc == -EOPNOTSUPP
+                   ? fail(s, rc, "no log-dirty mode on this host: the kernel lacks userfaultfd "
+                          "write-protection of shmem (Linux 5.19+), or keel-hv runs with "
+                          "--logdirty=none (xl info: logdirty_engine)")
+                   : fail(s, rc, "%s", kc_error(s->h));
     find_present(s);                  /* after enabling: later writes are in the next round */
     begin_round(s, 1, count_bits(s->present, s->pages), 0);
     if ((rc = send_pages(s, s->present)) < 0)
