@@ -197,10 +197,11 @@ int rt_xb_open(struct rt_xb_dev *d, const char *type, uint32_t devid)
         return len;
     if ((size_t)len >= sizeof(list))
         len = sizeof(list) - 1;
-    /* the first entry that is a decimal device number and binds */
+    /* the first entry that is a decimal device number and binds (0 included: vifs count
+     * from 0) */
     for (int off = 0; off < len; off += (int)strlen(list + off) + 1) {
         uint64_t id;
-        if (rt_xb_parse_u64(list + off, &id) < 0 || !id || id > UINT32_MAX)
+        if (rt_xb_parse_u64(list + off, &id) < 0 || id > UINT32_MAX)
             continue;
         if ((rc = xb_bind(d, type, (uint32_t)id)) == 0)
             return 0;
