@@ -27,7 +27,54 @@ struct restore {
     size_t held, held_cap;
     uint8_t *state, *state_pending;
     size_t state_len, state_pending_len;
+    struct kg_emu_records *emu;    /* EMULATOR_CONTEXT records wanted (NULL: skipped) */
 };
+
+void kg_emu_records_free(struct kg_emu_records *e)
+{
+    for (uint32_t i = 0; e && i < e->n; i++)
+        free(e->rec[i].data);
+    if (e) {
+        free(e->rec);
+        e->rec = NULL;
+        e->n = 0;
+    }
+}
+
+/* EMULATOR_CONTEXT (libxl layer; the reader checked the 8-byte header): keep a copy of the
+ * body, one per (emulator, index). */
+static int take_emulator(struct restore *r, const struct kg_stream_item *it, char *err,
+                         size_t errlen)
+{
+    struct kg_emu_records *e = r->emu;
+    struct kg_emu_record *slot = NULL;
+    size_t len = it->length - 8;
+    uint8_t *copy;
+
+    for (uint32_t i = 0; i < e->n && !slot; i++)
+        if (e->rec[i].emulator_id == it->u.emulator.emulator_id &&
+            e->rec[i].index == it->u.emulator.index)
+            slot = &e->rec[i];
+    if (!slot && e->n >= KG_EMU_RECORDS_MAX)
+        return kg__fail(err, errlen, -E2BIG, "more than %d EMULATOR_CONTEXT records",
+                        KG_EMU_RECORDS_MAX);
+    if (!(copy = malloc(len ? len : 1)))
+        return kg__fail(err, errlen, -ENOMEM, "out of memory for an EMULATOR_CONTEXT record");
+    memcpy(copy, it->body + 8, len);
+    if (!slot) {
+        struct kg_emu_record *n = realloc(e->rec, sizeof(*n) * (e->n + 1));
+        if (!n) {
+            free(copy);
+            return kg__fail(err, errlen, -ENOMEM, "out of memory for an EMULATOR_CONTEXT record");
+        }
+        e->rec = n;
+        slot = &e->rec[e->n++];
+    } else {
+        free(slot->data);
+    }
+    *slot = (struct kg_emu_record){ it->u.emulator.emulator_id, it->u.emulator.index, copy, len };
+    return 0;
+}
 
 /* Keep a page of the open checkpoint until its CHECKPOINT record commits it. */
 static int hold_page(struct restore *r, uint64_t pfn, const uint8_t *data)
@@ -208,6 +255,9 @@ static int commit(struct restore *r, const struct kg_stream_item *it, char *err,
 
 static int take_record(struct restore *r, const struct kg_stream_item *it, char *err, size_t errlen)
 {
+    if (it->kind == KG_ITEM_RECORD && it->layer == KG_LAYER_LIBXL &&
+        it->type == KG_XLREC_EMULATOR_CONTEXT && r->emu)
+        return take_emulator(r, it, err, errlen);
     if (it->kind != KG_ITEM_RECORD || it->layer != KG_LAYER_LIBXC)
         return 0;
     switch (it->type) {
@@ -249,10 +299,11 @@ static int read_stream(kc_handle *h, uint32_t domid, struct restore *r, struct k
     return 0;
 }
 
-int kg_restore_ex(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
-                  struct kg_restore_result *res, char *err, size_t errlen)
+static int restore_run(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
+                       struct kg_restore_result *res, struct kg_emu_records *emu, char *err,
+                       size_t errlen)
 {
-    struct restore r = { .mem_fd = -1, .pages = mem_kb >> 2 };
+    struct restore r = { .mem_fd = -1, .pages = mem_kb >> 2, .emu = emu };
     struct kg_stream_reader_opts ro = { .format = KG_FMT_AUTO };
     struct kg_stream_reader *rd = NULL;
     struct kg_source *src = NULL;
@@ -278,6 +329,27 @@ int kg_restore_ex(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
     free(r.held_data);
     free(r.state);
     free(r.state_pending);
+    return rc;
+}
+
+int kg_restore_ex(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
+                  struct kg_restore_result *res, char *err, size_t errlen)
+{
+    return restore_run(h, domid, mem_kb, fd, res, NULL, err, errlen);
+}
+
+int kg_restore_emu(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
+                   struct kg_ring_params *rings, struct kg_emu_records *emu, char *err,
+                   size_t errlen)
+{
+    struct kg_restore_result res;
+    int rc;
+
+    if (emu)
+        *emu = (struct kg_emu_records){ 0, NULL };
+    rc = restore_run(h, domid, mem_kb, fd, &res, emu, err, errlen);
+    if (rc == 0 && rings)
+        *rings = res.rings;
     return rc;
 }
 

@@ -313,6 +313,13 @@ static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const u
         s->st.checkpoints++;
         return 0;
     }
+    for (uint32_t i = 0; s->o->emu && i < s->o->emu->n; i++) {
+        const struct kg_emu_record *e = &s->o->emu->rec[i];
+        if ((!i && (rc = kg_stream_write_libxc_end(s->w)) < 0) ||
+            (rc = kg_stream_write_emulator(s->w, KG_XLREC_EMULATOR_CONTEXT, e->emulator_id,
+                                           e->index, e->data, e->len)) < 0)
+            return stream_fail(s, rc, "writing EMULATOR_CONTEXT");
+    }
     if ((rc = kg_stream_write_end(s->w)) < 0)
         return stream_fail(s, rc, "writing END");
     return 0;

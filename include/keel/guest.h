@@ -82,6 +82,20 @@ struct kg_save_progress {
 };
 typedef void kg_save_progress_fn(const struct kg_save_progress *p, void *arg);
 
+/* libxl EMULATOR_CONTEXT records carried by a save stream (Keel: a vTPM's state, emulator_id
+ * 0, index = the vtpm's devid), written after the libxc END and before the libxl END. */
+#define KG_EMU_RECORDS_MAX 64
+struct kg_emu_record {
+    uint32_t emulator_id, index;
+    uint8_t *data;               /* malloc'd */
+    size_t len;
+};
+struct kg_emu_records {
+    uint32_t n;
+    struct kg_emu_record *rec;   /* malloc'd array of n */
+};
+void kg_emu_records_free(struct kg_emu_records *r);
+
 struct kg_save_opts {
     int live;                    /* pre-copy with log-dirty mode while the guest runs */
     uint32_t max_rounds;         /* live: rounds before stop-and-copy (0: 8) */
@@ -105,6 +119,8 @@ struct kg_save_opts {
                                   * Not called with checkpoint_ms (Remus keeps the guest's
                                   * devices running: disk consistency is disk replication's). */
     void *suspend_arg;
+    struct kg_emu_records *emu;  /* optional: EMULATOR_CONTEXT records written before END (the
+                                  * suspend callback may fill it; ignored with checkpoint_ms) */
 };
 
 struct kg_save_stats {
@@ -127,6 +143,13 @@ int kg_save(kc_handle *h, uint32_t domid, int fd, const struct kg_save_opts *opt
  * event channel range); the toolstack introduces them to the store and console daemons. */
 int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_ring_params *rings,
                char *err, size_t errlen);
+
+/* kg_restore that also hands back the stream's EMULATOR_CONTEXT records (each index once: a
+ * later one replaces an earlier; at most KG_EMU_RECORDS_MAX) in *emu (may be NULL; free with
+ * kg_emu_records_free, also on failure). */
+int kg_restore_emu(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
+                   struct kg_ring_params *rings, struct kg_emu_records *emu, char *err,
+                   size_t errlen);
 
 /* What a restore found in its stream. */
 struct kg_restore_result {

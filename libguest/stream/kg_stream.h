@@ -254,6 +254,8 @@ int kg_stream_write_dirty_pfn_list(struct kg_stream_writer *w, const uint64_t *p
 /* libxl EMULATOR_XENSTORE_DATA / EMULATOR_CONTEXT (type is the libxl record type). */
 int kg_stream_write_emulator(struct kg_stream_writer *w, uint32_t type, uint32_t emulator_id,
                              uint32_t index, const void *data, size_t len);
+/* LIBXL/XL streams: the libxc END alone, so libxl records (EMULATOR_*) can follow. */
+int kg_stream_write_libxc_end(struct kg_stream_writer *w);
 /* libxc END, then libxl END for LIBXL/XL streams. */
 int kg_stream_write_end(struct kg_stream_writer *w);
 uint64_t kg_stream_writer_offset(const struct kg_stream_writer *w);

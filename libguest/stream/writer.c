@@ -436,6 +436,16 @@ int kg_stream_write_emulator(struct kg_stream_writer *w, uint32_t type, uint32_t
     return rc;
 }
 
+int kg_stream_write_libxc_end(struct kg_stream_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    if (w->opts.format == KG_FMT_LIBXC || w->order.stage != KG_STAGE_LIBXC)
+        return fail(w, -EPROTO, KG_LAYER_LIBXC, -1, 0, "refusing to end the libxc stream: "
+                    "not in it, or no libxl layer follows");
+    return put_simple(w, KG_LAYER_LIBXC, KG_REC_END, NULL, 0);
+}
+
 int kg_stream_write_end(struct kg_stream_writer *w)
 {
     int rc;
