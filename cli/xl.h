@@ -45,7 +45,12 @@ xl_cmd_fn xl_cmd_create, xl_cmd_list, xl_cmd_destroy, xl_cmd_shutdown, xl_cmd_re
     xl_cmd_vcpu_pin, xl_cmd_vcpu_set, xl_cmd_sched_credit, xl_cmd_help, xl_cmd_getenforce,
     xl_cmd_setenforce, xl_cmd_loadpolicy, xl_cmd_save, xl_cmd_restore, xl_cmd_migrate,
     xl_cmd_migrate_receive, xl_cmd_remus, xl_cmd_block_attach, xl_cmd_block_list,
-    xl_cmd_block_detach, xl_cmd_network_attach, xl_cmd_network_list, xl_cmd_network_detach;
+    xl_cmd_block_detach, xl_cmd_network_attach, xl_cmd_network_list, xl_cmd_network_detach,
+    xl_cmd_vtpm_attach, xl_cmd_vtpm_list, xl_cmd_vtpm_detach,
+    xl_cmd_domxml_from_native, xl_cmd_domxml_to_native;
+/* xl_domxml.c: load an xl.cfg or a libvirt domain XML file (XML takes no key=value overrides) */
+int xl_load_domain(const char *path, int noverrides, char *const overrides[], unsigned flags,
+                   kl_domain_config *dc, kl_diag *d);
 /* xl migrate-receive -r (xl_remus.c) */
 int xl_remus_receive(int paused);
 /* Run `sh -c cmd` with pipes to its standard input (*to) and from its output (*from). */

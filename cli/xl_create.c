@@ -75,7 +75,7 @@ static int load(const struct create_opts *o, int argc, char **argv, int first,
 
     if (!o->quiet)
         fprintf(stderr, "Parsing config from %s\n", o->file);
-    rc = kl_domain_config_load(dc, o->file, argc - first, argv + first, 0, d);
+    rc = xl_load_domain(o->file, argc - first, argv + first, 0, dc, d); /* xl.cfg or XML */
     if (d)
         kl_diag_print(d, stderr);
     kl_diag_free(d);

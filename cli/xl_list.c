@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "keel/ctrl.h"
+#include <keel/kl_xml.h>
+
 #include "xl.h"
 
 static const char *name_of(const kl_dominfo *d)
@@ -95,6 +97,28 @@ static char *with_devices(kl_ctx *ctx, uint32_t domid, char *json)
     return json;
 }
 
+/* xl list -l -x: each domain's libvirt domain XML (with id='DOMID'), one after the other. */
+static int list_xml(kl_ctx *ctx, const kl_dominfo *l, int n)
+{
+    int rc = 0;
+
+    for (int i = 0; i < n; i++) {
+        kl_domain_config dc;
+        char *xml = NULL;
+        if (l[i].domid == 0)
+            continue;
+        kl_domain_config_init(&dc);
+        if (kl_domain_get_config(ctx, l[i].domid, &dc) == 0 &&
+            (xml = kl_domain_config_to_xml(&dc, (int)l[i].domid)))
+            fputs(xml, stdout);
+        else
+            rc = 1;
+        free(xml);
+        kl_domain_config_dispose(&dc);
+    }
+    return rc;
+}
+
 static int list_long(kl_ctx *ctx, const kl_dominfo *l, int n)
 {
     int first = 1;
@@ -125,14 +149,15 @@ static int list_long(kl_ctx *ctx, const kl_dominfo *l, int n)
 
 int xl_cmd_list(int argc, char **argv)
 {
-    bool verbose = false, details = false, context = false;
+    bool verbose = false, details = false, context = false, xml = false;
     kl_dominfo *l, one;
     kl_ctx *ctx;
     int c, n, rc = 0;
 
-    while ((c = xl_getopt(argc, argv, "lvZcn", "list", 0)) != -1) {
+    while ((c = xl_getopt(argc, argv, "lvZcnx", "list", 0)) != -1) {
         switch (c) {
         case 'l': details = true; break;
+        case 'x': xml = true; break;
         case 'v': verbose = true; break;
         case 'Z': context = true; break;
         case 'c': case 'n':
@@ -160,7 +185,9 @@ int xl_cmd_list(int argc, char **argv)
         kl_ctx_close(ctx);
         return 1;
     }
-    if (details)
+    if (details && xml)
+        rc = list_xml(ctx, l, n);
+    else if (details)
         rc = list_long(ctx, l, n);
     else {
         printf("Name                                        ID   Mem VCPUs\tState\tTime(s)");

@@ -43,7 +43,7 @@ static const struct option longopts[] = {
     { "verbose", 0, 0, 'v' }, { "quiet", 0, 0, 'q' }, { "dryrun", 0, 0, 'n' },
     { "defconfig", 1, 0, 'f' }, { "domain", 1, 0, 'd' }, { "weight", 1, 0, 'w' },
     { "cap", 1, 0, 'c' }, { "force", 0, 0, 'f' }, { "numa", 0, 0, 'n' }, { "help", 0, 0, 'h' },
-    { "ignore-host", 0, 0, 'i' }, { 0, 0, 0, 0 }
+    { "ignore-host", 0, 0, 'i' }, { "xml", 0, 0, 'x' }, { 0, 0, 0, 0 }
 };
 
 int xl_getopt(int argc, char **argv, const char *opts, const char *cmd, int min_args)

@@ -17,6 +17,7 @@
 #include "keel/kl_config.h"
 #include "keel/kl_diag.h"
 #include "keel/kl_light.h"
+#include "keel/kl_xml.h"
 
 static int lfail(struct kd_call *c, int rc, const char *what)
 {
@@ -43,17 +44,21 @@ static int resolve_kernel(struct kd_call *c, char **kernel)
     return 0;
 }
 
-/* params.config: xl.cfg text, or a JSON object in liblight's (libxl's) domain config shape. */
+/* params.config: xl.cfg text, libvirt domain XML text, or a JSON object in liblight's
+ * (libxl's) domain config shape. */
 static int load_config(struct kd_call *c, kl_domain_config *dc)
 {
     yajl_val v = kd_param(c->req->params, "config");
+    const char *xml = v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
     kl_diag *d = kl_diag_new();
     kl_cfg *cfg = NULL;
     int rc;
 
     if (!d)
         return kd_fail(c, KD_INTERNAL_ERROR, "out of memory");
-    if (v && YAJL_IS_STRING(v)) {
+    if (xml && kl_text_is_xml(xml, strlen(xml))) {  /* libvirt domain XML */
+        rc = kl_domain_config_from_xml(dc, "config", xml, strlen(xml), 0, d);
+    } else if (v && YAJL_IS_STRING(v)) {
         const char *t = YAJL_GET_STRING(v);
         rc = kl_cfg_parse_data(&cfg, "config", t, strlen(t), d);
         if (rc == 0)
@@ -66,7 +71,8 @@ static int load_config(struct kd_call *c, kl_domain_config *dc)
         kd_out_free(o);
     } else {
         kl_diag_free(d);
-        return kd_fail(c, KD_INVALID_PARAMS, "\"config\" must be xl.cfg text or a JSON object");
+        return kd_fail(c, KD_INVALID_PARAMS, "\"config\" must be xl.cfg text, libvirt domain "
+                       "XML or a JSON object");
     }
     if (rc < 0) {
         const char *first = kl_diag_first_error(d);

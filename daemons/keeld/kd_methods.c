@@ -177,12 +177,18 @@ static int m_list(struct kd_call *c)
 static int m_info(struct kd_call *c)
 {
     struct kl_ctx *ctx = need_ctx(c);
+    const char *format = NULL;
     kl_dominfo d;
     uint32_t domid;
     int rc;
 
     if (!ctx || domain_arg(c, ctx, &domid) < 0)
         return -1;
+    if (kd_param_str(c->req->params, "format", &format, false, c->msg, sizeof(c->msg)) < 0 ||
+        (format && strcmp(format, "xml") && strcmp(format, "json")))
+        return kd_fail(c, KD_INVALID_PARAMS, "\"format\" must be \"json\" or \"xml\"");
+    if (format && !strcmp(format, "xml"))
+        return kd_info_xml(c, ctx, domid);        /* libvirt domain XML (kd_xml.c) */
     if ((rc = kl_domain_info(ctx, domid, &d)) < 0)
         return lib_fail(c, rc, "domain info");
     gen_info(c->g, &d);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kpy.h"
+#include "keel/kl_xml.h"
 
 /* liblight's strings are UTF-8 (it refuses anything else); decode leniently all the same. */
 static PyObject *kpy_str(const char *s)
@@ -299,6 +300,54 @@ static PyObject *config_to_xl_json(kpy_config *c, PyObject *args, PyObject *kw)
     return r;
 }
 
+/* libvirt domain XML (keel/kl_xml.h): from_xml(text, source, strict) and to_xml(domid). */
+static PyObject *config_from_xml(PyObject *cls, PyObject *args, PyObject *kw)
+{
+    static char *kwl[] = { "text", "source", "strict", NULL };
+    const char *text, *source = "<string>";
+    Py_ssize_t len;
+    int strict = 0, rc;
+    kl_domain_config dc;
+    kl_diag *d;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s#|sp:from_xml", kwl, &text, &len, &source,
+                                     &strict))
+        return NULL;
+    if (!(d = kl_diag_new()))
+        return PyErr_NoMemory();
+    kl_domain_config_init(&dc);
+    rc = kl_domain_config_from_xml(&dc, source, text, (size_t)len, strict ? KL_CONV_STRICT : 0, d);
+    if (rc < 0) {
+        kpy_raise_diag(rc, d, "invalid domain XML");
+        kl_domain_config_dispose(&dc);
+        kl_diag_free(d);
+        return NULL;
+    }
+    return config_result((PyTypeObject *)cls, &dc, d);
+}
+
+static PyObject *config_to_xml(kpy_config *c, PyObject *args, PyObject *kw)
+{
+    static char *kwl[] = { "domid", NULL };
+    PyObject *o = Py_None, *r;
+    long domid = -1;
+    char *s;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:to_xml", kwl, &o))
+        return NULL;
+    if (o != Py_None && ((domid = PyLong_AsLong(o)) == -1 && PyErr_Occurred()))
+        return NULL;
+    if (o != Py_None && (domid < 0 || domid > INT32_MAX)) {
+        PyErr_SetString(PyExc_ValueError, "domid out of range");
+        return NULL;
+    }
+    if (!(s = kl_domain_config_to_xml(&c->dc, (int)domid)))
+        return PyErr_NoMemory();
+    r = kpy_str(s);
+    free(s);
+    return r;
+}
+
 static PyObject *config_copy(kpy_config *c, PyObject *unused)
 {
     kpy_config *n = config_alloc(Py_TYPE(c));
@@ -411,6 +460,12 @@ static PyMethodDef config_methods[] = {
       "to_text() -> str: xl.cfg text that converts back to an equal config"),
     M("to_xl_json", config_to_xl_json, METH_VARARGS | METH_KEYWORDS,
       "to_xl_json(domid=None) -> str: what xl create -N / xl list -l print"),
+    M("from_xml", config_from_xml, METH_VARARGS | METH_KEYWORDS | METH_CLASS,
+      "from_xml(text, source='<string>', strict=False) -> DomainConfig\n"
+      "Convert libvirt domain XML (<domain type='xen'>). Raises ConfigError naming the element"
+      " and its line."),
+    M("to_xml", config_to_xml, METH_VARARGS | METH_KEYWORDS,
+      "to_xml(domid=None) -> str: libvirt domain XML that converts back to an equal config"),
     M("copy", config_copy, METH_NOARGS, "copy() -> DomainConfig"),
     M("setdefault", config_setdefault, METH_NOARGS,
       "setdefault(): fill the creation-time defaults libxl fills (uuid, vCPUs, memory, ...)"),

@@ -401,9 +401,32 @@ def test_block():
     c.close()
 
 
+def test_xml():
+    c = keelrpc.Client.unix(SOCK)
+    xml = xl("domxml-from-native", os.path.join(os.environ["SRC"], "examples/counter.cfg"),
+             "name=xmlkd").stdout
+    ok(xml.startswith("<domain type=\"xen\">"), "xl domxml-from-native writes libvirt domain XML")
+    r = c.wait_task(c.call("domain.create", config=xml)["task"])
+    ok(r["domid"] > 0, "domain.create accepts libvirt domain XML")
+    info = c.call("domain.info", domain="xmlkd", format="xml")
+    ok(info["domid"] == r["domid"] and f'<domain type="xen" id="{r["domid"]}">' in info["xml"] and
+       "<name>xmlkd</name>" in info["xml"], "domain.info format=xml answers the domain's XML")
+    bad = xml.replace("<memory", "<bogus/>\n  <memory", 1)
+    try:
+        c.call("domain.create", config=bad)
+        ok(False, "domain.create refuses an XML with an unknown element")
+    except keelrpc.RpcError as e:
+        ok(e.code == -32004 and "<bogus>: unknown element" in e.message,
+           "domain.create refuses an XML with an unknown element, naming it")
+    ok(raises(lambda: c.call("domain.info", domain="xmlkd", format="yaml"), -32602),
+       "domain.info: an unknown format is refused")
+    c.call("domain.destroy", domain="xmlkd")
+    c.close()
+
+
 def main():
     for t in (test_unix, test_xl_side_by_side, test_tls, test_concurrent, test_events_order,
-              test_malformed, test_access, test_restart, test_block):
+              test_malformed, test_access, test_restart, test_block, test_xml):
         try:
             t()
         except Exception as e:  # noqa: BLE001
