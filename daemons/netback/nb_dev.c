@@ -110,7 +110,6 @@ void nb_dev_disable(struct nb_vif *v, const char *fmt, ...)
     va_end(ap);
     klog_err(v->name, "%s: disabled", msg);
     v->disabled = 1;
-    v->closing = 1;
     v->stats_dirty = 1;
 }
 
@@ -193,6 +192,11 @@ static void nb_reconcile(struct nb_vif *v)
     }
     if (nb_be_u64(v, "online", 1, &online) == -ENOENT)
         online = 1;
+    if (v->disabled) {                   /* Closed already: wait for the toolstack's remove */
+        if (online == 0)
+            v->closing = 1;
+        return;
+    }
     if ((be_state == KEEL_XB_CLOSING && v->my_state != KEEL_XB_CLOSING) || online == 0 ||
         be_state == KEEL_XB_CLOSED) {
         klog_info(v->name, "closing (backend state %llu, online %llu)",
@@ -242,6 +246,18 @@ static void nb_reconcile(struct nb_vif *v)
 
 static void nb_progress(struct nb_vif *v)
 {
+    if (v->disabled == 1) {
+        /* rings gone, tap deleted, Closed: the worker stays (its statistics readable) until
+         * the toolstack removes the device */
+        v->disabled = 2;
+        v->closing = 0;
+        if (v->connected)
+            nb_ring_disconnect(v);
+        nb_tap_close(v, 1);
+        nb_dev_write_state(v, KEEL_XB_CLOSED);
+        nb_stats_write(v, 1);
+        return;
+    }
     if (v->exit_now || !(v->closing || v->fe_closing || v->terminating))
         return;
     if (v->connected)
@@ -319,7 +335,8 @@ static int nb_dev_loop(struct nb_vif *v, int sfd)
         timeout = nb_ring_work(v);
         if (v->stats_dirty && (timeout < 0 || timeout > 500))
             timeout = 500;
-        if (kxs_pending(v->xs) || v->closing || v->fe_closing || v->terminating)
+        if (kxs_pending(v->xs) || v->closing || v->fe_closing || v->terminating ||
+            v->disabled == 1)
             timeout = 0;
         p[0] = (struct pollfd){ kxs_fd(v->xs), POLLIN, 0 };
         p[1] = (struct pollfd){ sfd, POLLIN, 0 };

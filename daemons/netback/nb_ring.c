@@ -200,12 +200,14 @@ void nb_ring_disconnect(struct nb_vif *v)
 struct nb_txp {
     struct nb_tx_pkt p;
     uint32_t off;                        /* of its frame in txbuf */
+    keel_ring_idx idx;                   /* ring index of its first slot */
     uint32_t seg0, nseg;                 /* its copy segments */
     int16_t status;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void nb_reject(struct nb_vif *v, struct nb_queue *q, const char *fmt, ...)
+__attribute__((format(printf, 4, 5)))
+static void nb_reject(struct nb_vif *v, struct nb_queue *q, keel_ring_idx idx, const char *fmt,
+                      ...)
 {
     char msg[256];
     va_list ap;
@@ -218,7 +220,7 @@ static void nb_reject(struct nb_vif *v, struct nb_queue *q, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    klog_warn(v->name, "queue %u: tx request %u rejected: %s", q->idx, q->tx.req_cons, msg);
+    klog_warn(v->name, "queue %u: tx request %u rejected: %s", q->idx, idx, msg);
 }
 
 /* Answer the slots of one packet (extras get RSP_NULL). */
@@ -253,7 +255,7 @@ static int16_t nb_tx_deliver(struct nb_vif *v, struct nb_queue *q, struct nb_txp
     if (nb_vnet_tx(f, t->p.size, !!(t->p.flags & KEEL_NETTXF_CSUM_BLANK),
                    !!(t->p.flags & KEEL_NETTXF_DATA_VALIDATED), t->p.gso_type, t->p.gso_size,
                    &h) < 0) {
-        nb_reject(v, q, "checksum offload or GSO asked for a frame that is not TCP/UDP over IP");
+        nb_reject(v, q, t->idx, "checksum offload or GSO asked for a frame that is not TCP/UDP over IP");
         v->st.tx_errors++;
         return KEEL_NETIF_RSP_ERROR;
     }
@@ -280,7 +282,7 @@ static void nb_tx_flush(struct nb_vif *v, struct nb_queue *q, struct nb_txp *pk,
         if (t->status == KEEL_NETIF_RSP_OKAY) {
             for (uint32_t s = t->seg0; s < t->seg0 + t->nseg; s++)
                 if (segs[s].status != 0) {
-                    nb_reject(v, q, "grant %u (offset %u, %u bytes) does not copy (status %d)",
+                    nb_reject(v, q, t->idx, "grant %u (offset %u, %u bytes) does not copy (status %d)",
                               segs[s].ref, segs[s].offset, segs[s].len, segs[s].status);
                     t->status = KEEL_NETIF_RSP_ERROR;
                     v->st.tx_errors++;
@@ -330,11 +332,12 @@ static int nb_tx_batch(struct nb_vif *v, struct nb_queue *q)
             break;
         }
         t->off = off;
+        t->idx = q->tx.req_cons + pos;
         t->seg0 = nseg;
         t->nseg = 0;
         t->status = KEEL_NETIF_RSP_OKAY;
         if (rc < 0) {
-            nb_reject(v, q, "%s", err);
+            nb_reject(v, q, t->idx, "%s", err);
             t->status = KEEL_NETIF_RSP_ERROR;
             v->st.tx_errors++;
             v->st.tx_fatal += t->p.fatal;

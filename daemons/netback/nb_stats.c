@@ -57,7 +57,7 @@ void nb_stats_write(struct nb_vif *v, int force)
                  "disabled %20d\n",
                  v->ifname, L(tx_packets), L(tx_bytes), L(tx_errors), L(tx_fatal), L(tx_dropped),
                  L(tx_spoof_mac), L(tx_spoof_ip), L(rx_packets), L(rx_bytes), L(rx_dropped),
-                 L(rx_errors), v->disabled);
+                 L(rx_errors), !!v->disabled);
 #undef L
     if (n > 0 && pwrite(v->stats_fd, b, (size_t)n, 0) == n) {
         v->stats_dirty = 0;
