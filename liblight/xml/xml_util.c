@@ -51,6 +51,12 @@ static void no_entity(void *vctx, const xmlChar *name, int type, const xmlChar *
     xmlStopParser(vctx);
 }
 
+__attribute__((format(printf, 2, 3)))
+static void silent(void *ctx, const char *msg, ...)
+{
+    (void)ctx, (void)msg;
+}
+
 xmlDocPtr kx_parse(const char *source, const char *xml, size_t len, kl_diag *d)
 {
     kl__pos at = { source, 0, 0 };
@@ -58,6 +64,9 @@ xmlDocPtr kx_parse(const char *source, const char *xml, size_t len, kl_diag *d)
     xmlParserCtxtPtr ctxt;
     xmlDocPtr doc = NULL;
     const xmlError *e;
+
+    xmlGenericErrorFunc old_err;
+    void *old_ctx;
 
     pthread_once(&init_once, init_libxml);
     if (len > KL_XML_MAX_SIZE || len > (size_t)0x7fffffff) {
@@ -69,6 +78,11 @@ xmlDocPtr kx_parse(const char *source, const char *xml, size_t len, kl_diag *d)
         kl__diag_add(d, KL_SEV_ERROR, &at, "out of memory");
         return NULL;
     }
+    /* libxml2 reports some errors (encoding conversion) to its per-thread generic handler,
+     * stderr by default: silenced while parsing; they reach the caller as the parse error */
+    old_err = xmlGenericError;
+    old_ctx = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(NULL, silent);
     ctxt->_private = &st;
     ctxt->sax->internalSubset = on_internal_subset;
     ctxt->sax->externalSubset = on_internal_subset;
@@ -97,6 +111,7 @@ xmlDocPtr kx_parse(const char *source, const char *xml, size_t len, kl_diag *d)
         doc = NULL;
     }
     xmlFreeParserCtxt(ctxt);
+    xmlSetGenericErrorFunc(old_ctx, old_err);
     return doc;
 }
 
