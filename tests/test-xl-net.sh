@@ -67,7 +67,8 @@ $XL network-detach 1 >/dev/null 2>&1; [ $? -eq 2 ]; ok $? "network-detach needs 
 if ! have_xs; then
     skip "PV network tests on a host" "xenstore-utils not installed"; done_tap; exit
 fi
-host start >/dev/null 2>&1; ok $? "a private host starts (in network namespace $KEEL_NETNS)"
+# first without a network backend (the layout, the timeout), keel-netback started further down
+KEEL_NETBACK=none host start >/dev/null 2>&1; ok $? "a private host starts (in network namespace $KEEL_NETNS)"
 backend=$(sh "$S/scripts/keel-host" status 2>/dev/null | grep -c "keel-netback: running")
 $XL create -q -p examples/counter.cfg name=n1 2>/dev/null; ok $? "create a paused guest n1"
 d=$($XL domid n1)
@@ -300,13 +301,110 @@ vs "$VR" offline 907 0 vif907.0 dum0; rc=$?
 grep -q "vif-bridge online backend/vif/901/0: error: no bridge given" "$KEEL_RUNDIR/hotplug.log" &&
     grep -q "vif-route online backend/vif/907/0: vif907.0 .*routed for" "$KEEL_RUNDIR/hotplug.log"; ok $? "everything is logged to RUNDIR/hotplug.log"
 xenstore-rm /local/domain/0/backend/vif; for x in 901 902 903 904 905 906 907; do xenstore-rm /local/domain/$x 2>/dev/null; done
-ip link del eth7; ip link del brA
+ip link del eth7; ip link del brA; ip link del br9; ip tuntap del dev dum0 mode tap
 
 # ---- with a backend: attach, list, detach, create with vif=, destroy, traffic ----
+if [ "$backend" -eq 0 ] && [ -x "$B/daemons/netback/keel-netback" ]; then
+    KEEL_NETBACK="$B/daemons/netback/keel-netback" host start >/dev/null 2>&1
+    backend=$(sh "$S/scripts/keel-host" status 2>/dev/null | grep -c "keel-netback: running")
+fi
 if [ "$backend" -gt 0 ]; then
-    . "$S/tests/test-xl-net-be.sh"
+    # icmp_ping ADDR COUNT: ICMP echo requests from dom0 over a raw socket (no ping(8) needed);
+    # succeeds when at least COUNT-1 replies with the right id and sequence came back
+    icmp_ping() {
+        python3 - "$1" "$2" <<'PYEOF'
+import os, socket, struct, sys, time
+addr, count = sys.argv[1], int(sys.argv[2])
+def csum(b):
+    b += b"\0" * (len(b) & 1)
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(2)
+ident, got = os.getpid() & 0xffff, 0
+for seq in range(count):
+    body = b"keel-ping-%d" % seq
+    hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+    s.sendto(struct.pack("!BBHHH", 8, 0, csum(hdr + body), ident, seq) + body, (addr, 0))
+    end = time.time() + 2
+    while time.time() < end:
+        try:
+            pkt, src = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        ihl = (pkt[0] & 15) * 4
+        t, _, _, i, q = struct.unpack("!BBHHH", pkt[ihl:ihl + 8])
+        if src[0] == addr and t == 0 and i == ident and q == seq and pkt[ihl + 8:] == body:
+            got += 1
+            break
+sys.exit(0 if got >= max(1, count - 1) else 1)
+PYEOF
+    }
+    ip link add xenbr0 type bridge && ip addr add 192.0.2.1/24 dev xenbr0 && ip link set xenbr0 up
+    $XL unpause n1
+    run_api 1
+    $XL network-attach n1 bridge=xenbr0 mac=00:16:3e:00:01:01; ok $? "network-attach on a running guest (keel-netback serving)"
+    be=/local/domain/0/backend/vif/$d/0
+    [ "$(xenstore-read $be/hotplug-status)" = connected ] && [ "$(master vif$d.0)" = xenbr0 ]; ok $? "the hotplug script ran: connected, vif$d.0 is a port of xenbr0"
+    [ "$(xenstore-read $be/feature-rx-copy 2>/dev/null)" = 1 ] && [ "$(xenstore-read $be/state)" -ge 2 ]; ok $? "the backend published its features and went past InitWait"
+    $XL network-list n1 | awk -v d="$d" 'NR==1 && $1=="Idx" && $3=="Mac" && $NF=="BE-path" {h=1}
+        NR==2 && $1==0 && $2==0 && $3=="00:16:3e:00:01:01" && $4==0 && $NF=="/local/domain/0/backend/vif/" d "/0" {r=1}
+        END {exit !(h && r)}'; ok $? "network-list shows xl's columns and the vif"
+    $XL list -l n1 | grep -q '"mac": "00:16:3e:00:01:01"'; ok $? "xl list -l shows the vif in the config"
+    $XL network-attach n1 bridge=xenbr0 mac=00:16:3e:00:01:01 devid=0 2>&1 | grep -q "device 0 already exists"; ok $? "a second vif with the same devid is refused"
+    $XL network-detach n1 00:16:3e:00:01:01; ok $? "network-detach by MAC"
+    nx $be/state && nx /local/domain/$d/device/vif/0/backend && nx /libxl/$d/device/vif/0/backend &&
+        nolink vif$d.0 && [ -z "$(ip -o link show master xenbr0)" ]; ok $? "detach leaves no node, no tap, no bridge port"
+    $XL network-detach n1 0 2>&1 | grep -q "Unknown device 0."; ok $? "detaching again: xl's message"
+    $XL list -l n1 | grep -q '"nics"'; [ $? -ne 0 ]; ok $? "and the stored config has no vif left"
+    printf '#!/bin/sh\n[ "$1" = online ] || exit 0\nxenstore-write "$XENBUS_PATH/hotplug-error" "no uplink for $vif" "$XENBUS_PATH/hotplug-status" error\nexit 1\n' >"$KEEL_RUNDIR/badvif"
+    chmod +x "$KEEL_RUNDIR/badvif"
+    err=$($XL network-attach n1 script="$KEEL_RUNDIR/badvif" 2>&1); rc=$?
+    [ $rc -eq 1 ] && echo "$err" | grep -q "vif 0: hotplug script $KEEL_RUNDIR/badvif online failed: no uplink for vif$d.0"; ok $? "a failing script: the add fails with its hotplug-error"
+    wait_until 5 nolink vif$d.0
+    nx $be/state && nx /libxl/$d/device/vif/0/backend && nolink vif$d.0; ok $? "and nothing is left (nodes, tap)"
+    $XL network-attach n1 bridge=br404 2>&1 | grep -q "bridge br404 does not exist"; ok $? "a missing bridge: vif-bridge's error reaches the user"
+    nx $be/state && nolink vif$d.0; ok $? "and nothing is left"
+    # traffic: netecho guests on xenbr0 (192.0.2.0/24)
+    $XL create -q examples/counter.cfg name=e1 kernel=netecho 'cmdline="ip=192.0.2.10/24"' \
+        "vif=['bridge=xenbr0,ip=192.0.2.10,mac=00:16:3e:00:0e:01']"; ok $? "create a netecho guest with vif="
+    e1=$($XL domid e1)
+    [ "$(xenstore-read /local/domain/0/backend/vif/$e1/0/hotplug-status)" = connected ]; ok $? "its vif is connected before it runs"
+    wait_until 10 sh -c "$XL dmesg | grep -q '(d$e1) netecho: ready ip 192.0.2.10'"; ok $? "netecho reports ready with its address"
+    icmp_ping 192.0.2.10 3; ok $? "ping (ICMP echo) from dom0 across the bridge reaches the guest"
+    python3 - <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+got = 0
+for i in range(5):
+    s.sendto(b"keel-echo-%d" % i, ("192.0.2.10", 7))
+    try:
+        data, src = s.recvfrom(2048)
+        got += data == b"keel-echo-%d" % i and src[0] == "192.0.2.10"
+    except socket.timeout:
+        pass
+sys.exit(0 if got >= 4 else 1)
+PYEOF
+    ok $? "UDP datagrams to port 7 come back from the guest"
+    $XL create -q examples/counter.cfg name=e2 kernel=nettraffic 'cmdline="ip=192.0.2.11/24 mode=udpsend peer=192.0.2.10 port=7 count=50 size=200"' \
+        "vif=['bridge=xenbr0']"; ok $? "create a second guest sending UDP to the first"
+    e2=$($XL domid e2 2>/dev/null)
+    wait_until 20 sh -c "$XL dmesg | grep -q '(d$e2) nettraffic: send: proto=udp pkts=50'"; ok $? "guest 2 sent its datagrams"
+    wait_until 10 sh -c "$XL dmesg | grep '(d$e1) netecho: stats' | grep -q 'echoed [1-9]'"; ok $? "and guest 1 received and echoed them (two guests reach each other)"
+    $XL destroy e2 2>/dev/null
+    # hot-plug on a running netecho: a second vif, then unplug it
+    $XL network-attach e1 bridge=xenbr0 devid=1; ok $? "hot-plug a second vif into the running netecho guest"
+    [ "$(master vif$e1.1)" = xenbr0 ]; ok $? "its tap joined the bridge"
+    $XL network-detach e1 1; ok $? "hot-unplug it"
+    nolink vif$e1.1 && icmp_ping 192.0.2.10 2; ok $? "its tap is gone and the first vif still answers"
+    $XL destroy e1
+    nx /local/domain/0/backend/vif/$e1 && nolink vif$e1.0 && [ -z "$(ip -o link show master xenbr0)" ] &&
+        nx /libxl/$e1; ok $? "destroy leaves no tap, no bridge port, no node"
+    grep -q "vif-bridge offline backend/vif/$e1/0" "$KEEL_RUNDIR/hotplug.log"; ok $? "and ran the script's offline"
 else
-    skip "attach/list/detach on a running guest, create with vif=, traffic" "keel-netback is not started by keel-host yet"
+    skip "attach/list/detach on a running guest, create with vif=, traffic" "keel-netback is not available"
 fi
 $XL destroy n1
 [ -z "$(xenstore-list /local/domain/0/backend 2>/dev/null)" ] && [ -z "$(xenstore-list /libxl 2>/dev/null)" ]; ok $? "destroying the guest leaves no backend node and no bookkeeping"

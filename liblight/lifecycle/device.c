@@ -168,9 +168,11 @@ static int write_nodes(kl_ctx *ctx, const struct kl__dev *d, const char *const *
     for (int attempt = 0; attempt < 5; attempt++) {
         uint32_t tx;
         int rc;
-        if (exists(ctx, d->bk) || exists(ctx, d->fe) || exists(ctx, d->be))
+        const char *there = exists(ctx, d->bk) ? d->bk : exists(ctx, d->fe) ? d->fe
+                          : exists(ctx, d->be) ? d->be : NULL;
+        if (there)
             return kl__err(ctx, -EEXIST, "domain %u: %s: device %u already exists (%s)",
-                           d->domid, d->label, d->devid, d->fe);
+                           d->domid, d->label, d->devid, there);
         if ((rc = kl__xs_tx_start(ctx, &tx)) < 0)
             return rc;
         if ((rc = fill_tx(ctx, tx, d, x)) < 0) {
@@ -239,7 +241,9 @@ static int hotplug_failed(kl_ctx *ctx, const struct kl__dev *d, int status)
     else if (status > 0)
         snprintf(keep, sizeof(keep), "exit status %d and no hotplug-error", status);
     free(msg);
-    kl__dev_remove(ctx, (struct kl__dev *)d, 0, 1);
+    /* as libxl: the normal remove, so the backend has closed before its nodes go (a backend
+     * writing its Closed state after the removal would create the directory again) */
+    kl__dev_remove(ctx, (struct kl__dev *)d, kl__dev_timeout(KL__DESTROY_TIMEOUT_MS), 1);
     return kl__err(ctx, rc, "domain %u: %s: hotplug script %s %s failed: %s", d->domid,
                    d->label, d->script, d->vif ? "online" : "add", keep);
 }
