@@ -1,0 +1,225 @@
+/* keel-vtpmd.c - Keel's vTPM manager: one TPM 2.0 per vtpm device, each a libtpms engine in a
+ * confined process of its own (vt_inst.c, vt_engine.c), served to its guest over tpmif v2
+ * (vt_dev.c), to root's tpm2-tools over a swtpm-TCTI socket (vt_sock.c) and to the toolstack's
+ * save/restore/migration over the control socket (vt_ctl.c). Permanent state is sealed to
+ * <statedir>/vtpm (vt_state.c). One poll loop. See README.md. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "klog.h"
+#include "vt_int.h"
+
+struct vt_ctx vt;
+
+enum { PF_INST, PF_EVT, PF_LISTEN, PF_CTRL, PF_CLIENT };
+
+static void vt_usage(FILE *f)
+{
+    fprintf(f, "Usage: keel-vtpmd [-r RUNDIR] [-l LEVEL]\n"
+               "Serves the vTPMs of Domain-0's backend directory (vtpm): a libtpms TPM 2.0 per\n"
+               "device, state sealed under $KEEL_STATEDIR/vtpm (default /var/lib/keel/vtpm).\n"
+               "  -r, --rundir DIR   runtime directory (default $KEEL_RUNDIR, else /run/keel)\n"
+               "  -l, --log LEVEL    error|warn|info|debug (default info, or $KEEL_LOG)\n");
+}
+
+static int vt_setup(char *err, size_t el)
+{
+    const char *rd = vt.rundir;
+    int rc;
+
+    if (!rd || !*rd)
+        rd = getenv("KEEL_RUNDIR");
+    if (!rd || !*rd)
+        rd = "/run/keel";
+    vt.rundir = rd;
+    if ((size_t)snprintf(vt.vtdir, sizeof(vt.vtdir), "%s/vtpm", rd) >= sizeof(vt.vtdir) - 40) {
+        snprintf(err, el, "runtime directory path too long");
+        return -ENAMETOOLONG;
+    }
+    if ((mkdir(vt.vtdir, 0700) < 0 && errno != EEXIST) || chmod(vt.vtdir, 0700) < 0) {
+        rc = -errno;
+        snprintf(err, el, "cannot create %s: %s", vt.vtdir, strerror(-rc));
+        return rc;
+    }
+    if ((rc = vt_state_dir(vt.statedir, sizeof(vt.statedir))) < 0) {
+        snprintf(err, el, "state directory path too long");
+        return rc;
+    }
+    {
+        /* the parent of <statedir>/vtpm may not exist yet (a private test directory) */
+        char parent[4096];
+        snprintf(parent, sizeof(parent), "%s", vt.statedir);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = 0;
+            mkdir(parent, 0755);
+        }
+    }
+    if ((rc = vt_key_load(vt.statedir, vt.key, err, el)) < 0)
+        return rc;
+    if ((rc = kc_open(&vt.kc, vt.rundir)) < 0) {
+        snprintf(err, el, "cannot connect to the core: %s", strerror(-rc));
+        return rc;
+    }
+    if ((rc = kxs_open(&vt.xs, vt.rundir)) < 0 || (rc = kxs_watch(vt.xs, VT_BASE, "be")) < 0) {
+        snprintf(err, el, "cannot connect to the store and watch " VT_BASE ": %s",
+                 strerror(-rc));
+        return rc;
+    }
+    if ((rc = vt_ctl_open()) < 0) {
+        snprintf(err, el, "cannot listen on %s/control: %s", vt.vtdir, strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
+static void vt_ready(int mark)
+{
+    char p[300];
+    FILE *f;
+
+    snprintf(p, sizeof(p), "%s/keel-vtpmd.ready", vt.vtdir);
+    if (!mark) {
+        unlink(p);
+        return;
+    }
+    if ((f = fopen(p, "we"))) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
+}
+
+/* One round: poll everything, act on what is ready. 1: stop (a signal), -1: the store is gone. */
+static int vt_round(int sfd)
+{
+    struct pollfd p[3 + 5 * VT_MAX_DEVS];
+    int kind[3 + 5 * VT_MAX_DEVS], dev[3 + 5 * VT_MAX_DEVS];
+    char *path, *tok;
+    int n = 3, ev = 0;
+
+    p[0] = (struct pollfd){ kxs_fd(vt.xs), POLLIN, 0 };
+    p[1] = (struct pollfd){ sfd, POLLIN, 0 };
+    p[2] = (struct pollfd){ vt.ctl_fd, POLLIN, 0 };
+    for (int i = 0; i < VT_MAX_DEVS; i++) {
+        struct vt_dev *d = &vt.devs[i];
+        int fds[5] = { d->fd, d->connected ? d->evfd : -1,
+                       d->sock_pending || d->busy == VT_SRC_SOCK ? -1 : d->lfd, d->cfd,
+                       d->sock_pending || d->busy == VT_SRC_SOCK ? -1 : d->client };
+        if (!d->used)
+            continue;
+        for (int k = 0; k < 5; k++) {
+            if (fds[k] < 0)
+                continue;
+            p[n] = (struct pollfd){ fds[k], POLLIN, 0 };
+            kind[n] = k;
+            dev[n++] = i;
+        }
+    }
+    if (poll(p, (nfds_t)n, kxs_pending(vt.xs) ? 0 : -1) < 0 && errno != EINTR)
+        return -1;
+    if (p[1].revents & POLLIN) {
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof(si)) > 0) {
+            klog_info("vtpm", "signal %u: sealing the states and stopping (devices stay "
+                      "connected for a restarted manager)", si.ssi_signo);
+            return 1;
+        }
+    }
+    for (int i = 3; i < n; i++) {
+        struct vt_dev *d = &vt.devs[dev[i]];
+        if (!p[i].revents || !d->used)
+            continue;
+        switch (kind[i]) {
+        case PF_INST: if (p[i].fd == d->fd) vt_inst_readable(d); break;
+        case PF_EVT: if (p[i].fd == d->evfd) vt_ring_event(d); break;
+        case PF_LISTEN: if (p[i].fd == d->lfd) vt_sock_accept(d); break;
+        case PF_CTRL: if (p[i].fd == d->cfd) vt_sock_ctrl(d); break;
+        case PF_CLIENT: if (p[i].fd == d->client) vt_sock_readable(d); break;
+        }
+    }
+    if (p[2].revents & POLLIN)
+        vt_ctl_accept();
+    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && kxs_pump(vt.xs) < 0)
+        return -1;
+    do {
+        ev = 0;
+        while (kxs_next_event(vt.xs, &path, &tok) == 1) {
+            ev = 1;
+            free(path);
+        }
+        if (ev)
+            vt_scan();
+    } while (ev);
+    return kxs_dead(vt.xs) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = { { "rundir", 1, 0, 'r' }, { "log", 1, 0, 'l' },
+                                          { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+    sigset_t ss;
+    char err[400];
+    int c, sfd, rc;
+
+    klog_init_env("keel-vtpmd", KLOG_INFO);
+    while ((c = getopt_long(argc, argv, "r:l:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': vt.rundir = optarg; break;
+        case 'l':
+            if (klog_set_level_name(optarg) < 0) {
+                vt_usage(stderr);
+                return 2;
+            }
+            break;
+        case 'h': vt_usage(stdout); return 0;
+        default: vt_usage(stderr); return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    umask(077);
+    sigemptyset(&ss);
+    sigaddset(&ss, SIGTERM);
+    sigaddset(&ss, SIGINT);
+    sigprocmask(SIG_BLOCK, &ss, NULL);
+    if ((sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+        klog_err("vtpm", "signalfd: %s", strerror(errno));
+        return 1;
+    }
+    for (int i = 0; i < VT_MAX_DEVS; i++)
+        vt.devs[i].fd = vt.devs[i].lfd = vt.devs[i].cfd = vt.devs[i].client =
+            vt.devs[i].evfd = -1;
+    vt.ctl_fd = -1;
+    if (vt_setup(err, sizeof(err)) < 0) {
+        klog_err("vtpm", "%s", err);
+        return 1;
+    }
+    klog_info("vtpm", "serving " VT_BASE "; state in %s; control %s/control", vt.statedir,
+              vt.vtdir);
+    vt_scan();
+    vt_ready(1);
+    while ((rc = vt_round(sfd)) == 0)
+        ;
+    vt_ready(0);
+    if (rc < 0)
+        klog_err("vtpm", "store connection lost: sealing the states and exiting (start the "
+                 "manager again once the store is back)");
+    vt_stop_all();
+    close(vt.ctl_fd);
+    {
+        char p[300];
+        snprintf(p, sizeof(p), "%s/control", vt.vtdir);
+        unlink(p);
+    }
+    kxs_close(vt.xs);
+    kc_close(vt.kc);
+    return rc < 0 ? 1 : 0;
+}
