@@ -228,6 +228,10 @@ int kl__disk_parse(kl_device_disk *disk, const char *spec, const kl__pos *pos, c
         next = strchr(t, ',');
         if (next)
             *next++ = '\0';
+        /* as in Xen's disk parser, a comma ending the spec starts no parameter:
+         * "/path,,hdb,," is four parameters, the last one empty */
+        if (next && !next[strspn(next, " \t\n")])
+            next = NULL;
         eq = strchr(t, '=');
         if (eq && keyword_name(t, eq)) {
             *eq = '\0';

@@ -94,6 +94,7 @@ static void test_disk(kl_diag *d)
 {
     static const char *const vol[] = {
         "/dev/vg/guest-volume,,hda", "/dev/vg/guest-volume,raw,hda,rw",
+        "/dev/vg/guest-volume,,hda,,", "/dev/vg/guest-volume,raw,hda,rw, ",
         "format=raw, vdev=hda, access=rw, target=/dev/vg/guest-volume",
         "raw:/dev/vg/guest-volume,hda,w",
     };
