@@ -10,7 +10,8 @@
 # the bridge, frontend mtu written, missing bridge, routes and proxy ARP, offline removing the
 # port, the routes and the tap). With keel-netback running (started by keel-host), also attach /
 # list / detach on a running guest, create with vif=, a failing script, destroy cleanup, and
-# with the netecho guest ping and UDP echo across a bridge, two guests reaching each other.
+# with the netecho guest ping and UDP echo across a bridge, two guests reaching each other,
+# hot-plug and unplug, save/restore and live migration to a second host (same MAC, ping again).
 if [ -z "${KEEL_NETNS:-}" ]; then
     ns="keel-net-$$"
     if ! ip netns add "$ns" 2>/dev/null; then
@@ -399,10 +400,33 @@ PYEOF
     [ "$(master vif$e1.1)" = xenbr0 ]; ok $? "its tap joined the bridge"
     $XL network-detach e1 1; ok $? "hot-unplug it"
     nolink vif$e1.1 && icmp_ping 192.0.2.10 2; ok $? "its tap is gone and the first vif still answers"
-    $XL destroy e1
-    nx /local/domain/0/backend/vif/$e1 && nolink vif$e1.0 && [ -z "$(ip -o link show master xenbr0)" ] &&
-        nx /libxl/$e1; ok $? "destroy leaves no tap, no bridge port, no node"
-    grep -q "vif-bridge offline backend/vif/$e1/0" "$KEEL_RUNDIR/hotplug.log"; ok $? "and ran the script's offline"
+    # save and restore: the vif's frontend keys travel in the image, the MAC is kept
+    $XL save e1 "$KEEL_RUNDIR/e1.save" >/dev/null 2>&1; ok $? "save the netecho guest"
+    grep -a -q '"vif": {' "$KEEL_RUNDIR/e1.save" && grep -a -q '"tx-ring-ref": "' "$KEEL_RUNDIR/e1.save"; ok $? "the image carries the vif's frontend keys (keel_frontends \"vif\")"
+    nx /local/domain/0/backend/vif/$e1 && nolink vif$e1.0; ok $? "saving (which destroys it) removed its vif: no node, no tap"
+    $XL restore "$KEEL_RUNDIR/e1.save" >/dev/null 2>&1; ok $? "restore it"
+    r1=$($XL domid e1)
+    $XL network-list e1 | awk 'NR==2 && $3=="00:16:3e:00:0e:01" && $5==4 {f=1} END {exit !f}' &&
+        [ "$(master vif$r1.0)" = xenbr0 ]; ok $? "the restored guest (domain $r1) has its vif again: same MAC, connected, on the bridge"
+    icmp_ping 192.0.2.10 3; ok $? "and answers ping again"
+    wait_until 5 sh -c "$XL dmesg | grep -q '(d$r1) netecho: garp [2-9]'"; ok $? "it announced itself (gratuitous ARP) when its backend came back"
+    # live migration to a second host on the same bridge (same network namespace)
+    B2=$(mktemp -d /tmp/keel-xltest-B-XXXXXX)
+    trap 'KEEL_RUNDIR=$B2 host stop >/dev/null 2>&1; rm -rf "$B2"; cleanup' EXIT
+    KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket KEEL_NETBACK="$B/daemons/netback/keel-netback" \
+        KEEL_BLKBACK=none host start >/dev/null 2>&1; ok $? "host B starts with its keel-netback"
+    XLB() { KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL "$@"; }
+    $XL migrate -s '' e1 "KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL migrate-receive" >/dev/null 2>&1
+    ok $? "xl migrate the netecho guest to host B"
+    m1=$(XLB domid e1 2>/dev/null)
+    XLB network-list e1 2>/dev/null | awk 'NR==2 && $3=="00:16:3e:00:0e:01" && $5==4 {f=1} END {exit !f}'; ok $? "on host B its vif has the same MAC and is connected"
+    nx /local/domain/0/backend/vif/$r1 && ! $XL list e1 >/dev/null 2>&1; ok $? "host A keeps no domain and no vif node"
+    icmp_ping 192.0.2.10 3; ok $? "the migrated guest answers ping through host B's vif"
+    XLB destroy e1
+    [ -z "$(XENSTORED_PATH=$B2/xenstored/socket xenstore-list /local/domain/0/backend/vif 2>/dev/null)" ] &&
+        [ -z "$(ip -o link show master xenbr0)" ]; ok $? "destroy on host B leaves no vif node and no bridge port"
+    grep -q "vif-bridge offline backend/vif/$m1/0" "$B2/hotplug.log"; ok $? "and ran the script's offline"
+    KEEL_RUNDIR=$B2 host stop >/dev/null 2>&1; rm -rf "$B2"
 else
     skip "attach/list/detach on a running guest, create with vif=, traffic" "keel-netback is not available"
 fi
