@@ -10,7 +10,8 @@
  *            secs=5): datagrams as fast as tx buffers allow, each starting with its 64-bit
  *            sequence number; then three empty datagrams mark the end
  *   udpsink  port=P (default 5001) secs=S (from the first datagram; default: until an empty
- *            datagram) count=N: counts, and reports sequence gaps as lost
+ *            datagram) count=N: counts, and reports sequence gaps as lost (-1 when the
+ *            sender is not nettraffic)
  *   tcpsend  peer=IP port=P bytes=N (default 256 MiB) or secs=S: one connection, a pattern
  *            stream (byte i = i*7 + (i>>8)), FIN at the end
  *   tcpsink  port=P (default 5001) streams=N (default 1): accepts, counts, checks the pattern
@@ -111,16 +112,19 @@ static int udpsend(void)
         step(1000000ULL);
     }
     secs_str(s, end - start);
-    rt_printf("nettraffic: send: proto=udp pkts=%llu bytes=%llu secs=%s mbit=%llu txerr=%llu\n",
+    const struct rt_nf_stats *st = rt_nf_get_stats(nif.nf);
+    rt_printf("nettraffic: send: proto=udp pkts=%llu bytes=%llu secs=%s mbit=%llu txerr=%llu "
+              "txfull=%llu notify=%llu events=%llu\n",
               (unsigned long long)seq, (unsigned long long)bytes, s,
-              (unsigned long long)mbit(bytes, end - start),
-              (unsigned long long)rt_nf_get_stats(nif.nf)->tx_errors);
+              (unsigned long long)mbit(bytes, end - start), (unsigned long long)st->tx_errors,
+              (unsigned long long)st->tx_full, (unsigned long long)st->tx_notify,
+              (unsigned long long)st->kicks);
     return 0;
 }
 
 struct sink {
     uint64_t pkts, bytes, first, last, next_seq, lost, tick_at;
-    int done;
+    int done, foreign;                   /* foreign: payloads are not our sequence numbers */
 };
 
 static void on_dgram(struct rt_net *n, void *arg, uint32_t src, uint16_t sport, uint16_t dport,
@@ -140,9 +144,11 @@ static void on_dgram(struct rt_net *n, void *arg, uint32_t src, uint16_t sport, 
     k->pkts++;
     k->bytes += len;
     k->last = n->now;
-    if (len >= 8) {
+    if (len >= 8 && !k->foreign) {
         memcpy(&seq, data, 8);
-        if (seq > k->next_seq)
+        if (seq > k->next_seq + (1u << 20))
+            k->foreign = 1;              /* not nettraffic's udpsend: no loss count */
+        else if (seq > k->next_seq)
             k->lost += seq - k->next_seq;
         if (seq >= k->next_seq)
             k->next_seq = seq + 1;
@@ -169,10 +175,10 @@ static int udpsink(void)
     }
     ns = k.last - k.first;
     secs_str(s, ns);
-    rt_printf("nettraffic: sink: proto=udp pkts=%llu bytes=%llu secs=%s mbit=%llu kpps=%llu lost=%llu\n",
+    rt_printf("nettraffic: sink: proto=udp pkts=%llu bytes=%llu secs=%s mbit=%llu kpps=%llu lost=%lld\n",
               (unsigned long long)k.pkts, (unsigned long long)k.bytes, s,
               (unsigned long long)mbit(k.bytes, ns), (unsigned long long)(ns ? k.pkts * 1000000 / ns : 0),
-              (unsigned long long)k.lost);
+              k.foreign ? -1LL : (long long)k.lost);
     return 0;
 }
 
@@ -207,16 +213,23 @@ static int tcpsend(void)
 
     if (parse_peer(&peer) < 0 || resolve(peer) < 0 || tcp_setup() < 0)
         return 1;
-    nif.net.now = rt_now();
-    if ((rc = rt_tcp_connect(&tcb, peer, port, 0)) < 0) {
-        rt_printf("nettraffic: FAIL connect %d\n", rc);
-        return 1;
-    }
-    deadline = rt_now() + 10 * NS;
-    while (tcb.state == RT_TCP_SYN_SENT && rt_now() < deadline)
-        step(10000000ULL);
+    deadline = rt_now() + 10 * NS;             /* refused: the sink may not listen yet */
+    do {
+        nif.net.now = rt_now();
+        if ((rc = rt_tcp_connect(&tcb, peer, port, 0)) < 0) {
+            rt_printf("nettraffic: FAIL connect %d\n", rc);
+            return 1;
+        }
+        while (tcb.state == RT_TCP_SYN_SENT && rt_now() < deadline)
+            step(10000000ULL);
+        if (tcb.state == RT_TCP_CLOSED && tcb.error == -RT_NET_ECONNREFUSED)
+            rt_sleep_until(rt_now() + NS / 5);
+    } while (tcb.state == RT_TCP_CLOSED && tcb.error == -RT_NET_ECONNREFUSED && rt_now() < deadline);
     if (tcb.state != RT_TCP_ESTABLISHED) {
-        rt_printf("nettraffic: FAIL connect: %s error %d\n", rt_tcp_state_name(tcb.state), tcb.error);
+        rt_printf("nettraffic: FAIL connect: %s error %d (segments in %llu out %llu, resets sent %llu, "
+                  "csum %llu)\n", rt_tcp_state_name(tcb.state), tcb.error,
+                  (unsigned long long)nif.net.st.tcp_rx, (unsigned long long)nif.net.st.tcp_tx,
+                  (unsigned long long)nif.net.st.tcp_rst_sent, (unsigned long long)nif.net.st.rx_csum);
         return 1;
     }
     start = rt_now();

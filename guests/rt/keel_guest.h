@@ -282,6 +282,7 @@ struct rt_nf_info {
 struct rt_nf_stats {
     uint64_t rx_packets, rx_bytes, rx_errors, rx_dropped;
     uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped, tx_full, bad_responses;
+    uint64_t tx_notify, rx_notify, kicks;      /* notifications sent, events received */
 };
 typedef void (*rt_nf_rx_fn)(void *ctx, const uint8_t *frame, size_t len, unsigned flags);
 struct rt_nf *rt_nf_open(uint32_t devid, const struct rt_nf_opts *opts, int *err); /* devid 0: first */

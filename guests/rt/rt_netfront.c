@@ -229,8 +229,10 @@ static void tx_put_req(struct rt_nf *nf, uint16_t id, uint16_t size, uint16_t fl
 
 static void tx_push(struct rt_nf *nf)
 {
-    if (keel_netif_tx_front_push(&nf->tx))
+    if (keel_netif_tx_front_push(&nf->tx)) {
+        nf->st.tx_notify++;
         rt_notify(nf->info.tx_port);
+    }
 }
 
 int rt_nf_tx_send(struct rt_nf *nf, uint8_t *buf, size_t len)
@@ -295,8 +297,10 @@ static void rx_post(struct rt_nf *nf)
         memcpy(keel_netif_rx_front_req_slot(&nf->rx, i), &req, sizeof(req));
         nf->rx.req_prod_pvt++;
     }
-    if (keel_netif_rx_front_push(&nf->rx))
+    if (keel_netif_rx_front_push(&nf->rx)) {
+        nf->st.rx_notify++;
         rt_notify(nf->info.rx_port);
+    }
 }
 
 /* Walk one packet's slots from rsp_cons; the slot count, or 0 when not all of it is there. */
@@ -496,6 +500,7 @@ const struct rt_nf_info *rt_nf_get_info(const struct rt_nf *nf)
 
 const struct rt_nf_stats *rt_nf_get_stats(const struct rt_nf *nf)
 {
+    ((struct rt_nf *)nf)->st.kicks = nf->kicks;
     return &nf->st;
 }
 
