@@ -15,7 +15,7 @@ struct xl_globals xl_g;
 
 static const struct xl_cmd cmds[] = {
     { "create", xl_cmd_create, true, "Create a domain from config file <filename>",
-      "[options] <ConfigFile> [vars]",
+      "[options] <ConfigFile|DomainXML> [vars]",
       "-h                      Print this help.\n"
       "-p                      Leave the domain paused after it is created.\n"
       "-c                      Connect to the console after the domain is created.\n"
@@ -28,6 +28,7 @@ static const struct xl_cmd cmds[] = {
       "-e                      Do not wait in the background for the death of the domain." },
     { "list", xl_cmd_list, false, "List information about all/some domains", "[options] [Domain]",
       "-l, --long              Output all VM details (JSON)\n"
+      "-x, --xml               With -l: libvirt domain XML instead of JSON\n"
       "-v, --verbose           Prints out UUIDs, shutdown reason codes and security labels" },
     { "destroy", xl_cmd_destroy, false, "Terminate a domain immediately", "[options] <Domain>",
       "-f                      Permit destroying domain 0 (refused anyway by Keel)" },
@@ -153,11 +154,26 @@ static const struct xl_cmd cmds[] = {
       "<Domain(s)>", NULL },
     { "network-detach", xl_cmd_network_detach, false, "Destroy a domain's virtual network device",
       "<Domain> <DevId|mac>", NULL },
+    { "vtpm-attach", xl_cmd_vtpm_attach, true, "Create a new virtual TPM device",
+      "<Domain> [uuid=<uuid>] [backend=<BackDomain>]",
+      "Without uuid= a new vTPM is made; the same uuid later gives the same TPM (its NV\n"
+      "contents and keys). The backend is Domain-0 (keel-vtpmd); -N prints the parsed vtpm." },
+    { "vtpm-list", xl_cmd_vtpm_list, false, "List virtual TPM devices for a domain",
+      "<Domain(s)>", NULL },
+    { "vtpm-detach", xl_cmd_vtpm_detach, false, "Destroy a domain's virtual TPM device",
+      "<Domain> <DevId|uuid>", NULL },
     { "getenforce", xl_cmd_getenforce, false, "Returns the current enforcing mode of the Flask Xen security module", "", NULL },
     { "setenforce", xl_cmd_setenforce, false, "Sets the current enforcing mode of the Flask Xen security module",
       "<1|0|Enforcing|Permissive>", NULL },
     { "loadpolicy", xl_cmd_loadpolicy, false, "Loads a new policy into the Flask Xen security module",
       "<policy file>", NULL },
+    { "domxml-from-native", xl_cmd_domxml_from_native, false,
+      "Convert an xl.cfg to libvirt domain XML", "[xen-xl] <ConfigFile> [vars]",
+      "Prints <domain type='xen'> XML as virsh domxml-from-native xen-xl does; settings\n"
+      "libvirt has no element for go to <metadata><keel:config>." },
+    { "domxml-to-native", xl_cmd_domxml_to_native, false,
+      "Convert libvirt domain XML to an xl.cfg", "[xen-xl] <DomainXML>",
+      "Prints the xl.cfg of a libvirt domain XML; errors name the element and its line." },
     { "help", xl_cmd_help, true, "Print this help.", "[command]", NULL },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -188,7 +204,7 @@ void xl_help(const char *name)
         for (size_t i = 0; i < NCMDS; i++)
             if (cmds[i].summary)
                 printf(" %-19s %s\n", cmds[i].name, cmds[i].summary);
-        printf("\nNot available in Keel yet: network-attach, vtpm-attach,\n"
+        printf("\nNot available in Keel yet:\n"
                " cpupool-*, sched-credit2, sysrq, trigger, top.\n");
         return;
     }

@@ -102,6 +102,7 @@ kd_method_fn kd_m_set_vcpus, kd_m_vcpu_list, kd_m_vcpu_pin;
 /* the block device methods (kd_block.c) */
 kd_method_fn kd_m_block_attach, kd_m_block_list, kd_m_block_detach;
 kd_method_fn kd_m_network_attach, kd_m_network_list, kd_m_network_detach;
+kd_method_fn kd_m_vtpm_attach, kd_m_vtpm_list, kd_m_vtpm_detach;
 /* domain.info "format": "xml" (kd_xml.c) */
 struct kl_ctx;
 int kd_info_xml(struct kd_call *c, struct kl_ctx *ctx, uint32_t domid);

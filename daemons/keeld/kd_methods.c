@@ -310,6 +310,9 @@ static const struct kd_method methods[] = {
     { "domain.network_attach", kd_m_network_attach, false },
     { "domain.network_list", kd_m_network_list, false },
     { "domain.network_detach", kd_m_network_detach, false },
+    { "domain.vtpm_attach", kd_m_vtpm_attach, false },
+    { "domain.vtpm_list", kd_m_vtpm_list, false },
+    { "domain.vtpm_detach", kd_m_vtpm_detach, false },
     { "task.get", kd_m_task_get, false }, { "task.list", kd_m_task_list, false },
     { "task.cancel", kd_m_task_cancel, false },
 };
@@ -326,7 +329,7 @@ bool kd_method_readonly(const char *name)
 {
     static const char *const ro[] = { "host.ping", "host.info", "domain.list", "domain.info",
                                       "domain.console", "domain.vcpu_list", "domain.block_list",
-                                      "domain.network_list",
+                                      "domain.network_list", "domain.vtpm_list",
                                       "task.get", "task.list" };
 
     for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)

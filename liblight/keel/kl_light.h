@@ -191,6 +191,37 @@ int kl_nic_list(kl_ctx *ctx, uint32_t domid, kl_nicinfo **out);
 enum { KL_NIC_FORCE = 1 };
 int kl_nic_remove(kl_ctx *ctx, uint32_t domid, const char *dev, unsigned flags);
 
+/* ---- vTPMs (lifecycle/device_vtpm.c, vtpm_mig.c; contract: docs/device-vtpm.md) ---- */
+enum { KL_VTPM_NO_RECORD = 1,        /* do not add the vtpm to the stored configuration */
+       KL_VTPM_RESUME = 2 };         /* backend resume=True: keel-vtpmd was given its state */
+typedef struct kl_vtpm_add_opts {
+    unsigned flags;
+    /* extra frontend keys, as kl_disk_add_opts.fe_keys (a restored guest's ring-ref,
+     * event-channel, feature-protocol-v2 and state); backend, backend-id, handle refused */
+    const char *const *fe_keys;
+} kl_vtpm_add_opts;
+/* Attach a vTPM to a running (or paused, being created) domain, as xl vtpm-attach: devid < 0
+ * takes one past the highest the domain has, a nil uuid a new random one (both written back
+ * into *vtpm); a backend other than Domain-0 is refused (-ENOTSUP), a uuid another vtpm of this
+ * host has (-EEXIST). The contract's nodes are written in one store transaction and the
+ * manager's InitWait awaited (10 s; no hotplug script). On failure every node is removed and
+ * kl_ctx_error has the reason. o may be NULL. */
+int kl_vtpm_add(kl_ctx *ctx, uint32_t domid, kl_device_vtpm *vtpm, const kl_vtpm_add_opts *o);
+typedef struct kl_vtpminfo {
+    uint32_t devid, backend_id, frontend_id;
+    char uuid[37];                   /* the backend's uuid ("" when it does not parse) */
+    int backend_state, frontend_state;  /* xenbus states, -1 when absent */
+    int evtch, ring_ref;             /* the frontend's event-channel and ring-ref, -1 if absent */
+    char backend[128], frontend[96];
+} kl_vtpminfo;
+/* The domain's vtpms (from the /libxl bookkeeping), devid order; *out malloc'd. Count. */
+int kl_vtpm_list(kl_ctx *ctx, uint32_t domid, kl_vtpminfo **out);
+/* Detach the vtpm named by devid (decimal) or uuid: online=0, Closing, wait for the manager's
+ * Closed (it seals the state first; 10 s, KL_VTPM_FORCE: no wait), nodes and bookkeeping
+ * removed, the vtpm dropped from the stored configuration. -ENODEV if there is no such vtpm. */
+enum { KL_VTPM_FORCE = 1 };
+int kl_vtpm_remove(kl_ctx *ctx, uint32_t domid, const char *dev, unsigned flags);
+
 /* ---- Store access for the toolstack (absolute paths; values are strings) ---- */
 /* malloc'd value in *out (NUL-terminated); -ENOENT if absent. */
 int kl_store_read(kl_ctx *ctx, const char *path, char **out);

@@ -131,7 +131,12 @@ static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd,
                                           .store_port = bi.store_port };
         return 0;
     }
-    if ((rc = kg_restore(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, err, sizeof(err))) < 0)
+    /* the vTPMs' states (EMULATOR_CONTEXT records) wait in ctx for kl__vtpms_add_config */
+    kl__vtpm_pending_drop(ctx);
+    if (!(ctx->vtpm_pending = calloc(1, sizeof(*ctx->vtpm_pending))))
+        return kl__err(ctx, -ENOMEM, "restoring domain %u: out of memory", domid);
+    if ((rc = kg_restore_emu(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, ctx->vtpm_pending,
+                             err, sizeof(err))) < 0)
         return kl__err(ctx, rc, "restoring domain %u: %s", domid, err);
     return 0;
 }
@@ -160,6 +165,7 @@ static int create_common(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
 
     ctx->fe_pending = NULL;
     rc = create_filled(ctx, dc, flags, fd, fd >= 0 ? fe : NULL, out, d);
+    kl__vtpm_pending_drop(ctx);
     kl__fe_free(fe);
     free(fe);
     return rc;
@@ -193,6 +199,7 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         (rc = fill(ctx, domid, dc, fd, &rings)) < 0 ||
         (rings.store_gfn && (rc = kl__rings_introduce(ctx, domid, &rings)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
+        (rc = kl__vtpms_add_config(ctx, domid, dc, fe)) < 0 ||
         (rc = kl__disks_add_config(ctx, domid, dc, fe)) < 0 ||
         (!(flags & KL_CREATE_PAUSED) && (rc = kc_domain_unpause(ctx->kc, domid)) < 0)) {
         char keep[sizeof(ctx->err)];

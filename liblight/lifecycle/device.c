@@ -24,26 +24,26 @@ int kl__dev_timeout(int dflt_ms)
 
 void kl__dev_paths(struct kl__dev *d, uint32_t domid, uint32_t devid, const char *kind)
 {
-    const char *cls = strcmp(kind, "vif") ? "vbd" : "vif";
+    const char *cls = !strcmp(kind, "vif") ? "vif" : !strcmp(kind, "vtpm") ? "vtpm" : "vbd";
 
     d->domid = domid;
     d->devid = devid;
     d->vif = !strcmp(cls, "vif");
+    d->vtpm = !strcmp(cls, "vtpm");
     snprintf(d->kind, sizeof(d->kind), "%s", kind);
     snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/%s/%u", domid, cls, devid);
     snprintf(d->be_rel, sizeof(d->be_rel), "backend/%s/%u/%u", kind, domid, devid);
     snprintf(d->be, sizeof(d->be), "/local/domain/0/%s", d->be_rel);
     snprintf(d->bk, sizeof(d->bk), "/libxl/%u/device/%s/%u", domid, cls, devid);
-    if (d->vif)
-        snprintf(d->label, sizeof(d->label), "vif %u", devid);
+    if (d->vif || d->vtpm)
+        snprintf(d->label, sizeof(d->label), "%s %u", cls, devid);
     else
         snprintf(d->label, sizeof(d->label), "disk %u", devid);
 }
 
 void kl__dev_bk_path(uint32_t domid, uint32_t key, char *out, size_t len)
 {
-    snprintf(out, len, "/libxl/%u/device/%s/%u", domid, KL__KEY_IS_VIF(key) ? "vif" : "vbd",
-             KL__KEY_DEVID(key));
+    snprintf(out, len, "/libxl/%u/device/%s/%u", domid, KL__KEY_CLASS(key), KL__KEY_DEVID(key));
 }
 
 static int dir_with_perms(kl_ctx *ctx, uint32_t tx, const char *path, const char *owner,
@@ -97,8 +97,9 @@ static int check_extra(kl_ctx *ctx, const struct kl__dev *d, const char *const *
                                              "device-type", "trusted" };
     static const char *const fixed_vif[] = { "backend", "backend-id", "handle", "mac", "trusted",
                                              "mtu" };
-    const char *const *fixed = d->vif ? fixed_vif : fixed_vbd;
-    size_t nfixed = d->vif ? 6 : 5;
+    static const char *const fixed_vtpm[] = { "backend", "backend-id", "handle" };
+    const char *const *fixed = d->vif ? fixed_vif : d->vtpm ? fixed_vtpm : fixed_vbd;
+    size_t nfixed = d->vif ? 6 : d->vtpm ? 3 : 5;
 
     for (; x && x[0]; x += 2) {
         if (!x[1] || !extra_name_ok(x[0]) || strlen(x[1]) > 512)
@@ -284,13 +285,13 @@ int kl__dev_add(kl_ctx *ctx, struct kl__dev *d, const char *const *x)
             return kl__err(ctx, rc, "domain %u: %s: the backend did not reach InitWait in %s "
                            "within %d s (is %s running?)", d->domid, d->label, d->be,
                            kl__dev_timeout(KL__INIT_TIMEOUT_MS) / 1000,
-                           d->vif ? "keel-netback" : "keel-blkback");
+                           d->vif ? "keel-netback" : d->vtpm ? "keel-vtpmd" : "keel-blkback");
         return kl__err(ctx, rc < 0 ? rc : -EIO, "domain %u: %s: waiting for the backend: %s",
                        d->domid, d->label, rc < 0 ? keep : "it closed the device");
     }
-    rc = kl__hotplug_run(ctx, d, 1, KL__HOTPLUG_TIMEOUT_MS);
+    rc = d->vtpm ? 0 : kl__hotplug_run(ctx, d, 1, KL__HOTPLUG_TIMEOUT_MS);  /* vtpm: none */
     snprintf(path, sizeof(path), "%s/hotplug-status", d->be);
-    if (rc == 0 && (kl__xs_read(ctx, 0, path, &st) < 0 || strcmp(st, "connected")))
+    if (rc == 0 && !d->vtpm && (kl__xs_read(ctx, 0, path, &st) < 0 || strcmp(st, "connected")))
         rc = 1;                      /* exit 0 without saying connected */
     free(st);
     if (rc)
@@ -346,7 +347,7 @@ int kl__dev_remove(kl_ctx *ctx, struct kl__dev *d, int timeout_ms, int ran_add)
         if (s >= 2 && s != 6 && timeout_ms > 0)
             kl__xs_wait(ctx, path, be_closed, NULL, timeout_ms);
     }
-    if (ran_add)
+    if (ran_add && !d->vtpm)
         kl__hotplug_run(ctx, d, 0, KL__HOTPLUG_TIMEOUT_MS);
     snprintf(dom, sizeof(dom), "/local/domain/%u", d->domid);
     rm_up(ctx, d->fe, dom);

@@ -76,14 +76,38 @@ static int vif_key_ok(const char *k, const char *v, int q)
     return 0;
 }
 
+/* A vtpm frontend key that may travel (tpmif.h, docs/device-vtpm.md). */
+static int vtpm_key_ok(const char *k, const char *v)
+{
+    if (!strcmp(k, "ring-ref"))
+        return dec_ok(v, 0, UINT32_MAX);
+    if (!strcmp(k, "event-channel"))
+        return dec_ok(v, 1, (1u << 17) - 1);
+    if (!strcmp(k, "feature-protocol-v2"))
+        return dec_ok(v, 0, 1);
+    return !strcmp(k, "state") && dec_ok(v, 1, 8);
+}
+
+/* Device classes in the image: 0 vbd, 1 vif, 2 vtpm. */
+static const char *const cls_names[] = { "vbd", "vif", "vtpm" };
+static const uint32_t cls_keys[] = { 0, KL__VIF_KEY, KL__VTPM_KEY };
+
+static int key_class(uint32_t key)
+{
+    return KL__KEY_IS_VIF(key) ? 1 : KL__KEY_IS_VTPM(key) ? 2 : 0;
+}
+
 /* Is key=value one the frontend may carry across a save? Names and ranges from blkif.h
- * (a disk) or netif.h (a vif). */
-static int key_ok(const char *k, const char *v, int vif)
+ * (a disk, cls 0), netif.h (a vif, 1) or tpmif.h (a vtpm, 2). */
+static int key_ok(const char *k, const char *v, int cls)
 {
     const char *slash;
+    int vif = cls == 1;
 
     if (strlen(v) > 32)
         return 0;
+    if (cls == 2)
+        return vtpm_key_ok(k, v);
     if ((slash = strchr(k, '/'))) {
         /* queue-N/ring-ref[M], queue-N/event-channel (multi-queue, N < 16) */
         char n[8];
@@ -198,7 +222,7 @@ static void read_key(kl_ctx *ctx, const char *fe, const char *k, struct kl__fe_d
     char path[200], *v = NULL;
 
     snprintf(path, sizeof(path), "%s/%s", fe, k);
-    if (kl__xs_read(ctx, 0, path, &v) == 0 && key_ok(k, v, KL__KEY_IS_VIF(d->devid)))
+    if (kl__xs_read(ctx, 0, path, &v) == 0 && key_ok(k, v, key_class(d->devid)))
         dev_put(d, k, v);
     free(v);
 }
@@ -208,8 +232,8 @@ static void collect_dev(kl_ctx *ctx, uint32_t domid, struct kl__fe_dev *d)
     char fe[96], sub[160], name[64], *list, *ql;
     size_t len = 0, qlen;
 
-    snprintf(fe, sizeof(fe), "/local/domain/%u/device/%s/%u", domid,
-             KL__KEY_IS_VIF(d->devid) ? "vif" : "vbd", KL__KEY_DEVID(d->devid));
+    snprintf(fe, sizeof(fe), "/local/domain/%u/device/%s/%u", domid, KL__KEY_CLASS(d->devid),
+             KL__KEY_DEVID(d->devid));
     len = children(ctx, fe, &list);
     for (size_t off = 0; off < len; off += strlen(list + off) + 1) {
         const char *c = list + off;
@@ -274,16 +298,16 @@ int kl__fe_equal(const struct kl__fe_set *a, const struct kl__fe_set *b, uint32_
 /* ---- in the image's JSON ---- */
 
 /* The devices of one class as the member cls: "<devid>": { keys }, ... */
-static void json_class(kl__buf *b, const struct kl__fe_set *s, int vif, int *members)
+static void json_class(kl__buf *b, const struct kl__fe_set *s, int cls, int *members)
 {
     int first = 1;
 
     for (int i = 0; i < s->n; i++) {
-        if (KL__KEY_IS_VIF(s->dev[i].devid) != (vif != 0))
+        if (key_class(s->dev[i].devid) != cls)
             continue;
         if (first)
             kl__buf_add(b, "%s\n        \"%s\": {", (*members)++ ? "\n        }," : "",
-                        vif ? "vif" : "vbd");
+                        cls_names[cls]);
         kl__buf_add(b, "%s\n            \"%u\": {", first ? "" : ",",
                     KL__KEY_DEVID(s->dev[i].devid));
         first = 0;
@@ -318,6 +342,7 @@ int kl__fe_json_insert(const struct kl__fe_set *s, char **json)
                 end && (*json)[end - 1] == '{' ? "" : ",");
     json_class(&b, s, 0, &members);
     json_class(&b, s, 1, &members);
+    json_class(&b, s, 2, &members);
     kl__buf_add(&b, "\n        }\n    }\n}\n");
     if (!(out = kl__buf_take(&b)))
         return -ENOMEM;
@@ -332,7 +357,7 @@ static int bad(kl_ctx *ctx, const char *what, const char *name)
                    what, name ? " '" : "", name ? name : "", name ? "'" : "");
 }
 
-static int parse_dev(kl_ctx *ctx, yajl_val keys, struct kl__fe_dev *d, int vif)
+static int parse_dev(kl_ctx *ctx, yajl_val keys, struct kl__fe_dev *d, int cls)
 {
     if (!YAJL_IS_OBJECT(keys))
         return bad(ctx, "a device's keys are not an object", NULL);
@@ -341,7 +366,7 @@ static int parse_dev(kl_ctx *ctx, yajl_val keys, struct kl__fe_dev *d, int vif)
     for (size_t j = 0; j < keys->u.object.len; j++) {
         const char *k = keys->u.object.keys[j];
         yajl_val v = keys->u.object.values[j];
-        if (!YAJL_IS_STRING(v) || !key_ok(k, YAJL_GET_STRING(v), vif))
+        if (!YAJL_IS_STRING(v) || !key_ok(k, YAJL_GET_STRING(v), cls))
             return bad(ctx, "key not allowed or value out of range:", k);
         if (dev_put(d, k, YAJL_GET_STRING(v)) < 0)
             return bad(ctx, "duplicate key", k);
@@ -349,25 +374,25 @@ static int parse_dev(kl_ctx *ctx, yajl_val keys, struct kl__fe_dev *d, int vif)
     return 0;
 }
 
-/* One member ("vbd" or "vif") of keel_frontends into s. */
-static int parse_class(kl_ctx *ctx, yajl_val devs, int vif, struct kl__fe_set *s)
+/* One member ("vbd", "vif" or "vtpm") of keel_frontends into s. */
+static int parse_class(kl_ctx *ctx, yajl_val devs, int cls, struct kl__fe_set *s)
 {
-    int rc = 0;
+    int rc = 0, vif = cls != 0;          /* vif and vtpm: devids 0..65535 */
 
     if (!YAJL_IS_OBJECT(devs))
-        return bad(ctx, "a device class is not an object:", vif ? "vif" : "vbd");
+        return bad(ctx, "a device class is not an object:", cls_names[cls]);
     for (size_t i = 0; rc == 0 && i < devs->u.object.len; i++) {
         const char *id = devs->u.object.keys[i];
         uint32_t key = 0;
         struct kl__fe_dev *d;
         if (dec_ok(id, vif ? 0 : 1, vif ? 65535 : (2u << 28) - 1))
-            key = (uint32_t)strtoul(id, NULL, 10) | (vif ? KL__VIF_KEY : 0);
+            key = (uint32_t)strtoul(id, NULL, 10) | cls_keys[cls];
         if (!key || kl__fe_find(s, key))
             rc = bad(ctx, "not a device number, or a repeated one:", id);
         else if (!(d = dev_new(s, key)))
             rc = bad(ctx, "too many devices", NULL);
         else
-            rc = parse_dev(ctx, devs->u.object.values[i], d, vif);
+            rc = parse_dev(ctx, devs->u.object.values[i], d, cls);
     }
     return rc;
 }
@@ -383,18 +408,22 @@ int kl__fe_from_json(kl_ctx *ctx, const char *json, struct kl__fe_set *s)
         return 0;                        /* the config reader reports a broken document */
     if (!(m = yajl_tree_get(root, top, yajl_t_any)))
         goto out;
-    if (!YAJL_IS_OBJECT(m) || m->u.object.len < 1 || m->u.object.len > 2) {
-        rc = bad(ctx, "not an object with the members \"vbd\" and/or \"vif\"", NULL);
+    if (!YAJL_IS_OBJECT(m) || m->u.object.len < 1 || m->u.object.len > 3) {
+        rc = bad(ctx, "not an object with the members \"vbd\", \"vif\" and/or \"vtpm\"", NULL);
         goto out;
     }
     for (size_t i = 0; rc == 0 && i < m->u.object.len; i++) {
         const char *cls = m->u.object.keys[i];
-        if (strcmp(cls, "vbd") && strcmp(cls, "vif"))
+        int c = !strcmp(cls, "vbd") ? 0 : !strcmp(cls, "vif") ? 1 : !strcmp(cls, "vtpm") ? 2 : -1;
+        for (size_t j = 0; c >= 0 && j < i; j++)
+            if (!strcmp(cls, m->u.object.keys[j]))
+                c = -2;
+        if (c == -1)
             rc = bad(ctx, "unknown device class", cls);
-        else if (i && !strcmp(cls, m->u.object.keys[0]))
+        else if (c == -2)
             rc = bad(ctx, "repeated device class", cls);
         else
-            rc = parse_class(ctx, m->u.object.values[i], !strcmp(cls, "vif"), s);
+            rc = parse_class(ctx, m->u.object.values[i], c, s);
     }
 out:
     if (rc < 0)
@@ -445,7 +474,8 @@ int kl__fe_quiesce(kl_ctx *ctx, uint32_t domid)
         struct kl__dev d;
         char path[160], *v = NULL;
         uint32_t tx;
-        if (kl__dev_load(ctx, domid, ids[i], &d) < 0)
+        /* a vtpm stays connected: its manager froze it at the export (vtpm_mig.c) */
+        if (KL__KEY_IS_VTPM(ids[i]) || kl__dev_load(ctx, domid, ids[i], &d) < 0)
             continue;
         snprintf(path, sizeof(path), "%s/state", d.be);
         if (kl__xs_read(ctx, 0, path, &v) < 0 || atoi(v) < 2 || atoi(v) == 6) {
@@ -481,6 +511,7 @@ int kl__fe_reopen(kl_ctx *ctx, uint32_t domid)
     uint32_t *ids;
     int n = kl__dev_ids(ctx, domid, &ids), closed = 0, rc;
 
+    kl__vtpms_thaw(ctx, domid);          /* vtpms a save froze go on */
     for (int i = 0; i < n && !closed; i++) {
         char path[128], *v = NULL;
         kl__dev_bk_path(domid, ids[i], path, sizeof(path) - sizeof(SUSPENDED) - 1);
@@ -523,7 +554,8 @@ int kl__fe_resume(kl_ctx *ctx, uint32_t domid, const struct kl__fe_set *s)
     int rc;
 
     kl_domain_config_init(&dc);
-    kl__devices_remove(ctx, domid, 0);
+    kl__vtpms_thaw(ctx, domid);          /* never removed: the frozen instance goes on */
+    kl__devices_remove_pv(ctx, domid, 0);
     if ((rc = kl_domain_get_config(ctx, domid, &dc)) == 0)
         rc = kl__disks_add_config(ctx, domid, &dc, s);
     kl_domain_config_dispose(&dc);

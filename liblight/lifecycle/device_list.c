@@ -59,9 +59,9 @@ static void vif_names(kl_ctx *ctx, struct kl__dev *d)
 int kl__dev_load(kl_ctx *ctx, uint32_t domid, uint32_t key, struct kl__dev *d)
 {
     char bk[96], be[160], want[160];
-    static const char *const kinds[] = { "vbd", "qdisk", "vif" };
+    static const char *const kinds[] = { "vbd", "qdisk", "vif", "vtpm" };
     uint32_t devid = KL__KEY_DEVID(key);
-    int rc, first = KL__KEY_IS_VIF(key) ? 2 : 0, last = KL__KEY_IS_VIF(key) ? 3 : 2;
+    int rc, first = KL__KEY_IS_VIF(key) ? 2 : KL__KEY_IS_VTPM(key) ? 3 : 0, last = first ? first + 1 : 2;
 
     memset(d, 0, sizeof(*d));
     kl__dev_bk_path(domid, key, bk, sizeof(bk));
@@ -94,10 +94,13 @@ int kl__dev_ids(kl_ctx *ctx, uint32_t domid, uint32_t **ids)
     int n = 0;
 
     *ids = NULL;
-    for (int cls = 0; cls < 2; cls++) {
+    static const char *const cls_name[] = { "vbd", "vif", "vtpm" };
+    static const uint32_t cls_key[] = { 0, KL__VIF_KEY, KL__VTPM_KEY };
+
+    for (int cls = 0; cls < 3; cls++) {
         char path[64], *list = NULL;
         size_t len = 0;
-        snprintf(path, sizeof(path), "/libxl/%u/device/%s", domid, cls ? "vif" : "vbd");
+        snprintf(path, sizeof(path), "/libxl/%u/device/%s", domid, cls_name[cls]);
         if (kl__xs_directory(ctx, 0, path, &list, &len) < 0) {
             free(list);
             continue;
@@ -111,7 +114,7 @@ int kl__dev_ids(kl_ctx *ctx, uint32_t domid, uint32_t **ids)
             if (!(nid = realloc(*ids, sizeof(**ids) * (size_t)(n + 1))))
                 break;
             *ids = nid;
-            (*ids)[n++] = (uint32_t)v | (cls ? KL__VIF_KEY : 0);
+            (*ids)[n++] = (uint32_t)v | cls_key[cls];
         }
         free(list);
     }
@@ -163,7 +166,7 @@ int kl_disk_list(kl_ctx *ctx, uint32_t domid, kl_diskinfo **out)
     }
     for (int i = 0; i < n; i++) {
         struct kl__dev d;
-        if (!KL__KEY_IS_VIF(ids[i]) && kl__dev_load(ctx, domid, ids[i], &d) == 0)
+        if (KL__KEY_IS_VBD(ids[i]) && kl__dev_load(ctx, domid, ids[i], &d) == 0)
             info_of(ctx, &d, &(*out)[k++]);
     }
     free(ids);
@@ -206,9 +209,24 @@ void kl__devices_remove(kl_ctx *ctx, uint32_t domid, int timeout_ms)
     free(ids);
 }
 
+void kl__devices_remove_pv(kl_ctx *ctx, uint32_t domid, int timeout_ms)
+{
+    uint32_t *ids;
+    int n = kl__dev_ids(ctx, domid, &ids);
+
+    for (int i = 0; i < n; i++) {
+        struct kl__dev d;
+        int rc = KL__KEY_IS_VTPM(ids[i]) ? -EAGAIN : kl__dev_load(ctx, domid, ids[i], &d);
+        if (rc == 0 || rc == -EPROTO)
+            kl__dev_remove(ctx, &d, timeout_ms, d.script[0] != 0);
+    }
+    free(ids);
+}
+
 void kl__devices_destroy(kl_ctx *ctx, uint32_t domid)
 {
     int wait = kl__dev_timeout(KL__DYING_TIMEOUT_MS);
 
+    kl__vtpms_release(ctx, domid);       /* frozen by a save or migration that succeeded */
     kl__devices_remove(ctx, domid, wait < KL__DYING_TIMEOUT_MS ? wait : KL__DYING_TIMEOUT_MS);
 }

@@ -18,6 +18,9 @@ struct kl_ctx {
     /* frontend keys of the image whose header was read last (device_fe.c), used by the next
      * restore on this context */
     struct kl__fe_set *fe_pending;
+    /* the EMULATOR_CONTEXT records (vTPM states) of the stream restored last (create.c), taken
+     * by kl__vtpms_add_config */
+    struct kg_emu_records *vtpm_pending;
 };
 
 /* Record an error message and return rc (a negative errno). */
@@ -72,15 +75,22 @@ uint64_t kl__now_ms(void);
 
 /* ---- devices (device*.c, hotplug.c) ---- */
 #define KL__DEV_KEYS_MAX 24
-/* A device key names one device of a domain: a vbd's virtual-device number (< 2^29), or a
- * vif's devid with KL__VIF_KEY set. Device lists and the frontend sets use keys. */
+/* A device key names one device of a domain: a vbd's virtual-device number (< 2^29), a
+ * vif's devid with KL__VIF_KEY set, or a vtpm's with KL__VTPM_KEY. Device lists and the
+ * frontend sets use keys. */
 #define KL__VIF_KEY 0x80000000u
+#define KL__VTPM_KEY 0x40000000u
 #define KL__KEY_IS_VIF(k) (((k) & KL__VIF_KEY) != 0)
-#define KL__KEY_DEVID(k) ((k) & ~KL__VIF_KEY)
+#define KL__KEY_IS_VTPM(k) (((k) & KL__VTPM_KEY) != 0)
+#define KL__KEY_IS_VBD(k) (((k) & (KL__VIF_KEY | KL__VTPM_KEY)) == 0)
+#define KL__KEY_DEVID(k) ((k) & ~(KL__VIF_KEY | KL__VTPM_KEY))
+/* The device class of a key: "vbd", "vif" or "vtpm". */
+#define KL__KEY_CLASS(k) (KL__KEY_IS_VIF(k) ? "vif" : KL__KEY_IS_VTPM(k) ? "vtpm" : "vbd")
 /* One PV device (block or network): where its nodes live and what the toolstack writes there. */
 struct kl__dev {
     uint32_t domid, devid;
     int vif;                         /* a network device (class vif), else a disk (class vbd) */
+    int vtpm;                        /* a vTPM (class vtpm: no hotplug script) */
     char vdev[20];
     char kind[8];                    /* backend kind: vbd, qdisk or vif */
     char label[48];                  /* for messages: "disk xvda", "vif 0" */
@@ -129,6 +139,23 @@ int kl__disks_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc
                          const struct kl__fe_set *fe);
 /* Drop the disk vdev from the stored configuration. */
 void kl__disk_forget(kl_ctx *ctx, uint32_t domid, const char *vdev);
+/* The vtpms of a configuration (device_vtpm.c), added before the disks: at a restore each one's
+ * state from the stream (ctx->vtpm_pending) is imported into the manager first and its backend
+ * written with resume=True and the frontend keys of fe. */
+int kl__vtpms_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc,
+                         const struct kl__fe_set *fe);
+/* Free ctx->vtpm_pending (create.c, after a restore). */
+void kl__vtpm_pending_drop(kl_ctx *ctx);
+/* Save/migration (vtpm_mig.c). In the suspend callback: export every vtpm of domid (the manager
+ * freezes the instance), marking each (bookkeeping key keel-exported); the blobs in *out. */
+struct kg_emu_records;
+int kl__vtpms_export(kl_ctx *ctx, uint32_t domid, struct kg_emu_records *out);
+/* The exported (frozen) vtpms of domid go on: kvtpm_resume, the mark removed. */
+void kl__vtpms_thaw(kl_ctx *ctx, uint32_t domid);
+/* The exported vtpms of domid may go (the state lives on elsewhere): kvtpm_release. */
+void kl__vtpms_release(kl_ctx *ctx, uint32_t domid);
+/* Remove the devices of a domain but its vtpms (a resuming migration source). */
+void kl__devices_remove_pv(kl_ctx *ctx, uint32_t domid, int timeout_ms);
 /* The vifs of a configuration (device_nic.c), with the frontend keys of fe when restoring. */
 int kl__nics_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc,
                         const struct kl__fe_set *fe);

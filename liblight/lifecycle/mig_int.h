@@ -41,6 +41,7 @@ struct kl__save_susp {
     int ran;                         /* disks may have been closed */
     int rc;                          /* the callback's failure, message in err */
     char err[512];
+    struct kg_emu_records *emu;      /* the vTPMs' states (vtpm_mig.c), written before END */
 };
 int kl__save_suspend(void *arg);
 

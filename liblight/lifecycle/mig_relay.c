@@ -290,6 +290,7 @@ static int zlib_save(kl_ctx *ctx, struct relay *r)
     r->so.progress_arg = r;
     r->so.suspend = r->susp ? worker_suspend : NULL;
     r->so.suspend_arg = r;
+    r->so.emu = r->susp ? r->susp->emu : NULL;
     if (pthread_create(&th, NULL, worker_main, r) != 0) {
         close(sv[0]);
         close(sv[1]);
@@ -344,6 +345,7 @@ int kl__save_relay(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags, const ch
     r->so.progress_arg = r;
     r->so.suspend = susp ? kl__save_suspend : NULL;     /* kg_save runs on this thread */
     r->so.suspend_arg = susp;
+    r->so.emu = susp ? susp->emu : NULL;
     if ((rc = kg_save(ctx->kc, domid, fd, &r->so, &r->st, r->werr, sizeof(r->werr))) < 0)
         kl__err(ctx, rc, "saving domain %u: %s", domid, r->werr);
     else

@@ -64,6 +64,8 @@ int kl__save_suspend(void *arg)
         s->ran = 1;
         rc = kl__fe_quiesce(s->ctx, s->domid);
     }
+    if (rc == 0 && s->emu)                   /* the vTPMs freeze; their states go in the image */
+        rc = kl__vtpms_export(s->ctx, s->domid, s->emu);
     if (rc < 0) {
         s->rc = rc;
         snprintf(s->err, sizeof(s->err), "%s", kl_ctx_error(s->ctx));
@@ -87,6 +89,7 @@ static int save_done(kl_ctx *ctx, uint32_t domid, int rc, struct kl__save_susp *
                  "added again: %s", domid, kl_ctx_error(ctx));
         memcpy(ctx->err, keep, sizeof(keep));
     }
+    kg_emu_records_free(susp->emu);
     kl__fe_free(sent);
     return rc;
 }
@@ -96,7 +99,8 @@ int kl_domain_save(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags)
     struct kg_save_opts o = { .live = (flags & KL_SAVE_LIVE) != 0, .format = 2 };
     struct kg_save_stats st;
     struct kl__fe_set fe;
-    struct kl__save_susp susp = { .ctx = ctx, .domid = domid, .sent = &fe };
+    struct kg_emu_records emu = { 0, NULL };
+    struct kl__save_susp susp = { .ctx = ctx, .domid = domid, .sent = &fe, .emu = &emu };
     char err[512] = "", *json = NULL;
     int rc;
 
@@ -109,6 +113,7 @@ int kl_domain_save(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags)
     o.xl_config = json;
     o.suspend = kl__save_suspend;
     o.suspend_arg = &susp;
+    o.emu = &emu;
     if ((rc = kl__rings_read(ctx, domid, &o.rings)) < 0) {   /* carried as HVM_PARAMS */
         kl__fe_free(&fe);
         free(json);
@@ -123,7 +128,8 @@ int kl_domain_save(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags)
 int kl_domain_save_ext(kl_ctx *ctx, uint32_t domid, int fd, const kl_migrate_opts *o)
 {
     struct kl__fe_set fe;
-    struct kl__save_susp susp = { .ctx = ctx, .domid = domid, .sent = &fe };
+    struct kg_emu_records emu = { 0, NULL };
+    struct kl__save_susp susp = { .ctx = ctx, .domid = domid, .sent = &fe, .emu = &emu };
     char *json = NULL;
     int rc;
 

@@ -135,6 +135,10 @@ PyObject *kpy_ctx_block_detach(kpy_ctx *self, PyObject *args, PyObject *kw);
 PyObject *kpy_ctx_network_attach(kpy_ctx *self, PyObject *args, PyObject *kw);
 PyObject *kpy_ctx_network_list(kpy_ctx *self, PyObject *dom);
 PyObject *kpy_ctx_network_detach(kpy_ctx *self, PyObject *args, PyObject *kw);
+/* kpy_vtpm.c: vTPMs */
+PyObject *kpy_ctx_vtpm_attach(kpy_ctx *self, PyObject *args, PyObject *kw);
+PyObject *kpy_ctx_vtpm_list(kpy_ctx *self, PyObject *dom);
+PyObject *kpy_ctx_vtpm_detach(kpy_ctx *self, PyObject *args, PyObject *kw);
 
 /* kpy_watch.c */
 PyObject *kpy_ctx_watch_deaths(kpy_ctx *self, PyObject *args, PyObject *kw);

@@ -238,6 +238,14 @@ static PyMethodDef ctx_methods[] = {
       "rref_rx, mtu, ifname, bridge, ip, script, hotplug_status, backend, frontend"),
     M("network_detach", kpy_ctx_network_detach, VK,
       "network_detach(dom, device, force=False): device is a devid or a MAC address"),
+    M("vtpm_attach", kpy_ctx_vtpm_attach, VK,
+      "vtpm_attach(dom, uuid=None, backend=None) -> (devid, uuid): attach a vTPM (a new one "
+      "without uuid; the same uuid is the same TPM); returns once keel-vtpmd is ready"),
+    M("vtpm_list", kpy_ctx_vtpm_list, METH_O,
+      "vtpm_list(dom) -> [dict]: devid, uuid, backend/frontend states, evtch, ring_ref, "
+      "backend, frontend"),
+    M("vtpm_detach", kpy_ctx_vtpm_detach, VK,
+      "vtpm_detach(dom, device, force=False): device is a devid or a uuid"),
     M("watch_deaths", kpy_ctx_watch_deaths, VK,
       "watch_deaths(dom=None) -> DeathWatch: domains that shut down or disappear"),
     { NULL, NULL, 0, NULL },
