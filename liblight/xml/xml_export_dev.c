@@ -48,13 +48,17 @@ static void add(kl__buf *b, const char *key, const char *v)
 /* rbd:NAME[:mon_host=H[\\:P][\\;H...]] (as libvirt writes them) as a network source. */
 static bool rbd_source(xmlNodePtr disk, const char *path)
 {
-    const char *name = path + 4, *colon = strchr(name, ':');
+    const char *name, *colon;
     char *hosts = NULL, *save = NULL;
     kl__buf again = { 0 };
     xmlNodePtr s;
     bool ok;
 
-    if (strncmp(path, "rbd:", 4) || !*name || colon == name ||
+    if (strncmp(path, "rbd:", 4))
+        return false;
+    name = path + 4;
+    colon = strchr(name, ':');
+    if (!*name || colon == name ||
         memchr(name, '\\', colon ? (size_t)(colon - name) : strlen(name)))
         return false;
     if (colon && (strncmp(colon, ":mon_host=", 10) || !colon[10]))
