@@ -9,6 +9,8 @@
  *              toomany (19 slots), notgranted (a reference it never granted), tinyflood (200
  *              runts of 10 bytes at once), spoofmac, spoofip, badextra (an unknown extra type);
  *              then it keeps sending fatal ones until the backend disables the vif (BE state 6).
+ *   mode=flood sends 1514-byte frames as fast as the ring allows (128 per push) for run= seconds
+ *              and prints the rate the backend took them at (a quick tx throughput figure).
  * Lines: "netevil: connected ...", "netevil: tx seq N status S", "netevil: rx len L ...",
  *        "netevil: attack=NAME status S [count N]", "netevil: disabled after N more (state S)".
  * Arguments: devid=N (default 0), mode=good|evil, ip=a.b.c.d, split=0|1, run=seconds. */
@@ -318,6 +320,33 @@ static void evil(void)
               rt_xb_state(&xb, RT_XB_BACKEND));
 }
 
+static void flood(uint64_t run)
+{
+    uint64_t start = rt_now(), end = start + run * 1000000000ULL, frames = 0, ok = 0;
+    uint32_t errs;
+    uint16_t len;
+    char text[1500];
+
+    memset(text, 'x', sizeof(text) - 1);
+    text[1514 - 42] = 0;
+    len = frame(0, mac, myip, text);
+    while (rt_now() < end) {
+        for (int i = 0; i < 128; i++)
+            put((uint32_t)data_ref, 0, KEEL_NETTXF_DATA_VALIDATED, len);
+        kick_tx();
+        if (wait_rsp(128, &errs) != 0)
+            break;
+        frames += 128;
+        ok += 128 - errs;
+    }
+    end = rt_now() - start;
+    rt_printf("netevil: flood %llu frames of %u bytes in %llu ms = %llu Mbit/s, %llu kframes/s\n",
+              (unsigned long long)frames, len, (unsigned long long)(end / 1000000ULL),
+              (unsigned long long)(frames * len * 8ULL * 1000ULL / (end ? end : 1)),
+              (unsigned long long)(frames * 1000000ULL / (end ? end : 1)));
+    (void)ok;
+}
+
 int main(void)
 {
     uint32_t devid = (uint32_t)rt_arg_u64("devid", 0);
@@ -343,6 +372,8 @@ int main(void)
         rt_shutdown(KEEL_SHUTDOWN_POWEROFF);
     if (mode && !strncmp(mode, "evil", 4) && (mode[4] == 0 || mode[4] == ' '))
         evil();
+    else if (mode && !strncmp(mode, "flood", 5) && (mode[5] == 0 || mode[5] == ' '))
+        flood(rt_arg_u64("run", 5));
     else
         good(rt_arg_u64("run", 30));
     rt_printf("netevil: end\n");
