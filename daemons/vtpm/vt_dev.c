@@ -408,7 +408,7 @@ void vt_scan(void)
     char **doms = NULL, **devs = NULL, p[96];
     unsigned nd = 0, nv = 0;
 
-    if (kxs_directory(vt.xs, 0, VT_BASE, &doms, &nd) == 0) {
+    if (kxs_directory(vt.xs, 0, VT_BASE, &doms, &nd) >= 0) {
         for (unsigned i = 0; i < nd; i++) {
             uint32_t domid, devid;
             if (vt_num(doms[i], 0x7fef, &domid) < 0 || domid == 0)

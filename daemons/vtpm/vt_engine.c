@@ -25,22 +25,40 @@ static int eng_fd = -1;
 static uint32_t eng_locality;
 static int eng_store_failed;
 static const char *eng_name = "vtpm";
+static unsigned char *eng_perm;          /* the permanent state as last stored (or given) */
+static uint32_t eng_perm_len;
+
+static int eng_keep(const unsigned char *data, uint32_t len)
+{
+    unsigned char *c = malloc(len ? len : 1);
+
+    if (!c)
+        return -1;
+    memcpy(c, data, len);
+    free(eng_perm);
+    eng_perm = c;
+    eng_perm_len = len;
+    return 0;
+}
 
 static TPM_RESULT eng_nv_init(void)
 {
     return TPM_SUCCESS;
 }
 
-/* Nothing to load beyond what TPMLIB_SetState cached: TPM_RETRY makes libtpms manufacture a new
- * TPM when it has no permanent state. */
+/* The permanent state as last given or stored (libtpms reads it back after manufacturing);
+ * none yet: TPM_RETRY, and libtpms manufactures a new TPM. */
 static TPM_RESULT eng_nv_load(unsigned char **data, uint32_t *length, uint32_t tpm_number,
                               const char *name)
 {
-    (void)data;
-    (void)length;
     (void)tpm_number;
-    (void)name;
-    return TPM_RETRY;
+    if (strcmp(name, TPM_PERMANENT_ALL_NAME) || !eng_perm)
+        return TPM_RETRY;
+    if (TPM_Malloc(data, eng_perm_len) != TPM_SUCCESS)
+        return TPM_FAIL;
+    memcpy(*data, eng_perm, eng_perm_len);
+    *length = eng_perm_len;
+    return TPM_SUCCESS;
 }
 
 static TPM_RESULT eng_nv_store(const unsigned char *data, uint32_t length, uint32_t tpm_number,
@@ -49,6 +67,8 @@ static TPM_RESULT eng_nv_store(const unsigned char *data, uint32_t length, uint3
     (void)tpm_number;
     if (strcmp(name, TPM_PERMANENT_ALL_NAME))
         return TPM_SUCCESS;              /* volatile state travels only through GETSTATE */
+    if (eng_keep(data, length) < 0)
+        return TPM_FAIL;
     if (vt_msg_send(eng_fd, VT_M_NVSTORE, data, length, NULL, 0) < 0) {
         eng_store_failed = 1;
         return TPM_FAIL;
@@ -116,6 +136,8 @@ static TPM_RESULT eng_start(const uint8_t *m, uint32_t len)
     if ((rc = TPMLIB_ChooseTPMVersion(TPMLIB_TPM_VERSION_2)) != TPM_SUCCESS ||
         (rc = TPMLIB_RegisterCallbacks(&cb)) != TPM_SUCCESS)
         return rc;
+    if (pl && eng_keep(m + 8, pl) < 0)
+        return TPM_FAIL;
     if (pl && (rc = TPMLIB_SetState(TPMLIB_STATE_PERMANENT, m + 8, pl)) != TPM_SUCCESS) {
         klog_err(eng_name, "libtpms refused the permanent state (%u bytes): 0x%x", pl, rc);
         return rc;
