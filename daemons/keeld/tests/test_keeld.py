@@ -413,7 +413,7 @@ def test_xml():
        "<name>xmlkd</name>" in info["xml"], "domain.info format=xml answers the domain's XML")
     bad = xml.replace("<memory", "<bogus/>\n  <memory", 1)
     try:
-        c.call("domain.create", config=bad)
+        c.wait_task(c.call("domain.create", config=bad)["task"])
         ok(False, "domain.create refuses an XML with an unknown element")
     except keelrpc.RpcError as e:
         ok(e.code == -32004 and "<bogus>: unknown element" in e.message,
