@@ -24,8 +24,23 @@ struct dparse {
     kl_diag *d;
 };
 
-static int set_param(struct dparse *p, int which, char *v)
+/* A parameter may be given once; as in Xen's parser, one given empty may be given again, a
+ * format may be repeated with the same value, and access= (a keyword) may be given again,
+ * the last one winning. */
+static int set_param(struct dparse *p, int which, char *v, bool keyword)
 {
+    if (p->given[which] && !*p->val[which]) {
+        p->val[which] = v;
+        return 0;
+    }
+    if (p->given[which] && which == P_FORMAT && (!*v || !strcmp(p->val[which], v))) {
+        p->val[which] = *v ? v : p->val[which];
+        return 0;
+    }
+    if (p->given[which] && which == P_ACCESS && keyword) {
+        p->val[which] = v;
+        return 0;
+    }
     if (p->given[which]) {
         kl__spec_err(p->d, p->pos, p->what, p->spec, "`%s' specified more than once",
                      pnames[which]);
@@ -82,19 +97,20 @@ static int positional(struct dparse *p, char *t)
             continue;
         if (w == P_TARGET)
             t = strip_prefixes(p, t);
-        /* ",hdc:cdrom,r" and "raw:/img,hdc:cdrom,r": a vdev carrying its device type */
-        if ((w == P_FORMAT || w == P_VDEV) && (colon = strchr(t, ':'))) {
-            if (strcmp(colon + 1, "cdrom")) {
+        /* ",hdc:cdrom,r" and "raw:/img,xvdb:disk": a vdev carrying its device type after
+         * its last colon (as Xen's parser reads it) */
+        if ((w == P_FORMAT || w == P_VDEV) && (colon = strrchr(t, ':'))) {
+            if (strcmp(colon + 1, "cdrom") && strcmp(colon + 1, "disk")) {
                 kl__spec_err(p->d, p->pos, p->what, p->spec,
-                             "invalid device type `%.40s' (only cdrom)", colon + 1);
+                             "invalid device type `%.40s' (cdrom or disk)", colon + 1);
                 return -EINVAL;
             }
             *colon = '\0';
-            p->cdrom = true;
+            p->cdrom = !strcmp(colon + 1, "cdrom");
             p->deprecated = true;
             w = P_VDEV;
         }
-        return set_param(p, w, t);
+        return set_param(p, w, t, false);
     }
     kl__spec_err(p->d, p->pos, p->what, p->spec, "too many positional parameters at `%.40s'",
                  t);
@@ -107,13 +123,14 @@ static int keyword(struct dparse *p, char *k, char *v)
 
     for (int i = 0; i < P_N; i++)
         if (!strcmp(k, pnames[i]))
-            return set_param(p, i, v);
+            return set_param(p, i, v, true);
     if (!strcmp(k, "devtype")) {
-        if (strcmp(v, "cdrom")) {
-            kl__spec_err(p->d, p->pos, p->what, p->spec, "invalid devtype `%.40s' (only cdrom)", v);
+        if (strcmp(v, "cdrom") && strcmp(v, "disk")) {
+            kl__spec_err(p->d, p->pos, p->what, p->spec,
+                         "invalid devtype `%.40s' (cdrom or disk)", v);
             return -EINVAL;
         }
-        p->cdrom = true;
+        p->cdrom = !strcmp(v, "cdrom");  /* the last device type given wins, as in Xen */
         return 0;
     }
     if (!strcmp(k, "backend"))
@@ -160,22 +177,40 @@ static int flag(struct dparse *p, const char *t)
     return 0;
 }
 
+/* Format names as Xen's parser spells them (lower case only). */
+static int format_value(const char *s, kl_disk_format *out)
+{
+    static const struct { const char *n; kl_disk_format f; } fmts[] = {
+        { "raw", KL_DISK_FORMAT_RAW }, { "qcow", KL_DISK_FORMAT_QCOW },
+        { "qcow2", KL_DISK_FORMAT_QCOW2 }, { "vhd", KL_DISK_FORMAT_VHD },
+        { "qed", KL_DISK_FORMAT_QED }, { "empty", KL_DISK_FORMAT_EMPTY },
+    };
+
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++)
+        if (!strcmp(s, fmts[i].n)) {
+            *out = fmts[i].f;
+            return 0;
+        }
+    return -EINVAL;
+}
+
 static int finish(struct dparse *p)
 {
     kl_device_disk *dk = p->disk;
     const char *fmt = p->val[P_FORMAT], *acc = p->val[P_ACCESS];
 
-    if (fmt && *fmt && (kl_disk_format_from_string(fmt, &dk->format) ||
-                        dk->format == KL_DISK_FORMAT_UNKNOWN || dk->format == KL_DISK_FORMAT_EMPTY)) {
+    if (fmt && *fmt && format_value(fmt, &dk->format)) {
         kl__spec_err(p->d, p->pos, p->what, p->spec,
-                     "invalid format `%.40s' (expected raw, qcow, qcow2, vhd or qed)", fmt);
+                     "invalid format `%.40s' (expected raw, qcow, qcow2, vhd, qed or empty)", fmt);
         return -EINVAL;
     }
-    if (!p->val[P_VDEV] || !*p->val[P_VDEV]) {
+    /* as in Xen's parser, a vdev must be given, but an empty one given is accepted here
+     * (attaching refuses it) */
+    if (!p->given[P_VDEV]) {
         kl__spec_err(p->d, p->pos, p->what, p->spec, "no vdev specified");
         return -EINVAL;
     }
-    dk->readwrite = !p->cdrom;
+    dk->readwrite = 1;
     if (acc && *acc) {
         if (!strcmp(acc, "rw") || !strcmp(acc, "w"))
             dk->readwrite = 1;
@@ -187,11 +222,16 @@ static int finish(struct dparse *p)
             return -EINVAL;
         }
     }
+    if (p->cdrom)
+        dk->readwrite = 0; /* a cdrom is read-only whatever the access, as in Xen */
     dk->is_cdrom = dk->removable = p->cdrom;
     if (kl__spec_set(&dk->vdev, p->val[P_VDEV]) || kl__spec_set(&dk->pdev_path, p->val[P_TARGET]))
         return -ENOMEM;
-    if (dk->format == KL_DISK_FORMAT_UNKNOWN)
-        dk->format = p->cdrom && !dk->pdev_path ? KL_DISK_FORMAT_EMPTY : KL_DISK_FORMAT_RAW;
+    /* a cdrom without media is "empty" whatever format was given, as in Xen */
+    if (p->cdrom && !dk->pdev_path)
+        dk->format = KL_DISK_FORMAT_EMPTY;
+    else if (dk->format == KL_DISK_FORMAT_UNKNOWN)
+        dk->format = KL_DISK_FORMAT_RAW;
     return 0;
 }
 
@@ -219,10 +259,7 @@ int kl__disk_parse(kl_device_disk *disk, const char *spec, const kl__pos *pos, c
         while (isspace((unsigned char)*t))
             t++;
         if (!strncmp(t, "target=", 7)) {
-            /* allowed after an empty positional target */
-            if (p.given[P_TARGET] && !*p.val[P_TARGET])
-                p.given[P_TARGET] = false;
-            rc = set_param(&p, P_TARGET, t + 7);
+            rc = set_param(&p, P_TARGET, t + 7, true); /* also after an empty target */
             break;
         }
         next = strchr(t, ',');
@@ -266,10 +303,8 @@ char *kl_device_disk_to_spec(const kl_device_disk *dk)
 {
     kl__buf b = { 0 };
 
-    /* an empty cdrom's format is implied (format=empty is not accepted when written) */
-    if (dk->format != KL_DISK_FORMAT_EMPTY)
-        kl__buf_add(&b, "format=%s, ", kl_disk_format_to_string(dk->format));
-    kl__buf_add(&b, "vdev=%s, access=%s", dk->vdev ? dk->vdev : "", dk->readwrite ? "rw" : "ro");
+    kl__buf_add(&b, "format=%s, vdev=%s, access=%s", kl_disk_format_to_string(dk->format),
+                dk->vdev ? dk->vdev : "", dk->readwrite ? "rw" : "ro");
     if (dk->is_cdrom)
         kl__buf_add(&b, ", devtype=cdrom");
     if (dk->backend_domname)
