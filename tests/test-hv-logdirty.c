@@ -216,6 +216,8 @@ static void many_vcpus(int sync)
                "while log-dirty mode is on, the pages are write-protected (pagemap)");
     kc_domain_unpause(host.h, (uint32_t)domid);
     tap_is_int(kc_logdirty_disable(host.h, (uint32_t)domid), 0, "disable it with the vCPUs writing");
+    for (int i = 0; sync && i < 500 && protected_pages(pid, BIG_PAGES) != 0; i++)
+        usleep(10000);                  /* the protections are lifted in the background */
     if (sync)
         tap_is_int(protected_pages(pid, BIG_PAGES), 0,
                    "after disabling, no guest page is write-protected any more");
