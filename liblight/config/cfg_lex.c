@@ -96,10 +96,12 @@ static enum kl__tok lex_word(kl__lexer *lx, enum kl__tok kind)
 
     while (lx->i < lx->len) {
         int ch = peek(lx, 0);
+        /* a number is Xen's token [0-9][0-9a-fx]* (plus upper-case hex digits, a Keel
+         * extension), kept as written: its value is checked when it is read as one */
         bool ok = kind == KT_IDENT ? ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
                                       ch == '.' || ch == '_')
-                                   : ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-                                      (ch >= 'A' && ch <= 'Z'));
+                                   : ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+                                      ch == 'x' || (ch >= 'A' && ch <= 'F'));
         if (!ok)
             break;
         advance(lx);
@@ -107,15 +109,6 @@ static enum kl__tok lex_word(kl__lexer *lx, enum kl__tok kind)
     lx->text = strndup(lx->s + b, lx->i - b);
     if (!lx->text)
         return fail_here(lx, "out of memory");
-    if (kind == KT_NUMBER) {
-        char *end;
-        errno = 0;
-        (void)strtoull(lx->text, &end, 0);
-        if (*end || errno) {
-            kl__lex_error(lx, &lx->pos, "invalid number (expected decimal, 0-octal or 0x-hex)");
-            return lx->tok = KT_ERROR;
-        }
-    }
     return lx->tok = kind;
 }
 

@@ -108,19 +108,18 @@ static int parse_value(kl__lexer *lx, int depth, struct kl_cfg_value **out)
     return 0;
 }
 
-/* `a += b`: string + string concatenates, list + list appends; numbers cannot be added. */
+/* `a += b`: as in Xen, strings and numbers (atoms) concatenate as text (two numbers stay a
+ * number: memory = 5; memory += 12 is 512), list + list appends, a list and an atom do not mix. */
 static int merge_append(kl__lexer *lx, const struct kl_cfg_value *prev,
                         struct kl_cfg_value *v, const kl__pos *op)
 {
-    if (prev->kind == KL_CFG_NUMBER || v->kind == KL_CFG_NUMBER) {
-        kl__lex_error(lx, op, "can't use += with numbers");
-        return -EINVAL;
-    }
-    if (prev->kind != v->kind) {
+    if ((prev->kind == KL_CFG_LIST) != (v->kind == KL_CFG_LIST)) {
         kl__lex_error(lx, op, "can't add a list to a string or a string to a list");
         return -EINVAL;
     }
-    if (v->kind == KL_CFG_STRING) {
+    if (v->kind != KL_CFG_LIST) {
+        if (prev->kind != KL_CFG_NUMBER)
+            v->kind = KL_CFG_STRING;
         char *s;
         if (asprintf(&s, "%s%s", prev->text, v->text) < 0)
             return oom(lx);
