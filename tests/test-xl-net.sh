@@ -404,6 +404,19 @@ PYEOF
     $XL save e1 "$KEEL_RUNDIR/e1.save" >/dev/null 2>&1; ok $? "save the netecho guest"
     grep -a -q '"vif": {' "$KEEL_RUNDIR/e1.save" && grep -a -q '"tx-ring-ref": "' "$KEEL_RUNDIR/e1.save"; ok $? "the image carries the vif's frontend keys (keel_frontends \"vif\")"
     nx /local/domain/0/backend/vif/$e1 && nolink vif$e1.0; ok $? "saving (which destroys it) removed its vif: no node, no tap"
+    for edit in '"tx-ring-ref"=>"tx-ring-reX"' '"request-rx-copy": "1"=>"request-rx-copy": "7"'; do
+        python3 - "$KEEL_RUNDIR/e1.save" "$KEEL_RUNDIR/bad.save" "$edit" <<'PYEOF'
+import sys
+a, b = sys.argv[3].split("=>")
+data = open(sys.argv[1], "rb").read()
+i = data.index(b'"keel_frontends"')
+j = data.index(a.encode(), i)
+open(sys.argv[2], "wb").write(data[:j] + b.encode() + data[j + len(a):])
+PYEOF
+        $XL restore "$KEEL_RUNDIR/bad.save" >"$KEEL_RUNDIR/bad.err" 2>&1; rc=$?
+        [ $rc -eq 1 ] && grep -q "keel_frontends" "$KEEL_RUNDIR/bad.err" && ! $XL list e1 >/dev/null 2>&1
+        ok $? "an image whose vif keys have $(echo "$edit" | cut -d'>' -f2) is refused, naming keel_frontends, and leaves no domain"
+    done
     $XL restore "$KEEL_RUNDIR/e1.save" >/dev/null 2>&1; ok $? "restore it"
     r1=$($XL domid e1)
     $XL network-list e1 | awk 'NR==2 && $3=="00:16:3e:00:0e:01" && $5==4 {f=1} END {exit !f}' &&
