@@ -561,6 +561,12 @@ void kp_statement(struct kp_parser *p)
                                        "mlsconstrain", "mlsvalidatetrans", "range_transition" };
     int rc = -1;
 
+    if (p->lx.tok == T_SEMI) {
+        /* an empty statement, as m4 macros of real policies leave behind after expansion;
+         * checkpolicy accepts it */
+        kp_next(p);
+        return;
+    }
     if (p->lx.tok != T_ID) {
         if (p->pass == 1)
             P_ERR(p, "expected a statement, found '%s'", p->lx.text);
