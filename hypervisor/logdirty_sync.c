@@ -8,9 +8,11 @@
  * one ioctl per run of adjacent pages (the whole guest in one ioctl when the runs are many).
  * After a batch a worker keeps looking for faults for LD_SPIN_NS before it sleeps in poll(), so
  * a vCPU faulting page after page does not wait for the worker's wake-up each time.
- * $KEEL_LOGDIRTY_GRANULE=N (a power of two up to 512, default 1) makes a fault lift and report
- * the N-page block around the page: N times fewer faults for a guest writing in order, at the
- * price of reporting pages of the block it did not write (never fewer than it wrote).
+ * Fault-ahead: a fault right after the block a stream's last fault lifted doubles the stream's
+ * block (up to LD_MAX_AHEAD pages), so a vCPU writing in order faults about 100 times less; the
+ * pages lifted ahead are reported too (more than written, never fewer). KEEL_LOGDIRTY_AHEAD=0:
+ * one page per fault. $KEEL_LOGDIRTY_GRANULE=N (a power of two up to 512, default 1): blocks of
+ * at least N pages.
  * Disabling hands the lifting of every protection to a thread of its own, outside the core's
  * lock (some 20 ms for 1 GiB): the workers serve faults until it is done, then stop.
  *
