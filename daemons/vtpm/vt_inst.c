@@ -109,12 +109,34 @@ void vt_inst_readable(struct vt_dev *d)
         vt_kick(d);
 }
 
+/* Fault injection for tests/test-vtpm.sh only: $KEEL_VTPMD_TEST_KILL_CC (a command code, e.g.
+ * 0x17b) makes the manager SIGKILL the instance as it hands it the first command with that
+ * code (the signal is pending before the command is written: the instance never runs it),
+ * so the crash of an instance with a command in flight can be checked. */
+static void vt_test_fault(struct vt_dev *d, const uint8_t *cmd, uint32_t len)
+{
+    static int done;
+    const char *e = getenv("KEEL_VTPMD_TEST_KILL_CC");
+    uint32_t cc;
+
+    if (done || !e || !*e || len < 10)
+        return;
+    cc = (uint32_t)cmd[6] << 24 | (uint32_t)cmd[7] << 16 | (uint32_t)cmd[8] << 8 | cmd[9];
+    if (cc != (uint32_t)strtoul(e, NULL, 0))
+        return;
+    done = 1;
+    klog_warn(d->name, "test fault: killing instance %d with command 0x%x in flight", (int)d->pid,
+              cc);
+    kill(d->pid, SIGKILL);
+}
+
 static int vt_inst_send_cmd(struct vt_dev *d, int src, uint8_t locality, const uint8_t *cmd,
                             uint32_t len)
 {
     int rc;
 
     d->busy = src;
+    vt_test_fault(d, cmd, len);          /* before the send: the instance never runs it */
     if ((rc = vt_msg_send(d->fd, VT_M_CMD, &locality, 1, cmd, len)) < 0) {
         vt_inst_dead(d, "a command could not be sent");
         return rc;

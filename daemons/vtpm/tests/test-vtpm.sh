@@ -225,5 +225,22 @@ if command -v swtpm >/dev/null 2>&1; then
 else
     skip "the same results against swtpm" "swtpm not installed"
 fi
+# -- an instance that dies with a command in flight (fault injection: the manager kills it) --
+host stop >/dev/null 2>&1
+KEEL_VTPMD_TEST_KILL_CC=0x17b host start >/dev/null 2>&1
+add 21 0 7d1c4e55-0f3b-4d2a-8e6b-2f4a1c9b7e04
+wait_until 20 state_is $BE/21/0 2
+tpm 21 0 tpm2_startup -c
+printf 'kept' >"$KEEL_RUNDIR/nv2.dat"
+tpm 21 0 tpm2_nvdefine 0x1500030 -C o -s 8 -a "ownerread|ownerwrite" >/dev/null &&
+    tpm 21 0 tpm2_nvwrite 0x1500030 -C o -i "$KEEL_RUNDIR/nv2.dat"
+ip=$(instance_of 21 0)
+tpm 21 0 tpm2_getrandom 8 --hex >/dev/null; r=$?
+[ $r -ne 0 ] && grep -q "0x101\|TPM_RC_FAILURE\|Failure" "$KEEL_RUNDIR/tpm2.err"
+ok $? "a command whose instance dies in flight gets a TPM error response (TPM_RC_FAILURE), not a hang"
+grep -q "vtpm 21/0: instance $ip of vTPM .* died .*the command in flight gets TPM_RC_FAILURE" "$VLOG"
+ok $? "the crash is logged with domain/device and the answer given"
+r=$(tpm 21 0 tpm2_getrandom 8 --hex); [ ${#r} -eq 16 ]; ok $? "the restarted instance answers the next command"
+[ "$(tpm 21 0 tpm2_nvread 0x1500030 -C o -s 4)" = kept ]; ok $? "and has the NV written before the crash"
 kill -0 "$(vtpmd_pid)"; ok $? "the manager survived the whole test"
 done_tap
