@@ -66,10 +66,18 @@ cat >"$t/hvm.xml" <<'XML'
   <devices><graphics type='vnc' port='5901'/></devices>
 </domain>
 XML
-$XL -N create "$t/hvm.xml" >/dev/null 2>"$t/err"
-[ $? -eq 1 ] && grep -q "hvm.xml:5:0: <type>: type: type .hvm' is not supported" "$t/err" &&
-    grep -q "hvm.xml:8:0: warning: <graphics>: not supported by Keel" "$t/err"
-ok $? "an HVM domain XML is refused with the reason; its graphics are a warning"
+$XL -N create "$t/hvm.xml" >"$t/hvm.json" 2>"$t/err"
+[ $? -eq 0 ] && grep -q '"type": "hvm"' "$t/hvm.json" && grep -q '"vnc = 1"' "$t/hvm.json" &&
+    grep -q "hvm.xml:5:0: warning: <type>: type: type .hvm' is kept" "$t/err" &&
+    grep -q "hvm.xml:8:0: warning: <graphics>: vnc: not supported by Keel; kept" "$t/err"
+ok $? "an HVM domain XML converts (-N): type hvm and its VNC settings kept, with warnings"
+$XL domxml-to-native "$t/hvm.xml" 2>/dev/null >"$t/hvm.cfg" && grep -qx 'type = "hvm"' "$t/hvm.cfg" &&
+    grep -qx 'vnc = 1' "$t/hvm.cfg" && grep -qx 'vncdisplay = 1' "$t/hvm.cfg"
+ok $? "domxml-to-native of an HVM XML keeps type and VNC settings"
+$XL domxml-from-native "$t/hvm.cfg" >"$t/hvm2.xml" 2>/dev/null &&
+    grep -q '<graphics type="vnc" port="5901" autoport="no"/>' "$t/hvm2.xml" &&
+    grep -q '<keel:xl>vnc = 1</keel:xl>' "$t/hvm2.xml"
+ok $? "and back to XML: libvirt's <graphics> plus the exact lines in <keel:xl>"
 
 # ---- on a host ----
 if host start >/dev/null 2>&1; then
@@ -92,6 +100,10 @@ if host start >/dev/null 2>&1; then
     ok $? "xl list -l --xml lists every guest"
     $XL destroy fromxml >/dev/null 2>&1
     ok $? "destroy it"
+    $XL create -q "$t/hvm.xml" >/dev/null 2>"$t/err"
+    [ $? -ne 0 ] && grep -q "type hvm is not supported: Keel runs paravirtual guests as type pvh" "$t/err" &&
+        ! $XL domid winvm >/dev/null 2>&1
+    ok $? "xl create of the HVM XML is refused with the reason and leaves no domain"
 else
     skip "xl create of a domain XML, xl list -l -x" "no Keel host could be started"
 fi

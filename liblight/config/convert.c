@@ -97,18 +97,25 @@ static void conv_name_type_uuid(struct kl__conv *cv)
     else if (r > 0)
         dup_str(cv, &c->name, s);
 
+    /* pv and hvm are kept (converting is separate from what this host can run); creating
+     * such a domain is refused by kl_domain_config_setdefault */
     c->type = KL_DOMAIN_TYPE_PVH;
     if ((r = kl__conv_str(cv, "type", &s)) > 0) {
-        if (!strcmp(s, "pv") || !strcmp(s, "hvm"))
-            kl__conv_err(cv, "type", at(cv, "type"), "type `%s' is not supported: Keel runs "
-                         "paravirtual guests as type \"pvh\"", s);
-        else if (strcmp(s, "pvh"))
+        if (!strcmp(s, "pv") || !strcmp(s, "hvm")) {
+            c->type = strcmp(s, "pv") ? KL_DOMAIN_TYPE_HVM : KL_DOMAIN_TYPE_PV;
+            (cv->flags & KL_CONV_STRICT ? kl__conv_err : kl__conv_warn)(
+                cv, "type", at(cv, "type"), "type `%s' is kept, but Keel runs paravirtual "
+                "guests as type \"pvh\" only: this host cannot create the domain", s);
+        } else if (strcmp(s, "pvh")) {
             kl__conv_err(cv, "type", at(cv, "type"), "invalid domain type `%.40s' (expected "
-                         "\"pvh\")", s);
+                         "\"pvh\", \"pv\" or \"hvm\")", s);
+        }
     } else if (r == 0 && kl__conv_str(cv, "builder", &s) > 0) {
-        kl__conv_err(cv, "builder", at(cv, "builder"), "deprecated builder=\"%.40s\" selects a "
-                     "%s guest, which Keel does not run; use type = \"pvh\"", s,
-                     strcmp(s, "hvm") ? "pv" : "hvm");
+        c->type = strcmp(s, "hvm") ? KL_DOMAIN_TYPE_PV : KL_DOMAIN_TYPE_HVM;
+        (cv->flags & KL_CONV_STRICT ? kl__conv_err : kl__conv_warn)(
+            cv, "builder", at(cv, "builder"), "deprecated builder=\"%.40s\" selects a %s "
+            "guest, kept as type \"%s\"; Keel runs type \"pvh\" only: this host cannot "
+            "create the domain", s, strcmp(s, "hvm") ? "pv" : "hvm", strcmp(s, "hvm") ? "pv" : "hvm");
     }
 
     if ((r = kl__conv_str(cv, "uuid", &s)) > 0) {
@@ -192,7 +199,7 @@ static void conv_boot(struct kl__conv *cv)
 
     conv_path(cv, "kernel", &b->kernel);
     conv_path(cv, "ramdisk", &b->ramdisk);
-    if (!at(cv, "kernel"))
+    if (!at(cv, "kernel") && cv->dc->c_info.type == KL_DOMAIN_TYPE_PVH)
         kl__conv_err(cv, "kernel", NULL, "a pvh domain needs kernel= (direct kernel boot)");
     hc = kl__conv_str(cv, "cmdline", &cmdline);
     hr = kl__conv_str(cv, "root", &root);
@@ -281,6 +288,49 @@ static void conv_actions(struct kl__conv *cv)
     }
 }
 
+/* A value as xl.cfg text: strings quoted, numbers as written, lists bracketed. */
+static void value_text(kl__buf *b, const kl_cfg_value *v)
+{
+    if (kl_cfg_value_kind(v) == KL_CFG_STRING) {
+        kl__buf_add_quoted(b, kl_cfg_value_text(v));
+    } else if (kl_cfg_value_kind(v) == KL_CFG_NUMBER) {
+        kl__buf_add(b, "%s", kl_cfg_value_text(v));
+    } else {
+        kl__buf_add(b, "[");
+        for (size_t i = 0; i < kl_cfg_value_count(v); i++) {
+            kl__buf_add(b, "%s", i ? ", " : " ");
+            value_text(b, kl_cfg_value_item(v, i));
+        }
+        kl__buf_add(b, " ]");
+    }
+}
+
+/* Keep a Xen-only key as a `key = value' line of dc->xen_only. */
+static void keep_xen_only(struct kl__conv *cv, const char *k)
+{
+    kl_string_list *l = &cv->dc->xen_only;
+    size_t n = kl_string_list_length(l);
+    kl__buf b = { 0 };
+    char **nl;
+
+    kl__buf_add(&b, "%s = ", k);
+    value_text(&b, kl_cfg_lookup(cv->cfg, k));
+    if (!(nl = realloc(*l, (n + 2) * sizeof(*nl))) || !(nl[n] = kl__buf_take(&b))) {
+        if (nl)
+            *l = nl;
+        free(kl__buf_take(&b));
+        cv->errors++;
+        return;
+    }
+    nl[n + 1] = NULL;
+    *l = nl;
+}
+
+static int line_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void conv_unknown_keys(struct kl__conv *cv)
 {
     size_t n = kl_cfg_key_count(cv->cfg);
@@ -296,11 +346,19 @@ static void conv_unknown_keys(struct kl__conv *cv)
         for (size_t j = 0; j < cv->cfg->n; j++)
             if (!strcmp(cv->cfg->s[j].name, k)) {
                 kl__diag_add(cv->d, strict ? KL_SEV_ERROR : KL_SEV_WARNING, &cv->cfg->s[j].pos,
-                             "%s: %s%s", k, what, strict ? "" : "; ignored");
+                             "%s: %s%s", k, what, strict ? "" : c == KL_KEY_XEN_ONLY ?
+                             "; kept, but this host cannot create a domain using it" :
+                             "; ignored");
                 break;
             }
         cv->errors += strict;
+        if (c == KL_KEY_XEN_ONLY && !strict)
+            keep_xen_only(cv, k);
     }
+    /* in key order, so that the same settings in any order are the same config */
+    if (cv->dc->xen_only)
+        qsort(cv->dc->xen_only, kl_string_list_length(&cv->dc->xen_only), sizeof(char *),
+              line_cmp);
 }
 
 int kl_domain_config_from_cfg(kl_domain_config *dc, const kl_cfg *cfg, unsigned flags,

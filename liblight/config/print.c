@@ -141,5 +141,7 @@ char *kl_domain_config_to_cfg(const kl_domain_config *dc)
     kv_specs(&b, "vtpm", dc->num_vtpms, dc->vtpms, sizeof(*dc->vtpms), vtpm_spec);
     kv_specs(&b, "p9", dc->num_p9s, dc->p9s, sizeof(*dc->p9s), p9_spec);
     kv_specs(&b, "channel", dc->num_channels, dc->channels, sizeof(*dc->channels), channel_spec);
+    for (char **l = dc->xen_only; l && *l; l++)
+        kl__buf_add(&b, "%s\n", *l); /* Xen-only settings, kept as written */
     return kl__buf_take(&b);
 }

@@ -93,10 +93,33 @@ static int device_defaults(kl_domain_config *dc)
     return 0;
 }
 
+/* What a config may hold but this host cannot run: another type than pvh, Xen-only keys. */
+int kl_domain_config_runnable(const kl_domain_config *dc, kl_diag *d)
+{
+    const char *name = dc->c_info.name ? dc->c_info.name : "(unnamed)";
+    int bad = 0;
+
+    if (dc->c_info.type == KL_DOMAIN_TYPE_PV || dc->c_info.type == KL_DOMAIN_TYPE_HVM) {
+        kl__diag_add(d, KL_SEV_ERROR, NULL, "domain %s: type %s is not supported: Keel runs "
+                     "paravirtual guests as type pvh", name,
+                     kl_domain_type_to_string(dc->c_info.type));
+        bad = 1;
+    }
+    for (char **l = dc->xen_only; l && *l; l++) {
+        kl__diag_add(d, KL_SEV_ERROR, NULL, "domain %s: %.*s is not supported by Keel (kept "
+                     "in the configuration, but this host cannot run it)", name,
+                     (int)strcspn(*l, " ="), *l);
+        bad = 1;
+    }
+    return bad ? -EINVAL : 0;
+}
+
 int kl_domain_config_setdefault(kl_domain_config *dc, kl_diag *d)
 {
     int rc;
 
+    if ((rc = kl_domain_config_runnable(dc, d)))
+        return rc;
     if (dc->c_info.type == KL_DOMAIN_TYPE_INVALID)
         dc->c_info.type = KL_DOMAIN_TYPE_PVH;
     if (kl_uuid_is_nil(&dc->c_info.uuid))

@@ -28,6 +28,13 @@ static void reconvert(const kl_domain_config *dc)
     if (kl_domain_config_from_json(&back, json, NULL) || !kl_domain_config_equal(dc, &back))
         abort(); /* JSON round trip lost something */
     kl_domain_config_dispose(&back);
+    if (kl_domain_config_runnable(dc, NULL)) {
+        /* kept but not runnable here (hvm, vnc, ...): creating must refuse it */
+        if (kl_domain_config_copy(&back, dc) || !kl_domain_config_setdefault(&back, NULL))
+            abort();
+        kl_domain_config_dispose(&back);
+        return;
+    }
     if (kl_domain_config_copy(&back, dc) || kl_domain_config_setdefault(&back, NULL))
         abort(); /* a validated config must take the creation defaults */
     {

@@ -43,6 +43,9 @@ char *kl_domain_config_to_xl_json(const kl_domain_config *dc, int domid);
  * call), bridge xenbr0; disk format raw; vTPM uuids generated; devids from list positions.
  * Idempotent. 0, -EINVAL (max_memkb < target_memkb, avail beyond max_vcpus), -ENOMEM. */
 #define KL_DEFAULT_MEMKB (32 * 1024)
+/* 0 if this host can run the config; -EINVAL with one error per reason otherwise: a type
+ * other than pvh, Xen-only settings kept in xen_only. kl_domain_config_setdefault calls it. */
+int kl_domain_config_runnable(const kl_domain_config *dc, kl_diag *d);
 #define KL_DEFAULT_WEIGHT 256
 int kl_domain_config_setdefault(kl_domain_config *dc, kl_diag *d);
 

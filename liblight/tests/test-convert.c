@@ -93,9 +93,27 @@ static void test_keys_and_errors(kl_domain_config *dc, kl_diag *d)
            "every error of a config is reported, not only the first");
     tap_ok(strstr(kl_diag_text(d, 0), "test.cfg:1:8: name: invalid domain name `123'") != NULL,
            "an all-digit name is refused at its position");
-    tap_ok(conv(BASE "builder = 'hvm'\n", dc, 0, d) == -EINVAL &&
-           strstr(kl_diag_first_error(d), "builder: deprecated builder=\"hvm\""),
-           "the deprecated builder= is understood and refused for hvm");
+    tap_ok(conv(BASE "builder = 'hvm'\n", dc, 0, d) == 0 && dc->c_info.type == KL_DOMAIN_TYPE_HVM &&
+           strstr(kl_diag_text(d, 0), "warning: builder: deprecated builder=\"hvm\"") &&
+           conv(BASE "builder = 'hvm'\n", dc, KL_CONV_STRICT, d) == -EINVAL,
+           "the deprecated builder= is understood: hvm kept with a warning, an error if strict");
+    tap_ok(conv("name = 'w'\ntype = 'hvm'\nvnc = 1\npci = [ '00:1b.0' ]\nboot = \"dc\"\n", dc, 0,
+                d) == 0 && dc->c_info.type == KL_DOMAIN_TYPE_HVM &&
+           kl_string_list_length(&dc->xen_only) == 3 && !strcmp(dc->xen_only[0], "boot = \"dc\"") &&
+           !strcmp(dc->xen_only[1], "pci = [ \"00:1b.0\" ]") && !strcmp(dc->xen_only[2], "vnc = 1"),
+           "an hvm config converts (no kernel needed) and keeps its Xen-only settings, in key "
+           "order");
+    {
+        kl_domain_config copy;
+        kl_domain_config_init(&copy);
+        kl_domain_config_copy(&copy, dc);
+        kl_diag_clear(d);
+        tap_ok(kl_domain_config_setdefault(&copy, d) == -EINVAL && kl_diag_errors(d) == 4 &&
+               strstr(kl_diag_text(d, 0), "domain w: type hvm is not supported") &&
+               strstr(kl_diag_text(d, 1), "domain w: boot is not supported by Keel (kept"),
+               "creating it is refused with every reason (type, each Xen-only setting)");
+        kl_domain_config_dispose(&copy);
+    }
     tap_ok(conv(BASE "vif = ['devid=1', '']\n", dc, 0, d) == -EINVAL &&
            strstr(kl_diag_first_error(d), "devid 1 of vif[1] is already used by vif[0]"),
            "vif devids default to the list index and must be unique");

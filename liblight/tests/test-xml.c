@@ -254,15 +254,27 @@ static void unsupported(void)
         "  <devices>\n    <graphics type='vnc' port='5901'/>\n  </devices>\n</domain>\n";
     kl_diag *d = kl_diag_new();
 
-    tap_ok(import_rc(doc, strlen(doc), 0, d) == 0 && kl_diag_count(d) == 1 &&
-           kl_diag_line(d, 0) == 6 && strstr(kl_diag_text(d, 0), "<graphics>") &&
-           strstr(kl_diag_text(d, 0), "warning: "),
-           "<graphics> is a warning naming the element and its line 6");
+    tap_ok(import_rc(doc, strlen(doc), 0, d) == 0 && kl_diag_count(d) == 2 &&
+           kl_diag_line(d, 0) == 6 && kl_diag_line(d, 1) == 6 &&
+           strstr(kl_diag_text(d, 0), "warning: <graphics>: vnc: not supported by Keel; kept") &&
+           strstr(kl_diag_text(d, 1), "warning: <graphics>: vncdisplay:"),
+           "<graphics> becomes vnc= and vncdisplay=, kept with a warning naming the element "
+           "and its line 6");
     if (kl_diag_count(d))
         tap_diag("%s", kl_diag_text(d, 0));
     kl_diag_clear(d);
     tap_ok(import_rc(doc, strlen(doc), KL_CONV_STRICT, d) != 0 && kl_diag_line(d, 0) == 6,
            "<graphics> is an error with KL_CONV_STRICT");
+    {
+        const char *drm = "<domain type='xen'><name>g</name><memory unit='MiB'>16</memory>"
+                          "<os><type>xenpvh</type><kernel>/k</kernel></os><devices>"
+                          "<tpm model='tpm-tis'/></devices></domain>";
+        kl_diag_clear(d);
+        tap_ok(import_rc(drm, strlen(drm), 0, d) == 0 && kl_diag_count(d) == 1 &&
+               strstr(kl_diag_text(d, 0), "warning: <tpm>: not supported by Keel") &&
+               strstr(kl_diag_text(d, 0), "ignored"),
+               "a libvirt device without an xl mapping is a warning: ignored");
+    }
     kl_diag_free(d);
 }
 

@@ -235,6 +235,7 @@ char *kl_domain_config_to_xml(const kl_domain_config *dc, int domid)
     keel_settings(dc, keel);
     devices = kx_child(root, "devices", NULL);
     kx_export_devices(dc, devices, keel);
+    kx_export_xen_only(dc, root, keel);
     if (!keel->children) {
         xmlUnlinkNode(meta);
         xmlFreeNode(meta);

@@ -154,6 +154,13 @@ static void do_os(kx_imp *im, xmlNodePtr n)
             free(t);
             continue;
         }
+        if (kx_is(c, "boot")) {
+            if (!im->xl_lines)
+                kx_import_boot(im, c, &im->boot);
+            if (!im->boot_node)
+                im->boot_node = c;
+            continue;
+        }
         for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (kx_is(c, keys[i].el))
                 break;
@@ -175,8 +182,10 @@ static void do_clock(kx_imp *im, xmlNodePtr n)
 {
     char *off = kx_prop(n, "offset");
 
-    if (off && !strcmp(off, "localtime"))
-        kx_kv(im, n, "localtime", "1");
+    if (off && !strcmp(off, "localtime") && !im->xl_lines)
+        kx_kv_raw(im, n, "localtime", "1");
+    else if (off && !strcmp(off, "localtime"))
+        ; /* a mirror of the localtime line in <keel:xl> */
     else if (off && strcmp(off, "utc"))
         kx_unsupported(im, n, "clock offsets other than utc and localtime");
     for (xmlNodePtr c = n->children; c; c = c->next)
@@ -236,7 +245,7 @@ static void do_keel(kx_imp *im)
         if (kx_is_keel(c, "setting"))
             do_keel_setting(im, c);
         else if (!kx_is_keel(c, "disk") && !kx_is_keel(c, "interface") &&
-                 !kx_is_keel(c, "memory-unset") &&
+                 !kx_is_keel(c, "memory-unset") && !kx_is_keel(c, "xl") &&
                  !kx_is_keel(c, "channel") && !kx_is_keel(c, "filesystem"))
             kx_err(im, c, "unknown element in Keel's metadata");
     }
@@ -294,9 +303,8 @@ static void do_child(kx_imp *im, xmlNodePtr c)
     else if (kx_is(c, "clock"))
         do_clock(im, c);
     else if (kx_is(c, "features")) {
-        for (xmlNodePtr f = c->children; f; f = f->next)
-            if (f->type == XML_ELEMENT_NODE)
-                kx_unsupported(im, f, "hypervisor features of HVM guests");
+        if (!im->xl_lines)
+            kx_import_features(im, c);
     } else if (kx_is(c, "devices"))
         kx_import_devices(im, c);
     else if (kx_is(c, "metadata"))
@@ -328,6 +336,7 @@ static void walk(kx_imp *im, xmlDocPtr doc)
     for (xmlNodePtr c = root->children; c; c = c->next)
         if (kx_is(c, "metadata"))
             find_keel(im, c);
+    im->xl_lines = kx_has_xl_lines(im);
     for (xmlNodePtr c = root->children; c; c = c->next)
         if (c->type == XML_ELEMENT_NODE)
             do_child(im, c);
@@ -337,7 +346,11 @@ static void walk(kx_imp *im, xmlDocPtr doc)
     kx_list_emit(im, "vif", &im->vifs);
     kx_list_emit(im, "p9", &im->p9s);
     kx_list_emit(im, "channel", &im->channels);
+    kx_list_emit(im, "pci", &im->pci);
+    if (im->boot.len)
+        kx_kv(im, im->boot_node, "boot", im->boot.s);
     do_keel(im);
+    kx_import_xl_lines(im);
 }
 
 static void imp_free(kx_imp *im)
@@ -349,6 +362,8 @@ static void imp_free(kx_imp *im)
     kx_list_free(&im->vifs);
     kx_list_free(&im->p9s);
     kx_list_free(&im->channels);
+    kx_list_free(&im->pci);
+    free(im->boot.s);
 }
 
 /* The cfg text of a document; im->errors counts problems. NULL on parse error or ENOMEM. */

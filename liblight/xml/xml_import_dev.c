@@ -444,6 +444,11 @@ void kx_import_devices(kx_imp *im, xmlNodePtr devices)
             do_console(im, c);
         else if (kx_is(c, "memballoon"))
             do_memballoon(im, c);
+        else if (im->xl_lines && (kx_is(c, "graphics") || kx_is(c, "serial") ||
+                                  kx_is(c, "input") || kx_is(c, "hostdev")))
+            ; /* mirrors of settings kept exactly in <keel:xl> lines */
+        else if (!im->xl_lines && kx_import_xen_device(im, c, &im->pci))
+            ;
         else {
             for (i = 0; dev_unsupported[i]; i++)
                 if (kx_is(c, dev_unsupported[i]))

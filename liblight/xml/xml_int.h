@@ -43,7 +43,10 @@ typedef struct kx_imp {
     /* domain-wide values combined after the walk */
     xmlNodePtr mem, cur, vcpu;
     struct kx_list cpus;   /* vcpupin cpusets by vCPU (spec = cpuset) */
-    struct kx_list disks, vifs, p9s, channels;
+    struct kx_list disks, vifs, p9s, channels, pci;
+    bool xl_lines;         /* <keel:xl> lines present: Xen-only elements are mirrors */
+    kl__buf boot;          /* <os><boot dev=...> as xl's boot= letters */
+    xmlNodePtr boot_node;  /* the first <boot> */
 } kx_imp;
 
 /* Safe parse (no network, no DTD, no entities, size limit); errors name source and line. */
@@ -70,6 +73,18 @@ void kx_list_free(struct kx_list *l);
 /* The extra spec fragment for a device from <keel:config> (<keel:ELEM ATTR='VAL' spec=.../>),
  * malloc'd, or NULL. */
 char *kx_keel_spec(kx_imp *im, const char *elem, const char *attr, const char *val);
+
+/* The cfg line just written came from node n. */
+void kx_origin_line(kx_imp *im, xmlNodePtr n);
+
+/* Xen-only settings (xml_xen.c) */
+void kx_export_xen_only(const kl_domain_config *dc, xmlNodePtr root, xmlNodePtr keel);
+bool kx_has_xl_lines(kx_imp *im);
+void kx_import_xl_lines(kx_imp *im);
+void kx_kv_raw(kx_imp *im, xmlNodePtr n, const char *key, const char *number); /* unquoted */
+void kx_import_features(kx_imp *im, xmlNodePtr n);
+void kx_import_boot(kx_imp *im, xmlNodePtr boot, kl__buf *letters);
+bool kx_import_xen_device(kx_imp *im, xmlNodePtr c, struct kx_list *pci);
 
 /* <devices> children, in xml_import_dev.c */
 void kx_import_devices(kx_imp *im, xmlNodePtr devices);

@@ -204,7 +204,7 @@ bool kx_is_keel(xmlNodePtr n, const char *name)
 }
 
 /* Record that the cfg line being written came from node n. */
-static void origin(kx_imp *im, xmlNodePtr n)
+void kx_origin_line(kx_imp *im, xmlNodePtr n)
 {
     struct kx_origin *o;
 
@@ -229,7 +229,7 @@ void kx_kv(kx_imp *im, xmlNodePtr n, const char *key, const char *value)
     kl__buf_add(&im->cfg, "%s = ", key);
     kl__buf_add_quoted(&im->cfg, value ? value : "");
     kl__buf_add(&im->cfg, "\n");
-    origin(im, n);
+    kx_origin_line(im, n);
 }
 
 int kx_list_add(kx_imp *im, struct kx_list *l, xmlNodePtr n, char *spec)
@@ -263,13 +263,17 @@ void kx_list_emit(kx_imp *im, const char *key, const struct kx_list *l)
     if (!l->n)
         return;
     kl__buf_add(&im->cfg, "%s = [\n", key);
-    origin(im, NULL);
+    kx_origin_line(im, NULL);
+    if (!im->cfg.failed) { /* the key's line belongs to the first item's element */
+        im->org[im->norg - 1].xline = l->v[0].xline;
+        snprintf(im->org[im->norg - 1].elem, sizeof im->org[0].elem, "%s", l->v[0].elem);
+    }
     for (size_t i = 0; i < l->n; i++) {
         struct kx_origin *o;
         kl__buf_add(&im->cfg, "  ");
         kl__buf_add_quoted(&im->cfg, l->v[i].spec);
         kl__buf_add(&im->cfg, ",\n");
-        origin(im, NULL);
+        kx_origin_line(im, NULL);
         if (!im->cfg.failed) {
             o = &im->org[im->norg - 1];
             o->xline = l->v[i].xline;
@@ -277,7 +281,7 @@ void kx_list_emit(kx_imp *im, const char *key, const struct kx_list *l)
         }
     }
     kl__buf_add(&im->cfg, "]\n");
-    origin(im, NULL);
+    kx_origin_line(im, NULL);
 }
 
 void kx_list_free(struct kx_list *l)
