@@ -61,3 +61,13 @@ def test_unsupported_element_is_a_warning_or_strict_error():
     assert len(c.warnings) == 1 and "<graphics>" in str(c.warnings[0])
     with pytest.raises(keel.ConfigError):
         keel.DomainConfig.from_xml(xml, strict=True)
+
+
+def test_hvm_settings_are_kept_both_ways():
+    c = keel.DomainConfig.from_text('name = "w"\ntype = "hvm"\nvnc = 1\nvncdisplay = 3\n'
+                                    'pci = [ "0000:00:1b.0" ]\n')
+    assert c.to_dict()["xen_only"] == ['pci = [ "0000:00:1b.0" ]', "vnc = 1", "vncdisplay = 3"]
+    xml = c.to_xml()
+    assert "<type machine=\"xenfv\">hvm</type>" in xml and 'port="5903"' in xml
+    assert "<hostdev mode=\"subsystem\" type=\"pci\"" in xml
+    assert keel.DomainConfig.from_xml(xml) == c
