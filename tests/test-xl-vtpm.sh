@@ -7,7 +7,7 @@
 # handshake (rt_tpmfront in tpmcheck) against the backend keys written by this script: it
 # refuses a backend without feature-protocol-v2, publishes ring-ref / event-channel /
 # feature-protocol-v2=1 and Initialised, gives up when the backend closes. With keel-vtpmd
-# (daemons/vtpm): tpmcheck's checks pass and its PCR values equal tpm2_pcrread's on the
+# (daemons/vtpm): keeld's and Python's vtpm methods; tpmcheck's checks pass and its PCR values equal tpm2_pcrread's on the
 # instance socket; the NV index survives destroy and create with the same uuid; a guest cannot
 # reach another domain's vTPM nodes; save/restore and live migration to a second host keep the
 # TPM's volatile state (tpmcheck keep=1 extends PCR 23 every second and checks it).
@@ -161,6 +161,82 @@ if [ ! -x "$VTPMD" ] || ! start_vtpmd "$KEEL_RUNDIR" "$KEEL_STATEDIR"; then
     skip "tests with keel-vtpmd" "keel-vtpmd not built or does not start"; done_tap; exit
 fi
 ok 0 "keel-vtpmd starts"
+
+# keeld's domain.vtpm_* and Python's Context.vtpm_* (the same liblight calls), on a paused guest
+api_checks() { # API
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$S/daemons/keeld/tests:$KEEL_RUNDIR/py" \
+    LD_LIBRARY_PATH="$B/liblight/.libs:$B/libguest/.libs:$B/libctrl/.libs" \
+    python3 - "$1" "$U2" <<'PYEOF'
+import os, sys
+api, u2 = sys.argv[1], sys.argv[2]
+n = int(os.environ["N0"])
+def ok(c, what):
+    global n
+    n += 1
+    print(("ok %d - " if c else "not ok %d - ") % n + what, flush=True)
+if api == "keeld":
+    import keelrpc
+    c = keelrpc.Client.unix(os.path.join(os.environ["KEEL_RUNDIR"], "keeld", "socket"))
+    def err(f, code, text=""):
+        try:
+            f()
+        except keelrpc.RpcError as e:
+            return e.code == code and text in str(e)
+        return False
+    ok(c.call("domain.vtpm_list", domain="a1") == [], "keeld domain.vtpm_list: no vtpm yet")
+    ok(err(lambda: c.call("domain.vtpm_attach", domain="a1", uuid="zz"), -32602, "not a uuid") and
+       err(lambda: c.call("domain.vtpm_attach", domain="a1", backend="7"), -32602, "driver domains"),
+       "keeld domain.vtpm_attach: a bad uuid and a driver domain are invalid params")
+    a = c.call("domain.vtpm_attach", domain="a1", uuid=u2)
+    ok(a["devid"] == 0 and a["uuid"] == u2, "keeld domain.vtpm_attach answers the devid and uuid")
+    l = c.call("domain.vtpm_list", domain="a1")
+    ok(len(l) == 1 and l[0]["uuid"] == u2 and l[0]["backend_state"] == 2, "keeld domain.vtpm_list shows it, keel-vtpmd in InitWait")
+    ok(err(lambda: c.call("domain.vtpm_detach", domain="a1", device=9), -32602, "no vtpm 9"),
+       "keeld domain.vtpm_detach: an absent vtpm is invalid params")
+    ok(c.call("domain.vtpm_detach", domain="a1", device=u2)["device"] == u2 and
+       c.call("domain.vtpm_list", domain="a1") == [], "keeld domain.vtpm_detach by uuid")
+else:
+    import keel
+    with keel.Context(os.environ["KEEL_RUNDIR"]) as ctx:
+        try:
+            ctx.vtpm_attach("a1", uuid="zz")
+            ok(False, "Python vtpm_attach with a bad uuid raises ValueError")
+        except ValueError:
+            ok(True, "Python vtpm_attach with a bad uuid raises ValueError")
+        devid, uuid = ctx.vtpm_attach("a1")
+        l = ctx.vtpm_list("a1")
+        ok(len(l) == 1 and l[0]["devid"] == devid and l[0]["uuid"] == uuid and len(uuid) == 36,
+           "Python vtpm_attach -> (devid, new uuid), vtpm_list shows it")
+        ctx.vtpm_detach("a1", devid)
+        ok(ctx.vtpm_list("a1") == [], "Python vtpm_detach by devid")
+PYEOF
+}
+run_api() {
+    if [ -x "$B/daemons/keeld/keeld" ] && "$B/daemons/keeld/keeld" >/dev/null 2>&1; then
+        N0=$n api_checks keeld >"$KEEL_RUNDIR/api.out" 2>&1; cat "$KEEL_RUNDIR/api.out"
+        n=$((n + $(grep -c '^\(not \)\?ok ' "$KEEL_RUNDIR/api.out")))
+        failed=$((failed + $(grep -c '^not ok' "$KEEL_RUNDIR/api.out")))
+        kill "$(cat "$KEEL_RUNDIR/keeld/keeld.pid" 2>/dev/null)" 2>/dev/null
+    else
+        skip "keeld domain.vtpm_*" "keeld did not start"
+    fi
+    suffix=$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+    so="$B/bindings/python/.libs/_keel$suffix"
+    if [ -f "$so" ] && ! ldd "$so" 2>/dev/null | grep -q libasan; then
+        mkdir -p "$KEEL_RUNDIR/py/keel"
+        ln -sf "$S/bindings/python/keel/__init__.py" "$KEEL_RUNDIR/py/keel/__init__.py"
+        ln -sf "$so" "$KEEL_RUNDIR/py/keel/_keel$suffix"
+        N0=$n api_checks python >"$KEEL_RUNDIR/api.out" 2>&1; cat "$KEEL_RUNDIR/api.out"
+        n=$((n + $(grep -c '^\(not \)\?ok ' "$KEEL_RUNDIR/api.out")))
+        failed=$((failed + $(grep -c '^not ok' "$KEEL_RUNDIR/api.out")))
+    else
+        skip "Python Context.vtpm_*" "module not built (or a sanitizer build: see bindings/python)"
+    fi
+}
+cfg a1 ''
+$XL create -q -p "$KEEL_RUNDIR/a1.cfg" 2>/dev/null; ok $? "create a paused guest a1 for the API checks"
+run_api
+$XL destroy a1
 cfg t1 "vtpm = [ \"uuid=$U1,backend=0\" ]
 extra = \"nv=first\"
 on_poweroff = \"preserve\""
