@@ -182,6 +182,8 @@ static int vt_dev_start(struct vt_dev *d, int resume)
                                im->blob + sizeof(h) + h.perm_len, h.vol_len);
             if (rc == 0) {
                 d->started = h.vol_len > 0;
+                free(d->perm);           /* what the start sealed: the same bytes */
+                d->perm_len = 0;
                 if ((d->perm = malloc(h.perm_len))) {
                     memcpy(d->perm, im->blob + sizeof(h), h.perm_len);
                     d->perm_len = h.perm_len;
@@ -201,6 +203,7 @@ static int vt_dev_start(struct vt_dev *d, int resume)
     }
     rc = vt_inst_start(d, perm, (uint32_t)plen, NULL, 0);
     if (rc == 0 && perm) {
+        free(d->perm);                   /* what the start sealed, if it stored at init */
         d->perm = perm;
         d->perm_len = (uint32_t)plen;
         perm = NULL;
