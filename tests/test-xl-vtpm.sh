@@ -7,10 +7,12 @@
 # handshake (rt_tpmfront in tpmcheck) against the backend keys written by this script: it
 # refuses a backend without feature-protocol-v2, publishes ring-ref / event-channel /
 # feature-protocol-v2=1 and Initialised, gives up when the backend closes. With keel-vtpmd
-# (daemons/vtpm): keeld's and Python's vtpm methods; tpmcheck's checks pass and its PCR values equal tpm2_pcrread's on the
-# instance socket; the NV index survives destroy and create with the same uuid; a guest cannot
-# reach another domain's vTPM nodes; save/restore and live migration to a second host keep the
-# TPM's volatile state (tpmcheck keep=1 extends PCR 23 every second and checks it).
+# (daemons/vtpm): keeld's and Python's vtpm methods; tpmcheck's checks pass and its PCR values
+# equal tpm2_pcrread's on the instance socket and those of the same extends on Debian's swtpm;
+# the NV index survives destroy and create with the same uuid; a guest cannot reach another
+# domain's vTPM nodes; save/restore, xl save -c (the frozen instance resumed) and live migration
+# to a second host keep the TPM's volatile state (tpmcheck keep=1 extends PCR 23 every second
+# and checks it).
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 export KEEL_DEVICE_TIMEOUT=3
@@ -258,6 +260,24 @@ if command -v tpm2_pcrread >/dev/null 2>&1; then
 else
     skip "tpm2_pcrread comparison" "tpm2-tools not installed"
 fi
+# the same extends on Debian's swtpm give the same PCR values (deterministic: reset, then extend)
+if command -v swtpm >/dev/null 2>&1 && command -v tpm2_pcrextend >/dev/null 2>&1; then
+    sw="$KEEL_RUNDIR/swtpm"; mkdir -p "$sw"
+    swtpm socket --tpm2 --tpmstate dir="$sw" --server type=unixio,path="$sw/srv.sock" \
+        --ctrl type=unixio,path="$sw/srv.sock.ctrl" --flags not-need-init,startup-clear >"$sw/log" 2>&1 &
+    swp=$!
+    wait_until 10 test -S "$sw/srv.sock"
+    T="swtpm:path=$sw/srv.sock"
+    m16=$(out $d | sed -n 's/^tpmcheck: measurement 16 //p'); m23=$(out $d | sed -n 's/^tpmcheck: measurement 23 //p')
+    tpm2_pcrreset -T "$T" 16 >/dev/null 2>&1 && tpm2_pcrreset -T "$T" 23 >/dev/null 2>&1 &&
+        tpm2_pcrextend -T "$T" "16:sha256=$m16" "23:sha256=$m23" >/dev/null 2>&1
+    p=$(tpm2_pcrread -T "$T" sha256:16,23 2>/dev/null | tr 'A-F' 'a-f')
+    echo "$p" | grep -q "16 *: 0x$g16" && echo "$p" | grep -q "23 *: 0x$g23"
+    ok $? "the same extends on Debian's swtpm give the PCR values the vTPM has"
+    kill $swp 2>/dev/null
+else
+    skip "the same extends on swtpm" "swtpm or tpm2-tools not installed"
+fi
 $XL destroy t1
 cfg t1b "vtpm = [ \"uuid=$U1,backend=0\" ]
 extra = \"nv=second\"
@@ -296,6 +316,11 @@ d=$($XL domid k1)
 wait_until 30 sh -c "[ \$($XL dmesg | grep -c '(d$d) tpmcheck: tick .* ok') -ge 2 ]" && ! out $d | grep -q "tpmcheck: FAIL"
 ok $? "after the restore the PCR values go on from where they were (the volatile state came along)"
 mkdir -p "$KEEL_STATEDIR.B"
+# xl save -c: the domain runs on after the save, its frozen vTPM resumed (the ticks go on)
+c0=$(out $d | grep -c "^tpmcheck: tick .* ok$")
+$XL save -c k1 "$KEEL_RUNDIR/k1c.save" >/dev/null 2>&1; ok $? "xl save -c (checkpoint, the domain goes on)"
+wait_until 20 sh -c "[ \$($XL dmesg | grep -c '(d$d) tpmcheck: tick .* ok') -ge $((c0 + 3)) ]" && ! out $d | grep -q "tpmcheck: FAIL"
+ok $? "after save -c the guest's TPM answers again and its PCRs are intact (the instance was resumed)"
 KEEL_VTPMD=none KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket host start >/dev/null 2>&1; ok $? "host B starts"
 start_vtpmd "$B2" "$KEEL_STATEDIR.B"; ok $? "keel-vtpmd on host B (its own state directory)"
 $XL migrate -s "KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL migrate-receive" k1 localhost >"$KEEL_RUNDIR/mig.out" 2>&1
