@@ -43,7 +43,7 @@ static void test_framing(void)
 {
     int sv[2];
     struct kvtpm_msg_hdr h;
-    uint8_t *p, *big = malloc(200000);
+    uint8_t *p = NULL, *big = malloc(200000);
     size_t n;
 
     socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
