@@ -10,9 +10,9 @@
 # (daemons/vtpm): keeld's and Python's vtpm methods; tpmcheck's checks pass and its PCR values
 # equal tpm2_pcrread's on the instance socket and those of the same extends on Debian's swtpm;
 # the NV index survives destroy and create with the same uuid; a guest cannot reach another
-# domain's vTPM nodes; save/restore, xl save -c (the frozen instance resumed) and live migration
-# to a second host keep the TPM's volatile state (tpmcheck keep=1 extends PCR 23 every second
-# and checks it).
+# domain's vTPM nodes; save/restore, xl save -c and a failed migration (the frozen instance
+# resumed) and live migration to a second host keep the TPM's volatile state (tpmcheck keep=1
+# extends PCR 23 every second and checks it).
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 export KEEL_DEVICE_TIMEOUT=3
@@ -322,6 +322,15 @@ $XL save -c k1 "$KEEL_RUNDIR/k1c.save" >/dev/null 2>&1; ok $? "xl save -c (check
 wait_until 20 sh -c "[ \$($XL dmesg | grep -c '(d$d) tpmcheck: tick .* ok') -ge $((c0 + 3)) ]" && ! out $d | grep -q "tpmcheck: FAIL"
 ok $? "after save -c the guest's TPM answers again and its PCRs are intact (the instance was resumed)"
 KEEL_VTPMD=none KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket host start >/dev/null 2>&1; ok $? "host B starts"
+# a migration that fails on the target (no keel-vtpmd there to import the state): the source
+# resumes its frozen instance and runs on
+$XL migrate -s "KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL migrate-receive" k1 localhost >"$KEEL_RUNDIR/mig0.out" 2>&1
+[ $? -ne 0 ] && [ "$($XL domid k1 2>/dev/null)" = "$d" ]; ok $? "a migration to a host without keel-vtpmd fails and the source keeps k1"
+[ -z "$(KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket sh -c 'xenstore-list /local/domain' 2>/dev/null | grep -vx 0)" ]
+ok $? "and the target has nothing left of it"
+c0=$(out $d | grep -c "^tpmcheck: tick .* ok$")
+wait_until 20 sh -c "[ \$($XL dmesg | grep -c '(d$d) tpmcheck: tick .* ok') -ge $((c0 + 3)) ]" && ! out $d | grep -q "tpmcheck: FAIL"
+ok $? "after the failed migration the source's TPM answers and its PCRs are intact (resumed)"
 start_vtpmd "$B2" "$KEEL_STATEDIR.B"; ok $? "keel-vtpmd on host B (its own state directory)"
 $XL migrate -s "KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL migrate-receive" k1 localhost >"$KEEL_RUNDIR/mig.out" 2>&1
 ok $? "xl migrate k1 to host B ($(tail -1 "$KEEL_RUNDIR/mig.out"))"
