@@ -32,12 +32,9 @@ static void reconvert(const kl_domain_config *dc)
         /* kept but not runnable here (hvm, vnc, ...): creating must refuse it */
         if (kl_domain_config_copy(&back, dc) || !kl_domain_config_setdefault(&back, NULL))
             abort();
-        kl_domain_config_dispose(&back);
-        return;
-    }
-    if (kl_domain_config_copy(&back, dc) || kl_domain_config_setdefault(&back, NULL))
+    } else if (kl_domain_config_copy(&back, dc) || kl_domain_config_setdefault(&back, NULL)) {
         abort(); /* a validated config must take the creation defaults */
-    {
+    } else {
         kl_domain_config twice;
         if (kl_domain_config_copy(&twice, &back) || kl_domain_config_setdefault(&twice, NULL) ||
             !kl_domain_config_equal(&twice, &back))

@@ -244,7 +244,7 @@ void kx_import_boot(kx_imp *im, xmlNodePtr os, kl__buf *boot)
  * Returns false when the element is not one of them. */
 bool kx_import_xen_device(kx_imp *im, xmlNodePtr c, struct kx_list *pci)
 {
-    char *type = kx_prop(c, "type"), *v;
+    char *type = kx_prop(c, "type"), *v = NULL;
     bool done = true;
 
     if (kx_is(c, "graphics") && type && !strcmp(type, "vnc")) {
@@ -271,6 +271,9 @@ bool kx_import_xen_device(kx_imp *im, xmlNodePtr c, struct kx_list *pci)
     } else if (kx_is(c, "input") && type && (v = kx_prop(c, "bus")) && !strcmp(v, "usb")) {
         kx_kv(im, c, "usbdevice", type);
         free(v);
+    } else if (kx_is(c, "input") && type && v) {
+        free(v); /* not a USB input: no xl key */
+        done = false;
     } else if (kx_is(c, "hostdev") && type && !strcmp(type, "pci")) {
         xmlNodePtr a = NULL;
         for (xmlNodePtr s = c->children; s && !a; s = s->next)
