@@ -126,7 +126,7 @@ $XL create -q -p "$KEEL_RUNDIR/g2.cfg" name=g2 2>/dev/null; d2=$($XL domid g2)
 o=$($XL vtpm-attach g2 uuid=$U1 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$o" | grep -q "uuid $U1 is the vTPM of domain $d already"; ok $? "a uuid another domain's vtpm has is refused"
 $XL unpause g1
-wait_until 10 test "$(fe $d state)" = 3; ok $? "the frontend goes Initialised"
+wait_until 10 sh -c "[ \"\$(xenstore-read /local/domain/$d/device/vtpm/0/state 2>/dev/null)\" = 3 ]"; ok $? "the frontend goes Initialised"
 r=$(fe $d ring-ref); e=$(fe $d event-channel)
 [ "$r" -ge 8 ] 2>/dev/null && [ "$e" -ge 1 ] 2>/dev/null && [ "$(fe $d feature-protocol-v2)" = 1 ]
 ok $? "it published ring-ref ($r), event-channel ($e) and feature-protocol-v2=1"

@@ -5,6 +5,7 @@
  * kl_vtpm_list, kl_vtpm_remove (by devid or uuid) and the vtpms of a configuration at
  * create/restore (a restore imports each vtpm's state from the stream into keel-vtpmd first). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,7 @@ static void info_of(kl_ctx *ctx, const struct kl__dev *d, kl_vtpminfo *o)
     o->backend_state = read_int(ctx, d->be, "state", 8);
     o->frontend_state = read_int(ctx, d->fe, "state", 8);
     o->evtch = read_int(ctx, d->fe, "event-channel", 1 << 30);
-    o->ring_ref = read_int(ctx, d->fe, "ring-ref", 1l << 31);
+    o->ring_ref = read_int(ctx, d->fe, "ring-ref", INT32_MAX);
     snprintf(o->backend, sizeof(o->backend), "%s", d->be);
     snprintf(o->frontend, sizeof(o->frontend), "%s", d->fe);
 }
@@ -168,7 +169,9 @@ static int vtpm_prepare(kl_ctx *ctx, uint32_t domid, const kl_device_vtpm *t, in
     if ((rc = check_vtpm(ctx, domid, t, what)) < 0 || (rc = kl_domain_info(ctx, domid, &info)) < 0)
         return rc;
     kl_uuid_to_string(&t->uuid, uuid);
-    if ((owner = uuid_in_use(ctx, uuid, domid, t->devid)) >= 0)
+    /* a restore may meet its own source on this host (a local migration): the manager, which
+     * was given the state, decides there */
+    if (!resume && (owner = uuid_in_use(ctx, uuid, domid, t->devid)) >= 0)
         return kl__err(ctx, -EEXIST, "%s: uuid %s is the vTPM of domain %d already (one TPM "
                        "serves one domain)", what, uuid, owner);
     kl__dev_paths(d, domid, (uint32_t)t->devid, "vtpm");
