@@ -332,8 +332,8 @@ c0=$(out $d | grep -c "^tpmcheck: tick .* ok$")
 wait_until 20 sh -c "[ \$($XL dmesg | grep -c '(d$d) tpmcheck: tick .* ok') -ge $((c0 + 3)) ]" && ! out $d | grep -q "tpmcheck: FAIL"
 ok $? "after the failed migration the source's TPM answers and its PCRs are intact (resumed)"
 start_vtpmd "$B2" "$KEEL_STATEDIR.B"; ok $? "keel-vtpmd on host B (its own state directory)"
-$XL migrate -s "KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL migrate-receive" k1 localhost >"$KEEL_RUNDIR/mig.out" 2>&1
-ok $? "xl migrate k1 to host B ($(tail -1 "$KEEL_RUNDIR/mig.out"))" || sed 's/^/# /' "$KEEL_RUNDIR/mig.out"
+$XL migrate -s "KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL migrate-receive 2>$B2/recv.err" k1 localhost >"$KEEL_RUNDIR/mig.out" 2>&1
+ok $? "xl migrate k1 to host B ($(tail -1 "$KEEL_RUNDIR/mig.out"))" || sed 's/^/# /' "$KEEL_RUNDIR/mig.out" "$B2/recv.err"
 db=$(KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL domid k1 2>/dev/null)
 wait_until 30 sh -c "[ \$(KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL dmesg | grep -c '(d$db) tpmcheck: tick .* ok') -ge 2 ]" &&
     ! KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL dmesg | grep -q "(d$db) tpmcheck: FAIL"
