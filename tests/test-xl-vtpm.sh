@@ -23,7 +23,8 @@ VTPMD="$B/daemons/vtpm/keel-vtpmd"
 vtpmd_pids=""
 stop_all() {
     for p in $vtpmd_pids; do kill "$p" 2>/dev/null; done
-    KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket host stop >/dev/null 2>&1
+    for p in $vtpmd_pids; do wait "$p" 2>/dev/null; done
+    (KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket host stop >/dev/null 2>&1)
     rm -rf "$B2" "$KEEL_STATEDIR" "$KEEL_STATEDIR.B"
     cleanup
 }
