@@ -76,7 +76,7 @@ static int print_and_free(char *text, const char *what)
 int xl_cmd_domxml_from_native(int argc, char **argv)
 {
     kl_domain_config dc;
-    kl_diag *d = kl_diag_new();
+    kl_diag *d;
     const char *file;
     int c, rc;
 
@@ -86,6 +86,7 @@ int xl_cmd_domxml_from_native(int argc, char **argv)
     if (skip_format(argc, argv, "domxml-from-native") < 0)
         return 2;
     file = argv[optind++];
+    d = kl_diag_new();
     kl_domain_config_init(&dc);
     rc = kl_domain_config_load(&dc, file, argc - optind, argv + optind, KL_CONV_NO_UUID, d);
     kl_diag_print(d, stderr);
@@ -99,7 +100,7 @@ int xl_cmd_domxml_from_native(int argc, char **argv)
 int xl_cmd_domxml_to_native(int argc, char **argv)
 {
     kl_domain_config dc;
-    kl_diag *d = kl_diag_new();
+    kl_diag *d;
     int c, rc;
 
     while ((c = xl_getopt(argc, argv, "", "domxml-to-native", 1)) != -1)
@@ -111,6 +112,7 @@ int xl_cmd_domxml_to_native(int argc, char **argv)
         xl_help("domxml-to-native");
         return 2;
     }
+    d = kl_diag_new();
     kl_domain_config_init(&dc);
     rc = kl_domain_config_load_xml(&dc, argv[optind], KL_CONV_NO_UUID, d);
     kl_diag_print(d, stderr);

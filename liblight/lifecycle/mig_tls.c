@@ -241,6 +241,31 @@ static int ssl_to_app(struct pump *p, struct conn *c)
     return progress;
 }
 
+/* After our close_notify: half-close, then read (and drop) what the peer still sends until its
+ * end or LINGER_MS. Closing with unread bytes (a late TLS 1.3 session ticket, say) would make
+ * the kernel reset the connection and drop what is still unsent in our send queue. */
+#define LINGER_MS 5000
+
+static void linger_close(int tcp)
+{
+    struct timespec t0, now;
+    char buf[4096];
+
+    shutdown(tcp, SHUT_WR);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        long left;
+        struct pollfd pf = { tcp, POLLIN, 0 };
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left = LINGER_MS - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+            return;
+        ssize_t n = recv(tcp, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            return;
+    }
+}
+
 static void *relay_main(void *arg)
 {
     struct conn *c = arg;
@@ -262,6 +287,8 @@ static void *relay_main(void *arg)
         if (poll(pf, 2, 1000) < 0 && errno != EINTR)
             break;
     }
+    if (p && !p->fatal && p->shut_sent)
+        linger_close(c->tcp);
     free(p);
     shutdown(c->mine, SHUT_RDWR);        /* the caller sees the end */
     pthread_mutex_lock(&c->lock);

@@ -262,7 +262,9 @@ int main(void)
         kl_migrate_close(fd);
     }
     stop_server(&s);
-    tap_ok(rc == 0 && s.in_sum == (3 << 20), "bytes written right before kl_migrate_close arrive");
+    tap_ok(rc == 0 && s.in_sum == (3 << 20),
+           "bytes written right before kl_migrate_close arrive (connect %d%s%s, server %d, %llu bytes)",
+           rc, rc ? ": " : "", rc ? ctx.err : "", s.rc, (unsigned long long)s.in_sum);
 
     /* a server certificate of another CA */
     start_server(&s, "fakesrv.pem", NULL, 0, 0, hp);
