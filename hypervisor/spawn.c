@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -24,7 +25,44 @@
 #include "hv.h"
 #include "klog.h"
 
-#define GUEST_UID_BASE 200000U
+/* A domain's process runs as uid (and gid) uid_base + domid. Each core claims its own range of
+ * UID_SPAN ids (a slot, held by an flock on a file under UID_SLOT_DIR for the core's life), so
+ * that two cores on one machine never give two domains one uid: RLIMIT_NPROC counts per uid, and
+ * the kernel lets processes of one uid signal and inspect each other. */
+#define UID_FIRST 200000U
+#define UID_SPAN 65536U                   /* domids are below 0x7ff0 */
+#define UID_SLOTS 4096U
+#define UID_SLOT_DIR "/run/keel-uid-slots"
+
+static uid_t uid_base;
+static int uid_slot_fd = -1;
+
+static int uid_slot_claim(void)
+{
+    unsigned long h = 5381;
+    char path[64];
+
+    for (const char *p = hv.rundir; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    if (mkdir(UID_SLOT_DIR, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    for (unsigned i = 0; i < UID_SLOTS; i++) {
+        unsigned slot = (unsigned)((h + i) % UID_SLOTS);
+        int fd;
+        snprintf(path, sizeof(path), UID_SLOT_DIR "/slot.%u", slot);
+        if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+            return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            uid_slot_fd = fd;
+            uid_base = (uid_t)(UID_FIRST + slot * UID_SPAN);
+            klog_info("spawn", "domain uids from %u (slot %u of " UID_SLOT_DIR ")",
+                      (unsigned)uid_base, slot);
+            return 0;
+        }
+        close(fd);
+    }
+    return -EBUSY;
+}
 
 int hv_stub_init(const char *path)
 {
@@ -53,7 +91,7 @@ static void __attribute__((noreturn)) confine_and_exec(struct hv_domain *d, int 
 {
     char empty[600], c;
     char *argv[] = { "keel-stub", NULL }, *envp[] = { NULL };
-    uid_t uid = GUEST_UID_BASE + d->domid;
+    uid_t uid = uid_base + d->domid;
     int mem, shared, stub;
 
     if (read(go_fd, &c, 1) != 1)
@@ -145,6 +183,11 @@ static int spawn_now(struct hv_domain *d)
     long pid;
     int rc = 0;
 
+    if (uid_slot_fd < 0 && (rc = uid_slot_claim()) < 0) {
+        klog_err("spawn", "domain %u: no uid range for domains under " UID_SLOT_DIR ": %s",
+                 d->domid, strerror(-rc));
+        return rc;
+    }
     if (pipe2(go, O_CLOEXEC) < 0)
         return -errno;
     pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
