@@ -9,46 +9,68 @@
 #include "keel/kl_config.h"
 #include "spec_util.h"
 
-/* "<N>[G|M|K](B|b)/s": bytes per second (decimal multipliers, bits divided by 8). */
-static int rate_bytes(const char *s, uint64_t *out)
+/* The number of a rate or interval as xl reads it: digits only, a leading 0 meaning octal (xl
+ * converts with strtoull base 0), reading stopping at the first digit that is not of the base.
+ * 0 and values over UINT32_MAX are out of range. */
+static int rate_number(const char *s, const char **end, uint64_t *out)
 {
-    char *end;
-    uint64_t v;
+    char *e;
 
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
     errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || v == 0 || v > UINT32_MAX)
+    *out = strtoull(s, &e, 0);
+    *end = e;
+    if (errno || *out == 0 || *out > UINT32_MAX)
         return -ERANGE;
-    if (*end == 'G' || *end == 'M' || *end == 'K') {
-        v *= *end == 'G' ? 1000000000ull : *end == 'M' ? 1000000ull : 1000ull;
-        end++;
-    }
-    if ((*end != 'B' && *end != 'b') || strcmp(end + 1, "/s"))
-        return -EINVAL;
-    *out = *end == 'b' ? v / 8 : v;
     return 0;
 }
 
-/* "<N>[s|ms|us]" (no suffix: seconds), in microseconds. */
+static int all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return n > 0;
+}
+
+/* "<digits>[G|M|K](B|b)/s": bytes per second (decimal multipliers, bits divided by 8 after). */
+static int rate_bytes(const char *s, uint64_t *out)
+{
+    size_t n = strspn(s, "0123456789");
+    const char *u = s + n, *end;
+    uint64_t v;
+    int rc;
+
+    u += *u == 'G' || *u == 'M' || *u == 'K';
+    if (!all_digits(s, n) || (*u != 'B' && *u != 'b') || strcmp(u + 1, "/s"))
+        return -EINVAL;
+    if ((rc = rate_number(s, &end, &v)))
+        return rc;
+    if (*end == 'G' || *end == 'M' || *end == 'K')
+        v *= *end == 'G' ? 1000000000ull : *end == 'M' ? 1000000ull : 1000ull;
+    if (end[0] == 'b' || end[1] == 'b')
+        v /= 8;
+    *out = v;
+    return 0;
+}
+
+/* "<digits>[m|u][s]" (no unit: seconds; m: milliseconds; u: microseconds), in microseconds. */
 static int rate_interval(const char *s, uint32_t *out)
 {
-    char *end;
+    size_t n = strspn(s, "0123456789");
+    const char *u = s + n, *end;
     uint64_t v;
+    int rc;
 
-    if (*s < '0' || *s > '9')
+    u += *u == 'm' || *u == 'u';
+    u += *u == 's';
+    if (!all_digits(s, n) || *u)
         return -EINVAL;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || v == 0 || v > UINT32_MAX)
-        return -ERANGE;
-    if (!strcmp(end, "") || !strcmp(end, "s"))
+    if ((rc = rate_number(s, &end, &v)))
+        return rc;
+    if (*end == 's' || !*end)
         v *= 1000000;
-    else if (!strcmp(end, "ms"))
+    else if (*end == 'm')
         v *= 1000;
-    else if (strcmp(end, "us"))
-        return -EINVAL;
     if (v > UINT32_MAX)
         return -ERANGE;
     *out = (uint32_t)v;
@@ -85,6 +107,34 @@ static int parse_rate(kl_device_nic *nic, const char *rate, const char **why)
     nic->rate_bytes_per_interval = bps * usecs / 1000000;
     nic->rate_interval_usecs = usecs;
     return 0;
+}
+
+/* A rate that parses back to exactly these bytes per interval: parsing keeps
+ * floor(bytes_per_second * usecs / 10^6), so any bytes_per_second in [lo, hi] will do; the
+ * largest unit (GB/s ... B/s, then Gb/s ... b/s) that reaches one with a count of 1..UINT32_MAX is
+ * printed. A value no rate gives (possible only from JSON) is printed as the nearest. */
+static void print_rate(char *out, size_t len, uint64_t bytes, uint32_t usecs)
+{
+    static const struct { uint64_t mul; unsigned div; const char *unit; } units[] = {
+        { 1000000000ull, 1, "GB/s" }, { 1000000ull, 1, "MB/s" }, { 1000ull, 1, "KB/s" },
+        { 1, 1, "B/s" }, { 1000000000ull, 8, "Gb/s" }, { 1000000ull, 8, "Mb/s" },
+        { 1000ull, 8, "Kb/s" }, { 1, 8, "b/s" },
+    };
+    unsigned __int128 lo = ((unsigned __int128)bytes * 1000000 + usecs - 1) / usecs;
+    unsigned __int128 hi = ((unsigned __int128)(bytes + 1) * 1000000 - 1) / usecs;
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        /* the smallest count whose rate reaches lo: count * mul / div >= lo */
+        unsigned __int128 n = (lo * units[i].div + units[i].mul - 1) / units[i].mul;
+        if (n == 0)
+            n = 1;
+        if (n <= UINT32_MAX && n * units[i].mul / units[i].div <= hi) {
+            snprintf(out, len, "%" PRIu64 "%s@%" PRIu32 "us", (uint64_t)n, units[i].unit, usecs);
+            return;
+        }
+    }
+    snprintf(out, len, "%" PRIu64 "B/s@%" PRIu32 "us", lo > UINT32_MAX ? (uint64_t)UINT32_MAX :
+             (uint64_t)lo, usecs);
 }
 
 /* vlan: terms separated by '/': N[p|u], N-M[u], N+OxC[u] with IDs 1..4094. */
@@ -230,10 +280,9 @@ char *kl_device_nic_to_spec(const kl_device_nic *nic)
     if (nic->devid >= 0)
         kl__buf_add(&b, "%sdevid=%d", b.len ? "," : "", nic->devid);
     if (nic->rate_interval_usecs) {
-        /* rounded up so that parsing gives back the same bytes per interval */
-        uint64_t us = nic->rate_interval_usecs;
-        uint64_t bps = (nic->rate_bytes_per_interval * 1000000 + us - 1) / us;
-        kl__buf_add(&b, "%srate=%" PRIu64 "B/s@%" PRIu64 "us", b.len ? "," : "", bps, us);
+        char rate[64];
+        print_rate(rate, sizeof rate, nic->rate_bytes_per_interval, nic->rate_interval_usecs);
+        kl__buf_add(&b, "%srate=%s", b.len ? "," : "", rate);
     }
     if (!kl_defbool_is_default(nic->trusted))
         kl__buf_add(&b, "%s%s", b.len ? "," : "",
