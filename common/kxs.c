@@ -2,6 +2,7 @@
  * payload <= 4096 bytes) over the store's Unix socket, replies matched by request id, watch
  * events queued in arrival order. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kio.h"
+#include "krundir.h"
 #include "kxs.h"
 
 #define KXS_HDR 16u
@@ -36,60 +39,62 @@ struct kxs_hdr {
     uint32_t type, req_id, tx_id, len;
 };
 
-static const struct { int num; const char *name; } kxs_errs[] = {
-    { EINVAL, "EINVAL" }, { EACCES, "EACCES" }, { EEXIST, "EEXIST" }, { EISDIR, "EISDIR" },
-    { ENOENT, "ENOENT" }, { ENOMEM, "ENOMEM" }, { ENOSPC, "ENOSPC" }, { EIO, "EIO" },
-    { ENOTEMPTY, "ENOTEMPTY" }, { ENOSYS, "ENOSYS" }, { EROFS, "EROFS" }, { EBUSY, "EBUSY" },
-    { EAGAIN, "EAGAIN" }, { EISCONN, "EISCONN" }, { E2BIG, "E2BIG" }, { EPERM, "EPERM" },
-    { 0, NULL },
-};
-
-static int kxs_errnum(const char *name)
+/* A handle around a connected socket (made non-blocking and close-on-exec). */
+static int kxs_wrap(kxs **out, int fd)
 {
-    for (size_t i = 0; kxs_errs[i].name; i++)
-        if (!strcmp(kxs_errs[i].name, name))
-            return kxs_errs[i].num;
-    return EIO;
+    kxs *x = calloc(1, sizeof(*x));
+    int fl = fcntl(fd, F_GETFL);
+
+    if (!x)
+        return -ENOMEM;
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        int e = errno;
+        free(x);
+        return -e;
+    }
+    x->fd = fd;
+    x->timeout_ms = 10000;
+    x->next_id = 1;
+    x->tail = &x->head;
+    *out = x;
+    return 0;
+}
+
+int kxs_open_fd(kxs **out, int fd)
+{
+    return kxs_wrap(out, fd);
 }
 
 int kxs_open_path(kxs **out, const char *sockpath)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    kxs *x;
+    int fd, rc;
 
     if (strlen(sockpath) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
     memcpy(sa.sun_path, sockpath, strlen(sockpath) + 1);
-    if (!(x = calloc(1, sizeof(*x))))
-        return -ENOMEM;
-    x->timeout_ms = 10000;
-    x->next_id = 1;
-    x->tail = &x->head;
-    if ((x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
-        connect(x->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        int e = errno;
-        if (x->fd >= 0)
-            close(x->fd);
-        free(x);
-        return -e;
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
     }
-    *out = x;
-    return 0;
+    if ((rc = kxs_wrap(out, fd)) < 0)
+        close(fd);
+    return rc;
 }
 
 int kxs_open(kxs **out, const char *rundir)
 {
     const char *env = getenv("XENSTORED_PATH");
     char path[256];
+    int rc;
 
     if (!rundir && env && *env)
         return kxs_open_path(out, env);
-    if (!rundir)
-        rundir = getenv("KEEL_RUNDIR");
-    if (!rundir || !*rundir)
-        rundir = "/run/keel";
-    if ((size_t)snprintf(path, sizeof(path), "%s/xenstored/socket", rundir) >= sizeof(path))
-        return -ENAMETOOLONG;
+    if ((rc = krundir_path(path, sizeof(path), rundir, "xenstored/socket")) < 0)
+        return rc;
     return kxs_open_path(out, path);
 }
 
@@ -148,23 +153,12 @@ static int kxs_wait(kxs *x, short events, long deadline)
 
 static int kxs_send_all(kxs *x, const void *p, size_t len, long deadline)
 {
-    size_t done = 0;
+    long left = deadline - kxs_now_ms();
+    int rc = kio_send_all_timeout(x->fd, p, len, left > 0 ? (int)left : 0);
 
-    while (done < len) {
-        ssize_t n = send(x->fd, (const char *)p + done, len - done, MSG_NOSIGNAL);
-        int rc;
-        if (n > 0) {
-            done += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            x->dead = errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN;
-            return -errno;
-        }
-        if ((rc = kxs_wait(x, POLLOUT, deadline)) < 0)
-            return rc;
-    }
-    return 0;
+    if (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN)
+        x->dead = 1;
+    return rc;
 }
 
 /* Receive what is available into the buffer: 1 if bytes came, 0 if none, <0 on loss. */
@@ -302,7 +296,7 @@ int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t 
         kxs_drain(x, 0, &e, &none, &gotn);
     }
     if (r.type == KXS_ERROR) {
-        rc = -kxs_errnum(body);
+        rc = kxs_errnum(body, r.len) ? -kxs_errnum(body, r.len) : -EIO;
         free(body);
         return rc;
     }

@@ -28,6 +28,8 @@ typedef struct kxs kxs;
 int kxs_open(kxs **out, const char *rundir);
 /* Connect to a socket given by its path. */
 int kxs_open_path(kxs **out, const char *sockpath);
+/* A handle over an already connected stream socket (tests, fuzzing); kxs_close closes fd. */
+int kxs_open_fd(kxs **out, int fd);
 void kxs_close(kxs *x);
 int kxs_fd(const kxs *x);
 /* Whether the connection was lost (the store closed it or went away): every later request
@@ -68,5 +70,10 @@ int kxs_pump(kxs *x);
 int kxs_pending(const kxs *x);
 /* Take the oldest queued event: 1 and *path, *token (one allocation: free(*path) only), or 0. */
 int kxs_next_event(kxs *x, char **path, char **token);
+
+/* The one xenstore error table: the wire name of an errno value ("EINVAL" for one without a
+ * name), and the errno value of a wire name of at most len bytes (0 for an unknown name). */
+const char *kxs_errname(int err);
+int kxs_errnum(const char *name, size_t len);
 
 #endif

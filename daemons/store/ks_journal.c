@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "klog.h"
+#include "kio.h"
 #include "ks_int.h"
 
 #define KS_J_BODY_MAX (16u + KS_ABS_PATH_MAX + 2 * KS_PAYLOAD_MAX)
@@ -32,22 +33,6 @@ struct ks_journal {
     unsigned records;
     bool dirty;
 };
-
-static int ks_write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int ks_j_emit(int fd, enum ks_jop op, uint32_t domid, const char *path, const void *data,
                      size_t len)
@@ -67,7 +52,7 @@ static int ks_j_emit(int fd, enum ks_jop op, uint32_t domid, const char *path, c
     crc = (uint32_t)crc32(0L, (const Bytef *)rec + 8, blen);
     memcpy(rec, &blen, 4);
     memcpy(rec + 4, &crc, 4);
-    rc = ks_write_all(fd, rec, 8 + (size_t)blen);
+    rc = kio_write_all(fd, rec, 8 + (size_t)blen);
     free(rec);
     return rc;
 }

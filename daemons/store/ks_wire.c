@@ -8,28 +8,17 @@
 #include <string.h>
 
 #include "ks_wire.h"
+#include "kxs.h"
 
-static const struct { int num; const char *name; } ks_errors[] = {
-    { EINVAL, "EINVAL" }, { EACCES, "EACCES" }, { EEXIST, "EEXIST" }, { EISDIR, "EISDIR" },
-    { ENOENT, "ENOENT" }, { ENOMEM, "ENOMEM" }, { ENOSPC, "ENOSPC" }, { EIO, "EIO" },
-    { ENOTEMPTY, "ENOTEMPTY" }, { ENOSYS, "ENOSYS" }, { EROFS, "EROFS" }, { EBUSY, "EBUSY" },
-    { EAGAIN, "EAGAIN" }, { EISCONN, "EISCONN" }, { E2BIG, "E2BIG" }, { EPERM, "EPERM" },
-};
-
+/* The error names are common/kxs_err.c's table, shared with every client. */
 const char *ks_errname(int err)
 {
-    for (size_t i = 0; i < sizeof(ks_errors) / sizeof(ks_errors[0]); i++)
-        if (ks_errors[i].num == err)
-            return ks_errors[i].name;
-    return "EINVAL";
+    return kxs_errname(err);
 }
 
 int ks_errnum(const char *name)
 {
-    for (size_t i = 0; i < sizeof(ks_errors) / sizeof(ks_errors[0]); i++)
-        if (strcmp(ks_errors[i].name, name) == 0)
-            return ks_errors[i].num;
-    return 0;
+    return kxs_errnum(name, strlen(name));
 }
 
 static const char *const ks_type_names[KS_TYPE_COUNT] = {

@@ -20,6 +20,7 @@
 
 #include "klog.h"
 #include "ks_store.h"
+#include "kio.h"
 #include "ks_wire.h"
 
 #define RUNS 5
@@ -98,16 +99,7 @@ static int dial(const char *sock)
 
 static int full(int fd, void *buf, size_t len, int wr)
 {
-    char *p = buf;
-
-    while (len) {
-        ssize_t n = wr ? write(fd, p, len) : read(fd, p, len);
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return wr ? kio_write_all(fd, buf, len) : kio_read_full(fd, buf, len);
 }
 
 /* One request/reply round trip with the store. */
