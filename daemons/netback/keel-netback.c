@@ -187,8 +187,10 @@ static void nb_reap(int *rescan)
                  WIFSIGNALED(status) ? "killed by signal" : "exited with status",
                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         snprintf(p, sizeof(p), NB_BASE "/%s/%u/%u/state", c->kind, c->domid, c->devid);
-        if (xs && kxs_read_u64(xs, 0, p, 8, &st) == 0 && st != KEEL_XB_CLOSED)
-            kxs_write(xs, 0, p, "6");
+        if (xs && kxs_read_u64(xs, 0, p, 8, &st) == 0 && st != KEEL_XB_CLOSED) {
+            *strrchr(p, '/') = '\0';        /* not into a directory removed meanwhile */
+            nb_write_if_present(xs, p, "state", "6");
+        }
     }
 }
 

@@ -45,19 +45,53 @@ static int nb_be_u64(struct nb_vif *v, const char *key, uint64_t max, uint64_t *
     return kxs_read_u64(v->xs, 0, p, max, val);
 }
 
+/* Writes DIR/KEY = VAL only while DIR exists: the existence check and the write are one
+ * transaction (a removal meanwhile makes the commit fail with EAGAIN and we look again), so a
+ * directory the toolstack removed is never created again by a late write. -ENOENT: DIR is gone. */
+int nb_write_if_present(kxs *xs, const char *dir, const char *key, const char *val)
+{
+    char p[192];
+
+    snprintf(p, sizeof(p), "%s/%s", dir, key);
+    for (int i = 0; i < 16; i++) {
+        uint32_t tx;
+        char *s = NULL;
+        int rc;
+
+        if ((rc = kxs_tx_start(xs, &tx)) < 0)
+            return rc;
+        rc = kxs_read(xs, tx, dir, &s, NULL);
+        free(s);
+        if (rc == 0)
+            rc = kxs_write(xs, tx, p, val);
+        if (rc < 0) {
+            kxs_tx_end(xs, tx, 0);
+            return rc;
+        }
+        if ((rc = kxs_tx_end(xs, tx, 1)) != -EAGAIN)
+            return rc;
+    }
+    return -EAGAIN;
+}
+
 __attribute__((format(printf, 3, 4)))
 static int nb_be_write(struct nb_vif *v, const char *key, const char *fmt, ...)
 {
-    char p[160], val[256];
+    char val[256];
     va_list ap;
     int rc;
 
+    if (v->be_gone)
+        return -ENOENT;
     va_start(ap, fmt);
     vsnprintf(val, sizeof(val), fmt, ap);
     va_end(ap);
-    snprintf(p, sizeof(p), "%s/%s", v->be, key);
-    if ((rc = kxs_write(v->xs, 0, p, val)) < 0)
-        klog_err(v->name, "cannot write %s: %s", p, strerror(-rc));
+    rc = nb_write_if_present(v->xs, v->be, key, val);
+    if (rc == -ENOENT) {
+        klog_info(v->name, "backend directory removed: %s not written", key);
+        v->be_gone = 1;
+    } else if (rc < 0)
+        klog_err(v->name, "cannot write %s/%s: %s", v->be, key, strerror(-rc));
     return rc;
 }
 
@@ -187,6 +221,7 @@ static void nb_reconcile(struct nb_vif *v)
         return nb_dev_store_lost(v);
     if (rc == -ENOENT) {
         klog_info(v->name, "backend directory removed: stopping");
+        v->be_gone = 1;                  /* nothing more is written there */
         v->closing = 1;                  /* the tap goes too: nothing is left */
         return;
     }

@@ -73,6 +73,7 @@ struct nb_vif {
     int my_state;
     int features_done, connected, closing, fe_closing, terminating, store_lost, exit_now;
     int disabled;
+    int be_gone;                         /* BE directory removed: write nothing there */
     int hp_error_logged;
     unsigned rejects;
     struct nb_stats st;
@@ -91,6 +92,8 @@ void nb_dev_fail(struct nb_vif *v, const char *fmt, ...) __attribute__((format(p
 /* A frontend error serious enough to disable the vif (Xen's fatal error). */
 void nb_dev_disable(struct nb_vif *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t nb_now_us(void);
+/* DIR/KEY = VAL in one transaction with a check that DIR exists (-ENOENT if not). */
+int nb_write_if_present(kxs *xs, const char *dir, const char *key, const char *val);
 
 /* nb_tap.c */
 int nb_tap_open(struct nb_vif *v, unsigned nfds);

@@ -100,6 +100,15 @@ wait_until 10 state_is $BE/7/3 6 && grep -q "vif 7/3: backend rate 'lots'" "$NLO
 add_vif 7 4 00:16:3e:00:07:04 "$BE/7/4/vifname" "../../etc"
 wait_until 10 state_is $BE/7/4 6 && not has_link "../../etc"; ok $? "a vifname that is not an interface name is refused"
 xenstore-rm $BE/7 /local/domain/7
+# the toolstack removes a backend directory outright (destroy, a timed-out close): the worker
+# stops and writes nothing into it (a late state=6 would create the node again)
+add_vif 7 5 00:16:3e:00:07:05
+wait_until 10 state_is $BE/7/5 2; W=$(worker_of 7 5)
+xenstore-rm $BE/7/5
+wait_until 5 not kill -0 "$W" && wait_until 5 not has_link vif7.5; ok $? "a removed backend directory: its worker ($W) exits and the tap goes"
+not xenstore-read $BE/7/5/state >/dev/null 2>&1 && not xenstore-ls $BE/7/5 >/dev/null 2>&1
+ok $? "no node of the removed directory comes back ($(xenstore-ls $BE/7/5 2>/dev/null | tr '\n' ' '))"
+xenstore-rm $BE/7 /local/domain/7
 
 # -- guests: a well-behaved one and a hostile one ------------------------------------------
 g1=$(guest nbgood "mode=good run=150 ip=192.0.2.11 split=1")
