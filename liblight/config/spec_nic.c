@@ -171,6 +171,11 @@ static int nic_key(kl_device_nic *nic, const char *k, const char *v, const kl__p
     if (!strcmp(k, "mac")) {
         if (kl_mac_from_string(&nic->mac, v))
             why = "invalid MAC address (expected six hex pairs such as 00:16:3e:12:34:56)";
+        else if (nic->mac.bytes[0] & 1)  /* taken as given, as xl does; bridges drop it */
+            kl__spec_warn(d, pos, what, spec, "mac=%.20s is a multicast address (the low bit of "
+                          "the first octet is set): frames from it are dropped by bridges; "
+                          "use Xen's 00:16:3e OUI or a locally administered address such as "
+                          "02:xx:xx:xx:xx:xx", v);
     } else if (!strcmp(k, "type")) {
         if (!strcmp(v, "ioemu"))
             nic->nictype = KL_NIC_TYPE_VIF_IOEMU;
@@ -179,7 +184,12 @@ static int nic_key(kl_device_nic *nic, const char *k, const char *v, const kl__p
         else
             why = "invalid type (expected vif or ioemu)";
     } else if (!strcmp(k, "rate")) {
-        parse_rate(nic, v, &why);
+        /* accepted as xl does, but a vif with it cannot be attached (kl_nic_add refuses it) */
+        if (!parse_rate(nic, v, &why) && !nic->rate_bytes_per_interval)
+            kl__spec_warn(d, pos, what, spec, "rate=%.40s allows 0 bytes per %" PRIu32 " us "
+                          "interval: no frame could ever be sent; such a vif is refused when "
+                          "attached (raise the rate or lengthen the interval)", v,
+                          nic->rate_interval_usecs);
     } else if (!strcmp(k, "mtu") || !strcmp(k, "devid")) {
         errno = 0;
         n = strtol(v, &end, 10);

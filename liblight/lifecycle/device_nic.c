@@ -93,14 +93,20 @@ static int check_nic(kl_ctx *ctx, uint32_t domid, const kl_device_nic *n, const 
     if (n->ip && !ip_list_ok(n->ip, bad, sizeof(bad)))
         return kl__err(ctx, -EINVAL, "%s: ip: '%.60s' is not an IPv4 or IPv6 address (with an "
                        "optional /prefix)", what, bad);
+    /* xl's grammar accepts rates that round to nothing (1b/s, 10B/s@50ms); Xen writes
+     * "0,<usecs>" and its netback never gets a credit to send. Refused here, saying why. */
     if (n->rate_interval_usecs && !n->rate_bytes_per_interval)
-        return kl__err(ctx, -EINVAL, "%s: rate gives 0 bytes per %u us interval", what,
-                       n->rate_interval_usecs);
+        return kl__err(ctx, -EINVAL, "%s: rate allows 0 bytes per %u us replenishment interval: "
+                       "no frame could ever be sent (raise the rate or lengthen the interval, "
+                       "e.g. rate=8b/s@1s)", what, n->rate_interval_usecs);
     return 0;
 }
 
 /* libxl's default MAC: Xen's OUI 00:16:3e and three random bytes, the top bit of the first
- * cleared (as setdefault does for vif= entries). */
+ * random byte (the fourth octet) cleared, as libxl's setdefault does: generated addresses stay
+ * in 00:16:3e:00:00:00-00:16:3e:7f:ff:ff. The OUI's first octet 0x00 has the multicast bit
+ * (0x01) and the locally administered bit (0x02) clear: a unicast, universally administered
+ * address. A MAC the user gives is taken as given (the spec parser warns about a multicast one). */
 static void random_mac(kl_mac *m)
 {
     uuid_t r;

@@ -23,6 +23,71 @@
         free(s_);                                                                     \
     } while (0)
 
+/* Whether the diagnostics hold a warning containing text. */
+static int warned(const kl_diag *d, const char *text)
+{
+    for (size_t i = 0; i < kl_diag_count(d); i++)
+        if (kl_diag_severity(d, i) == KL_SEV_WARNING && strstr(kl_diag_text(d, i), text))
+            return 1;
+    return 0;
+}
+
+/* Every accepted rate prints back (to_spec) as a spec that parses to the same bytes per
+ * interval and the same interval: rates that round to 0 bytes, the largest counts and units,
+ * octal counts, intervals in every unit. Rates of 0 bytes per interval parse (as xl's) with a
+ * warning that such a vif is refused at attach. */
+static void test_vif_rates(kl_diag *d)
+{
+    static const char *const rates[] = {
+        "1b/s", "7b/s", "1B/s", "19B/s", "20B/s", "21B/s", "8b/s@1s", "1b/s@8s",
+        "999999B/s@1us", "1000000B/s@1us", "1000001B/s@1us", "123456789b/s@333us",
+        "368934GB/s", "4294967295GB/s@4us", "4294967295b/s@4294s", "010Mb/s@3ms",
+        "3Kb/s@7u", "17MB/s@999999us", "1Gb/s@1000001us", "5B/s@4294967295us", "10Mb/s",
+    };
+    kl_device_nic n;
+    int bad = 0;
+
+    kl_device_nic_init(&n);
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "rate=%s", rates[i]);
+        kl_diag_clear(d);
+        if (!SPEC_OK(nic, spec, &n, d)) {
+            tap_ok(0, "vif: %s parses", spec);
+            continue;
+        }
+        if (!n.rate_bytes_per_interval && !warned(d, "allows 0 bytes per"))
+            bad++, tap_diag("%s: 0 bytes per interval without a warning", spec);
+        REPRINT(nic, &n, spec);
+    }
+    tap_ok(bad == 0, "vif: every rate of 0 bytes per interval is accepted with a warning");
+    kl_diag_clear(d);
+    tap_ok(SPEC_OK(nic, "rate=10Mb/s", &n, d) && kl_diag_count(d) == 0,
+           "vif: a rate of some bytes per interval gives no warning");
+    /* a value only JSON can hold (bytes per interval no rate gives is impossible; 0 is the
+     * extreme) still prints as a spec that parses back to it */
+    n.rate_bytes_per_interval = 0;
+    n.rate_interval_usecs = 1;
+    REPRINT(nic, &n, "vif: 0 bytes per 1 us (from JSON)");
+    kl_device_nic_dispose(&n);
+}
+
+static void test_vif_mac(kl_diag *d)
+{
+    kl_device_nic n;
+
+    kl_device_nic_init(&n);
+    kl_diag_clear(d);
+    tap_ok(SPEC_OK(nic, "mac=01:16:3e:00:00:01", &n, d) && n.mac.bytes[0] == 0x01 &&
+               warned(d, "is a multicast address"),
+           "vif: a multicast MAC (low bit of the first octet) is taken as given, with a warning");
+    kl_diag_clear(d);
+    tap_ok(SPEC_OK(nic, "mac=02:00:00:00:00:01", &n, d) && kl_diag_count(d) == 0 &&
+               SPEC_OK(nic, "mac=00:16:3e:ff:ff:ff", &n, d) && kl_diag_count(d) == 0,
+           "vif: a locally administered MAC and one in Xen's OUI are taken without a warning");
+    kl_device_nic_dispose(&n);
+}
+
 static void test_vif(kl_diag *d)
 {
     static const struct { const char *spec; uint64_t bytes; uint32_t usecs; } rates[] = {
@@ -226,6 +291,8 @@ int main(void)
     kl_diag *d = kl_diag_new();
 
     test_vif(d);
+    test_vif_rates(d);
+    test_vif_mac(d);
     test_disk(d);
     test_others(d);
     test_cpulist(d);
