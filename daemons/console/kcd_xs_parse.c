@@ -1,32 +1,10 @@
-/* kcd_xs_parse.c - the message framing and watch-path parsing of keel-consoled's store
- * client; pure functions over untrusted bytes (the fuzz target's subject). */
+/* kcd_xs_parse.c - the watch-path parsing of keel-consoled's store client: a pure function
+ * over untrusted bytes (the fuzz target's subject; the framing is common/kxs.c's). */
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include "kcd_xs.h"
-
-#define KCD_XS_PAYLOAD_MAX 4096u
-
-int kcd_xs_parse(const char *buf, size_t avail, struct kcd_xs_msg *m)
-{
-    uint32_t h[4];
-
-    if (avail < sizeof(h))
-        return 0;
-    memcpy(h, buf, sizeof(h));
-    if (h[3] > KCD_XS_PAYLOAD_MAX)
-        return -EPROTO;
-    if (avail < sizeof(h) + h[3])
-        return 0;
-    m->type = h[0];
-    m->req_id = h[1];
-    m->tx_id = h[2];
-    m->len = h[3];
-    m->body = buf + sizeof(h);
-    return (int)(sizeof(h) + h[3]);
-}
 
 long kcd_xs_console_domid(const char *path, size_t len)
 {

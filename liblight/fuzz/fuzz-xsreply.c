@@ -1,4 +1,4 @@
-/* fuzz-xsreply.c - the store client (lifecycle/xs.c) against hostile replies: the input is
+/* fuzz-xsreply.c - the store client (common/kxs.c under lifecycle/xs.c) against hostile replies: the input is
  * what the "daemon" sends back, through a socketpair, to a sequence of requests (read, write,
  * transaction start/end, rm, set-perms). Nothing may crash, leak or read out of bounds. */
 #include <errno.h>
@@ -40,23 +40,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     shutdown(sv[1], SHUT_WR);          /* the daemon says nothing more: EOF, no waiting */
     memset(&ctx, 0, sizeof(ctx));
-    ctx.xs_fd = sv[0];
+    if (kxs_open_fd(&ctx.xs, sv[0]) < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return 0;
+    }
     snprintf(ctx.rundir, sizeof(ctx.rundir), "/nonexistent");
-    for (int round = 0; round < 4 && ctx.xs_fd >= 0; round++) {
+    for (int round = 0; round < 4 && ctx.xs; round++) {
         if (kl__xs_read(&ctx, 0, "/local/domain/1/name", &out) == 0) {
             if (strlen(out) > 4096)
                 abort();               /* a reply is at most 4096 bytes */
             free(out);
             out = NULL;
         }
-        if (ctx.xs_fd < 0)
+        if (!ctx.xs)
             break;
         kl__xs_write(&ctx, tx, "/local/domain/1/memory/target", "16384");
-        if (ctx.xs_fd >= 0 && kl__xs_tx_start(&ctx, &tx) == 0 && ctx.xs_fd >= 0)
+        if (ctx.xs && kl__xs_tx_start(&ctx, &tx) == 0 && ctx.xs)
             kl__xs_tx_end(&ctx, tx, 1);
-        if (ctx.xs_fd >= 0)
+        if (ctx.xs)
             kl__xs_set_perms(&ctx, 0, "/local/domain/1", perms, 2);
-        if (ctx.xs_fd >= 0)
+        if (ctx.xs)
             kl__xs_rm(&ctx, 0, "/vm/x");
     }
     kl__xs_close(&ctx);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "klog.h"
+#include "krundir.h"
 #include "lc_int.h"
 
 int kl__err(kl_ctx *ctx, int rc, const char *fmt, ...)
@@ -35,16 +36,13 @@ uint64_t kl__now_ms(void)
 
 int kl_ctx_open(kl_ctx **out, const char *rundir)
 {
-    const char *env = getenv("KEEL_RUNDIR");
     kl_ctx *ctx = calloc(1, sizeof(*ctx));
     int rc;
 
     *out = NULL;
     if (!ctx)
         return -ENOMEM;
-    ctx->xs_fd = -1;
-    if (!rundir || !*rundir)
-        rundir = env && *env ? env : KEEL_DEFAULT_RUNDIR;
+    rundir = krundir(rundir);
     if (strlen(rundir) >= sizeof(ctx->rundir)) {
         free(ctx);
         return -ENAMETOOLONG;

@@ -6,11 +6,11 @@
 #include <stdint.h>
 
 #include "keel/kl_light.h"
+#include "kxs.h"
 
 struct kl_ctx {
     kc_handle *kc;
-    int xs_fd;                   /* store socket, -1 when not connected */
-    uint32_t xs_req;             /* next request id */
+    kxs *xs;                     /* store connection (common/kxs.h), NULL when not connected */
     uint32_t exc_port;           /* VIRQ_DOM_EXC binding, valid when exc_bound */
     int exc_bound;
     char rundir[256];
@@ -28,10 +28,10 @@ int kl__err(kl_ctx *ctx, int rc, const char *fmt, ...) __attribute__((format(pri
 /* kernel.c: dc->b_info.kernel made absolute with kl_kernel_resolve (the message in ctx). */
 int kl__kernel_resolve_config(kl_ctx *ctx, kl_domain_config *dc);
 
-/* Store client (xenstore wire protocol over the daemon's Unix socket). */
+/* The store, through the common client (common/kxs.h) with the context's messages (xs.c). */
 int kl__xs_connect(kl_ctx *ctx);
-/* A new connection to the store daemon in *fd (for watches: xs_wait.c). */
-int kl__xs_open(kl_ctx *ctx, int *fd);
+/* A new connection to the store daemon in *out (for watches: xs_wait.c). */
+int kl__xs_open(kl_ctx *ctx, kxs **out);
 void kl__xs_close(kl_ctx *ctx);
 /* One request; the reply payload is malloc'd in *out (NUL-terminated beyond *outlen). */
 struct kg_ring_params;
