@@ -73,7 +73,7 @@ static const struct xl_cmd cmds[] = {
     { "info", xl_cmd_info, false, "Get information about Keel host", "-n, --numa  List host "
       "NUMA topology information (not available)", NULL },
     { "dmesg", xl_cmd_dmesg, false, "Read and/or clear dmesg buffer", "[-c]",
-      "  -c                        Clear dmesg buffer as well as printing it" },
+      "  -c, --clear               Clear dmesg buffer as well as printing it" },
     { "uptime", xl_cmd_uptime, false, "Print uptime for all/some domains", "[-s] [Domain]",
       "-s                         Uptime in short format" },
     { "save", xl_cmd_save, false, "Save a domain state to restore later",
@@ -174,6 +174,18 @@ static const struct xl_cmd cmds[] = {
     { "domxml-to-native", xl_cmd_domxml_to_native, false,
       "Convert libvirt domain XML to an xl.cfg", "[xen-xl] <DomainXML>",
       "Prints the xl.cfg of a libvirt domain XML; errors name the element and its line." },
+    { "top", xl_cmd_top, false, "Monitor a host and the domains in real time",
+      "[options]", "xentop's options: -b/--batch, -i/--iterations N, -d/--delay S, -n/--networks,\n"
+      "-x/--vbds, -r/--repeat-header, -v/--vcpus, -f/--full-name, -z/--dom0-first, -V/--version" },
+    { "vm-list", xl_cmd_vm_list, false, "List guest domains, excluding dom0, stubdoms, etc.", "",
+      NULL },
+    { "dump-core", xl_cmd_dump_core, false, "Core dump a domain", "<Domain> <filename>",
+      "An ELF core of the memory and every vCPU's registers: gdb <guest image> <filename>" },
+    { "trigger", xl_cmd_trigger, false, "Send a trigger to a domain",
+      "<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]",
+      "power (the PV power button: control/shutdown poweroff) and reset (the domain is reset:\n"
+      "shut down with reason reboot) act; nmi, init, sleep, s3resume are refused (no PV meaning)" },
+    { "sysrq", xl_cmd_sysrq, false, "Send a sysrq to a domain", "<Domain> <letter>", NULL },
     { "help", xl_cmd_help, true, "Print this help.", "[command]", NULL },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -206,6 +218,7 @@ void xl_help(const char *name)
                 printf(" %-19s %s\n", cmds[i].name, cmds[i].summary);
         printf("\nNot available in Keel yet:\n"
                " cpupool-*, sched-credit2, sysrq, trigger, top.\n");
+        xl_help_not_meaningful();
         return;
     }
     printf("Usage: xl [-v%s] %s %s\n\n%s.\n\n", c->can_dryrun ? "N" : "", c->name, c->usage,
@@ -253,6 +266,8 @@ int main(int argc, char **argv)
     argc -= optind;
     argv += optind;
     optind = 1;
+    if (!xl_cmd_lookup(argv[0]) && xl_not_meaningful(argv[0]))
+        return xl_cmd_not_meaningful(argc, argv);
     if (!(c = xl_cmd_lookup(argv[0]))) {
         fprintf(stderr, "command not implemented\n");
         return 1;

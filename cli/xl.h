@@ -48,6 +48,12 @@ xl_cmd_fn xl_cmd_create, xl_cmd_list, xl_cmd_destroy, xl_cmd_shutdown, xl_cmd_re
     xl_cmd_block_detach, xl_cmd_network_attach, xl_cmd_network_list, xl_cmd_network_detach,
     xl_cmd_vtpm_attach, xl_cmd_vtpm_list, xl_cmd_vtpm_detach,
     xl_cmd_domxml_from_native, xl_cmd_domxml_to_native;
+/* xl_top.c, xl_dumpcore.c, xl_misc.c */
+xl_cmd_fn xl_cmd_top, xl_cmd_dump_core, xl_cmd_vm_list, xl_cmd_trigger, xl_cmd_sysrq,
+    xl_cmd_not_meaningful;
+/* The reason a Xen xl command means nothing here, or NULL; the list for xl help. */
+const char *xl_not_meaningful(const char *name);
+void xl_help_not_meaningful(void);
 /* xl_domxml.c: load an xl.cfg or a libvirt domain XML file (XML takes no key=value overrides) */
 int xl_load_domain(const char *path, int noverrides, char *const overrides[], unsigned flags,
                    kl_domain_config *dc, kl_diag *d);

@@ -12,6 +12,7 @@
 #include "keel/ctrl.h"
 #include <keel/kl_xml.h>
 
+#include "keel/kl_ops.h"
 #include "xl.h"
 
 static const char *name_of(const kl_dominfo *d)
@@ -300,6 +301,9 @@ int xl_cmd_dmesg(int argc, char **argv)
     char buf[16384];
     int c;
 
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--clear"))
+            argv[i] = (char *)"-c";          /* the long form of -c */
     while ((c = xl_getopt(argc, argv, "c", "dmesg", 0)) != -1) {
         if (c != 'c')
             return 2;
@@ -309,8 +313,8 @@ int xl_cmd_dmesg(int argc, char **argv)
         return 1;
     for (;;) {
         size_t len = sizeof(buf);
-        if (kc_readconsolering(kl_ctx_kc(ctx), buf, &len, &index, 0) < 0) {
-            fprintf(stderr, "cannot read the console ring: %s\n", kc_error(kl_ctx_kc(ctx)));
+        if (kl_console_ring_read(ctx, buf, &len, &index, false) < 0) {
+            fprintf(stderr, "cannot read the console ring: %s\n", kl_ctx_error(ctx));
             kl_ctx_close(ctx);
             return 1;
         }
@@ -321,7 +325,7 @@ int xl_cmd_dmesg(int argc, char **argv)
     if (clear) {
         size_t len = 0;
         uint64_t end = index;
-        kc_readconsolering(kl_ctx_kc(ctx), buf, &len, &end, 1);
+        kl_console_ring_read(ctx, buf, &len, &end, true);
     }
     kl_ctx_close(ctx);
     return 0;

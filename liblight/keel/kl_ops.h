@@ -1,0 +1,85 @@
+/* kl_ops.h - liblight's operator calls: host and domain statistics (xl top), per-vCPU
+ * information, ELF core dumps of a domain (xl dump-core), sysrq and triggers sent to a domain,
+ * and the core's console ring (xl dmesg). Conventions as kl_light.h: 0 (or a count) on success,
+ * a negative errno on failure with a message from kl_ctx_error(). */
+#ifndef KEEL_KL_OPS_H
+#define KEEL_KL_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <keel/kl_light.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Host ---- */
+typedef struct kl_hostinfo {
+    uint32_t nr_cpus, threads_per_core, cores_per_socket, nr_nodes;
+    uint32_t cpu_khz;
+    uint64_t total_kb, free_kb;      /* memory the core may give domains, and what is left */
+    uint32_t abi_major, abi_minor;   /* the core's ABI version */
+} kl_hostinfo;
+int kl_host_info(kl_ctx *ctx, kl_hostinfo *info);
+
+/* ---- vCPUs ---- */
+typedef struct kl_vcpuinfo {
+    uint32_t vcpu;
+    bool online, blocked, running;
+    uint64_t cpu_time_ns;
+    uint32_t cpu;                    /* physical CPU it ran on last */
+} kl_vcpuinfo;
+/* vCPUs 0..max_vcpu_id of the domain; *out malloc'd. Returns the count. */
+int kl_vcpu_list(kl_ctx *ctx, uint32_t domid, kl_vcpuinfo **out);
+
+/* ---- Network statistics of a domain's vifs (keel-netback's statistics files) ---- */
+typedef struct kl_nicstats {
+    uint32_t devid;
+    bool valid;                      /* false: the backend publishes no statistics (yet) */
+    /* from the guest's point of view, as xentop shows them: tx = sent by the guest */
+    uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
+    uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
+} kl_nicstats;
+/* One entry per vif of the domain (kl_nic_list order); *out malloc'd. Returns the count. */
+int kl_nic_stats(kl_ctx *ctx, uint32_t domid, kl_nicstats **out);
+
+/* ---- Core dump (lifecycle/coredump.c) ---- */
+/* Write an ELF64 core file of the domain to path (created, mode 0600; an existing file is
+ * replaced): one NT_PRSTATUS (general registers, pid = vCPU + 1) and one NT_FPREGSET (FXSAVE
+ * image) note per vCPU, an NT_PRPSINFO note naming the domain, and one PT_LOAD segment holding
+ * the guest's memory at its virtual address (KEEL_GUEST_BASE + guest physical), so that gdb
+ * with the guest's ELF image shows every vCPU's registers and backtrace. The domain is paused
+ * while its state is read and unpaused afterwards unless it was paused already. A vCPU stopped
+ * inside a hypercall is written at its call site (rip = the return address on its stack, rsp
+ * past it). All-zero pages are left as holes in the file. On failure the file is removed. */
+int kl_domain_core_dump(kl_ctx *ctx, uint32_t domid, const char *path);
+
+/* ---- Requests to a domain (lifecycle/ops.c) ---- */
+/* Write control/sysrq = key in the domain's store directory, as Xen's toolstack does (the guest
+ * acts on it if it watches the key). key must be a printable character. */
+int kl_domain_send_sysrq(kl_ctx *ctx, uint32_t domid, char key);
+/* libxl's trigger numbering */
+typedef enum kl_trigger {
+    KL_TRIGGER_UNKNOWN = 0, KL_TRIGGER_POWER = 1, KL_TRIGGER_SLEEP = 2, KL_TRIGGER_NMI = 3,
+    KL_TRIGGER_INIT = 4, KL_TRIGGER_RESET = 5, KL_TRIGGER_S3RESUME = 6,
+} kl_trigger;
+int kl_trigger_from_string(const char *s, kl_trigger *t);
+const char *kl_trigger_to_string(kl_trigger t);
+/* What a trigger means for a Keel PV domain: power = the PV power button, control/shutdown
+ * "poweroff" written for the guest (not waited for); reset = the reset line, the core shuts the
+ * domain down at once with reason reboot (its on_reboot action follows). The others (sleep,
+ * nmi, init, s3resume) need ACPI, an NMI callback or INIT/SIPI that PV guests do not have:
+ * -EOPNOTSUPP with the reason. vcpu must name an existing vCPU (-EINVAL). */
+int kl_domain_send_trigger(kl_ctx *ctx, uint32_t domid, kl_trigger t, uint32_t vcpu);
+
+/* ---- The core's console ring (xl dmesg) ---- */
+/* Read from *index onwards (incremental): up to *len bytes, *len set to what was read, *index
+ * advanced; clear empties the ring after reading. */
+int kl_console_ring_read(kl_ctx *ctx, char *buf, size_t *len, uint64_t *index, bool clear);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
