@@ -217,7 +217,7 @@ void xl_help(const char *name)
             if (cmds[i].summary)
                 printf(" %-19s %s\n", cmds[i].name, cmds[i].summary);
         printf("\nNot available in Keel yet:\n"
-               " cpupool-*, sched-credit2, sysrq, trigger, top.\n");
+               " cpupool-*, sched-credit2.\n");
         xl_help_not_meaningful();
         return;
     }
