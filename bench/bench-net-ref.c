@@ -7,6 +7,7 @@
  *   tcpsink PORT SECS            accept one connection, read for SECS from its first byte
  *   tcpsend IP PORT CHUNK SECS   connect and write CHUNK-byte blocks for SECS
  *   icmprtt IP COUNT             COUNT echo requests, one at a time; median/p10/p90/p99 in us
+ * Sinks print "listening: proto=udp|tcp port=P" once bound (the script waits for it).
  * Sink line:  sink: proto=udp pkts=N bytes=B secs=S mbit=M kpps=K
  * Send line:  send: proto=udp pkts=N bytes=B secs=S
  * RTT line:   rtt: count=N lost=L median_us=M p10_us=A p90_us=B p99_us=C */
@@ -94,6 +95,8 @@ static int udp_sink(const char *port, double secs)
         perror("bench-net-ref: udpsink bind");
         return 1;
     }
+    printf("listening: proto=udp port=%s\n", port);
+    fflush(stdout);
     for (int i = 0; i < BATCH; i++) {
         iov[i] = (struct iovec){buf[i], sizeof(buf[i])};
         memset(&msgs[i], 0, sizeof(msgs[i]));
@@ -177,6 +180,8 @@ static int tcp_sink(const char *port, double secs)
         perror("bench-net-ref: tcpsink listen");
         return 1;
     }
+    printf("listening: proto=tcp port=%s\n", port);
+    fflush(stdout);
     struct pollfd p = {l, POLLIN, 0};
     if (poll(&p, 1, 30000) <= 0 || (c = accept(l, NULL, NULL)) < 0) {
         fprintf(stderr, "bench-net-ref: tcpsink: no connection within 30 s\n");
