@@ -186,6 +186,11 @@ static const struct xl_cmd cmds[] = {
       "power (the PV power button: control/shutdown poweroff) and reset (the domain is reset:\n"
       "shut down with reason reboot) act; nmi, init, sleep, s3resume are refused (no PV meaning)" },
     { "sysrq", xl_cmd_sysrq, false, "Send a sysrq to a domain", "<Domain> <letter>", NULL },
+    { "debug-keys", xl_cmd_debug_keys, false, "Send debug keys to Keel", "<Keys>",
+      "Keys the core honours (output in xl dmesg): h list the keys, q domains and vCPUs,\n"
+      "m memory per domain, t the core's clocks; other keys are reported as not honoured." },
+    { "set-parameters", xl_cmd_set_parameters, false, "Set hypervisor parameters", "<Params>",
+      "\"name=value ...\"; the core's parameter: loglvl=none|error|warning|info|debug|all." },
     { "help", xl_cmd_help, true, "Print this help.", "[command]", NULL },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -50,7 +50,7 @@ xl_cmd_fn xl_cmd_create, xl_cmd_list, xl_cmd_destroy, xl_cmd_shutdown, xl_cmd_re
     xl_cmd_domxml_from_native, xl_cmd_domxml_to_native;
 /* xl_top.c, xl_dumpcore.c, xl_misc.c */
 xl_cmd_fn xl_cmd_top, xl_cmd_dump_core, xl_cmd_vm_list, xl_cmd_trigger, xl_cmd_sysrq,
-    xl_cmd_not_meaningful;
+    xl_cmd_debug_keys, xl_cmd_set_parameters, xl_cmd_not_meaningful;
 /* The reason a Xen xl command means nothing here, or NULL; the list for xl help. */
 const char *xl_not_meaningful(const char *name);
 void xl_help_not_meaningful(void);

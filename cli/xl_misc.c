@@ -1,4 +1,4 @@
-/* xl_misc.c - xl vm-list, trigger, sysrq (requests to a domain through liblight, keel/kl_ops.h),
+/* xl_misc.c - xl vm-list, trigger, sysrq, debug-keys, set-parameters (requests to a domain through liblight, keel/kl_ops.h),
  * and the commands of Xen's xl that mean nothing on a Keel host: listed in `xl help` with the
  * reason, refused with it (exit 1). */
 #include "config.h"
@@ -89,6 +89,38 @@ int xl_cmd_sysrq(int argc, char **argv)
     }
     if ((rc = kl_domain_send_sysrq(ctx, domid, argv[optind + 1][0])) < 0)
         fprintf(stderr, "%s\n", kl_ctx_error(ctx));
+    kl_ctx_close(ctx);
+    return rc < 0;
+}
+
+int xl_cmd_debug_keys(int argc, char **argv)
+{
+    kl_ctx *ctx;
+    int c, rc;
+
+    while ((c = xl_getopt(argc, argv, "", "debug-keys", 1)) != -1)
+        return 2;
+    if (!(ctx = xl_open()))
+        return 1;
+    if ((rc = kl_send_debug_keys(ctx, argv[optind])) < 0)
+        fprintf(stderr, "cannot send debug keys: %s\n", argv[optind]);
+    kl_ctx_close(ctx);
+    return rc < 0;
+}
+
+int xl_cmd_set_parameters(int argc, char **argv)
+{
+    kl_ctx *ctx;
+    int c, rc;
+
+    while ((c = xl_getopt(argc, argv, "", "set-parameters", 1)) != -1)
+        return 2;
+    if (!(ctx = xl_open()))
+        return 1;
+    if ((rc = kl_set_parameters(ctx, argv[optind])) < 0) {
+        fprintf(stderr, "cannot set parameters: %s\n", argv[optind]);
+        fprintf(stderr, "Use \"xl dmesg\" to look for possible reason.\n");
+    }
     kl_ctx_close(ctx);
     return rc < 0;
 }

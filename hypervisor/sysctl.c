@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "debugkeys.h"
 #include "logdirty.h"
 #include "keel-flask-av.h"
 
@@ -97,6 +98,13 @@ long hv_do_sysctl(struct hv_caller *c, uint64_t cmd, uint64_t arg)
             return rc;
         physinfo(&sc.u.physinfo);
         rc = 0;
+        break;
+    case KEEL_SYSCTL_DEBUG_KEYS:
+    case KEEL_SYSCTL_SET_PARAMETER:      /* Keel's policy has no xen2 set_parameter: xen debug */
+        if ((rc = hv_xsm_check_xen(c, SECCLASS_XEN, XEN__DEBUG)) < 0)
+            break;
+        rc = sc.cmd == KEEL_SYSCTL_DEBUG_KEYS ? hv_sysctl_debug_keys(c, &sc.u.debug_keys)
+                                              : hv_sysctl_set_parameter(c, &sc.u.set_parameter);
         break;
     case KEEL_SYSCTL_GETDOMAININFOLIST:
         rc = domaininfolist(c, &sc.u.domaininfolist);

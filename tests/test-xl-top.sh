@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-xl-top.sh - xl top (xentop's batch mode), dump-core (gdb reads the core with the guest's
-# image: every vCPU's registers and backtrace), vm-list, trigger, sysrq, dmesg --clear and the
-# refusal of Xen's commands that mean nothing here, with their error paths, on a private host.
+# image: every vCPU's registers and backtrace), vm-list, trigger, sysrq, debug-keys,
+# set-parameters, dmesg --clear and the refusal of Xen's commands that mean nothing here, with
+# their error paths, on a private host.
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 T=$KEEL_RUNDIR
@@ -95,6 +96,24 @@ fi
 $XL trigger dt reset 1; ok $? "trigger reset exits 0"
 wait_until 10 sh -c "n=\$($XL domid dt 2>/dev/null) && [ \"\$n\" != $id ]"
 ok $? "reset: dt restarted as a new domain (on_reboot=restart)"
+
+# ---- debug-keys, set-parameters (output in the core's console ring) ----
+id=$($XL domid dt)
+$XL debug-keys q; ok $? "xl debug-keys q exits 0"
+$XL dmesg >"$T/dm"; grep -q "'q' pressed -> dumping domain info" "$T/dm" && grep -q "General information for domain $id:" "$T/dm" &&
+    [ "$(grep -A5 "General information for domain $id:" "$T/dm" | grep -c '    VCPU[01]: ')" = 2 ]
+ok $? "q: each domain and its two vCPUs in xl dmesg"
+$XL debug-keys hZ && $XL dmesg >"$T/dm" && grep -q " key 'm' (ascii '6d') => memory info" "$T/dm" &&
+    grep -q "'Z' pressed -> not honoured by Keel" "$T/dm"
+ok $? "h lists the keys; a key without a handler is reported as not honoured"
+$XL set-parameters loglvl=info && $XL dmesg | grep -q 'parameter loglvl set to info'
+ok $? "set-parameters loglvl=info"
+$XL set-parameters loglvl=warning >/dev/null
+$XL set-parameters foo=1 2>"$T/e"; [ $? -eq 1 ] && grep -qx 'cannot set parameters: foo=1' "$T/e" &&
+    grep -qx 'Use "xl dmesg" to look for possible reason.' "$T/e" && $XL dmesg | grep -q 'parameter "foo" unknown!'
+ok $? "an unknown parameter: Xen's messages, exit 1, the reason in xl dmesg"
+$XL set-parameters loglvl=loud 2>/dev/null; [ $? -eq 1 ]; ok $? "a bad loglvl value is refused (exit 1)"
+$XL debug-keys >/dev/null 2>&1; [ $? -eq 2 ]; ok $? "debug-keys without keys is a usage error (2)"
 
 # ---- dmesg --clear, not-meaningful commands ----
 $XL dmesg --clear >/dev/null; ok $? "xl dmesg --clear exits 0"

@@ -536,6 +536,14 @@ struct keel_flask_op {
 #define KEEL_SYSCTL_READCONSOLE 1
 #define KEEL_SYSCTL_PHYSINFO 3
 #define KEEL_SYSCTL_GETDOMAININFOLIST 6
+#define KEEL_SYSCTL_DEBUG_KEYS 7         /* Xen's number; keys honoured: hypervisor/debugkeys.c */
+#define KEEL_SYSCTL_SET_PARAMETER 28     /* Xen's number; "name=value ..." */
+#define KEEL_SYSCTL_STRING_MAX 112
+struct keel_sysctl_string {              /* debug keys or parameters, len bytes, no NUL needed */
+    uint32_t len;
+    uint32_t pad;
+    char s[KEEL_SYSCTL_STRING_MAX];
+};
 struct keel_sysctl_readconsole {
     uint8_t clear;               /* clear the ring after reading */
     uint8_t incremental;         /* read from index onwards */
@@ -577,6 +585,7 @@ struct keel_sysctl {
         struct keel_sysctl_readconsole readconsole;
         struct keel_sysctl_physinfo physinfo;
         struct keel_sysctl_getdomaininfolist domaininfolist;
+        struct keel_sysctl_string debug_keys, set_parameter;
         uint8_t pad[128];
     } u;
 };

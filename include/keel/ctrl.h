@@ -88,6 +88,10 @@ int kc_physinfo(kc_handle *h, struct keel_sysctl_physinfo *info);
 /* Read the hypervisor console ring from *index onwards (0: the oldest byte kept); *len in:
  * buffer size, out: bytes read; *index is advanced. clear empties the ring afterwards. */
 int kc_readconsolering(kc_handle *h, char *buf, size_t *len, uint64_t *index, int clear);
+/* The core's debug keys (output in the console ring) and runtime parameters ("name=value ..."),
+ * each at most KEEL_SYSCTL_STRING_MAX bytes (kc_debug.c). */
+int kc_debug_keys(kc_handle *h, const char *keys);
+int kc_set_parameters(kc_handle *h, const char *params);
 
 /* Memory */
 int kc_populate_physmap(kc_handle *h, uint32_t domid, uint64_t first_gfn, uint64_t nr);

@@ -74,6 +74,14 @@ const char *kl_trigger_to_string(kl_trigger t);
  * -EOPNOTSUPP with the reason. vcpu must name an existing vCPU (-EINVAL). */
 int kl_domain_send_trigger(kl_ctx *ctx, uint32_t domid, kl_trigger t, uint32_t vcpu);
 
+/* ---- The core's debug keys and runtime parameters (hypervisor/debugkeys.c) ---- */
+/* Keys honoured: h (list), q (domains and vCPUs), m (memory per domain), t (the core's clocks);
+ * output goes to the console ring; other keys are reported there as not honoured. */
+int kl_send_debug_keys(kl_ctx *ctx, const char *keys);
+/* "name=value ..."; the core knows loglvl=none|error|warning|info|debug|all. -EINVAL with the
+ * reason in the console ring for an unknown name or a bad value. */
+int kl_set_parameters(kl_ctx *ctx, const char *params);
+
 /* ---- The core's console ring (xl dmesg) ---- */
 /* Read from *index onwards (incremental): up to *len bytes, *len set to what was read, *index
  * advanced; clear empties the ring after reading. */

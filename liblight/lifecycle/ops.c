@@ -198,3 +198,21 @@ int kl_console_ring_read(kl_ctx *ctx, char *buf, size_t *len, uint64_t *index, b
         return kl__err(ctx, rc, "reading the console ring: %s", kc_error(ctx->kc));
     return 0;
 }
+
+int kl_send_debug_keys(kl_ctx *ctx, const char *keys)
+{
+    int rc = kc_debug_keys(ctx->kc, keys);
+
+    if (rc < 0)
+        return kl__err(ctx, rc, "%s", kc_error(ctx->kc));
+    return 0;
+}
+
+int kl_set_parameters(kl_ctx *ctx, const char *params)
+{
+    int rc = kc_set_parameters(ctx->kc, params);
+
+    if (rc < 0)
+        return kl__err(ctx, rc, "%s", kc_error(ctx->kc));
+    return 0;
+}
