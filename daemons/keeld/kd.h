@@ -48,7 +48,7 @@ void kd_batch_free(struct kd_batch *b);
 
 /* Parameter access: the named member of params (an object) or NULL. */
 yajl_val kd_param(yajl_val params, const char *name);
-/* Typed getters: 0, or -1 with why filled when the member has the wrong type (absent: dflt). */
+/* Typed getters: 0, or -EINVAL with why filled when the member has the wrong type (absent: dflt). */
 int kd_param_str(yajl_val params, const char *name, const char **out, bool required, char *why,
                  size_t whylen);
 int kd_param_int(yajl_val params, const char *name, long long min, long long max, long long dflt,
@@ -108,8 +108,12 @@ struct kl_ctx;
 int kd_info_xml(struct kd_call *c, struct kl_ctx *ctx, uint32_t domid);
 extern const char *kd_rundir;
 
-/* Error helper for methods: record code and message, return -1. */
+/* The error model (docs/errors.md): a method returns 0, or a negative errno while the call
+ * keeps the JSON-RPC code and the message of its error reply. kd_fail records them and returns
+ * kd_err(c); a method that sees a helper fail returns kd_err(c) (the error already recorded). */
 int kd_fail(struct kd_call *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The negative errno of the error the call holds (-EIO when it holds none). */
+int kd_err(const struct kd_call *c);
 /* The "domain" parameter (a name or a domain id other than 0) resolved on this worker's
  * context; on failure the error reply is set and a negative value returned. */
 int kd_domain_param(struct kd_call *c, uint32_t *domid);
@@ -123,7 +127,8 @@ uint64_t kd_task_start(const struct kd_method *m, const char *req_json, uint64_t
 /* Progress and cancel, for methods running as tasks (thread-local current task). */
 void kd_task_progress(const char *what, double fraction);
 volatile int *kd_task_cancel_flag(void);
-/* task.get / task.list / task.cancel write their results into g; -1 if no such task. */
+/* task.get / task.list / task.cancel write their results into g; -ENOENT if no such task (or,
+ * for a cancel, none still running). */
 int kd_task_describe(uint64_t id, yajl_gen g);
 void kd_task_list(yajl_gen g);
 int kd_task_cancel(uint64_t id);

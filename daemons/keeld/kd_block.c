@@ -34,7 +34,7 @@ int kd_m_block_attach(struct kd_call *c)
     int rc;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_str(c->req->params, "spec", &spec, true, c->msg, sizeof(c->msg)) < 0)
         return kd_fail(c, KD_INVALID_PARAMS, "%s", c->msg);
     if (!*spec || strlen(spec) > KD_SPEC_MAX)
@@ -48,7 +48,7 @@ int kd_m_block_attach(struct kd_call *c)
                                                                      : strerror(-rc));
         kl_diag_free(d);
         kl_device_disk_dispose(&disk);
-        return -1;
+        return kd_err(c);
     }
     kl_diag_free(d);
     rc = kl_disk_add(kd_ctx(), domid, &disk, NULL);
@@ -80,7 +80,7 @@ int kd_m_block_list(struct kd_call *c)
     int n;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if ((n = kl_disk_list(kd_ctx(), domid, &l)) < 0)
         return lib_error(c, n, "block_list");
     yajl_gen_array_open(c->g);
@@ -116,7 +116,7 @@ int kd_m_block_detach(struct kd_call *c)
     int rc;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0 && YAJL_GET_INTEGER(v) < (2LL << 28))
         snprintf(dev, sizeof(dev), "%lld", YAJL_GET_INTEGER(v));
     else if (v && YAJL_IS_STRING(v) && (s = YAJL_GET_STRING(v)) && *s && strlen(s) < sizeof(dev))

@@ -123,7 +123,7 @@ int kd_m_create(struct kd_call *c)
     kl_domain_config_init(&dc);
     if (load_config(c, &dc) < 0) {
         kl_domain_config_dispose(&dc);
-        return -1;
+        return kd_err(c);
     }
     kd_task_progress("creating", 0.1);
     rc = kl_domain_create(kd_ctx(), &dc, paused ? KL_CREATE_PAUSED : 0, &domid);
@@ -145,7 +145,7 @@ static int down(struct kd_call *c, bool reboot)
     int rc;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_int(c->req->params, "timeout_ms", 0, 3600000, 30000, &timeout, c->msg,
                      sizeof(c->msg)) < 0)
         return kd_fail(c, KD_INVALID_PARAMS, "%s", c->msg);
@@ -179,7 +179,7 @@ int kd_m_save(struct kd_call *c)
     int fd, rc;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_str(c->req->params, "path", &path, true, c->msg, sizeof(c->msg)) < 0 ||
         kd_param_bool(c->req->params, "live", false, &live, c->msg, sizeof(c->msg)) < 0 ||
         kd_param_bool(c->req->params, "compress", false, &compress, c->msg, sizeof(c->msg)) < 0 ||
@@ -244,7 +244,7 @@ int kd_m_restore(struct kd_call *c)
     kl_diag_free(d);
     kl_domain_config_dispose(&dc);
     if (rc < 0)
-        return -1;
+        return kd_err(c);
     start_monitor(domid);
     yajl_gen_map_open(c->g);
     kd_gen_key_int(c->g, "domid", domid);
@@ -262,7 +262,7 @@ int kd_m_migrate(struct kd_call *c)
     int fd, rc;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_str(c->req->params, "destination", &dest, true, c->msg, sizeof(c->msg)) < 0 ||
         kd_param_bool(c->req->params, "plain", false, &plain, c->msg, sizeof(c->msg)) < 0 ||
         kd_param_str(c->req->params, "tls_ca", &tls.ca_file, false, c->msg, sizeof(c->msg)) < 0 ||
@@ -297,7 +297,7 @@ int kd_m_task_get(struct kd_call *c)
     uint64_t id;
 
     if (task_id(c, &id) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_task_describe(id, c->g) < 0)
         return kd_fail(c, KD_NO_SUCH_TASK, "no task %llu", (unsigned long long)id);
     return 0;
@@ -314,7 +314,7 @@ int kd_m_task_cancel(struct kd_call *c)
     uint64_t id;
 
     if (task_id(c, &id) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_task_cancel(id) < 0)
         return kd_fail(c, KD_NO_SUCH_TASK, "no running task %llu", (unsigned long long)id);
     yajl_gen_map_open(c->g);

@@ -12,11 +12,12 @@
 #include <unistd.h>
 
 #include "kd.h"
-#include "keel/ctrl.h"
 #include "keel/kl_cfg.h"
 #include "keel/kl_config.h"
 #include "keel/kl_diag.h"
 #include "keel/kl_light.h"
+#include "keel/kl_ops.h"
+#include "keel/kl_vcpu.h"
 
 int kd_fail(struct kd_call *c, int code, const char *fmt, ...)
 {
@@ -26,7 +27,24 @@ int kd_fail(struct kd_call *c, int code, const char *fmt, ...)
     vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
     va_end(ap);
     c->code = code;
-    return -1;
+    return kd_err(c);
+}
+
+int kd_err(const struct kd_call *c)
+{
+    switch (c->code) {
+    case KD_PARSE_ERROR: return -EPROTO;
+    case KD_INVALID_REQUEST: case KD_INVALID_PARAMS: case KD_CONFIG: return -EINVAL;
+    case KD_METHOD_NOT_FOUND: return -ENOSYS;
+    case KD_INTERNAL_ERROR: return -ENOMEM;
+    case KD_NO_SUCH_DOMAIN: case KD_NO_SUCH_TASK: return -ENOENT;
+    case KD_EXISTS: return -EEXIST;
+    case KD_BUSY: return -EBUSY;
+    case KD_LIMIT: return -EAGAIN;
+    case KD_DENIED: return -EACCES;
+    case KD_CANCELLED: return -ECANCELED;
+    default: return -EIO;
+    }
 }
 
 static int lib_fail(struct kd_call *c, int rc, const char *what)
@@ -75,7 +93,7 @@ int kd_domain_param(struct kd_call *c, uint32_t *domid)
     if (!ctx)
         return kd_fail(c, KD_HYPERVISOR, "no Keel host in %s", kd_rundir);
     if (domain_arg(c, ctx, domid) < 0)
-        return -1;
+        return kd_err(c);
     if (*domid == 0)
         return kd_fail(c, KD_INVALID_PARAMS, "\"domain\" must name a guest, not Domain-0");
     return 0;
@@ -111,20 +129,19 @@ static int m_ping(struct kd_call *c)
 static int m_host_info(struct kd_call *c)
 {
     struct kl_ctx *ctx = need_ctx(c);
-    struct keel_sysctl_physinfo pi;
-    int rc;
+    kl_hostinfo hi;
 
     if (!ctx)
-        return -1;
-    if ((rc = kc_physinfo(kl_ctx_kc(ctx), &pi)) < 0)
-        return kd_fail(c, KD_HYPERVISOR, "physinfo: %s", kc_error(kl_ctx_kc(ctx)));
+        return kd_err(c);
+    if (kl_host_info(ctx, &hi) < 0)
+        return kd_fail(c, KD_HYPERVISOR, "%s", kl_ctx_error(ctx));
     yajl_gen_map_open(c->g);
     kd_gen_key_str(c->g, "version", PACKAGE_VERSION);
     kd_gen_key_str(c->g, "rundir", kd_rundir);
-    kd_gen_key_int(c->g, "nr_cpus", pi.nr_cpus);
-    kd_gen_key_int(c->g, "cpu_khz", pi.cpu_khz);
-    kd_gen_key_int(c->g, "total_memory_kb", (long long)pi.total_pages * 4);
-    kd_gen_key_int(c->g, "free_memory_kb", (long long)pi.free_pages * 4);
+    kd_gen_key_int(c->g, "nr_cpus", hi.nr_cpus);
+    kd_gen_key_int(c->g, "cpu_khz", hi.cpu_khz);
+    kd_gen_key_int(c->g, "total_memory_kb", (long long)hi.total_kb);
+    kd_gen_key_int(c->g, "free_memory_kb", (long long)hi.free_kb);
     yajl_gen_map_close(c->g);
     return 0;
 }
@@ -143,10 +160,10 @@ static int m_host_dmesg(struct kd_call *c)
         return ctx ? kd_fail(c, KD_INVALID_PARAMS, "%s", c->msg) : -1;
     if (!(buf = malloc(cap + 1)))
         return kd_fail(c, KD_INTERNAL_ERROR, "out of memory");
-    rc = kc_readconsolering(kl_ctx_kc(ctx), buf, &len, &index, clear);
+    rc = kl_console_ring_read(ctx, buf, &len, &index, clear);
     if (rc < 0) {
         free(buf);
-        return kd_fail(c, KD_HYPERVISOR, "console ring: %s", kc_error(kl_ctx_kc(ctx)));
+        return kd_fail(c, KD_HYPERVISOR, "%s", kl_ctx_error(ctx));
     }
     buf[len] = 0;
     yajl_gen_map_open(c->g);
@@ -163,7 +180,7 @@ static int m_list(struct kd_call *c)
     int n;
 
     if (!ctx)
-        return -1;
+        return kd_err(c);
     if ((n = kl_domain_list(ctx, &d)) < 0)
         return lib_fail(c, n, "listing domains");
     yajl_gen_array_open(c->g);
@@ -183,7 +200,7 @@ static int m_info(struct kd_call *c)
     int rc;
 
     if (!ctx || domain_arg(c, ctx, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_str(c->req->params, "format", &format, false, c->msg, sizeof(c->msg)) < 0 ||
         (format && strcmp(format, "xml") && strcmp(format, "json")))
         return kd_fail(c, KD_INVALID_PARAMS, "\"format\" must be \"json\" or \"xml\"");
@@ -203,7 +220,7 @@ static int simple(struct kd_call *c, int (*fn)(struct kl_ctx *, uint32_t), const
     int rc;
 
     if (!ctx || domain_arg(c, ctx, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (domid == 0)
         return kd_fail(c, KD_INVALID_PARAMS, "%s: not Domain-0", what);
     if ((rc = fn(ctx, domid)) < 0)
@@ -226,7 +243,7 @@ static int m_rename(struct kd_call *c)
     int rc;
 
     if (!ctx || domain_arg(c, ctx, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_str(c->req->params, "name", &name, true, c->msg, sizeof(c->msg)) < 0)
         return kd_fail(c, KD_INVALID_PARAMS, "%s", c->msg);
     if ((rc = kl_domain_rename(ctx, domid, name)) < 0)
@@ -246,7 +263,7 @@ static int m_set_memory(struct kd_call *c)
     int rc;
 
     if (!ctx || domain_arg(c, ctx, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_int(c->req->params, "target_kb", 1024, 1LL << 40, 0, &target, c->msg,
                      sizeof(c->msg)) < 0 ||
         kd_param_int(c->req->params, "max_kb", 1024, 1LL << 40, 0, &max, c->msg, sizeof(c->msg)) < 0)
@@ -270,15 +287,15 @@ static int m_console(struct kd_call *c)
     uint32_t domid;
 
     if (!ctx || domain_arg(c, ctx, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_int(c->req->params, "offset", 0, 1LL << 62, 0, &off, c->msg, sizeof(c->msg)) < 0)
         return kd_fail(c, KD_INVALID_PARAMS, "%s", c->msg);
     if (!(buf = malloc(len + 1)))
         return kd_fail(c, KD_INTERNAL_ERROR, "out of memory");
     offset = (uint64_t)off;
-    if (kc_domain_console_read(kl_ctx_kc(ctx), domid, &offset, buf, &len, &end) < 0) {
+    if (kl_domain_console_read(ctx, domid, &offset, buf, &len, &end) < 0) {
         free(buf);
-        return kd_fail(c, KD_HYPERVISOR, "console: %s", kc_error(kl_ctx_kc(ctx)));
+        return kd_fail(c, KD_HYPERVISOR, "%s", kl_ctx_error(ctx));
     }
     buf[len] = 0;
     for (size_t i = 0; i < len; i++)     /* keep the JSON valid: no raw control or high bytes */

@@ -44,7 +44,7 @@ int kd_m_network_attach(struct kd_call *c)
     int rc;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_str(c->req->params, "spec", &spec, true, c->msg, sizeof(c->msg)) < 0)
         return kd_fail(c, KD_INVALID_PARAMS, "%s", c->msg);
     if (strlen(spec) > KD_SPEC_MAX)        /* "" is a vif with every default */
@@ -58,7 +58,7 @@ int kd_m_network_attach(struct kd_call *c)
                                                                     : strerror(-rc));
         kl_diag_free(d);
         kl_device_nic_dispose(&nic);
-        return -1;
+        return kd_err(c);
     }
     kl_diag_free(d);
     rc = kl_nic_add(kd_ctx(), domid, &nic, NULL);
@@ -81,7 +81,7 @@ int kd_m_network_list(struct kd_call *c)
     int n;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if ((n = kl_nic_list(kd_ctx(), domid, &l)) < 0)
         return lib_error(c, n, "network_list");
     yajl_gen_array_open(c->g);
@@ -120,7 +120,7 @@ int kd_m_network_detach(struct kd_call *c)
     int rc;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) >= 0 && YAJL_GET_INTEGER(v) <= 65535)
         snprintf(dev, sizeof(dev), "%lld", YAJL_GET_INTEGER(v));
     else if (v && YAJL_IS_STRING(v) && (s = YAJL_GET_STRING(v)) && *s && strlen(s) < sizeof(dev))

@@ -5,6 +5,7 @@
  * or null (absent: a notification). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,7 @@ int kd_param_str(yajl_val params, const char *name, const char **out, bool requi
         return 0;
     if (!v || !YAJL_IS_STRING(v)) {
         snprintf(why, whylen, "\"%s\" must be a string%s", name, v ? "" : " (missing)");
-        return -1;
+        return -EINVAL;
     }
     *out = YAJL_GET_STRING(v);
     return 0;
@@ -179,7 +180,7 @@ int kd_param_int(yajl_val params, const char *name, long long min, long long max
         return 0;
     if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < min || YAJL_GET_INTEGER(v) > max) {
         snprintf(why, whylen, "\"%s\" must be an integer in %lld..%lld", name, min, max);
-        return -1;
+        return -EINVAL;
     }
     *out = YAJL_GET_INTEGER(v);
     return 0;
@@ -194,7 +195,7 @@ int kd_param_bool(yajl_val params, const char *name, bool dflt, bool *out, char 
         return 0;
     if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
         snprintf(why, whylen, "\"%s\" must be true or false", name);
-        return -1;
+        return -EINVAL;
     }
     *out = YAJL_IS_TRUE(v);
     return 0;

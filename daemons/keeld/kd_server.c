@@ -581,7 +581,7 @@ int kd_server_run(const struct kd_opts *o)
     opts = *o;
     evthread_use_pthreads();
     if (!(base = event_base_new()))
-        return -1;
+        return -ENOMEM;
     done_ev = event_new(base, -1, EV_PERSIST | EV_READ, done_cb, NULL);
     sigs[0] = evsignal_new(base, SIGTERM, kd_stop_cb, base);
     sigs[1] = evsignal_new(base, SIGINT, kd_stop_cb, base);

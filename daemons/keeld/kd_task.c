@@ -4,6 +4,7 @@
  * "task.finished" event to the connection that started it and to "task" subscribers. */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +124,7 @@ static void *task_main(void *arg)
     struct kd_call c = { .conn_id = t->conn_id };
     kd_out *o = kd_out_new();
     char why[200];
-    int rc = -1;
+    int rc = -ENOMEM;
 
     current = t;
     if (!o || kd_req_parse(t->req_json, strlen(t->req_json), &b, why, sizeof(why)) != 0) {
@@ -198,7 +199,7 @@ volatile int *kd_task_cancel_flag(void)
 int kd_task_describe(uint64_t id, yajl_gen g)
 {
     struct kd_task *t;
-    int rc = -1;
+    int rc = -ENOENT;
 
     pthread_mutex_lock(&lock);
     if ((t = find(id))) {
@@ -222,7 +223,7 @@ void kd_task_list(yajl_gen g)
 int kd_task_cancel(uint64_t id)
 {
     struct kd_task *t;
-    int rc = -1;
+    int rc = -ENOENT;
 
     pthread_mutex_lock(&lock);
     if ((t = find(id)) && t->state == KD_TASK_RUNNING) {

@@ -1,19 +1,19 @@
 /* kd_vcpu.c - keeld's vCPU methods: domain.set_vcpus (the store's cpu/N/availability nodes, as
  * xl vcpu-set writes them: the guest brings vCPUs up and down), domain.vcpu_list and
- * domain.vcpu_pin (hard and soft affinity through libkeelctrl, as xl vcpu-list / vcpu-pin). */
+ * domain.vcpu_pin (hard and soft affinity through liblight's kl_vcpu.h, as xl vcpu-list / vcpu-pin). */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "kd.h"
-#include "keel/ctrl.h"
 #include "keel/kl_light.h"
+#include "keel/kl_vcpu.h"
 
 static int get_domain(struct kd_call *c, uint32_t *domid, kl_dominfo *info)
 {
     if (kd_domain_param(c, domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kl_domain_info(kd_ctx(), *domid, info) < 0)
         return kd_fail(c, KD_NO_SUCH_DOMAIN, "no domain %u", *domid);
     return 0;
@@ -26,7 +26,7 @@ int kd_m_set_vcpus(struct kd_call *c)
     long long n;
 
     if (get_domain(c, &domid, &info) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_int(c->req->params, "count", 1, KEEL_MAX_VCPUS, 0, &n, c->msg, sizeof(c->msg)) < 0 || !n)
         return kd_fail(c, KD_INVALID_PARAMS, "%s", c->msg[0] ? c->msg : "\"count\" is required");
     if ((uint64_t)n > (uint64_t)info.vcpu_max_id + 1)
@@ -57,18 +57,16 @@ static void gen_map(yajl_gen g, const char *key, const uint64_t map[KEEL_CPUMAP_
 
 int kd_m_vcpu_list(struct kd_call *c)
 {
-    kc_handle *h;
     kl_dominfo info;
     uint32_t domid;
 
     if (get_domain(c, &domid, &info) < 0)
-        return -1;
-    h = kl_ctx_kc(kd_ctx());
+        return kd_err(c);
     yajl_gen_array_open(c->g);
     for (uint32_t v = 0; v <= info.vcpu_max_id; v++) {
         uint64_t hard[KEEL_CPUMAP_WORDS], soft[KEEL_CPUMAP_WORDS];
-        if (kc_vcpu_getaffinity(h, domid, v, hard, soft) < 0)
-            return kd_fail(c, KD_HYPERVISOR, "vCPU %u affinity: %s", v, kc_error(h));
+        if (kl_vcpu_get_affinity(kd_ctx(), domid, v, hard, soft) < 0)
+            return kd_fail(c, KD_HYPERVISOR, "%s", kl_ctx_error(kd_ctx()));
         yajl_gen_map_open(c->g);
         kd_gen_key_int(c->g, "vcpu", v);
         gen_map(c->g, "hard", hard);
@@ -107,10 +105,9 @@ int kd_m_vcpu_pin(struct kd_call *c)
     const char *vs = vv && YAJL_IS_STRING(vv) ? YAJL_GET_STRING(vv) : NULL;
     kl_dominfo info;
     uint32_t domid, first, last;
-    kc_handle *h;
 
     if (get_domain(c, &domid, &info) < 0 || cpu_map(c, "hard", hard) < 0 || cpu_map(c, "soft", soft) < 0)
-        return -1;
+        return kd_err(c);
     if (vs && !strcmp(vs, "all")) {
         first = 0;
         last = info.vcpu_max_id;
@@ -121,9 +118,8 @@ int kd_m_vcpu_pin(struct kd_call *c)
         return kd_fail(c, KD_INVALID_PARAMS, "\"vcpu\" must be \"all\" or a vCPU number 0..%u",
                        info.vcpu_max_id);
     }
-    h = kl_ctx_kc(kd_ctx());
     for (uint32_t v = first; v <= last; v++)
-        if (kc_vcpu_setaffinity(h, domid, v, hard, soft) < 0)
-            return kd_fail(c, KD_INVALID_PARAMS, "vCPU %u: %s", v, kc_error(h));
+        if (kl_vcpu_set_affinity(kd_ctx(), domid, v, hard, soft) < 0)
+            return kd_fail(c, KD_INVALID_PARAMS, "%s", kl_ctx_error(kd_ctx()));
     return kd_m_vcpu_list(c);
 }

@@ -30,7 +30,7 @@ int kd_m_vtpm_attach(struct kd_call *c)
     int rc;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (kd_param_str(c->req->params, "uuid", &uuid, false, c->msg, sizeof(c->msg)) < 0 ||
         kd_param_str(c->req->params, "backend", &backend, false, c->msg, sizeof(c->msg)) < 0)
         return kd_fail(c, KD_INVALID_PARAMS, "%s", c->msg);
@@ -64,7 +64,7 @@ int kd_m_vtpm_list(struct kd_call *c)
     int n;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if ((n = kl_vtpm_list(kd_ctx(), domid, &l)) < 0)
         return lib_error(c, n, "vtpm_list");
     yajl_gen_array_open(c->g);
@@ -96,7 +96,7 @@ int kd_m_vtpm_detach(struct kd_call *c)
     int rc;
 
     if (kd_domain_param(c, &domid) < 0)
-        return -1;
+        return kd_err(c);
     if (v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) >= 0 && YAJL_GET_INTEGER(v) <= 65535)
         snprintf(dev, sizeof(dev), "%lld", YAJL_GET_INTEGER(v));
     else if (v && YAJL_IS_STRING(v) && (s = YAJL_GET_STRING(v)) && *s && strlen(s) < sizeof(dev))

@@ -125,7 +125,7 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         switch (c) {
         case 'r': o->rundir = optarg; break;
         case 'F': *fg = 1; break;
-        case 'l': if (klog_set_level_name(optarg) < 0) { fprintf(stderr, "keeld: unknown log level '%s' (error, warn, info, debug)\n", optarg); return -1; } break;
+        case 'l': if (klog_set_level_name(optarg) < 0) { fprintf(stderr, "keeld: unknown log level '%s' (error, warn, info, debug)\n", optarg); return -EINVAL; } break;
         case 'h': usage(stdout); exit(0);
         case O_GROUP: o->allow_gid = (int)v; break;
         case O_ROGROUP: o->ro_gid = (int)v; break;
@@ -136,7 +136,7 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         case O_TOKEN:
             if (!(o->token = read_token(optarg))) {
                 fprintf(stderr, "keeld: %s: unreadable or shorter than 16 characters\n", optarg);
-                return -1;
+                return -EINVAL;
             }
             break;
         case O_MSG: o->max_msg = (size_t)v; break;
@@ -145,21 +145,21 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         case O_RATE: o->rate = (double)v; o->burst = 2.0 * (double)v; break;
         case O_IDLE: o->idle_s = (unsigned)v; break;
         case O_WORKERS: o->workers = (unsigned)v; break;
-        default: usage(stderr); return -1;
+        default: usage(stderr); return -EINVAL;
         }
         if (optarg && c >= O_ROGROUP && c != O_LISTEN && c != O_CERT && c != O_KEY && c != O_CA &&
             c != O_TOKEN && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && v == 0))) {
             fprintf(stderr, "keeld: %s: not a number in range\n", optarg);
-            return -1;
+            return -EINVAL;
         }
     }
     if (optind != argc || o->max_msg < 256 || o->max_conns > 100000 || o->workers > 256) {
         usage(stderr);
-        return -1;
+        return -EINVAL;
     }
     if (o->listen && (!o->tls_cert || !o->tls_key || (!o->tls_ca && !o->token))) {
         fprintf(stderr, "keeld: --listen needs --tls-cert, --tls-key and --tls-ca or --token-file\n");
-        return -1;
+        return -EINVAL;
     }
     return 0;
 }
