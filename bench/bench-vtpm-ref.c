@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kio.h"
+
 #define RUNS_MAX 15
 
 static uint64_t now_ns(void)
@@ -24,34 +26,6 @@ static uint64_t now_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int read_all(int fd, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -65,10 +39,10 @@ static long long round_trip(int fd, const uint8_t *cmd, size_t len)
     uint8_t rsp[4096];
     uint32_t size;
 
-    if (write_all(fd, cmd, len) < 0 || read_all(fd, rsp, 10) < 0)
+    if (kio_write_all(fd, cmd, len) < 0 || kio_read_full(fd, rsp, 10) < 0)
         return -1;
     size = be32(rsp + 2);
-    if (size < 10 || size > sizeof(rsp) || read_all(fd, rsp + 10, size - 10) < 0)
+    if (size < 10 || size > sizeof(rsp) || kio_read_full(fd, rsp + 10, size - 10) < 0)
         return -1;
     return be32(rsp + 6);
 }

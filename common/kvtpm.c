@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kvtpm.h"
+#include "krundir.h"
 
 __attribute__((format(printf, 3, 4)))
 static int kvtpm_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -171,12 +172,7 @@ static int kvtpm_connect(const char *rundir, char *err, size_t errlen)
     struct timeval tv = { 30, 0 };
     int fd;
 
-    if (!rundir || !*rundir)
-        rundir = getenv("KEEL_RUNDIR");
-    if (!rundir || !*rundir)
-        rundir = "/run/keel";
-    if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/vtpm/control", rundir) >=
-        sizeof(a.sun_path)) {
+    if (krundir_path(a.sun_path, sizeof(a.sun_path), rundir, "vtpm/control") < 0) {
         kvtpm_fail(err, errlen, "vTPM control socket path too long");
         return -ENAMETOOLONG;
     }

@@ -14,6 +14,7 @@
 #include "kc_private.h"
 #include "keel/privcmd.h"
 #include "kiov.h"
+#include "krundir.h"
 
 static __thread char kc_errbuf[512];
 
@@ -44,11 +45,9 @@ const char *kc_rundir(const kc_handle *h)
 int kc_open(kc_handle **out, const char *rundir)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    const char *env = getenv("KEEL_RUNDIR");
     kc_handle *h;
 
-    if (!rundir || !*rundir)
-        rundir = env && *env ? env : KEEL_DEFAULT_RUNDIR;
+    rundir = krundir(rundir);
     if (strlen(rundir) + sizeof(KEEL_PRIVCMD_SOCKET) + 1 > sizeof(sa.sun_path))
         return (int)kc_fail(-ENAMETOOLONG, "runtime directory %s", rundir);
     h = calloc(1, sizeof(*h));

@@ -11,11 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "hvhost.h"
+#include "kxs.h"
 #include "tap.h"
 
 static struct hvhost host;
@@ -79,27 +78,27 @@ static int sh(char *out, size_t size, const char *fmt, ...)
     return st == 0 ? 0 : -1;
 }
 
-/* One request over the socket (INTRODUCE and IS_DOMAIN_INTRODUCED have no stock client);
- * the reply's body into reply. Returns the reply type or -1. */
+/* One request through the common store client (INTRODUCE and IS_DOMAIN_INTRODUCED have no
+ * stock client); the reply's body, or the store's error name, into reply. Returns the reply
+ * type or -1. */
 static int xs_raw(uint32_t type, const char *body, int n, char *reply, size_t size)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct { uint32_t type, req_id, tx_id, len; } h = { type, 1, 0, (uint32_t)n }, r;
-    int fd, rt = -1;
+    char *out = NULL;
+    size_t len = 0;
+    kxs *x;
+    int rc;
 
     reply[0] = 0;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sockpath);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+    if (kxs_open_path(&x, sockpath) < 0)
         return -1;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        write(fd, &h, sizeof(h)) == sizeof(h) && write(fd, body, (size_t)n) == n &&
-        read(fd, &r, sizeof(r)) == sizeof(r) && r.len < size &&
-        read(fd, reply, r.len) == (ssize_t)r.len) {
-        reply[r.len] = 0;
-        rt = (int)r.type;
-    }
-    close(fd);
-    return rt;
+    rc = kxs_request(x, type, 0, body, (size_t)n, &out, &len);
+    if (rc == 0 && len < size)
+        memcpy(reply, out, len + 1);
+    else if (rc < 0)
+        snprintf(reply, size, "%s", kxs_errname(-rc));
+    free(out);
+    kxs_close(x);
+    return rc == 0 && len < size ? (int)type : -1;
 }
 
 static int xs_introduce(uint32_t domid, uint64_t gfn, uint32_t port)

@@ -21,6 +21,7 @@
 #include "bb_confine.h"
 #include "bb_int.h"
 #include "klog.h"
+#include "krundir.h"
 
 #define BB_MAX_DEVS 1024
 #define BB_BASE "/local/domain/0/backend"
@@ -209,10 +210,7 @@ static void bb_ready_path(void)
 {
     const char *rd = rundir;
 
-    if (!rd || !*rd)
-        rd = getenv("KEEL_RUNDIR");
-    if (!rd || !*rd)
-        rd = "/run/keel";
+    rd = krundir(rd);
     if ((size_t)snprintf(bb_ready, sizeof(bb_ready), "%s/blkback/keel-blkback.ready", rd) >=
         sizeof(bb_ready))
         bb_ready[0] = 0;

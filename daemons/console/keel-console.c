@@ -2,6 +2,7 @@
  * `xl console` runs): "attach DOMID" on <rundir>/console/socket, then the console's output to
  * stdout and stdin to the guest, in raw mode on a terminal; ^] (0x1d) ends the attach. */
 #include "config.h"
+#include "krundir.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -86,13 +87,11 @@ static int from_stdin(int fd)
 
 int main(int argc, char **argv)
 {
-    const char *rundir = getenv("KEEL_RUNDIR");
+    const char *rundir = krundir(NULL);
     struct pollfd p[2];
     char buf[4096];
     int fd, c;
 
-    if (!rundir || !*rundir)
-        rundir = KEEL_DEFAULT_RUNDIR;
     while ((c = getopt(argc, argv, "r:h")) != -1) {
         if (c == 'r')
             rundir = optarg;

@@ -15,6 +15,7 @@
 #include "kcd_int.h"
 #include "kcd_xs.h"
 #include "klog.h"
+#include "krundir.h"
 
 static void kcd_usage(FILE *f)
 {
@@ -94,14 +95,12 @@ out:
 
 int main(int argc, char **argv)
 {
-    const char *rundir = getenv("KEEL_RUNDIR");
+    const char *rundir = krundir(NULL);
     struct kcd k;
     int c, rc, use_store = 1;
 
     memset(&k, 0, sizeof(k));
     klog_init_env("keel-consoled", KLOG_WARN);
-    if (!rundir || !*rundir)
-        rundir = KEEL_DEFAULT_RUNDIR;
     while ((c = getopt(argc, argv, "r:l:nh")) != -1) {
         switch (c) {
         case 'r': rundir = optarg; break;

@@ -17,6 +17,7 @@
 
 #include "kd_server.h"
 #include "klog.h"
+#include "krundir.h"
 
 const char *kd_rundir;
 
@@ -174,9 +175,7 @@ int main(int argc, char **argv)
     char c;
 
     klog_init_env("keeld", KLOG_WARN);
-    o.rundir = getenv("KEEL_RUNDIR");
-    if (!o.rundir || !*o.rundir)
-        o.rundir = KEEL_DEFAULT_RUNDIR;
+    o.rundir = krundir(NULL);
     if (parse(argc, argv, &o, &fg) < 0)
         return 2;
     kd_rundir = o.rundir;

@@ -22,6 +22,7 @@
 #include "nb_confine.h"
 #include "nb_int.h"
 #include "klog.h"
+#include "krundir.h"
 
 #define NB_MAX_DEVS 1024
 #define NB_BASE "/local/domain/0/backend"
@@ -213,10 +214,7 @@ static void nb_ready_path(void)
 {
     const char *rd = rundir;
 
-    if (!rd || !*rd)
-        rd = getenv("KEEL_RUNDIR");
-    if (!rd || !*rd)
-        rd = "/run/keel";
+    rd = krundir(rd);
     if ((size_t)snprintf(nb_ready, sizeof(nb_ready), "%s/netback/keel-netback.ready", rd) >=
         sizeof(nb_ready))
         nb_ready[0] = 0;

@@ -14,15 +14,13 @@
 
 #include "klog.h"
 #include "nb_int.h"
+#include "krundir.h"
 
 void nb_stats_path(const char *rundir, uint32_t domid, uint32_t devid, char *buf, size_t len)
 {
     const char *rd = rundir;
 
-    if (!rd || !*rd)
-        rd = getenv("KEEL_RUNDIR");
-    if (!rd || !*rd)
-        rd = "/run/keel";
+    rd = krundir(rd);
     snprintf(buf, len, "%s/netback/vif%u.%u.stats", rd, domid, devid);
 }
 

@@ -19,6 +19,7 @@
 #include "klog.h"
 #include "ks_hv.h"
 #include "ks_store.h"
+#include "krundir.h"
 
 struct ks_opts {
     char dir[4096];         /* <rundir>/xenstored */
@@ -107,12 +108,10 @@ static int ks_parse_opts(int argc, char **argv, struct ks_opts *o)
         { "sync", required_argument, NULL, 'y' }, { "quota", required_argument, NULL, 'Q' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
-    const char *rundir = getenv("KEEL_RUNDIR"), *sock = NULL, *pid = NULL, *log = NULL;
+    const char *rundir = krundir(NULL), *sock = NULL, *pid = NULL, *log = NULL;
     enum klog_level lvl;
     int c;
 
-    if (!rundir || !*rundir)
-        rundir = KEEL_DEFAULT_RUNDIR;
     o->persist = true;
     ks_config_defaults(&o->cfg);
     while ((c = getopt_long(argc, argv, "r:s:Fp:L:l:S:nQ:h", longs, NULL)) != -1) {

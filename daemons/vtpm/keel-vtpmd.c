@@ -19,6 +19,7 @@
 
 #include "klog.h"
 #include "vt_int.h"
+#include "krundir.h"
 
 struct vt_ctx vt;
 
@@ -38,10 +39,7 @@ static int vt_setup(char *err, size_t el)
     const char *rd = vt.rundir;
     int rc;
 
-    if (!rd || !*rd)
-        rd = getenv("KEEL_RUNDIR");
-    if (!rd || !*rd)
-        rd = "/run/keel";
+    rd = krundir(rd);
     vt.rundir = rd;
     if ((size_t)snprintf(vt.vtdir, sizeof(vt.vtdir), "%s/vtpm", rd) >= sizeof(vt.vtdir) - 40) {
         snprintf(err, el, "runtime directory path too long");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "vt_proto.h"
+#include "kio.h"
 
 int vt_msg_send(int fd, uint32_t type, const void *a, uint32_t alen, const void *b, uint32_t blen)
 {
@@ -34,35 +35,6 @@ int vt_msg_send(int fd, uint32_t type, const void *a, uint32_t alen, const void 
     return 0;
 }
 
-static int vt_read_full(int fd, void *buf, size_t n, int timeout_ms)
-{
-    uint8_t *p = buf;
-
-    while (n) {
-        ssize_t r;
-        if (timeout_ms >= 0) {
-            struct pollfd pf = { fd, POLLIN, 0 };
-            int pr = poll(&pf, 1, timeout_ms);
-            if (pr < 0 && errno == EINTR)
-                continue;
-            if (pr == 0)
-                return -ETIMEDOUT;
-            if (pr < 0)
-                return -errno;
-        }
-        r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            return -ECONNRESET;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 int vt_msg_recv(int fd, uint32_t *type, uint8_t **data, uint32_t *len, int timeout_ms)
 {
     struct vt_mhdr h;
@@ -71,13 +43,13 @@ int vt_msg_recv(int fd, uint32_t *type, uint8_t **data, uint32_t *len, int timeo
 
     *data = NULL;
     *len = 0;
-    if ((rc = vt_read_full(fd, &h, sizeof(h), timeout_ms)) < 0)
+    if ((rc = kio_read_full_timeout(fd, &h, sizeof(h), timeout_ms)) < 0)
         return rc;
     if (h.len > VT_MSG_MAX)
         return -EPROTO;
     if (!(p = malloc(h.len ? h.len : 1)))
         return -ENOMEM;
-    if ((rc = vt_read_full(fd, p, h.len, timeout_ms)) < 0) {
+    if ((rc = kio_read_full_timeout(fd, p, h.len, timeout_ms)) < 0) {
         free(p);
         return rc;
     }

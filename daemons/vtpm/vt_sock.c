@@ -18,6 +18,7 @@
 
 #include "klog.h"
 #include "vt_int.h"
+#include "kio.h"
 
 #define VT_SWTPM_SET_LOCALITY 5u
 #define VT_TPM_FAIL 9u
@@ -86,9 +87,13 @@ void vt_sock_close(struct vt_dev *d)
     d->lfd = d->cfd = -1;
 }
 
+/* How long a tpm2-tools client may take to send or to take a message (and the sockets'
+ * SO_RCVTIMEO/SO_SNDTIMEO). */
+#define VT_SOCK_TIMEOUT_MS 2000
+
 static int vt_accept(int lfd)
 {
-    struct timeval tv = { 2, 0 };
+    struct timeval tv = { VT_SOCK_TIMEOUT_MS / 1000, 0 };
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
     if (fd < 0)
@@ -96,34 +101,6 @@ static int vt_accept(int lfd)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return fd;
-}
-
-static int vt_read_n(int fd, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? -errno : -ECONNRESET;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static int vt_write_n(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* A new data connection: it replaces an idle one (the TCTI connects once per command). */
@@ -147,9 +124,10 @@ void vt_sock_ctrl(struct vt_dev *d)
 
     if (fd < 0)
         return;
-    if (vt_read_n(fd, b, 4) == 0) {
+    if (kio_read_full_timeout(fd, b, 4, VT_SOCK_TIMEOUT_MS) == 0) {
         cmd = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-        if (cmd == VT_SWTPM_SET_LOCALITY && vt_read_n(fd, b + 4, 1) == 0)
+        if (cmd == VT_SWTPM_SET_LOCALITY &&
+            kio_read_full_timeout(fd, b + 4, 1, VT_SOCK_TIMEOUT_MS) == 0)
             res = b[4] == 0 ? 0 : VT_TPM_BAD_LOCALITY;
         else
             klog_debug(d->name, "tpm2-tools control command %u not supported", cmd);
@@ -157,7 +135,7 @@ void vt_sock_ctrl(struct vt_dev *d)
         b[1] = (uint8_t)(res >> 16);
         b[2] = (uint8_t)(res >> 8);
         b[3] = (uint8_t)res;
-        vt_write_n(fd, b, 4);
+        kio_send_all_timeout(fd, b, 4, VT_SOCK_TIMEOUT_MS);
     }
     close(fd);
 }
@@ -170,7 +148,7 @@ void vt_sock_readable(struct vt_dev *d)
 
     if (d->client < 0 || d->sock_pending || d->busy == VT_SRC_SOCK)
         return;
-    if ((rc = vt_read_n(d->client, d->scmd, 10)) < 0) {
+    if ((rc = kio_read_full_timeout(d->client, d->scmd, 10, VT_SOCK_TIMEOUT_MS)) < 0) {
         vt_client_drop(d);               /* the client is done (or sent a partial header) */
         return;
     }
@@ -180,11 +158,12 @@ void vt_sock_readable(struct vt_dev *d)
     if ((tag != 0x8001 && tag != 0x8002) || size < 10 || size > VT_TPM_BUF) {
         klog_warn(d->name, "tpm2-tools socket: command with tag 0x%x size %u refused", tag, size);
         vt_err_resp(e, tag != 0x8001 && tag != 0x8002 ? VT_RC_BAD_TAG : VT_RC_COMMAND_SIZE);
-        vt_write_n(d->client, e, 10);
+        kio_send_all_timeout(d->client, e, 10, VT_SOCK_TIMEOUT_MS);
         vt_client_drop(d);
         return;
     }
-    if ((rc = vt_read_n(d->client, d->scmd + 10, size - 10)) < 0) {
+    if ((rc = kio_read_full_timeout(d->client, d->scmd + 10, size - 10,
+                                     VT_SOCK_TIMEOUT_MS)) < 0) {
         vt_client_drop(d);
         return;
     }
@@ -197,6 +176,6 @@ void vt_sock_answer(struct vt_dev *d, const uint8_t *resp, uint32_t len)
 {
     if (d->client < 0)
         return;
-    if (vt_write_n(d->client, resp, len) < 0)
+    if (kio_send_all_timeout(d->client, resp, len, VT_SOCK_TIMEOUT_MS) < 0)
         vt_client_drop(d);
 }

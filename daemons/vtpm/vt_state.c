@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "vt_state.h"
+#include "kio.h"
 
 void (*vt_state_step_hook)(int step);
 
@@ -73,20 +74,6 @@ static int vt_fsync_dir(const char *dir)
     return rc;
 }
 
-static int vt_write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int vt_key_load(const char *dir, uint8_t key[VT_KEY_LEN], char *err, size_t errlen)
 {
     char path[4096];
@@ -110,7 +97,7 @@ int vt_key_load(const char *dir, uint8_t key[VT_KEY_LEN], char *err, size_t errl
         }
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0 || fchmod(fd, 0600) < 0 || vt_write_all(fd, k, sizeof(k)) < 0 ||
+        if (fd < 0 || fchmod(fd, 0600) < 0 || kio_write_all(fd, k, sizeof(k)) < 0 ||
             fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
             rc = -errno;
             vt_err(err, errlen, "cannot create the host key %s: %s", path, strerror(-rc));
@@ -273,7 +260,7 @@ int vt_state_save(const char *dir, const uint8_t key[VT_KEY_LEN], const char uui
         rc = -errno;
         goto fail;
     }
-    if ((rc = vt_write_all(fd, img, n)) < 0) {
+    if ((rc = kio_write_all(fd, img, n)) < 0) {
         close(fd);
         goto fail;
     }
