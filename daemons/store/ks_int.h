@@ -152,6 +152,12 @@ int ks_journal_open(struct ks_store *s);
 void ks_journal_close(struct ks_store *s);
 int ks_journal_log(struct ks_store *s, enum ks_jop op, uint32_t domid, const char *path,
                    const void *data, size_t len);
+/* Group commit: ks_journal_log buffers a record; the round's records are written (and, with
+ * --sync always, fdatasynced) by an event at the end of the event-loop round, or by
+ * ks_journal_commit, which every transport calls before output leaves (ks_journal_pending:
+ * records wait), so no reply or event is seen before the change it reveals is journaled. */
+bool ks_journal_pending(const struct ks_store *s);
+int ks_journal_commit(struct ks_store *s);
 
 /* ks_quota.c */
 /* The limit on `q` for unprivileged `domid`: its own value if dom0 set one, else the

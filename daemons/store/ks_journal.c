@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <zlib.h>
 
@@ -32,52 +33,119 @@ struct ks_journal {
     char tmp[4096];
     unsigned records;
     bool dirty;
+    /* Group commit: records of the current event-loop round, written in one write(2) (and one
+     * fdatasync with --sync always) by commit_ev before any reply or event leaves. */
+    char *buf;
+    size_t len, cap;
+    struct event *commit_ev;
 };
 
-static int ks_j_emit(int fd, enum ks_jop op, uint32_t domid, const char *path, const void *data,
-                     size_t len)
+/* Append one record to `buf` (grown as needed): 0 or -ENOMEM. */
+static int ks_j_format(char **buf, size_t *len, size_t *cap, enum ks_jop op, uint32_t domid,
+                       const char *path, const void *data, size_t dlen)
 {
-    uint32_t plen = (uint32_t)strlen(path), blen = (uint32_t)(9 + plen + len), crc;
-    char *rec = malloc(8 + (size_t)blen);
-    int rc;
+    uint32_t plen = (uint32_t)strlen(path), blen = (uint32_t)(9 + plen + dlen), crc;
+    size_t need = *len + 8 + (size_t)blen;
+    char *rec;
 
-    if (!rec)
-        return -ENOMEM;
+    if (need > *cap) {
+        size_t ncap = *cap ? *cap : 4096;
+        char *nb;
+        while (ncap < need)
+            ncap *= 2;
+        if (!(nb = realloc(*buf, ncap)))
+            return -ENOMEM;
+        *buf = nb;
+        *cap = ncap;
+    }
+    rec = *buf + *len;
     rec[8] = (char)op;
     memcpy(rec + 9, &domid, 4);
     memcpy(rec + 13, &plen, 4);
     memcpy(rec + 17, path, plen);
-    if (len)
-        memcpy(rec + 17 + plen, data, len);
+    if (dlen)
+        memcpy(rec + 17 + plen, data, dlen);
     crc = (uint32_t)crc32(0L, (const Bytef *)rec + 8, blen);
     memcpy(rec, &blen, 4);
     memcpy(rec + 4, &crc, 4);
-    rc = kio_write_all(fd, rec, 8 + (size_t)blen);
+    *len = need;
+    return 0;
+}
+
+/* One record written straight to fd (snapshots). */
+static int ks_j_emit(int fd, enum ks_jop op, uint32_t domid, const char *path, const void *data,
+                     size_t len)
+{
+    char *rec = NULL;
+    size_t rlen = 0, cap = 0;
+    int rc = ks_j_format(&rec, &rlen, &cap, op, domid, path, data, len);
+
+    if (rc == 0)
+        rc = kio_write_all(fd, rec, rlen);
     free(rec);
     return rc;
+}
+
+bool ks_journal_pending(const struct ks_store *s)
+{
+    return s->journal && s->journal->len;
+}
+
+int ks_journal_commit(struct ks_store *s)
+{
+    struct ks_journal *j = s->journal;
+    int rc;
+
+    if (!j || !j->len)
+        return 0;
+    rc = kio_write_all(j->fd, j->buf, j->len);
+    j->len = 0;
+    if (rc < 0) {
+        klog(KLOG_ERROR, "journal", "%s: append failed: %s", j->path, strerror(-rc));
+        return rc;
+    }
+    if (s->cfg.sync == KS_SYNC_ALWAYS)
+        fdatasync(j->fd);
+    else
+        j->dirty = true;
+    return 0;
+}
+
+/* End of an event-loop round that changed the store: the round's records reach the journal,
+ * then the replies and events they held back go out. */
+static void ks_j_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ks_store *s = arg;
+
+    ks_journal_commit(s);
+    for (struct ks_conn *c = s->conns; c; c = c->next)
+        if (!c->dead && evbuffer_get_length(c->out) && c->t && c->t->kick)
+            c->t->kick(c->tctx);
 }
 
 int ks_journal_log(struct ks_store *s, enum ks_jop op, uint32_t domid, const char *path,
                    const void *data, size_t len)
 {
     struct ks_journal *j = s->journal;
+    bool first;
     int rc;
 
     if (!j || s->replaying)
         return 0;
-    rc = ks_j_emit(j->fd, op, domid, path, data, len);
+    first = j->len == 0;
+    rc = ks_j_format(&j->buf, &j->len, &j->cap, op, domid, path, data, len);
     if (rc < 0) {
         klog(KLOG_ERROR, "journal", "%s: append failed: %s", j->path, strerror(-rc));
         return rc;
     }
     j->records++;
-    if (s->cfg.sync == KS_SYNC_ALWAYS)
-        fdatasync(j->fd);
-    else
-        j->dirty = true;
+    if (!j->commit_ev)
+        rc = ks_journal_commit(s);      /* no event loop: write through */
+    else if (first)
+        event_active(j->commit_ev, EV_TIMEOUT, 1);
     if (s->cfg.compact_every && j->records >= s->cfg.compact_every)
         ks_store_compact(s);
-    return 0;
+    return rc;
 }
 
 /* Snapshot record data: u32 length of the permission strings, the strings, the value. */
@@ -148,6 +216,7 @@ int ks_store_compact(struct ks_store *s)
 
     if (!j)
         return 0;
+    ks_journal_commit(s);       /* the snapshot replaces what the journal held */
     fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         klog(KLOG_ERROR, "journal", "%s: cannot create: %s", j->tmp, strerror(errno));
@@ -176,6 +245,7 @@ int ks_store_sync(struct ks_store *s)
 {
     if (!s->journal)
         return 0;
+    ks_journal_commit(s);
     s->journal->dirty = false;
     return fdatasync(s->journal->fd) < 0 ? -errno : 0;
 }
@@ -394,6 +464,8 @@ int ks_journal_open(struct ks_store *s)
     s->journal = j;
     if ((rc = ks_store_compact(s)) < 0)
         return rc;
+    if (s->base)
+        j->commit_ev = event_new(s->base, -1, 0, ks_j_commit_cb, s);
     if (s->cfg.sync == KS_SYNC_PERIODIC && s->base) {
         struct timeval tv = { 1, 0 };
         s->sync_ev = event_new(s->base, -1, EV_PERSIST, ks_j_timer, s);
@@ -410,9 +482,13 @@ void ks_journal_close(struct ks_store *s)
     s->sync_ev = NULL;
     if (!s->journal)
         return;
+    ks_journal_commit(s);
     if (s->journal->dirty)
         ks_store_sync(s);
+    if (s->journal->commit_ev)
+        event_free(s->journal->commit_ev);
     close(s->journal->fd);
+    free(s->journal->buf);
     free(s->journal);
     s->journal = NULL;
 }

@@ -82,6 +82,8 @@ static bool ks_ring_write(struct ks_ring *r)
     struct evbuffer *out = ks_conn_output(r->conn);
     bool moved = false;
 
+    if (evbuffer_get_length(out) && ks_journal_pending(r->conn->store))
+        ks_journal_commit(r->conn->store);  /* journaled before the guest can see it */
     while (!r->broken && evbuffer_get_length(out)) {
         uint32_t cons = __atomic_load_n(&r->intf->rsp_cons, __ATOMIC_ACQUIRE);
         uint32_t prod = r->intf->rsp_prod;

@@ -60,11 +60,14 @@ static void ks_sock_destroy(void *tctx)
     ks_sock_free(tctx);
 }
 
-/* Write what the socket takes; wait for EV_WRITE for the rest. */
+/* Write what the socket takes; wait for EV_WRITE for the rest. Nothing leaves while journal
+ * records of this round wait for their group commit. */
 static int ks_sock_flush(struct ks_sock *k)
 {
     struct evbuffer *out = ks_conn_output(k->conn);
 
+    if (ks_journal_pending(k->store))
+        return 0;   /* the journal's commit at the end of this round kicks us (ks_journal.c) */
     while (evbuffer_get_length(out)) {
         int n = evbuffer_write(out, k->fd);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

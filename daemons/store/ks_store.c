@@ -75,6 +75,7 @@ int ks_store_new(struct event_base *base, const struct ks_config *cfg, struct ks
         ks_store_free(s);
         return rc;
     }
+    ks_journal_commit(s);       /* the standard nodes, before any client can see them */
     *out = s;
     return 0;
 }
