@@ -177,6 +177,7 @@ static void *conn_main(void *p)
     hv_gnttab_conn_closed(conn);
     pthread_mutex_lock(&hv.lock);
     hv_evtchn_conn_closed(conn);
+    hv_vm_event_conn_closed(conn);
     pthread_mutex_unlock(&hv.lock);
     close(conn->fd);
     free(conn);

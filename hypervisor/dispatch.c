@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hv.h"
+#include "keel/vm_event.h"
 
 static long do_version(struct hv_caller *c, uint64_t cmd, uint64_t arg)
 {
@@ -39,6 +40,8 @@ static long do_set_callbacks(struct hv_caller *c, uint64_t arg)
         return -EINVAL;
     if (cb.event_address < KEEL_GUEST_BASE || cb.event_address - KEEL_GUEST_BASE >= c->d->mem_size)
         return -EINVAL;
+    if ((rc = (int)hv_vm_event_reg(c, KEEL_VM_EVENT_REG_CALLBACK, c->v->id, 0, cb.event_address)))
+        return rc;
     c->action = HV_ACT_SET_CALLBACK;
     c->action_data = cb.event_address;
     return 0;
@@ -46,10 +49,16 @@ static long do_set_callbacks(struct hv_caller *c, uint64_t arg)
 
 static long do_set_segment_base(struct hv_caller *c, uint64_t which, uint64_t base)
 {
+    long rc;
+
     if (hv_is_priv(c))
         return -EINVAL;
     if (!canonical(base))
         return -EINVAL;
+    if (which <= KEEL_SEGBASE_GS &&
+        (rc = hv_vm_event_reg(c, which == KEEL_SEGBASE_FS ? KEEL_VM_EVENT_REG_FS_BASE :
+                              KEEL_VM_EVENT_REG_GS_BASE, c->v->id, 0, base)))
+        return rc;
     switch (which) {
     case KEEL_SEGBASE_FS:
         c->action = HV_ACT_SET_FS;
@@ -66,8 +75,12 @@ static long do_set_segment_base(struct hv_caller *c, uint64_t which, uint64_t ba
 
 static long do_set_timer_op(struct hv_caller *c, uint64_t timeout)
 {
+    long rc;
+
     if (hv_is_priv(c))
         return -EINVAL;
+    if ((rc = hv_vm_event_reg(c, KEEL_VM_EVENT_REG_SINGLESHOT, c->v->id, c->v->singleshot, timeout)))
+        return rc;
     c->v->singleshot = timeout;
     return 0;
 }
@@ -78,7 +91,13 @@ long hv_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg)
 
     if (rc < 0)
         return rc;
+    if (c->d->vm_event)
+        hv_vm_event_note(c, op, cmd, arg);
     switch (op) {
+    case HV_OP_TRAP:
+        return hv_vm_event_trap(c, cmd);
+    case KH_HVM_OP:
+        return hv_vm_event_hvm_op(c, cmd, arg);
     case KH_XEN_VERSION:
         return do_version(c, cmd, arg);
     case KH_CONSOLE_IO:

@@ -27,6 +27,7 @@ enum hv_chn_state { CHN_FREE = 0, CHN_UNBOUND, CHN_INTERDOMAIN, CHN_VIRQ, CHN_IP
 
 struct hv_conn;
 struct hv_gnttab;
+struct hv_vm_event;
 
 struct hv_evtchn {
     uint8_t state;                     /* enum hv_chn_state */
@@ -116,6 +117,7 @@ struct hv_domain {
 };
 
 /* Who is making a hypercall and where its buffers live. */
+    struct hv_vm_event *vm_event;      /* monitoring (vm_event.c), from the first enable on */
 struct hv_caller {
     struct hv_domain *d;               /* calling domain (Domain-0 for the control socket) */
     struct hv_vcpu *v;                 /* calling vCPU, NULL for the control socket */
@@ -280,6 +282,22 @@ void **hv_conn_grant_slot(struct hv_conn *conn);   /* control.c: the connection'
 long hv_do_memory_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 
 /* dispatch.c */
+/* vm_event.c: introspection (keel/vm_event.h); all under hv.lock except drain's first look, busy */
+void hv_vm_event_note(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg);
+long hv_vm_event_trap(struct hv_caller *c, uint64_t trapno);
+long hv_vm_event_hvm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+/* before a privileged state write (KEEL_VM_EVENT_REG_*; the old callback/FS/GS are read here):
+ * 0 go on, HV_DEFER the vCPU waits for the monitor, who may deny it (-EPERM) */
+long hv_vm_event_reg(struct hv_caller *c, uint32_t index, uint32_t vcpu, uint64_t old, uint64_t new);
+int hv_vm_event_drain(struct hv_domain *d);
+bool hv_vm_event_drain_due(struct hv_domain *d);
+bool hv_vm_event_busy(struct hv_domain *d);
+void hv_vm_event_teardown(struct hv_domain *d, bool resume);
+void hv_vm_event_free(struct hv_domain *d);
+void hv_vm_event_conn_closed(struct hv_conn *conn);
+long hv_vm_event_domctl(struct hv_caller *c, struct hv_domain *d, struct keel_domctl *dc);
+long hv_vm_event_refuse_save(struct hv_domain *d);
+
 long hv_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg);
 
 /* domctl.c, sysctl.c */

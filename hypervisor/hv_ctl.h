@@ -39,7 +39,15 @@ enum hv_rsp_action {
     HV_ACT_SET_GS = 2,
     HV_ACT_SET_CALLBACK = 3,           /* remember rsp_data as the event callback */
     HV_ACT_GO_DOWN = 4,                /* this vCPU goes offline */
+    HV_ACT_VM_EVENT = 5,               /* a trap event's answer: rsp_data = HV_VMEV_* (vm_event.c) */
 };
+
+/* vm_event (vm_event.c): a guest trap (int3, single-step) the stub hands to the core as a request
+ * with op HV_OP_TRAP, cmd = the trap number (3 breakpoint, 1 debug), registers in ev_regs. The
+ * core answers rsp_val 0 (resume, rsp_action HV_ACT_VM_EVENT) or < 0 (nobody monitors it: the
+ * trap is the guest fault it always was). */
+#define HV_OP_TRAP 0x4b56
+#define HV_VMEV_LOAD_REGS 1u           /* load ev_regs into the trapped context */
 
 struct hv_crash_report {
     int32_t signo;
@@ -101,6 +109,11 @@ struct hv_vcpu_slot {
     uint32_t pad1;
     struct keel_cpu_regs entry;        /* guest registers at hypercall entry */
     struct keel_vcpu_context ctx;      /* saved at pause / loaded at start */
+    /* vm_event (vm_event.c) */
+    uint32_t vm_step;                  /* core -> stub: keep the trap flag set in guest code */
+    uint32_t pad2;
+    uint64_t cur_callback, cur_fs, cur_gs; /* stub -> core: current values (old values of events) */
+    struct keel_cpu_regs ev_regs;      /* trap registers (stub -> core), loaded back on request */
 };
 
 _Static_assert(sizeof(struct keel_shared_info) <= HV_CTL_OFF, "shared info too large");

@@ -78,7 +78,7 @@ static int serve_pending(struct hv_domain *d)
             }
         }
     }
-    return served + hv_evfast_drain(d);
+    return served + hv_evfast_drain(d) + hv_vm_event_drain(d);
 }
 
 static uint64_t run_timers(struct hv_domain *d)
@@ -106,7 +106,7 @@ static void sleep_on_doorbell(struct hv_domain *d, uint64_t next)
     ts.tv_sec = (time_t)(wait / 1000000000ULL);
     ts.tv_nsec = (long)(wait % 1000000000ULL);
     __atomic_store_n(&h->core_sleeping, 1, __ATOMIC_SEQ_CST);
-    if (!(h->pending[0] | h->pending[1]) && !hv_evfast_waiting(d) &&
+    if (!(h->pending[0] | h->pending[1]) && !hv_evfast_waiting(d) && !hv_vm_event_drain_due(d) &&
         !__atomic_load_n(&d->stop, __ATOMIC_SEQ_CST) && wait)
         syscall(SYS_futex, &h->doorbell, FUTEX_WAIT, bell, &ts, NULL, 0);
     __atomic_store_n(&h->core_sleeping, 0, __ATOMIC_SEQ_CST);
@@ -118,6 +118,8 @@ static void sleep_on_doorbell(struct hv_domain *d, uint64_t next)
  * hint: a request finds the runner asleep and rings the doorbell. */
 static bool vcpus_may_call(struct hv_domain *d)
 {
+    if (hv_vm_event_busy(d))               /* a monitor's answer is due (vm_event.c) */
+        return true;
     for (uint32_t i = 0; i < d->max_vcpus; i++) {
         struct hv_vcpu *v = &d->vcpus[i];
         if (__atomic_load_n(&v->online, __ATOMIC_RELAXED) &&

@@ -17,6 +17,7 @@
 
 #include "hv.h"
 #include "klog.h"
+#include "keel/vm_event.h"
 
 static struct hv_vcpu_slot *slot_of(struct hv_domain *d, struct hv_vcpu *v)
 {
@@ -213,17 +214,23 @@ static long vcpu_initialise(struct hv_caller *c, struct hv_vcpu *v, uint64_t arg
         return rc;
     if ((rc = hv_validate_context(&ctx)) < 0)
         return rc;
+    if ((rc = (int)hv_vm_event_reg(c, KEEL_VM_EVENT_REG_VCPU_UP, v->id, v->online, ctx.regs.rip)))
+        return rc;
     v->ctx = ctx;
     v->initialised = true;
     return 0;
 }
 
-static long vcpu_up(struct hv_domain *d, struct hv_vcpu *v)
+static long vcpu_up(struct hv_caller *c, struct hv_domain *d, struct hv_vcpu *v)
 {
+    long rc;
+
     if (!v->initialised)
         return -EINVAL;
     if (v->online)
         return 0;
+    if ((rc = hv_vm_event_reg(c, KEEL_VM_EVENT_REG_VCPU_UP, v->id, v->online, 1)))
+        return rc;
     v->online = true;
     if (d->pause_count == 0 && !d->shutdown_paused)
         start_vcpu(d, v);
@@ -237,10 +244,14 @@ static long vcpu_down(struct hv_caller *c, struct hv_vcpu *v)
 
     for (uint32_t i = 0; i < d->max_vcpus; i++)
         online += d->vcpus[i].online;
+    long rc;
+
     if (!v->online)
         return 0;
     if (online == 1)
         return -EBUSY;                        /* the last vCPU: shut down instead */
+    if ((rc = hv_vm_event_reg(c, KEEL_VM_EVENT_REG_VCPU_UP, v->id, v->online, 0)))
+        return rc;
     v->online = false;
     if (v == c->v) {
         c->action = HV_ACT_GO_DOWN;
@@ -268,7 +279,7 @@ static long vcpu_timer(struct hv_caller *c, struct hv_vcpu *v, uint32_t op, uint
 {
     struct keel_vcpu_periodic_timer pt;
     struct keel_vcpu_singleshot_timer st;
-    int rc;
+    long rc;
 
     switch (op) {
     case KEEL_VCPUOP_SET_PERIODIC_TIMER:
@@ -276,10 +287,14 @@ static long vcpu_timer(struct hv_caller *c, struct hv_vcpu *v, uint32_t op, uint
             return rc;
         if (pt.period_ns < KEEL_MIN_TIMER_PERIOD_NS)
             return -EINVAL;
+        if ((rc = hv_vm_event_reg(c, KEEL_VM_EVENT_REG_PERIODIC, v->id, v->periodic, pt.period_ns)))
+            return rc;
         v->periodic = pt.period_ns;
         v->periodic_next = hv_guest_now(c->d) + pt.period_ns;
         return 0;
     case KEEL_VCPUOP_STOP_PERIODIC_TIMER:
+        if ((rc = hv_vm_event_reg(c, KEEL_VM_EVENT_REG_PERIODIC, v->id, v->periodic, 0)))
+            return rc;
         v->periodic = 0;
         return 0;
     case KEEL_VCPUOP_SET_SINGLESHOT_TIMER:
@@ -287,9 +302,14 @@ static long vcpu_timer(struct hv_caller *c, struct hv_vcpu *v, uint32_t op, uint
             return rc;
         if (st.flags)
             return -EINVAL;
+        if ((rc = hv_vm_event_reg(c, KEEL_VM_EVENT_REG_SINGLESHOT, v->id, v->singleshot,
+                                  st.timeout_abs_ns ? st.timeout_abs_ns : 1)))
+            return rc;
         v->singleshot = st.timeout_abs_ns ? st.timeout_abs_ns : 1;
         return 0;
     default: /* KEEL_VCPUOP_STOP_SINGLESHOT_TIMER */
+        if ((rc = hv_vm_event_reg(c, KEEL_VM_EVENT_REG_SINGLESHOT, v->id, v->singleshot, 0)))
+            return rc;
         v->singleshot = 0;
         return 0;
     }
@@ -311,7 +331,7 @@ long hv_do_vcpu_op(struct hv_caller *c, uint64_t cmd, uint64_t arg)
     case KEEL_VCPUOP_INITIALISE:
         return vcpu_initialise(c, v, arg);
     case KEEL_VCPUOP_UP:
-        return vcpu_up(c->d, v);
+        return vcpu_up(c, c->d, v);
     case KEEL_VCPUOP_DOWN:
         return vcpu_down(c, v);
     case KEEL_VCPUOP_IS_UP:

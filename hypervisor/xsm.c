@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "hv.h"
+#include "keel/vm_event.h"
 
 int hv_xsm_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd)
 {
@@ -14,7 +15,8 @@ int hv_xsm_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd)
     if (hv_is_priv(c))
         return 0;
     switch (op) {
-    case KH_DOMCTL:
+    case KH_DOMCTL:       /* a guest's monitoring attempt goes on to FLASK (domctl.c, vm_event.c) */
+        return cmd == KEEL_DOMCTL_MONITOR_OP || cmd == KEEL_DOMCTL_VM_EVENT_OP ? 0 : -EPERM;
     case KH_SYSCTL:
     case KH_XSM_OP:
         return -EPERM;

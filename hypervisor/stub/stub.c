@@ -18,7 +18,10 @@
 #define STACK_SIZE 16384
 #define ALTSTACK_SIZE 32768
 
-enum stub_phase { PH_GUEST = 0, PH_HYPERCALL = 1, PH_ENTERING = 2, PH_DELIVERING = 3, PH_DOWN = 4 };
+enum stub_phase { PH_GUEST = 0, PH_HYPERCALL = 1, PH_ENTERING = 2, PH_DELIVERING = 3, PH_DOWN = 4,
+                  PH_EVENT = 5 /* in on_trap, waiting for a vm_event answer */ };
+
+#define EFLAGS_TF 0x100UL
 
 struct stub_vcpu {
     struct keel_cpu_regs entry;      /* offsets fixed in stub_offsets.h */
@@ -31,6 +34,7 @@ struct stub_vcpu {
     uint32_t run_seen;
     uint64_t callback;
     uint64_t fs_base, gs_base;
+    struct k_ucontext *ev_uc;        /* PH_EVENT: the trapped guest context */
     struct {
         uint64_t pretcode;
         struct k_ucontext uc;
@@ -139,12 +143,30 @@ static void mc_to_regs(const struct k_sigcontext *mc, struct keel_cpu_regs *r)
     r->rip = mc->rip; r->rflags = mc->eflags;
 }
 
+/* What a vm_event reports as the old value of a privileged state write (vm_event.c). */
+static void publish_state(struct stub_vcpu *sv)
+{
+    sv->slot->cur_callback = sv->callback;
+    sv->slot->cur_fs = sv->fs_base;
+    sv->slot->cur_gs = sv->gs_base;
+}
+
 static void apply_segments(struct stub_vcpu *sv, const struct keel_cpu_regs *r)
 {
     if (r->fs_base != sv->fs_base && sys2(NR_arch_prctl, ARCH_SET_FS, r->fs_base) == 0)
         sv->fs_base = r->fs_base;
     if (r->gs_base != sv->gs_base && sys2(NR_arch_prctl, ARCH_SET_GS, r->gs_base) == 0)
         sv->gs_base = r->gs_base;
+    publish_state(sv);
+}
+
+/* Single-step for a monitor: the trap flag follows the core's vm_step word. */
+static void sync_step(struct stub_vcpu *sv, struct k_sigcontext *mc)
+{
+    if (__atomic_load_n(&sv->slot->vm_step, __ATOMIC_RELAXED))
+        mc->eflags |= EFLAGS_TF;
+    else
+        mc->eflags &= ~EFLAGS_TF;
 }
 
 /* ---- event upcalls ---- */
@@ -233,6 +255,10 @@ static void capture(struct stub_vcpu *sv, struct k_ucontext *uc, struct keel_vcp
     case PH_ENTERING:
     case PH_DOWN:
         return;                                  /* ctx already holds the state being loaded */
+    case PH_EVENT:                               /* the trapped guest state */
+        mc_to_regs(&sv->ev_uc->mc, &ctx->regs);
+        uc = sv->ev_uc;
+        break;
     case PH_HYPERCALL:                           /* restart the hypercall on resume */
         memset(&ctx->regs, 0, sizeof(ctx->regs));
         ctx->regs.rbx = sv->entry.rbx; ctx->regs.rbp = sv->entry.rbp;
@@ -279,7 +305,9 @@ static void load_into(struct stub_vcpu *sv, struct k_ucontext *uc, const struct 
     apply_segments(sv, &ctx->regs);
     if (ctx->flags & KEEL_CTX_CALLBACK_VALID)
         sv->callback = ctx->event_callback;
-    sv->phase = PH_GUEST;
+    publish_state(sv);
+    if (sv->phase != PH_EVENT)
+        sv->phase = PH_GUEST;
 }
 
 static void on_pause(int sig, struct k_siginfo *si, void *ucv)
@@ -305,8 +333,12 @@ static void on_pause(int sig, struct k_siginfo *si, void *ucv)
         uc->mc.rsp = sv->stack_top - 8;
         sv->phase = PH_DOWN;
     } else if (__atomic_exchange_n(&slot->ctx_load, 0, __ATOMIC_SEQ_CST)) {
-        load_into(sv, uc, &slot->ctx);
+        load_into(sv, sv->phase == PH_EVENT ? sv->ev_uc : uc, &slot->ctx);
     }
+    if (sv->phase == PH_EVENT)
+        sync_step(sv, &sv->ev_uc->mc);
+    else if (sv->phase != PH_DOWN)
+        sync_step(sv, &uc->mc);
     __atomic_store_n(&slot->paused, 0, __ATOMIC_SEQ_CST);
 }
 
@@ -325,6 +357,49 @@ static void on_fault(int sig, struct k_siginfo *si, void *ucv)
     h->crash.syscall_nr = sig == 31 ? (uint32_t)si->syscall_nr : 0;
     __atomic_store_n(&h->crashed, 1, __ATOMIC_SEQ_CST);
     sys_exit_group(128 + sig);
+}
+
+static void post_request(struct stub_vcpu *sv, long op, long cmd, long arg);
+static void wait_response(struct stub_vcpu *sv);
+
+/* SIGTRAP: a breakpoint (int3) or a single-step trap in guest code. The core decides: a monitor
+ * wants it (this vCPU waits here for the answer, other vCPUs run on, a pause may interrupt the
+ * wait) or nobody does (the guest fault it always was). Steps through the stub's own code, which
+ * a monitored single-step causes, are not reported. */
+static void on_trap(int sig, struct k_siginfo *si, void *ucv)
+{
+    struct k_ucontext *uc = ucv;
+    struct stub_vcpu *sv = self();
+    struct hv_vcpu_slot *slot;
+    uint64_t trapno = uc->mc.trapno;
+    uint32_t phase;
+
+    if (!sv || (trapno != 1 && trapno != 3))
+        on_fault(sig, si, ucv);
+    if (in_stub(uc->mc.rip)) {
+        if (trapno == 1)
+            return;
+        on_fault(sig, si, ucv);
+    }
+    slot = sv->slot;
+    phase = sv->phase;
+    mc_to_regs(&uc->mc, &slot->ev_regs);
+    slot->ev_regs.fs_base = sv->fs_base;
+    slot->ev_regs.gs_base = sv->gs_base;
+    sv->ev_uc = uc;
+    sv->phase = PH_EVENT;
+    post_request(sv, HV_OP_TRAP, (long)trapno, 0);
+    wait_response(sv);
+    if (slot->rsp_val < 0) {
+        sv->phase = phase;
+        on_fault(sig, si, ucv);
+    }
+    if (slot->rsp_action == HV_ACT_VM_EVENT && (slot->rsp_data & HV_VMEV_LOAD_REGS)) {
+        regs_to_mc(&slot->ev_regs, &uc->mc);
+        apply_segments(sv, &slot->ev_regs);
+    }
+    sync_step(sv, &uc->mc);
+    sv->phase = phase;
 }
 
 /* ---- hypercalls ---- */
@@ -381,6 +456,9 @@ long stub_hypercall(long op, long cmd, long arg, struct stub_vcpu *sv)
         sys6(NR_sched_yield, 0, 0, 0, 0, 0, 0);
         return 0;
     }
+    if (op == KH_HVM_OP || op == KH_SET_CALLBACKS || op == KH_SET_SEGMENT_BASE ||
+        op == KH_SET_TIMER_OP || op == KH_VCPU_OP)
+        slot->entry = sv->entry;                  /* registers a vm_event reports */
     post_request(sv, op, cmd, arg);
     wait_response(sv);
     val = slot->rsp_val;
@@ -388,13 +466,16 @@ long stub_hypercall(long op, long cmd, long arg, struct stub_vcpu *sv)
     case HV_ACT_SET_FS:
         if (sys2(NR_arch_prctl, ARCH_SET_FS, slot->rsp_data) == 0)
             sv->fs_base = slot->rsp_data;
+        publish_state(sv);
         break;
     case HV_ACT_SET_GS:
         if (sys2(NR_arch_prctl, ARCH_SET_GS, slot->rsp_data) == 0)
             sv->gs_base = slot->rsp_data;
+        publish_state(sv);
         break;
     case HV_ACT_SET_CALLBACK:
         sv->callback = slot->rsp_data;
+        publish_state(sv);
         break;
     case HV_ACT_GO_DOWN:
         sv->phase = PH_DOWN;
@@ -446,6 +527,8 @@ static void enter_context(struct stub_vcpu *sv)
     apply_segments(sv, &ctx->regs);
     if (ctx->flags & KEEL_CTX_CALLBACK_VALID)
         sv->callback = ctx->event_callback;
+    publish_state(sv);
+    sync_step(sv, &uc->mc);
     sv->phase = PH_ENTERING;
     maybe_deliver(sv, &uc->mc);
     stub_sigreturn(uc);
@@ -514,9 +597,10 @@ static void install_handler(int sig, void (*fn)(int, struct k_siginfo *, void *)
 
 static void install_handlers(void)
 {
-    static const int faults[] = { 4, 5, 7, 8, 11, 31 };  /* ILL TRAP BUS FPE SEGV SYS */
+    static const int faults[] = { 4, 7, 8, 11, 31 };  /* ILL BUS FPE SEGV SYS */
 
     install_handler(HV_SIG_KICK, on_kick, K_SA_RESTART, 0);
+    install_handler(5, on_trap, K_SA_RESTART, 1UL << (HV_SIG_KICK - 1));  /* TRAP: pause may enter */
     install_handler(HV_SIG_PAUSE, on_pause, K_SA_RESTART, 1UL << (HV_SIG_KICK - 1));
     for (unsigned i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
         install_handler(faults[i], on_fault, 0, ~0UL & ~(1UL << (faults[i] - 1)));

@@ -45,6 +45,7 @@ enum keel_hypercall {
     KH_GRANT_TABLE_OP = 20,
     KH_SET_SEGMENT_BASE = 25,
     KH_XSM_OP = 27,
+    KH_HVM_OP = 34,              /* only KEEL_HVMOP_GUEST_REQUEST_VM_EVENT (keel/vm_event.h) */
     KH_SCHED_OP = 29,
     KH_EVENT_CHANNEL_OP = 32,
     KH_SYSCTL = 35,

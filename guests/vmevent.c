@@ -1,0 +1,171 @@
+/* vmevent - the purpose-built guest of the vm_event tests and benchmark (tests/test-hv-vmevent.c,
+ * bench/bench-vmevent.c). Command line: mode=bp|bench|step|regs|greq|flask, n=COUNT.
+ *   bp:    every vCPU executes `int3` n times with rax = vcpu << 32 | i and checks what comes
+ *          back: i unchanged for even i, i ^ 0x5a5a for odd i (the monitor sets registers then);
+ *   bench: vCPU 0 times n breakpoints and n null hypercalls (median and p99 in ns);
+ *   step:  a checked computation (what single-stepping must not disturb);
+ *   regs:  privileged state writes: FS base twice (the monitor denies the second), a periodic
+ *          timer set and stopped; prints each return code;
+ *   greq:  n guest requests;
+ *   flask: asks the core to monitor domain target= (default itself) as a guest would. */
+#include "rt/keel_guest.h"
+#include "keel/vm_event.h"
+
+static volatile uint32_t done;
+static uint32_t n;
+
+static __attribute__((noinline)) uint64_t bp(uint64_t in)
+{
+    uint64_t out;
+
+    __asm__ volatile("mov %1, %%rax\n\t"
+                     ".globl vmevent_bp\n"
+                     "vmevent_bp: int3\n\t"
+                     "mov %%rax, %0"
+                     : "=r"(out) : "r"(in) : "rax", "memory");
+    return out;
+}
+
+static void bp_loop(uint32_t vcpu)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t in = (uint64_t)vcpu << 32 | i, want = i & 1 ? in ^ 0x5a5a : in, got = bp(in);
+        if (got != want)
+            rt_panic("vmevent bp: vCPU %u event %u: rax %#llx, expected %#llx", vcpu, i,
+                     (unsigned long long)got, (unsigned long long)want);
+    }
+    __atomic_add_fetch(&done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void secondary(uint32_t vcpu)
+{
+    bp_loop(vcpu);
+    for (;;)
+        rt_block();
+}
+
+static void mode_bp(void)
+{
+    for (uint32_t i = 1; i < rt_boot.nr_vcpus; i++)
+        if (rt_vcpu_start(i, secondary) < 0)
+            rt_panic("vmevent: vCPU %u did not start", i);
+    bp_loop(0);
+    while (__atomic_load_n(&done, __ATOMIC_SEQ_CST) < rt_boot.nr_vcpus)
+        hypercall(KH_SCHED_OP, KEEL_SCHEDOP_YIELD, 0);
+    rt_printf("vmevent bp: %u vCPUs x %u breakpoints ok\n", rt_boot.nr_vcpus, n);
+}
+
+static void sort(uint64_t *a, uint32_t len)
+{
+    for (uint32_t gap = len / 2; gap; gap /= 2)          /* shell sort: no libc here */
+        for (uint32_t i = gap; i < len; i++)
+            for (uint32_t j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
+                uint64_t t = a[j];
+                a[j] = a[j - gap];
+                a[j - gap] = t;
+            }
+}
+
+static void mode_bench(void)
+{
+    uint32_t pages = (uint32_t)((n * sizeof(uint64_t) + 4095) / 4096);
+    uint64_t *t = rt_page_alloc(pages);
+
+    if (!t)
+        rt_panic("vmevent bench: no memory for %u samples", n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t t0 = rt_now();
+        bp((uint64_t)i << 1);                /* even: the monitor answers without registers */
+        t[i] = rt_now() - t0;
+    }
+    sort(t, n);
+    rt_printf("vmevent bench: breakpoint median %llu p99 %llu ns\n",
+              (unsigned long long)t[n / 2], (unsigned long long)t[n - 1 - n / 100]);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t t0 = rt_now();
+        hypercall(KH_XEN_VERSION, KEEL_VERSION_VERSION, 0);
+        t[i] = rt_now() - t0;
+    }
+    sort(t, n);
+    rt_printf("vmevent bench: hypercall median %llu p99 %llu ns\n",
+              (unsigned long long)t[n / 2], (unsigned long long)t[n - 1 - n / 100]);
+}
+
+static void mode_step(void)
+{
+    volatile uint64_t sum = 0;
+
+    for (uint64_t i = 1; i <= 2000; i++)
+        sum += i * i;
+    rt_printf("vmevent step: sum %llu %s\n", (unsigned long long)sum,
+              sum == 2000ULL * 2001 * 4001 / 6 ? "ok" : "WRONG");
+}
+
+static void mode_regs(void)
+{
+    struct keel_vcpu_periodic_timer pt = { 5000000 };
+    long a = hypercall_val(KH_SET_SEGMENT_BASE, KEEL_SEGBASE_FS, 0x10000000);
+    long b = hypercall_val(KH_SET_SEGMENT_BASE, KEEL_SEGBASE_FS, 0x20000000);
+    long c = hypercall(KH_VCPU_OP, KEEL_VCPUOP_CMD(KEEL_VCPUOP_SET_PERIODIC_TIMER, 0), &pt);
+    long d = hypercall(KH_VCPU_OP, KEEL_VCPUOP_CMD(KEEL_VCPUOP_STOP_PERIODIC_TIMER, 0), 0);
+
+    rt_printf("vmevent regs: fs %ld fs %ld periodic %ld stop %ld\n", a, b, c, d);
+}
+
+static void mode_greq(void)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        long rc = hypercall(KH_HVM_OP, KEEL_HVMOP_GUEST_REQUEST_VM_EVENT, 0);
+        if (rc)
+            rt_panic("vmevent greq: request %u returned %ld", i, rc);
+    }
+    rt_printf("vmevent greq: %u requests done\n", n);
+}
+
+static void mode_flask(void)
+{
+    struct keel_domctl dc;
+    struct keel_domctl_monitor_op op = { .op = KEEL_MONITOR_OP_ENABLE,
+                                         .event = KEEL_MONITOR_EVENT_SOFTWARE_BREAKPOINT };
+    long mon, other;
+
+    memset(&dc, 0, sizeof(dc));
+    dc.cmd = KEEL_DOMCTL_MONITOR_OP;
+    dc.interface_version = KEEL_DOMCTL_INTERFACE_VERSION;
+    dc.domain = (uint32_t)rt_arg_u64("target", rt_boot.domid);
+    memcpy(dc.u.pad, &op, sizeof(op));
+    mon = hypercall(KH_DOMCTL, KEEL_DOMCTL_MONITOR_OP, &dc);
+    dc.cmd = KEEL_DOMCTL_PAUSEDOMAIN;      /* the monitor hint must not open other domctls */
+    other = hypercall(KH_DOMCTL, KEEL_DOMCTL_MONITOR_OP, &dc);
+    rt_printf("vmevent flask: monitor %ld other %ld\n", mon, other);
+}
+
+/* rt_arg's value runs to the end of the command line: compare up to the next space */
+static int is_mode(const char *mode, const char *name)
+{
+    size_t len = strlen(name);
+
+    return !strncmp(mode, name, len) && (mode[len] == ' ' || mode[len] == 0);
+}
+
+int main(void)
+{
+    const char *mode = rt_arg("mode");
+
+    n = (uint32_t)rt_arg_u64("n", 100);
+    if (!mode || is_mode(mode, "bp"))
+        mode_bp();
+    else if (is_mode(mode, "bench"))
+        mode_bench();
+    else if (is_mode(mode, "step"))
+        mode_step();
+    else if (is_mode(mode, "regs"))
+        mode_regs();
+    else if (is_mode(mode, "greq"))
+        mode_greq();
+    else if (is_mode(mode, "flask"))
+        mode_flask();
+    else
+        rt_panic("vmevent: unknown mode %s", mode);
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* keel/ctrl_monitor.h - libkeelctrl's introspection calls (named after Xen's xc_monitor_*) and a
+ * small consumer API over the vm_event ring (keel/vm_event.h): read an event, read and write guest
+ * memory, answer (registers travel in the event and its response). One consumer per domain; the
+ * monitoring belongs to the kc_handle that enabled it and ends when that handle closes. */
+#ifndef KEEL_CTRL_MONITOR_H
+#define KEEL_CTRL_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keel/ctrl.h"
+#include "keel/vm_event.h"
+
+typedef struct kc_vm_event kc_vm_event;
+
+/* Start monitoring domid through h (EBUSY: another consumer has it; EACCES: FLASK). */
+int kc_monitor_enable(kc_handle *h, uint32_t domid, kc_vm_event **out);
+/* End it (every waiting vCPU resumes, every event off) and free ve. */
+int kc_monitor_disable(kc_vm_event *ve);
+/* The same by domain, for monitoring h holds without a kc_vm_event (ENOENT: h holds none). */
+int kc_monitor_disable_raw(kc_handle *h, uint32_t domid);
+int kc_monitor_get_capabilities(kc_handle *h, uint32_t domid, uint64_t *caps);
+int kc_monitor_software_breakpoint(kc_handle *h, uint32_t domid, bool enable);
+int kc_monitor_singlestep(kc_handle *h, uint32_t domid, bool enable);
+int kc_monitor_guest_request(kc_handle *h, uint32_t domid, bool enable, bool sync);
+/* index: KEEL_VM_EVENT_REG_*; onchangeonly: no event when the new value equals the old. */
+int kc_monitor_write_ctrlreg(kc_handle *h, uint32_t domid, uint32_t index, bool enable, bool sync,
+                             bool onchangeonly);
+
+/* The consumer. */
+int kc_vm_event_fd(kc_vm_event *ve);           /* pollable: readable when requests may wait */
+uint32_t kc_vm_event_domid(kc_vm_event *ve);
+/* Take the next request: spins $KEEL_VM_EVENT_SPIN_US (default 50) first, then sleeps up to
+ * timeout_ms (-1 forever). 1 = one copied into req, 0 = timeout, < 0 error. */
+int kc_vm_event_get_request(kc_vm_event *ve, struct keel_vm_event *req, int timeout_ms);
+/* Publish a response (vcpu_id and version as in the request) and wake the core if it sleeps. */
+int kc_vm_event_put_response(kc_vm_event *ve, const struct keel_vm_event *rsp);
+/* Guest memory at guest virtual (= KEEL_GUEST_BASE + physical) addresses. */
+int kc_vm_event_read(kc_vm_event *ve, uint64_t gva, void *buf, size_t len);
+int kc_vm_event_write(kc_vm_event *ve, uint64_t gva, const void *buf, size_t len);
+
+#endif
