@@ -33,6 +33,8 @@ struct kxs {
     size_t fill;
     unsigned char buf[KXS_HDR + KXS_PAYLOAD_MAX];
     struct kxs_ev *head, **tail;
+    char err[256];              /* the message of the last failed call (kxs_error) */
+    int answered;               /* the last request's failure is the store's answer */
 };
 
 struct kxs_hdr {
@@ -262,8 +264,8 @@ int kxs_pump(kxs *x)
     return 0;
 }
 
-int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t len,
-                char **out, size_t *outlen)
+static int kxs_request_raw(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t len,
+                           char **out, size_t *outlen)
 {
     long deadline = kxs_now_ms() + x->timeout_ms;
     struct kxs_hdr h = { type, x->next_id++, tx, (uint32_t)len }, r;
@@ -296,6 +298,7 @@ int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t 
         kxs_drain(x, 0, &e, &none, &gotn);
     }
     if (r.type == KXS_ERROR) {
+        x->answered = 1;
         rc = kxs_errnum(body, r.len) ? -kxs_errnum(body, r.len) : -EIO;
         free(body);
         return rc;
@@ -311,6 +314,44 @@ int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t 
     else
         free(body);
     return 0;
+}
+
+static const char *kxs_type_name(uint32_t type)
+{
+    static const char *const names[] = {
+        [KXS_DIRECTORY] = "DIRECTORY", [KXS_READ] = "READ", [KXS_GET_PERMS] = "GET_PERMS",
+        [KXS_WATCH] = "WATCH", [KXS_UNWATCH] = "UNWATCH", [KXS_TX_START] = "TRANSACTION_START",
+        [KXS_TX_END] = "TRANSACTION_END", [KXS_WRITE] = "WRITE", [KXS_MKDIR] = "MKDIR",
+        [KXS_RM] = "RM", [KXS_SET_PERMS] = "SET_PERMS",
+    };
+
+    return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "request";
+}
+
+int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t len,
+                char **out, size_t *outlen)
+{
+    const char *p = payload;
+    size_t pl = len ? strnlen(p, len) : 0;
+    int rc;
+
+    x->answered = 0;
+    rc = kxs_request_raw(x, type, tx, payload, len, out, outlen);
+    if (rc >= 0)
+        return rc;
+    /* the message names the request, its path (a payload's first string) and the error:
+     * the store's own name for it when the store answered, else what went wrong here */
+    snprintf(x->err, sizeof(x->err), "store: %s%s%.*s: %s", kxs_type_name(type),
+             pl && pl < len ? " " : "", pl && pl < len ? (int)(pl > 160 ? 160 : pl) : 0, p,
+             x->answered ? kxs_errname(-rc)
+             : rc == -ETIMEDOUT ? "no answer in time"
+             : x->dead ? "connection to the store lost" : strerror(-rc));
+    return rc;
+}
+
+const char *kxs_error(const kxs *x)
+{
+    return x->err[0] ? x->err : "no error";
 }
 
 static int kxs_path_req(kxs *x, uint32_t type, uint32_t tx, const char *path, char **out,

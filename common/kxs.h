@@ -35,6 +35,9 @@ int kxs_fd(const kxs *x);
 /* Whether the connection was lost (the store closed it or went away): every later request
  * fails; a client that wants to go on opens a new handle (and registers its watches again). */
 int kxs_dead(const kxs *x);
+/* The message of the last failed request: what was asked (type and path) and what went wrong
+ * (the store's error name, a timeout, the lost connection); "no error" before any failure. */
+const char *kxs_error(const kxs *x);
 /* Reply timeout of the synchronous calls (default 10000 ms). */
 void kxs_set_timeout(kxs *x, int ms);
 

@@ -1,6 +1,6 @@
 /* xs.c - liblight's side of the store: the context's connection is a handle of the common
- * store client (common/kxs.h, the one client of the tree); these wrappers add the context's
- * error message to what kxs returns and reconnect after a lost connection. */
+ * store client (common/kxs.h, the one client of the tree); these wrappers copy the handle's
+ * message (kxs_error) into the context and reconnect after a lost connection. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,24 +38,19 @@ int kl__xs_request(kl_ctx *ctx, uint32_t type, uint32_t tx, const void *payload,
 
     if (!ctx->xs && (rc = kl__xs_connect(ctx)) < 0)
         return rc;
-    rc = kxs_request(ctx->xs, type, tx, payload, len, out, outlen);
-    if (rc < 0 && kxs_dead(ctx->xs)) {
+    if ((rc = kxs_request(ctx->xs, type, tx, payload, len, out, outlen)) >= 0)
+        return rc;
+    if (rc != -ENOENT)              /* an absent node is an answer callers look for */
+        kl__err(ctx, rc, "%s", kxs_error(ctx->xs));
+    if (kxs_dead(ctx->xs))
         kl__xs_close(ctx);       /* the stream is gone or out of step: start afresh next time */
-        return kl__err(ctx, rc, "store: connection lost: %s", strerror(-rc));
-    }
-    if (rc == -ETIMEDOUT || rc == -EPROTO || rc == -E2BIG)
-        return kl__err(ctx, rc, "store: request type %u: %s", type, strerror(-rc));
     return rc;
 }
 
 static int xs_path_op(kl_ctx *ctx, uint32_t type, uint32_t tx, const char *path, char **out,
                       size_t *outlen)
 {
-    int rc = kl__xs_request(ctx, type, tx, path, strlen(path) + 1, out, outlen);
-
-    if (rc < 0 && rc != -ENOENT && !ctx->err[0])
-        kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
-    return rc;
+    return kl__xs_request(ctx, type, tx, path, strlen(path) + 1, out, outlen);
 }
 
 int kl__xs_read(kl_ctx *ctx, uint32_t tx, const char *path, char **out)
@@ -84,15 +79,12 @@ int kl__xs_write(kl_ctx *ctx, uint32_t tx, const char *path, const char *value)
 {
     size_t pl = strlen(path) + 1, vl = strlen(value);
     char buf[KXS_PAYLOAD_MAX];
-    int rc;
 
     if (pl + vl > sizeof(buf))
         return kl__err(ctx, -E2BIG, "store: %s: value of %zu bytes is too long", path, vl);
     memcpy(buf, path, pl);
     memcpy(buf + pl, value, vl);
-    if ((rc = kl__xs_request(ctx, KXS_WRITE, tx, buf, pl + vl, NULL, NULL)) < 0)
-        kl__err(ctx, rc, "store: write %s: %s", path, strerror(-rc));
-    return rc;
+    return kl__xs_request(ctx, KXS_WRITE, tx, buf, pl + vl, NULL, NULL);
 }
 
 int kl__xs_writef(kl_ctx *ctx, uint32_t tx, const char *path, const char *fmt, ...)
@@ -132,11 +124,12 @@ int kl__xs_tx_start(kl_ctx *ctx, uint32_t *tx)
     if (!ctx->xs && (rc = kl__xs_connect(ctx)) < 0)
         return rc;
     if ((rc = kxs_tx_start(ctx->xs, tx)) < 0) {
+        kl__err(ctx, rc, "%s", rc == -EPROTO ? "store: a malformed transaction id"
+                                              : kxs_error(ctx->xs));
         if (kxs_dead(ctx->xs))
             kl__xs_close(ctx);
-        return kl__err(ctx, rc, "store: transaction start: %s", strerror(-rc));
     }
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 int kl__xs_tx_end(kl_ctx *ctx, uint32_t tx, int commit)

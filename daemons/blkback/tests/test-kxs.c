@@ -79,6 +79,8 @@ int main(void)
     free(v);
     v = NULL;
     tap_ok(kxs_read(a, 0, "/t/none", &v, NULL) == -ENOENT, "a missing node reads as -ENOENT");
+    tap_ok(strcmp(kxs_error(a), "store: READ /t/none: ENOENT") == 0,
+           "the handle keeps the failure's message (got '%s')", kxs_error(a));
     tap_ok(kxs_write(a, 0, "/t/two", "2") == 0 &&
            kxs_directory(a, 0, "/t", &names, &n) == 2 && names && !strcmp(names[0], "one") &&
            !strcmp(names[1], "two") && names[2] == NULL,
