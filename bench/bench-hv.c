@@ -20,6 +20,7 @@
 #include <x86intrin.h>
 
 #include "../tests/hvhost.h"
+#include "kbench.h"
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -116,6 +117,10 @@ static void bench_create(struct hvhost *host, int iters, uint64_t tsc_khz)
         stats("destroy", destroy, n, "us", &b);
         stats("reference: fork+exec+wait /bin/true", fork_ns, iters, "us", &c);
         printf("ratio create->first / fork+exec: %.2f; destroy / fork+exec: %.2f\n", a / c, b / c);
+        kbench_result("hv.create_first", "create+build -> first guest instruction", a, "us", c,
+                      "fork+exec+wait /bin/true", a / c, "<= 1.0");
+        kbench_result("hv.destroy", "destroy", b, "us", c, "fork+exec+wait /bin/true", b / c,
+                      NULL);
     }
     free(first);
     free(destroy);
@@ -250,6 +255,12 @@ static void bench_save_restore(struct hvhost *host)
         stats("reference: memcpy of 128 MiB", cp, n, "us", &c);
         printf("save throughput / memcpy: %.2f (new file), %.2f (allocated file), %.2f (pipe); "
                "restore / memcpy: %.2f\n", c / s, c / sp, c / spp, c / r);
+        kbench_result("hv.save_file", "save 128 MiB to a new file (throughput)", s, "us", c,
+                      "memcpy of 128 MiB", c / s, ">= 0.8");
+        kbench_result("hv.save_pipe", "save 128 MiB into a pipe (throughput)", spp, "us", c,
+                      "memcpy of 128 MiB", c / spp, NULL);
+        kbench_result("hv.restore", "restore 128 MiB (create+restore+start, throughput)", r,
+                      "us", c, "memcpy of 128 MiB", c / r, NULL);
     }
     free(a);
     free(b);
@@ -283,8 +294,11 @@ int main(int argc, char **argv)
     printf("bench-hv: %u CPUs, TSC %u kHz\n", pi.nr_cpus, pi.cpu_khz);
     sc = bench_syscall();
     hc = bench_hypercall(&host);
-    if (sc > 0)
+    if (sc > 0) {
         printf("ratio hypercall / raw syscall: %.1f\n", hc / sc);
+        kbench_result("hv.hypercall", "hypercall round trip (guest)", hc, "ns", sc,
+                      "raw syscall getppid", hc / sc, NULL);
+    }
     bench_create(&host, iters < 1 ? 1 : iters, pi.cpu_khz);
     bench_logdirty(&host);
     bench_save_restore(&host);

@@ -19,6 +19,7 @@
 
 #include "keel/guest.h"
 #include "keel/kl_light.h"
+#include "kbench.h"
 
 static char rundir[64] = "/tmp/keel-bench-XXXXXX";
 static const char *bdir;
@@ -193,7 +194,8 @@ static double bare_cycle(kc_handle *h, const char *kernel)
     return (double)(now_ns() - t0) / 1e6;
 }
 
-static void report(const char *what, double *v, double *ref, int n, const char *unit)
+static void report(const char *what, double *v, double *ref, int n, const char *unit,
+                   const char *id, const char *refname, const char *goal)
 {
     double m, lo, hi, rm, rlo, rhi;
 
@@ -201,6 +203,7 @@ static void report(const char *what, double *v, double *ref, int n, const char *
     stats(ref, n, &rm, &rlo, &rhi);
     printf("%-34s median %8.2f %s (p10 %.2f, p90 %.2f)   reference %8.2f %s (p10 %.2f, p90 %.2f)"
            "   ratio %.2f\n", what, m, unit, lo, hi, rm, unit, rlo, rhi, rm > 0 ? m / rm : 0);
+    kbench_result(id, what, m, unit, rm, refname, rm > 0 ? m / rm : 0, goal);
 }
 
 int main(int argc, char **argv)
@@ -236,13 +239,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "run %d failed: %s\n", i, kl_ctx_error(ctx));
             goto out;
         }
-    report("xl create -> first console output", a, b, runs, "ms");
+    report("xl create -> first console output", a, b, runs, "ms", "light.xl_create_first",
+           "bare create+build+unpause", "<= 2.0");
     for (int i = 0; i < runs; i++)
         if ((a[i] = light_cycle(ctx, kernel)) < 0 || (b[i] = bare_cycle(kl_ctx_kc(ctx), kernel)) < 0) {
             fprintf(stderr, "cycle %d failed: %s\n", i, kl_ctx_error(ctx));
             goto out;
         }
-    report("kl create+destroy cycle", a, b, runs, "ms");
+    report("kl create+destroy cycle", a, b, runs, "ms", "light.cycle",
+           "bare create+build+destroy", NULL);
     {
         double m, lo, hi;
         stats(a, runs, &m, &lo, &hi);

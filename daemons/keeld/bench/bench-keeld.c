@@ -22,6 +22,7 @@
 #include "keel/kl_config.h"
 #include "keel/kl_diag.h"
 #include "keel/kl_light.h"
+#include "kbench.h"
 
 static double now_us(void)
 {
@@ -225,6 +226,10 @@ int main(int argc, char **argv)
     md = report("reference: kl_domain_create+destroy directly", cd, n, "us");
     printf("ratio domain.list rate / echo rate: %.3f; create through RPC / direct: %.2f\n", ml / me,
            mc / md);
+    kbench_result("keeld.list", "keeld domain.list", ml, "req/s", me,
+                  "line echo over a socketpair", ml / me, ">= 0.5");
+    kbench_result("keeld.create", "keeld domain.create+destroy (task, event)", mc, "us", md,
+                  "kl_domain_create+destroy directly", mc / md, "<= 1.1");
     close(sv[0]);
     pthread_join(th, NULL);
     kl_ctx_close(ctx);
