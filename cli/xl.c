@@ -63,10 +63,55 @@ static const struct xl_cmd cmds[] = {
     { "mem-set", xl_cmd_mem_set, false, "Set the current memory usage for a domain",
       "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", NULL },
     { "sched-credit", xl_cmd_sched_credit, false, "Get/set credit scheduler parameters",
-      "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]",
+      "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT] [-m DLY]] [-p CPUPOOL]",
+      "-d DOMAIN, --domain=DOMAIN        Domain to modify\n"
+      "-w WEIGHT, --weight=WEIGHT        Weight (int)\n"
+      "-c CAP, --cap=CAP                 Cap (int)\n"
+      "-s         --schedparam           Query / modify scheduler parameters\n"
+      "-t TSLICE, --tslice_ms=TSLICE     Set the timeslice, in milliseconds\n"
+      "-r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds\n"
+      "-m DLY, --migration_delay_us=DLY  Set the migration delay, in microseconds\n"
+      "-p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL" },
+    { "sched-credit2", xl_cmd_sched_credit2, false, "Get/set credit2 scheduler parameters",
+      "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-r RATELIMIT]] [-p CPUPOOL]",
       "-d DOMAIN, --domain=DOMAIN     Domain to modify\n"
       "-w WEIGHT, --weight=WEIGHT     Weight (int)\n"
-      "-c CAP, --cap=CAP              Cap (int)" },
+      "-c CAP,    --cap=CAP           Cap (int)\n"
+      "-s         --schedparam        Query / modify scheduler parameters\n"
+      "-r RLIMIT, --ratelimit_us=RLIMIT Set the scheduling rate limit, in microseconds\n"
+      "-p CPUPOOL, --cpupool=CPUPOOL  Restrict output to CPUPOOL" },
+    { "sched-rtds", xl_cmd_sched_rtds, false, "Get/set rtds scheduler parameters",
+      "[-d <Domain> [-v[=VCPUID/all]] [-p[=PERIOD]] [-b[=BUDGET]] [-e[=Extratime]]] [-c CPUPOOL]",
+      "-d DOMAIN, --domain=DOMAIN     Domain to modify\n"
+      "-v VCPUID/all, --vcpuid=VCPUID/all    VCPU to modify or output;\n"
+      "               Using '-v all' to modify/output all vcpus\n"
+      "-p PERIOD, --period=PERIOD     Period (us)\n"
+      "-b BUDGET, --budget=BUDGET     Budget (us)\n"
+      "-e Extratime, --extratime=Extratime Extratime (1=yes, 0=no)\n"
+      "-c CPUPOOL, --cpupool=CPUPOOL  Restrict output to CPUPOOL\n"
+      "Budgets are Linux SCHED_DEADLINE runtimes where the kernel allows it, else a CFS\n"
+      "bandwidth limit of the domain (xl dmesg says which)." },
+    { "cpupool-create", xl_cmd_cpupool_create, true, "Create a new CPU pool",
+      "[options] [<ConfigFile>] [Variable=value ...]",
+      "-h, --help                   Print this help.\n"
+      "-f FILE, --defconfig=FILE    Use the given configuration file.\n"
+      "-n, --dryrun                 Dry run - prints the resulting configuration.\n"
+      "                              (deprecated in favour of global -N option).\n"
+      "Keys: name, sched (credit, credit2, rtds), cpus (list or \"0-3,^2\"), nodes." },
+    { "cpupool-list", xl_cmd_cpupool_list, false, "List CPU pools on host",
+      "[-c|--cpus] [<CPU Pool>]", "-c, --cpus                     Output list of CPUs used by a pool" },
+    { "cpupool-destroy", xl_cmd_cpupool_destroy, false, "Deactivates a CPU pool", "<CPU Pool>",
+      NULL },
+    { "cpupool-rename", xl_cmd_cpupool_rename, false, "Renames a CPU pool",
+      "<CPU Pool> <new name>", NULL },
+    { "cpupool-cpu-add", xl_cmd_cpupool_cpu_add, false, "Adds a CPU to a CPU pool",
+      "<CPU Pool> <CPU nr>|node:<node nr>", NULL },
+    { "cpupool-cpu-remove", xl_cmd_cpupool_cpu_remove, false, "Removes a CPU from a CPU pool",
+      "<CPU Pool> <CPU nr>|node:<node nr>", NULL },
+    { "cpupool-migrate", xl_cmd_cpupool_migrate, false, "Moves a domain into a CPU pool",
+      "<Domain> <CPU Pool>", NULL },
+    { "cpupool-numa-split", xl_cmd_cpupool_numa_split, false,
+      "Splits up the machine into one CPU pool per NUMA node", "", NULL },
     { "domid", xl_cmd_domid, false, "Convert a domain name to domain id", "<DomainName>", NULL },
     { "domname", xl_cmd_domname, false, "Convert a domain id to domain name", "<DomainId>", NULL },
     { "rename", xl_cmd_rename, false, "Rename a domain", "<Domain> <NewDomainName>", NULL },
@@ -221,8 +266,6 @@ void xl_help(const char *name)
         for (size_t i = 0; i < NCMDS; i++)
             if (cmds[i].summary)
                 printf(" %-19s %s\n", cmds[i].name, cmds[i].summary);
-        printf("\nNot available in Keel yet:\n"
-               " cpupool-*, sched-credit2.\n");
         xl_help_not_meaningful();
         return;
     }

@@ -49,6 +49,10 @@ xl_cmd_fn xl_cmd_create, xl_cmd_list, xl_cmd_destroy, xl_cmd_shutdown, xl_cmd_re
     xl_cmd_vtpm_attach, xl_cmd_vtpm_list, xl_cmd_vtpm_detach,
     xl_cmd_domxml_from_native, xl_cmd_domxml_to_native;
 /* xl_top.c, xl_dumpcore.c, xl_misc.c */
+/* xl_cpupool.c, xl_sched.c */
+xl_cmd_fn xl_cmd_cpupool_create, xl_cmd_cpupool_list, xl_cmd_cpupool_destroy,
+    xl_cmd_cpupool_rename, xl_cmd_cpupool_cpu_add, xl_cmd_cpupool_cpu_remove,
+    xl_cmd_cpupool_migrate, xl_cmd_cpupool_numa_split, xl_cmd_sched_credit2, xl_cmd_sched_rtds;
 xl_cmd_fn xl_cmd_top, xl_cmd_dump_core, xl_cmd_vm_list, xl_cmd_trigger, xl_cmd_sysrq,
     xl_cmd_debug_keys, xl_cmd_set_parameters, xl_cmd_not_meaningful;
 /* The reason a Xen xl command means nothing here, or NULL; the list for xl help. */

@@ -1,5 +1,5 @@
 /* xl_ctl.c - xl's commands that act on domains: destroy, shutdown, reboot, pause, unpause,
- * rename, mem-max, mem-set, sched-credit, vcpu-pin and vcpu-set. */
+ * rename, mem-max, mem-set, vcpu-pin and vcpu-set. */
 #include "config.h"
 
 #include <errno.h>
@@ -199,31 +199,7 @@ int xl_cmd_mem_set(int argc, char **argv)
     return mem_cmd(argc, argv, false);
 }
 
-/* ---- scheduling ---- */
-static int sched_show(kl_ctx *ctx, uint32_t only, bool filter)
-{
-    kl_dominfo *l;
-    int n = kl_domain_list(ctx, &l);
-
-    if (n < 0)
-        return 1;
-    printf("%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
-    for (int i = 0; i < n; i++) {
-        uint32_t w = 0, cap = 0;
-        if (filter && l[i].domid != only)
-            continue;
-        if (kc_sched_credit_get(kl_ctx_kc(ctx), l[i].domid, &w, &cap) < 0) {
-            if (filter)
-                fprintf(stderr, "cannot read the credit parameters of domain %u: %s\n",
-                        l[i].domid, kc_error(kl_ctx_kc(ctx)));
-            continue;
-        }
-        printf("%-33s %4u %6u %4u\n", l[i].name[0] ? l[i].name : "(null)", l[i].domid, w, cap);
-    }
-    free(l);
-    return 0;
-}
-
+/* ---- scheduling: sched-credit, sched-credit2, sched-rtds are in xl_sched.c ---- */
 static int parse_uint(const char *s, long max, uint32_t *out)
 {
     char *end;
@@ -233,62 +209,6 @@ static int parse_uint(const char *s, long max, uint32_t *out)
         return -1;
     *out = (uint32_t)v;
     return 0;
-}
-
-int xl_cmd_sched_credit(int argc, char **argv)
-{
-    const char *dom = NULL;
-    uint32_t domid = 0, w = 0, cap = 0, ow, ocap;
-    bool setw = false, setc = false;
-    kl_ctx *ctx;
-    int c, rc = 0;
-
-    while ((c = xl_getopt(argc, argv, "d:w:c:p:s", "sched-credit", 0)) != -1) {
-        switch (c) {
-        case 'd': dom = optarg; break;
-        case 'w':
-            if (parse_uint(optarg, KEEL_SCHED_WEIGHT_MAX, &w) < 0 || !w) {
-                fprintf(stderr, "invalid weight '%s' (1-%d)\n", optarg, KEEL_SCHED_WEIGHT_MAX);
-                return 1;
-            }
-            setw = true;
-            break;
-        case 'c':
-            if (parse_uint(optarg, 100L * KEEL_MAX_VCPUS, &cap) < 0) {
-                fprintf(stderr, "invalid cap '%s'\n", optarg);
-                return 1;
-            }
-            setc = true;
-            break;
-        case 'p': case 's':
-            fprintf(stderr, "xl sched-credit: -%c (cpupools, scheduler-wide parameters) is not "
-                    "available in Keel\n", c);
-            return 1;
-        default: return 2;
-        }
-    }
-    if ((setw || setc) && !dom) {
-        fprintf(stderr, "Must specify a domain.\n");
-        return 1;
-    }
-    if (!(ctx = xl_open()))
-        return 1;
-    if (dom && xl_find_domain(ctx, dom, &domid) < 0) {
-        kl_ctx_close(ctx);
-        return 1;
-    }
-    if (setw || setc) {
-        kc_handle *h = kl_ctx_kc(ctx);
-        if ((rc = kc_sched_credit_get(h, domid, &ow, &ocap)) == 0)
-            rc = kc_sched_credit_set(h, domid, setw ? w : ow, setc ? cap : ocap);
-        if (rc < 0)
-            fprintf(stderr, "setting credit parameters of domain %u failed: %s\n", domid,
-                    kc_error(h));
-        rc = rc < 0;
-    } else
-        rc = sched_show(ctx, domid, dom != NULL);
-    kl_ctx_close(ctx);
-    return rc;
 }
 
 /* ---- vCPUs ---- */

@@ -201,6 +201,7 @@ int hv_cgroup_create(struct hv_domain *d)
     set_limit(d, "memory", hv.cgroup_version == 2 ? "memory.max" : "memory.limit_in_bytes", val);
     snprintf(val, sizeof(val), "%u", d->max_vcpus + 4);
     set_limit(d, "pids", "pids.max", val);
+    hv_cpuset_create(d);
     return 0;
 }
 
@@ -225,7 +226,7 @@ int hv_cgroup_attach(struct hv_domain *d, pid_t tid, bool cpu_only)
             return rc;
         }
     }
-    return 0;
+    return cpu_only ? 0 : hv_cpuset_attach(d, tid);
 }
 
 void hv_cgroup_remove(struct hv_domain *d)
@@ -235,6 +236,7 @@ void hv_cgroup_remove(struct hv_domain *d)
 
     if (!d->cgroup[0])
         return;
+    hv_cpuset_remove(d);
     for (size_t i = 0; i < n; i++) {
         ctrl_path(path, sizeof(path), controllers[i], d, NULL);
         for (int tries = 0; tries < 100 && rmdir(path) < 0 && errno == EBUSY; tries++)

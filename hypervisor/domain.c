@@ -431,6 +431,7 @@ void hv_domain_info(struct hv_domain *d, struct keel_domctl_info *info)
     memcpy(info->handle, d->handle, sizeof(info->handle));
     info->pid = d->pid;
     info->crash_signal = (uint32_t)d->crash.signo;
+    info->cpupool = d->cpupool;
     info->cpu_time_ns = (d->pid > 0 && !d->dead) ? hv_proc_cpu_ns(d->pid, 0, NULL) : 0;
 }
 

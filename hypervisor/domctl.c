@@ -69,6 +69,7 @@ static int domctl_perm(uint32_t cmd, uint16_t *cls, uint32_t *perm)
         { KEEL_DOMCTL_SETDOMAINHANDLE, SECCLASS_DOMAIN, DOMAIN__SETDOMAINHANDLE },
         { KEEL_DOMCTL_SHUTDOWN, SECCLASS_DOMAIN, DOMAIN__SHUTDOWN },
         { KEEL_DOMCTL_SCHEDULER_OP, SECCLASS_DOMAIN2, DOMAIN2__SETSCHEDULER },
+        { KEEL_DOMCTL_SCHED_VCPU, SECCLASS_DOMAIN2, DOMAIN2__SETSCHEDULER },
         { KEEL_DOMCTL_SETVCPUAFFINITY, SECCLASS_DOMAIN, DOMAIN__SETAFFINITY },
         { KEEL_DOMCTL_GETVCPUAFFINITY, SECCLASS_DOMAIN, DOMAIN__GETAFFINITY },
         { KEEL_DOMCTL_FOREIGN_MAP, SECCLASS_MMU, MMU__MAP_READ | MMU__MAP_WRITE },
@@ -135,6 +136,8 @@ static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domc
         return hv_domctl_vcpuaffinity(d, &dc->u.affinity, true);
     case KEEL_DOMCTL_GETVCPUAFFINITY:
         return hv_domctl_vcpuaffinity(d, &dc->u.affinity, false);
+    case KEEL_DOMCTL_SCHED_VCPU:         /* sched_rt.c */
+        return hv_domctl_sched_vcpu(d, &dc->u.sched_vcpu);
     case KEEL_DOMCTL_FOREIGN_MAP:
         return foreign_map(c, d, dc);
     case KEEL_DOMCTL_SHADOW_OP:

@@ -61,6 +61,8 @@ struct hv_vcpu {
     struct keel_vcpu_context ctx;      /* the core's copy: initial or set context */
     uint64_t hard_affinity[KEEL_CPUMAP_WORDS];
     uint64_t soft_affinity[KEEL_CPUMAP_WORDS];
+    uint32_t rt_period_us, rt_budget_us;  /* RTDS parameters (cpupool.c, sched_rt.c) */
+    uint8_t rt_extratime, rt_engine;
 };
 
 struct hv_domain {
@@ -111,6 +113,7 @@ struct hv_domain {
     uint64_t con_end;                  /* bytes ever written */
     uint64_t created_ns;
     uint32_t sched_weight, sched_cap;
+    uint32_t cpupool;                  /* cpupool.c: the pool it runs in */
     int64_t time_offset;               /* guest system time = core system time + offset */
     uint64_t instance;                 /* unique over the core's life (grant.c) */
     struct hv_gnttab *gnt;             /* grant table (grant.c), NULL for Domain-0 */
@@ -211,6 +214,7 @@ int hv_spawn_domain(struct hv_domain *d);
 int hv_wait_stub_ready(struct hv_domain *d);
 int hv_stub_init(const char *path);
 
+#include "cpupool.h"              /* cpupools, cpusets, per-pool schedulers */
 /* cgroup.c */
 int hv_cgroup_init(void);
 int hv_cgroup_create(struct hv_domain *d);

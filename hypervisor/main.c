@@ -168,7 +168,7 @@ static int start(void)
         return rc;
     if ((rc = hv_flask_init(policy_path, flask_mode)) < 0)
         return rc;
-    if ((rc = hv_cgroup_init()) < 0 || (rc = hv_dom0_init()) < 0 || (rc = hv_reaper_init()) < 0) {
+    if ((rc = hv_cgroup_init()) < 0 || (rc = hv_cpupool_init()) < 0 || (rc = hv_dom0_init()) < 0 || (rc = hv_reaper_init()) < 0) {
         klog_err("main", "start-up failed: %s", strerror(-rc));
         return rc;
     }

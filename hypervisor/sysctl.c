@@ -109,6 +109,15 @@ long hv_do_sysctl(struct hv_caller *c, uint64_t cmd, uint64_t arg)
     case KEEL_SYSCTL_GETDOMAININFOLIST:
         rc = domaininfolist(c, &sc.u.domaininfolist);
         break;
+    case KEEL_SYSCTL_CPUPOOL_OP:         /* cpupool.c */
+        if ((rc = hv_xsm_check_xen(c, SECCLASS_XEN, XEN__CPUPOOL_OP)) == 0)
+            rc = hv_sysctl_cpupool(c, &sc.u.cpupool);
+        break;
+    case KEEL_SYSCTL_SCHEDULER_OP:
+        if ((rc = hv_xsm_check_xen(c, SECCLASS_XEN, sc.u.sched_pool.cmd == KEEL_SCHED_GETINFO
+                                                        ? XEN__GETSCHEDULER : XEN__SETSCHEDULER)) == 0)
+            rc = hv_sysctl_sched_pool(c, &sc.u.sched_pool);
+        break;
     default:
         return -ENOSYS;
     }

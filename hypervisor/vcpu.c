@@ -449,12 +449,11 @@ long hv_domctl_vcpuaffinity(struct hv_domain *d, struct keel_domctl_vcpuaffinity
         memcpy(a->soft, v->soft_affinity, sizeof(a->soft));
         return 0;
     }
-    CPU_ZERO(&cs);
-    for (long c = 0; c < n && c < 64 * KEEL_CPUMAP_WORDS; c++)
-        if ((a->hard[c / 64] >> (c % 64)) & 1)
-            CPU_SET((int)c, &cs);
+    hv_cpupool_effective(d, a->hard, &cs);   /* within the domain's cpupool */
+    for (long c = n; c < 64 * KEEL_CPUMAP_WORDS; c++)
+        CPU_CLR((int)c, &cs);
     if (CPU_COUNT(&cs) == 0)
-        return -EINVAL;                   /* no online CPU in the map */
+        return -EINVAL;                   /* no online CPU of its pool in the map */
     if (v->tid > 0 && !d->dead && sched_setaffinity(v->tid, sizeof(cs), &cs) < 0)
         return -errno;
     memcpy(v->hard_affinity, a->hard, sizeof(a->hard));

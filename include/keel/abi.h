@@ -371,6 +371,7 @@ struct keel_memory_reservation {
 #define KEEL_DOMCTL_SHUTDOWN 48  /* remote shutdown with a reason, as SCHEDOP_remote_shutdown */
 #define KEEL_DOMCTL_FOREIGN_MAP 200 /* Keel: hand the caller the domain's memory as an fd */
 #define KEEL_DOMCTL_CONSOLE_READ 201 /* Keel: read a domain's console_io output */
+#define KEEL_DOMCTL_SCHED_VCPU 202  /* Keel: per-vCPU real-time (RTDS) parameters */
 
 struct keel_domctl_create {
     uint32_t max_vcpus;          /* 1..KEEL_MAX_VCPUS */
@@ -403,6 +404,8 @@ struct keel_domctl_info {
     uint8_t handle[16];
     int32_t pid;                 /* the domain process, 0 for Domain-0 */
     uint32_t crash_signal;       /* signal that ended the domain process, if it died */
+    uint32_t cpupool;            /* the cpupool it runs in (KEEL_SYSCTL_CPUPOOL_OP) */
+    uint32_t pad2;
 };
 struct keel_domctl_vcpucontext {
     uint32_t vcpu;
@@ -491,6 +494,24 @@ struct keel_domctl_console_read {
     uint64_t end;                /* out: stream offset after the newest byte */
 };
 
+/* RTDS parameters of one vCPU (Xen's XEN_DOMCTL_SCHEDOP_{get,put}vcpuinfo for rtds): the vCPU
+ * may run budget_us out of every period_us; extratime lets it use idle time beyond that. */
+#define KEEL_RTDS_PERIOD_MIN_US 10
+#define KEEL_RTDS_PERIOD_MAX_US 10000000
+#define KEEL_RTDS_BUDGET_MIN_US 10
+#define KEEL_RTDS_DEFAULT_PERIOD_US 10000
+#define KEEL_RTDS_DEFAULT_BUDGET_US 4000
+struct keel_domctl_sched_vcpu {
+    uint32_t cmd;                /* KEEL_SCHED_GETINFO / PUTINFO */
+    uint32_t vcpu;
+    uint32_t period_us, budget_us;
+    uint32_t extratime;          /* 0 or 1 */
+    uint32_t engine;             /* out: KEEL_RTDS_ENGINE_* now in force for this vCPU */
+};
+#define KEEL_RTDS_ENGINE_NONE 0      /* the domain is not in an RTDS cpupool */
+#define KEEL_RTDS_ENGINE_DEADLINE 1  /* Linux SCHED_DEADLINE on the vCPU thread */
+#define KEEL_RTDS_ENGINE_CFS 2       /* SCHED_DEADLINE refused: CFS bandwidth of the domain */
+
 struct keel_domctl {
     uint32_t cmd;
     uint32_t interface_version;  /* KEEL_DOMCTL_INTERFACE_VERSION */
@@ -510,6 +531,7 @@ struct keel_domctl {
         struct keel_domctl_shutdown shutdown;
         struct keel_domctl_handle handle;
         struct keel_domctl_console_read console;
+        struct keel_domctl_sched_vcpu sched_vcpu;
         uint8_t pad[128];
     } u;
 };
@@ -579,6 +601,46 @@ struct keel_sysctl_getdomaininfolist {
     uint32_t num_domains;        /* out */
     uint32_t pad;
 };
+/* cpupools (Xen's sysctl cpupool_op 18): every domain runs in one pool, whose CPUs its vCPU
+ * threads are confined to (cpuset cgroup and thread affinity) and whose scheduler applies.
+ * Pool 0 ("Pool-0") holds the CPUs the core may use at start. Keel keeps pool names in the core
+ * (Xen's toolstack keeps them in the store). */
+#define KEEL_SYSCTL_CPUPOOL_OP 18
+#define KEEL_SYSCTL_SCHEDULER_OP 19
+#define KEEL_CPUPOOL_OP_CREATE 1     /* cpupool_id (or ANY), sched_id, name -> cpupool_id */
+#define KEEL_CPUPOOL_OP_DESTROY 2    /* a pool with no domain; its CPUs become free */
+#define KEEL_CPUPOOL_OP_INFO 3       /* the first pool with id >= cpupool_id */
+#define KEEL_CPUPOOL_OP_ADDCPU 4     /* a free CPU */
+#define KEEL_CPUPOOL_OP_RMCPU 5      /* not the last CPU of a pool with domains */
+#define KEEL_CPUPOOL_OP_MOVEDOMAIN 6 /* domid into cpupool_id */
+#define KEEL_CPUPOOL_OP_FREEINFO 7   /* cpumap: CPUs in no pool */
+#define KEEL_CPUPOOL_OP_RENAME 8     /* Keel: name */
+#define KEEL_CPUPOOL_ID_ANY 0xffffffffU
+#define KEEL_CPUPOOL_MAX 64
+#define KEEL_CPUPOOL_NAME_MAX 64     /* with the NUL */
+/* scheduler ids: libxl_scheduler's numbers */
+#define KEEL_SCHEDULER_CREDIT 5
+#define KEEL_SCHEDULER_CREDIT2 6
+#define KEEL_SCHEDULER_RTDS 8
+struct keel_sysctl_cpupool {
+    uint32_t op;
+    uint32_t cpupool_id;
+    uint32_t sched_id;
+    uint32_t domid;
+    uint32_t cpu;
+    uint32_t n_dom;              /* out (INFO) */
+    uint64_t cpumap[KEEL_CPUMAP_WORDS];
+    char name[KEEL_CPUPOOL_NAME_MAX];
+};
+/* A pool's scheduler parameters (Xen's sysctl scheduler_op): credit tslice_ms (1..1000,
+ * default 30), ratelimit_us (0 or 100..500000, default 1000, at most tslice) and
+ * vcpu_migr_delay_us (0..100000); credit2 ratelimit_us. */
+struct keel_sysctl_sched_pool {
+    uint32_t cmd;                /* KEEL_SCHED_GETINFO / PUTINFO */
+    uint32_t cpupool_id;
+    uint32_t sched_id;           /* out on GETINFO; must match the pool's on PUTINFO */
+    uint32_t tslice_ms, ratelimit_us, vcpu_migr_delay_us;
+};
 struct keel_sysctl {
     uint32_t cmd;
     uint32_t interface_version;
@@ -587,6 +649,8 @@ struct keel_sysctl {
         struct keel_sysctl_physinfo physinfo;
         struct keel_sysctl_getdomaininfolist domaininfolist;
         struct keel_sysctl_string debug_keys, set_parameter;
+        struct keel_sysctl_cpupool cpupool;
+        struct keel_sysctl_sched_pool sched_pool;
         uint8_t pad[128];
     } u;
 };

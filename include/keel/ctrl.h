@@ -57,6 +57,11 @@ int kc_vcpu_getinfo(kc_handle *h, uint32_t domid, uint32_t vcpu, struct keel_dom
  * applied through the domain's cpu cgroup; vCPU hard affinity pins the vCPU's thread. */
 int kc_sched_credit_get(kc_handle *h, uint32_t domid, uint32_t *weight, uint32_t *cap);
 int kc_sched_credit_set(kc_handle *h, uint32_t domid, uint32_t weight, uint32_t cap);
+/* cpupools (kc_cpupool.c): one KEEL_CPUPOOL_OP_* / a pool's scheduler parameters / a vCPU's RTDS
+ * parameters; the structure is updated with the answer. */
+int kc_cpupool_op(kc_handle *h, struct keel_sysctl_cpupool *op);
+int kc_sched_pool_op(kc_handle *h, struct keel_sysctl_sched_pool *op);
+int kc_sched_vcpu_op(kc_handle *h, uint32_t domid, struct keel_domctl_sched_vcpu *op);
 int kc_vcpu_setaffinity(kc_handle *h, uint32_t domid, uint32_t vcpu,
                         const uint64_t hard[KEEL_CPUMAP_WORDS], const uint64_t soft[KEEL_CPUMAP_WORDS]);
 int kc_vcpu_getaffinity(kc_handle *h, uint32_t domid, uint32_t vcpu,

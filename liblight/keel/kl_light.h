@@ -47,6 +47,7 @@ typedef struct kl_dominfo {
     bool running, blocked, paused, shutdown, dying;
     int shutdown_reason;             /* KEEL_SHUTDOWN_*, or -1 when not shut down */
     uint32_t ssidref;
+    uint32_t cpupool;                /* the cpupool it runs in (keel/kl_cpupool.h) */
 } kl_dominfo;
 
 /* Every domain, Domain-0 first; *out is malloc'd (free()). Returns the count. */

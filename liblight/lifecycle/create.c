@@ -195,7 +195,8 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
     if ((rc = check_name_free(ctx, dc->c_info.name)) < 0 || (rc = core_create(ctx, dc, &domid)) < 0)
         return rc;
     /* named in the store before it is filled: an incoming domain shows while it arrives */
-    if ((rc = configure(ctx, domid, dc)) < 0 || (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
+    if ((rc = kl__cpupool_place(ctx, domid, dc)) < 0 ||
+        (rc = configure(ctx, domid, dc)) < 0 || (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
         (rc = fill(ctx, domid, dc, fd, &rings)) < 0 ||
         (rings.store_gfn && (rc = kl__rings_introduce(ctx, domid, &rings)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||

@@ -30,6 +30,7 @@ static void fill_info(kl_ctx *ctx, const struct keel_domctl_info *in, kl_dominfo
     out->shutdown_reason = !out->shutdown ? -1
                          : (in->flags & KEEL_DOMINF_SHUTDOWN) ? (int)reason : KEEL_SHUTDOWN_CRASH;
     out->ssidref = in->ssidref;
+    out->cpupool = in->cpupool;
     if (kl_domain_name(ctx, in->domid, out->name, sizeof(out->name)) < 0)
         out->name[0] = 0;
 }

@@ -25,6 +25,8 @@ struct kl_ctx {
 
 /* Record an error message and return rc (a negative errno). */
 int kl__err(kl_ctx *ctx, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* cpupool.c: move a new domain into its config's pool= (before it runs) */
+int kl__cpupool_place(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc);
 /* kernel.c: dc->b_info.kernel made absolute with kl_kernel_resolve (the message in ctx). */
 int kl__kernel_resolve_config(kl_ctx *ctx, kl_domain_config *dc);
 
