@@ -31,60 +31,70 @@ void kl__xs_close(kl_ctx *ctx)
     ctx->xs = NULL;
 }
 
-int kl__xs_request(kl_ctx *ctx, uint32_t type, uint32_t tx, const void *payload, size_t len,
-                   char **out, size_t *outlen)
+/* Connect the context when it has no store connection (after a loss): 0 or negative errno. */
+static int xs_ready(kl_ctx *ctx)
 {
-    int rc;
+    return ctx->xs ? 0 : kl__xs_connect(ctx);
+}
 
-    if (!ctx->xs && (rc = kl__xs_connect(ctx)) < 0)
+/* The end of every store call: the handle's message into the context (an absent node is an
+ * answer callers look for, not a failure to report), and a lost connection closed so that the
+ * next call starts afresh. */
+static int xs_done(kl_ctx *ctx, int rc)
+{
+    if (rc >= 0)
         return rc;
-    if ((rc = kxs_request(ctx->xs, type, tx, payload, len, out, outlen)) >= 0)
-        return rc;
-    if (rc != -ENOENT)              /* an absent node is an answer callers look for */
+    if (rc != -ENOENT)
         kl__err(ctx, rc, "%s", kxs_error(ctx->xs));
     if (kxs_dead(ctx->xs))
-        kl__xs_close(ctx);       /* the stream is gone or out of step: start afresh next time */
+        kl__xs_close(ctx);
     return rc;
 }
 
-static int xs_path_op(kl_ctx *ctx, uint32_t type, uint32_t tx, const char *path, char **out,
-                      size_t *outlen)
+int kl__xs_request(kl_ctx *ctx, uint32_t type, uint32_t tx, const void *payload, size_t len,
+                   char **out, size_t *outlen)
 {
-    return kl__xs_request(ctx, type, tx, path, strlen(path) + 1, out, outlen);
+    int rc = xs_ready(ctx);
+
+    return rc < 0 ? rc : xs_done(ctx, kxs_request(ctx->xs, type, tx, payload, len, out, outlen));
 }
 
 int kl__xs_read(kl_ctx *ctx, uint32_t tx, const char *path, char **out)
 {
-    return xs_path_op(ctx, KXS_READ, tx, path, out, NULL);
+    int rc = xs_ready(ctx);
+
+    return rc < 0 ? rc : xs_done(ctx, kxs_read(ctx->xs, tx, path, out, NULL));
 }
 
 int kl__xs_directory(kl_ctx *ctx, uint32_t tx, const char *path, char **out, size_t *outlen)
 {
-    return xs_path_op(ctx, KXS_DIRECTORY, tx, path, out, outlen);
+    return kl__xs_request(ctx, KXS_DIRECTORY, tx, path, strlen(path) + 1, out, outlen);
 }
 
 int kl__xs_rm(kl_ctx *ctx, uint32_t tx, const char *path)
 {
-    int rc = xs_path_op(ctx, KXS_RM, tx, path, NULL, NULL);
+    int rc = xs_ready(ctx);
 
+    rc = rc < 0 ? rc : xs_done(ctx, kxs_rm(ctx->xs, tx, path));
     return rc == -ENOENT ? 0 : rc;
 }
 
 int kl__xs_mkdir(kl_ctx *ctx, uint32_t tx, const char *path)
 {
-    return xs_path_op(ctx, KXS_MKDIR, tx, path, NULL, NULL);
+    int rc = xs_ready(ctx);
+
+    return rc < 0 ? rc : xs_done(ctx, kxs_mkdir(ctx->xs, tx, path));
 }
 
 int kl__xs_write(kl_ctx *ctx, uint32_t tx, const char *path, const char *value)
 {
-    size_t pl = strlen(path) + 1, vl = strlen(value);
-    char buf[KXS_PAYLOAD_MAX];
+    int rc = xs_ready(ctx);
 
-    if (pl + vl > sizeof(buf))
-        return kl__err(ctx, -E2BIG, "store: %s: value of %zu bytes is too long", path, vl);
-    memcpy(buf, path, pl);
-    memcpy(buf + pl, value, vl);
-    return kl__xs_request(ctx, KXS_WRITE, tx, buf, pl + vl, NULL, NULL);
+    if (rc < 0)
+        return rc;
+    if ((rc = kxs_write(ctx->xs, tx, path, value)) == -E2BIG)
+        return kl__err(ctx, rc, "store: %s: value of %zu bytes is too long", path, strlen(value));
+    return xs_done(ctx, rc);
 }
 
 int kl__xs_writef(kl_ctx *ctx, uint32_t tx, const char *path, const char *fmt, ...)
@@ -103,36 +113,31 @@ int kl__xs_writef(kl_ctx *ctx, uint32_t tx, const char *path, const char *fmt, .
 
 int kl__xs_set_perms(kl_ctx *ctx, uint32_t tx, const char *path, const char *const perms[], int n)
 {
-    char buf[512];
-    size_t off = 0;
+    int rc = xs_ready(ctx);
 
-    for (int i = -1; i < n; i++) {
-        const char *s = i < 0 ? path : perms[i];
-        size_t l = strlen(s) + 1;
-        if (off + l > sizeof(buf))
-            return kl__err(ctx, -E2BIG, "store: permissions of %s too long", path);
-        memcpy(buf + off, s, l);
-        off += l;
-    }
-    return kl__xs_request(ctx, KXS_SET_PERMS, tx, buf, off, NULL, NULL);
+    if (rc < 0)
+        return rc;
+    if (n < 0)
+        return kl__err(ctx, -EINVAL, "store: permissions of %s: a count of %d", path, n);
+    if ((rc = kxs_set_perms(ctx->xs, tx, path, perms, (unsigned)n)) == -E2BIG)
+        return kl__err(ctx, rc, "store: permissions of %s too long", path);
+    return xs_done(ctx, rc);
 }
 
 int kl__xs_tx_start(kl_ctx *ctx, uint32_t *tx)
 {
-    int rc;
+    int rc = xs_ready(ctx);
 
-    if (!ctx->xs && (rc = kl__xs_connect(ctx)) < 0)
+    if (rc < 0)
         return rc;
-    if ((rc = kxs_tx_start(ctx->xs, tx)) < 0) {
-        kl__err(ctx, rc, "%s", rc == -EPROTO ? "store: a malformed transaction id"
-                                              : kxs_error(ctx->xs));
-        if (kxs_dead(ctx->xs))
-            kl__xs_close(ctx);
-    }
-    return rc < 0 ? rc : 0;
+    if ((rc = kxs_tx_start(ctx->xs, tx)) == -EPROTO && !kxs_dead(ctx->xs))
+        return kl__err(ctx, rc, "store: a malformed transaction id");
+    return xs_done(ctx, rc);
 }
 
 int kl__xs_tx_end(kl_ctx *ctx, uint32_t tx, int commit)
 {
-    return kl__xs_request(ctx, KXS_TX_END, tx, commit ? "T" : "F", 2, NULL, NULL);
+    int rc = xs_ready(ctx);
+
+    return rc < 0 ? rc : xs_done(ctx, kxs_tx_end(ctx->xs, tx, commit));
 }
