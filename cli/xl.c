@@ -10,6 +10,7 @@
 
 #include "klog.h"
 #include "xl.h"
+#include "xl_conf.h"
 
 struct xl_globals xl_g;
 
@@ -307,6 +308,8 @@ int main(int argc, char **argv)
         klog_set_level(KLOG_DEBUG);
     else if (xl_g.verbose)
         klog_set_level(KLOG_INFO);
+    if (xl_conf_load(xl_g.verbose) < 0)        /* xl.conf: host-wide settings */
+        return 1;
     if (optind >= argc) {
         usage_main();
         return 1;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "xl.h"
+#include "xl_conf.h"
 
 /* The kernel made absolute the way every Keel tool finds it (kl_kernel_resolve: $KEEL_GUESTDIR,
  * the build tree's guests, the installed guests directory, the current directory), so a dry run
@@ -79,7 +80,7 @@ static int load(const struct create_opts *o, int argc, char **argv, int first,
     if (d)
         kl_diag_print(d, stderr);
     kl_diag_free(d);
-    if (rc < 0)
+    if (rc < 0 || xl_conf_apply_domain(dc) < 0)        /* xl.conf's defaults */
         return -1;
     return resolve_kernel(&dc->b_info.kernel);
 }
@@ -194,7 +195,7 @@ int xl_cmd_create(int argc, char **argv)
     kl_domain_config dc;
     kl_ctx *ctx = NULL;
     uint32_t domid;
-    int first, rc, go = -1;
+    int first, rc, go = -1, lock;
 
     if ((rc = parse(argc, argv, &o, &first)) != 0)
         return rc;
@@ -212,6 +213,10 @@ int xl_cmd_create(int argc, char **argv)
         return json ? 0 : 1;
     }
     fflush(NULL);
+    if ((lock = xl_conf_lock()) < 0) {                  /* xl.conf's lockfile */
+        kl_domain_config_dispose(&dc);
+        return 1;
+    }
     if (o.foreground) {
         if (!(ctx = xl_open()))
             rc = -1;
@@ -220,6 +225,7 @@ int xl_cmd_create(int argc, char **argv)
                     kl_ctx_error(ctx), dc.c_info.name);
     } else
         rc = create_via_monitor(&dc, &o, &domid, &go);
+    xl_conf_unlock(lock);
     if (rc < 0) {
         kl_domain_config_dispose(&dc);
         kl_ctx_close(ctx);

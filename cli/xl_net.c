@@ -11,6 +11,7 @@
 
 #include "keel/kl_diag.h"
 #include "xl.h"
+#include "xl_conf.h"
 
 /* The key=value arguments joined with commas and parsed as one vif= entry. */
 static int parse_nic(int argc, char **argv, kl_device_nic *nic)
@@ -49,7 +50,8 @@ int xl_cmd_network_attach(int argc, char **argv)
     while ((c = xl_getopt(argc, argv, "", "network-attach", 1)) != -1)
         return 2;
     kl_device_nic_init(&nic);
-    if (parse_nic(argc - optind - 1, argv + optind + 1, &nic) < 0)
+    if (parse_nic(argc - optind - 1, argv + optind + 1, &nic) < 0 ||
+        xl_conf_apply_nic(&nic) < 0)                    /* xl.conf's vif defaults */
         goto out;
     if (xl_g.dryrun) {
         char *json = kl_device_nic_to_json(&nic);

@@ -93,6 +93,26 @@ static int kcd_dom_open_log(struct kcd_dom *d, char *err, size_t errlen)
     return 0;
 }
 
+/* SIGHUP (after logrotate moved the files): each served domain's log is opened again by name,
+ * so output goes on in a new dom<N>.log; a log that cannot be opened keeps its old file. */
+void kcd_dom_reopen_logs(struct kcd *k)
+{
+    for (struct kcd_dom *d = k->doms; d; d = d->next) {
+        int old = d->log_fd;
+        char err[256];
+
+        if (kcd_dom_open_log(d, err, sizeof(err)) < 0) {
+            klog(KLOG_WARN, "dom", "domain %u: reopening the log: %s (kept the old one)",
+                 d->domid, err);
+            d->log_fd = old;
+            continue;
+        }
+        if (old >= 0)
+            close(old);
+    }
+    klog(KLOG_INFO, "dom", "logs reopened in %s", k->dir);
+}
+
 static int kcd_dom_connect(struct kcd_dom *d, char *err, size_t errlen)
 {
     struct kcd *k = d->k;

@@ -52,6 +52,8 @@ int kcd_dom_remove(struct kcd *k, uint32_t domid);
 struct kcd_dom *kcd_dom_find(struct kcd *k, uint32_t domid);
 void kcd_dom_pump(struct kcd_dom *d);
 void kcd_dom_free_all(struct kcd *k);
+/* Open every served domain's log file again (SIGHUP, after a log rotation). */
+void kcd_dom_reopen_logs(struct kcd *k);
 /* Drop domains that no longer exist whenever VIRQ_DOM_EXC fires (output logged first). */
 int kcd_dom_watch_deaths(struct kcd *k);
 

@@ -1,6 +1,6 @@
 /* keel-consoled.c - the console daemon's main program: options, runtime directory
  * (<rundir>/console: the socket and the per-domain logs), the hypervisor connection, the
- * event loop, clean stop on SIGTERM/SIGINT. */
+ * event loop, clean stop on SIGTERM/SIGINT, logs reopened on SIGHUP (log rotation). */
 #include "config.h"
 
 #include <errno.h>
@@ -24,6 +24,7 @@ static void kcd_usage(FILE *f)
                "attach socket <rundir>/console/socket. Runs in the foreground.\n"
                "Also watches the store ($XENSTORED_PATH, else <rundir>/xenstored/socket) for\n"
                "/local/domain/N/console/{ring-ref,port}; -n: no store.\n"
+               "SIGHUP reopens the domains' logs (after logrotate moved them).\n"
                "Runtime directory: -r, else $KEEL_RUNDIR, else %s.\n", KEEL_DEFAULT_RUNDIR);
 }
 
@@ -32,6 +33,13 @@ static void kcd_stop_cb(evutil_socket_t sig, short what, void *arg)
     (void)what;
     klog(KLOG_INFO, "main", "signal %d: stopping", (int)sig);
     event_base_loopexit(arg, NULL);
+}
+
+static void kcd_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    kcd_dom_reopen_logs(arg);
 }
 
 static void kcd_start_store(struct kcd *k, const char *rundir)
@@ -51,7 +59,7 @@ static void kcd_start_store(struct kcd *k, const char *rundir)
 
 static int kcd_run(struct kcd *k, const char *rundir, int use_store)
 {
-    struct event *sigs[2] = { NULL, NULL };
+    struct event *sigs[3] = { NULL, NULL, NULL };
     char sock[4200];
     int rc = -ENOMEM;
 
@@ -70,7 +78,9 @@ static int kcd_run(struct kcd *k, const char *rundir, int use_store)
     snprintf(sock, sizeof(sock), "%s/socket", k->dir);
     sigs[0] = evsignal_new(k->base, SIGTERM, kcd_stop_cb, k->base);
     sigs[1] = evsignal_new(k->base, SIGINT, kcd_stop_cb, k->base);
-    if (!sigs[0] || !sigs[1] || evsignal_add(sigs[0], NULL) < 0 || evsignal_add(sigs[1], NULL) < 0)
+    sigs[2] = evsignal_new(k->base, SIGHUP, kcd_hup_cb, k);
+    if (!sigs[0] || !sigs[1] || !sigs[2] || evsignal_add(sigs[0], NULL) < 0 ||
+        evsignal_add(sigs[1], NULL) < 0 || evsignal_add(sigs[2], NULL) < 0)
         goto out;
     if ((rc = kcd_listen(k, sock)) < 0) {
         klog(KLOG_ERROR, "main", "%s: cannot listen: %s", sock, strerror(-rc));
@@ -86,7 +96,7 @@ out:
     kcd_xs_stop(k);
     kcd_clients_free(k);
     kcd_dom_free_all(k);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (sigs[i])
             event_free(sigs[i]);
     kc_close(k->h);
