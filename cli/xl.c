@@ -16,7 +16,7 @@ struct xl_globals xl_g;
 
 static const struct xl_cmd cmds[] = {
     { "create", xl_cmd_create, true, "Create a domain from config file <filename>",
-      "[options] <ConfigFile|DomainXML> [vars]",
+      "<ConfigFile|DomainXML> [options] [vars]",
       "-h                      Print this help.\n"
       "-p                      Leave the domain paused after it is created.\n"
       "-c                      Connect to the console after the domain is created.\n"
@@ -30,7 +30,10 @@ static const struct xl_cmd cmds[] = {
     { "list", xl_cmd_list, false, "List information about all/some domains", "[options] [Domain]",
       "-l, --long              Output all VM details (JSON)\n"
       "-x, --xml               With -l: libvirt domain XML instead of JSON\n"
-      "-v, --verbose           Prints out UUIDs, shutdown reason codes and security labels" },
+      "-v, --verbose           Prints out UUIDs, shutdown reason codes and security labels\n"
+      "-Z, --context           Prints out security context\n"
+      "-c, --cpupool           Prints the cpupool the domain is in\n"
+      "-n, --numa              Prints out NUMA node affinity (all: Keel places no domain)" },
     { "destroy", xl_cmd_destroy, false, "Terminate a domain immediately", "[options] <Domain>",
       "-f                      Permit destroying domain 0 (refused anyway by Keel)" },
     { "shutdown", xl_cmd_shutdown, false, "Issue a shutdown signal to a domain",
@@ -50,12 +53,15 @@ static const struct xl_cmd cmds[] = {
     { "console", xl_cmd_console, false, "Attach to domain's console",
       "[options] <Domain>",
       "-t <type>       console type, pv (the only one)\n"
-      "-n <number>     console number (0)" },
+      "-n <number>     console number (0)\n"
+      "-e <escapechar> escape character: ^X or a single character (default ^])" },
     { "vcpu-list", xl_cmd_vcpu_list, false, "List the VCPUs for all/some domains",
       "[Domain, ...]", NULL },
     { "vcpu-pin", xl_cmd_vcpu_pin, false, "Set which CPUs a VCPU can use",
       "[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>",
-      "-f, --force        undo an override pinning done by the kernel (accepted)" },
+      "-f, --force        undo an override pinning done by the kernel (accepted)\n"
+      "-i, --ignore-global-affinity-masks\n"
+      "                   Ignore global masks (Keel has none yet: accepted)" },
     { "vcpu-set", xl_cmd_vcpu_set, false, "Set the number of active VCPUs allowed for the domain",
       "[option] <Domain> <vCPUs>", "-i, --ignore-host  Don't limit the vCPU based on the host "
       "CPU count" },
@@ -116,8 +122,9 @@ static const struct xl_cmd cmds[] = {
     { "domid", xl_cmd_domid, false, "Convert a domain name to domain id", "<DomainName>", NULL },
     { "domname", xl_cmd_domname, false, "Convert a domain id to domain name", "<DomainId>", NULL },
     { "rename", xl_cmd_rename, false, "Rename a domain", "<Domain> <NewDomainName>", NULL },
-    { "info", xl_cmd_info, false, "Get information about Keel host", "-n, --numa  List host "
-      "NUMA topology information (not available)", NULL },
+    { "info", xl_cmd_info, false, "Get information about Keel host", "[-n] [-x]",
+      "-n, --numa         List host NUMA topology information\n"
+      "-x, --xenstore     List Xenstore features supported" },
     { "dmesg", xl_cmd_dmesg, false, "Read and/or clear dmesg buffer", "[-c]",
       "  -c, --clear               Clear dmesg buffer as well as printing it" },
     { "uptime", xl_cmd_uptime, false, "Print uptime for all/some domains", "[-s] [Domain]",
@@ -126,13 +133,17 @@ static const struct xl_cmd cmds[] = {
       "[options] <Domain> <CheckpointFile> [<ConfigFile>]",
       "-c  Leave domain running after creating the snapshot.\n"
       "-p  Leave domain paused after creating the snapshot.\n"
-      "-z  Compress the image with zlib (Keel extension: Xen's xl cannot read it)." },
+      "-z  Compress the image with zlib (Keel extension: Xen's xl cannot read it).\n"
+      "-D  Store the domain id in the image's configuration: restore keeps it.\n"
+      "<ConfigFile> replaces the domain's configuration in the image." },
     { "restore", xl_cmd_restore, false, "Restore a domain from a saved state",
       "[options] [<ConfigFile>] <CheckpointFile>",
       "-p  Do not unpause domain after restoring it.\n"
       "-e  Do not wait in the background for the death of the domain.\n"
       "-d  Enable debug messages.\n"
-      "-V, --vncviewer  Connect to the VNC display after the domain is created." },
+      "-V, --vncviewer, -A, --vncviewer-autopass\n"
+      "    Accepted and ignored with a warning: Keel guests have no VNC display.\n"
+      "<ConfigFile> replaces the configuration stored in the image." },
     { "migrate", xl_cmd_migrate, false, "Migrate a domain to another host", "[options] <Domain> <host>",
       "-s <sshcommand>  Use <sshcommand> instead of ssh.  String will be passed\n"
       "                 to sh. If empty, run <host> instead of ssh <host> xl\n"
@@ -142,7 +153,10 @@ static const struct xl_cmd cmds[] = {
       "-C <config>      Send <config> instead of config file from creation.\n"
       "-p               Do not unpause the domain on the target (passed to\n"
       "                 migrate-receive; with --tcp the receiver's -p decides).\n"
-      "-D, --debug      Accepted for compatibility.\n"
+      "-D               Preserve the domain id (the target creates it with the same id).\n"
+      "-F               Run without a background monitor on the target (as -e).\n"
+      "--live           Accepted (xm compatibility): migration is always live.\n"
+      "--debug          Accepted for compatibility.\n"
       "Keel extensions (direct transport for hosts without ssh):\n"
       "--tcp            <host> is HOST:PORT of `xl migrate-receive --listen`;\n"
       "                 connect to it directly, over TLS unless --plain.\n"
@@ -263,7 +277,7 @@ void xl_help(const char *name)
     const struct xl_cmd *c = name ? xl_cmd_lookup(name) : NULL;
 
     if (!c || !c->summary) {
-        printf("Usage xl [-vfNt] <subcommand> [args]\n\nxl full list of subcommands:\n\n");
+        printf("Usage xl [-vfNtT] <subcommand> [args]\n\nxl full list of subcommands:\n\n");
         for (size_t i = 0; i < NCMDS; i++)
             if (cmds[i].summary)
                 printf(" %-19s %s\n", cmds[i].name, cmds[i].summary);
@@ -293,12 +307,16 @@ int main(int argc, char **argv)
     int opt;
 
     klog_init_env("xl", KLOG_WARN);
-    while ((opt = getopt(argc, argv, "+vftN")) >= 0) {
+    while ((opt = getopt(argc, argv, "+vftNT")) >= 0) {
         switch (opt) {
         case 'v': xl_g.verbose++; break;
         case 'f': xl_g.force = true; break;
         case 't': xl_g.progress_cr = true; break;
         case 'N': xl_g.dryrun = true; break;
+        case 'T':                 /* log lines carry the time (they carry the pid anyway) */
+            klog_set_timestamps(1);
+            setenv("KEEL_LOG_TIMESTAMPS", "1", 1);   /* liblight's lines too */
+            break;
         default:
             fprintf(stderr, "unknown global option\n");
             return 2;

@@ -58,6 +58,15 @@ xl_cmd_fn xl_cmd_top, xl_cmd_dump_core, xl_cmd_vm_list, xl_cmd_trigger, xl_cmd_s
 /* The reason a Xen xl command means nothing here, or NULL; the list for xl help. */
 const char *xl_not_meaningful(const char *name);
 void xl_help_not_meaningful(void);
+/* xl info -n: the CPU topology and NUMA nodes; xl info -x: the store's features. */
+void xl_info_numa(kl_ctx *ctx);
+void xl_info_xenstore(kl_ctx *ctx);
+/* xl console -e: "^X" (a control character) or one character; -1 if neither. */
+int xl_escape_char(const char *s);
+/* The configuration (JSON) a save image or a migration carries: cfgfile's if given, else the
+ * domain's, with c_info.domid = domid when keep_domid (-D); NULL after printing why. */
+char *xl_image_config(kl_ctx *ctx, uint32_t domid, const char *cfgfile, bool keep_domid,
+                      const char *cmd);
 /* xl_domxml.c: load an xl.cfg or a libvirt domain XML file (XML takes no key=value overrides) */
 int xl_load_domain(const char *path, int noverrides, char *const overrides[], unsigned flags,
                    kl_domain_config *dc, kl_diag *d);

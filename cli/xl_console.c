@@ -20,6 +20,7 @@
 #include "xl.h"
 
 #define XL_ESCAPE 0x1d
+static int escape_char = XL_ESCAPE;  /* xl console -e */
 #define ATTACH_RETRY_MS 200
 #define ATTACH_WINDOW_MS 3000          /* how long a new domain may take to be served */
 
@@ -180,7 +181,7 @@ static int from_stdin(struct console *c)
         c->input = 0;                                /* input ended: output goes on */
         return 0;
     }
-    esc = memchr(buf, XL_ESCAPE, (size_t)n);
+    esc = memchr(buf, escape_char, (size_t)n);
     if (esc)
         n = esc - buf;
     if (n > 0 && write_all(c->ring, buf, (size_t)n) < 0) {
@@ -260,7 +261,11 @@ int xl_cmd_console(int argc, char **argv)
     kl_ctx *ctx;
     int c, rc;
 
-    while ((c = xl_getopt(argc, argv, "t:n:", "console", 1)) != -1) {
+    while ((c = xl_getopt(argc, argv, "t:n:e:", "console", 1)) != -1) {
+        if (c == 'e' && (escape_char = xl_escape_char(optarg)) < 0) {
+            fprintf(stderr, "Invalid escape character: %s\n", optarg);
+            return 1;
+        }
         if (c == 't' && strcmp(optarg, "pv")) {
             fprintf(stderr, "console type '%s' is not available (only pv)\n", optarg);
             return 1;

@@ -39,12 +39,20 @@ struct create_opts {
     const char *file;
 };
 
-static int parse(int argc, char **argv, struct create_opts *o, int *first_override)
+static int parse(int *argcp, char ***argvp, struct create_opts *o, int *first_override)
 {
-    int c;
+    int c, argc = *argcp;
+    char **argv = *argvp;
 
     memset(o, 0, sizeof(*o));
     o->dryrun = xl_g.dryrun;
+    /* Xen's order: `create <ConfigFile> [options] [vars]` (the file before the options) */
+    if (argc > 1 && argv[1][0] != '-' && !strchr(argv[1], '=')) {
+        o->file = argv[1];
+        argv[1] = argv[0];
+        *argcp = --argc;
+        *argvp = ++argv;
+    }
     while ((c = xl_getopt(argc, argv, "pcf:qnFe", "create", 0)) != -1) {
         switch (c) {
         case 'p': o->paused = true; break;
@@ -197,7 +205,7 @@ int xl_cmd_create(int argc, char **argv)
     uint32_t domid;
     int first, rc, go = -1, lock;
 
-    if ((rc = parse(argc, argv, &o, &first)) != 0)
+    if ((rc = parse(&argc, &argv, &o, &first)) != 0)
         return rc;
     kl_domain_config_init(&dc);
     if (load(&o, argc, argv, first, &dc) < 0) {

@@ -239,7 +239,11 @@ int xl_cmd_vcpu_pin(int argc, char **argv)
     kl_ctx *ctx;
     int c, rc = 0;
 
-    while ((c = xl_getopt(argc, argv, "f", "vcpu-pin", 3)) != -1)
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--ignore-global-affinity-masks"))
+            argv[i] = (char *)"-i";
+    /* -i: Keel has no global affinity masks (xl.conf vm.cpumask), so there is nothing to ignore */
+    while ((c = xl_getopt(argc, argv, "fi", "vcpu-pin", 3)) != -1)
         if (c == XL_USAGE_ERROR)
             return 2;
     hs = argv[optind + 2];

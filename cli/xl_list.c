@@ -28,7 +28,22 @@ static const char *label_of(kl_ctx *ctx, const kl_dominfo *d, char *buf, size_t 
     return buf;
 }
 
-static void list_row(const kl_dominfo *d, bool verbose, const char *label)
+/* The cpupool a domain was created in (its config's pool, Pool-0 by default). */
+static const char *pool_of(kl_ctx *ctx, const kl_dominfo *d, char *buf, size_t len)
+{
+    kl_domain_config dc;
+
+    snprintf(buf, len, "Pool-0");
+    kl_domain_config_init(&dc);
+    if (d->domid && kl_domain_get_config(ctx, d->domid, &dc) == 0 && dc.c_info.pool_name &&
+        dc.c_info.pool_name[0])
+        snprintf(buf, len, "%s", dc.c_info.pool_name);
+    kl_domain_config_dispose(&dc);
+    return buf;
+}
+
+static void list_row(const kl_dominfo *d, bool verbose, const char *label, const char *pool,
+                     bool numa)
 {
     static const char reason_letters[] = "-rscwS";
     int r = d->shutdown ? d->shutdown_reason : 0;
@@ -50,6 +65,10 @@ static void list_row(const kl_dominfo *d, bool verbose, const char *label)
     } else if (label) {
         printf(" %16s", label);
     }
+    if (pool)
+        printf("%16s", pool);
+    if (numa)
+        printf(" all");      /* Keel places no domain on a NUMA node: its affinity is all nodes */
     putchar('\n');
 }
 
@@ -150,20 +169,26 @@ static int list_long(kl_ctx *ctx, const kl_dominfo *l, int n)
 
 int xl_cmd_list(int argc, char **argv)
 {
-    bool verbose = false, details = false, context = false, xml = false;
+    bool verbose = false, details = false, context = false, xml = false, cpupool = false,
+         numa = false;
     kl_dominfo *l, one;
     kl_ctx *ctx;
     int c, n, rc = 0;
 
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {   /* long forms of -c -Z */
+        if (!strcmp(argv[i], "--cpupool"))
+            argv[i] = (char *)"-c";
+        else if (!strcmp(argv[i], "--context"))
+            argv[i] = (char *)"-Z";
+    }
     while ((c = xl_getopt(argc, argv, "lvZcnx", "list", 0)) != -1) {
         switch (c) {
         case 'l': details = true; break;
         case 'x': xml = true; break;
         case 'v': verbose = true; break;
         case 'Z': context = true; break;
-        case 'c': case 'n':
-            fprintf(stderr, "xl list: -%c is not available in Keel yet\n", c);
-            return 2;
+        case 'c': cpupool = true; break;
+        case 'n': numa = true; break;
         default: return 2;
         }
     }
@@ -196,10 +221,15 @@ int xl_cmd_list(int argc, char **argv)
             printf("   UUID                            Reason-Code\tSecurity Label");
         else if (context)
             printf("   Security Label");
+        if (cpupool)
+            printf("         Cpupool");
+        if (numa)
+            printf(" NODE Affinity");
         printf("\n");
         for (int i = 0; i < n; i++) {
-            char label[256];
-            list_row(&l[i], verbose, verbose || context ? label_of(ctx, &l[i], label, sizeof(label)) : NULL);
+            char label[256], pool[KL_DOMNAME_MAX + 1];
+            list_row(&l[i], verbose, verbose || context ? label_of(ctx, &l[i], label, sizeof(label)) : NULL,
+                     cpupool ? pool_of(ctx, &l[i], pool, sizeof(pool)) : NULL, numa);
         }
     }
     if (l != &one)
@@ -242,9 +272,19 @@ int xl_cmd_info(int argc, char **argv)
     kl_ctx *ctx;
     int c;
 
-    while ((c = xl_getopt(argc, argv, "n", "info", 0)) != -1)
-        if (c != 'n')
+    bool numa = false, xs = false;
+
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--xenstore"))
+            argv[i] = (char *)"-x";          /* the long form of -x */
+    while ((c = xl_getopt(argc, argv, "nx", "info", 0)) != -1) {
+        if (c == 'n')
+            numa = true;
+        else if (c == 'x')
+            xs = true;
+        else
             return 2;
+    }
     if (!(ctx = xl_open()))
         return 1;
     if (kc_physinfo(kl_ctx_kc(ctx), &pi) < 0) {
@@ -273,6 +313,8 @@ int xl_cmd_info(int argc, char **argv)
     INFO("sharing_used_memory", "0");
     INFO("outstanding_claims", "0");
     INFO("free_cpus", "0");
+    if (numa)
+        xl_info_numa(ctx);
     INFO("xen_major", "%u", major);
     INFO("xen_minor", "%u", minor);
     INFO("xen_extra", ".0-keel");
@@ -288,6 +330,8 @@ int xl_cmd_info(int argc, char **argv)
     INFO("cc_compile_domain", "keel");
     INFO("cc_compile_date", "%s", __DATE__);
     INFO("build_id", "none");
+    if (xs)
+        xl_info_xenstore(ctx);
     INFO("xend_config_format", "4");
     kl_ctx_close(ctx);
     return 0;

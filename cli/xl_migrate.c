@@ -19,11 +19,12 @@
 #include "xl_progress.h"
 
 /* Long options only for Keel's additions: Xen's xl migrate uses -s -e -C -p -D --debug. */
-enum { OPT_TCP = 1000, OPT_LISTEN, OPT_PLAIN, OPT_CERT, OPT_KEY, OPT_CA, OPT_DEBUG };
+enum { OPT_TCP = 1000, OPT_LISTEN, OPT_PLAIN, OPT_CERT, OPT_KEY, OPT_CA, OPT_DEBUG, OPT_LIVE };
 static const struct option mig_longopts[] = {
     { "tcp", 0, 0, OPT_TCP }, { "listen", 1, 0, OPT_LISTEN }, { "plain", 0, 0, OPT_PLAIN },
     { "tls-cert", 1, 0, OPT_CERT }, { "tls-key", 1, 0, OPT_KEY }, { "tls-ca", 1, 0, OPT_CA },
-    { "debug", 0, 0, OPT_DEBUG }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+    { "debug", 0, 0, OPT_DEBUG }, { "live", 0, 0, OPT_LIVE }, { "help", 0, 0, 'h' },
+    { 0, 0, 0, 0 }
 };
 
 struct transport {
@@ -112,7 +113,8 @@ static pid_t spawn_receiver(const char *sshcmd, const char *host, const char *ro
 
 struct send_args {
     const char *sshcmd, *config;
-    int paused, nowait;           /* -p, -e: passed on to `xl migrate-receive` as xl does */
+    int paused, nowait;           /* -p, -e (-F): passed on to `xl migrate-receive` as xl does */
+    int keep_domid;               /* -D: the target creates the domain with the same id */
 };
 
 static int send_opt(int c, void *arg)
@@ -122,29 +124,12 @@ static int send_opt(int c, void *arg)
     switch (c) {
     case 's': a->sshcmd = optarg; return 0;
     case 'C': a->config = optarg; return 0;
-    case 'e': a->nowait = 1; return 0;
+    case 'e': case 'F': a->nowait = 1; return 0;   /* -F: no daemon on the target either */
     case 'p': a->paused = 1; return 0;
-    case 'D': case OPT_DEBUG: return 0;
+    case 'D': a->keep_domid = 1; return 0;
+    case OPT_DEBUG: case OPT_LIVE: return 0;     /* --live: always live (xm compatibility) */
     default: return -1;
     }
-}
-
-/* -C: the given config file, as JSON, for the target. */
-static char *override_config(const char *file)
-{
-    kl_domain_config dc;
-    kl_diag *d = kl_diag_new();
-    char *json = NULL;
-
-    kl_domain_config_init(&dc);
-    if (kl_domain_config_load(&dc, file, 0, NULL, 0, d) < 0)
-        fprintf(stderr, "xl migrate: %s: %s\n", file,
-                d && kl_diag_first_error(d) ? kl_diag_first_error(d) : "cannot be used");
-    else if (!(json = kl_domain_config_to_json(&dc)))
-        fprintf(stderr, "xl migrate: %s: out of memory\n", file);
-    kl_domain_config_dispose(&dc);
-    kl_diag_free(d);
-    return json;
 }
 
 static int connect_target(kl_ctx *ctx, const struct transport *t, const char *host,
@@ -178,15 +163,17 @@ int xl_cmd_migrate(int argc, char **argv)
     kl_ctx *ctx;
     pid_t pid;
 
-    if (getopts(argc, argv, "s:eC:pD", "migrate", 2, &t, send_opt, &a) < 0 ||
+    if (getopts(argc, argv, "s:eC:pDF", "migrate", 2, &t, send_opt, &a) < 0 ||
         transport_check(&t, "migrate", t.tcp) < 0 || (t.listen && (fprintf(stderr,
         "xl migrate: --listen belongs to migrate-receive\n"), 1)))
         return 2;
     signal(SIGPIPE, SIG_IGN);
-    if (a.config && !(o.new_config_json = json = override_config(a.config)))
+    if (!(ctx = xl_open_domain(argv[optind], &domid)))
         return 1;
-    if (!(ctx = xl_open_domain(argv[optind], &domid))) {
-        free(json);
+    if ((a.config || a.keep_domid) &&
+        !(o.new_config_json = json = xl_image_config(ctx, domid, a.config, a.keep_domid,
+                                                     "migrate"))) {
+        kl_ctx_close(ctx);
         return 1;
     }
     if (xl_logdirty_check(ctx, "migrate") < 0) {

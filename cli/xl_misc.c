@@ -125,6 +125,82 @@ int xl_cmd_set_parameters(int argc, char **argv)
     return rc < 0;
 }
 
+void xl_info_numa(kl_ctx *ctx)
+{
+    kl_cputopo *t;
+    kl_numainfo *ni;
+    int n;
+
+    printf("cpu_topology           :\n");
+    printf("cpu:    core    socket     node\n");
+    if ((n = kl_host_cpu_topology(ctx, &t)) >= 0) {
+        for (int i = 0; i < n; i++)
+            printf("%3u:    %4u     %4u     %4u\n", t[i].cpu, t[i].core, t[i].socket, t[i].node);
+        free(t);
+    }
+    printf("device_topology        :\n");
+    printf("device           node\n");
+    printf("No device topology data available\n");   /* no PCI devices in Keel */
+    printf("numa_info              :\n");
+    printf("node:    memsize    memfree    distances\n");
+    if ((n = kl_host_numa(ctx, &ni)) >= 0) {
+        for (int i = 0; i < n; i++) {
+            printf("%4u:    %6llu     %6llu      ", ni[i].node,
+                   (unsigned long long)(ni[i].size_kb >> 10),
+                   (unsigned long long)(ni[i].free_kb >> 10));
+            for (uint32_t j = 0; j < ni[i].ndist; j++)
+                printf(j ? ",%u" : "%u", ni[i].dist[j]);
+            putchar('\n');
+        }
+        free(ni);
+    }
+}
+
+void xl_info_xenstore(kl_ctx *ctx)
+{
+    uint32_t f = 0;
+
+    kl_store_features(ctx, &f);      /* as xl: a failure prints 0 */
+    printf("%-23s: 0x%08x\n", "xenstore_features", f);
+}
+
+int xl_escape_char(const char *s)
+{
+    if (s[0] && !s[1])
+        return (unsigned char)s[0];
+    if (s[0] == '^' && s[1] && !s[2] && ((s[1] >= '@' && s[1] <= '_') ||
+                                         (s[1] >= 'a' && s[1] <= 'z')))
+        return s[1] & 0x1f;
+    return -1;
+}
+
+char *xl_image_config(kl_ctx *ctx, uint32_t domid, const char *cfgfile, bool keep_domid,
+                      const char *cmd)
+{
+    kl_domain_config dc;
+    kl_diag *d = kl_diag_new();
+    char *json = NULL;
+    int rc;
+
+    kl_domain_config_init(&dc);
+    if (cfgfile) {
+        if ((rc = xl_load_domain(cfgfile, 0, NULL, 0, &dc, d)) < 0)
+            fprintf(stderr, "xl %s: %s: %s\n", cmd, cfgfile,
+                    d && kl_diag_first_error(d) ? kl_diag_first_error(d) : "cannot be used");
+    } else if ((rc = kl_domain_get_config(ctx, domid, &dc)) < 0) {
+        fprintf(stderr, "xl %s: domain %u: %s\n", cmd, domid, kl_ctx_error(ctx));
+    }
+    if (rc == 0) {
+        if (keep_domid)
+            dc.c_info.domid = domid;                 /* -D: the target keeps this id */
+        if (!(json = kl_domain_config_to_json(&dc)))
+            fprintf(stderr, "xl %s: out of memory\n", cmd);
+    }
+    kl_domain_config_dispose(&dc);
+    kl_diag_free(d);
+    return json;
+}
+
 /* Xen's commands with no meaning here, and why. */
 #define NO_QEMU "Keel has no device model (QEMU)"
 static const struct { const char *name, *why; } unmeaning[] = {

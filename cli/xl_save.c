@@ -18,25 +18,40 @@
 
 int xl_cmd_save(int argc, char **argv)
 {
-    int c, checkpoint = 0, leave_paused = 0, fd, rc;
+    int c, checkpoint = 0, leave_paused = 0, keep_domid = 0, fd, rc;
     kl_migrate_opts o = { 0 };
+    char *json = NULL;
     uint32_t domid;
     kl_ctx *ctx;
 
-    while ((c = xl_getopt(argc, argv, "cpz", "save", 2)) != -1) {
+    while ((c = xl_getopt(argc, argv, "cpzD", "save", 2)) != -1) {
         switch (c) {
         case 'c': checkpoint = 1; break;
         case 'p': leave_paused = 1; break;
         case 'z': o.flags |= KL_SAVE_ZLIB; break;
+        case 'D': keep_domid = 1; break;
         default: return 2;
         }
     }
+    if (argc - optind > 3) {
+        xl_help("save");
+        return 2;
+    }
     if (!(ctx = xl_open_domain(argv[optind], &domid)))
         return 1;
+    /* [<ConfigFile>] replaces the domain's configuration in the image; -D keeps its id */
+    if ((optind + 2 < argc || keep_domid) &&
+        !(o.new_config_json = json = xl_image_config(ctx, domid, optind + 2 < argc ?
+                                                     argv[optind + 2] : NULL, keep_domid,
+                                                     "save"))) {
+        kl_ctx_close(ctx);
+        return 1;
+    }
     fd = open(argv[optind + 1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         fprintf(stderr, "Failed to open temp file %s for writing: %s\n", argv[optind + 1],
                 strerror(errno));
+        free(json);
         kl_ctx_close(ctx);
         return 1;
     }
@@ -47,7 +62,7 @@ int xl_cmd_save(int argc, char **argv)
         o.progress = xl_progress_line;
         o.arg = "Saving";
     }
-    rc = o.flags || o.progress ? kl_domain_save_ext(ctx, domid, fd, &o)
+    rc = o.flags || o.progress || json ? kl_domain_save_ext(ctx, domid, fd, &o)
                                : kl_domain_save(ctx, domid, fd, 0);
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
@@ -60,6 +75,7 @@ int xl_cmd_save(int argc, char **argv)
     } else if (!leave_paused) {
         kl_domain_destroy(ctx, domid);
     }
+    free(json);
     kl_ctx_close(ctx);
     return rc < 0 ? 1 : 0;
 }
@@ -70,19 +86,34 @@ int xl_cmd_restore(int argc, char **argv)
     kl_domain_config dc;
     kl_diag *d = kl_diag_new();
     uint32_t domid;
-    const char *file;
+    const char *file, *cfgfile;
     char *json = NULL;
     unsigned iflags = 0;
     kl_ctx *ctx;
 
-    while ((c = xl_getopt(argc, argv, "pedV", "restore", 1)) != -1) {
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {   /* Xen's long options */
+        if (!strcmp(argv[i], "--vncviewer"))
+            argv[i] = (char *)"-V";
+        else if (!strcmp(argv[i], "--vncviewer-autopass"))
+            argv[i] = (char *)"-A";
+    }
+    while ((c = xl_getopt(argc, argv, "pedVA", "restore", 1)) != -1) {
         switch (c) {
         case 'p': paused = 1; break;
         case 'e': nowait = 1; break;
-        case 'd': case 'V': break;
+        case 'd': break;
+        case 'V': case 'A':      /* Keel guests have no framebuffer: nothing to view */
+            fprintf(stderr, "xl restore: -%c: Keel guests have no VNC display; ignored\n", c);
+            break;
         default: kl_diag_free(d); return 2;
         }
     }
+    if (argc - optind > 2) {
+        xl_help("restore");
+        kl_diag_free(d);
+        return 2;
+    }
+    cfgfile = argc - optind == 2 ? argv[optind] : NULL;   /* [<ConfigFile>] <CheckpointFile> */
     file = argv[argc - 1];
     if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
         fprintf(stderr, "xl: cannot open %s: %s\n", file, strerror(errno));
@@ -94,8 +125,15 @@ int xl_cmd_restore(int argc, char **argv)
         rc = -EIO;
         goto out;
     }
-    if ((rc = kl_save_image_read_header(ctx, fd, file, &json, &iflags)) < 0 ||
-        (rc = kl_domain_config_from_json(&dc, json, d)) < 0) {
+    if ((rc = kl_save_image_read_header(ctx, fd, file, &json, &iflags)) == 0 && cfgfile &&
+        (rc = xl_load_domain(cfgfile, 0, NULL, 0, &dc, d)) < 0) {
+        /* the ConfigFile given replaces the image's configuration */
+        fprintf(stderr, "xl: %s: %s\n", cfgfile, d && kl_diag_first_error(d) ?
+                kl_diag_first_error(d) : "cannot be used");
+        kl_ctx_close(ctx);
+        goto out;
+    }
+    if (rc < 0 || (!cfgfile && (rc = kl_domain_config_from_json(&dc, json, d)) < 0)) {
         if (json)
             fprintf(stderr, "xl: %s: no usable domain configuration in the save image%s%s\n", file,
                     d && kl_diag_first_error(d) ? ": " : "",
@@ -111,6 +149,8 @@ int xl_cmd_restore(int argc, char **argv)
             (iflags & KL_SAVE_ZLIB ? 0x80000000u : 0), strlen(json) + 5,
             iflags & KL_SAVE_ZLIB ? ", zlib-compressed (Keel)" : "");
     fprintf(stderr, " Savefile contains xl domain config in JSON format\n");
+    if (cfgfile)
+        fprintf(stderr, "Using config file \"%s\".\n", cfgfile);
     rc = kl_domain_restore_image(ctx, &dc, fd, iflags, paused ? KL_CREATE_PAUSED : 0, &domid);
     if (rc < 0)
         fprintf(stderr, "xl: restoring %s: %s\n", file, kl_ctx_error(ctx));

@@ -203,15 +203,14 @@ static void net_lines(const struct dom *d)
 
 static void vbd_lines(kl_ctx *ctx, const struct dom *d)
 {
-    kl_diskinfo *dk;
+    kl_diskinfo *dk = NULL;
     int n = d->nvbds ? kl_disk_list(ctx, d->i.domid, &dk) : 0;
 
     for (int k = 0; k < n; k++)
         out("VBD BlkBack %4u [%2x:%2x]  OO: %8c   RD: %8c   WR: %8c   RSECT: %10c   "
             "WSECT: %10c\n", dk[k].devid, (dk[k].devid >> 8) & 0xff, dk[k].devid & 0xff,
             '-', '-', '-', '-', '-');
-    if (n > 0)
-        free(dk);
+    free(dk);
 }
 
 static void sample_free(struct sample *s)
@@ -240,7 +239,7 @@ static int sample_take(kl_ctx *ctx, struct sample *s, const struct sample *prev)
     s->n = n;
     for (int k = 0; k < n; k++) {
         struct dom *d = &s->d[k];
-        kl_diskinfo *dk;
+        kl_diskinfo *dk = NULL;
         d->i = l[k];
         if (!d->i.name[0])
             snprintf(d->i.name, sizeof(d->i.name), "(null)");
@@ -248,8 +247,8 @@ static int sample_take(kl_ctx *ctx, struct sample *s, const struct sample *prev)
             d->nvcpus = 0;
         if (l[k].domid == 0 || (d->nnets = kl_nic_stats(ctx, l[k].domid, &d->nets)) < 0)
             d->nnets = 0;
-        if (l[k].domid && (d->nvbds = kl_disk_list(ctx, l[k].domid, &dk)) > 0)
-            free(dk);
+        if (l[k].domid && (d->nvbds = kl_disk_list(ctx, l[k].domid, &dk)) >= 0)
+            free(dk);                    /* allocated even for no disk */
         if (d->nvbds < 0)
             d->nvbds = 0;
         for (int p = 0; prev && p < prev->n; p++) {

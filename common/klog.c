@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -36,6 +37,13 @@ void klog_init_env(const char *progname, enum klog_level deflt)
 void klog_set_level(enum klog_level threshold) { log_threshold = threshold; }
 enum klog_level klog_get_level(void) { return log_threshold; }
 
+static int log_timestamps = -1;          /* -1: $KEEL_LOG_TIMESTAMPS decides, at first use */
+
+void klog_set_timestamps(int on)
+{
+    log_timestamps = on;
+}
+
 void vklog(enum klog_level lvl, const char *component, const char *fmt, va_list ap)
 {
     FILE *out = log_stream ? log_stream : stderr;
@@ -43,6 +51,17 @@ void vklog(enum klog_level lvl, const char *component, const char *fmt, va_list 
     if (lvl > log_threshold)
         return;
     pthread_mutex_lock(&log_lock);
+    if (log_timestamps < 0)
+        log_timestamps = getenv("KEEL_LOG_TIMESTAMPS") != NULL;
+    if (log_timestamps) {
+        struct timespec ts;
+        struct tm tm;
+        char when[32];
+        clock_gettime(CLOCK_REALTIME, &ts);
+        localtime_r(&ts.tv_sec, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+        fprintf(out, "%s.%03ld ", when, ts.tv_nsec / 1000000);
+    }
     fprintf(out, "%s[%d]: %s: %s: ", log_prog, (int)getpid(), level_names[lvl],
             component ? component : "-");
     vfprintf(out, fmt, ap);

@@ -20,6 +20,9 @@ void klog_set_level(enum klog_level threshold);
 /* Set the threshold from its name (error, warn, info, debug); -1 for an unknown name. */
 int klog_set_level_name(const char *name);
 enum klog_level klog_get_level(void);
+/* Start each line with the local date and time to the millisecond (xl -T); without a call,
+ * lines carry them when $KEEL_LOG_TIMESTAMPS is set (so libraries' own copies follow xl -T). */
+void klog_set_timestamps(int on);
 
 void klog(enum klog_level lvl, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -24,6 +24,22 @@ typedef struct kl_hostinfo {
 } kl_hostinfo;
 int kl_host_info(kl_ctx *ctx, kl_hostinfo *info);
 
+/* The host's CPU topology (core, socket, NUMA node of each CPU, from Linux's sysfs: the core
+ * runs domains on these CPUs) and NUMA nodes (memory size and free, distances), for xl info -n.
+ * *out malloc'd; returns the count. */
+typedef struct kl_cputopo { uint32_t cpu, core, socket, node; } kl_cputopo;
+int kl_host_cpu_topology(kl_ctx *ctx, kl_cputopo **out);
+#define KL_MAX_NODES 64
+typedef struct kl_numainfo {
+    uint32_t node;
+    uint64_t size_kb, free_kb;
+    uint32_t ndist;
+    uint32_t dist[KL_MAX_NODES];
+} kl_numainfo;
+int kl_host_numa(kl_ctx *ctx, kl_numainfo **out);
+/* The store daemon's feature bits (XS_GET_FEATURE; 0 when it has none), for xl info -x. */
+int kl_store_features(kl_ctx *ctx, uint32_t *features);
+
 /* ---- vCPUs ---- */
 typedef struct kl_vcpuinfo {
     uint32_t vcpu;

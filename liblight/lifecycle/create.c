@@ -69,7 +69,8 @@ static int core_create(kl_ctx *ctx, const kl_domain_config *dc, uint32_t *domid)
     if (b->max_maptrack_frames >= 0)
         cr.max_maptrack_frames = b->max_maptrack_frames ? (uint32_t)b->max_maptrack_frames
                                                         : KEEL_GNTTAB_NO_MAPTRACK;
-    *domid = 0;
+    /* c_info.domid (xl save -D / migrate -D): that id, else the core picks one */
+    *domid = dc->c_info.domid < KEEL_DOMID_FIRST_RESERVED ? dc->c_info.domid : 0;
     if ((rc = kc_domain_create(ctx->kc, &cr, domid)) < 0)
         return kl__err(ctx, rc, "creating domain '%s': %s", dc->c_info.name, kc_error(ctx->kc));
     return 0;
@@ -194,6 +195,7 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
     ctx->err[0] = 0;
     if ((rc = check_name_free(ctx, dc->c_info.name)) < 0 || (rc = core_create(ctx, dc, &domid)) < 0)
         return rc;
+    dc->c_info.domid = KEEL_DOMID_INVALID;   /* a requested id is used once: restarts pick */
     /* named in the store before it is filled: an incoming domain shows while it arrives */
     if ((rc = kl__cpupool_place(ctx, domid, dc)) < 0 ||
         (rc = configure(ctx, domid, dc)) < 0 || (rc = kl__store_domain(ctx, domid, dc)) < 0 ||

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "keel/kl_ops.h"
 #include "lc_int.h"
@@ -214,5 +215,130 @@ int kl_set_parameters(kl_ctx *ctx, const char *params)
 
     if (rc < 0)
         return kl__err(ctx, rc, "%s", kc_error(ctx->kc));
+    return 0;
+}
+
+/* One number from CPU cpu's topology file (core_id, physical_package_id); -1 when absent. */
+static long sysfs_num(uint32_t cpu, const char *file)
+{
+    char path[128];
+    long v = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/topology/%s", cpu, file);
+    if (!(f = fopen(path, "re")))
+        return -1;
+    if (fscanf(f, "%ld", &v) != 1)
+        v = -1;
+    fclose(f);
+    return v;
+}
+
+static uint32_t node_of_cpu(uint32_t cpu)
+{
+    char path[96];
+
+    for (uint32_t n = 0; n < KL_MAX_NODES; n++) {
+        snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/cpu%u", n, cpu);
+        if (access(path, F_OK) == 0)
+            return n;
+    }
+    return 0;
+}
+
+int kl_host_cpu_topology(kl_ctx *ctx, kl_cputopo **out)
+{
+    kl_hostinfo h;
+    kl_cputopo *t;
+    int rc, n = 0;
+
+    *out = NULL;
+    if ((rc = kl_host_info(ctx, &h)) < 0)
+        return rc;
+    if (!(t = calloc(h.nr_cpus ? h.nr_cpus : 1, sizeof(*t))))
+        return kl__err(ctx, -ENOMEM, "out of memory");
+    for (uint32_t c = 0; c < 4096 && (uint32_t)n < h.nr_cpus; c++) {
+        long core = sysfs_num(c, "core_id");
+        long sock = sysfs_num(c, "physical_package_id");
+        if (core < 0 && sock < 0)
+            continue;                    /* offline or absent */
+        t[n++] = (kl_cputopo){ .cpu = c, .core = core < 0 ? 0 : (uint32_t)core,
+                               .socket = sock < 0 ? 0 : (uint32_t)sock, .node = node_of_cpu(c) };
+    }
+    *out = t;
+    return n;
+}
+
+/* MemTotal / MemFree of a node's meminfo, in kB. */
+static void node_mem(uint32_t node, uint64_t *size_kb, uint64_t *free_kb)
+{
+    char path[96], line[160];
+    unsigned long long v;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/meminfo", node);
+    if (!(f = fopen(path, "re")))
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, "MemTotal:");
+        const char *q = strstr(line, "MemFree:");
+        if (p && sscanf(p + 9, "%llu", &v) == 1)
+            *size_kb = v;
+        else if (q && sscanf(q + 8, "%llu", &v) == 1)
+            *free_kb = v;
+    }
+    fclose(f);
+}
+
+int kl_host_numa(kl_ctx *ctx, kl_numainfo **out)
+{
+    kl_numainfo *ni;
+    char path[96];
+    int n = 0;
+
+    *out = NULL;
+    if (!(ni = calloc(KL_MAX_NODES, sizeof(*ni))))
+        return kl__err(ctx, -ENOMEM, "out of memory");
+    for (uint32_t node = 0; node < KL_MAX_NODES; node++) {
+        FILE *f;
+        snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/distance", node);
+        if (!(f = fopen(path, "re")))
+            continue;
+        ni[n].node = node;
+        while (ni[n].ndist < KL_MAX_NODES && fscanf(f, "%u", &ni[n].dist[ni[n].ndist]) == 1)
+            ni[n].ndist++;
+        fclose(f);
+        node_mem(node, &ni[n].size_kb, &ni[n].free_kb);
+        n++;
+    }
+    if (n == 0) {                        /* no NUMA in this kernel: one node, the host */
+        kl_hostinfo h;
+        if (kl_host_info(ctx, &h) == 0)
+            ni[0] = (kl_numainfo){ .node = 0, .size_kb = h.total_kb, .free_kb = h.free_kb,
+                                   .ndist = 1, .dist = { 10 } };
+        n = 1;
+    }
+    *out = ni;
+    return n;
+}
+
+int kl_store_features(kl_ctx *ctx, uint32_t *features)
+{
+    char *out = NULL, *end;
+    size_t len = 0;
+    unsigned long v;
+    int rc;
+
+    *features = 0;
+    if ((rc = kl__xs_request(ctx, 23 /* XS_GET_FEATURE */, 0, "", 1, &out, &len)) < 0)
+        return rc == -ENOSYS || rc == -EINVAL ? 0 : kl__err(ctx, rc, "the store's features: %s",
+                                                             strerror(-rc));
+    v = strtoul(out ? out : "", &end, 10);
+    if (!out || end == out || v > UINT32_MAX) {
+        free(out);
+        return kl__err(ctx, -EPROTO, "the store's features: not a number");
+    }
+    *features = (uint32_t)v;
+    free(out);
     return 0;
 }
