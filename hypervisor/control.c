@@ -17,6 +17,7 @@
 #include "hv.h"
 #include "keel/privcmd.h"
 #include "klog.h"
+#include "kio.h"
 #include "kiov.h"
 #include "ksock.h"
 
@@ -25,24 +26,6 @@ struct hv_conn {
     pid_t peer_pid;
     void *grant;                       /* grant.c: this connection's maptrack */
 };
-
-static int read_full(int fd, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = read(fd, p, len);
-        if (n == 0)
-            return -EPIPE;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int send_reply(struct hv_conn *conn, struct keel_privcmd_rsp *rsp, const void *arg,
                       const void *out, int *fds, int nfds)
@@ -123,7 +106,7 @@ static int serve_one(struct hv_conn *conn)
     uint8_t *arg = NULL, *in = NULL, *out = NULL;
     int rc;
 
-    if ((rc = read_full(conn->fd, &rq, sizeof(rq))) < 0)
+    if ((rc = kio_read_full(conn->fd, &rq, sizeof(rq))) < 0)
         return rc;
     if (!valid_header(&rq)) {
         klog_warn("control", "pid %d: malformed request header (magic %#x, version %u, sizes "
@@ -138,8 +121,8 @@ static int serve_one(struct hv_conn *conn)
         rc = -ENOMEM;
         goto done;
     }
-    if ((rc = read_full(conn->fd, arg, rq.arg_len)) < 0 ||
-        (rc = read_full(conn->fd, in, rq.extra_len)) < 0)
+    if ((rc = kio_read_full(conn->fd, arg, rq.arg_len)) < 0 ||
+        (rc = kio_read_full(conn->fd, in, rq.extra_len)) < 0)
         goto done;
     memset(&c, 0, sizeof(c));
     c.d = hv.dom0;

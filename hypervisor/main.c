@@ -18,6 +18,7 @@
 #include "logdirty.h"
 #include "keel/privcmd.h"
 #include "klog.h"
+#include "krundir.h"
 
 struct hv_state hv = { .lock = PTHREAD_MUTEX_INITIALIZER, .stub_fd = -1, .epfd = -1 };
 
@@ -184,7 +185,7 @@ int main(int argc, char **argv)
         { "policy", required_argument, 0, 'P' }, { "flask", required_argument, 0, 'f' },
         { "logdirty", required_argument, 0, 'L' }, { 0, 0, 0, 0 }
     };
-    const char *rundir = getenv("KEEL_RUNDIR"), *pidfile = NULL;
+    const char *rundir = NULL, *pidfile = NULL;
     char sock[600], pidbuf[600];
     int daemonize = 0, c, lfd, sfd, rc;
     sigset_t set;
@@ -210,7 +211,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "keel-hv: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    snprintf(hv.rundir, sizeof(hv.rundir), "%s", rundir && *rundir ? rundir : KEEL_DEFAULT_RUNDIR);
+    snprintf(hv.rundir, sizeof(hv.rundir), "%s", krundir(rundir));
     if (geteuid() != 0) {
         klog_err("main", "keel-hv must run as root (it creates namespaces and cgroups)");
         return 1;
