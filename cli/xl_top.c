@@ -460,14 +460,20 @@ static int run_interactive(kl_ctx *ctx)
                 go = 0;
                 break;
             }
-            go = handle_key(k, (size_t)r);
+            for (ssize_t i = 0; go && i < r; ) {   /* each key of what was read */
+                size_t n = k[i] == 0x1b && i + 2 < r && k[i + 1] == '[' ? 3 : 1;
+                go = handle_key(k + i, n);
+                i += (ssize_t)n;
+            }
             redraw(ctx, &cur);
             if (!prompting)
                 break;       /* a key redraws with a new sample, as xentop */
         }
+        if (!go || stop)
+            break;
         sample_free(&prev);
         prev = cur;
-        if (go && sample_take(ctx, &cur, &prev) < 0)
+        if (sample_take(ctx, &cur, &prev) < 0)
             goto fail;
     }
     sample_free(&cur);
@@ -475,6 +481,7 @@ static int run_interactive(kl_ctx *ctx)
     term_restore();
     return 0;
 fail:
+    sample_free(&prev);
     term_restore();
     fprintf(stderr, "Failed to retrieve statistics: %s\n", kl_ctx_error(ctx));
     return 1;

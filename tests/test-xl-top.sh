@@ -36,6 +36,18 @@ $XL top -b -q >/dev/null 2>&1; [ $? -eq 2 ]; ok $? "an unknown option is a usage
 $XL top -b -i 1 extra >/dev/null 2>&1; [ $? -eq 2 ]; ok $? "an argument is a usage error (2)"
 $XL top </dev/null >/dev/null 2>"$T/e"; [ $? -eq 1 ] && grep -q 'needs a terminal' "$T/e"
 ok $? "the interactive mode without a terminal says so (exit 1)"
+if command -v script >/dev/null 2>&1; then
+    # interactive, on a pseudo-terminal: v (vCPU lines), s (sort by the next column), d 1 Enter, q
+    (sleep 0.5; printf v; sleep 0.3; printf s; sleep 0.3; printf d; sleep 0.3; printf '1\r'; sleep 0.3; printf q) |
+        timeout 10 script -qfec "stty rows 30 cols 200; $XL top" /dev/null >"$T/tty" 2>&1
+    ok $? "interactive top quits on q (exit 0)"
+    grep -q 'xentop - [0-9:]*   Keel ' "$T/tty" && grep -q '3 domains: ' "$T/tty" && grep -q 'CPUs: [0-9]* @ ' "$T/tty"
+    ok $? "interactive: the summary lines (time, domain counts, memory and CPUs)"
+    grep -q '^.*VCPUs(sec):' "$T/tty" && grep -q "$(printf '\033\\[1m STATE')" "$T/tty" && grep -q 'Delay(sec): ' "$T/tty"
+    ok $? "interactive: v shows vCPUs, s makes STATE the sort column, d prompts for the delay"
+else
+    skip "interactive top" "no script(1)"; skip "interactive summary" "no script(1)"; skip "interactive keys" "no script(1)"
+fi
 
 # ---- vm-list ----
 $XL vm-list >"$T/vm"; ok $? "xl vm-list exits 0"
