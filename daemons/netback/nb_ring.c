@@ -375,18 +375,21 @@ static int nb_tx_batch(struct nb_vif *v, struct nb_queue *q)
     return 1;
 }
 
-static void nb_tx(struct nb_vif *v, struct nb_queue *q)
+/* Sweep the tx ring; 1 when it stopped with requests left (the round limit: the caller must
+ * come back without sleeping, since no event was asked for), else 0. */
+static int nb_tx(struct nb_vif *v, struct nb_queue *q)
 {
     if (q->tx_stalled) {
         if (nb_now_us() < v->rate.next_us)
-            return;
+            return 0;
         q->tx_stalled = 0;
     }
     for (int rounds = 0; rounds < 64 && !v->disabled && !q->tx_stalled; rounds++) {
         int rc = nb_tx_batch(v, q);
         if (rc == 2 || (rc == 0 && !keel_netif_tx_back_final_check(&q->tx)))
-            break;
+            return 0;
     }
+    return !v->disabled && !q->tx_stalled;
 }
 
 /* ---- rx: tap -> guest ------------------------------------------------------------------ */
@@ -583,7 +586,8 @@ int nb_ring_work(struct nb_vif *v)
     if (!v->connected)
         return -1;
     for (unsigned i = 0; i < v->nqueues && v->connected && !v->disabled; i++) {
-        nb_tx(v, &v->q[i]);
+        if (nb_tx(v, &v->q[i]))
+            timeout = 0;                 /* more requests and no event asked for them */
         if (!v->disabled)
             nb_rx(v, &v->q[i]);
         if (v->q[i].tx_stalled) {
