@@ -156,6 +156,8 @@ static void nb_features(struct nb_vif *v)
     nb_be_write(v, "feature-rx-copy", "1");
     nb_be_write(v, "feature-rx-flip", "0");
     nb_be_write(v, "feature-split-event-channels", "1");
+    if (v->persistent_offer)             /* Keel's extension: see nb_pgrant.c */
+        nb_be_write(v, "feature-persistent", "1");
     nb_be_write(v, "multi-queue-max-queues", "%u", v->max_queues);
     v->features_done = 1;
 }
@@ -338,7 +340,8 @@ static int nb_dev_setup(struct nb_vif *v, int *sfd)
         return 0;                        /* the loop writes Closed */
     }
     if (!(v->txbuf = malloc(NB_TX_BUF)) ||
-        !(v->rxbuf = malloc((size_t)NB_RX_BATCH * (sizeof(struct nb_vnet_hdr) + NB_FRAME_MAX))))
+        !(v->rxbuf = malloc((size_t)NB_RX_BATCH * (sizeof(struct nb_vnet_hdr) + NB_FRAME_MAX))) ||
+        !(v->pg = calloc(NB_PG_CAP, sizeof(*v->pg))))
         return -ENOMEM;
     if (nb_tap_open(v, v->max_queues) < 0)
         return 0;                        /* failed and logged: closing */
@@ -445,6 +448,8 @@ int nb_dev_main(const char *rundir, uint32_t domid, uint32_t devid)
     v.domid = domid;
     v.devid = devid;
     v.max_queues = nb_max_queues();
+    v.persistent_offer = !(getenv("KEEL_NETBACK_PERSISTENT") &&
+                           !strcmp(getenv("KEEL_NETBACK_PERSISTENT"), "0"));
     snprintf(v.name, sizeof(v.name), "vif %u/%u", domid, devid);
     snprintf(v.be, sizeof(v.be), "/local/domain/0/backend/vif/%u/%u", domid, devid);
     snprintf(v.fe, sizeof(v.fe), "/local/domain/%u/device/vif/%u", domid, devid);
@@ -465,5 +470,6 @@ int nb_dev_main(const char *rundir, uint32_t domid, uint32_t devid)
         kc_close(v.kc);
     free(v.txbuf);
     free(v.rxbuf);
+    free(v.pg);
     return v.store_lost ? NB_EXIT_STORE : rc < 0 ? 1 : 0;
 }

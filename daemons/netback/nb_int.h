@@ -33,6 +33,14 @@ struct nb_stats {
     uint64_t rx_errors;                  /* a copy into the guest failed */
 };
 
+#define NB_PG_CAP 2048u              /* persistent mapping table (at most half used) */
+
+struct nb_pg {                           /* one persistently mapped grant */
+    uint32_t ref;
+    int writable;
+    uint8_t *addr;                       /* NULL: a free slot */
+};
+
 struct nb_queue {
     uint32_t idx;
     int tapfd;                           /* this queue's file descriptor of the tap */
@@ -65,6 +73,8 @@ struct nb_vif {
     unsigned nqueues, max_queues;
     int split;
     int fe_sg, fe_gso4, fe_gso6, fe_csum, fe_csum6;
+    int persistent_offer;                /* feature-persistent offered (KEEL_NETBACK_PERSISTENT) */
+    int persistent;                      /* offered, and the frontend wrote feature-persistent=1 */
     struct nb_tx_limits lim;
     struct nb_rate rate;
     struct nb_queue q[NB_MAX_QUEUES];
@@ -83,6 +93,8 @@ struct nb_vif {
     /* buffers */
     uint8_t *txbuf;                      /* NB_TX_BUF: linear frames of one batch */
     uint8_t *rxbuf;                      /* NB_RX_BATCH * (vnet header + NB_FRAME_MAX) */
+    struct nb_pg *pg;                    /* NB_PG_CAP entries (nb_pgrant.c) */
+    uint32_t npg;
 };
 
 /* nb_dev.c */
@@ -107,6 +119,12 @@ void nb_ring_disconnect(struct nb_vif *v);
 /* Serve every queue: tx sweep, rx from the tap. Returns the poll timeout wanted (ms, -1). */
 int nb_ring_work(struct nb_vif *v);
 int nb_ring_rx_room(struct nb_queue *q, const struct nb_vif *v);
+
+/* nb_pgrant.c: copy the segments whose grants are (or can be) mapped persistently; the indices
+ * of the others go to rest[] (returns their count) for kc_gnttab_copy. */
+uint32_t nb_pg_copy(struct nb_vif *v, struct kc_gnttab_copy_seg *segs, uint32_t nseg,
+                    uint32_t *rest);
+void nb_pg_clear(struct nb_vif *v);
 
 /* nb_stats.c */
 int nb_stats_open(struct nb_vif *v);

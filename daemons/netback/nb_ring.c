@@ -67,6 +67,7 @@ static int nb_features_read(struct nb_vif *v)
     v->fe_gso6 = nb_fe_flag(v, "feature-gso-tcpv6");
     v->fe_csum = !nb_fe_flag(v, "feature-no-csum-offload");
     v->fe_csum6 = nb_fe_flag(v, "feature-ipv6-csum-offload");
+    v->persistent = v->persistent_offer && nb_fe_flag(v, "feature-persistent");
     if (nb_fe_u64(v, "", "multi-queue-num-queues", v->max_queues, &n, 1) < 0)
         return -EINVAL;
     if (n == 0) {
@@ -162,14 +163,16 @@ int nb_ring_connect(struct nb_vif *v)
     nb_rate_init(&v->rate, v->rate_bytes, v->rate_usecs, nb_now_us());
     v->connected = 1;
     klog_info(v->name, "connected: %u queue%s, %s event channels, sg %d, gso tcpv4 %d tcpv6 %d, "
-              "csum offload %d ipv6 %d%s", v->nqueues, v->nqueues > 1 ? "s" : "",
-              v->split ? "split" : "shared", v->fe_sg, v->fe_gso4, v->fe_gso6, v->fe_csum,
-              v->fe_csum6, v->rate_bytes ? ", rate limited" : "");
+              "csum offload %d ipv6 %d, persistent grants %d%s", v->nqueues,
+              v->nqueues > 1 ? "s" : "", v->split ? "split" : "shared", v->fe_sg, v->fe_gso4,
+              v->fe_gso6, v->fe_csum, v->fe_csum6, v->persistent,
+              v->rate_bytes ? ", rate limited" : "");
     return 0;
 }
 
 void nb_ring_disconnect(struct nb_vif *v)
 {
+    nb_pg_clear(v);                      /* the guest may end those grants from now on */
     for (unsigned i = 0; i < NB_MAX_QUEUES; i++) {
         struct nb_queue *q = &v->q[i];
         if (q->tx_area)
@@ -271,12 +274,32 @@ static int16_t nb_tx_deliver(struct nb_vif *v, struct nb_queue *q, struct nb_txp
     return KEEL_NETIF_RSP_OKAY;
 }
 
+/* Copy a batch of segments: memcpy through the persistent mappings where the frontend allows
+ * them (nb_pgrant.c), one kc_gnttab_copy for the rest; every segment gets its status. */
+static void nb_copy(struct nb_vif *v, struct kc_gnttab_copy_seg *segs, uint32_t nseg)
+{
+    static uint32_t rest[NB_TX_BATCH * NB_TX_MAX_FRAGS + NB_RX_BATCH * (NB_TX_MAX_FRAGS + 1)];
+    static struct kc_gnttab_copy_seg rs[sizeof(rest) / sizeof(rest[0])];
+    uint32_t nr;
+
+    if (!nseg)
+        return;
+    nr = nb_pg_copy(v, segs, nseg, rest);
+    if (!nr)
+        return;
+    for (uint32_t i = 0; i < nr; i++)
+        rs[i] = segs[rest[i]];
+    if (kc_gnttab_copy(v->kc, rs, nr, NULL) < 0)
+        for (uint32_t i = 0; i < nr; i++)
+            rs[i].status = -1;
+    for (uint32_t i = 0; i < nr; i++)
+        segs[rest[i]].status = rs[i].status;
+}
+
 static void nb_tx_flush(struct nb_vif *v, struct nb_queue *q, struct nb_txp *pk, uint32_t n,
                         struct kc_gnttab_copy_seg *segs, uint32_t nseg)
 {
-    if (nseg && kc_gnttab_copy(v->kc, segs, nseg, NULL) < 0)
-        for (uint32_t i = 0; i < nseg; i++)
-            segs[i].status = -1;
+    nb_copy(v, segs, nseg);
     for (uint32_t i = 0; i < n; i++) {
         struct nb_txp *t = &pk[i];
         if (t->status == KEEL_NETIF_RSP_OKAY) {
@@ -553,9 +576,7 @@ static int nb_rx_batch(struct nb_vif *v, struct nb_queue *q)
     }
     if (!n)
         return 0;
-    if (nseg && kc_gnttab_copy(v->kc, segs, nseg, NULL) < 0)
-        for (uint32_t i = 0; i < nseg; i++)
-            segs[i].status = -1;
+    nb_copy(v, segs, nseg);
     for (uint32_t i = 0; i < n; i++)
         nb_rx_respond(v, q, &fr[i], segs);
     if (keel_netif_rx_back_push(&q->rx))

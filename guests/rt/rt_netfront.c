@@ -5,7 +5,8 @@
  * ring page to the backend domain, allocate one event channel (or one each for tx and rx),
  * post every rx buffer, write tx-ring-ref, rx-ring-ref, event-channel(-tx/-rx),
  * request-rx-copy=1, feature-rx-notify=1, feature-sg=1, feature-no-csum-offload=1 (full
- * checksums on rx), and go Connected (4) directly, then wait for the backend's Connected.
+ * checksums on rx), feature-persistent=1 (the pools below stay granted: the backend may keep
+ * them mapped until it disconnects), and go Connected (4) directly, then wait for the backend's Connected.
  * Not negotiated: GSO either way, multi-queue, the control ring, multicast control.
  * Buffers: a fixed pool of rx pages, each granted writable once, reposted with the same grant
  * after its data was taken (the backend copies into them, and may cache mappings); a fixed pool
@@ -610,6 +611,10 @@ static int publish(struct rt_nf *nf)
         rc = rt_xb_write(x, "feature-sg", nf->info.sg ? "1" : "0");
     if (rc == 0)
         rc = rt_xb_write(x, "feature-no-csum-offload", "1");
+    /* our buffer pools are granted once and reused: a backend may keep them mapped until it
+     * disconnects (Keel's feature-persistent for vifs; revoke_all retries while it maps one) */
+    if (rc == 0)
+        rc = rt_xb_write(x, "feature-persistent", "1");
     if (rc == 0)
         rt_xb_rm(x, "multi-queue-num-queues");
     return rc;
