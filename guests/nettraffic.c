@@ -8,10 +8,10 @@
  * Modes (mode=):
  *   udpsend  peer=IP port=P size=BYTES (1..1472, default 1472) count=N or secs=S (default
  *            secs=5): datagrams as fast as tx buffers allow, each starting with its 64-bit
- *            sequence number; then three empty datagrams mark the end
+ *            sequence number; then three empty datagrams, 20 ms apart, mark the end
  *   udpsink  port=P (default 5001) secs=S (from the first datagram; default: until an empty
- *            datagram) count=N: counts, and reports sequence gaps as lost (-1 when the
- *            sender is not nettraffic)
+ *            datagram, or idle=S (default 3) seconds without one once data came) count=N:
+ *            counts, and reports sequence gaps as lost (-1 when the sender is not nettraffic)
  *   tcpsend  peer=IP port=P bytes=N (default 256 MiB) or secs=S: one connection, a pattern
  *            stream (byte i = i*7 + (i>>8)), FIN at the end
  *   tcpsink  port=P (default 5001) streams=N (default 1): accepts, counts, checks the pattern
@@ -105,11 +105,15 @@ static int udpsend(void)
         }
     }
     end = rt_now();
+    /* the end markers, 20 ms apart: a sink whose queue overflowed under the burst drains first */
     for (int i = 0; i < 3; i++) {
+        uint64_t gap = rt_now() + 20000000ULL, t;
+        while ((t = rt_now()) < gap)
+            if (step(gap - t) == -19)
+                break;
         while (rt_udp_send(&nif.net, peer, 5001, port, payload, 0) == -11)
             if (step(1000000ULL) == -19)
                 break;
-        step(1000000ULL);
     }
     secs_str(s, end - start);
     const struct rt_nf_stats *st = rt_nf_get_stats(nif.nf);
@@ -160,6 +164,7 @@ static int udpsink(void)
     static struct sink k;
     uint16_t port = (uint16_t)rt_arg_u64("port", 5001);
     uint64_t secs = rt_arg_u64("secs", 0), count = rt_arg_u64("count", 0), ns;
+    uint64_t idle = rt_arg_u64("idle", 3);
     char s[24];
 
     rt_udp_bind(&nif.net, port, on_dgram, &k);
@@ -167,6 +172,11 @@ static int udpsink(void)
     while (!k.done && (!count || k.pkts < count) && (!secs || !k.pkts || rt_now() < k.first + secs * NS)) {
         if (step(100000000ULL) == -19)
             break;
+        if (k.pkts && rt_now() >= k.last + idle * NS) {
+            rt_printf("nettraffic: udpsink: nothing for %llu s: the end markers were lost\n",
+                      (unsigned long long)idle);
+            break;                       /* a sender gone, or its end markers dropped */
+        }
         if (k.pkts && rt_now() >= k.tick_at + NS) {
             k.tick_at += NS;
             rt_printf("nettraffic: tick: proto=udp pkts=%llu bytes=%llu\n",
