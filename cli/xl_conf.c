@@ -244,6 +244,8 @@ int xl_conf_lock(void)
         path = def;
     }
     if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+        if (!xc.lockfile && errno == ENOENT)
+            return -2;         /* no runtime directory: no host either, create says so */
         fprintf(stderr, "cannot open the lockfile %s: %s\n", path, strerror(errno));
         return -1;
     }

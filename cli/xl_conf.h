@@ -16,8 +16,9 @@ const char *xl_conf_path(void);
 int xl_conf_apply_domain(kl_domain_config *dc);
 int xl_conf_apply_nic(kl_device_nic *nic);
 /* xl.conf's lockfile (default <rundir>/xl.lock), held with a POSIX record lock (not
- * inherited by a forked monitor) while a domain is created. Returns the fd or -1 (printed;
- * the caller goes on without the lock only if the file cannot be opened). */
+ * inherited by a forked monitor) while a domain is created. Returns the fd; -2 when the
+ * default lockfile's runtime directory does not exist (no host: nothing to serialise, the
+ * caller goes on and reports the missing host); -1 on an error (printed). */
 int xl_conf_lock(void);
 void xl_conf_unlock(int fd);
 

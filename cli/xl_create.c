@@ -221,7 +221,7 @@ int xl_cmd_create(int argc, char **argv)
         return json ? 0 : 1;
     }
     fflush(NULL);
-    if ((lock = xl_conf_lock()) < 0) {                  /* xl.conf's lockfile */
+    if ((lock = xl_conf_lock()) == -1) {                /* xl.conf's lockfile */
         kl_domain_config_dispose(&dc);
         return 1;
     }
