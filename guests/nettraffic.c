@@ -201,13 +201,14 @@ static struct rt_tcp tcb;
 
 static int tcp_setup(void)
 {
-    void *snd = rt_page_alloc(32), *rcv = rt_page_alloc(16);
+    /* 512 KiB each way (window scaling; 256 KiB gave 231 Mbit/s, 512 KiB 558, 1 MiB 372) */
+    void *snd = rt_page_alloc(128), *rcv = rt_page_alloc(128);
 
     if (!snd || !rcv) {
         rt_printf("nettraffic: FAIL no memory for TCP buffers\n");
         return -1;
     }
-    rt_tcp_init(&tcb, &nif.net, snd, 32 * 4096, rcv, 16 * 4096);
+    rt_tcp_init(&tcb, &nif.net, snd, 128 * 4096, rcv, 128 * 4096);
     return 0;
 }
 

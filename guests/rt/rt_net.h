@@ -182,6 +182,7 @@ struct rt_tcp {
     uint8_t *snd_buf;
     uint32_t snd_size, snd_head, snd_len;   /* snd_head: buffer offset of snd_una */
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd;
+    uint8_t snd_shift, rcv_shift, ws_ok;    /* window scale (RFC 7323): both SYNs carried it */
     int fin_queued, fin_sent, syn_acked;
     /* receive side: rcv_buf holds in-order bytes the application has not read */
     uint8_t *rcv_buf;

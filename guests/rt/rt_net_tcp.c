@@ -25,6 +25,7 @@
 struct seg {                             /* a received segment, parsed and checked */
     uint32_t seq, ack;
     uint16_t sport, dport, wnd, mss;
+    int wscale;                              /* the window scale option's shift, -1 absent */
     uint8_t flags;
     const uint8_t *data;
     uint32_t dlen;
@@ -45,9 +46,28 @@ static uint32_t min32(uint32_t a, uint32_t b)
     return a < b ? a : b;
 }
 
-static uint16_t rcv_window(const struct rt_tcp *t)
+/* Our receive window in bytes (what a 16-bit field scaled by rcv_shift can say). */
+static uint32_t rcv_window(const struct rt_tcp *t)
 {
-    return (uint16_t)min32(t->rcv_size - t->rcv_len, 65535);
+    return min32(t->rcv_size - t->rcv_len, 65535u << t->rcv_shift);
+}
+
+/* The shift our buffer needs (RFC 7323 window scale, at most 14); offered in our SYN. */
+static uint8_t wanted_shift(const struct rt_tcp *t)
+{
+    uint8_t sh = 0;
+
+    while (sh < 14 && (t->rcv_size >> sh) > 65535u)
+        sh++;
+    return sh;
+}
+
+/* The peer's SYN (or SYN+ACK) says whether both scale: without its option, neither does. */
+static void take_wscale(struct rt_tcp *t, const struct seg *s)
+{
+    t->ws_ok = s->wscale >= 0;
+    t->snd_shift = t->ws_ok ? (uint8_t)(s->wscale > 14 ? 14 : s->wscale) : 0;
+    t->rcv_shift = t->ws_ok ? wanted_shift(t) : 0;
 }
 
 static void reset_block(struct rt_tcp *t)
@@ -60,6 +80,8 @@ static void reset_block(struct rt_tcp *t)
     t->rto = RT_TCP_RTO_MIN_NS;
     t->mss = 536;
     t->snd_wnd = 0;
+    t->snd_shift = t->rcv_shift = 0;
+    t->ws_ok = 0;
 }
 
 void rt_tcp_init(struct rt_tcp *t, struct rt_net *n, void *snd, uint32_t snd_size, void *rcv,
@@ -109,7 +131,9 @@ static int send_seg(struct rt_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
 {
     struct rt_net *n = t->n;
     uint8_t *b = n->ops.tx_get(n->ops.ctx), *h;
-    uint32_t hlen = flags & F_SYN ? RT_TCP_HLEN + 4 : RT_TCP_HLEN;
+    /* a SYN carries MSS, and window scale when we offer it (active open) or the peer did */
+    int ws = (flags & F_SYN) && (!(flags & F_ACK) ? wanted_shift(t) > 0 : t->ws_ok);
+    uint32_t hlen = flags & F_SYN ? RT_TCP_HLEN + 4 + (ws ? 4u : 0u) : RT_TCP_HLEN;
     int rc;
 
     if (!b) {
@@ -123,12 +147,19 @@ static int send_seg(struct rt_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
     rt_put32(h + 8, flags & F_ACK ? t->rcv_nxt : 0);
     h[12] = (uint8_t)(hlen / 4 << 4);
     h[13] = flags;
-    rt_put16(h + 14, rcv_window(t));
+    /* the window of a SYN is never scaled */
+    rt_put16(h + 14, (uint16_t)(flags & F_SYN ? min32(rcv_window(t), 65535) : rcv_window(t) >> t->rcv_shift));
     rt_put32(h + 16, 0);                       /* checksum, urgent pointer */
     if (flags & F_SYN) {
         h[20] = 2;
         h[21] = 4;
         rt_put16(h + 22, RT_TCP_MSS);
+        if (ws) {
+            h[24] = 1;                         /* NOP, then kind 3 length 3 shift */
+            h[25] = 3;
+            h[26] = 3;
+            h[27] = !(flags & F_ACK) ? wanted_shift(t) : t->rcv_shift;
+        }
     }
     if (len)
         ring_out(t, h + hlen, off, len);
@@ -351,7 +382,8 @@ static int parse(const uint8_t *p, size_t len, struct seg *s)
     s->data = p + doff;
     s->dlen = (uint32_t)(len - doff);
     s->mss = 0;
-    for (size_t i = RT_TCP_HLEN; i < doff;) {  /* options: only MSS is read */
+    s->wscale = -1;
+    for (size_t i = RT_TCP_HLEN; i < doff;) {  /* options: MSS and window scale are read */
         uint8_t kind = p[i];
         if (kind == 0)
             break;
@@ -363,6 +395,8 @@ static int parse(const uint8_t *p, size_t len, struct seg *s)
             break;                             /* malformed: ignore the rest */
         if (kind == 2 && p[i + 1] == 4)
             s->mss = rt_get16(p + i + 2);
+        if (kind == 3 && p[i + 1] == 3)
+            s->wscale = p[i + 2];
         i += p[i + 1];
     }
     return 0;
@@ -390,6 +424,7 @@ static void listen_input(struct rt_tcp *t, const uint8_t *mac, uint32_t src, con
     t->irs = s->seq;
     t->rcv_nxt = s->seq + 1;
     take_mss(t, s);
+    take_wscale(t, s);
     t->iss = make_iss(t);
     t->snd_una = t->iss;
     t->snd_wnd = s->wnd;
@@ -421,6 +456,7 @@ static void syn_sent_input(struct rt_tcp *t, const struct seg *s)
     t->irs = s->seq;
     t->rcv_nxt = s->seq + 1;
     take_mss(t, s);
+    take_wscale(t, s);
     t->snd_una = t->snd_nxt = t->snd_max = t->iss + 1;
     t->snd_wnd = s->wnd;
     t->syn_acked = 1;
@@ -489,7 +525,7 @@ static int ack_input(struct rt_tcp *t, const struct seg *s)
             }
         }
     } else if (s->ack == t->snd_una && !s->dlen && t->snd_nxt != t->snd_una &&
-               s->wnd == t->snd_wnd && ++t->dupacks == 3 && t->snd_len) {
+               ((uint32_t)s->wnd << t->snd_shift) == t->snd_wnd && ++t->dupacks == 3 && t->snd_len) {
         uint32_t len = min32(min32(t->snd_len, t->mss), t->snd_nxt - t->snd_una);
         if (len && send_seg(t, t->snd_una, F_ACK, 0, len) == 0) {   /* fast retransmit */
             t->retransmits++;
@@ -497,7 +533,7 @@ static int ack_input(struct rt_tcp *t, const struct seg *s)
         }
     }
     if (SEQ_GEQ(s->ack, t->snd_una))
-        t->snd_wnd = s->wnd;
+        t->snd_wnd = (uint32_t)s->wnd << t->snd_shift;
     return 0;
 }
 
