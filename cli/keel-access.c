@@ -91,7 +91,7 @@ static void trace_event(kc_vm_event *ve, struct trace *t, const struct keel_vm_e
 
     if (e->reason == KEEL_VM_EVENT_REASON_SOFTWARE_BREAKPOINT && r->rip == t->addr &&
         t->stepping_vcpu == UINT32_MAX) {
-        printf("d%u v%u call %#llx (%#llx, %#llx, %#llx) from %#llx\n", kc_vm_event_domid(ve),
+        printf("d%u v%u call %#llx (%#llx, %#llx, %#llx) rsp=%#llx\n", kc_vm_event_domid(ve),
                e->vcpu_id, (unsigned long long)r->rip, (unsigned long long)r->rdi,
                (unsigned long long)r->rsi, (unsigned long long)r->rdx,
                (unsigned long long)r->rsp);
