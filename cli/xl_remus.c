@@ -1,7 +1,8 @@
 /* xl_remus.c - xl remus (Remus high availability: the domain checkpointed continuously to a
  * backup host, which takes over when the primary is gone) and the backup's side,
- * `xl migrate-receive -r`. Thin callers of kl_domain_remus_send / _receive. Keel domains have no
- * network or disk devices to buffer or replicate; COLO is not implemented. */
+ * `xl migrate-receive -r`. Thin callers of kl_domain_remus_send / _receive, which replicate the
+ * disks and hold the network output (docs/remus.md; -d and -n turn them off); COLO is not
+ * implemented. */
 #include "config.h"
 
 #include <errno.h>
@@ -114,6 +115,9 @@ int xl_cmd_remus(int argc, char **argv)
     }
     o.interval_ms = (uint32_t)a.interval;
     o.cancel = &stop_flag;
+    o.no_net = a.no_netbuf;              /* -n: output leaves at once (unsafe) */
+    o.no_disk = a.no_diskbuf;            /* -d: the backup's disk is the user's business */
+    o.debug = getenv("KEEL_REMUS_DEBUG") && *getenv("KEEL_REMUS_DEBUG");
     rc = kl_domain_remus_send(ctx, domid, to, from, &o, &n);
     close(to);
     if (from >= 0)

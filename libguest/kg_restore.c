@@ -28,6 +28,7 @@ struct restore {
     uint8_t *state, *state_pending;
     size_t state_len, state_pending_len;
     struct kg_emu_records *emu;    /* EMULATOR_CONTEXT records wanted (NULL: skipped) */
+    const struct kg_restore_hooks *hooks;   /* Remus device hooks (may be NULL) */
 };
 
 void kg_emu_records_free(struct kg_emu_records *e)
@@ -248,8 +249,15 @@ static int commit(struct restore *r, const struct kg_stream_item *it, char *err,
     r->state_len = r->state_pending_len;
     r->state_pending = NULL;
     r->rings = r->rings_pending;
-    if (it->type == KG_REC_CHECKPOINT)
+    if (it->type == KG_REC_CHECKPOINT) {
         r->checkpoints++;
+        if (r->hooks && r->hooks->commit) {
+            int rc = r->hooks->commit(r->hooks->arg, r->checkpoints);
+            if (rc < 0)
+                return kg__fail(err, errlen, rc, "checkpoint %u: the commit hook failed: %s",
+                                r->checkpoints, strerror(-rc));
+        }
+    }
     return 0;
 }
 
@@ -260,6 +268,13 @@ static int take_record(struct restore *r, const struct kg_stream_item *it, char 
         return take_emulator(r, it, err, errlen);
     if (it->kind != KG_ITEM_RECORD || it->layer != KG_LAYER_LIBXC)
         return 0;
+    if (it->skipped && r->hooks && r->hooks->record) {
+        int rc = r->hooks->record(r->hooks->arg, it->type, it->body, it->length);
+        if (rc < 0)
+            return kg__fail(err, errlen, rc, "record 0x%x at offset %llu: refused: %s", it->type,
+                            (unsigned long long)it->offset, strerror(-rc));
+        return 0;
+    }
     switch (it->type) {
     case KG_REC_PAGE_DATA: return take_pages(r, it, err, errlen);
     case KG_REC_HVM_PARAMS: return take_params(r, it, err, errlen);
@@ -300,10 +315,10 @@ static int read_stream(kc_handle *h, uint32_t domid, struct restore *r, struct k
 }
 
 static int restore_run(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
-                       struct kg_restore_result *res, struct kg_emu_records *emu, char *err,
-                       size_t errlen)
+                       struct kg_restore_result *res, struct kg_emu_records *emu,
+                       const struct kg_restore_hooks *hooks, char *err, size_t errlen)
 {
-    struct restore r = { .mem_fd = -1, .pages = mem_kb >> 2, .emu = emu };
+    struct restore r = { .mem_fd = -1, .pages = mem_kb >> 2, .emu = emu, .hooks = hooks };
     struct kg_stream_reader_opts ro = { .format = KG_FMT_AUTO };
     struct kg_stream_reader *rd = NULL;
     struct kg_source *src = NULL;
@@ -335,7 +350,7 @@ static int restore_run(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
 int kg_restore_ex(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
                   struct kg_restore_result *res, char *err, size_t errlen)
 {
-    return restore_run(h, domid, mem_kb, fd, res, NULL, err, errlen);
+    return restore_run(h, domid, mem_kb, fd, res, NULL, NULL, err, errlen);
 }
 
 int kg_restore_emu(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
@@ -347,7 +362,7 @@ int kg_restore_emu(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
 
     if (emu)
         *emu = (struct kg_emu_records){ 0, NULL };
-    rc = restore_run(h, domid, mem_kb, fd, &res, emu, err, errlen);
+    rc = restore_run(h, domid, mem_kb, fd, &res, emu, NULL, err, errlen);
     if (rc == 0 && rings)
         *rings = res.rings;
     return rc;
@@ -362,4 +377,13 @@ int kg_restore(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, struct kg_
     if (rc == 0 && rings)
         *rings = res.rings;
     return rc;
+}
+
+int kg_restore_hooked(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
+                      struct kg_restore_result *res, struct kg_emu_records *emu,
+                      const struct kg_restore_hooks *hooks, char *err, size_t errlen)
+{
+    if (emu)
+        *emu = (struct kg_emu_records){ 0, NULL };
+    return restore_run(h, domid, mem_kb, fd, res, emu, hooks, err, errlen);
 }

@@ -294,6 +294,19 @@ static int finish(struct save *s)
     return rc;
 }
 
+/* Remus device hooks (issue 15): the caller's callback for this phase of checkpoint n. */
+static int cp_hook(struct save *s, enum kg_cp_phase phase, uint32_t n)
+{
+    int rc;
+
+    if (!s->o->checkpoint_ms || !s->o->checkpoint)
+        return 0;
+    if ((rc = s->o->checkpoint(s->o->checkpoint_arg, phase, n, s->w)) < 0)
+        return fail(s, rc, "checkpoint %u: the device hook failed (phase %d): %s", n, phase,
+                    strerror(-rc));
+    return 0;
+}
+
 static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const uint8_t *state,
                           size_t len)
 {
@@ -306,6 +319,8 @@ static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const u
     if ((rc = write_context(s, state, len)) < 0)
         return rc;
     if (s->o->checkpoint_ms) {
+        if ((rc = cp_hook(s, KG_CP_RECORDS, s->st.checkpoints + 1)) < 0)
+            return rc;
         if ((rc = kg_stream_write_checkpoint(s->w)) < 0)
             return stream_fail(s, rc, "writing CHECKPOINT");
         if (s->o->format != KG_FMT_LIBXC && (rc = kg_stream_write_checkpoint_end(s->w)) < 0)
@@ -343,6 +358,8 @@ static int checkpoints(struct save *s)
             return fail(s, rc, "resuming the guest after checkpoint %u: %s", s->st.checkpoints,
                         kc_error(s->h));
         until = now_ns() + (uint64_t)s->o->checkpoint_ms * 1000000ULL;
+        if ((rc = cp_hook(s, KG_CP_RESUMED, s->st.checkpoints)) < 0)
+            return rc;
         while (!cancelled(s) && now_ns() < until)
             usleep(2000);
         if (cancelled(s))
@@ -352,6 +369,8 @@ static int checkpoints(struct save *s)
         if ((rc = kc_domain_pause(s->h, s->domid)) < 0)
             return fail(s, rc, "pausing the guest for checkpoint %u: %s", s->st.checkpoints + 1,
                         kc_error(s->h));
+        if ((rc = cp_hook(s, KG_CP_PAUSED, s->st.checkpoints + 1)) < 0)
+            break;
         begin_round(s, s->st.rounds + 1, 0, 1);
         s->st.last_dirty = take_dirty(s, &rc);
         if (rc < 0)
@@ -399,6 +418,10 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
      * Remus: its guest runs on after each checkpoint) */
     if (o->suspend && !o->checkpoint_ms && (rc = o->suspend(o->suspend_arg)) < 0) {
         fail(s, rc, "domain %u: the suspend callback failed: %s", s->domid, strerror(-rc));
+        goto out;
+    }
+    if ((rc = cp_hook(s, KG_CP_PAUSED, 1)) < 0) {
+        kc_domain_unpause(s->h, s->domid);
         goto out;
     }
     if (o->live || o->checkpoint_ms) {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -73,6 +74,11 @@ static int bb_rules_common(scmp_filter_ctx ctx)
                            SCMP_A1(SCMP_CMP_EQ, F_GETFL));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
                            SCMP_A1(SCMP_CMP_EQ, F_GETFD));
+    /* Remus (bb_remus.c): a Unix stream socket to the replicating toolstack's hub */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+                           SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+                           SCMP_A1(SCMP_CMP_EQ, SOCK_STREAM | SOCK_CLOEXEC));
+    rc |= bb_allow(ctx, SCMP_SYS(connect));
     /* discard on a block device */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                            SCMP_A1(SCMP_CMP_EQ, BLKDISCARD));

@@ -240,6 +240,10 @@ static void bb_reconcile(struct bb_dev *d)
                       "the device");
     }
     free(hp);
+    hp = NULL;                   /* Remus: mirror to the replicating toolstack (bb_remus.c) */
+    bb_be_read(d, "remus", &hp);
+    bb_remus_reconcile(d, hp);
+    free(hp);
     /* a frontend already Initialised/Connected before the hotplug script ran (a restore, or a
      * toolstack that writes the FE keys first): the toolstack still waits for InitWait before
      * it runs the script. A restarted backend that finds its own state 4 (or any state >= 2)
@@ -354,14 +358,15 @@ static int bb_dev_spin(struct bb_dev *d)
 static int bb_dev_loop(struct bb_dev *d, int sfd)
 {
     while (!d->exit_now) {
-        struct pollfd p[4] = { { kxs_fd(d->xs), POLLIN, 0 }, { sfd, POLLIN, 0 },
-                               { d->connected ? d->evfd : -1, POLLIN, 0 }, { -1, 0, 0 } };
+        struct pollfd p[5] = { { kxs_fd(d->xs), POLLIN, 0 }, { sfd, POLLIN, 0 },
+                               { d->connected ? d->evfd : -1, POLLIN, 0 }, { -1, 0, 0 },
+                               { bb_remus_pollfd(d), POLLIN, 0 } };
         char *path, *tok;
         int ev = 0;
 
         if (d->target_open)
             p[3].fd = bb_target_pollfd(&d->t, &p[3].events);
-        if (poll(p, 4, kxs_pending(d->xs) || bb_dev_spin(d) ? 0 : -1) < 0 && errno != EINTR)
+        if (poll(p, 5, kxs_pending(d->xs) || bb_dev_spin(d) ? 0 : -1) < 0 && errno != EINTR)
             return -errno;
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
@@ -375,6 +380,8 @@ static int bb_dev_loop(struct bb_dev *d, int sfd)
             bb_dev_fail(d, "the target connection failed");
         if (p[2].fd >= 0 && (p[2].revents & POLLIN))
             kc_evtchn_ack(d->kc, d->port);
+        if (p[4].fd >= 0 && p[4].revents)
+            bb_remus_input(d);
         if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && kxs_pump(d->xs) < 0)
             bb_dev_store_lost(d);
         /* requests made while acting queue more events (our own writes among them): act
@@ -406,6 +413,7 @@ int bb_dev_main(const char *rundir, const char *kind, uint32_t domid, uint32_t d
 
     memset(&d, 0, sizeof(d));
     d.evfd = -1;
+    bb_remus_init(&d.rm, rundir);
     snprintf(d.kind, sizeof(d.kind), "%s", kind);
     /* per-request grants: copied through bounce pages, or mapped (KEEL_BLKBACK_DATAPATH=map) */
     d.datapath_map = getenv("KEEL_BLKBACK_DATAPATH") &&
@@ -424,6 +432,7 @@ int bb_dev_main(const char *rundir, const char *kind, uint32_t domid, uint32_t d
     }
     if (d.connected)
         bb_ring_disconnect(&d);
+    bb_remus_close(&d);
     if (d.target_open)
         bb_target_close(&d.t);
     if (sfd >= 0)

@@ -8,6 +8,7 @@
 
 #include "bb_parse.h"
 #include "bb_pgrant.h"
+#include "bb_remus.h"
 #include "bb_target.h"
 #include "keel/ctrl.h"
 #include "keel/io/blkif.h"
@@ -78,6 +79,7 @@ struct bb_dev {
     int terminating;                    /* SIGTERM: drain and exit, the store untouched */
     int store_lost;                     /* the store went away: exit BB_EXIT_STORE */
     int exit_now;
+    struct bb_remus rm;                 /* Remus disk replication (bb_remus.c) */
 };
 
 /* bb_ring.c */

@@ -178,7 +178,7 @@ static void bb_respond(struct bb_dev *d)
         uint32_t slot = d->back.rsp_prod_pvt & (d->back.size - 1);
         struct bb_inflight *f = d->slots[slot];
         struct keel_blkif_response rsp;
-        if (!f || !f->done)
+        if (!f || !f->done || !bb_remus_may_publish(d, f))
             break;
         memset(&rsp, 0, sizeof(rsp));
         rsp.id = f->r.id;

@@ -96,6 +96,16 @@ struct kg_emu_records {
 };
 void kg_emu_records_free(struct kg_emu_records *r);
 
+/* Remus checkpoint phases (kg_save_opts.checkpoint): n is the checkpoint's number (1 = the
+ * first, after the live pass). PAUSED: the guest was just paused, nothing of it read yet (the
+ * backends close the epoch); RECORDS: memory and state written, before CHECKPOINT (w may carry
+ * optional records, kg_stream_write_optional); RESUMED: checkpoint n is sent and the guest runs
+ * again (wait for the backup's acknowledgement, release output). */
+enum kg_cp_phase { KG_CP_PAUSED = 1, KG_CP_RECORDS = 2, KG_CP_RESUMED = 3 };
+struct kg_stream_writer;
+typedef int kg_checkpoint_fn(void *arg, enum kg_cp_phase phase, uint32_t n,
+                             struct kg_stream_writer *w);
+
 struct kg_save_opts {
     int live;                    /* pre-copy with log-dirty mode while the guest runs */
     uint32_t max_rounds;         /* live: rounds before stop-and-copy (0: 8) */
@@ -121,6 +131,10 @@ struct kg_save_opts {
     void *suspend_arg;
     struct kg_emu_records *emu;  /* optional: EMULATOR_CONTEXT records written before END (the
                                   * suspend callback may fill it; ignored with checkpoint_ms) */
+    kg_checkpoint_fn *checkpoint;   /* optional, Remus only (issue 15): device hooks per
+                                  * checkpoint, on kg_save's thread; a negative return stops the
+                                  * replication with it (guest left running) */
+    void *checkpoint_arg;
 };
 
 struct kg_save_stats {
@@ -163,6 +177,19 @@ struct kg_restore_result {
  * least one checkpoint (the primary is gone), the last complete checkpoint is restored. */
 int kg_restore_ex(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
                   struct kg_restore_result *res, char *err, size_t errlen);
+
+/* Remus backup hooks (issue 15): record() sees each unknown optional libxc record (its body
+ * checked by nobody: validate it), commit() runs once checkpoint n's memory and state are
+ * committed (before the next record is read). A negative return ends the restore with it. */
+struct kg_restore_hooks {
+    int (*record)(void *arg, uint32_t type, const uint8_t *body, uint32_t len);
+    int (*commit)(void *arg, uint32_t n);
+    void *arg;
+};
+/* kg_restore_emu with hooks (NULL: none). */
+int kg_restore_hooked(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
+                      struct kg_restore_result *res, struct kg_emu_records *emu,
+                      const struct kg_restore_hooks *hooks, char *err, size_t errlen);
 
 /* ---- console and store rings (kg_rings.c) ---- */
 

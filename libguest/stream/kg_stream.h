@@ -247,6 +247,10 @@ int kg_stream_write_vcpus(struct kg_stream_writer *w, const struct kg_hvm_save_i
 /* libxc CHECKPOINT; in a libxl/xl stream the caller then writes its libxl checkpoint records
  * and kg_stream_write_checkpoint_end(). */
 int kg_stream_write_checkpoint(struct kg_stream_writer *w);
+/* An optional record (type has bit 31 set and is not a known type) with the given body, in
+ * the libxc layer: readers that do not know it skip it. */
+int kg_stream_write_optional(struct kg_stream_writer *w, uint32_t type, const void *body,
+                             size_t len);
 int kg_stream_write_checkpoint_end(struct kg_stream_writer *w);
 /* Back-channel only (COLO secondary to primary). */
 int kg_stream_write_dirty_pfn_list(struct kg_stream_writer *w, const uint64_t *pfns,

@@ -388,6 +388,22 @@ int kg_stream_write_vcpus(struct kg_stream_writer *w, const struct kg_hvm_save_i
     return rc;
 }
 
+/* A record of the caller's own (Keel's Remus disk records): optional (bit 31) and unknown to
+ * the stream, so any reader may skip it; in the libxc layer. */
+int kg_stream_write_optional(struct kg_stream_writer *w, uint32_t type, const void *body,
+                             size_t len)
+{
+    struct iovec iov[3];
+
+    if (!w || !(type & KG_REC_OPTIONAL) || kg_rec_known(type) || (len && !body))
+        return -EINVAL;
+    if (len > KG_REC_LENGTH_MAX)
+        return fail(w, -EFBIG, KG_LAYER_LIBXC, w->index[KG_LAYER_LIBXC], type,
+                    "body of %zu bytes exceeds the record limit", len);
+    iov[1] = (struct iovec){ (void *)body, len };
+    return put_record(w, KG_LAYER_LIBXC, type, iov, len ? 2 : 1, (uint32_t)len);
+}
+
 int kg_stream_write_checkpoint(struct kg_stream_writer *w)
 {
     return w ? put_simple(w, KG_LAYER_LIBXC, KG_REC_CHECKPOINT, NULL, 0) : -EINVAL;

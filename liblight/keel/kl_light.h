@@ -347,6 +347,15 @@ int kl_migrate_close(int fd);
 typedef struct kl_remus_opts {
     uint32_t interval_ms;
     volatile int *cancel;
+    /* issue 15 (docs/remus.md): disk replication and network output commit are on unless
+     * turned off (xl remus -d, -n); debug prints each acknowledged checkpoint on stderr;
+     * timeout_ms (0: $KEEL_REMUS_TIMEOUT_MS or 1000) bounds the wait for the backup's
+     * acknowledgement and the backends' epoch marks. When the backup is lost, the fencing
+     * command $KEEL_REMUS_FENCE (if set; run by sh with the domain name and id as $1 $2)
+     * decides: exit 0 - the domain runs on here, held output released; otherwise it is
+     * destroyed here (the backup takes over; nothing it did not see leaves). */
+    int no_disk, no_net, debug;
+    uint32_t timeout_ms;
 } kl_remus_opts;
 int kl_domain_remus_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
                          const kl_remus_opts *o, uint32_t *checkpoints);

@@ -136,8 +136,17 @@ static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd,
     kl__vtpm_pending_drop(ctx);
     if (!(ctx->vtpm_pending = calloc(1, sizeof(*ctx->vtpm_pending))))
         return kl__err(ctx, -ENOMEM, "restoring domain %u: out of memory", domid);
-    if ((rc = kg_restore_emu(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, ctx->vtpm_pending,
-                             err, sizeof(err))) < 0)
+    if (ctx->restore_hooks) {          /* a Remus backup: disk epochs and acknowledgements */
+        struct kg_restore_result res;
+        rc = kg_restore_hooked(ctx->kc, domid, dc->b_info.max_memkb, fd, &res, ctx->vtpm_pending,
+                               ctx->restore_hooks, err, sizeof(err));
+        if (rc == 0)
+            *rings = res.rings;
+    } else {
+        rc = kg_restore_emu(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, ctx->vtpm_pending,
+                            err, sizeof(err));
+    }
+    if (rc < 0)
         return kl__err(ctx, rc, "restoring domain %u: %s", domid, err);
     return 0;
 }

@@ -21,6 +21,7 @@ struct kl_ctx {
     /* the EMULATOR_CONTEXT records (vTPM states) of the stream restored last (create.c), taken
      * by kl__vtpms_add_config */
     struct kg_emu_records *vtpm_pending;
+    const struct kg_restore_hooks *restore_hooks;   /* Remus backup (remus_dev.c) */
 };
 
 /* Record an error message and return rc (a negative errno). */

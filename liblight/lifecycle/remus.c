@@ -5,6 +5,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +17,7 @@
 #include "keel/guest.h"
 #include "klog.h"
 #include "mig_int.h"
+#include "remus_dev.h"
 #include "stream/kg_stream.h"
 
 static const char banner[] = "xl migration receiver ready, send binary domain data.\n";
@@ -28,11 +34,45 @@ static int wait_banner(kl_ctx *ctx, int fd, volatile int *cancel)
     return 0;
 }
 
-static int send_checkpoints(kl_ctx *ctx, uint32_t domid, int fd, const kl_remus_opts *o,
-                            uint32_t *count)
+/* The backup is lost while the domain runs here: the fencing command decides whether it runs
+ * on (released output) or is destroyed (docs/remus.md, split-brain). 1: it runs on. */
+static int fence(kl_ctx *ctx, uint32_t domid)
+{
+    const char *cmd = getenv("KEEL_REMUS_FENCE");
+    char name[KL_DOMNAME_MAX + 1] = "", id[16];
+    kl_dominfo info;
+    pid_t pid;
+    int st = 1;
+
+    if (!cmd || !*cmd)
+        return 1;                    /* Xen's behaviour: the primary resumes unprotected */
+    if (kl_domain_info(ctx, domid, &info) == 0)
+        snprintf(name, sizeof(name), "%s", info.name);
+    snprintf(id, sizeof(id), "%u", domid);
+    if ((pid = fork()) == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, "keel-remus-fence", name, id, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        klog(KLOG_WARN, "light", "remus: domain %u: backup lost; the fencing command lets it "
+             "run on here", domid);
+        return 1;
+    }
+    klog(KLOG_WARN, "light", "remus: domain %u: backup lost and the fencing command refused: "
+         "destroying it here (its held output is dropped)", domid);
+    kl_domain_destroy(ctx, domid);
+    return 0;
+}
+
+static int send_checkpoints(kl_ctx *ctx, uint32_t domid, int fd, int from_fd,
+                            const kl_remus_opts *o, uint32_t *count)
 {
     struct kg_save_opts so = { .format = KG_FMT_XL, .checkpoint_ms = o && o->interval_ms ?
                                o->interval_ms : 200, .cancel = o ? o->cancel : NULL };
+    struct kl__remus_hub *hub = NULL;
     struct kg_save_stats st = { 0 };
     kl_domain_config dc;
     kl_dominfo info;
@@ -43,17 +83,30 @@ static int send_checkpoints(kl_ctx *ctx, uint32_t domid, int fd, const kl_remus_
     if ((rc = kl_domain_get_config(ctx, domid, &dc)) == 0 && !(json = kl_domain_config_to_json(&dc)))
         rc = kl__err(ctx, -ENOMEM, "domain %u: cannot write its configuration as JSON", domid);
     kl_domain_config_dispose(&dc);
-    if (rc == 0 && (rc = kl__rings_read(ctx, domid, &so.rings)) == 0) {
+    if (rc == 0 && (rc = kl__rings_read(ctx, domid, &so.rings)) == 0)
+        rc = kl__remus_hub_start(ctx, domid, o && o->no_disk, o && o->no_net, from_fd,
+                                 o && o->timeout_ms ? (int)o->timeout_ms : kl__remus_timeout(),
+                                 o && o->debug, &hub);
+    if (rc == 0) {
         so.xl_config = json;
+        so.checkpoint = kl__remus_hub_checkpoint;
+        so.checkpoint_arg = hub;
         rc = kg_save(ctx->kc, domid, fd, &so, &st, err, sizeof(err));
     }
     free(json);
     if (count)
         *count = st.checkpoints;
-    if (rc == 0 || rc == -ECANCELED)
-        return rc;
-    if (kl_domain_info(ctx, domid, &info) < 0)
+    if (rc == 0 || rc == -ECANCELED || !hub) {
+        kl__remus_hub_stop(hub, 1);      /* stopped by the user: what is held goes out */
+        if (rc == 0 || rc == -ECANCELED)
+            return rc;
+    }
+    if (kl_domain_info(ctx, domid, &info) < 0) {
+        kl__remus_hub_stop(hub, 0);
         return 0;                        /* the primary is gone: the backup takes over */
+    }
+    if (hub)
+        kl__remus_hub_stop(hub, fence(ctx, domid));
     return kl__err(ctx, rc, "remus: the backup failed after %u checkpoints: %s", st.checkpoints,
                    err[0] ? err : strerror(-rc));
 }
@@ -68,7 +121,66 @@ int kl_domain_remus_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
         *checkpoints = 0;
     if (from_fd >= 0 && (rc = wait_banner(ctx, from_fd, o ? o->cancel : NULL)) < 0)
         return rc;
-    return send_checkpoints(ctx, domid, to_fd, o, checkpoints);
+    return send_checkpoints(ctx, domid, to_fd, from_fd, o, checkpoints);
+}
+
+/* The heartbeat: the primary sends a checkpoint every interval; a stream silent for the
+ * timeout means the primary is lost. A relay thread copies in_fd to a socket the restore reads
+ * and ends it after the timeout (the restore then fails over to the last checkpoint). */
+struct watch { int in, out, timeout_ms; };
+
+static void *watch_thread(void *arg)
+{
+    struct watch *w = arg;
+    char buf[65536];
+
+    for (;;) {
+        struct pollfd p = { w->in, POLLIN, 0 };
+        ssize_t r;
+        int pr = poll(&p, 1, w->timeout_ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0)
+            klog(KLOG_WARN, "light", "remus: nothing from the primary for %d ms: it is lost",
+                 w->timeout_ms);
+        if (pr <= 0 || (r = read(w->in, buf, sizeof(buf))) <= 0 ||
+            mig_write_all(w->out, buf, (size_t)r) < 0)
+            break;
+    }
+    shutdown(w->out, SHUT_RDWR);
+    return NULL;
+}
+
+static int restore_watched(kl_ctx *ctx, kl_domain_config *dc, int in_fd, int out_fd,
+                           unsigned iflags, uint32_t *id)
+{
+    struct kl__remus_backup *b = NULL;
+    struct watch w = { in_fd, -1, kl__remus_timeout() };
+    pthread_t th;
+    int sv[2], rc;
+
+    if ((rc = kl__remus_backup_new(ctx, dc, out_fd, &b)) < 0)
+        return rc;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        kl__remus_backup_free(b);
+        return kl__err(ctx, -errno, "remus: socketpair: %s", strerror(errno));
+    }
+    w.out = sv[0];
+    if (pthread_create(&th, NULL, watch_thread, &w)) {
+        close(sv[0]);
+        close(sv[1]);
+        kl__remus_backup_free(b);
+        return kl__err(ctx, -EAGAIN, "remus: cannot start the heartbeat thread");
+    }
+    ctx->restore_hooks = kl__remus_backup_hooks(b);
+    rc = kl_domain_restore_image(ctx, dc, sv[1], iflags, KL_CREATE_PAUSED, id);
+    ctx->restore_hooks = NULL;
+    shutdown(sv[1], SHUT_RDWR);
+    pthread_join(th, NULL);
+    close(sv[0]);
+    close(sv[1]);
+    kl__remus_backup_free(b);
+    return rc;
 }
 
 int kl_domain_remus_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags, uint32_t *domid)
@@ -96,7 +208,7 @@ int kl_domain_remus_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags, 
     name = dc.c_info.name;
     snprintf(incoming, sizeof(incoming), "%s--incoming", name);
     dc.c_info.name = incoming;
-    rc = kl_domain_restore_image(ctx, &dc, in_fd, iflags, KL_CREATE_PAUSED, &id);
+    rc = restore_watched(ctx, &dc, in_fd, out_fd, iflags, &id);
     dc.c_info.name = name;
     if (rc < 0)
         goto out;
