@@ -20,6 +20,7 @@
 #include "klog.h"
 #include "nb_confine.h"
 #include "nb_int.h"
+#include "nb_remus.h"
 
 uint64_t nb_now_us(void)
 {
@@ -268,6 +269,7 @@ static void nb_reconcile(struct nb_vif *v)
                       "the device");
     }
     free(hp);
+    nb_remus_reconcile(v);               /* Remus output commit (nb_remus.c) */
     /* a frontend Initialised/Connected before we came (a restore, a restarted backend whose
      * state was lost): the toolstack still waits for InitWait before it runs the script */
     if (!v->connected && v->my_state == 0 && be_state < KEEL_XB_INITWAIT &&
@@ -365,8 +367,8 @@ static int nb_dev_setup(struct nb_vif *v, int *sfd)
 static int nb_dev_loop(struct nb_vif *v, int sfd)
 {
     while (!v->exit_now) {
-        struct pollfd p[2 + 3 * NB_MAX_QUEUES];
-        unsigned np = 2;
+        struct pollfd p[3 + 3 * NB_MAX_QUEUES];
+        unsigned np = 2, rp;
         int timeout, ev = 0;
         char *path, *tok;
 
@@ -384,8 +386,12 @@ static int nb_dev_loop(struct nb_vif *v, int sfd)
             p[np++] = (struct pollfd){ q->rx_evfd, POLLIN, 0 };
             p[np++] = (struct pollfd){ nb_ring_rx_room(q, v) ? q->tapfd : -1, POLLIN, 0 };
         }
+        rp = np;
+        p[np++] = (struct pollfd){ nb_remus_fd(v), POLLIN, 0 };
         if (poll(p, np, timeout) < 0 && errno != EINTR)
             return -errno;
+        if (p[rp].fd >= 0 && p[rp].revents)
+            nb_remus_input(v);
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) > 0) {
@@ -460,6 +466,7 @@ int nb_dev_main(const char *rundir, uint32_t domid, uint32_t devid)
         nb_progress(&v);
         rc = nb_dev_loop(&v, sfd);
     }
+    nb_remus_close(&v, 1);
     if (v.connected)
         nb_ring_disconnect(&v);
     nb_tap_close(&v, 0);

@@ -95,6 +95,7 @@ struct nb_vif {
     uint8_t *rxbuf;                      /* NB_RX_BATCH * (vnet header + NB_FRAME_MAX) */
     struct nb_pg *pg;                    /* NB_PG_CAP entries (nb_pgrant.c) */
     uint32_t npg;
+    struct nb_remus *remus;              /* Remus output commit (nb_remus.c), or NULL */
 };
 
 /* nb_dev.c */

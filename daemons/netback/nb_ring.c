@@ -21,6 +21,7 @@
 
 #include "klog.h"
 #include "nb_int.h"
+#include "nb_remus.h"
 
 #define NB_PAGE 4096u
 #define NB_VNET_LEN ((uint32_t)sizeof(struct nb_vnet_hdr))
@@ -264,7 +265,7 @@ static int16_t nb_tx_deliver(struct nb_vif *v, struct nb_queue *q, struct nb_txp
     }
     iov[0] = (struct iovec){ &h, sizeof(h) };
     iov[1] = (struct iovec){ (void *)f, t->p.size };
-    w = writev(q->tapfd, iov, 2);
+    w = v->remus ? nb_remus_hold(v, q, iov, 2) : writev(q->tapfd, iov, 2);   /* Remus */
     if (w != (ssize_t)(sizeof(h) + t->p.size)) {
         v->st.tx_dropped++;              /* the interface is down or its queue full */
         return KEEL_NETIF_RSP_DROPPED;
