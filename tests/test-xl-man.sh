@@ -4,7 +4,8 @@
 # find them; and xl.1 stays true to xl: every command of xl's table (read now, from `xl help`),
 # every option its help text or usage names and every short option its xl_getopt call parses,
 # and every Xen command refused as not meaningful, appears in its section of xl.1.pod; every
-# xl.cfg key liblight reads appears in xl.cfg.5.pod. No host is started.
+# xl.cfg key liblight reads appears in xl.cfg.5.pod; every program a Makefile.am installs
+# (bin/sbin PROGRAMS and SCRIPTS) has a page. No host is started.
 B=${KEEL_BUILDDIR:-..}
 S=${KEEL_SRCDIR:-$B/..}
 XL="$B/cli/xl"
@@ -108,6 +109,17 @@ keys = re.findall(r'"([a-z_]+)"', keys.group(1)) if keys else []
 cfg = open(src + "/docs/man/xl.cfg.5.pod").read()
 miss = [k for k in keys if not re.search(r"B<" + k + r"[>=+]", cfg)]
 ok(keys and not miss, "xl.cfg.5 documents the %d keys liblight reads%s" % (len(keys), " (missing: %s)" % " ".join(miss) if miss else ""))
+progs = set()
+for f in glob.glob(src + "/**/Makefile.am", recursive=True) + glob.glob(src + "/**/*.am", recursive=True):
+    if "/build/" in f[len(src):] or "/autom4te" in f:
+        continue
+    text = re.sub(r"\\\n", " ", open(f).read())
+    for m in re.finditer(r"^(?:s?bin)_(?:PROGRAMS|SCRIPTS)[ \t]*\+?=[ \t]*(.*)$", text, re.M):
+        progs.update(w.split("/")[-1] for w in m.group(1).split() if not w.startswith("$(") or "/" in w)
+progs = {p for p in progs if p and not p.startswith("$")}
+miss = sorted(p for p in progs if not glob.glob(src + "/docs/man/%s.[158].pod" % p))
+ok(progs and not miss, "every installed program has a man page (%s)%s" % (" ".join(sorted(progs)),
+   " (missing: %s)" % " ".join(miss) if miss else ""))
 print("\n".join(out))
 print("COUNT %d" % n)
 PY
