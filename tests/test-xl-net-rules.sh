@@ -5,8 +5,9 @@
 # bridge; its frames with a forged source IP or MAC never do and are counted in the backend's
 # statistics), rate= (a netevil flood on a vif with rate=4Mb/s is measured on the tap's rx_bytes
 # between credit bursts: within 10 % of the rate, both ways), a rate of 0 bytes per interval
-# refused at attach; and teardown: destroy and network-detach leave no tap, no bridge port, no
-# store node (frontend, backend, /libxl), no statistics file and no backend worker.
+# and a multicast MAC refused at create; and teardown: destroy and network-detach leave no tap,
+# no bridge port, no store node (frontend, backend, /libxl), no statistics file and no backend
+# worker.
 if [ -z "${KEEL_NETNS:-}" ]; then
     ns="keel-netr-$$"
     if ! ip netns add "$ns" 2>/dev/null; then
@@ -84,6 +85,10 @@ out=$($XL create -q "$(cfg rz counter "" "bridge=xenbr0,rate=1b/s")" 2>&1); rc=$
 [ $rc -ne 0 ] && echo "$out" | grep -q "rate allows 0 bytes per 50000 us replenishment interval" &&
     echo "$out" | grep -q "warning: .*rate=1b/s allows 0 bytes"; ok $? "a vif with rate=1b/s (0 bytes per interval) is refused at create, saying why"
 not $XL list rz 2>/dev/null && [ -z "$(xenstore-list /local/domain/0/backend/vif 2>/dev/null)" ]; ok $? "and leaves no domain and no vif"
+out=$($XL create -q "$(cfg mz counter "" "bridge=xenbr0,mac=01:16:3e:00:00:01")" 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "vif 0: mac 01:16:3e:00:00:01 is a multicast address .*a vif needs a unicast MAC" &&
+    not $XL list mz 2>/dev/null && [ -z "$(xenstore-list /local/domain/0/backend/vif 2>/dev/null)" ]
+ok $? "a vif with a multicast MAC (low bit of the first octet) is refused at create, saying why, leaving nothing"
 # 4 Mbit/s = 500000 B/s: 25000 bytes every 50 ms (the default interval)
 $XL create -q -p "$(cfg fl netevil "mode=flood run=3 ip=192.0.2.21" "bridge=xenbr0,ip=192.0.2.21,rate=4Mb/s")"
 ok $? "create a netevil flood guest with vif= 'rate=4Mb/s'"

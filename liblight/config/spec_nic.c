@@ -171,10 +171,10 @@ static int nic_key(kl_device_nic *nic, const char *k, const char *v, const kl__p
     if (!strcmp(k, "mac")) {
         if (kl_mac_from_string(&nic->mac, v))
             why = "invalid MAC address (expected six hex pairs such as 00:16:3e:12:34:56)";
-        else if (nic->mac.bytes[0] & 1)  /* taken as given, as xl does; bridges drop it */
+        else if (nic->mac.bytes[0] & 1)  /* parsed as xl does; kl_nic_add refuses it */
             kl__spec_warn(d, pos, what, spec, "mac=%.20s is a multicast address (the low bit of "
-                          "the first octet is set): frames from it are dropped by bridges; "
-                          "use Xen's 00:16:3e OUI or a locally administered address such as "
+                          "the first octet is set): such a vif is refused when attached; use "
+                          "Xen's 00:16:3e OUI or a locally administered address such as "
                           "02:xx:xx:xx:xx:xx", v);
     } else if (!strcmp(k, "type")) {
         if (!strcmp(v, "ioemu"))

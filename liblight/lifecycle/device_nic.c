@@ -93,6 +93,14 @@ static int check_nic(kl_ctx *ctx, uint32_t domid, const kl_device_nic *n, const 
     if (n->ip && !ip_list_ok(n->ip, bad, sizeof(bad)))
         return kl__err(ctx, -EINVAL, "%s: ip: '%.60s' is not an IPv4 or IPv6 address (with an "
                        "optional /prefix)", what, bad);
+    /* taken by xl as given, but keel-netback serves unicast MACs only (it refuses the key and
+     * closes the device): said here, before anything is written */
+    if (n->mac.bytes[0] & 1) {
+        char m[KL_MAC_STRLEN];
+        kl_mac_to_string(&n->mac, m);
+        return kl__err(ctx, -EINVAL, "%s: mac %s is a multicast address (the low bit of its "
+                       "first octet is set): a vif needs a unicast MAC", what, m);
+    }
     /* xl's grammar accepts rates that round to nothing (1b/s, 10B/s@50ms); Xen writes
      * "0,<usecs>" and its netback never gets a credit to send. Refused here, saying why. */
     if (n->rate_interval_usecs && !n->rate_bytes_per_interval)
@@ -106,7 +114,8 @@ static int check_nic(kl_ctx *ctx, uint32_t domid, const kl_device_nic *n, const 
  * random byte (the fourth octet) cleared, as libxl's setdefault does: generated addresses stay
  * in 00:16:3e:00:00:00-00:16:3e:7f:ff:ff. The OUI's first octet 0x00 has the multicast bit
  * (0x01) and the locally administered bit (0x02) clear: a unicast, universally administered
- * address. A MAC the user gives is taken as given (the spec parser warns about a multicast one). */
+ * address. A MAC the user gives is taken as given (no bit changed); a multicast one is refused
+ * by check_nic (the spec parser, which accepts it as xl does, warns). */
 static void random_mac(kl_mac *m)
 {
     uuid_t r;

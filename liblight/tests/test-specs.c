@@ -80,7 +80,8 @@ static void test_vif_mac(kl_diag *d)
     kl_diag_clear(d);
     tap_ok(SPEC_OK(nic, "mac=01:16:3e:00:00:01", &n, d) && n.mac.bytes[0] == 0x01 &&
                warned(d, "is a multicast address"),
-           "vif: a multicast MAC (low bit of the first octet) is taken as given, with a warning");
+           "vif: a multicast MAC (low bit of the first octet) parses as given, with a warning "
+           "(attaching it is refused)");
     kl_diag_clear(d);
     tap_ok(SPEC_OK(nic, "mac=02:00:00:00:00:01", &n, d) && kl_diag_count(d) == 0 &&
                SPEC_OK(nic, "mac=00:16:3e:ff:ff:ff", &n, d) && kl_diag_count(d) == 0,
