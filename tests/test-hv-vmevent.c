@@ -81,6 +81,14 @@ static void test_breakpoints(uint32_t vcpus, uint32_t n)
         }
         if (v < vcpus)
             next[v] = i + 1;
+        if (total == 0 && vcpus == 1) {        /* vCPU state at an event, domain paused */
+            struct keel_vcpu_context ctx;
+            int ok = kc_domain_pause(host.h, (uint32_t)d) == 0 &&
+                     kc_vcpu_getcontext(host.h, (uint32_t)d, 0, &ctx) == 0 &&
+                     ctx.regs.rip == r->rip + 1 && ctx.regs.rax == r->rax;
+            tap_ok(ok && kc_domain_unpause(host.h, (uint32_t)d) == 0,
+                   "the domain paused at an event reports the waiting vCPU's trapped state");
+        }
         total++;
         if (i & 1) {
             struct keel_vm_event rsp = req;
@@ -101,6 +109,52 @@ static void test_breakpoints(uint32_t vcpus, uint32_t n)
     tap_ok(hvhost_wait_console(&host, (uint32_t)d, want, 10000),
            "plain answers resume after the int3, set-registers answers change rax and rip "
            "(the guest checked every value)");
+    kc_monitor_disable(ve);
+    kc_domain_destroy(host.h, (uint32_t)d);
+}
+
+/* More waiting vCPUs than ring slots: the ring fills, the others wait queued, none is lost. */
+static void test_full_ring(void)
+{
+    const uint32_t vcpus = 80, n = 2;
+    struct keel_vm_event held[KEEL_VM_EVENT_RING_SIZE], req;
+    uint32_t nheld = 0, total = 0, seen[80] = { 0 }, bad = 0;
+    kc_vm_event *ve;
+    int d = boot("mode=bp n=2", vcpus, &ve);
+
+    kc_monitor_software_breakpoint(host.h, (uint32_t)d, true);
+    kc_domain_unpause(host.h, (uint32_t)d);
+    while (nheld < KEEL_VM_EVENT_RING_SIZE && kc_vm_event_get_request(ve, &held[nheld], 3000) == 1)
+        nheld++;
+    tap_is_int(nheld, KEEL_VM_EVENT_RING_SIZE, "64 events fill the ring while 80 vCPUs break");
+    tap_is_int(kc_vm_event_get_request(ve, &req, 300), 0,
+               "no 65th event while the ring is full (the other vCPUs wait, queued)");
+    for (uint32_t k = 0; k < nheld; k++) {
+        seen[held[k].vcpu_id % vcpus]++;
+        total++;
+        answer(ve, &held[k], 0);              /* each vCPU's first event: i = 0, plain */
+    }
+    while (total < vcpus * n && kc_vm_event_get_request(ve, &req, 10000) == 1) {
+        uint32_t i = (uint32_t)req.data.regs.x86.rax;
+        if (req.vcpu_id >= vcpus || seen[req.vcpu_id] != i)
+            bad++;
+        else
+            seen[req.vcpu_id]++;
+        total++;
+        if (i & 1) {
+            struct keel_vm_event rsp = req;
+            rsp.flags = KEEL_VM_EVENT_FLAG_VCPU_PAUSED | KEEL_VM_EVENT_FLAG_SET_REGISTERS;
+            rsp.data.regs.x86.rax ^= 0x5a5a;
+            rsp.data.regs.x86.rip += 1;
+            kc_vm_event_put_response(ve, &rsp);
+        } else {
+            answer(ve, &req, 0);
+        }
+    }
+    tap_ok(total == vcpus * n && !bad, "all %u events of 80 vCPUs delivered in order per vCPU "
+           "and answered (%u, %u wrong)", vcpus * n, total, bad);
+    tap_ok(hvhost_wait_console(&host, (uint32_t)d, "vmevent bp: 80 vCPUs x 2 breakpoints ok", 20000),
+           "the guest saw every answer");
     kc_monitor_disable(ve);
     kc_domain_destroy(host.h, (uint32_t)d);
 }
@@ -296,6 +350,7 @@ int main(void)
     kc_domain_destroy(host.h, (uint32_t)d);
     test_breakpoints(1, 100);
     test_breakpoints(4, 100);
+    test_full_ring();
     test_singlestep();
     test_regs();
     test_guest_request_and_refusals();
