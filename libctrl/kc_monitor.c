@@ -105,7 +105,7 @@ static void ve_free(kc_vm_event *ve)
 static uint64_t spin_ns(void)
 {
     const char *s = getenv("KEEL_VM_EVENT_SPIN_US");
-    long us = s ? atol(s) : 50;
+    long us = s ? atol(s) : 0;      /* default: sleep at once (see docs/vm_event.md, Figures) */
 
     return us > 0 && us < 1000000 ? (uint64_t)us * 1000 : 0;
 }

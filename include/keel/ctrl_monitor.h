@@ -31,7 +31,7 @@ int kc_monitor_write_ctrlreg(kc_handle *h, uint32_t domid, uint32_t index, bool 
 /* The consumer. */
 int kc_vm_event_fd(kc_vm_event *ve);           /* pollable: readable when requests may wait */
 uint32_t kc_vm_event_domid(kc_vm_event *ve);
-/* Take the next request: spins $KEEL_VM_EVENT_SPIN_US (default 50) first, then sleeps up to
+/* Take the next request: spins $KEEL_VM_EVENT_SPIN_US (default 0) first, then sleeps up to
  * timeout_ms (-1 forever). 1 = one copied into req, 0 = timeout, < 0 error. */
 int kc_vm_event_get_request(kc_vm_event *ve, struct keel_vm_event *req, int timeout_ms);
 /* Publish a response (vcpu_id and version as in the request) and wake the core if it sleeps. */
