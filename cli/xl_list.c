@@ -12,7 +12,9 @@
 #include "keel/ctrl.h"
 #include <keel/kl_xml.h>
 
+#include "keel/kl_cpupool.h"
 #include "keel/kl_ops.h"
+#include "keel/kl_vcpu.h"
 #include "xl.h"
 
 static const char *name_of(const kl_dominfo *d)
@@ -264,11 +266,24 @@ int xl_logdirty_check(kl_ctx *ctx, const char *cmd)
     return -1;
 }
 
+/* CPUs in no cpupool (Xen's free_cpus); 0 if the core cannot say. */
+static int free_cpus(kl_ctx *ctx)
+{
+    uint64_t map[KEEL_CPUMAP_WORDS];
+    int n = 0;
+
+    if (kl_cpupool_freeinfo(ctx, map) < 0)
+        return 0;
+    for (int i = 0; i < KEEL_CPUMAP_WORDS; i++)
+        n += __builtin_popcountll(map[i]);
+    return n;
+}
+
 int xl_cmd_info(int argc, char **argv)
 {
     struct keel_sysctl_physinfo pi;
     struct utsname un;
-    uint32_t major = 0, minor = 0;
+    uint32_t major = 0, minor = 0, caps[8];
     kl_ctx *ctx;
     int c;
 
@@ -304,7 +319,9 @@ int xl_cmd_info(int argc, char **argv)
     INFO("cores_per_socket", "%u", pi.cores_per_socket);
     INFO("threads_per_core", "%u", pi.threads_per_core);
     INFO("cpu_mhz", "%u.%03u", pi.cpu_khz / 1000, pi.cpu_khz % 1000);
-    INFO("hw_caps", "%08x", pi.capabilities);
+    kl_host_hw_caps(caps);
+    INFO("hw_caps", "%08x:%08x:%08x:%08x:%08x:%08x:%08x:%08x", caps[0], caps[1], caps[2],
+         caps[3], caps[4], caps[5], caps[6], caps[7]);
     INFO("virt_caps", "%s", "pv");
     INFO("logdirty_engine", "%s", logdirty_engine(pi.capabilities));
     INFO("total_memory", "%llu", (unsigned long long)(pi.total_pages * KEEL_PAGE_SIZE >> 20));
@@ -312,7 +329,7 @@ int xl_cmd_info(int argc, char **argv)
     INFO("sharing_freed_memory", "0");
     INFO("sharing_used_memory", "0");
     INFO("outstanding_claims", "0");
-    INFO("free_cpus", "0");
+    INFO("free_cpus", "%d", free_cpus(ctx));
     if (numa)
         xl_info_numa(ctx);
     INFO("xen_major", "%u", major);
@@ -486,23 +503,22 @@ static void print_cpumap(const uint64_t map[KEEL_CPUMAP_WORDS], int ncpus)
         printf("none");
 }
 
+/* One row per vCPU in the layout of Xen's xl: name, ids, CPU, state (r running, b blocked,
+ * p offline), time, hard / soft affinity. */
 static void vcpu_rows(kl_ctx *ctx, const kl_dominfo *d, int ncpus)
 {
-    kc_handle *h = kl_ctx_kc(ctx);
+    kl_vcpuinfo *v;
+    int n = kl_vcpu_list(ctx, d->domid, &v);
 
-    for (uint32_t v = 0; v <= d->vcpu_max_id; v++) {
-        struct keel_domctl_vcpuinfo vi;
+    for (int i = 0; i < n; i++) {
         uint64_t hard[KEEL_CPUMAP_WORDS], soft[KEEL_CPUMAP_WORDS];
-        if (kc_vcpu_getinfo(h, d->domid, v, &vi) < 0)
-            continue;
-        printf("%-32s %5u %5u", name_of(d), d->domid, v);
-        if (!vi.online)
-            printf("%5c", '-');
+        printf("%-32s %5u %5u", name_of(d), d->domid, v[i].vcpu);
+        if (!v[i].online)
+            printf("%5c %3c%cp ", '-', '-', '-');
         else
-            printf("%5u", vi.cpu);
-        printf("   %c%c%c    %9.1f  ", vi.online ? (vi.running ? 'r' : '-') : '-',
-               vi.blocked ? 'b' : '-', vi.online ? '-' : 'p', (double)vi.cpu_time_ns / 1e9);
-        if (kc_vcpu_getaffinity(h, d->domid, v, hard, soft) == 0) {
+            printf("%5u %3c%c- ", v[i].cpu, v[i].running ? 'r' : '-', v[i].blocked ? 'b' : '-');
+        printf("%9.1f  ", (double)v[i].cpu_time_ns / 1e9);
+        if (kl_vcpu_get_affinity(ctx, d->domid, v[i].vcpu, hard, soft) == 0) {
             print_cpumap(hard, ncpus);
             printf(" / ");
             print_cpumap(soft, ncpus);
@@ -510,11 +526,12 @@ static void vcpu_rows(kl_ctx *ctx, const kl_dominfo *d, int ncpus)
             printf("all / all");
         putchar('\n');
     }
+    free(v);
 }
 
 int xl_cmd_vcpu_list(int argc, char **argv)
 {
-    struct keel_sysctl_physinfo pi = { .nr_cpus = 1 };
+    kl_hostinfo hi = { .nr_cpus = 1 };
     kl_dominfo *l;
     kl_ctx *ctx;
     int c, n, rc = 0;
@@ -523,7 +540,7 @@ int xl_cmd_vcpu_list(int argc, char **argv)
         return 2;
     if (!(ctx = xl_open()))
         return 1;
-    kc_physinfo(kl_ctx_kc(ctx), &pi);
+    kl_host_info(ctx, &hi);
     if ((n = kl_domain_list(ctx, &l)) < 0) {
         kl_ctx_close(ctx);
         return 1;
@@ -537,12 +554,11 @@ int xl_cmd_vcpu_list(int argc, char **argv)
             continue;
         }
         for (int i = 0; i < n; i++)
-            if (l[i].domid == id && id != 0)
-                vcpu_rows(ctx, &l[i], (int)pi.nr_cpus);
+            if (l[i].domid == id)
+                vcpu_rows(ctx, &l[i], (int)hi.nr_cpus);
     }
     for (int i = 0; optind >= argc && i < n; i++)
-        if (l[i].domid != 0)
-            vcpu_rows(ctx, &l[i], (int)pi.nr_cpus);
+        vcpu_rows(ctx, &l[i], (int)hi.nr_cpus);
     free(l);
     kl_ctx_close(ctx);
     return rc;

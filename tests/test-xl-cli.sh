@@ -56,6 +56,11 @@ $XL mem-max c2 12m; ok $? "xl mem-max 12m exits 0"
 if have_xs; then [ "$(xenstore-read /local/domain/$id/memory/static-max)" = 12288 ]; ok $? "mem-max writes memory/static-max"
 else skip "mem-max writes memory/static-max" "no xenstore-read"; fi
 $XL vcpu-list c2 | grep -Eq "^c2 +$id +0 "; ok $? "xl vcpu-list lists the domain's vCPU"
+# Xen's columns: %-32s %5u %5u, CPU %5u, state %3c%c%c, time %9.1f, two spaces, affinity
+$XL vcpu-list c2 | grep -Eq "^c2 {31}( {4}[0-9]| {3}[0-9]{2}) {5}0 {4}[0-9]   [r-][b-][p-] [ 0-9.]{9}  [^ ]+ / [^ ]+$"
+ok $? "xl vcpu-list rows in Xen's column layout"
+[ "$($XL vcpu-list | grep -c '^Domain-0 ')" -ge 1 ]; ok $? "xl vcpu-list lists Domain-0's vCPUs"
+$XL info | grep -Eq "^hw_caps +: ([0-9a-f]{8}:){7}[0-9a-f]{8}$"; ok $? "xl info: hw_caps as Xen's eight words"
 $XL sched-credit -d c2 -w 512 -c 50 && $XL sched-credit -d c2 | grep -Eq "^c2 +$id +512 +50$"
 ok $? "xl sched-credit -d -w -c sets weight and cap"
 $XL vcpu-pin c2 0 0 && $XL vcpu-list c2 | grep -q " 0 / all$"; ok $? "xl vcpu-pin pins the vCPU"

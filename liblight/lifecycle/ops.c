@@ -33,6 +33,33 @@ int kl_host_info(kl_ctx *ctx, kl_hostinfo *info)
     return 0;
 }
 
+/* Domain-0's vCPUs are the host's CPUs: their time is the CPU's busy time in /proc/stat
+ * (user, nice, system, irq, softirq, steal). 0 if it cannot be read. */
+static uint64_t host_cpu_busy_ns(uint32_t cpu)
+{
+    unsigned long long t[8] = { 0 };
+    char line[256], want[24];
+    long hz = sysconf(_SC_CLK_TCK);
+    uint64_t ns = 0;
+    FILE *f = fopen("/proc/stat", "re");
+
+    if (!f || hz <= 0) {
+        if (f)
+            fclose(f);
+        return 0;
+    }
+    snprintf(want, sizeof(want), "cpu%u ", cpu);
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, want, strlen(want)) &&
+            sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu", &t[0], &t[1],
+                   &t[2], &t[3], &t[4], &t[5], &t[6], &t[7]) == 8) {
+            ns = (t[0] + t[1] + t[2] + t[5] + t[6] + t[7]) * (1000000000ull / (uint64_t)hz);
+            break;
+        }
+    fclose(f);
+    return ns;
+}
+
 int kl_vcpu_list(kl_ctx *ctx, uint32_t domid, kl_vcpuinfo **out)
 {
     kl_dominfo d;
@@ -57,6 +84,8 @@ int kl_vcpu_list(kl_ctx *ctx, uint32_t domid, kl_vcpuinfo **out)
         v[n] = (kl_vcpuinfo){ .vcpu = i, .online = vi.online, .blocked = vi.blocked,
                               .running = vi.running, .cpu_time_ns = vi.cpu_time_ns,
                               .cpu = vi.cpu };
+        if (domid == 0 && !vi.cpu_time_ns)
+            v[n].cpu_time_ns = host_cpu_busy_ns(vi.cpu);
         n++;
     }
     *out = v;
