@@ -292,6 +292,8 @@ static void release(struct hv_domain *d, struct hv_vm_event *e, struct hv_vcpu *
 
     ev->state = VME_IDLE;
     __atomic_sub_fetch(&e->waiting, 1, __ATOMIC_SEQ_CST);
+    if (!v->online || !v->started)
+        return;                           /* taken down meanwhile: nothing waits any more */
     if (ev->kind == VME_TRAP) {
         struct keel_cpu_regs r;
         if (rsp && (rsp->flags & KEEL_VM_EVENT_FLAG_SET_REGISTERS)) {
