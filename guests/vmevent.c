@@ -1,5 +1,5 @@
 /* vmevent - the purpose-built guest of the vm_event tests and benchmark (tests/test-hv-vmevent.c,
- * bench/bench-vmevent.c). Command line: mode=bp|bench|step|regs|greq|flask, n=COUNT.
+ * bench/bench-vmevent.c). Command line: mode=bp|bench|step|regs|greq|flask|trace, n=COUNT.
  *   bp:    every vCPU executes `int3` n times with rax = vcpu << 32 | i and checks what comes
  *          back: i unchanged for even i, i ^ 0x5a5a for odd i (the monitor sets registers then);
  *   bench: vCPU 0 times n breakpoints and n null hypercalls (median and p99 in ns);
@@ -7,7 +7,9 @@
  *   regs:  privileged state writes: FS base twice (the monitor denies the second), a periodic
  *          timer set and stopped; prints each return code;
  *   greq:  n guest requests;
- *   flask: asks the core to monitor domain target= (default itself) as a guest would. */
+ *   flask: asks the core to monitor domain target= (default itself) as a guest would;
+ *   trace: prints the address of a function, then calls it every millisecond with (i, 2i) and
+ *          checks its result (what keel-access trace=ADDR must leave intact). */
 #include "rt/keel_guest.h"
 #include "keel/vm_event.h"
 
@@ -140,6 +142,23 @@ static void mode_flask(void)
     rt_printf("vmevent flask: monitor %ld other %ld\n", mon, other);
 }
 
+static __attribute__((noinline)) uint64_t traced(uint64_t a, uint64_t b)
+{
+    __asm__ volatile("" ::: "memory");
+    return a * 3 + b;
+}
+
+static void mode_trace(void)
+{
+    rt_printf("vmevent trace: fn=%p\n", (void *)traced);
+    for (uint64_t i = 1; n == 0 || i <= n; i++) {
+        if (traced(i, 2 * i) != 5 * i)
+            rt_panic("vmevent trace: call %llu returned a wrong value", (unsigned long long)i);
+        rt_sleep_until(rt_now() + 1000000);
+    }
+    rt_printf("vmevent trace: %u calls ok\n", n);
+}
+
 /* rt_arg's value runs to the end of the command line: compare up to the next space */
 static int is_mode(const char *mode, const char *name)
 {
@@ -165,6 +184,8 @@ int main(void)
         mode_greq();
     else if (is_mode(mode, "flask"))
         mode_flask();
+    else if (is_mode(mode, "trace"))
+        mode_trace();
     else
         rt_panic("vmevent: unknown mode %s", mode);
     return 0;

@@ -310,6 +310,55 @@ static void test_consumer_killed(void)
     kc_domain_destroy(host.h, (uint32_t)d);
 }
 
+/* keel-access (cli/) against running guests: its single-step lines, and the trace=ADDR example
+ * tool on a function the guest calls every millisecond. */
+static void test_keel_access(void)
+{
+    const char *b = getenv("KEEL_BUILDDIR");
+    char cmd[1024], line[256];
+    unsigned calls = 0, seq = 0, steps = 0;
+    const char *p;
+    int d = hvhost_boot(&host, "vmevent", "mode=trace n=400", 1, 16);
+    FILE *f;
+
+    if (!hvhost_wait_console(&host, (uint32_t)d, "fn=0x", 10000) ||
+        !(p = strstr(hvhost_console(&host, (uint32_t)d), "fn=0x"))) {
+        tap_ok(0, "the trace guest printed its function's address");
+        return;
+    }
+    snprintf(cmd, sizeof(cmd), "%s/cli/keel-access -r %s -n 8 %d trace=%.*s 2>&1",
+             b && *b ? b : KEEL_ABS_BUILDDIR, host.rundir, d, (int)strcspn(p + 3, "\n"), p + 3);
+    if ((f = popen(cmd, "r"))) {
+        unsigned long long a, x = 0, y;
+        while (fgets(line, sizeof(line), f))
+            if (strstr(line, " call ") &&
+                sscanf(strstr(line, "("), "(%llx, %llx", &a, &y) == 2 && y == 2 * a) {
+                seq += calls && a == x + 1;
+                x = a;
+                calls++;
+            }
+        tap_ok(pclose(f) == 0 && calls == 4 && seq == 3,
+               "keel-access trace=ADDR logs 4 consecutive calls with their arguments (%u, %u)",
+               calls, seq);
+    }
+    tap_ok(hvhost_wait_console(&host, (uint32_t)d, "vmevent trace: 400 calls ok", 20000),
+           "the traced function kept working during and after the trace (int3 removed)");
+    kc_domain_destroy(host.h, (uint32_t)d);
+    d = hvhost_boot(&host, "vmevent", "mode=trace n=300", 1, 16);
+    hvhost_wait_console(&host, (uint32_t)d, "fn=0x", 10000);
+    snprintf(cmd, sizeof(cmd), "%s/cli/keel-access -r %s -n 5 %d singlestep 2>&1",
+             b && *b ? b : KEEL_ABS_BUILDDIR, host.rundir, d);
+    if ((f = popen(cmd, "r"))) {
+        while (fgets(line, sizeof(line), f))
+            steps += strstr(line, " singlestep rip=0x") != NULL;
+        tap_ok(pclose(f) == 0 && steps == 5, "keel-access singlestep prints one line per step (%u)",
+               steps);
+    }
+    tap_ok(hvhost_wait_console(&host, (uint32_t)d, "vmevent trace: 300 calls ok", 20000),
+           "the guest runs on after keel-access exits");
+    kc_domain_destroy(host.h, (uint32_t)d);
+}
+
 static void test_flask(void)
 {
     int a = hvhost_boot(&host, "vmevent", "mode=flask", 1, 16), b;
@@ -355,6 +404,7 @@ int main(void)
     test_regs();
     test_guest_request_and_refusals();
     test_consumer_killed();
+    test_keel_access();
     test_flask();
     hvhost_stop(&host);
     return tap_done();
