@@ -7,6 +7,10 @@
 # keel-domains after all of them (so at shutdown it saves the domains first).
 B=${KEEL_BUILDDIR:-..}
 S=${KEEL_SRCDIR:-$B/..}
+if "$B/config.status" --config 2>/dev/null | grep -q enable-sanitizers; then
+    echo "1..0 # SKIP in the sanitizer build: it checks unit files, no C code of its own; the plain build runs it"
+    exit 0
+fi
 n=0
 failed=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
