@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kcd_int.h"
+#include "kio.h"
 #include "klog.h"
 
 struct kcd_dom *kcd_dom_find(struct kcd *k, uint32_t domid)
@@ -24,15 +25,10 @@ struct kcd_dom *kcd_dom_find(struct kcd *k, uint32_t domid)
 
 static void kcd_dom_log(struct kcd_dom *d, const char *buf, size_t len)
 {
-    while (d->log_fd >= 0 && len) {
-        ssize_t n = write(d->log_fd, buf, len);
-        if (n <= 0) {
-            klog(KLOG_WARN, "dom", "domain %u: log write: %s", d->domid, strerror(errno));
-            return;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
+    int rc = d->log_fd >= 0 ? kio_write_all(d->log_fd, buf, len) : 0;
+
+    if (rc < 0)
+        klog(KLOG_WARN, "dom", "domain %u: log write: %s", d->domid, strerror(-rc));
 }
 
 void kcd_dom_pump(struct kcd_dom *d)
