@@ -32,6 +32,7 @@ sh "$KD" start >"$KEEL_RUNDIR/kd1.out" 2>&1; ok $? "keel-domains start"
 r=0; for d in d1 d2 d3; do $XL domid $d >/dev/null 2>&1 || r=1; done
 ok $r "it created the three domains of the auto-start directory"
 sh "$KD" status >/dev/null; ok $? "keel-domains status: 0 (started, every auto-start domain runs)"
+sh "$KD" start 2>&1 | grep -q "already started"; ok $? "a second start does nothing (the lock exists)"
 $XL create -q "$S/examples/counter.cfg" name=other 2>/dev/null; ok $? "a fourth guest, not in the auto-start directory"
 
 # each dirtier's console streamed to a file (xl console ends when the domain goes)
@@ -72,7 +73,7 @@ ce=$($XL domid ce 2>/dev/null)
 log="$KEEL_RUNDIR/console/dom$ce.log"
 say() { printf '%s\n\035' "$1" | timeout 5 "$CONS" -r "$KEEL_RUNDIR" "$ce" >/dev/null 2>&1; }
 say before-rotation
-wait_until 5 grep -q "echo: before-rotation" "$log"; ok $? "its ring output is logged in dom$ce.log"
+wait_until 15 grep -q "echo: before-rotation" "$log"; ok $? "its ring output is logged in dom$ce.log"
 if command -v logrotate >/dev/null 2>&1; then
     sed "s|/run/keel|$KEEL_RUNDIR|g" "$S/etc/logrotate.d/keel" >"$KEEL_RUNDIR/logrotate.conf"
     logrotate -f -s "$KEEL_RUNDIR/logrotate.state" "$KEEL_RUNDIR/logrotate.conf" 2>"$KEEL_RUNDIR/logrotate.err"
@@ -82,7 +83,7 @@ else
     skip "logrotate with the snippet" "logrotate not installed (moved the log and sent SIGHUP by hand)"
 fi
 say after-rotation
-wait_until 5 grep -q "echo: after-rotation" "$log"; ok $? "after the rotation the output goes to a new dom$ce.log"
+wait_until 15 grep -q "echo: after-rotation" "$log"; ok $? "after the rotation the output goes to a new dom$ce.log"
 grep -q "echo: before-rotation" "$log.1" && ! grep -q "echo: after-rotation" "$log.1" && ! grep -q "before-rotation" "$log"
 ok $? "the rotated file keeps the old output only"
 host status | grep -q "^keel-consoled: running"; ok $? "keel-consoled still runs"
@@ -93,10 +94,10 @@ python3 -c 'import fcntl, sys, time
 f = open(sys.argv[1], "w"); fcntl.lockf(f, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(60)' \
     "$KEEL_RUNDIR/create.lock" >"$KEEL_RUNDIR/holder.out" 2>&1 &
 holder=$!
-wait_until 5 grep -q locked "$KEEL_RUNDIR/holder.out"
+wait_until 15 grep -q locked "$KEEL_RUNDIR/holder.out"
 $XL create -q "$S/examples/counter.cfg" name=lk 2>/dev/null &
 xlpid=$!
-wait_until 5 sh -c "grep -- '->.*POSIX.*WRITE $xlpid ' /proc/locks"; ok $? "xl create waits for xl.conf's lockfile held by another process"
+wait_until 15 sh -c "grep -- '->.*POSIX.*WRITE $xlpid ' /proc/locks"; ok $? "xl create waits for xl.conf's lockfile held by another process"
 $XL domid lk >/dev/null 2>&1; [ $? -ne 0 ]; ok $? "no domain is created while it waits"
 kill "$holder"; wait "$holder" 2>/dev/null
 wait "$xlpid"; ok $? "once the lock is released the creation goes on"
