@@ -62,6 +62,7 @@ if command -v bash >/dev/null 2>&1; then
     [ "$(comp xl save d1 "$S/examples/hello.c")" = "$S/examples/hello.cfg " ] &&
         [ "$(comp xl save d)" = "d1 d2 d3 " ]; ok $? "xl save: a domain, then a file"
     [ "$(comp xl help vcpu-p)" = "vcpu-pin " ]; ok $? "xl help <TAB> completes commands"
+    comp xl - | grep -q -- "-N" && comp xl - | grep -q -- "-v"; ok $? "xl -<TAB> completes the global options ($(comp xl -))"
 else
     skip "bash completion" "no bash"
 fi
