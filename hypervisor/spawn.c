@@ -67,6 +67,7 @@ static int uid_slot_claim(void)
 int hv_stub_init(const char *path)
 {
     struct stat st;
+    int rc = 0;
 
     if (path != hv.stub_path)
         snprintf(hv.stub_path, sizeof(hv.stub_path), "%s", path);
@@ -75,8 +76,12 @@ int hv_stub_init(const char *path)
         return -errno;
     if (fstat(hv.stub_fd, &st) < 0 || !S_ISREG(st.st_mode))
         return -ENOEXEC;
-    return 0;
+    /* the core's range of domain uids, claimed at start-up (not at the first create) */
+    if (uid_slot_fd < 0 && (rc = uid_slot_claim()) < 0)
+        klog_err("spawn", "no range of domain uids under " UID_SLOT_DIR ": %s", strerror(-rc));
+    return rc;
 }
+
 
 static void set_limit(int res, rlim_t v)
 {
