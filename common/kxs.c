@@ -401,18 +401,25 @@ int kxs_write(kxs *x, uint32_t tx, const char *path, const char *val)
     return kxs_request(x, KXS_WRITE, tx, buf, pl + vl, NULL, NULL);
 }
 
-int kxs_writef(kxs *x, uint32_t tx, const char *path, const char *fmt, ...)
+int kxs_vwritef(kxs *x, uint32_t tx, const char *path, const char *fmt, va_list ap)
 {
     char val[KXS_PAYLOAD_MAX];
-    va_list ap;
-    int n;
+    int n = vsnprintf(val, sizeof(val), fmt, ap);
 
-    va_start(ap, fmt);
-    n = vsnprintf(val, sizeof(val), fmt, ap);
-    va_end(ap);
     if (n < 0 || (size_t)n >= sizeof(val))
         return -E2BIG;
     return kxs_write(x, tx, path, val);
+}
+
+int kxs_writef(kxs *x, uint32_t tx, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = kxs_vwritef(x, tx, path, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int kxs_mkdir(kxs *x, uint32_t tx, const char *path)

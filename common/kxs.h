@@ -10,6 +10,7 @@
 #ifndef KEEL_KXS_H
 #define KEEL_KXS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,8 @@ int kxs_read_u64(kxs *x, uint32_t tx, const char *path, uint64_t max, uint64_t *
 int kxs_write(kxs *x, uint32_t tx, const char *path, const char *val);
 int kxs_writef(kxs *x, uint32_t tx, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+int kxs_vwritef(kxs *x, uint32_t tx, const char *path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 int kxs_mkdir(kxs *x, uint32_t tx, const char *path);
 int kxs_rm(kxs *x, uint32_t tx, const char *path);
 /* DIRECTORY: *names is one allocation (free(*names)) holding *n pointers then the strings. */

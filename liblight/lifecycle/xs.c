@@ -99,16 +99,17 @@ int kl__xs_write(kl_ctx *ctx, uint32_t tx, const char *path, const char *value)
 
 int kl__xs_writef(kl_ctx *ctx, uint32_t tx, const char *path, const char *fmt, ...)
 {
-    char value[1024];
     va_list ap;
-    int n;
+    int rc = xs_ready(ctx);
 
+    if (rc < 0)
+        return rc;
     va_start(ap, fmt);
-    n = vsnprintf(value, sizeof(value), fmt, ap);
+    rc = kxs_vwritef(ctx->xs, tx, path, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(value))
-        return kl__err(ctx, -E2BIG, "store: %s: value too long", path);
-    return kl__xs_write(ctx, tx, path, value);
+    if (rc == -E2BIG)
+        return kl__err(ctx, rc, "store: %s: value too long", path);
+    return xs_done(ctx, rc);
 }
 
 int kl__xs_set_perms(kl_ctx *ctx, uint32_t tx, const char *path, const char *const perms[], int n)
