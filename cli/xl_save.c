@@ -14,6 +14,7 @@
 #include "keel/ctrl.h"
 #include "stream/kg_stream.h"
 #include "xl.h"
+#include "xl_conf.h"
 #include "xl_progress.h"
 
 int xl_cmd_save(int argc, char **argv)
@@ -82,7 +83,7 @@ int xl_cmd_save(int argc, char **argv)
 
 int xl_cmd_restore(int argc, char **argv)
 {
-    int c, paused = 0, nowait = 0, fd, rc;
+    int c, paused = 0, nowait = 0, fd, rc, lock;
     kl_domain_config dc;
     kl_diag *d = kl_diag_new();
     uint32_t domid;
@@ -151,8 +152,13 @@ int xl_cmd_restore(int argc, char **argv)
     fprintf(stderr, " Savefile contains xl domain config in JSON format\n");
     if (cfgfile)
         fprintf(stderr, "Using config file \"%s\".\n", cfgfile);
-    rc = kl_domain_restore_image(ctx, &dc, fd, iflags, paused ? KL_CREATE_PAUSED : 0, &domid);
-    if (rc < 0)
+    if ((lock = xl_conf_lock()) == -1)                  /* xl.conf's lockfile, as create */
+        rc = -1;
+    else
+        rc = kl_domain_restore_image(ctx, &dc, fd, iflags, paused ? KL_CREATE_PAUSED : 0,
+                                     &domid);
+    xl_conf_unlock(lock);
+    if (rc < 0 && lock != -1)
         fprintf(stderr, "xl: restoring %s: %s\n", file, kl_ctx_error(ctx));
     else
         fprintf(stderr, "Domain %u (%s) restored\n", domid, dc.c_info.name ? dc.c_info.name : "");
