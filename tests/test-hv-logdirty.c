@@ -222,7 +222,9 @@ static void many_vcpus(int sync)
         tap_is_int(protected_pages(pid, BIG_PAGES), 0,
                    "after disabling, no guest page is write-protected any more");
     memcpy(before, live, bytes);
-    sleep(2);
+    /* each vCPU must get the CPU to show it writes: up to 15 s on a loaded (sanitizer) host */
+    for (int i = 0; i < 75 && vcpus_writing(before, live, ws) < BIG_VCPUS; i++)
+        usleep(200000);
     tap_is_int(vcpus_writing(before, live, ws), BIG_VCPUS,
                "after disabling, every one of the 32 vCPUs writes on (none left blocked)");
     tap_ok(hvhost_wait_console(&host, (uint32_t)domid, "errors 0", 3000) &&
