@@ -143,11 +143,11 @@ static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domc
     case KEEL_DOMCTL_SHADOW_OP:
         return hv_domctl_shadow_op(c, d, &dc->u.shadow);
     case KEEL_DOMCTL_GETDOMSTATE:
+        if ((rc = hv_vm_event_refuse_save(d)) < 0)
+            return rc;
         return hv_domctl_getdomstate(c, d, &dc->u.domstate);
     case KEEL_DOMCTL_SETDOMSTATE:
         return hv_domctl_setdomstate(c, d, &dc->u.domstate);
-        if ((rc = hv_vm_event_refuse_save(d)) < 0)
-            return rc;
     case KEEL_DOMCTL_CONSOLE_READ:
         return hv_domctl_console_read(c, d, &dc->u.console);
     default:
@@ -169,9 +169,6 @@ long hv_do_domctl(struct hv_caller *c, uint64_t cmd, uint64_t arg)
     d = hv_domain_get(dc.domain);
     if (!d)
         return -ESRCH;
-    if (d == hv.dom0 && dc.cmd != KEEL_DOMCTL_GETDOMAININFO && dc.cmd != KEEL_DOMCTL_GETVCPUINFO)
-        return -EINVAL;
-    if (d == hv.dom0 && dc.cmd == KEEL_DOMCTL_GETDOMAININFO) {
     if (dc.cmd == KEEL_DOMCTL_VM_EVENT_OP || dc.cmd == KEEL_DOMCTL_MONITOR_OP) {
         /* vm_event.c: FLASK judges guests' attempts too (xsm.c lets them through to here) */
         if ((rc = hv_vm_event_domctl(c, d, &dc)) >= 0) {
@@ -183,6 +180,9 @@ long hv_do_domctl(struct hv_caller *c, uint64_t cmd, uint64_t arg)
     }
     if (!hv_is_priv(c))
         return -EPERM;
+    if (d == hv.dom0 && dc.cmd != KEEL_DOMCTL_GETDOMAININFO && dc.cmd != KEEL_DOMCTL_GETVCPUINFO)
+        return -EINVAL;
+    if (d == hv.dom0 && dc.cmd == KEEL_DOMCTL_GETDOMAININFO) {
         if ((rc = hv_xsm_check(c, d, SECCLASS_DOMAIN, DOMAIN__GETDOMAININFO)) < 0)
             return rc;
         hv_domain_info(d, &dc.u.info);

@@ -117,10 +117,10 @@ struct hv_domain {
     int64_t time_offset;               /* guest system time = core system time + offset */
     uint64_t instance;                 /* unique over the core's life (grant.c) */
     struct hv_gnttab *gnt;             /* grant table (grant.c), NULL for Domain-0 */
+    struct hv_vm_event *vm_event;      /* monitoring (vm_event.c), from the first enable on */
 };
 
 /* Who is making a hypercall and where its buffers live. */
-    struct hv_vm_event *vm_event;      /* monitoring (vm_event.c), from the first enable on */
 struct hv_caller {
     struct hv_domain *d;               /* calling domain (Domain-0 for the control socket) */
     struct hv_vcpu *v;                 /* calling vCPU, NULL for the control socket */
@@ -282,10 +282,6 @@ void hv_gnttab_serve_guest(struct hv_domain *d, struct hv_vcpu *v, uint32_t seq,
 void hv_gnttab_conn_closed(struct hv_conn *conn);
 void **hv_conn_grant_slot(struct hv_conn *conn);   /* control.c: the connection's maptrack */
 
-/* memory.c */
-long hv_do_memory_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
-
-/* dispatch.c */
 /* vm_event.c: introspection (keel/vm_event.h); all under hv.lock except drain's first look, busy */
 void hv_vm_event_note(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg);
 long hv_vm_event_trap(struct hv_caller *c, uint64_t trapno);
@@ -302,6 +298,10 @@ void hv_vm_event_conn_closed(struct hv_conn *conn);
 long hv_vm_event_domctl(struct hv_caller *c, struct hv_domain *d, struct keel_domctl *dc);
 long hv_vm_event_refuse_save(struct hv_domain *d);
 
+/* memory.c */
+long hv_do_memory_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+
+/* dispatch.c */
 long hv_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg);
 
 /* domctl.c, sysctl.c */
