@@ -680,6 +680,59 @@ static void test_tcp_active(void)
     tap_ok(gets == puts_, "every transmit buffer came back");
 }
 
+/* A SYN from the peer with MSS and window scale options. */
+static size_t tcp_syn_ws(uint8_t *f, uint32_t seq, uint8_t shift)
+{
+    uint8_t t[28];
+
+    memset(t, 0, sizeof(t));
+    rt_put16(t, 40000);
+    rt_put16(t + 2, 5001);
+    rt_put32(t + 4, seq);
+    t[12] = (uint8_t)(28 / 4 << 4);
+    t[13] = SYN;
+    rt_put16(t + 14, 65535);
+    t[20] = 2;
+    t[21] = 4;
+    rt_put16(t + 22, 1460);
+    t[24] = 1;                               /* NOP, window scale */
+    t[25] = 3;
+    t[26] = 3;
+    t[27] = shift;
+    rt_put16(t + 16, rt_csum_fold(rt_csum_add(rt_csum_pseudo(PEER_IP, OUR_IP, 6, 28), t, 28)));
+    return ip_frame(f, PEER_IP, OUR_IP, RT_IPPROTO_TCP, t, 28);
+}
+
+static void test_tcp_wscale(void)
+{
+    static uint8_t big[512 * 1024];
+    uint8_t f[FRAME], d[1000];
+    struct out o;
+    struct tseg s;
+    uint32_t iss, pseq = 7000;
+
+    memset(d, 7, sizeof(d));
+    setup();
+    rt_tcp_init(&tcb, &net, sndb, sizeof(sndb), big, sizeof(big));
+    rt_tcp_listen(&tcb, 5001);
+    feed(f, tcp_syn_ws(f, pseq, 7));
+    o = parse_out(0);
+    tap_ok(nq == 1 && o.ok && o.proto == 6 && o.l4len >= 28 && (o.l4[12] >> 4) == 7 && o.l4[24] == 1 &&
+           o.l4[25] == 3 && o.l4[26] == 3 && o.l4[27] == 4 && rt_get16(o.l4 + 14) == 65535,
+           "a SYN with window scale 7 gets a SYN+ACK with ours (4 for 512 KiB), its window unscaled");
+    iss = o.ok && o.l4len >= 8 ? rt_get32(o.l4 + 4) : 0;
+    pseq++;
+    clear_q();
+    tseg_in(pseq, iss + 1, ACK, 100, NULL, 0);
+    tap_ok(tcb.state == RT_TCP_ESTABLISHED && tcb.snd_wnd == 100u << 7,
+           "the peer's window fields are scaled by its shift (100 << 7)");
+    tseg_in(pseq, iss + 1, ACK | PSH, 100, d, sizeof(d));
+    tseg_in(pseq + 1000, iss + 1, ACK | PSH, 100, d, sizeof(d));
+    s = tcp_out(nq ? nq - 1 : 0);
+    tap_ok(nq >= 1 && s.ok && s.flags == ACK && s.ack == pseq + 2000 && s.wnd == (sizeof(big) - 2000) >> 4,
+           "our ACK's window field is the free buffer >> 4 (%u)", s.wnd);
+}
+
 static void test_malformed_tcp(void)
 {
     uint8_t f[FRAME];
@@ -776,6 +829,7 @@ int main(void)
     test_udp();
     test_tcp_passive();
     test_tcp_active();
+    test_tcp_wscale();
     test_malformed_tcp();
     test_flood();
     return tap_done();
