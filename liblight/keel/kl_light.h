@@ -279,6 +279,11 @@ typedef struct kl_migrate_opts {
  * 0x80000000 (Keel-specific; Xen's xl refuses it), then the libxl v2 stream deflated (zlib
  * format). Without it the image is exactly the one kl_domain_save writes. */
 enum { KL_SAVE_ZLIB = 2 };
+/* The mandatory flags of xl's save image preamble (what xl prints as "info 0x%x"): the config
+ * is JSON, the stream is libxl's v2, and Keel's zlib flag. */
+#define KL_IMAGE_MANDATORY_JSON 1u
+#define KL_IMAGE_MANDATORY_STREAMV2 2u
+#define KL_IMAGE_MANDATORY_ZLIB 0x80000000u
 /* kl_domain_save with options (o may be NULL: as kl_domain_save(flags 0)). Cancelling leaves
  * the domain paused like a failure; the caller unpauses it. */
 int kl_domain_save_ext(kl_ctx *ctx, uint32_t domid, int fd, const kl_migrate_opts *o);

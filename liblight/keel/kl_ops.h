@@ -21,6 +21,8 @@ typedef struct kl_hostinfo {
     uint32_t cpu_khz;
     uint64_t total_kb, free_kb;      /* memory the core may give domains, and what is left */
     uint32_t abi_major, abi_minor;   /* the core's ABI version */
+    uint32_t max_cpu_id;
+    uint32_t capabilities;           /* KEEL_PHYSCAP_* (the log-dirty engine: live migration) */
 } kl_hostinfo;
 int kl_host_info(kl_ctx *ctx, kl_hostinfo *info);
 
