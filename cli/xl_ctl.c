@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keel/kl_vcpu.h"
 #include "xl.h"
 
 /* Commands of the form `xl CMD <Domain>`: open, find, act, report. */
@@ -265,13 +266,12 @@ int xl_cmd_vcpu_pin(int argc, char **argv)
     }
     for (uint32_t v = first; v <= last && !rc; v++) {
         uint64_t oh[KEEL_CPUMAP_WORDS], os[KEEL_CPUMAP_WORDS];
-        kc_handle *h = kl_ctx_kc(ctx);
-        if (kc_vcpu_getaffinity(h, domid, v, oh, os) < 0 ||
+        if (kl_vcpu_get_affinity(ctx, domid, v, oh, os) < 0 ||
             (strcmp(hs, "-") ? cpumap_parse(hs, hard) : (memcpy(hard, oh, sizeof(oh)), 0)) < 0 ||
             (strcmp(ss, "-") ? cpumap_parse(ss, soft) : (memcpy(soft, os, sizeof(os)), 0)) < 0)
             rc = 1;
-        else if (kc_vcpu_setaffinity(h, domid, v, hard, soft) < 0) {
-            fprintf(stderr, "Setting vcpu affinity failed: %s\n", kc_error(h));
+        else if (kl_vcpu_set_affinity(ctx, domid, v, hard, soft) < 0) {
+            fprintf(stderr, "Setting vcpu affinity failed: %s\n", kl_ctx_error(ctx));
             rc = 1;
         }
     }
