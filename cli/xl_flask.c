@@ -13,45 +13,33 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "keel/ctrl.h"
+#include "keel/kl_flask.h"
 #include "xl.h"
-
-
-static kc_handle *open_core(void)
-{
-    kc_handle *h = NULL;
-
-    if (kc_open(&h, NULL) < 0) {
-        fprintf(stderr, "%s\n", kc_error(h));
-        return NULL;
-    }
-    return h;
-}
 
 int xl_cmd_getenforce(int argc, char **argv)
 {
-    kc_handle *h;
+    kl_ctx *ctx;
     int rc;
 
     if (xl_getopt(argc, argv, "", "getenforce", 0) == XL_USAGE_ERROR)
         return 2;
-    if (!(h = open_core()))
+    if (!(ctx = xl_open()))
         return 1;
-    rc = kc_flask_getenforce(h);
+    rc = kl_flask_getenforce(ctx);
     if (rc == -ENOSYS)
         printf("Flask XSM Disabled\n");
     else if (rc < 0)
-        fprintf(stderr, "Failed to get enforcing mode: %s\n", kc_error(h));
+        fprintf(stderr, "Failed to get enforcing mode: %s\n", kl_ctx_error(ctx));
     else
         printf("%s\n", rc ? "Enforcing" : "Permissive");
-    kc_close(h);
+    kl_ctx_close(ctx);
     return rc < 0 && rc != -ENOSYS ? 1 : 0;
 }
 
 int xl_cmd_setenforce(int argc, char **argv)
 {
     const char *mode;
-    kc_handle *h;
+    kl_ctx *ctx;
     int on, rc;
 
     if (xl_getopt(argc, argv, "", "setenforce", 1) == XL_USAGE_ERROR)
@@ -65,18 +53,18 @@ int xl_cmd_setenforce(int argc, char **argv)
         xl_help("setenforce");
         return 2;
     }
-    if (!(h = open_core()))
+    if (!(ctx = xl_open()))
         return 1;
-    rc = kc_flask_setenforce(h, on);
+    rc = kl_flask_setenforce(ctx, on);
     if (rc == -ENOSYS)
         fprintf(stderr, "Flask XSM disabled\n");
     else if (rc < 0)
-        fprintf(stderr, "error occured while setting enforcing mode (%s)\n", kc_error(h));
-    kc_close(h);
+        fprintf(stderr, "error occured while setting enforcing mode (%s)\n", kl_ctx_error(ctx));
+    kl_ctx_close(ctx);
     return rc < 0 ? 1 : 0;
 }
 
-/* The core takes a policy of up to 1 MiB (kc_flask_load refuses more). */
+/* The core takes a policy of up to 1 MiB (kl_flask_load refuses more). */
 #define XL_POLICY_MAX (1u << 20)
 
 /* The whole policy file in a malloc'd buffer, or NULL after a message worded as Xen's xl's. */
@@ -121,25 +109,25 @@ int xl_cmd_loadpolicy(int argc, char **argv)
 {
     char *buf;
     size_t len;
-    kc_handle *h;
+    kl_ctx *ctx;
     int rc;
 
     if (xl_getopt(argc, argv, "", "loadpolicy", 1) == XL_USAGE_ERROR)
         return 2;
     if (!(buf = read_policy(argv[optind], &len)))
         return 1;
-    if (!(h = open_core())) {
+    if (!(ctx = xl_open())) {
         free(buf);
         return 1;
     }
-    rc = kc_flask_load(h, buf, len);
+    rc = kl_flask_load(ctx, buf, len);
     if (rc == -ENOSYS)
         fprintf(stderr, "Flask XSM disabled\n");
     else if (rc < 0)
-        fprintf(stderr, "Unable to load new Flask policy: %s\n", kc_error(h));
+        fprintf(stderr, "Unable to load new Flask policy: %s\n", kl_ctx_error(ctx));
     else
         printf("Successfully loaded policy.\n");
-    kc_close(h);
+    kl_ctx_close(ctx);
     free(buf);
     return rc < 0 ? 1 : 0;
 }
