@@ -9,10 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "keel/ctrl.h"
 #include <keel/kl_xml.h>
 
 #include "keel/kl_cpupool.h"
+#include "keel/kl_flask.h"
 #include "keel/kl_ops.h"
 #include "keel/kl_vcpu.h"
 #include "xl.h"
@@ -25,7 +25,7 @@ static const char *name_of(const kl_dominfo *d)
 /* The domain's FLASK label, or "-" when FLASK is disabled. */
 static const char *label_of(kl_ctx *ctx, const kl_dominfo *d, char *buf, size_t len)
 {
-    if (kc_flask_sid_to_context(kl_ctx_kc(ctx), d->ssidref, buf, len) < 0)
+    if (kl_flask_sid_to_context(ctx, d->ssidref, buf, len) < 0)
         snprintf(buf, len, "-");
     return buf;
 }
@@ -257,9 +257,9 @@ static const char *logdirty_engine(uint32_t caps)
 /* Can this host track dirty pages (live migration, Remus)? If not, say why and return -1. */
 int xl_logdirty_check(kl_ctx *ctx, const char *cmd)
 {
-    struct keel_sysctl_physinfo pi;
+    kl_hostinfo pi;
 
-    if (kc_physinfo(kl_ctx_kc(ctx), &pi) < 0 || (pi.capabilities & KEEL_PHYSCAP_LOGDIRTY_MASK))
+    if (kl_host_info(ctx, &pi) < 0 || (pi.capabilities & KEEL_PHYSCAP_LOGDIRTY_MASK))
         return 0;                      /* no answer: let the operation itself report */
     fprintf(stderr, "xl %s: this host cannot track a running domain's dirty pages: log-dirty "
             "engine %s\n", cmd, logdirty_engine(pi.capabilities));
@@ -281,9 +281,9 @@ static int free_cpus(kl_ctx *ctx)
 
 int xl_cmd_info(int argc, char **argv)
 {
-    struct keel_sysctl_physinfo pi;
+    kl_hostinfo pi;
     struct utsname un;
-    uint32_t major = 0, minor = 0, caps[8];
+    uint32_t major, minor, caps[8];
     kl_ctx *ctx;
     int c;
 
@@ -302,12 +302,13 @@ int xl_cmd_info(int argc, char **argv)
     }
     if (!(ctx = xl_open()))
         return 1;
-    if (kc_physinfo(kl_ctx_kc(ctx), &pi) < 0) {
-        fprintf(stderr, "libxl_physinfo failed: %s\n", kc_error(kl_ctx_kc(ctx)));
+    if (kl_host_info(ctx, &pi) < 0) {
+        fprintf(stderr, "libxl_physinfo failed: %s\n", kl_ctx_error(ctx));
         kl_ctx_close(ctx);
         return 1;
     }
-    kc_version(kl_ctx_kc(ctx), &major, &minor);
+    major = pi.abi_major;
+    minor = pi.abi_minor;
     uname(&un);
     INFO("host", "%s", un.nodename);
     INFO("release", "%s", un.release);
@@ -324,8 +325,8 @@ int xl_cmd_info(int argc, char **argv)
          caps[3], caps[4], caps[5], caps[6], caps[7]);
     INFO("virt_caps", "%s", "pv");
     INFO("logdirty_engine", "%s", logdirty_engine(pi.capabilities));
-    INFO("total_memory", "%llu", (unsigned long long)(pi.total_pages * KEEL_PAGE_SIZE >> 20));
-    INFO("free_memory", "%llu", (unsigned long long)(pi.free_pages * KEEL_PAGE_SIZE >> 20));
+    INFO("total_memory", "%llu", (unsigned long long)(pi.total_kb >> 10));
+    INFO("free_memory", "%llu", (unsigned long long)(pi.free_kb >> 10));
     INFO("sharing_freed_memory", "0");
     INFO("sharing_used_memory", "0");
     INFO("outstanding_claims", "0");
