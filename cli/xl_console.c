@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keel/kl_vcpu.h"
 #include "xl.h"
 
 #define XL_ESCAPE 0x1d
@@ -26,7 +27,7 @@ static int escape_char = XL_ESCAPE;  /* xl console -e */
 
 struct console {
     kl_ctx *ctx;
-    kc_handle *h;
+    kl_console_notify *notify;         /* new console_io output (VIRQ_CON_RING), or NULL */
     uint32_t domid;
     uint64_t off;                      /* console_io offset read so far */
     int ring;                          /* keel-consoled attach, or -1 */
@@ -125,7 +126,7 @@ static void try_attach(struct console *c)
     if (c->ring >= 0 || t >= c->attach_until || t < c->next_try)
         return;
     c->next_try = t + ATTACH_RETRY_MS;
-    if ((fd = ring_attach(kc_rundir(c->h), c->domid)) < 0) {
+    if ((fd = ring_attach(kl_ctx_rundir(c->ctx), c->domid)) < 0) {
         if (fd != -ENOENT)                           /* no daemon: stop trying */
             c->attach_until = 0;
         return;
@@ -141,7 +142,7 @@ static int drain_io(struct console *c)
 
     for (;;) {
         size_t len = sizeof(buf);
-        int rc = kc_domain_console_read(c->h, c->domid, &c->off, buf, &len, NULL);
+        int rc = kl_domain_console_read(c->ctx, c->domid, &c->off, buf, &len, NULL);
         if (rc < 0)
             return rc;
         if (!len)
@@ -205,7 +206,7 @@ static void flush_ring(struct console *c)
 }
 
 /* One turn: 1 to stop (shut down, gone, escape), 0 to go on, negative on error. */
-static int step(struct console *c, uint32_t port, int bound)
+static int step(struct console *c)
 {
     struct pollfd p[3];
     kl_dominfo info;
@@ -219,13 +220,13 @@ static int step(struct console *c, uint32_t port, int bound)
         flush_ring(c);
         return 1;
     }
-    p[n++] = (struct pollfd){ bound ? kc_evtchn_fd(c->h, port) : -1, POLLIN, 0 };
+    p[n++] = (struct pollfd){ c->notify ? kl_console_notify_fd(c->notify) : -1, POLLIN, 0 };
     p[n++] = (struct pollfd){ c->ring, POLLIN, 0 };
     p[n++] = (struct pollfd){ c->ring >= 0 && c->input ? 0 : -1, POLLIN, 0 };
     if (poll(p, (nfds_t)n, ATTACH_RETRY_MS) < 0)
         return errno == EINTR ? 0 : -errno;
-    if (p[0].revents && bound)
-        kc_evtchn_ack(c->h, port);
+    if (p[0].revents && c->notify)
+        kl_console_notify_ack(c->notify);
     if (p[1].revents && (rc = drain_ring(c)) < 0)
         return rc;
     if (p[2].revents && c->ring >= 0 && from_stdin(c))
@@ -235,22 +236,20 @@ static int step(struct console *c, uint32_t port, int bound)
 
 int xl_console_stream(kl_ctx *ctx, uint32_t domid)
 {
-    struct console c = { .ctx = ctx, .h = kl_ctx_kc(ctx), .domid = domid, .ring = -1,
-                         .input = 1 };
+    struct console c = { .ctx = ctx, .domid = domid, .ring = -1, .input = 1 };
     struct sigaction sa = { .sa_handler = on_sigint }, old;
-    uint32_t port = 0;
-    int bound, rc = 0;
+    int rc = 0;
 
     c.attach_until = now_ms() + ATTACH_WINDOW_MS;
-    bound = kc_evtchn_bind_virq(c.h, KEEL_VIRQ_CON_RING, &port) == 0;
+    if (kl_console_notify_open(ctx, &c.notify) < 0)
+        c.notify = NULL;                             /* no word of new output: poll every 200 ms */
     sigaction(SIGINT, &sa, &old);                    /* xl's own signal, not liblight's */
-    while (!interrupted && (rc = step(&c, port, bound)) == 0)
+    while (!interrupted && (rc = step(&c)) == 0)
         ;
     raw_off(&c);
     if (c.ring >= 0)
         close(c.ring);
-    if (bound)
-        kc_evtchn_close(c.h, port);
+    kl_console_notify_close(c.notify);
     sigaction(SIGINT, &old, NULL);
     return rc == -ENOENT || rc == 1 ? 0 : rc;
 }
