@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "keel/ctrl.h"
-#include "stream/kg_stream.h"
 #include "xl.h"
 #include "xl_conf.h"
 #include "xl_progress.h"
@@ -57,7 +55,7 @@ int xl_cmd_save(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "Saving to %s new xl format (info 0x%x/0x0/%u)%s\n", argv[optind + 1],
-            KG_XL_MANDATORY_FLAG_JSON | KG_XL_MANDATORY_FLAG_STREAMV2, 0,
+            KL_IMAGE_MANDATORY_JSON | KL_IMAGE_MANDATORY_STREAMV2, 0,
             o.flags & KL_SAVE_ZLIB ? ", zlib-compressed (Keel)" : "");
     if (xl_progress_wanted()) {
         o.progress = xl_progress_line;
@@ -146,8 +144,8 @@ int xl_cmd_restore(int argc, char **argv)
     }
     /* as xl: the preamble's flags and optional data length (config length + 4) */
     fprintf(stderr, "Loading new save file %s (new xl fmt info 0x%x/0x0/%zu)%s\n", file,
-            KG_XL_MANDATORY_FLAG_JSON | KG_XL_MANDATORY_FLAG_STREAMV2 |
-            (iflags & KL_SAVE_ZLIB ? 0x80000000u : 0), strlen(json) + 5,
+            KL_IMAGE_MANDATORY_JSON | KL_IMAGE_MANDATORY_STREAMV2 |
+            (iflags & KL_SAVE_ZLIB ? KL_IMAGE_MANDATORY_ZLIB : 0), strlen(json) + 5,
             iflags & KL_SAVE_ZLIB ? ", zlib-compressed (Keel)" : "");
     fprintf(stderr, " Savefile contains xl domain config in JSON format\n");
     if (cfgfile)
