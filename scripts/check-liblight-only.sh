@@ -1,9 +1,10 @@
 #!/bin/sh
 # check-liblight-only.sh PROGRAM... - fail when a program links libkeelctrl or libkeelguest
 # symbols itself: liblight is the toolstack's only way in (docs/architecture.md). Run by the
-# build (all-local of each checked program's Makefile.am) on the linked binary: libtool's real
-# binary in .libs/ when there is one, else the program. Reads the dynamic symbols the program
-# needs (nm -D --undefined-only) and prints every kc_* / kg_* among them.
+# build (all-local of each checked program's Makefile.am: daemons/keeld for keeld, cli for xl)
+# on the linked binary: libtool's real binary in .libs/ when there is one, else the program.
+# Reads the dynamic symbols the program needs (nm -D --undefined-only) and prints every
+# kc_* / kg_* among them.
 NM=${NM:-nm}
 status=0
 for prog in "$@"; do
