@@ -34,6 +34,7 @@ cleanup() {
     [ -n "${KEEL_RUNDIR:-}" ] && ip netns exec "${P}k" sh "$S/scripts/keel-host" stop >/dev/null 2>&1
     for n in $NS_LIST; do ip netns del "$n" 2>/dev/null; done
     [ -n "${KEEL_RUNDIR:-}" ] && rm -rf "$KEEL_RUNDIR"
+    [ -n "${T:-}" ] && rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
