@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hv.h"
@@ -94,6 +96,10 @@ static int init_shared(struct hv_domain *d)
     si->domid = d->domid;
     si->nr_vcpus = d->max_vcpus;
     si->nr_pages = d->mem_size >> KEEL_PAGE_SHIFT;
+    while (!si->instance && getrandom(&si->instance, sizeof(si->instance), 0) < 0 && errno == EINTR)
+        ;
+    if (!si->instance)
+        si->instance = ((uint64_t)d->domid << 32) ^ (uint64_t)time(NULL) ^ 1;
     for (uint32_t i = 0; i < d->max_vcpus; i++)
         si->vcpu_info[i].evtchn_upcall_mask = 1;
     h = HV_CTL(d->shared);

@@ -35,6 +35,15 @@ static char xs_msg[sizeof(struct xs_hdr) + XS_PAYLOAD_MAX + 1];
 static struct xs_event xs_evq[XS_EVQ];
 static unsigned xs_evq_head, xs_evq_len;
 
+/* The watches this guest holds, so that after a restore or migration (the shared page's
+ * instance changed: the new store knows none of them) they are registered again; each
+ * registration fires its watch once, so the guest looks at what changed meanwhile. */
+#define XS_WATCHES 32
+static struct xs_event xs_watches[XS_WATCHES];
+static unsigned xs_nwatches;
+static uint64_t xs_instance;
+static int xs_rewatching;
+
 /* ---- the device tree, found again after main() started (rt_boot keeps no pointer) ---- */
 
 static uint32_t be32(const uint8_t *b)
@@ -126,6 +135,7 @@ int rt_xs_init(void)
     if ((rc = rt_ring_info("store", &gfn, &xs_port)) < 0)
         return rc;
     xs_ring = (volatile struct xs_iface *)(KEEL_GUEST_BASE + (gfn << 12));
+    xs_instance = SHARED_INFO->instance;
     rt_sleep_until(0);                               /* binds VIRQ_TIMER for our waits */
     rt_set_handler(xs_port, xs_event, 0);
     rt_enable_events();
@@ -250,6 +260,8 @@ static int xs_errno(const char *name)
 
 /* Send type with payload parts a (NUL included if nul_a) and b; the reply body is copied to
  * out (NUL-terminated). Returns the reply length or a negative errno. */
+static void xs_check_resumed(void);
+
 static int xs_request(uint32_t type, const char *a, const char *b, int nul_b, char *out,
                       size_t size)
 {
@@ -261,6 +273,7 @@ static int xs_request(uint32_t type, const char *a, const char *b, int nul_b, ch
         return -19;
     if (la + lb > XS_PAYLOAD_MAX)
         return -7;
+    xs_check_resumed();
     memcpy(req, &h, sizeof(h));
     memcpy(req + sizeof(h), a, la);
     if (lb)
@@ -316,15 +329,50 @@ int rt_xs_directory(const char *path, char *buf, size_t size)
     return xs_request(XS_DIRECTORY, path, 0, 0, buf, size);
 }
 
+static int xs_watch_find(const char *path, const char *token)
+{
+    for (unsigned i = 0; i < xs_nwatches; i++)
+        if (!strcmp(xs_watches[i].path, path) && !strcmp(xs_watches[i].token, token))
+            return (int)i;
+    return -1;
+}
+
+static void xs_check_resumed(void)
+{
+    uint64_t now = SHARED_INFO->instance;
+
+    if (xs_rewatching || now == xs_instance)
+        return;
+    if (xs_instance) {
+        xs_rewatching = 1;
+        for (unsigned i = 0; i < xs_nwatches; i++)
+            xs_request(XS_WATCH, xs_watches[i].path, xs_watches[i].token, 1, 0, 0);
+        xs_rewatching = 0;
+    }
+    xs_instance = now;
+}
+
 int rt_xs_watch(const char *path, const char *token)
 {
     int rc = xs_request(XS_WATCH, path, token, 1, 0, 0);
+
+    /* kept (also when the store says EEXIST: it has it) if it fits the table */
+    if ((rc >= 0 || rc == -17) && xs_watch_find(path, token) < 0 && xs_nwatches < XS_WATCHES &&
+        strlen(path) < sizeof(xs_watches[0].path) && strlen(token) < sizeof(xs_watches[0].token)) {
+        rt_snprintf(xs_watches[xs_nwatches].path, sizeof(xs_watches[0].path), "%s", path);
+        rt_snprintf(xs_watches[xs_nwatches].token, sizeof(xs_watches[0].token), "%s", token);
+        xs_nwatches++;
+    }
     return rc < 0 ? rc : 0;
 }
 
 int rt_xs_unwatch(const char *path, const char *token)
 {
     int rc = xs_request(XS_UNWATCH, path, token, 1, 0, 0);
+    int i = xs_watch_find(path, token);
+
+    if (i >= 0)
+        xs_watches[i] = xs_watches[--xs_nwatches];
     return rc < 0 ? rc : 0;
 }
 
@@ -332,6 +380,7 @@ int rt_xs_wait_watch(char *path, size_t psize, char *token, size_t tsize, uint64
 {
     const struct xs_hdr *r = (const struct xs_hdr *)xs_msg;
 
+    xs_check_resumed();
     while (!xs_evq_len) {
         int rc = xs_recv(deadline);
         if (rc < 0)

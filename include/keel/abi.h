@@ -83,6 +83,9 @@ struct keel_shared_info {
     uint32_t domid;              /* this domain's id */
     uint32_t nr_vcpus;           /* maximum vCPUs of this domain */
     uint64_t nr_pages;           /* size of guest memory in pages */
+    uint64_t instance;           /* random, new for every domain the core creates: a guest that
+                                  * sees it change was restored or migrated (its store watches
+                                  * stayed behind: register them again) */
 };
 
 /* Frame pushed on the guest stack when the event callback is entered. The callback returns by
