@@ -192,14 +192,16 @@ static int from_stdin(struct console *c)
     return esc != NULL;
 }
 
-/* Pending ring output once the domain has shut down: what arrives within 100 ms. */
-static void flush_ring(struct console *c)
+/* Pending ring output once the domain has shut down or is gone: keel-consoled forwards what the
+ * guest wrote last and ends the attach when the domain goes, so read until that end, until
+ * quiet_ms pass without output (a domain that stays shut down keeps its attach), or 1 s. */
+static void flush_ring(struct console *c, int quiet_ms)
 {
-    long long end = now_ms() + 100;
+    long long end = now_ms() + 1000;
 
     while (c->ring >= 0 && now_ms() < end) {
         struct pollfd p = { c->ring, POLLIN, 0 };
-        if (poll(&p, 1, 20) <= 0)
+        if (poll(&p, 1, quiet_ms) <= 0)
             break;
         drain_ring(c);
     }
@@ -210,14 +212,19 @@ static int step(struct console *c)
 {
     struct pollfd p[3];
     kl_dominfo info;
-    int n = 0, rc;
+    int n = 0, rc, gone;
 
     try_attach(c);
-    if ((rc = drain_io(c)) < 0 || (rc = kl_domain_info(c->ctx, c->domid, &info)) < 0)
+    rc = drain_io(c);
+    if ((gone = kl_domain_info(c->ctx, c->domid, &info)) == -ENOENT || gone == -ESRCH) {
+        flush_ring(c, 1000);                         /* destroyed (on_poweroff=destroy) */
+        return 1;
+    }
+    if (rc < 0 || (rc = gone) < 0)
         return rc;
     if (info.shutdown) {
         drain_io(c);
-        flush_ring(c);
+        flush_ring(c, 300);
         return 1;
     }
     p[n++] = (struct pollfd){ c->notify ? kl_console_notify_fd(c->notify) : -1, POLLIN, 0 };
