@@ -5,8 +5,9 @@
  * the tap. MARK n (the guest is paused for checkpoint n) closes epoch n: the frames held so far
  * belong to it; RELEASE n (the backup acknowledged checkpoint n) writes them to the tap, in
  * order. Frames towards the guest are not held. The hold is bounded (NB_REMUS_CAP bytes): a
- * frame beyond it is dropped and counted, as a full queue would. A closed hub connection ends
- * protection and sends what is held (the hub releases or fences first: docs/remus.md). */
+ * frame beyond it is dropped and counted, as a full queue would. A closed hub connection (or
+ * the BE key removed) ends protection and drops what is still held: the hub sends RELEASE
+ * before it stops unless it fenced the domain or died (docs/remus.md). */
 #include "config.h"
 
 #include <errno.h>
@@ -65,11 +66,15 @@ void nb_remus_close(struct nb_vif *v, int flush)
 
     if (!r)
         return;
-    if (!flush) {
-        for (struct nb_held *h = r->head; h; h = h->next)
-            v->st.tx_dropped++;
+    if (flush)
+        nb_remus_send_upto(v, 0, 1);
+    while (r->head) {                /* not released: the backup never had the state */
+        struct nb_held *h = r->head;
+        r->head = h->next;
+        r->dropped++;
+        v->st.tx_dropped++;
+        free(h);
     }
-    nb_remus_send_upto(v, 0, 1);
     klog_info(v->name, "remus: output commit ends: %llu frames held, %llu released, %llu dropped",
               (unsigned long long)r->held, (unsigned long long)r->released,
               (unsigned long long)r->dropped);
@@ -123,7 +128,7 @@ void nb_remus_reconcile(struct nb_vif *v)
     if (want && !v->remus)
         nb_remus_open(v);
     else if (!want && v->remus)
-        nb_remus_close(v, 1);
+        nb_remus_close(v, 0);        /* the hub sent RELEASE first unless it fenced */
 }
 
 int nb_remus_fd(const struct nb_vif *v)
@@ -161,7 +166,8 @@ void nb_remus_input(struct nb_vif *v)
     if (n <= 0) {
         if (n < 0 && errno == EINTR)
             return;
-        return nb_remus_close(v, 1);  /* the hub is gone (it released or fenced first) */
+        return nb_remus_close(v, 0);  /* the hub is gone: it sent RELEASE first unless it
+                                       * fenced or died; unacknowledged output never leaves */
     }
     r->inlen += (size_t)n;
     while (v->remus && r->inlen >= msg) {

@@ -74,6 +74,7 @@ static int send_checkpoints(kl_ctx *ctx, uint32_t domid, int fd, int from_fd,
                                o->interval_ms : 200, .cancel = o ? o->cancel : NULL };
     struct kl__remus_hub *hub = NULL;
     struct kg_save_stats st = { 0 };
+    struct kl__fe_set fe = { 0 };
     kl_domain_config dc;
     kl_dominfo info;
     char err[512] = "", *json = NULL;
@@ -83,6 +84,14 @@ static int send_checkpoints(kl_ctx *ctx, uint32_t domid, int fd, int from_fd,
     if ((rc = kl_domain_get_config(ctx, domid, &dc)) == 0 && !(json = kl_domain_config_to_json(&dc)))
         rc = kl__err(ctx, -ENOMEM, "domain %u: cannot write its configuration as JSON", domid);
     kl_domain_config_dispose(&dc);
+    /* the frontends' keys travel in the preamble (device_fe.c): after a failover the backup's
+     * backends attach to the rings the guest runs on, as after a migration. Read once: a
+     * guest that reconnects a device while protected fails over with the keys of its start. */
+    if (rc == 0 && (rc = kl__fe_collect(ctx, domid, &fe)) == 0 &&
+        (rc = kl__fe_json_insert(&fe, &json)) < 0)
+        rc = kl__err(ctx, rc, "remus: domain %u: cannot add its frontends' keys to the "
+                     "configuration JSON", domid);
+    kl__fe_free(&fe);
     if (rc == 0 && (rc = kl__rings_read(ctx, domid, &so.rings)) == 0)
         rc = kl__remus_hub_start(ctx, domid, o && o->no_disk, o && o->no_net, from_fd,
                                  o && o->timeout_ms ? (int)o->timeout_ms : kl__remus_timeout(),
