@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,12 @@ static void on_signal(int sig)
 struct remus_args {
     long interval;
     const char *sshcmd, *host;
-    int blackhole, unsafe, no_netbuf, no_diskbuf, no_wait;
+    int blackhole, unsafe, no_netbuf, no_diskbuf, no_wait, debug;
+};
+
+enum { OPT_DEBUG = 1000 };
+static const struct option remus_longopts[] = {
+    { "debug", 0, 0, OPT_DEBUG }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static int parse(int argc, char **argv, struct remus_args *a)
@@ -35,8 +41,12 @@ static int parse(int argc, char **argv, struct remus_args *a)
     int c;
     char *end;
 
-    while ((c = xl_getopt(argc, argv, "i:us:eN:Fbndcp", "remus", 1)) != -1) {
+    while ((c = getopt_long(argc, argv, "+hi:us:eN:Fbndcp", remus_longopts, NULL)) != -1) {
         switch (c) {
+        case 'h':
+            xl_help("remus");
+            exit(0);
+        case OPT_DEBUG: a->debug = 1; break;
         case 'i':
             a->interval = strtol(optarg, &end, 10);
             if (*end || a->interval < 10 || a->interval > 60000) {
@@ -55,8 +65,15 @@ static int parse(int argc, char **argv, struct remus_args *a)
         case 'c': case 'p':
             fprintf(stderr, "xl remus: COLO (-c, -p) is not supported by Keel\n");
             return -1;
-        default: return -1;
+        default:
+            xl_help("remus");
+            return -1;
         }
+    }
+    if (argc - optind < 1) {
+        fprintf(stderr, "'xl remus' requires at least 1 argument.\n\n");
+        xl_help("remus");
+        return -1;
     }
     if ((a->blackhole || a->no_netbuf || a->no_diskbuf) && !a->unsafe) {
         fprintf(stderr, "xl remus: -b, -n and -d are unsafe: add -F to use them\n");
@@ -117,7 +134,9 @@ int xl_cmd_remus(int argc, char **argv)
     o.cancel = &stop_flag;
     o.no_net = a.no_netbuf;              /* -n: output leaves at once (unsafe) */
     o.no_disk = a.no_diskbuf;            /* -d: the backup's disk is the user's business */
-    o.debug = getenv("KEEL_REMUS_DEBUG") && *getenv("KEEL_REMUS_DEBUG");
+    /* -F and --debug report each checkpoint on stderr (as Xen's xl remus does in its unsafe and
+     * debug modes); so does $KEEL_REMUS_DEBUG */
+    o.debug = a.unsafe || a.debug || (getenv("KEEL_REMUS_DEBUG") && *getenv("KEEL_REMUS_DEBUG"));
     rc = kl_domain_remus_send(ctx, domid, to, from, &o, &n);
     close(to);
     if (from >= 0)

@@ -94,8 +94,9 @@ EOF
 cat >"$W/verdict.py" <<'EOF'
 # verdict.py LOG TKILL: the answers by sequence number must carry strictly increasing values
 # (each increment acknowledged before the kill is in the state that answers after it).
-# Prints "acked N (before the kill B) lost L first-after S" (L: acknowledged increments the
-# answers after the kill do not include; S: seconds from the kill to the first answer after it).
+# Prints "acked N before B lost L nonmono M first-after S" (L: acknowledged values that a later
+# request's answer does not exceed, i.e. increments the state lost; M: answers in request order
+# that did not increase; S: seconds from the kill to the first answer after it).
 import sys
 acks, tk = [], float(sys.argv[2])
 for l in open(sys.argv[1]):
@@ -105,11 +106,12 @@ for l in open(sys.argv[1]):
 acks.sort()
 before = [a for a in acks if a[2] <= tk]
 after = [a for a in acks if a[2] > tk]
-top = max((a[1] for a in before), default=0)
-lost = 0
-if after:
-    first = min(after, key=lambda a: a[0])
-    lost = max(0, top - first[1] + 1)
+# an acknowledged value is lost when a later request was answered with a value not above it
+lost, low = 0, None
+for a in reversed(acks):
+    if low is not None and low <= a[1]:
+        lost += 1
+    low = a[1] if low is None else min(low, a[1])
 lost_any = sum(1 for i in range(1, len(acks)) if acks[i][1] <= acks[i - 1][1])
 fa = min((a[2] for a in after), default=None)
 print("acked %d before %d lost %d nonmono %d first-after %s" % (len(acks), len(before), lost,

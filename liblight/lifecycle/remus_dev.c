@@ -60,12 +60,12 @@ int kl__remus_timeout(void)
     return v >= 10 && v <= 600000 ? (int)v : 1000;
 }
 
-static uint64_t mono_ms(void)
+static uint64_t mono_us(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* ---- primary: the hub ------------------------------------------------------------------ */
@@ -90,7 +90,7 @@ struct kl__remus_hub {
     int ndev;
     struct buf out;                  /* the disk records of the checkpoint being written */
     uint32_t acked;
-    uint64_t t_pause;
+    uint64_t t_pause, cp_bytes;          /* checkpoint being taken: pause start (us), disk bytes */
 };
 
 static int hub_send(struct hub_dev *d, uint32_t type, uint32_t epoch)
@@ -424,16 +424,19 @@ int kl__remus_hub_checkpoint(void *arg, enum kg_cp_phase phase, uint32_t n,
                              struct kg_stream_writer *w)
 {
     struct kl__remus_hub *h = arg;
+    uint64_t paused;
     int rc = 0;
 
     switch (phase) {
     case KG_CP_PAUSED:
-        h->t_pause = mono_ms();
+        h->t_pause = mono_us();
+        h->cp_bytes = 0;
         pthread_mutex_lock(&h->mu);
         hub_broadcast(h, 0, KREMUS_MARK, n);
         rc = hub_wait(h, hub_all_marked, n, h->timeout_ms);
         for (int i = 0; rc == 0 && i < h->ndev; i++)
             if (h->dev[i].kind == KREMUS_DISK && h->dev[i].recs.len) {
+                h->cp_bytes += h->dev[i].recs.len;
                 if (buf_put(&h->out, h->dev[i].recs.p, h->dev[i].recs.len) < 0)
                     rc = -ENOMEM;
                 h->dev[i].recs.len = 0;
@@ -450,6 +453,7 @@ int kl__remus_hub_checkpoint(void *arg, enum kg_cp_phase phase, uint32_t n,
         pthread_mutex_unlock(&h->mu);
         return rc;
     case KG_CP_RESUMED:
+        paused = mono_us() - h->t_pause;
         if (h->ack_fd >= 0 && (rc = hub_wait_ack(h, n)) < 0) {
             klog(KLOG_WARN, "light", "remus: domain %u: no acknowledgement of checkpoint %u "
                  "from the backup: %s", h->domid, n, strerror(-rc));
@@ -458,9 +462,12 @@ int kl__remus_hub_checkpoint(void *arg, enum kg_cp_phase phase, uint32_t n,
         pthread_mutex_lock(&h->mu);
         hub_broadcast(h, KREMUS_NET, KREMUS_RELEASE, n);
         pthread_mutex_unlock(&h->mu);
-        if (h->debug)
-            fprintf(stderr, "Remus: checkpoint %u acknowledged (%llu ms after the pause)\n", n,
-                    (unsigned long long)(mono_ms() - h->t_pause));
+        if (h->debug)              /* xl remus -F / --debug: one line per checkpoint */
+            fprintf(stderr, "Remus: checkpoint %u: guest paused %llu us, disk %llu KiB "
+                    "mirrored, %s %llu us after the pause, output released\n", n,
+                    (unsigned long long)paused, (unsigned long long)(h->cp_bytes + 1023) / 1024,
+                    h->ack_fd >= 0 ? "acknowledged" : "no backup to acknowledge,",
+                    (unsigned long long)(mono_us() - h->t_pause));
         return 0;
     }
     return 0;
