@@ -98,9 +98,14 @@ static void vt_ready(int mark)
     }
 }
 
-static long vt_spin_us(void)
+/* poll(), but while an instance runs a command look without sleeping for up to
+ * $KEEL_VTPMD_SPIN_US (default 50 us; 0 = never), yielding between looks: a short command's
+ * response is then taken without a wake-up of the manager (measured: bench/bench-vtpm.sh). */
+static int vt_poll(struct pollfd *p, int n, int timeout, int busy)
 {
     static long spin_us = -1;
+    struct timespec t0, t;
+    int rc;
 
     if (spin_us < 0) {
         const char *e = getenv("KEEL_VTPMD_SPIN_US");
@@ -108,37 +113,14 @@ static long vt_spin_us(void)
         if (spin_us < 0 || spin_us > 1000)
             spin_us = 50;
     }
-    return spin_us;
-}
-
-static int vt_any_submitted(void)
-{
-    for (int i = 0; i < VT_MAX_DEVS; i++)
-        if (vt.devs[i].used && vt_ring_submitted(&vt.devs[i]))
-            return 1;
-    return 0;
-}
-
-/* poll(), but look without sleeping for up to $KEEL_VTPMD_SPIN_US (default 50 us; 0 = never),
- * yielding between looks, while an instance runs a command (busy: its response is then taken
- * without a wake-up of the manager) and after a guest was answered (watch: a guest sending
- * commands back to back has its next SUBMIT seen in its page before the notification's
- * wake-up). Returns 0 with nothing ready when a SUBMIT was seen. Measured: bench/bench-vtpm.sh. */
-static int vt_poll(struct pollfd *p, int n, int timeout, int busy, int watch)
-{
-    long spin_us = vt_spin_us();
-    uint64_t t0;
-    int rc;
-
-    if ((!busy && !watch) || !spin_us || timeout == 0)
+    if (!busy || !spin_us || timeout == 0)
         return poll(p, (nfds_t)n, timeout);
-    t0 = vt_now_ns();
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         if ((rc = poll(p, (nfds_t)n, 0)) != 0)
             return rc;
-        if (watch && vt_any_submitted())
-            return 0;
-        if (vt_now_ns() - t0 >= (uint64_t)spin_us * 1000u)
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000000L + (t.tv_nsec - t0.tv_nsec) / 1000 >= spin_us)
             return poll(p, (nfds_t)n, timeout);
         sched_yield();
     }
@@ -150,8 +132,7 @@ static int vt_round(int sfd)
     struct pollfd p[3 + 5 * VT_MAX_DEVS];
     int kind[3 + 5 * VT_MAX_DEVS], dev[3 + 5 * VT_MAX_DEVS];
     char *path, *tok;
-    int n = 3, ev = 0, busy = 0, watch = 0;
-    uint64_t now = vt_now_ns();
+    int n = 3, ev = 0, busy = 0;
 
     p[0] = (struct pollfd){ kxs_fd(vt.xs), POLLIN, 0 };
     p[1] = (struct pollfd){ sfd, POLLIN, 0 };
@@ -164,7 +145,6 @@ static int vt_round(int sfd)
         if (!d->used)
             continue;
         busy |= d->busy != VT_SRC_NONE;
-        watch |= d->connected && now - d->answered_ns < (uint64_t)vt_spin_us() * 1000u;
         for (int k = 0; k < 5; k++) {
             if (fds[k] < 0)
                 continue;
@@ -173,11 +153,8 @@ static int vt_round(int sfd)
             dev[n++] = i;
         }
     }
-    if (vt_poll(p, n, kxs_pending(vt.xs) ? 0 : -1, busy, watch) < 0 && errno != EINTR)
+    if (vt_poll(p, n, kxs_pending(vt.xs) ? 0 : -1, busy) < 0 && errno != EINTR)
         return -1;
-    for (int i = 0; i < VT_MAX_DEVS; i++)
-        if (vt.devs[i].used && vt_ring_submitted(&vt.devs[i]))
-            vt_ring_event(&vt.devs[i]);      /* seen before its notification */
     if (p[1].revents & POLLIN) {
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof(si)) > 0) {

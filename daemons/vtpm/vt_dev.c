@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "keel/io/tpmif.h"
 #include "klog.h"
@@ -455,23 +454,6 @@ static void vt_guest_answer(struct vt_dev *d, const uint8_t *resp, uint32_t len)
     }
     vt_extra_unmap(d);
     vt_notify(d);
-    d->answered_ns = vt_now_ns();
-}
-
-/* 1 if the guest's page holds a SUBMIT that is not taken yet: the manager may take it before
- * (or without) the event-channel notification that follows it. */
-int vt_ring_submitted(const struct vt_dev *d)
-{
-    return d->connected && !d->guest_pending && d->busy != VT_SRC_GUEST && !d->frozen &&
-           __atomic_load_n(d->page + 4, __ATOMIC_ACQUIRE) == KEEL_TPMIF_STATE_SUBMIT;
-}
-
-uint64_t vt_now_ns(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 void vt_deliver(struct vt_dev *d, int src, const uint8_t *resp, uint32_t len)

@@ -50,7 +50,6 @@ struct vt_dev {
     struct vt_req req;
     int guest_pending;                   /* a checked guest command waits for the instance */
     int cancelled;                       /* the guest cancelled the command with the instance */
-    uint64_t answered_ns;                /* CLOCK_MONOTONIC of the last answer to the guest */
     uint8_t gcmd[VT_TPM_BUF];
     unsigned rejects;
     /* the tpm2-tools socket (swtpm TCTI: data socket and <path>.ctrl) */
@@ -91,8 +90,6 @@ void vt_scan(void);
 void vt_dev_reconcile(struct vt_dev *d);
 void vt_dev_close(struct vt_dev *d, int save);
 void vt_ring_event(struct vt_dev *d);
-int vt_ring_submitted(const struct vt_dev *d);
-uint64_t vt_now_ns(void);
 void vt_deliver(struct vt_dev *d, int src, const uint8_t *resp, uint32_t len);
 struct vt_dev *vt_dev_find(uint32_t domid, uint32_t devid);
 void vt_stop_all(void);
