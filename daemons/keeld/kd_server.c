@@ -23,6 +23,7 @@
 #include <event2/thread.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "kd_server.h"
 #include "klog.h"
@@ -37,7 +38,8 @@ struct conn {
     struct bufferevent *bev;
     bool authed;                     /* may call methods (Unix peers and TLS client certs: at once) */
     bool is_tcp;
-    bool readonly;                   /* admitted through --readonly-group: no state changes */
+    bool readonly;                   /* a read-only role: no state changes */
+    bool cert_check;                 /* TLS: the role comes from the certificate's CN (--access) */
     unsigned topics;
     unsigned inflight;
     bool discarding;                 /* inside an over-long message: dropped up to its newline */
@@ -314,6 +316,31 @@ static bool rate_ok(struct conn *c)
     return true;
 }
 
+/* A TLS peer's role from its certificate's subject CN (verified against --tls-ca by the
+ * handshake), looked up once: true when it has one (c->authed, c->readonly set). */
+static bool cert_role(struct conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    X509 *x = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+    char cn[256] = "";
+    enum kd_role role = KD_ROLE_NONE;
+
+    if (x && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+                                       sizeof(cn)) > 0)
+        role = kd_access_cert(opts.access, cn);
+    X509_free(x);
+    c->cert_check = false;
+    c->authed = role != KD_ROLE_NONE;
+    c->readonly = role == KD_ROLE_READONLY;
+    if (role == KD_ROLE_NONE)
+        klog(KLOG_WARN, "server", "%s: certificate CN '%s' has no role in the access file",
+             c->peer, cn);
+    else
+        snprintf(c->peer + strlen(c->peer), sizeof(c->peer) - strlen(c->peer), " cn=%.24s%s", cn,
+                 c->readonly ? " (read-only)" : "");
+    return c->authed;
+}
+
 /* Methods that concern the connection itself, answered on the loop. 1 if handled. */
 static int local_method(struct conn *c, const struct kd_req *r)
 {
@@ -324,12 +351,19 @@ static int local_method(struct conn *c, const struct kd_req *r)
     if (!strcmp(r->method, "auth.login")) {
         yajl_val t = kd_param(r->params, "token");
         const char *ts = t && YAJL_IS_STRING(t) ? YAJL_GET_STRING(t) : NULL;
-        if (!opts.token || !ts || strcmp(ts, opts.token)) {
+        enum kd_role role = kd_access_token(opts.access, ts);
+        if (role == KD_ROLE_NONE && opts.token && ts && !strcmp(ts, opts.token))
+            role = KD_ROLE_FULL;              /* --token-file */
+        if (role == KD_ROLE_NONE) {
             klog(KLOG_WARN, "server", "%s: authentication failed", c->peer);
             send_error(c, r->id, KD_DENIED, "authentication failed");
             return 1;
         }
         c->authed = true;
+        if (c->is_tcp)                        /* a Unix peer keeps the role of its credentials */
+            c->readonly = role == KD_ROLE_READONLY;
+        if (c->readonly)
+            klog(KLOG_INFO, "server", "%s: authenticated read-only", c->peer);
     } else if ((sub = !strcmp(r->method, "events.subscribe")) || !strcmp(r->method, "events.unsubscribe")) {
         unsigned mask = 0;
         topics = kd_param(r->params, "topics");
@@ -432,6 +466,13 @@ static void handle_message(struct conn *c, const char *line, size_t len)
         return;
     }
     if (!j->batch.is_batch && !j->batch.reqs[0].code && local_method(c, &j->batch.reqs[0])) {
+        kd_batch_free(&j->batch);
+        free(j);
+        return;
+    }
+    if (c->cert_check && !cert_role(c)) {
+        send_error(c, j->batch.is_batch ? NULL : j->batch.reqs[0].id, KD_DENIED,
+                   "permission denied: the client certificate has no role in the access file");
         kd_batch_free(&j->batch);
         free(j);
         return;
@@ -580,8 +621,10 @@ static void unix_accept(struct evconnlistener *l, evutil_socket_t fd, struct soc
         return;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
         cr.uid = (uid_t)-1, cr.gid = (gid_t)-1, cr.pid = 0;
-    full = cr.uid == 0 || cr.uid == getuid() || (opts.allow_gid >= 0 && cr.gid == (gid_t)opts.allow_gid);
-    ro = !full && opts.ro_gid >= 0 && cr.gid == (gid_t)opts.ro_gid;
+    full = cr.uid == 0 || cr.uid == getuid() || (opts.allow_gid >= 0 && cr.gid == (gid_t)opts.allow_gid) ||
+           kd_access_group(opts.access, cr.gid) == KD_ROLE_FULL;
+    ro = !full && ((opts.ro_gid >= 0 && cr.gid == (gid_t)opts.ro_gid) ||
+                   kd_access_group(opts.access, cr.gid) == KD_ROLE_READONLY);
     if (!full && !ro) {
         static const char msg[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32007,"
                                   "\"message\":\"permission denied\"}}\n";
@@ -605,6 +648,7 @@ static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sock
                        int slen, void *arg)
 {
     struct bufferevent *bev;
+    struct conn *c;
     char peer[64] = "tcp";
     SSL *ssl;
 
@@ -624,8 +668,13 @@ static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sock
         evutil_closesocket(fd);
         return;
     }
-    /* with a CA the handshake already verified a client certificate: no token needed */
-    add_conn(bev, opts.tls_ca != NULL, true, peer);
+    /* with a CA the handshake already verified a client certificate: no token needed; with
+     * certificate rules in the access file its CN decides the role at the first request */
+    c = add_conn(bev, opts.tls_ca != NULL, true, peer);
+    if (c && opts.tls_ca && kd_access_has(opts.access, "cert")) {
+        c->authed = false;
+        c->cert_check = true;
+    }
 }
 
 int kd_server_run(const struct kd_opts *o)

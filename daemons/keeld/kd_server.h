@@ -7,12 +7,14 @@
 #include <sys/socket.h>
 
 #include "kd.h"
+#include "kd_access.h"
 
 struct kd_opts {
     const char *rundir, *socket, *pidfile;
     const char *listen;              /* ADDR:PORT for TCP+TLS, or NULL */
     const char *tls_cert, *tls_key, *tls_ca;
     const char *token;               /* TCP clients without a client certificate: auth.login */
+    const struct kd_access *access;  /* --access: roles of groups, certificates, tokens */
     int allow_gid;                   /* also admit this group on the Unix socket (-1: none) */
     int ro_gid;                      /* admit this group read-only (-1: none) */
     size_t max_msg, max_backlog;

@@ -36,6 +36,8 @@ static void usage(FILE *f)
         "                          --tls-ca for client certificates or --token-file)\n"
         "      --tls-cert F, --tls-key F, --tls-ca F   PEM files\n"
         "      --token-file F      TCP clients without a certificate call auth.login with it\n"
+        "      --access F          roles (full, readonly) of groups, client certificates (CN)\n"
+        "                          and tokens, one 'ROLE KIND VALUE' a line (README)\n"
         "      --max-message N     bytes per message (default 1048576)\n"
         "      --max-connections N (default 256)   --max-inflight N per connection (default 32)\n"
         "      --rate N            requests per second per connection (default 500, burst 2x)\n"
@@ -105,7 +107,7 @@ void kd_stop_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 enum { O_ROGROUP = 999, O_GROUP = 1000, O_LISTEN, O_CERT, O_KEY, O_CA, O_TOKEN, O_MSG, O_CONNS, O_INFL, O_RATE,
-       O_IDLE, O_WORKERS };
+       O_IDLE, O_WORKERS, O_ACCESS };
 
 static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
 {
@@ -116,7 +118,7 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         { "token-file", 1, 0, O_TOKEN }, { "max-message", 1, 0, O_MSG },
         { "max-connections", 1, 0, O_CONNS }, { "max-inflight", 1, 0, O_INFL },
         { "rate", 1, 0, O_RATE }, { "idle", 1, 0, O_IDLE }, { "workers", 1, 0, O_WORKERS },
-        { 0, 0, 0, 0 } };
+        { "access", 1, 0, O_ACCESS }, { 0, 0, 0, 0 } };
     int c;
     long v;
     char *end;
@@ -146,10 +148,21 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         case O_RATE: o->rate = (double)v; o->burst = 2.0 * (double)v; break;
         case O_IDLE: o->idle_s = (unsigned)v; break;
         case O_WORKERS: o->workers = (unsigned)v; break;
+        case O_ACCESS: {
+            struct kd_access *a;
+            char err[512];
+            if (kd_access_load(optarg, &a, err, sizeof(err)) < 0) {
+                fprintf(stderr, "keeld: %s\n", err);
+                return -EINVAL;
+            }
+            kd_access_free((struct kd_access *)o->access);
+            o->access = a;
+            break;
+        }
         default: usage(stderr); return -EINVAL;
         }
         if (optarg && c >= O_ROGROUP && c != O_LISTEN && c != O_CERT && c != O_KEY && c != O_CA &&
-            c != O_TOKEN && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && v == 0))) {
+            c != O_TOKEN && c != O_ACCESS && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && v == 0))) {
             fprintf(stderr, "keeld: %s: not a number in range\n", optarg);
             return -EINVAL;
         }
@@ -158,8 +171,10 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         usage(stderr);
         return -EINVAL;
     }
-    if (o->listen && (!o->tls_cert || !o->tls_key || (!o->tls_ca && !o->token))) {
-        fprintf(stderr, "keeld: --listen needs --tls-cert, --tls-key and --tls-ca or --token-file\n");
+    if (o->listen && (!o->tls_cert || !o->tls_key ||
+                      (!o->tls_ca && !o->token && !kd_access_has(o->access, "token")))) {
+        fprintf(stderr, "keeld: --listen needs --tls-cert, --tls-key and --tls-ca, --token-file or "
+                "token rules in --access\n");
         return -EINVAL;
     }
     return 0;

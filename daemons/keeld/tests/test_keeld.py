@@ -148,6 +148,34 @@ def test_tls():
     c.call("auth.login", token=open(f"{CERTS}/token").read().strip())
     ok(isinstance(c.call("domain.list"), list), "after auth.login with the token, methods work")
     c.close()
+    test_tcp_roles()
+
+
+def test_tcp_roles():
+    """--access: a read-only certificate or token lists but may not destroy; an unlisted
+    certificate gets nothing."""
+    name = "rolevictim"
+    p = xl("create", "-q", os.path.join(os.environ["SRC"], "examples/counter.cfg"), f"name={name}")
+    ok(p.returncode == 0, f"a domain for the role checks ({p.stderr.strip()})")
+    c = keelrpc.Client.tls("127.0.0.1", PORT, f"{CERTS}/ca.pem", f"{CERTS}/client-ro.pem",
+                           f"{CERTS}/client-ro.key")
+    ok(any(d["name"] == name for d in c.call("domain.list")), "a read-only certificate (CN client-ro) lists domains")
+    ok(raises(lambda: c.call("domain.destroy", domain=name), -32007),
+       "a read-only certificate is refused domain.destroy")
+    c.close()
+    c = keelrpc.Client.tls("127.0.0.1", PORT, f"{CERTS}/ca.pem", f"{CERTS}/stranger.pem",
+                           f"{CERTS}/stranger.key")
+    ok(raises(lambda: c.call("domain.list"), -32007),
+       "a certificate of the CA whose CN has no rule in the access file gets nothing")
+    c.close()
+    c = keelrpc.Client.tls("127.0.0.1", TPORT, f"{CERTS}/ca.pem")
+    c.call("auth.login", token=open(f"{CERTS}/token-ro").read().strip())
+    ok(any(d["name"] == name for d in c.call("domain.list")), "a read-only token lists domains")
+    ok(raises(lambda: c.call("domain.destroy", domain=name), -32007),
+       "a read-only token is refused domain.destroy")
+    c.close()
+    ok(xl("list", name).returncode == 0, "the domain is still there")
+    xl("destroy", name)
 
 
 def ssl_errors():
