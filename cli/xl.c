@@ -254,6 +254,11 @@ static const struct xl_cmd cmds[] = {
       "m memory per domain, t the core's clocks; other keys are reported as not honoured." },
     { "set-parameters", xl_cmd_set_parameters, false, "Set hypervisor parameters", "<Params>",
       "\"name=value ...\"; the core's parameter: loglvl=none|error|warning|info|debug|all." },
+    { "xenstore-quota-get", xl_cmd_xenstore_quota_get, false,
+      "List global or domain specific Xenstore quotas", "<Domain>|-g", NULL },
+    { "xenstore-quota-set", xl_cmd_xenstore_quota_set, false,
+      "Set global or domain specific Xenstore quotas", "<Domain>|-g <quota>=<val>...",
+      "Quotas of keel-stored: nodes, watches, transactions, node-size, permissions (0: none)" },
     { "help", xl_cmd_help, true, "Print this help.", "[command]", NULL },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

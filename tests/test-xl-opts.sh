@@ -73,5 +73,16 @@ else
     $XL migrate -s '' -D c1 "$XL migrate-receive" 2>"$T/e"; [ $? -eq 1 ] && [ "$($XL domid c1)" = "$id" ]
     ok $? "migrate -D to this host fails (the id is in use there) and c1 runs on"
 fi
+# ---- xenstore-quota-get/-set (the store's GET_QUOTA/SET_QUOTA) ----
+$XL xenstore-quota-get -g >"$T/q" && head -1 "$T/q" | grep -qx 'Quota name           Quota value' &&
+    grep -Eq '^nodes {16} +[0-9]+$' "$T/q"; ok $? "xenstore-quota-get -g: Xen's header and rows"
+$XL xenstore-quota-set c3 nodes=50 watches=0x20 && $XL xenstore-quota-get c3 >"$T/q" &&
+    grep -Eq '^nodes +50$' "$T/q" && grep -Eq '^watches +32$' "$T/q"
+ok $? "xenstore-quota-set of a domain (decimal and hex), read back"
+$XL xenstore-quota-get -g | grep -Eq '^nodes +50$'; [ $? -ne 0 ]; ok $? "the global value is not changed by a domain's"
+$XL xenstore-quota-set -g nodes 2>"$T/e"; [ $? -eq 1 ] && grep -q 'lacks "="' "$T/e"; ok $? "a specification without = is refused (exit 1)"
+$XL xenstore-quota-set -g nodes=-1 2>"$T/e"; [ $? -eq 1 ] && grep -q 'illegal value "-1"' "$T/e"; ok $? "an illegal value is refused"
+$XL xenstore-quota-set -g bogus=1 2>"$T/e"; [ $? -eq 1 ] && grep -q 'Quota could not be set' "$T/e"; ok $? "an unknown quota name is refused by the store"
+$XL xenstore-quota-get 2>"$T/e"; [ $? -eq 1 ] && grep -q 'Domain or "-g" must be specified' "$T/e"; ok $? "xenstore-quota-get needs a domain or -g"
 for d in c1 c2new c3; do $XL destroy $d; done; ok $? "destroy"
 done_tap

@@ -100,6 +100,17 @@ int kl_send_debug_keys(kl_ctx *ctx, const char *keys);
  * reason in the console ring for an unknown name or a bad value. */
 int kl_set_parameters(kl_ctx *ctx, const char *params);
 
+/* ---- The store's quotas (xl xenstore-quota-get/-set) ---- */
+typedef struct kl_xs_quota {
+    char name[32];
+    uint32_t value;                  /* 0: no limit */
+} kl_xs_quota;
+/* Every quota the store knows, global (domid -1) or of one domain (its values override the
+ * global ones); *out malloc'd; returns the count. */
+int kl_xs_quota_get(kl_ctx *ctx, int64_t domid, kl_xs_quota **out);
+/* Set one quota, global (domid -1) or of one domain; -EINVAL (the store's) for an unknown name. */
+int kl_xs_quota_set(kl_ctx *ctx, int64_t domid, const char *name, uint32_t value);
+
 /* ---- The core's console ring (xl dmesg) ---- */
 /* Read from *index onwards (incremental): up to *len bytes, *len set to what was read, *index
  * advanced; clear empties the ring after reading. */
