@@ -254,6 +254,13 @@ static const struct xl_cmd cmds[] = {
       "m memory per domain, t the core's clocks; other keys are reported as not honoured." },
     { "set-parameters", xl_cmd_set_parameters, false, "Set hypervisor parameters", "<Params>",
       "\"name=value ...\"; the core's parameter: loglvl=none|error|warning|info|debug|all." },
+    { "config-update", xl_cmd_config_update, true,
+      "Update a running domain's saved configuration, used when rebuilding the domain after "
+      "reboot.\nWARNING: xl now has better capability to manage domain configuration, avoid "
+      "using this command when possible", "<Domain> <ConfigFile> [options] [vars]",
+      "-h                      Print this help.\n"
+      "-f FILE, --defconfig=FILE\n                        Use the given configuration file.\n"
+      "-d                      Enable debug messages (print the configuration as JSON)." },
     { "xenstore-quota-get", xl_cmd_xenstore_quota_get, false,
       "List global or domain specific Xenstore quotas", "<Domain>|-g", NULL },
     { "xenstore-quota-set", xl_cmd_xenstore_quota_set, false,

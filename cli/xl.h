@@ -55,8 +55,8 @@ xl_cmd_fn xl_cmd_cpupool_create, xl_cmd_cpupool_list, xl_cmd_cpupool_destroy,
     xl_cmd_cpupool_migrate, xl_cmd_cpupool_numa_split, xl_cmd_sched_credit2, xl_cmd_sched_rtds;
 xl_cmd_fn xl_cmd_top, xl_cmd_dump_core, xl_cmd_vm_list, xl_cmd_trigger, xl_cmd_sysrq,
     xl_cmd_debug_keys, xl_cmd_set_parameters, xl_cmd_not_meaningful;
-/* xl_xsquota.c */
-xl_cmd_fn xl_cmd_xenstore_quota_get, xl_cmd_xenstore_quota_set;
+/* xl_xsquota.c, xl_cfgupdate.c */
+xl_cmd_fn xl_cmd_xenstore_quota_get, xl_cmd_xenstore_quota_set, xl_cmd_config_update;
 /* The reason a Xen xl command means nothing here, or NULL; the list for xl help. */
 const char *xl_not_meaningful(const char *name);
 void xl_help_not_meaningful(void);

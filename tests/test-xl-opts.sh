@@ -84,5 +84,17 @@ $XL xenstore-quota-set -g nodes 2>"$T/e"; [ $? -eq 1 ] && grep -q 'lacks "="' "$
 $XL xenstore-quota-set -g nodes=-1 2>"$T/e"; [ $? -eq 1 ] && grep -q 'illegal value "-1"' "$T/e"; ok $? "an illegal value is refused"
 $XL xenstore-quota-set -g bogus=1 2>"$T/e"; [ $? -eq 1 ] && grep -q 'Quota could not be set' "$T/e"; ok $? "an unknown quota name is refused by the store"
 $XL xenstore-quota-get 2>"$T/e"; [ $? -eq 1 ] && grep -q 'Domain or "-g" must be specified' "$T/e"; ok $? "xenstore-quota-get needs a domain or -g"
+# ---- config-update: the configuration of the next build (a restart), not the running one ----
+$XL create -q examples/counter.cfg name=cu memory=16 'on_reboot="restart"'; ok $? "a domain that restarts on reboot"
+$XL config-update cu examples/counter.cfg name=cu memory=24 'on_reboot="restart"' 2>"$T/e"
+[ $? -eq 0 ] && grep -q '^WARNING: xl now has better capability' "$T/e" && grep -q '^setting dom[0-9]* configuration$' "$T/e"
+ok $? "config-update: Xen's warning and 'setting domN configuration'"
+$XL list cu | awk 'NR == 2 {exit !($3 == 16)}'; ok $? "the running domain keeps its 16 MiB"
+$XL trigger cu reset && wait_until 10 sh -c "$XL list cu 2>/dev/null | awk 'NR == 2 {exit !(\$3 == 24)}'"
+ok $? "rebooted, it is built from the updated configuration (24 MiB)"
+$XL config-update cu 2>"$T/e"; [ $? -eq 1 ] && grep -q 'Config file not specified' "$T/e"; ok $? "config-update without a file: exit 1"
+$XL config-update 2>"$T/e"; [ $? -eq 1 ] && grep -q 'requires a domain argument' "$T/e"; ok $? "config-update without a domain: exit 1"
+$XL -N config-update cu examples/counter.cfg memory=8 2>/dev/null | grep -q '"c_info"'; ok $? "-N config-update prints the configuration and stores nothing"
+$XL destroy cu
 for d in c1 c2new c3; do $XL destroy $d; done; ok $? "destroy"
 done_tap

@@ -88,6 +88,11 @@ int kl_domain_unpause(kl_ctx *ctx, uint32_t domid);
 int kl_domain_rename(kl_ctx *ctx, uint32_t domid, const char *new_name);
 /* The configuration the domain was created with (dc initialised by the caller). */
 int kl_domain_get_config(kl_ctx *ctx, uint32_t domid, kl_domain_config *dc);
+/* xl config-update: the configuration the domain is built from when it restarts (on_reboot
+ * restart, ...), kept beside the live one until then; the running domain is not changed.
+ * get_reboot_config gives it, or the live one when none was set. */
+int kl_domain_set_reboot_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc);
+int kl_domain_get_reboot_config(kl_ctx *ctx, uint32_t domid, kl_domain_config *dc);
 
 /* Shutdown and reboot: write control/shutdown ("poweroff"/"reboot") in the store and wait up to
  * timeout_ms for the guest to act. A guest that never advertised control/feature-poweroff

@@ -106,13 +106,37 @@ int kl__exc_port(kl_ctx *ctx, uint32_t *port)
     return 0;
 }
 
-/* ---- userdata: RUNDIR/light/domN.json ---- */
+/* ---- userdata: RUNDIR/light/domN.json (live), domN.next.json (xl config-update) ---- */
 static void userdata_path(kl_ctx *ctx, uint32_t domid, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/light/dom%u.json", ctx->rundir, domid);
 }
 
+static void next_path(kl_ctx *ctx, uint32_t domid, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/light/dom%u.next.json", ctx->rundir, domid);
+}
+
+static int config_write(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, bool next);
+
 int kl__userdata_store(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
+{
+    return config_write(ctx, domid, dc, false);
+}
+
+int kl_domain_set_reboot_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
+{
+    char path[400];
+    struct stat st;
+
+    userdata_path(ctx, domid, path, sizeof(path));
+    if (stat(path, &st) < 0)
+        return kl__err(ctx, -ENOENT, "domain %u: no configuration kept for it (%s)", domid,
+                       strerror(errno));
+    return config_write(ctx, domid, dc, true);
+}
+
+static int config_write(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, bool next)
 {
     char path[400], tmp[410], dir[300];
     char *json = kl_domain_config_to_json(dc);
@@ -127,7 +151,10 @@ int kl__userdata_store(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
         free(json);
         return kl__err(ctx, -errno, "mkdir %s: %s", dir, strerror(errno));
     }
-    userdata_path(ctx, domid, path, sizeof(path));
+    if (next)
+        next_path(ctx, domid, path, sizeof(path));
+    else
+        userdata_path(ctx, domid, path, sizeof(path));
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     len = strlen(json);
     if (!(f = fopen(tmp, "we"))) {
@@ -150,9 +177,27 @@ void kl__userdata_remove(kl_ctx *ctx, uint32_t domid)
 
     userdata_path(ctx, domid, path, sizeof(path));
     unlink(path);
+    next_path(ctx, domid, path, sizeof(path));
+    unlink(path);
 }
 
+static int config_read(kl_ctx *ctx, uint32_t domid, kl_domain_config *dc, bool next);
+
 int kl_domain_get_config(kl_ctx *ctx, uint32_t domid, kl_domain_config *dc)
+{
+    return config_read(ctx, domid, dc, false);
+}
+
+int kl_domain_get_reboot_config(kl_ctx *ctx, uint32_t domid, kl_domain_config *dc)
+{
+    char path[400];
+
+    next_path(ctx, domid, path, sizeof(path));
+    return access(path, F_OK) == 0 ? config_read(ctx, domid, dc, true)
+                                   : config_read(ctx, domid, dc, false);
+}
+
+static int config_read(kl_ctx *ctx, uint32_t domid, kl_domain_config *dc, bool next)
 {
     char path[400], *buf = NULL;
     size_t cap = 0, len = 0;
@@ -160,7 +205,10 @@ int kl_domain_get_config(kl_ctx *ctx, uint32_t domid, kl_domain_config *dc)
     FILE *f;
     int rc;
 
-    userdata_path(ctx, domid, path, sizeof(path));
+    if (next)
+        next_path(ctx, domid, path, sizeof(path));
+    else
+        userdata_path(ctx, domid, path, sizeof(path));
     if (!(f = fopen(path, "re")))
         return kl__err(ctx, -errno, "domain %u: no stored configuration (%s: %s)", domid, path,
                        strerror(errno));

@@ -203,7 +203,7 @@ int kl_domain_handle_shutdown(kl_ctx *ctx, uint32_t domid, uint32_t *new_domid,
     if (rc == 0)
         return kl__err(ctx, -EBUSY, "domain %u has not shut down", domid);
     kl_domain_config_init(&dc);
-    if (kl_domain_get_config(ctx, domid, &dc) < 0)
+    if (kl_domain_get_reboot_config(ctx, domid, &dc) < 0)   /* xl config-update's, if any */
         action = KL_ACTION_ON_SHUTDOWN_DESTROY;    /* nothing to restart from */
     else
         action = pick_action(&dc, reason);
