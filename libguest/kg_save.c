@@ -350,22 +350,25 @@ static int cancelled(struct save *s)
  * is left running either way. */
 static int checkpoints(struct save *s)
 {
+    uint64_t last = 0;                   /* when the previous checkpoint's pause began */
     int rc;
 
     for (;;) {
-        uint64_t until, tp;
+        uint64_t until, tp, t;
         if ((rc = kc_domain_unpause(s->h, s->domid)) < 0)
             return fail(s, rc, "resuming the guest after checkpoint %u: %s", s->st.checkpoints,
                         kc_error(s->h));
-        until = now_ns() + (uint64_t)s->o->checkpoint_ms * 1000000ULL;
+        /* the interval runs from pause to pause (a checkpoint every interval, as Xen's -i),
+         * not from the resume: the pause and the acknowledgement do not stretch it */
+        until = (last ? last : now_ns()) + (uint64_t)s->o->checkpoint_ms * 1000000ULL;
         if ((rc = cp_hook(s, KG_CP_RESUMED, s->st.checkpoints)) < 0)
             return rc;
-        while (!cancelled(s) && now_ns() < until)
-            usleep(2000);
+        while (!cancelled(s) && (t = now_ns()) < until)
+            usleep(until - t > 2000000ULL ? 2000 : (useconds_t)((until - t) / 1000 + 1));
         if (cancelled(s))
             return fail(s, -ECANCELED, "replication stopped after %u checkpoints",
                         s->st.checkpoints);
-        tp = now_ns();
+        tp = last = now_ns();
         if ((rc = kc_domain_pause(s->h, s->domid)) < 0)
             return fail(s, rc, "pausing the guest for checkpoint %u: %s", s->st.checkpoints + 1,
                         kc_error(s->h));

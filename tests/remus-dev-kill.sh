@@ -42,6 +42,7 @@ for i in $(seq 1 "$kills"); do
     [ "${lost:-0}" -gt 0 ] || [ "${nm:-0}" -gt 0 ] && { lossy=$((lossy + 1)); [ $nobuf -eq 1 ] || verdict=FAIL; }
     [ $verdict = ok ] || bad=$((bad + 1))
     echo "kill $i ($p->$q after $d s): $verdict: $RD_VERDICT; get $RD_GET; $(cat "$W/disklog.out")"
+    [ $RD_FIRST -eq 0 ] || sed 's/^/    /' "$W/diag"
     t=$p p=$q q=$t
 done
 echo "$kills kills, $bad failed, $lossy lost acknowledged increments"

@@ -167,6 +167,15 @@ rd_guest_cfg() {
         "$GIP" "$SLOTS" "$GIP" "$MAC" "$W" >"$W/c1.cfg"
 }
 
+# rd_diag HOST: what a failover left on HOST (domains, devices, backend logs, console)
+rd_diag() {
+    rd=$(cat "$W/$1.rundir")
+    tail -n 5 "$W/remus.$1.out"; on "$1" "$XL" list; on "$1" "$XL" network-list c1
+    on "$1" "$XL" block-list c1; on "$1" "$XL" debug-keys q; on "$1" "$XL" dmesg | tail -n 4
+    tail -n 4 "$rd"/netback/keel-netback.log "$rd"/blkback/keel-blkback.log "$rd"/netback/*.stats
+    on "$1" timeout 1 "$XL" console c1 </dev/null | tail -n 5
+}
+
 mono() { python3 -c 'import time; print("%.6f" % time.monotonic())'; }
 
 # rd_round PRIMARY BACKUP DELAY [xl remus options]: protect c1 (running on PRIMARY) to a fresh
@@ -189,6 +198,7 @@ rd_round() {
     # the backup answers: an acknowledgement received after the kill
     wait_until 10 awk -v t="$tk" '$1 == "ack" && $4 > t {f = 1} END {exit !f}' "$W/client.log" &&
         RD_FIRST=0
+    [ $RD_FIRST -eq 0 ] || rd_diag "$q" >"$W/diag" 2>&1
     sleep 0.3
     touch "$W/stop"; wait "$cpid"
     RD_VERDICT=$(python3 "$W/verdict.py" "$W/client.log" "$tk")

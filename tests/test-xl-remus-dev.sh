@@ -48,6 +48,7 @@ for pq in "A B --debug" "B A"; do
     echo "# kill of $1 after $d s: $RD_VERDICT; get: $RD_GET; $(cat "$W/disklog.out")"
     [ $RD_REMUS -eq 0 ]; ok $? "xl remus protects c1 from $1 to $2 (c1--incoming on $2)"
     [ $RD_FIRST -eq 0 ]; ok $? "after $1 is killed, $2 answers"
+    [ $RD_FIRST -eq 0 ] || sed 's/^/# /' "$W/diag"
     echo "$RD_VERDICT" | grep -q " lost 0 nonmono 0 "; ok $? "every increment acknowledged before the kill is in $2's state"
     g=${RD_GET%% *} dk=${RD_GET##* }
     [ -n "$RD_GET" ] && [ "$g" = "$dk" ] && [ "$g" -gt 0 ]; ok $? "the guest on $2 reads its value back from its disk ($RD_GET)"
