@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "xl.h"
@@ -20,6 +21,7 @@ int xl_cmd_save(int argc, char **argv)
     int c, checkpoint = 0, leave_paused = 0, keep_domid = 0, fd, rc;
     kl_migrate_opts o = { 0 };
     char *json = NULL;
+    struct stat st;
     uint32_t domid;
     kl_ctx *ctx;
 
@@ -68,7 +70,8 @@ int xl_cmd_save(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "Failed to save domain, resuming domain: %s\n", kl_ctx_error(ctx));
         kl_domain_unpause(ctx, domid);
-        unlink(argv[optind + 1]);
+        if (stat(argv[optind + 1], &st) == 0 && S_ISREG(st.st_mode))
+            unlink(argv[optind + 1]);    /* a file we wrote, never a device or a pipe given */
     } else if (checkpoint) {
         kl_domain_unpause(ctx, domid);
     } else if (!leave_paused) {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -172,6 +173,14 @@ static int check_complete(struct kp_db *db, int header)
     return db->errors ? -1 : 0;
 }
 
+/* OUT exists and is not a regular file (a character device, a pipe, a socket). */
+static int out_is_special(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -190,9 +199,13 @@ int main(int argc, char **argv)
     if (kp_parse(&db, src, len, o.nfiles == 1 && !o.m4 ? o.files[0] : "policy.conf") ||
         check_complete(&db, o.header) || (!o.header && kp_check_neverallow(&db)))
         goto done;
-    /* write OUT.tmp and rename it, so that a failed run never leaves a plausible OUT */
-    if (o.out)
+    /* write OUT.tmp and rename it, so that a failed run never leaves a plausible OUT; an
+     * OUT that exists and is no regular file (/dev/null, a pipe) is written in place: renaming
+     * over it would replace the device with a file */
+    if (o.out && !out_is_special(o.out))
         snprintf(tmp, sizeof(tmp), "%s.tmp", o.out);
+    else if (o.out)
+        snprintf(tmp, sizeof(tmp), "%s", o.out);
     out = o.out ? fopen(tmp, "wb") : stdout;
     if (!out) {
         fprintf(stderr, "keel-policyc: %s: %s\n", tmp, strerror(errno));
@@ -202,11 +215,11 @@ int main(int argc, char **argv)
                   : (kp_renumber(&db) ? -1 : kp_write(&db, o.version, out));
     if (out != stdout && fclose(out))
         rc = -1;
-    if (!rc && o.out && rename(tmp, o.out))
+    if (!rc && o.out && strcmp(tmp, o.out) && rename(tmp, o.out))
         rc = -1;
     if (rc) {
         fprintf(stderr, "keel-policyc: writing %s failed\n", o.out ? o.out : "output");
-        if (o.out)
+        if (o.out && strcmp(tmp, o.out))
             unlink(tmp);
         rc = 1;
     }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/procfs.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "keel/kl_ops.h"
@@ -219,7 +220,8 @@ out:
 int kl_domain_core_dump(kl_ctx *ctx, uint32_t domid, const char *path)
 {
     uint64_t memsize = 0;
-    bool paused_here = false;
+    bool paused_here = false, created;
+    struct stat st;
     kl_dominfo d;
     int rc, fd, memfd = -1;
 
@@ -229,6 +231,7 @@ int kl_domain_core_dump(kl_ctx *ctx, uint32_t domid, const char *path)
         return kl__err(ctx, -EINVAL, "Domain-0 is the toolstack: it has no guest memory to dump");
     if (d.vcpu_max_id >= KEEL_MAX_VCPUS)
         return kl__err(ctx, -EPROTO, "domain %u: vCPU id %u out of range", domid, d.vcpu_max_id);
+    created = stat(path, &st) < 0 || S_ISREG(st.st_mode);
     if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
         return kl__err(ctx, -errno, "%s: %s", path, strerror(errno));
     if (!d.paused) {
@@ -248,7 +251,7 @@ out:
         kl_domain_unpause(ctx, domid);
     if (close(fd) < 0 && rc == 0)
         rc = kl__err(ctx, -errno, "%s: %s", path, strerror(errno));
-    if (rc < 0)
-        unlink(path);
+    if (rc < 0 && created)
+        unlink(path);                    /* what we made, never a device or a pipe given */
     return rc;
 }

@@ -52,5 +52,11 @@ printf 'type a_t;\ndefine(`rule'"'"', `allow $1 $2:c p;'"'"')\nrule(a_t, b_t)\n'
 (cd "$T" && "$B/keel-policyc" -o "$T/m4.out" a.te b.te) >"$T/m4.txt" 2>&1
 check 'grep -qF "b.te:3: error: unknown type or attribute b_t" "$T/m4.txt"' \
     "through m4, an error names the original file and line"
+# an output that is no regular file (/dev/null, a pipe) is written in place, never replaced
+mkfifo "$T/fifo"
+cat "$T/fifo" >"$T/fifo.out" &
+"$B/keel-policyc" -o "$T/fifo" "$S/tests/corpus/c01-commons-aliases.conf" 2>/dev/null
+wait $!
+check '[ -p "$T/fifo" ] && [ -s "$T/fifo.out" ]' "-o a pipe writes into it and leaves it a pipe (as /dev/null stays a device)"
 echo "1..$n"
 exit $fail
