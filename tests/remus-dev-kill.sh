@@ -45,7 +45,7 @@ for i in $(seq 1 "$kills"); do
     [ $RD_FIRST -eq 0 ] || sed 's/^/    /' "$W/diag"
     t=$p p=$q q=$t
 done
-echo "$kills kills, $bad failed, $lossy lost acknowledged increments"
+echo "$kills kills, $bad failed, $lossy of them lost acknowledged increments"
 echo "$firsts" | python3 -c 'import sys, statistics as s
 v = sorted(float(x) for x in sys.stdin.read().split() if x != "none")
 if v: print("first answer after the kill: median %.3f s, min %.3f, max %.3f (n=%d)" % (s.median(v), v[0], v[-1], len(v)))'
