@@ -19,7 +19,9 @@ if [ -z "${KEEL_NETNS:-}" ]; then
     exit $rc
 fi
 export KEEL_BUILDDIR=${KEEL_BUILDDIR:-$PWD}
-. "${KEEL_SRCDIR:-$(dirname "$0")/..}/tests/xl-lib.sh"
+KEEL_SRCDIR=${KEEL_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+export KEEL_SRCDIR
+. "$KEEL_SRCDIR/tests/xl-lib.sh"
 cd "$S" || exit 1
 . "$S/tests/remus-dev-lib.sh"
 trap 'rd_stop_all; cleanup' EXIT

@@ -71,8 +71,12 @@ static int ks_domain_connect(struct ks_store *s, struct ks_domain *d)
     ev.fd = d->fd;
     ev.ack = s->ops.ack ? ks_domain_ack : NULL;
     rc = ks_ring_new(s, d->domid, d->page, &ev, &d->ring);
-    if (rc == 0)
+    if (rc == 0) {
         ((volatile struct ks_ring_iface *)d->page)->server_features = d->features;
+        /* kick the guest once: one restored or migrated (or whose store restarted) may be
+         * waiting on its ring, and looks at it (and registers its watches again) at once */
+        ks_domain_notify(d);
+    }
     if (rc < 0)
         ks_domain_disconnect(s, d);
     return rc;
