@@ -106,6 +106,15 @@ void kd_stop_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(arg, NULL);
 }
 
+/* the access rules, freed at exit (both sides of the fork return through main) */
+static struct kd_access *access_rules;
+
+static void free_access(void)
+{
+    kd_access_free(access_rules);
+    access_rules = NULL;
+}
+
 enum { O_ROGROUP = 999, O_GROUP = 1000, O_LISTEN, O_CERT, O_KEY, O_CA, O_TOKEN, O_MSG, O_CONNS, O_INFL, O_RATE,
        O_IDLE, O_WORKERS, O_ACCESS };
 
@@ -155,8 +164,10 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
                 fprintf(stderr, "keeld: %s\n", err);
                 return -EINVAL;
             }
-            kd_access_free((struct kd_access *)o->access);
-            o->access = a;
+            if (!access_rules)
+                atexit(free_access);
+            kd_access_free(access_rules);
+            o->access = access_rules = a;
             break;
         }
         default: usage(stderr); return -EINVAL;
