@@ -245,6 +245,31 @@ void hv_cgroup_remove(struct hv_domain *d)
     d->cgroup[0] = 0;
 }
 
+static void rmdir_retry(const char *path)
+{
+    for (int tries = 0; tries < 100 && rmdir(path) < 0 && errno == EBUSY; tries++)
+        usleep(1000);
+}
+
+/* At the core's exit, after every domain is gone: its own cgroup directories (keel/h<instance>
+ * in each hierarchy, the cpuset one included), so a host started and stopped leaves none. */
+void hv_cgroup_fini(void)
+{
+    char path[512];
+
+    if (hv.cgroup_version == 2) {
+        snprintf(path, sizeof(path), "%s/%s", hv.cgroup_root, hv.cgroup_base);
+        rmdir_retry(path);
+    } else if (hv.cgroup_version == 1) {
+        for (size_t i = 0; i < NR_CTRL; i++) {
+            snprintf(path, sizeof(path), CG_ROOT "/%s/%s", controllers[i], hv.cgroup_base);
+            rmdir_retry(path);
+        }
+    }
+    snprintf(path, sizeof(path), CG_ROOT "/cpuset/%s", hv.cgroup_base);
+    rmdir_retry(path);
+}
+
 /* Credit weight -> v1 cpu.shares (weight 256 = the default 1024 shares) or v2 cpu.weight
  * (256 = the default 100, within 1..10000); cap in percent of one CPU -> a CFS quota over a
  * 100 ms period (0: none). */

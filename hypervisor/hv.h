@@ -217,6 +217,7 @@ int hv_stub_init(const char *path);
 #include "cpupool.h"              /* cpupools, cpusets, per-pool schedulers */
 /* cgroup.c */
 int hv_cgroup_init(void);
+void hv_cgroup_fini(void);
 int hv_cgroup_create(struct hv_domain *d);
 int hv_cgroup_attach(struct hv_domain *d, pid_t tid, bool cpu_only);
 void hv_cgroup_remove(struct hv_domain *d);

@@ -242,6 +242,7 @@ int main(int argc, char **argv)
     rc = hv_control_serve_fd(lfd, sfd);
     klog_info("main", "stopping: destroying every domain");
     destroy_all();
+    hv_cgroup_fini();
     close(lfd);
     unlink(sock);
     unlink(pidfile ? pidfile : pidbuf);

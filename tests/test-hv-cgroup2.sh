@@ -38,7 +38,8 @@ else
 fi
 $XL destroy cg; ok $? "destroy"
 wait_until 5 not test -d "$leaf"; ok $? "the leaf cgroup is removed"
+inst=$(dirname "$leaf")
 host stop >/dev/null 2>&1
-for d in "$root"/keel/h*; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+[ ! -d "$inst" ]; ok $? "the stopped core removed its own cgroup directory ($inst)"
 rmdir "$root/keel" 2>/dev/null
 done_tap
