@@ -23,8 +23,8 @@ int main(void)
     rt_printf("counter: domain %u counting every %llu ms\n", rt_boot.domid,
               (unsigned long long)interval);
     for (;;) {
-        while (shown == ticks)
-            rt_block();
+        for (uint64_t seen = rt_events_seen(); shown == ticks; seen = rt_events_seen())
+            rt_block_since(seen);
         while (shown < ticks)
             rt_printf("counter %llu\n", (unsigned long long)++shown);
         if (limit && shown >= limit)

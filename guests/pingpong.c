@@ -65,8 +65,8 @@ int main(void)
     for (uint64_t i = 0; i < rounds; i++) {
         if (!server)
             rt_notify((uint32_t)port);
-        while (received <= i)
-            rt_block();
+        for (uint64_t seen = rt_events_seen(); received <= i; seen = rt_events_seen())
+            rt_block_since(seen);
         if (server && delay)
             rt_sleep_until(rt_now() + delay * 1000);
         if (server)

@@ -42,8 +42,10 @@ int main(void)
         if (!seen[i])
             rt_panic("smp: vcpu %u never reported", i);
     rt_printf("smp: all %u vCPUs reported in\n", n);
-    while (__atomic_load_n(&ipis, __ATOMIC_SEQ_CST) == 0 && n > 1 && rt_now() < deadline)
-        rt_block();
+    for (uint64_t seen = rt_events_seen();
+         __atomic_load_n(&ipis, __ATOMIC_SEQ_CST) == 0 && n > 1 && rt_now() < deadline;
+         seen = rt_events_seen())
+        rt_block_since(seen);
     rt_printf("smp: IPIs received on vCPU 0\n");
     return 0;
 }

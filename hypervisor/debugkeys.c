@@ -14,6 +14,34 @@
 
 static void key_help(void);
 
+/* What a vCPU waits for, as Xen's 'q' shows pause flags, upcall pend/mask and poll state:
+ * its thread, the hypercall it waits in, its timers (ns from now), its event flags, and the
+ * hypercall slot's sequence numbers (a request not yet taken shows req != last). */
+static void vcpu_detail(struct hv_domain *d, struct hv_vcpu *v)
+{
+    const struct keel_vcpu_info *vi = &((struct keel_shared_info *)d->shared)->vcpu_info[v->id];
+    const struct hv_vcpu_slot *s = HV_SLOT(d->shared, v->id);
+    uint64_t now = hv_guest_now(d);
+    long long ss = v->singleshot ? (long long)(v->singleshot - now) : 0;
+    uint32_t tp = v->virq_port[KEEL_VIRQ_TIMER];
+    const struct keel_shared_info *si = d->shared;
+    int tpend = tp && tp < d->nr_evtchn ? (int)(si->evtchn_pending[tp / 64] >> (tp % 64) & 1) : -1;
+    int tmask = tp && tp < d->nr_evtchn ? (int)(si->evtchn_mask[tp / 64] >> (tp % 64) & 1) : -1;
+
+    hv_printk("      tid %d started=%u stopped=%u paused=%u wait=%s%s singleshot=%s%lld "
+              "periodic=%llu timer_port=%u pend=%d mask=%d upcall_pend=%u upcall_mask=%u sel=%#llx polling=%u "
+              "req=%u last=%u rsp=%u", (int)v->tid, v->started, v->stopped,
+              __atomic_load_n(&s->paused, __ATOMIC_RELAXED),
+              !v->deferred ? "none" : v->deferred_op != KH_SCHED_OP ? "hypercall"
+              : v->deferred_cmd == KEEL_SCHEDOP_BLOCK ? "block" : "poll",
+              v->deferred && v->poll_deadline ? " (deadline)" : "",
+              v->singleshot ? "" : "off ", ss, (unsigned long long)v->periodic,
+              tp, tpend, tmask, vi->evtchn_upcall_pending, vi->evtchn_upcall_mask,
+              (unsigned long long)vi->evtchn_pending_sel, hv_evfast_vcpu_polling(d, v->id),
+              __atomic_load_n(&s->req_seq, __ATOMIC_RELAXED), v->last_seq,
+              __atomic_load_n(&s->rsp_seq, __ATOMIC_RELAXED));
+}
+
 static void key_domains(void)
 {
     hv_printk("'q' pressed -> dumping domain info (now = %llu ns)",
@@ -33,6 +61,7 @@ static void key_domains(void)
             hv_printk("    VCPU%u: CPU%u [has=%c] online=%u blocked=%u time=%llu ns", v,
                       vi.cpu, vi.running ? 'T' : 'F', vi.online, vi.blocked,
                       (unsigned long long)vi.cpu_time_ns);
+            vcpu_detail(d, &d->vcpus[v]);
         }
     }
 }

@@ -181,9 +181,10 @@ static uint64_t copy_dirty(uint8_t *copy, const uint8_t *live, const uint8_t *bm
 }
 
 /* The vCPUs (slices of the dirtier's working set) owning a page that differs between a and b. */
+static uint8_t seen[BIG_VCPUS];       /* vcpus_writing: which slices changed */
+
 static uint32_t vcpus_writing(const uint8_t *a, const uint8_t *b, uint64_t ws_pages)
 {
-    static uint8_t seen[BIG_VCPUS];
     uint32_t n = 0;
 
     memset(seen, 0, sizeof(seen));
@@ -200,6 +201,70 @@ static uint32_t vcpus_writing(const uint8_t *a, const uint8_t *b, uint64_t ws_pa
             }
     }
     return n;
+}
+
+/* A vCPU that shows no write: what the core says of it (debug key 'q') and its thread's state. */
+/* The guest-physical offset of one of the dirtier's variables (nm), or 0. */
+static uint64_t guest_sym(const char *name)
+{
+    char cmd[512], line[256];
+    uint64_t off = 0;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "nm %s 2>/dev/null", hvhost_guest("dirtier"));
+    if (!(p = popen(cmd, "r")))
+        return 0;
+    while (fgets(line, sizeof(line), p)) {
+        unsigned long long a;
+        char t, n[128];
+        if (sscanf(line, "%llx %c %127s", &a, &t, n) == 3 && !strcmp(n, name))
+            off = a - KEEL_GUEST_BASE;
+    }
+    pclose(p);
+    return off < (uint64_t)BIG_PAGES * KEEL_PAGE_SIZE ? off : 0;
+}
+
+static void explain_silent_vcpus(pid_t pid, const uint8_t *live)
+{
+    uint64_t o_done = guest_sym("sleep_done"), o_up = guest_sym("upcalls");
+
+    static char ring[1 << 16];
+    size_t len = sizeof(ring) - 1;
+    uint64_t index = 0;
+
+    if (kc_debug_keys(host.h, "q") < 0 || kc_readconsolering(host.h, ring, &len, &index, 0) < 0)
+        return;
+    ring[len] = 0;
+    for (uint32_t v = 0; v < BIG_VCPUS; v++) {
+        char key[32], *p, *last = NULL;
+        if (seen[v])
+            continue;
+        snprintf(key, sizeof(key), "    VCPU%u: ", v);
+        for (p = strstr(ring, key); p; p = strstr(p + 1, key))
+            last = p;
+        if (!last)
+            continue;
+        tap_diag("vCPU %u wrote nothing: %.*s", v, (int)strcspn(last, "\n"), last);
+        if (o_done && o_up)
+            tap_diag("  guest: sleep_done %d upcalls %llu", ((const int *)(live + o_done))[v],
+                     (unsigned long long)((const uint64_t *)(live + o_up))[v]);
+        p = last + strcspn(last, "\n") + 1;
+        tap_diag("  %.*s", (int)strcspn(p, "\n"), p);
+        int tid = 0;
+        if ((p = strstr(p, "tid ")))
+            tid = atoi(p + 4);
+        for (const char *f = "stat\0wchan\0syscall\0"; *f; f += strlen(f) + 1) {
+            char path[96], buf[512] = "";
+            FILE *fp;
+            snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid, tid, f);
+            if ((fp = fopen(path, "r"))) {
+                if (!fgets(buf, sizeof(buf), fp))
+                    buf[0] = 0;
+                fclose(fp);
+            }
+            tap_diag("  %s: %.*s", path, (int)strcspn(buf, "\n"), buf);
+        }
+    }
 }
 
 static void many_vcpus(int sync)
@@ -252,6 +317,8 @@ static void many_vcpus(int sync)
     /* each vCPU must get the CPU to show it writes: up to 15 s on a loaded (sanitizer) host */
     for (int i = 0; i < 75 && vcpus_writing(before, live, ws) < BIG_VCPUS; i++)
         usleep(200000);
+    if (vcpus_writing(before, live, ws) < BIG_VCPUS)
+        explain_silent_vcpus(pid, live);
     {
         int stuck = 0;
         for (int i = 0; i < 10; i++, usleep(20000))

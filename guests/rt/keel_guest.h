@@ -77,7 +77,14 @@ int rt_bind_ipi(uint32_t vcpu, rt_event_fn fn, void *data);
 void rt_set_handler(uint32_t port, rt_event_fn fn, void *data);
 int rt_notify(uint32_t port);
 void rt_enable_events(void);             /* unmask this vCPU and take pending events */
-void rt_block(void);                     /* sleep until an event */
+/* Sleeping on a condition an event handler changes: take seen = rt_events_seen() BEFORE
+ * looking at the condition, then rt_block_since(seen): it returns at once if an event was taken
+ * since (an upcall between the look and the block would otherwise leave the vCPU asleep with
+ * its wake-up spent). rt_block() is rt_block_since(now): only for a caller that masked events
+ * (upcall_mask = 1) before its look, or that waits for no condition. Both unmask. */
+uint64_t rt_events_seen(void);
+void rt_block_since(uint64_t seen);
+void rt_block(void);
 
 /* vCPUs */
 int rt_vcpu_start(uint32_t vcpu, void (*fn)(uint32_t vcpu));

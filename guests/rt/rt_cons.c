@@ -48,11 +48,12 @@ int rt_cons_present(void)
 /* Sleep until the daemon notifies us or 10 ms pass. */
 static void cons_wait(void)
 {
+    uint64_t seen = rt_events_seen();
     uint32_t k = cons_kicks;
 
     rt_set_timer(rt_now() + 10000000ULL);
     if (cons_kicks == k)
-        rt_block();
+        rt_block_since(seen);                    /* the timer or a kick may come first */
 }
 
 void rt_cons_write(const char *s, size_t len)

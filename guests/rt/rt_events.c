@@ -21,6 +21,11 @@ void rt_secondary(uint32_t vcpu) __attribute__((noreturn));
 static struct rt_percpu percpu[RT_MAX_VCPUS];
 static volatile uint64_t upcalls[RT_MAX_VCPUS];   /* rt_do_events runs, per vCPU */
 static struct { rt_event_fn fn; void *data; } handlers[KEEL_NR_EVTCHN];
+/* The vCPU each port notifies (as bound: VIRQ and IPI ports their vCPU, others vCPU 0). A
+ * pending word holds ports of several vCPUs: each takes only its own, as Linux's per-CPU
+ * event masks do, or one vCPU would eat another's timer and leave it asleep. */
+static uint8_t port_vcpu[KEEL_NR_EVTCHN];
+_Static_assert(RT_MAX_VCPUS <= 256, "port_vcpu holds a vCPU number in a byte");
 static void (*secondary_fn[RT_MAX_VCPUS])(uint32_t);
 static uint8_t stacks[RT_MAX_VCPUS][8192] __attribute__((aligned(16)));
 
@@ -47,6 +52,7 @@ struct keel_vcpu_info *rt_do_events(void)
     struct rt_percpu *p = rt_this_cpu();
     volatile struct keel_vcpu_info *vi = p->vi;
     volatile struct keel_shared_info *si = SHARED_INFO;
+    uint32_t me = p->vcpu;
 
     vi->evtchn_upcall_pending = 0;
     upcalls[p->vcpu]++;
@@ -59,6 +65,8 @@ struct keel_vcpu_info *rt_do_events(void)
         while (bits) {
             uint32_t b = (uint32_t)__builtin_ctzll(bits), port = w * 64 + b;
             bits &= bits - 1;
+            if (port_vcpu[port] != me)
+                continue;                         /* another vCPU's port: it takes it */
             __atomic_fetch_and((uint64_t *)&si->evtchn_pending[w], ~(1ULL << b), __ATOMIC_SEQ_CST);
             if (handlers[port].fn)
                 handlers[port].fn(port, handlers[port].data);
@@ -77,10 +85,13 @@ void rt_set_handler(uint32_t port, rt_event_fn fn, void *data)
 
 static int bind(long cmd, struct keel_evtchn_op *op, rt_event_fn fn, void *data)
 {
+    uint32_t vcpu = cmd == KEEL_EVTCHNOP_BIND_VIRQ || cmd == KEEL_EVTCHNOP_BIND_IPI ? op->vcpu : 0;
     long rc = hypercall(KH_EVENT_CHANNEL_OP, cmd, op);
 
     if (rc < 0)
         return (int)rc;
+    if (op->port < KEEL_NR_EVTCHN)
+        port_vcpu[op->port] = (uint8_t)vcpu;
     rt_set_handler(op->port, fn, data);
     return (int)op->port;
 }
@@ -190,12 +201,18 @@ static int poll_events(volatile struct keel_vcpu_info *vi, uint32_t me, uint64_t
            upcalls[me] != seen;
 }
 
-/* Sleep until an event (SCHEDOP_block enables delivery first; so do we). */
-void rt_block(void)
+uint64_t rt_events_seen(void)
+{
+    return upcalls[rt_this_cpu()->vcpu];
+}
+
+/* Sleep until an event, unless one was taken since the count was seen (SCHEDOP_block enables
+ * delivery first; so do we). */
+void rt_block_since(uint64_t seen)
 {
     struct rt_percpu *p = rt_this_cpu();
     volatile struct keel_vcpu_info *vi = p->vi;
-    uint64_t ns = poll_ns(), seen = upcalls[p->vcpu];
+    uint64_t ns = poll_ns();
 
     __atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
     if (ns && (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) ||
@@ -212,6 +229,11 @@ void rt_block(void)
         return;
     }
     hypercall(KH_SCHED_OP, KEEL_SCHEDOP_BLOCK, 0);
+}
+
+void rt_block(void)
+{
+    rt_block_since(rt_events_seen());
 }
 
 uint64_t rt_now(void)
@@ -273,8 +295,12 @@ void rt_sleep_until(uint64_t deadline)
     while (rt_now() < deadline) {
         sleep_done[me] = 0;
         rt_set_timer(deadline);
-        while (!sleep_done[me] && rt_now() < deadline)
-            rt_block();
+        for (;;) {
+            uint64_t seen = rt_events_seen();
+            if (sleep_done[me] || rt_now() >= deadline)
+                break;
+            rt_block_since(seen);
+        }
     }
 }
 

@@ -145,11 +145,12 @@ int rt_xs_init(void)
 /* Sleep until an event or 10 ms pass. */
 static void xs_wait(void)
 {
+    uint64_t seen = rt_events_seen();
     uint32_t k = xs_kicks;
 
     rt_set_timer(rt_now() + 10000000ULL);
     if (xs_kicks == k)
-        rt_block();
+        rt_block_since(seen);                    /* the timer or a kick may come first */
 }
 
 /* Poll the response index briefly (20 us; a daemon on another CPU may answer that soon):
