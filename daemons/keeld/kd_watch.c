@@ -31,10 +31,11 @@ static pthread_t watcher;
 static volatile int stopping;
 static unsigned interval_ms;
 
+/* The lifecycle state an event reports: a vCPU that runs or waits is "running" alike, so a guest
+ * going idle and busy again posts no event (xl list's r/b columns show the difference). */
 static const char *state_of(const kl_dominfo *d)
 {
-    return d->dying ? "dying" : d->shutdown ? "shutdown" : d->paused ? "paused"
-         : d->running ? "running" : "blocked";
+    return d->dying ? "dying" : d->shutdown ? "shutdown" : d->paused ? "paused" : "running";
 }
 
 static void post(const char *what, const kl_dominfo *d, const char *extra_key, const char *extra)
