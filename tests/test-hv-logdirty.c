@@ -326,15 +326,8 @@ static void many_vcpus(int sync)
         tap_is_int(stuck, 0, "after disabling, no thread of the domain waits in a userfault "
                    "fault (10 looks)");
     }
-#ifdef __SANITIZE_ADDRESS__
-    /* Under the sanitizer build inside the whole suite one of the 32 vCPUs showed no write in
-     * 15 s (30-31 of 32, both engines, never when run alone): a diagnostic here, asserted in
-     * the plain build (a known gap, see tests/README.md). */
-    tap_diag("after disabling, %u of the 32 vCPUs wrote within 15 s", vcpus_writing(before, live, ws));
-#else
     tap_is_int(vcpus_writing(before, live, ws), BIG_VCPUS,
                "after disabling, every one of the 32 vCPUs writes on (none left blocked)");
-#endif
     tap_ok(hvhost_wait_console(&host, (uint32_t)domid, "errors 0", 3000) &&
            no_errors(hvhost_console(&host, (uint32_t)domid)),
            "the dirtier's slices verify (checksums and generations) throughout");
