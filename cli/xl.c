@@ -225,6 +225,9 @@ static const struct xl_cmd cmds[] = {
       "<Domain(s)>", NULL },
     { "vtpm-detach", xl_cmd_vtpm_detach, false, "Destroy a domain's virtual TPM device",
       "<Domain> <DevId|uuid>", NULL },
+    { "channel-list", xl_cmd_channel_list, false, "List virtual channel devices for a domain",
+      "<Domain(s)>", "Channels come from channel=[...] at create (keel-consoled serves them);\n"
+      "a pty channel shows its pty's path." },
     { "getenforce", xl_cmd_getenforce, false, "Returns the current enforcing mode of the Flask Xen security module", "", NULL },
     { "setenforce", xl_cmd_setenforce, false, "Sets the current enforcing mode of the Flask Xen security module",
       "<1|0|Enforcing|Permissive>", NULL },

@@ -228,6 +228,18 @@ int kl_vtpm_list(kl_ctx *ctx, uint32_t domid, kl_vtpminfo **out);
 enum { KL_VTPM_FORCE = 1 };
 int kl_vtpm_remove(kl_ctx *ctx, uint32_t domid, const char *dev, unsigned flags);
 
+/* ---- PV channels (lifecycle/device_channel.c; channel=[...], consoles with a name served by
+ * keel-consoled, Xen's docs/misc/console.txt layout) ---- */
+typedef struct kl_channelinfo {
+    uint32_t devid, backend_id, frontend_id;   /* devid as xl's Idx: the console's number - 1 */
+    char name[128], path[108], tty[64];        /* path: socket only; tty: pty only, "" until set */
+    kl_channel_connection connection;
+    int state, evtch, ring_ref;                /* the frontend's; -1 when absent */
+    char backend[128], frontend[96];
+} kl_channelinfo;
+/* The domain's channels (from the /libxl bookkeeping), devid order; *out malloc'd. Count. */
+int kl_channel_list(kl_ctx *ctx, uint32_t domid, kl_channelinfo **out);
+
 /* ---- Store access for the toolstack (absolute paths; values are strings) ---- */
 /* malloc'd value in *out (NUL-terminated); -ENOENT if absent. */
 int kl_store_read(kl_ctx *ctx, const char *path, char **out);

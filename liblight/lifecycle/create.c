@@ -202,7 +202,8 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
     if (dc->b_info.kernel && (rc = kl__kernel_resolve_config(ctx, dc)) < 0 && fd < 0)
         return rc;
     ctx->err[0] = 0;
-    if ((rc = check_name_free(ctx, dc->c_info.name)) < 0 || (rc = core_create(ctx, dc, &domid)) < 0)
+    if ((rc = kl__channels_check(ctx, dc)) < 0 || (rc = check_name_free(ctx, dc->c_info.name)) < 0 ||
+        (rc = core_create(ctx, dc, &domid)) < 0)
         return rc;
     dc->c_info.domid = KEEL_DOMID_INVALID;   /* a requested id is used once: restarts pick */
     /* named in the store before it is filled: an incoming domain shows while it arrives */
@@ -212,6 +213,7 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         (rings.store_gfn && (rc = kl__rings_introduce(ctx, domid, &rings)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
         (rc = kl__vtpms_add_config(ctx, domid, dc, fe)) < 0 ||
+        (rc = kl__channels_add_config(ctx, domid, dc)) < 0 ||
         (rc = kl__disks_add_config(ctx, domid, dc, fe)) < 0 ||
         (!(flags & KL_CREATE_PAUSED) && (rc = kc_domain_unpause(ctx->kc, domid)) < 0)) {
         char keep[sizeof(ctx->err)];

@@ -141,6 +141,7 @@ int kl_domain_destroy(kl_ctx *ctx, uint32_t domid)
     /* as libxl: the guest stops, its devices go (backends close on their own), then it dies */
     kc_domain_pause(ctx->kc, domid);
     kl__devices_destroy(ctx, domid);
+    kl__channels_destroy(ctx, domid);
     rc = kc_domain_destroy(ctx->kc, domid);
     if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
         return kl__err(ctx, rc, "destroying domain %u: %s", domid, kc_error(ctx->kc));

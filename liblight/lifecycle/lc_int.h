@@ -147,6 +147,11 @@ void kl__disk_forget(kl_ctx *ctx, uint32_t domid, const char *vdev);
  * written with resume=True and the frontend keys of fe. */
 int kl__vtpms_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc,
                          const struct kl__fe_set *fe);
+/* PV channels (device_channel.c): the entries checked before a domain is built; their nodes
+ * written and keel-consoled's InitWait awaited at create; removed at destroy. */
+int kl__channels_check(kl_ctx *ctx, const kl_domain_config *dc);
+int kl__channels_add_config(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc);
+void kl__channels_destroy(kl_ctx *ctx, uint32_t domid);
 /* Free ctx->vtpm_pending (create.c, after a restore). */
 void kl__vtpm_pending_drop(kl_ctx *ctx);
 /* Save/migration (vtpm_mig.c). In the suspend callback: export every vtpm of domid (the manager
