@@ -27,10 +27,16 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-# wait_until SECONDS COMMAND...: poll until the command succeeds
+# wait_until SECONDS CMD...: until CMD succeeds: SECONDS x 20 tries 0.05 s apart, and never more
+# than 3 x SECONDS of wall-clock time (tries of a command that itself takes a second, `timeout 1
+# xl console` say, stretched a 30 s wait to 10 minutes in the sanitizer build)
 wait_until() {
-    t=$(($1 * 20)); shift
-    while [ "$t" -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; t=$((t - 1)); done
+    _wu_tries=$(($1 * 20)) _wu_end=$(($(date +%s) + 3 * $1)); shift
+    while [ "$_wu_tries" -gt 0 ] && [ "$(date +%s)" -lt "$_wu_end" ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.05
+        _wu_tries=$((_wu_tries - 1))
+    done
     return 1
 }
 not() { ! "$@"; }
