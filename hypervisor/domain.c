@@ -429,6 +429,7 @@ void hv_domain_info(struct hv_domain *d, struct keel_domctl_info *info)
         info->flags |= KEEL_DOMINF_RUNNING;
     info->tot_pages = d->tot_pages;
     info->max_pages = d->max_pages;
+    info->outstanding_pages = d->outstanding_pages;
     info->nr_online_vcpus = d == hv.dom0 ? d->max_vcpus : online;
     info->max_vcpu_id = d->max_vcpus - 1;
     (void)maxid;

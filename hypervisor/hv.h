@@ -86,6 +86,7 @@ struct hv_domain {
     int mem_fd;
     uint64_t mem_size;                 /* bytes, size of the memfd */
     uint64_t max_pages, tot_pages;
+    uint64_t outstanding_pages;        /* claim not yet populated (memory.c, XENMEM_claim_pages) */
     uint8_t *populated;                /* bitmap of populated frames */
     /* log-dirty mode */
     int uffd;                          /* our copy of the domain's userfaultfd, -1 if none */
@@ -301,6 +302,11 @@ long hv_vm_event_refuse_save(struct hv_domain *d);
 
 /* memory.c */
 long hv_do_memory_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
+/* memory.c: the host's free pages (MemAvailable less every domain's pages, claims not taken
+ * off) and the sum of every live domain's outstanding claim. */
+uint64_t hv_mem_free_pages(void);
+uint64_t hv_claims_outstanding(void);
+uint64_t hv_meminfo_kb(const char *key);  /* sysctl.c: a /proc/meminfo value, 0 if absent */
 
 /* dispatch.c */
 long hv_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg);

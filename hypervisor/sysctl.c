@@ -12,7 +12,7 @@
 #include "logdirty.h"
 #include "keel-flask-av.h"
 
-static uint64_t meminfo_kb(const char *key)
+uint64_t hv_meminfo_kb(const char *key)
 {
     char line[256];
     unsigned long long v = 0;
@@ -32,7 +32,6 @@ static void physinfo(struct keel_sysctl_physinfo *pi)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     uint32_t doms = 0;
-    uint64_t used = 0;
 
     memset(pi, 0, sizeof(*pi));
     pi->nr_cpus = n > 0 ? (uint32_t)n : 1;
@@ -41,15 +40,14 @@ static void physinfo(struct keel_sysctl_physinfo *pi)
     pi->cores_per_socket = pi->nr_cpus;
     pi->nr_nodes = 1;
     pi->cpu_khz = (uint32_t)(hv.tsc_hz / 1000);
-    pi->total_pages = meminfo_kb("MemTotal") / 4;
-    for (uint32_t i = 1; i < HV_MAX_DOMAINS; i++) {
-        if (hv.domains[i] && hv.domains[i]->ready) {
-            doms++;
-            used += hv.domains[i]->tot_pages;
-        }
-    }
-    pi->free_pages = meminfo_kb("MemAvailable") / 4;
-    pi->free_pages = pi->free_pages > used ? pi->free_pages - used : 0;
+    pi->total_pages = hv_meminfo_kb("MemTotal") / 4;
+    for (uint32_t i = 1; i < HV_MAX_DOMAINS; i++)
+        doms += hv.domains[i] && hv.domains[i]->ready;
+    /* as Xen's free_memory: not given to domains, nor claimed for them */
+    pi->outstanding_pages = hv_claims_outstanding();
+    pi->free_pages = hv_mem_free_pages();
+    pi->free_pages = pi->free_pages > pi->outstanding_pages
+                   ? pi->free_pages - pi->outstanding_pages : 0;
     pi->nr_domains = doms + 1;
     pi->capabilities = hv_logdirty_physcaps();
 }

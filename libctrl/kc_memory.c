@@ -1,4 +1,4 @@
-/* kc_memory.c - libkeelctrl: guest memory reservations and foreign mapping. */
+/* kc_memory.c - libkeelctrl: guest memory reservations, claims and foreign mapping. */
 #include "config.h"
 
 #include <errno.h>
@@ -42,6 +42,20 @@ long kc_maximum_reservation(kc_handle *h, uint32_t domid)
     long rc = memop(h, KEEL_MEMOP_MAXIMUM_RESERVATION, domid, 0, 0);
 
     return rc < 0 ? kc_fail(rc, "maximum reservation of domain %u", domid) : rc;
+}
+
+int kc_domain_claim_pages(kc_handle *h, uint32_t domid, uint64_t nr_pages)
+{
+    long rc = memop(h, KEEL_MEMOP_CLAIM_PAGES, domid, 0, nr_pages);
+
+    if (rc >= 0)
+        return 0;
+    if (nr_pages == 0)
+        return (int)kc_fail(rc, "cancelling the memory claim of domain %u", domid);
+    return (int)kc_fail(rc, "claiming %llu pages (%llu MiB) for domain %u%s",
+                        (unsigned long long)nr_pages,
+                        (unsigned long long)(nr_pages >> (20 - KEEL_PAGE_SHIFT)), domid,
+                        rc == -ENOMEM ? ": the host's free, unclaimed memory is short" : "");
 }
 
 int kc_foreign_fd(kc_handle *h, uint32_t domid, int *fd, uint64_t *size)

@@ -345,6 +345,13 @@ struct keel_gnttab_copy {
 #define KEEL_MEMOP_CURRENT_RESERVATION 3
 #define KEEL_MEMOP_MAXIMUM_RESERVATION 4
 #define KEEL_MEMOP_MAXIMUM_GPFN 2
+/* Xen's XENMEM_claim_pages: Domain-0 stakes a claim for domid on the host's free memory, for
+ * nr_frames pages in all (first_gfn must be 0): the claim is what lies beyond the pages the
+ * domain has, and populating pages consumes it. nr_frames 0 cancels the claim. EINVAL: a claim
+ * is already staked, nr_frames not above the domain's pages or above its maximum; ENOMEM: the
+ * host's free memory minus every domain's outstanding claim is smaller than the claim. A
+ * destroyed domain's claim is gone with it. FLASK: domain2 setclaim. */
+#define KEEL_MEMOP_CLAIM_PAGES 24
 struct keel_memory_reservation {
     uint64_t first_gfn;          /* a contiguous range of guest frames */
     uint64_t nr_frames;
@@ -409,6 +416,7 @@ struct keel_domctl_info {
     uint32_t crash_signal;       /* signal that ended the domain process, if it died */
     uint32_t cpupool;            /* the cpupool it runs in (KEEL_SYSCTL_CPUPOOL_OP) */
     uint32_t pad2;
+    uint64_t outstanding_pages;  /* its claim not yet populated (KEEL_MEMOP_CLAIM_PAGES) */
 };
 struct keel_domctl_vcpucontext {
     uint32_t vcpu;
@@ -590,6 +598,7 @@ struct keel_sysctl_physinfo {
     uint64_t scrub_pages;
     uint32_t capabilities;       /* KEEL_PHYSCAP_* */
     uint32_t nr_domains;
+    uint64_t outstanding_pages;  /* sum of every domain's claim; free_pages excludes it */
 };
 /* physinfo.capabilities (Keel): the log-dirty engines the host kernel allows, and the one the
  * core uses (0 none: no live migration, live save or Remus; 1 async; 2 sync). */

@@ -103,6 +103,11 @@ int kc_populate_physmap(kc_handle *h, uint32_t domid, uint64_t first_gfn, uint64
 int kc_decrease_reservation(kc_handle *h, uint32_t domid, uint64_t first_gfn, uint64_t nr);
 long kc_current_reservation(kc_handle *h, uint32_t domid);
 long kc_maximum_reservation(kc_handle *h, uint32_t domid);
+/* Xen's xc_domain_claim_pages: claim nr_pages in all for domid from the host's free memory
+ * (KEEL_MEMOP_CLAIM_PAGES: the part beyond its current pages; populating consumes it); 0
+ * cancels. -ENOMEM if free and unclaimed memory is short, -EINVAL (a claim already staked,
+ * nr_pages not above the domain's pages or above its maximum), -ESRCH, -EACCES. */
+int kc_domain_claim_pages(kc_handle *h, uint32_t domid, uint64_t nr_pages);
 /* The domain's whole memory as a file descriptor (for the caller to mmap) and its size. */
 int kc_foreign_fd(kc_handle *h, uint32_t domid, int *fd, uint64_t *size);
 /* Map nr frames from first_gfn; unmap with kc_unmap_foreign(p, nr). */
