@@ -6,7 +6,7 @@ PKGS="build-essential autoconf automake libtool pkg-config m4 clang llvm lld
  libtpms-dev tpm2-tools swtpm swtpm-tools libseccomp-dev python3 python3-dev python3-pytest
  xenstore-utils checkpolicy setools iproute2 procps openssl gdb
  liburing-dev libnbd-dev qemu-utils libvirt-clients libvirt-daemon libxen-dev
- perl man-db systemd logrotate"
+ perl man-db systemd logrotate resource-agents libxml2-utils"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
