@@ -7,7 +7,8 @@
 # `ocf-tester` passes on A with B as the backup and leaves no domain on either host; then start
 # on A (protected to B; B holds the replica and B's probe says 7), A killed, `failover` on B:
 # the domain runs on B from its checkpoint, answers on the LAN, monitor there says 0, a second
-# start adopts it, and stop leaves no domain.
+# start adopts it; A comes back and a monitor on B resumes the protection to A; stop leaves no
+# domain on either host.
 if [ -z "${KEEL_NETNS:-}" ]; then
     ns="keel-ocft-$$"
     if ! ip netns add "$ns" 2>/dev/null; then
@@ -98,8 +99,12 @@ ra B monitor; ok $? "monitor on B: 0 (running)"
 ra B start 2>"$W/err"; ok $? "start on B (what Pacemaker runs after the failover) adopts it"
 grep -q "unprotected" "$W/err"; ok $? "saying it runs unprotected (A is gone)"
 [ "$(domains B)" = "c1 " ]; ok $? "still one c1 on B ($(domains B))"
+rd_host_start A; ok $? "host A is back (a fresh Keel host)"
+ra B monitor; ok $? "monitor on B: 0, and it restarts the protection (reprotect)"
+wait_until 10 sh -c "'$W/on' A xl list c1--incoming"; ok $? "A holds the replica c1--incoming again"
 ra B stop; ok $? "stop on B"
-[ -z "$(domains B)" ]; ok $? "stop leaves no domain on B"
+d="$(domains A)$(domains B)"
+[ -z "$d" ]; ok $? "stop leaves no domain on B and no replica on A ($d)"
 ra B monitor; rc=$?
 [ $rc -eq 7 ]; ok $? "monitor after stop: 7 (rc $rc)"
 done_tap
