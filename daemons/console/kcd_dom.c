@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kcd_chan.h"
 #include "kcd_int.h"
 #include "kio.h"
 #include "klog.h"
@@ -195,6 +196,7 @@ static void kcd_exc_cb(evutil_socket_t fd, short what, void *arg)
             kcd_dom_remove(k, d->domid);
         }
     }
+    kcd_chan_reap(k);
 }
 
 int kcd_dom_watch_deaths(struct kcd *k)

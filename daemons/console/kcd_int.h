@@ -44,6 +44,7 @@ struct kcd {
     struct event *exc_ev;        /* VIRQ_DOM_EXC: some domain shut down or was destroyed */
     uint32_t exc_port;
     struct kcd_xs *xs;           /* store client (kcd_xs.c), NULL without -x */
+    struct kcd_chan *chans;      /* PV channels (kcd_chan.c) */
 };
 
 int kcd_dom_add(struct kcd *k, uint32_t domid, uint64_t gfn, uint32_t port, char *err,

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "kcd_chan.h"
 #include "kcd_int.h"
 #include "kcd_xs.h"
 #include "klog.h"
@@ -70,6 +71,7 @@ static void kcd_xs_scan(struct kcd_xs *x)
     for (unsigned i = 0; i < n; i++)
         kcd_xs_ask(x, kcd_xs_domid(names[i]));
     free(names);
+    kcd_chan_scan(x->k, x->x);
 }
 
 static void kcd_xs_drop(struct kcd_xs *x)
@@ -95,6 +97,8 @@ static void kcd_xs_events(struct kcd_xs *x)
             kcd_xs_scan(x);
         else if (d > 0)
             kcd_xs_ask(x, (uint32_t)d);
+        else
+            kcd_chan_event(x->k, x->x, path);
         free(path);
     }
     if (x->x && kxs_dead(x->x)) {

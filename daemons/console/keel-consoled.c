@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kcd_chan.h"
 #include "kcd_int.h"
 #include "kcd_xs.h"
 #include "klog.h"
@@ -93,6 +94,7 @@ static int kcd_run(struct kcd *k, const char *rundir, int use_store)
     unlink(sock);
     rc = 0;
 out:
+    kcd_chan_free_all(k);
     kcd_xs_stop(k);
     kcd_clients_free(k);
     kcd_dom_free_all(k);

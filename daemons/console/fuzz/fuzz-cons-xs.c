@@ -1,8 +1,9 @@
 /* fuzz-cons-xs.c - fuzz target for keel-consoled's store-client input: the input is a byte
  * stream as the store socket could deliver it, read through the common store client
  * (kxs_open_fd over a socketpair, kxs_pump) as the daemon reads it; every queued watch event's
- * path is parsed with kcd_xs_console_domid. Framing must never reach past the input; a domid
- * must be in range and come from a path of the expected shape. */
+ * path is parsed with kcd_xs_console_domid and kcd_chan_path. Framing must never reach past
+ * the input; a domid (and a channel's console number) must be in range and come from a path of
+ * the expected shape. */
 #include "config.h"
 
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "kcd_chan.h"
 #include "kcd_xs.h"
 #include "kxs.h"
 
@@ -38,6 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t pl = strlen(path);
             long d = kcd_xs_console_domid(path, pl);
             if (d != -1 && (d < 0 || d > 0x7fef || pl < 22 || memcmp(path, "/local/domain/", 14)))
+                abort();
+            uint32_t cd = 0, cn = 0;
+            if (kcd_chan_path(path, pl, &cd, &cn) == 0 &&
+                (cd < 1 || cd > 0x7fef || cn < 1 || cn > 65536 || memcmp(path, "/local/domain/", 14)))
                 abort();
             free(path);
         }

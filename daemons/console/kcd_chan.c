@@ -1,0 +1,537 @@
+/* kcd_chan.c - keel-consoled's PV channels (kcd_chan.h): for each channel backend the toolstack
+ * writes (backend/console/<domid>/<n>: connection, path, state 1) the daemon opens the host end
+ * (a listening Unix socket at path, or a pty whose slave path goes to the frontend's tty key)
+ * and says InitWait; when the guest's frontend is Initialised (ring-ref: a page granted to
+ * Domain-0; port: an unbound event channel) it maps the page by grant, binds the port and says
+ * Connected; bytes then flow both ways between the ring (Xen's console layout, indices checked
+ * by kcd_ring.c) and the socket's one client or the pty. Flow control: the guest's output is
+ * taken only as fast as the host end takes it, host input only read when the ring has room.
+ * The toolstack's Closing (destroy), the backend's removal or the domain's death closes it all
+ * (the socket file is removed, the pty closed), then Closed is written. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "kcd_chan.h"
+#include "kcd_int.h"
+#include "klog.h"
+
+struct kcd_chan {
+    struct kcd *k;
+    uint32_t domid, cons;
+    int is_socket;
+    char name[128], path[108], tty[64];
+    dev_t sock_dev;                  /* the socket file we made (removed only if still ours) */
+    ino_t sock_ino;
+    int lfd, peer, slave;            /* listener; the client or the pty master; the pty slave */
+    struct event *ev_listen, *ev_rd, *ev_wr, *ev_port;
+    volatile struct kcd_cons_iface *page;
+    uint32_t port, local;
+    char obuf[KCD_OUT_SIZE];         /* taken from the ring, not yet written to the peer */
+    size_t olen, ooff;
+    char ibuf[KCD_IN_SIZE];          /* read from the peer, not yet in the ring */
+    size_t ilen, ioff;
+    int broken;
+    struct kcd_chan *next;
+};
+
+static struct kcd_chan *chan_find(struct kcd *k, uint32_t domid, uint32_t cons)
+{
+    for (struct kcd_chan *c = k->chans; c; c = c->next)
+        if (c->domid == domid && c->cons == cons)
+            return c;
+    return NULL;
+}
+
+static void chan_ev_free(struct event **e)
+{
+    if (*e)
+        event_free(*e);
+    *e = NULL;
+}
+
+static void chan_pump(struct kcd_chan *c);
+
+/* The socket client went away (or failed): listen for the next one. */
+static void chan_drop_peer(struct kcd_chan *c)
+{
+    chan_ev_free(&c->ev_rd);
+    chan_ev_free(&c->ev_wr);
+    if (c->peer >= 0)
+        close(c->peer);
+    c->peer = -1;
+    c->olen = c->ooff = c->ilen = c->ioff = 0;
+    if (c->ev_listen)
+        event_add(c->ev_listen, NULL);
+}
+
+static void chan_rd_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct kcd_chan *c = arg;
+    ssize_t n;
+
+    (void)what;
+    if (c->ioff < c->ilen) {                 /* the ring is still full: wait for the guest */
+        event_del(c->ev_rd);
+        return;
+    }
+    n = read(fd, c->ibuf, sizeof(c->ibuf));
+    if (n > 0) {
+        c->ilen = (size_t)n;
+        c->ioff = 0;
+        chan_pump(c);
+        return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (c->is_socket) {
+        klog(KLOG_INFO, "chan", "domain %u: channel %s: client left", c->domid, c->name);
+        chan_drop_peer(c);
+    } else {
+        klog(KLOG_WARN, "chan", "domain %u: channel %s: pty read: %s", c->domid, c->name,
+             n < 0 ? strerror(errno) : "end of file");
+        event_del(c->ev_rd);
+    }
+}
+
+static void chan_wr_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    chan_pump(arg);
+}
+
+static int chan_set_peer(struct kcd_chan *c, int fd)
+{
+    c->peer = fd;
+    c->ev_rd = event_new(c->k->base, fd, EV_READ | EV_PERSIST, chan_rd_cb, c);
+    c->ev_wr = event_new(c->k->base, fd, EV_WRITE, chan_wr_cb, c);
+    if (!c->ev_rd || !c->ev_wr)
+        return -ENOMEM;
+    if (c->page)
+        event_add(c->ev_rd, NULL);
+    return 0;
+}
+
+/* Guest output to the peer (as much as it takes), then pending peer input into the ring. */
+static void chan_pump_out(struct kcd_chan *c, int *moved)
+{
+    while (c->peer >= 0) {
+        ssize_t w;
+        if (c->ooff == c->olen) {
+            int n = kcd_ring_take_output(c->page, c->obuf, sizeof(c->obuf));
+            c->olen = c->ooff = 0;
+            if (n <= 0) {
+                c->broken = n < 0;
+                return;
+            }
+            c->olen = (size_t)n;
+            *moved = 1;
+        }
+        w = write(c->peer, c->obuf + c->ooff, c->olen - c->ooff);
+        if (w > 0) {
+            c->ooff += (size_t)w;
+            continue;
+        }
+        if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+            event_add(c->ev_wr, NULL);
+            return;
+        }
+        if (c->is_socket) {
+            chan_drop_peer(c);
+            return;
+        }
+        klog(KLOG_WARN, "chan", "domain %u: channel %s: pty write: %s", c->domid, c->name,
+             strerror(errno));
+        return;
+    }
+}
+
+static void chan_pump(struct kcd_chan *c)
+{
+    int moved = 0, n;
+
+    if (!c->page || c->broken)
+        return;
+    chan_pump_out(c, &moved);
+    if (!c->broken && c->ioff < c->ilen) {
+        if ((n = kcd_ring_put_input(c->page, c->ibuf + c->ioff, c->ilen - c->ioff)) < 0)
+            c->broken = 1;
+        else if (n > 0) {
+            c->ioff += (size_t)n;
+            moved = 1;
+        }
+    }
+    if (c->ioff == c->ilen && c->ev_rd)
+        event_add(c->ev_rd, NULL);           /* room again: read more from the peer */
+    if (c->broken) {
+        klog(KLOG_ERROR, "chan", "domain %u: channel %s: ring indices out of range (in %u/%u "
+             "out %u/%u): channel no longer served", c->domid, c->name, c->page->in_cons,
+             c->page->in_prod, c->page->out_cons, c->page->out_prod);
+        chan_ev_free(&c->ev_port);
+        if (c->ev_rd)
+            event_del(c->ev_rd);
+        return;
+    }
+    if (moved)
+        kc_evtchn_notify(c->k->h, c->local);
+}
+
+static void chan_port_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct kcd_chan *c = arg;
+
+    (void)fd;
+    (void)what;
+    kc_evtchn_ack(c->k->h, c->local);
+    chan_pump(c);
+}
+
+static void chan_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct kcd_chan *c = arg;
+    int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    (void)what;
+    if (cfd < 0)
+        return;
+    if (c->peer >= 0) {                      /* not listening then; a race: one at a time */
+        close(cfd);
+        return;
+    }
+    event_del(c->ev_listen);
+    if (chan_set_peer(c, cfd) < 0) {
+        chan_drop_peer(c);
+        return;
+    }
+    klog(KLOG_INFO, "chan", "domain %u: channel %s: client connected", c->domid, c->name);
+    chan_pump(c);
+}
+
+/* Listen at path; a stale socket file (nobody listening) is replaced, anything else refused. */
+static int chan_listen(struct kcd_chan *c, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct stat st;
+    int fd, rc;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+        goto fail;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int probe;
+        if (errno != EADDRINUSE || lstat(c->path, &st) < 0 || !S_ISSOCK(st.st_mode))
+            goto fail;
+        probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        rc = probe < 0 ? 0 : connect(probe, (struct sockaddr *)&sa, sizeof(sa));
+        if (probe >= 0)
+            close(probe);
+        if (rc == 0 || errno != ECONNREFUSED) {
+            errno = EADDRINUSE;
+            goto fail;
+        }
+        unlink(c->path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+            goto fail;
+    }
+    if (chmod(c->path, 0600) < 0 || listen(fd, 4) < 0 || stat(c->path, &st) < 0)
+        goto fail_bound;
+    c->sock_dev = st.st_dev;
+    c->sock_ino = st.st_ino;
+    c->lfd = fd;
+    c->ev_listen = event_new(c->k->base, fd, EV_READ | EV_PERSIST, chan_accept_cb, c);
+    if (!c->ev_listen || event_add(c->ev_listen, NULL) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+fail_bound:
+    rc = errno;
+    unlink(c->path);
+    errno = rc;
+fail:
+    rc = -errno;
+    snprintf(err, errlen, "socket %s: %s", c->path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* A pty in raw mode (no echo: the guest's bytes are never sent back to it); the daemon keeps
+ * the slave open too, so the master never reads end-of-file while no client has it open. */
+static int chan_pty(struct kcd_chan *c, char *err, size_t errlen)
+{
+    struct termios t;
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, c->tty, sizeof(c->tty)) != 0)
+        goto fail;
+    if ((c->slave = open(c->tty, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
+        tcgetattr(c->slave, &t) < 0)
+        goto fail;
+    cfmakeraw(&t);
+    if (tcsetattr(c->slave, TCSANOW, &t) < 0)
+        goto fail;
+    return chan_set_peer(c, m);
+fail:
+    snprintf(err, errlen, "pty: %s", strerror(errno));
+    if (m >= 0)
+        close(m);
+    return -EIO;
+}
+
+static void chan_unmap(struct kcd_chan *c)
+{
+    chan_ev_free(&c->ev_port);
+    if (c->local)
+        kc_evtchn_close(c->k->h, c->local);
+    c->local = 0;
+    if (c->page)
+        kc_gnttab_unmap(c->k->h, (void *)c->page, 1);
+    c->page = NULL;
+    if (c->ev_rd)
+        event_del(c->ev_rd);
+}
+
+static void chan_free(struct kcd_chan *c)
+{
+    struct stat st;
+
+    for (struct kcd_chan **pp = &c->k->chans; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    chan_unmap(c);
+    chan_ev_free(&c->ev_listen);
+    chan_drop_peer(c);
+    if (c->lfd >= 0) {
+        close(c->lfd);
+        if (stat(c->path, &st) == 0 && st.st_dev == c->sock_dev && st.st_ino == c->sock_ino)
+            unlink(c->path);
+    }
+    if (c->slave >= 0)
+        close(c->slave);
+    klog(KLOG_INFO, "chan", "domain %u: channel %s closed", c->domid, c->name);
+    free(c);
+}
+
+static int chan_read(kxs *x, const char *dir, const char *key, char *out, size_t len)
+{
+    char path[200], *v = NULL;
+    size_t vl = 0;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    out[0] = 0;
+    if ((rc = kxs_read(x, 0, path, &v, &vl)) < 0)
+        return rc;
+    rc = vl < len ? 0 : -ENAMETOOLONG;
+    if (rc == 0)
+        memcpy(out, v, vl + 1);
+    free(v);
+    return rc;
+}
+
+static int chan_state(kxs *x, const char *dir)
+{
+    char path[200];
+    uint64_t v;
+
+    snprintf(path, sizeof(path), "%s/state", dir);
+    return kxs_read_u64(x, 0, path, 8, &v) < 0 ? -1 : (int)v;
+}
+
+static void chan_set_state(kxs *x, const char *be, int st, const char *why)
+{
+    char path[200];
+
+    if (why) {
+        snprintf(path, sizeof(path), "%s/error", be);
+        kxs_write(x, 0, path, why);
+    }
+    snprintf(path, sizeof(path), "%s/state", be);
+    kxs_writef(x, 0, path, "%d", st);
+}
+
+/* A new backend in Initialising: its keys checked, the host end opened, InitWait. */
+static void chan_open(struct kcd *k, kxs *x, uint32_t domid, uint32_t cons, const char *be,
+                      const char *fe)
+{
+    char conn[16], front[96], err[400] = "", path[200];
+    struct kcd_chan *c = calloc(1, sizeof(*c));
+    int rc = -EINVAL;
+
+    if (!c)
+        return;
+    c->k = k;
+    c->domid = domid;
+    c->cons = cons;
+    c->lfd = c->peer = c->slave = -1;
+    if (chan_read(x, be, "frontend", front, sizeof(front)) < 0 || strcmp(front, fe))
+        snprintf(err, sizeof(err), "backend key frontend is not %s", fe);
+    else if (chan_read(x, be, "name", c->name, sizeof(c->name)) < 0 || !c->name[0])
+        snprintf(err, sizeof(err), "no name");
+    else if (chan_read(x, be, "connection", conn, sizeof(conn)) < 0 ||
+             (strcmp(conn, "pty") && strcmp(conn, "socket")))
+        snprintf(err, sizeof(err), "connection is neither pty nor socket");
+    else if ((c->is_socket = !strcmp(conn, "socket")) &&
+             (chan_read(x, be, "path", c->path, sizeof(c->path)) < 0 || c->path[0] != '/'))
+        snprintf(err, sizeof(err), "a socket channel needs an absolute path shorter than %zu",
+                 sizeof(c->path));
+    else
+        rc = c->is_socket ? chan_listen(c, err, sizeof(err)) : chan_pty(c, err, sizeof(err));
+    c->next = k->chans;
+    k->chans = c;
+    if (rc < 0) {
+        klog(KLOG_WARN, "chan", "domain %u: console %u: %s", domid, cons, err);
+        chan_free(c);
+        chan_set_state(x, be, 6, err);
+        return;
+    }
+    if (!c->is_socket) {
+        snprintf(path, sizeof(path), "%s/tty", fe);
+        kxs_write(x, 0, path, c->tty);
+    }
+    klog(KLOG_INFO, "chan", "domain %u: channel %s on %s", domid, c->name,
+         c->is_socket ? c->path : c->tty);
+    chan_set_state(x, be, 2, NULL);
+}
+
+/* The frontend is Initialised: map its page by grant, bind its port, Connected. */
+static void chan_connect(struct kcd_chan *c, kxs *x, const char *be, const char *fe)
+{
+    char path[200], err[300] = "";
+    uint64_t ref, port;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/ring-ref", fe);
+    if (kxs_read_u64(x, 0, path, UINT32_MAX, &ref) < 0) {
+        snprintf(err, sizeof(err), "frontend ring-ref missing or not a grant reference");
+        goto fail;
+    }
+    snprintf(path, sizeof(path), "%s/port", fe);
+    if (kxs_read_u64(x, 0, path, UINT32_MAX, &port) < 0) {
+        snprintf(err, sizeof(err), "frontend port missing or not a number");
+        goto fail;
+    }
+    uint32_t r = (uint32_t)ref;
+    if (!(c->page = kc_gnttab_map(c->k->h, c->domid, &r, 1, 1, NULL))) {
+        snprintf(err, sizeof(err), "mapping grant %u: %s", r, kc_error(c->k->h));
+        goto fail;
+    }
+    if (kc_evtchn_bind_interdomain(c->k->h, c->domid, (uint32_t)port, &c->local) < 0) {
+        c->local = 0;
+        snprintf(err, sizeof(err), "binding port %u: %s", (uint32_t)port, kc_error(c->k->h));
+        goto fail;
+    }
+    c->port = (uint32_t)port;
+    if ((fd = kc_evtchn_fd(c->k->h, c->local)) < 0 ||
+        !(c->ev_port = event_new(c->k->base, fd, EV_READ | EV_PERSIST, chan_port_cb, c)) ||
+        event_add(c->ev_port, NULL) < 0) {
+        snprintf(err, sizeof(err), "cannot watch port %u", c->local);
+        goto fail;
+    }
+    if (c->ev_rd)
+        event_add(c->ev_rd, NULL);
+    klog(KLOG_INFO, "chan", "domain %u: channel %s connected (grant %u, port %u)", c->domid,
+         c->name, r, c->port);
+    chan_set_state(x, be, 4, NULL);
+    chan_pump(c);
+    return;
+fail:
+    klog(KLOG_WARN, "chan", "domain %u: channel %s: %s", c->domid, c->name, err);
+    chan_unmap(c);
+    chan_set_state(x, be, 6, err);
+}
+
+static void chan_check(struct kcd *k, kxs *x, uint32_t domid, uint32_t cons)
+{
+    struct kcd_chan *c = chan_find(k, domid, cons);
+    char be[96], fe[96];
+    int bst, fst;
+
+    snprintf(be, sizeof(be), "/local/domain/0/backend/console/%u/%u", domid, cons);
+    snprintf(fe, sizeof(fe), "/local/domain/%u/device/console/%u", domid, cons);
+    bst = chan_state(x, be);
+    if (bst < 0) {                           /* the backend is gone */
+        if (c)
+            chan_free(c);
+        return;
+    }
+    if (!c) {
+        if (bst == 1)
+            chan_open(k, x, domid, cons, be, fe);
+        return;
+    }
+    if (bst == 5) {                          /* the toolstack closes it (destroy) */
+        chan_free(c);
+        chan_set_state(x, be, 6, NULL);
+        return;
+    }
+    fst = chan_state(x, fe);
+    if (!c->page && !c->broken && bst < 4 && (fst == 3 || fst == 4))
+        chan_connect(c, x, be, fe);
+    else if (c->page && (fst == 5 || fst == 6 || fst < 0)) {
+        chan_unmap(c);                       /* the guest closed its end */
+        chan_set_state(x, be, 6, NULL);
+    }
+}
+
+void kcd_chan_event(struct kcd *k, kxs *x, const char *path)
+{
+    uint32_t domid, cons;
+
+    if (kcd_chan_path(path, strlen(path), &domid, &cons) == 0)
+        chan_check(k, x, domid, cons);
+}
+
+void kcd_chan_scan(struct kcd *k, kxs *x)
+{
+    static const char top[] = "/local/domain/0/backend/console";
+    char **doms = NULL, **devs = NULL, dir[96], p[128];
+    unsigned nd = 0, nv = 0;
+    uint32_t domid, cons;
+
+    if (kxs_directory(x, 0, top, &doms, &nd) < 0)
+        return;
+    for (unsigned i = 0; i < nd; i++) {
+        snprintf(dir, sizeof(dir), "%s/%.16s", top, doms[i]);
+        if (kxs_directory(x, 0, dir, &devs, &nv) < 0)
+            continue;
+        for (unsigned j = 0; j < nv; j++) {
+            snprintf(p, sizeof(p), "%s/%.16s", dir, devs[j]);
+            if (kcd_chan_path(p, strlen(p), &domid, &cons) == 0)
+                chan_check(k, x, domid, cons);
+        }
+        free(devs);
+    }
+    free(doms);
+}
+
+void kcd_chan_reap(struct kcd *k)
+{
+    struct keel_domctl_info info;
+
+    for (struct kcd_chan *c = k->chans, *next; c; c = next) {
+        next = c->next;
+        if (kc_domain_getinfo(k->h, c->domid, &info) == -ESRCH)
+            chan_free(c);
+    }
+}
+
+void kcd_chan_free_all(struct kcd *k)
+{
+    while (k->chans)
+        chan_free(k->chans);
+}
