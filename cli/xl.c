@@ -129,6 +129,8 @@ static const struct xl_cmd cmds[] = {
       "  -c, --clear               Clear dmesg buffer as well as printing it" },
     { "uptime", xl_cmd_uptime, false, "Print uptime for all/some domains", "[-s] [Domain]",
       "-s                         Uptime in short format" },
+    { "claims", xl_cmd_claims, false, "List outstanding claim information about all domains",
+      "", NULL },
     { "save", xl_cmd_save, false, "Save a domain state to restore later",
       "[options] <Domain> <CheckpointFile> [<ConfigFile>]",
       "-c  Leave domain running after creating the snapshot.\n"

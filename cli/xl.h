@@ -47,7 +47,7 @@ xl_cmd_fn xl_cmd_create, xl_cmd_list, xl_cmd_destroy, xl_cmd_shutdown, xl_cmd_re
     xl_cmd_migrate_receive, xl_cmd_remus, xl_cmd_block_attach, xl_cmd_block_list,
     xl_cmd_block_detach, xl_cmd_network_attach, xl_cmd_network_list, xl_cmd_network_detach,
     xl_cmd_vtpm_attach, xl_cmd_vtpm_list, xl_cmd_vtpm_detach, xl_cmd_channel_list,
-    xl_cmd_domxml_from_native, xl_cmd_domxml_to_native;
+    xl_cmd_domxml_from_native, xl_cmd_domxml_to_native, xl_cmd_claims;
 /* xl_top.c, xl_dumpcore.c, xl_misc.c */
 /* xl_cpupool.c, xl_sched.c */
 xl_cmd_fn xl_cmd_cpupool_create, xl_cmd_cpupool_list, xl_cmd_cpupool_destroy,

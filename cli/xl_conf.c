@@ -25,10 +25,16 @@ static struct {
     kl_cfg *cfg;
     const char *lockfile, *vif_script, *vif_bridge, *vif_gatewaydev;
     long long max_grant_frames, max_maptrack_frames;
+    long long claim_mode;
     char notes[2048];
     size_t notes_len;
     int notes_printed;
-} xc = { .max_grant_frames = -1, .max_maptrack_frames = -1 };
+} xc = { .max_grant_frames = -1, .max_maptrack_frames = -1, .claim_mode = 1 };
+
+int xl_conf_claim_mode(void)
+{
+    return xc.claim_mode != 0;
+}
 
 const char *xl_conf_path(void)
 {
@@ -137,12 +143,8 @@ static int read_noted(kl_diag *d)
     if (n == 0)
         note("run_hotplug_scripts", "there is no udev path; the toolstack always runs the "
              "hotplug scripts");
-    n = 1;
-    if (get_num("claim_mode", 0, 1LL << 31, &n, d) < 0)
+    if (get_num("claim_mode", 0, 1LL << 31, &xc.claim_mode, d) < 0)    /* xl_create.c */
         return -1;
-    if (n)
-        note("claim_mode", "the core takes no memory claims; a domain short of memory fails "
-             "when it is built");
     n = 1;
     if (get_num("max_grant_version", 1, 2, &n, d) < 0)
         return -1;

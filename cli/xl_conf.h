@@ -8,6 +8,8 @@
  * the file's errors and returns -1 when it cannot be parsed or a value is invalid. With
  * verbose set, also prints a note for every key Keel accepts but does not act on. */
 int xl_conf_load(int verbose);
+/* claim_mode (default 1, as Xen's): xl create claims a domain's memory before building it. */
+int xl_conf_claim_mode(void);
 /* The path read (or that would be read). */
 const char *xl_conf_path(void);
 /* Defaults from xl.conf for what a domain's config leaves unset: vif script, bridge,

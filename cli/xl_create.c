@@ -98,6 +98,12 @@ static int load(const struct create_opts *o, int argc, char **argv, int first,
  * lives as long as the domain: the monitor. It creates the domain, reports "OK DOMID" or
  * "ERR message" on a pipe to xl, then applies the on_* actions and stays until the domain is
  * gone. Its log is RUNDIR/xl-NAME.log. */
+/* -p, and xl.conf's claim_mode: the domain's memory is claimed before it is built */
+static unsigned create_flags(const struct create_opts *o)
+{
+    return (o->paused ? KL_CREATE_PAUSED : 0) | (xl_conf_claim_mode() ? KL_CREATE_CLAIM : 0);
+}
+
 static void monitor_child(int wfd, int gofd, kl_domain_config *dc, const struct create_opts *o)
 {
     char log[512], msg[700];
@@ -130,7 +136,7 @@ static void monitor_child(int wfd, int gofd, kl_domain_config *dc, const struct 
             _exit(1);
         _exit(1);
     }
-    rc = kl_domain_create(ctx, dc, o->paused ? KL_CREATE_PAUSED : 0, &domid);
+    rc = kl_domain_create(ctx, dc, create_flags(o), &domid);
     if (rc < 0)
         snprintf(msg, sizeof(msg), "ERR %s\n", kl_ctx_error(ctx));
     else
@@ -228,7 +234,7 @@ int xl_cmd_create(int argc, char **argv)
     if (o.foreground) {
         if (!(ctx = xl_open()))
             rc = -1;
-        else if ((rc = kl_domain_create(ctx, &dc, o.paused ? KL_CREATE_PAUSED : 0, &domid)) < 0)
+        else if ((rc = kl_domain_create(ctx, &dc, create_flags(&o), &domid)) < 0)
             fprintf(stderr, "libxl: error: %s\nxl: failed to create domain '%s'\n",
                     kl_ctx_error(ctx), dc.c_info.name);
     } else

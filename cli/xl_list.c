@@ -1,5 +1,5 @@
-/* xl_list.c - xl's reporting commands with xl's output formats: list (-l JSON, -v), info,
- * dmesg, uptime, vcpu-list, domid, domname. */
+/* xl_list.c - xl's reporting commands with xl's output formats: list (-l JSON, -v), claims,
+ * info, dmesg, uptime, vcpu-list, domid, domname. */
 #include "config.h"
 
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "keel/kl_ops.h"
 #include "keel/kl_vcpu.h"
 #include "xl.h"
+#include "xl_conf.h"
 
 static const char *name_of(const kl_dominfo *d)
 {
@@ -44,14 +45,17 @@ static const char *pool_of(kl_ctx *ctx, const kl_dominfo *d, char *buf, size_t l
     return buf;
 }
 
-static void list_row(const kl_dominfo *d, bool verbose, const char *label, const char *pool,
-                     bool numa)
+/* One row of xl list (and xl claims: claim set): Mem counts the domain's outstanding claim
+ * as Xen's does; Claimed is that claim in MiB. */
+static void list_row(const kl_dominfo *d, bool verbose, bool claim, const char *label,
+                     const char *pool, bool numa)
 {
     static const char reason_letters[] = "-rscwS";
     int r = d->shutdown ? d->shutdown_reason : 0;
 
     printf("%-40s %5u %5lu %5u     %c%c%c%c%c%c  %8.1f", name_of(d), d->domid,
-           (unsigned long)(d->current_memkb / 1024), d->vcpu_online, d->running ? 'r' : '-',
+           (unsigned long)((d->current_memkb + d->outstanding_memkb) / 1024), d->vcpu_online,
+           d->running ? 'r' : '-',
            d->blocked ? 'b' : '-', d->paused ? 'p' : '-', d->shutdown ? 's' : '-',
            r >= 0 && r < (int)sizeof(reason_letters) - 1 ? reason_letters[r] : '?',
            d->dying ? 'd' : '-', (double)d->cpu_time_ns / 1e9);
@@ -63,10 +67,11 @@ static void list_row(const kl_dominfo *d, bool verbose, const char *label, const
             printf(" %8x", (unsigned)d->shutdown_reason);
         else
             printf(" %8s", "-");
-        printf(" %16s", label ? label : "-");
-    } else if (label) {
-        printf(" %16s", label);
     }
+    if (claim)
+        printf(" %5lu", (unsigned long)(d->outstanding_memkb / 1024));
+    if (verbose || label)
+        printf(" %16s", label ? label : "-");
     if (pool)
         printf("%16s", pool);
     if (numa)
@@ -230,7 +235,8 @@ int xl_cmd_list(int argc, char **argv)
         printf("\n");
         for (int i = 0; i < n; i++) {
             char label[256], pool[KL_DOMNAME_MAX + 1];
-            list_row(&l[i], verbose, verbose || context ? label_of(ctx, &l[i], label, sizeof(label)) : NULL,
+            list_row(&l[i], verbose, false,
+                     verbose || context ? label_of(ctx, &l[i], label, sizeof(label)) : NULL,
                      cpupool ? pool_of(ctx, &l[i], pool, sizeof(pool)) : NULL, numa);
         }
     }
@@ -238,6 +244,36 @@ int xl_cmd_list(int argc, char **argv)
         free(l);
     kl_ctx_close(ctx);
     return rc;
+}
+
+/* xl claims: every domain with its outstanding memory claim (the Claimed column, MiB). */
+int xl_cmd_claims(int argc, char **argv)
+{
+    kl_dominfo *l;
+    kl_ctx *ctx;
+    int c, n;
+
+    while ((c = xl_getopt(argc, argv, "", "claims", 0)) != -1)
+        return 2;
+    if (argc - optind > 0) {
+        xl_help("claims");
+        return 2;
+    }
+    if (!xl_conf_claim_mode())
+        fprintf(stderr, "claim_mode not enabled (see man xl.conf).\n");
+    if (!(ctx = xl_open()))
+        return 1;
+    if ((n = kl_domain_list(ctx, &l)) < 0) {
+        fprintf(stderr, "libxl_list_domain failed: %s\n", kl_ctx_error(ctx));
+        kl_ctx_close(ctx);
+        return 1;
+    }
+    printf("Name                                        ID   Mem VCPUs\tState\tTime(s)  Claimed\n");
+    for (int i = 0; i < n; i++)
+        list_row(&l[i], false, true, NULL, NULL, false);
+    free(l);
+    kl_ctx_close(ctx);
+    return 0;
 }
 
 #define INFO(k, ...) (printf("%-23s: ", k), printf(__VA_ARGS__), putchar('\n'))
@@ -329,7 +365,7 @@ int xl_cmd_info(int argc, char **argv)
     INFO("free_memory", "%llu", (unsigned long long)(pi.free_kb >> 10));
     INFO("sharing_freed_memory", "0");
     INFO("sharing_used_memory", "0");
-    INFO("outstanding_claims", "0");
+    INFO("outstanding_claims", "%llu", (unsigned long long)(pi.outstanding_kb >> 10));
     INFO("free_cpus", "%d", free_cpus(ctx));
     if (numa)
         xl_info_numa(ctx);

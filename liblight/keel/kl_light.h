@@ -48,6 +48,7 @@ typedef struct kl_dominfo {
     int shutdown_reason;             /* KEEL_SHUTDOWN_*, or -1 when not shut down */
     uint32_t ssidref;
     uint32_t cpupool;                /* the cpupool it runs in (keel/kl_cpupool.h) */
+    uint64_t outstanding_memkb;      /* its memory claim not yet populated (xl claims) */
 } kl_dominfo;
 
 /* Every domain, Domain-0 first; *out is malloc'd (free()). Returns the count. */
@@ -68,6 +69,10 @@ int kl_kernel_resolve(const char *kernel, char **path, char *msg, size_t msglen)
 
 /* ---- Lifecycle ---- */
 enum { KL_CREATE_PAUSED = 1 };
+/* KL_CREATE_CLAIM (xl.conf's claim_mode): right after the core domain is made, claim the
+ * memory the build populates (Xen's XENMEM_claim_pages), so that a domain the host cannot hold
+ * fails at once with ENOMEM and nothing left behind; the claim is dropped after the build. */
+enum { KL_CREATE_CLAIM = 2 };
 /* Create, build and (unless KL_CREATE_PAUSED) unpause a domain from dc, which is completed
  * with kl_domain_config_setdefault() first and whose kernel is made absolute with
  * kl_kernel_resolve() (so dc and the stored configuration name the file that was built). The

@@ -23,6 +23,7 @@ typedef struct kl_hostinfo {
     uint32_t abi_major, abi_minor;   /* the core's ABI version */
     uint32_t max_cpu_id;
     uint32_t capabilities;           /* KEEL_PHYSCAP_* (the log-dirty engine: live migration) */
+    uint64_t outstanding_kb;         /* every domain's memory claim (free_kb excludes them) */
 } kl_hostinfo;
 int kl_host_info(kl_ctx *ctx, kl_hostinfo *info);
 

@@ -1,6 +1,6 @@
 /* create.c - creating a domain from a kl_domain_config: core domain with the UUID as handle,
- * maximum memory, scheduling parameters, affinity, the domain builder (kg_build), store
- * nodes, userdata, then unpause. Everything is undone on failure. */
+ * maximum memory, a memory claim (claim_mode), scheduling parameters, affinity, the domain
+ * builder (kg_build), store nodes, userdata, then unpause. Everything is undone on failure. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +73,24 @@ static int core_create(kl_ctx *ctx, const kl_domain_config *dc, uint32_t *domid)
     *domid = dc->c_info.domid < KEEL_DOMID_FIRST_RESERVED ? dc->c_info.domid : 0;
     if ((rc = kc_domain_create(ctx->kc, &cr, domid)) < 0)
         return kl__err(ctx, rc, "creating domain '%s': %s", dc->c_info.name, kc_error(ctx->kc));
+    return 0;
+}
+
+/* claim_mode (KL_CREATE_CLAIM): claim the pages the build populates (target memory) before
+ * anything else, so a domain the host cannot hold fails here; on means stake, off cancel. */
+static int claim_memory(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, bool on)
+{
+    uint64_t pages = on ? dc->b_info.target_memkb / (KEEL_PAGE_SIZE / 1024) : 0;
+    struct keel_sysctl_physinfo pi;
+    int rc = kc_domain_claim_pages(ctx->kc, domid, pages);
+
+    if (rc == -ENOMEM && kc_physinfo(ctx->kc, &pi) == 0)
+        return kl__err(ctx, rc, "claim_mode: the host cannot hold domain '%s': it needs %llu MiB, "
+                       "%llu MiB are free and unclaimed", dc->c_info.name,
+                       (unsigned long long)(dc->b_info.target_memkb >> 10),
+                       (unsigned long long)(pi.free_pages >> (20 - KEEL_PAGE_SHIFT)));
+    if (rc < 0)
+        return kl__err(ctx, rc, "claim_mode: domain '%s': %s", dc->c_info.name, kc_error(ctx->kc));
     return 0;
 }
 
@@ -186,6 +204,7 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
 {
     struct kg_ring_params rings;
     uint32_t domid = KEEL_DOMID_INVALID;
+    bool claim = (flags & KL_CREATE_CLAIM) && fd < 0;   /* a restore is not claimed for */
     int rc;
 
     ctx->err[0] = 0;
@@ -207,9 +226,11 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         return rc;
     dc->c_info.domid = KEEL_DOMID_INVALID;   /* a requested id is used once: restarts pick */
     /* named in the store before it is filled: an incoming domain shows while it arrives */
-    if ((rc = kl__cpupool_place(ctx, domid, dc)) < 0 ||
+    if ((claim && (rc = claim_memory(ctx, domid, dc, true)) < 0) ||
+        (rc = kl__cpupool_place(ctx, domid, dc)) < 0 ||
         (rc = configure(ctx, domid, dc)) < 0 || (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
         (rc = fill(ctx, domid, dc, fd, &rings)) < 0 ||
+        (claim && (rc = claim_memory(ctx, domid, dc, false)) < 0) ||
         (rings.store_gfn && (rc = kl__rings_introduce(ctx, domid, &rings)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
         (rc = kl__vtpms_add_config(ctx, domid, dc, fe)) < 0 ||

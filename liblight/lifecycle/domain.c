@@ -31,6 +31,7 @@ static void fill_info(kl_ctx *ctx, const struct keel_domctl_info *in, kl_dominfo
                          : (in->flags & KEEL_DOMINF_SHUTDOWN) ? (int)reason : KEEL_SHUTDOWN_CRASH;
     out->ssidref = in->ssidref;
     out->cpupool = in->cpupool;
+    out->outstanding_memkb = in->outstanding_pages * (KEEL_PAGE_SIZE / 1024);
     if (kl_domain_name(ctx, in->domid, out->name, sizeof(out->name)) < 0)
         out->name[0] = 0;
 }

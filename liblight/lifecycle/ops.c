@@ -30,6 +30,7 @@ int kl_host_info(kl_ctx *ctx, kl_hostinfo *info)
     info->free_kb = pi.free_pages << (KEEL_PAGE_SHIFT - 10);
     info->max_cpu_id = pi.max_cpu_id;
     info->capabilities = pi.capabilities;
+    info->outstanding_kb = pi.outstanding_pages << (KEEL_PAGE_SHIFT - 10);
     if ((rc = kc_version(ctx->kc, &info->abi_major, &info->abi_minor)) < 0)
         return kl__err(ctx, rc, "reading the core's version: %s", kc_error(ctx->kc));
     return 0;
