@@ -6,13 +6,8 @@
 # its disk, the backup's image holds the log (dom0). With `-n -F` it counts the kills that lost
 # acknowledged increments instead (the output commit is what prevents them) and fails if none
 # did. Run from a build directory: sudo sh ../tests/remus-dev-kill.sh 100  (or 20 -n -F)
-if [ -z "${KEEL_NETNS:-}" ]; then
-    ns="keel-rdk-$$"
-    ip netns add "$ns" || exit 1
-    KEEL_NETNS=$ns ip netns exec "$ns" sh "$0" "$@"; rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
+. "${KEEL_SRCDIR:-..}/tests/netns-reexec.sh"
+netns_reexec keel-rdk "Remus kill loop" "$0" "$@"
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 . "$S/tests/remus-dev-lib.sh"

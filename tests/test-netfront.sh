@@ -6,16 +6,8 @@
 # Connected (as after a backend restart or migration); two nettraffic guests move a verified
 # TCP stream and UDP datagrams across the bridge; network-detach closes the vif through the
 # close handshake and the guest says so.
-if [ -z "${KEEL_NETNS:-}" ]; then
-    ns="keel-nf-$$"
-    if ! ip netns add "$ns" 2>/dev/null; then
-        echo "ok 1 - PV network frontend tests # SKIP cannot create a network namespace"
-        echo "1..1"; exit 0
-    fi
-    KEEL_NETNS=$ns ip netns exec "$ns" sh "$0" "$@"; rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
+. "${KEEL_SRCDIR:-..}/tests/netns-reexec.sh"
+netns_reexec keel-nf "PV network frontend tests" "$0" "$@"
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 REF="$B/bench/bench-net-ref"
 ip link set lo up

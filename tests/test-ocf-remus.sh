@@ -9,16 +9,8 @@
 # the domain runs on B from its checkpoint, answers on the LAN, monitor there says 0, a second
 # start adopts it; A comes back and a monitor on B resumes the protection to A; stop leaves no
 # domain on either host.
-if [ -z "${KEEL_NETNS:-}" ]; then
-    ns="keel-ocft-$$"
-    if ! ip netns add "$ns" 2>/dev/null; then
-        echo "ok 1 - OCF agent keel-remus # SKIP cannot create a network namespace (root and iproute2 needed)"
-        echo "1..1"; exit 0
-    fi
-    KEEL_NETNS=$ns ip netns exec "$ns" sh "$0" "$@"; rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
+. "${KEEL_SRCDIR:-..}/tests/netns-reexec.sh"
+netns_reexec keel-ocft "OCF agent keel-remus" "$0" "$@"
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 if "$B/config.status" --config 2>/dev/null | grep -q enable-sanitizers; then

@@ -6,16 +6,8 @@
 # answers ping again through B's vif within a second of the migration's end, with its MAC kept;
 # its gratuitous ARP is seen on B's bridge and the LAN bridge learns its MAC behind B; host A
 # keeps no tap, bridge port or store node; destroy on B leaves none there either.
-if [ -z "${KEEL_NETNS:-}" ]; then
-    ns="keel-netm-$$"
-    if ! ip netns add "$ns" 2>/dev/null; then
-        echo "ok 1 - PV network migration # SKIP cannot create a network namespace (root and iproute2 needed)"
-        echo "1..1"; exit 0
-    fi
-    KEEL_NETNS=$ns ip netns exec "$ns" sh "$0" "$@"; rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
+. "${KEEL_SRCDIR:-..}/tests/netns-reexec.sh"
+netns_reexec keel-netm "PV network migration" "$0" "$@"
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 NW="$S/tests/netwatch.py"

@@ -8,16 +8,8 @@
 # and a multicast MAC refused at create; and teardown: destroy and network-detach leave no tap,
 # no bridge port, no store node (frontend, backend, /libxl), no statistics file and no backend
 # worker.
-if [ -z "${KEEL_NETNS:-}" ]; then
-    ns="keel-netr-$$"
-    if ! ip netns add "$ns" 2>/dev/null; then
-        echo "ok 1 - PV network rules # SKIP cannot create a network namespace (root and iproute2 needed)"
-        echo "1..1"; exit 0
-    fi
-    KEEL_NETNS=$ns ip netns exec "$ns" sh "$0" "$@"; rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
+. "${KEEL_SRCDIR:-..}/tests/netns-reexec.sh"
+netns_reexec keel-netr "PV network rules" "$0" "$@"
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 NW="$S/tests/netwatch.py"

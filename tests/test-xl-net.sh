@@ -12,16 +12,8 @@
 # list / detach on a running guest, create with vif=, a failing script, destroy cleanup, and
 # with the netecho guest ping and UDP echo across a bridge, two guests reaching each other,
 # hot-plug and unplug, save/restore and live migration to a second host (same MAC, ping again).
-if [ -z "${KEEL_NETNS:-}" ]; then
-    ns="keel-net-$$"
-    if ! ip netns add "$ns" 2>/dev/null; then
-        echo "ok 1 - PV network tests # SKIP cannot create a network namespace (root and iproute2 needed)"
-        echo "1..1"; exit 0
-    fi
-    KEEL_NETNS=$ns ip netns exec "$ns" sh "$0" "$@"; rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
+. "${KEEL_SRCDIR:-..}/tests/netns-reexec.sh"
+netns_reexec keel-net "PV network tests" "$0" "$@"
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 export KEEL_DEVICE_TIMEOUT=3

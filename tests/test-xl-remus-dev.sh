@@ -12,16 +12,8 @@
 # once: the acknowledged-but-lost increments it shows are reported; that they appear in some
 # kill of several is checked by tests/remus-dev-kill.sh (outside CI: one kill may fall where
 # nothing was lost).
-if [ -z "${KEEL_NETNS:-}" ]; then
-    ns="keel-rdt-$$"
-    if ! ip netns add "$ns" 2>/dev/null; then
-        echo "ok 1 - Remus with a disk and a vif # SKIP cannot create a network namespace (root and iproute2 needed)"
-        echo "1..1"; exit 0
-    fi
-    KEEL_NETNS=$ns ip netns exec "$ns" sh "$0" "$@"; rc=$?
-    ip netns del "$ns"
-    exit $rc
-fi
+. "${KEEL_SRCDIR:-..}/tests/netns-reexec.sh"
+netns_reexec keel-rdt "Remus with a disk and a vif" "$0" "$@"
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 if [ ! -x "$B/daemons/netback/keel-netback" ] || [ ! -x "$B/daemons/blkback/keel-blkback" ] ||
