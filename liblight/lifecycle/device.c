@@ -191,7 +191,20 @@ static int write_nodes(kl_ctx *ctx, const struct kl__dev *d, const char *const *
                    d->domid, d->label);
 }
 
-static int state_of(const char *v)
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+void kl__sort_u32(uint32_t *v, int n)
+{
+    if (n > 1)
+        qsort(v, (size_t)n, sizeof(*v), cmp_u32);
+}
+
+int kl__xb_state(const char *v)
 {
     char *end;
     long s;
@@ -204,7 +217,7 @@ static int state_of(const char *v)
 
 static int be_ready(const char *v, void *arg)
 {
-    int s = state_of(v);
+    int s = kl__xb_state(v);
 
     (void)arg;
     return s >= 2;                   /* InitWait or later (Closing/Closed: checked after) */
@@ -213,7 +226,7 @@ static int be_ready(const char *v, void *arg)
 static int be_closed(const char *v, void *arg)
 {
     (void)arg;
-    return !v || state_of(v) == 6;
+    return !v || kl__xb_state(v) == 6;
 }
 
 static int read_state(kl_ctx *ctx, const char *dir)
@@ -224,7 +237,7 @@ static int read_state(kl_ctx *ctx, const char *dir)
     snprintf(path, sizeof(path), "%s/state", dir);
     if (kl__xs_read(ctx, 0, path, &v) < 0)
         return -1;
-    s = state_of(v);
+    s = kl__xb_state(v);
     free(v);
     return s;
 }

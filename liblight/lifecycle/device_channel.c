@@ -174,28 +174,17 @@ static int ch_write(kl_ctx *ctx, uint32_t domid, const kl_device_channel *c,
     return kl__err(ctx, -EAGAIN, "store: the transaction kept conflicting");
 }
 
-static int ch_state_of(const char *v)
-{
-    char *end;
-    long s;
-
-    if (!v || !*v)
-        return -1;
-    s = strtol(v, &end, 10);
-    return *end || s < 0 || s > 8 ? -1 : (int)s;
-}
-
 /* InitWait or later (the daemon has its socket or pty); Closed also ends the wait. */
 static int ch_be_ready(const char *v, void *arg)
 {
     (void)arg;
-    return ch_state_of(v) >= 2;
+    return kl__xb_state(v) >= 2;
 }
 
 static int ch_be_closed(const char *v, void *arg)
 {
     (void)arg;
-    return !v || ch_state_of(v) == 6;
+    return !v || kl__xb_state(v) == 6;
 }
 
 static int ch_add(kl_ctx *ctx, uint32_t domid, const kl_device_channel *c)
@@ -215,7 +204,7 @@ static int ch_add(kl_ctx *ctx, uint32_t domid, const kl_device_channel *c)
     if (rc < 0)
         return kl__err(ctx, rc, "waiting for %s: %s", path, strerror(-rc));
     kl__xs_read(ctx, 0, path, &v);
-    st = ch_state_of(v);
+    st = kl__xb_state(v);
     free(v);
     if (st != 6)
         return 0;
@@ -317,13 +306,6 @@ static int ch_read_int(kl_ctx *ctx, const char *dir, const char *key, long max)
     return *end || x < 0 || x > max ? -1 : (int)x;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 static void ch_info(kl_ctx *ctx, uint32_t domid, uint32_t cons, kl_channelinfo *o)
 {
     struct ch_nodes n;
@@ -359,8 +341,7 @@ int kl_channel_list(kl_ctx *ctx, uint32_t domid, kl_channelinfo **out)
     if ((n = kl_domain_info(ctx, domid, &di)) < 0)
         return n;
     n = ch_ids(ctx, domid, &ids);
-    if (n > 1)
-        qsort(ids, (size_t)n, sizeof(*ids), cmp_u32);
+    kl__sort_u32(ids, n);
     if (!(*out = calloc((size_t)n + 1, sizeof(**out)))) {
         free(ids);
         return kl__err(ctx, -ENOMEM, "out of memory");

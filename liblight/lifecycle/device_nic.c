@@ -306,13 +306,6 @@ static void info_of(kl_ctx *ctx, const struct kl__dev *d, kl_nicinfo *o)
     snprintf(o->frontend, sizeof(o->frontend), "%s", d->fe);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 int kl_nic_list(kl_ctx *ctx, uint32_t domid, kl_nicinfo **out)
 {
     uint32_t *ids;
@@ -323,8 +316,7 @@ int kl_nic_list(kl_ctx *ctx, uint32_t domid, kl_nicinfo **out)
     if ((n = kl_domain_info(ctx, domid, &di)) < 0)
         return n;
     n = kl__dev_ids(ctx, domid, &ids);
-    if (n > 1)
-        qsort(ids, (size_t)n, sizeof(*ids), cmp_u32);
+    kl__sort_u32(ids, n);
     if (!(*out = calloc((size_t)n + 1, sizeof(**out)))) {
         free(ids);
         return -ENOMEM;

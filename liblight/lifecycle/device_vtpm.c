@@ -46,13 +46,6 @@ static int read_int(kl_ctx *ctx, const char *dir, const char *key, long max)
     return *end || x < 0 || x > max ? -1 : (int)x;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* The uuid of a vtpm from its backend (must parse as a uuid), lower case. */
 static int be_uuid(kl_ctx *ctx, const struct kl__dev *d, char out[KL_UUID_STRLEN])
 {
@@ -91,8 +84,7 @@ int kl_vtpm_list(kl_ctx *ctx, uint32_t domid, kl_vtpminfo **out)
     if ((n = kl_domain_info(ctx, domid, &di)) < 0)
         return n;
     n = kl__dev_ids(ctx, domid, &ids);
-    if (n > 1)
-        qsort(ids, (size_t)n, sizeof(*ids), cmp_u32);
+    kl__sort_u32(ids, n);
     if (!(*out = calloc((size_t)n + 1, sizeof(**out)))) {
         free(ids);
         return -ENOMEM;

@@ -129,6 +129,9 @@ void kl__devices_destroy(kl_ctx *ctx, uint32_t domid);
 void kl__devices_remove(kl_ctx *ctx, uint32_t domid, int timeout_ms);
 /* The device keys under /libxl/<domid>/device/vbd and .../vif (malloc'd in *ids). Count. */
 int kl__dev_ids(kl_ctx *ctx, uint32_t domid, uint32_t **ids);
+/* device.c: sort n device ids ascending; a xenbus state value (0..8), -1 if absent or not one */
+void kl__sort_u32(uint32_t *v, int n);
+int kl__xb_state(const char *v);
 /* Rebuild a device (by key) from its bookkeeping: -ENOENT if none, -EPROTO if it names another
  * backend. */
 int kl__dev_load(kl_ctx *ctx, uint32_t domid, uint32_t key, struct kl__dev *d);
