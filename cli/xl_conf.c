@@ -1,19 +1,23 @@
 /* xl_conf.c - xl.conf, the host-wide settings of xl: read with liblight's xl.cfg parser (Xen's
  * grammar: KEY=VALUE, strings, numbers, booleans as numbers, lists), values checked, then used
  * as defaults where a domain's config leaves something unset (vif script, bridge and gateway
- * device, grant frame limits) and for the creation lock. Keys Xen's xl knows but Keel does not
- * act on are accepted; where Xen's documentation promises an effect, a note says why there is
- * none here (once, when a domain is created, or on every command with -v). */
+ * device, grant frame limits), for the creation lock, and as the global affinity masks
+ * (vm.cpumask, vm.pv.cpumask) that create and vcpu-pin AND into a vCPU's hard affinity. Keys
+ * Xen's xl knows but Keel does not act on are accepted; where Xen's documentation promises an
+ * effect, a note says why there is none here (once, when a domain is created, or on every
+ * command with -v). */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "keel/kl_cfg.h"
+#include "keel/kl_config.h"
 #include "xl_conf.h"
 
 #ifndef KEEL_XL_CONF_INSTALLED
@@ -30,6 +34,15 @@ static struct {
     size_t notes_len;
     int notes_printed;
 } xc = { .max_grant_frames = -1, .max_maptrack_frames = -1, .claim_mode = 1 };
+
+/* The global affinity masks, in Xen's order of application; absent = every CPU. Keel's guests
+ * are paravirtual: vm.pv.cpumask applies to all of them, vm.hvm.cpumask to none. */
+enum { MASK_VM, MASK_PV, MASK_HVM, NMASKS };
+static struct cpumask {
+    const char *key, *text;             /* text: the value as written, NULL when absent */
+    uint64_t map[KEEL_CPUMAP_WORDS];
+} masks[NMASKS] = { { "vm.cpumask", NULL, { 0 } }, { "vm.pv.cpumask", NULL, { 0 } },
+                    { "vm.hvm.cpumask", NULL, { 0 } } };
 
 int xl_conf_claim_mode(void)
 {
@@ -118,6 +131,42 @@ static int read_acting(kl_diag *d)
     return 0;
 }
 
+/* One CPU list in xl's syntax (liblight's cpus= parser) into m->map; bits past the core's
+ * CPU map (KEEL_CPUMAP_WORDS words) name CPUs no host of Keel has and are dropped. */
+static int read_mask(struct cpumask *m)
+{
+    kl_bitmap b = { 0, NULL };
+    kl_diag *scratch;
+    int rc;
+
+    if (get_str(m->key, &m->text) < 0)
+        return -1;
+    if (!m->text)
+        return 0;
+    if (!(scratch = kl_diag_new()))
+        return -1;
+    if ((rc = kl_cpulist_parse(&b, m->text, scratch)) < 0) {
+        char why[300];
+        snprintf(why, sizeof(why), "a CPU list such as \"0-3,^2\" or \"all\": %s",
+                 kl_diag_first_error(scratch) ? kl_diag_first_error(scratch) : "syntax");
+        bad(m->key, m->text, why);
+    }
+    kl_diag_free(scratch);
+    for (unsigned i = 0; rc == 0 && i < KEEL_CPUMAP_WORDS * 64; i++)
+        if (kl_bitmap_test(&b, i))
+            m->map[i / 64] |= 1ULL << (i % 64);
+    free(b.map);
+    return rc < 0 ? -1 : 0;
+}
+
+static int read_masks(void)
+{
+    for (int i = 0; i < NMASKS; i++)
+        if (read_mask(&masks[i]) < 0)
+            return -1;
+    return 0;
+}
+
 /* Keys Xen's xl acts on that Keel accepts; notes where an operator would expect an effect. */
 static int read_noted(kl_diag *d)
 {
@@ -165,9 +214,8 @@ static int read_noted(kl_diag *d)
     note("blkdev_start", "there is no bootloader that attaches disks to Domain-0");
     note("bootloader_restrict", "there is no bootloader");
     note("bootloader_user", "there is no bootloader");
-    note("vm.cpumask", "vCPU affinity comes from the domain's config and xl vcpu-pin only");
-    note("vm.pv.cpumask", "vCPU affinity comes from the domain's config and xl vcpu-pin only");
-    note("vm.hvm.cpumask", "there are no HVM or PVH guests");
+    note("vm.hvm.cpumask", "Keel's guests are paravirtual: vm.cpumask and vm.pv.cpumask "
+         "apply to them");
     return 0;
 }
 
@@ -182,7 +230,7 @@ int xl_conf_load(int verbose)
         return 0;
     }
     rc = kl_cfg_parse_file(&xc.cfg, xc.path, d);
-    if (rc == 0 && (read_acting(d) < 0 || read_noted(d) < 0))
+    if (rc == 0 && (read_acting(d) < 0 || read_masks() < 0 || read_noted(d) < 0))
         rc = -EINVAL;
     if (d)
         kl_diag_print(d, stderr);
@@ -265,4 +313,102 @@ void xl_conf_unlock(int fd)
 {
     if (fd >= 0)
         close(fd);             /* closing drops the record lock */
+}
+
+/* ---- the global affinity masks (vm.cpumask, vm.pv.cpumask) ---- */
+bool xl_conf_cpumask_set(void)
+{
+    return masks[MASK_VM].text || masks[MASK_PV].text;
+}
+
+int xl_conf_cpumask_and(uint64_t map[KEEL_CPUMAP_WORDS])
+{
+    uint64_t any = 0;
+
+    for (int m = MASK_VM; m <= MASK_PV; m++)
+        for (unsigned w = 0; masks[m].text && w < KEEL_CPUMAP_WORDS; w++)
+            map[w] &= masks[m].map[w];
+    for (unsigned w = 0; w < KEEL_CPUMAP_WORDS; w++)
+        any |= map[w];
+    return any ? 0 : -1;
+}
+
+void xl_conf_cpumask_describe(char *buf, size_t len)
+{
+    size_t at = 0;
+
+    buf[0] = 0;
+    for (int m = MASK_VM; m <= MASK_PV; m++) {
+        int n;
+        if (!masks[m].text || at >= len)
+            continue;
+        n = snprintf(buf + at, len - at, "%s%s=\"%s\"", at ? " and " : "", masks[m].key,
+                     masks[m].text);
+        at += n > 0 ? (size_t)n : 0;
+    }
+    if (at < len)
+        snprintf(buf + at, len - at, " in %s", xc.path ? xc.path : xl_conf_path());
+}
+
+static void bitmap_to_map(const kl_bitmap *b, uint64_t map[KEEL_CPUMAP_WORDS])
+{
+    memset(map, 0, sizeof(uint64_t) * KEEL_CPUMAP_WORDS);
+    for (unsigned i = 0; i < KEEL_CPUMAP_WORDS * 64; i++)
+        if (kl_bitmap_test(b, i))
+            map[i / 64] |= 1ULL << (i % 64);
+}
+
+/* Make the hard affinity array name every vCPU: without cpus= there is none, and liblight gives
+ * the vCPUs past a shorter list every CPU; those become explicit "all" entries to be masked.
+ * One entry applies to every vCPU already (liblight's rule) and is kept as it is. */
+static int hard_affinity_every_vcpu(kl_domain_build_info *b)
+{
+    int want = b->max_vcpus > 0 ? b->max_vcpus : 1, n = b->num_vcpu_hard_affinity;
+    kl_bitmap *arr;
+
+    if (n == 1 || n >= want)
+        return 0;
+    if (!(arr = realloc(b->vcpu_hard_affinity, (size_t)want * sizeof(*arr))))
+        return -ENOMEM;
+    b->vcpu_hard_affinity = arr;
+    for (; n < want; n++) {
+        arr[n] = (kl_bitmap){ 0, NULL };
+        b->num_vcpu_hard_affinity = n + 1;
+        if (kl_cpulist_parse(&arr[n], "all", NULL) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+int xl_conf_apply_cpumask(kl_domain_config *dc)
+{
+    kl_domain_build_info *b = &dc->b_info;
+    char masks_desc[600];
+
+    if (!xl_conf_cpumask_set())
+        return 0;
+    if (hard_affinity_every_vcpu(b) < 0) {
+        fprintf(stderr, "xl.conf: out of memory\n");
+        return -1;
+    }
+    for (int v = 0; v < b->num_vcpu_hard_affinity; v++) {
+        kl_bitmap *h = &b->vcpu_hard_affinity[v];
+        uint64_t map[KEEL_CPUMAP_WORDS];
+        bitmap_to_map(h, map);
+        if (xl_conf_cpumask_and(map) < 0) {
+            char *was = kl_bitmap_to_cpulist(h);
+            xl_conf_cpumask_describe(masks_desc, sizeof(masks_desc));
+            fprintf(stderr, "xl: domain '%s': vcpu hard affinity map is empty: vCPU %d's hard "
+                    "affinity %s ANDed with the global affinity masks %s leaves no CPU (xl "
+                    "create -i ignores the masks)\n", dc->c_info.name ? dc->c_info.name : "", v,
+                    was ? was : "?", masks_desc);
+            free(was);
+            return -1;
+        }
+        for (unsigned i = 0; i < h->size * 8u; i++)
+            if (kl_bitmap_test(h, i) && (i >= KEEL_CPUMAP_WORDS * 64 ||
+                                         !(map[i / 64] >> (i % 64) & 1)))
+                kl_bitmap_reset(h, i);
+    }
+    return 0;
 }

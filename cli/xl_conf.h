@@ -2,6 +2,10 @@
 #ifndef KEEL_XL_CONF_H
 #define KEEL_XL_CONF_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "keel/kl_light.h"
 
 /* Read $KEEL_XL_CONF, else $(sysconfdir)/keel/xl.conf (a missing file is no error). Prints
@@ -17,6 +21,16 @@ const char *xl_conf_path(void);
  * keys set in xl.conf that Keel does not act on but that would change a domain on Xen. */
 int xl_conf_apply_domain(kl_domain_config *dc);
 int xl_conf_apply_nic(kl_device_nic *nic);
+/* The global affinity masks vm.cpumask and vm.pv.cpumask (Keel's guests are paravirtual;
+ * vm.hvm.cpumask is checked but applies to none). Set: at least one of them is in xl.conf. */
+bool xl_conf_cpumask_set(void);
+/* AND map (bit N = CPU N) with the masks; -1 when nothing is left (map is then empty). */
+int xl_conf_cpumask_and(uint64_t map[KEEL_CPUMAP_WORDS]);
+/* `vm.cpumask="1" and vm.pv.cpumask="0-3" in FILE`, for messages. */
+void xl_conf_cpumask_describe(char *buf, size_t len);
+/* xl create: every vCPU's hard affinity (cpus=, or every CPU) ANDed with the masks in dc;
+ * -1 (printed: the domain, the vCPU, its affinity and the masks) when one would be empty. */
+int xl_conf_apply_cpumask(kl_domain_config *dc);
 /* xl.conf's lockfile (default <rundir>/xl.lock), held with a POSIX record lock (not
  * inherited by a forked monitor) while a domain is created. Returns the fd; -2 when the
  * default lockfile's runtime directory does not exist (no host: nothing to serialise, the

@@ -35,7 +35,7 @@ static int resolve_kernel(char **kernel)
 }
 
 struct create_opts {
-    bool paused, console, quiet, dryrun, foreground, nowait;
+    bool paused, console, quiet, dryrun, foreground, nowait, ignore_masks;
     const char *file;
 };
 
@@ -53,7 +53,10 @@ static int parse(int *argcp, char ***argvp, struct create_opts *o, int *first_ov
         *argcp = --argc;
         *argvp = ++argv;
     }
-    while ((c = xl_getopt(argc, argv, "pcf:qnFe", "create", 0)) != -1) {
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--ignore-global-affinity-masks"))
+            argv[i] = (char *)"-i";
+    while ((c = xl_getopt(argc, argv, "pcf:qnFei", "create", 0)) != -1) {
         switch (c) {
         case 'p': o->paused = true; break;
         case 'c': o->console = true; break;
@@ -62,6 +65,7 @@ static int parse(int *argcp, char ***argvp, struct create_opts *o, int *first_ov
         case 'n': o->dryrun = true; break;
         case 'F': o->foreground = true; break;
         case 'e': o->nowait = true; break;
+        case 'i': o->ignore_masks = true; break;
         default: return 2;
         }
     }
@@ -89,6 +93,8 @@ static int load(const struct create_opts *o, int argc, char **argv, int first,
         kl_diag_print(d, stderr);
     kl_diag_free(d);
     if (rc < 0 || xl_conf_apply_domain(dc) < 0)        /* xl.conf's defaults */
+        return -1;
+    if (!o->ignore_masks && xl_conf_apply_cpumask(dc) < 0)   /* vm.cpumask, vm.pv.cpumask */
         return -1;
     return resolve_kernel(&dc->b_info.kernel);
 }

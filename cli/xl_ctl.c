@@ -10,6 +10,7 @@
 
 #include "keel/kl_vcpu.h"
 #include "xl.h"
+#include "xl_conf.h"
 
 /* Commands of the form `xl CMD <Domain>`: open, find, act, report. */
 static int one_domain(int argc, char **argv, const char *opts, int (*act)(kl_ctx *, uint32_t),
@@ -231,11 +232,27 @@ static int cpumap_parse(const char *s, uint64_t map[KEEL_CPUMAP_WORDS])
     return rc;
 }
 
+/* The hard affinity given to vcpu-pin ANDed with xl.conf's vm.cpumask and vm.pv.cpumask (as
+ * Xen's xl; -i skips them). Nothing is pinned when the result is empty. */
+static int pin_masked(const char *hs, uint64_t hard[KEEL_CPUMAP_WORDS])
+{
+    char desc[600];
+
+    if (!xl_conf_cpumask_set() || xl_conf_cpumask_and(hard) == 0)
+        return 0;
+    xl_conf_cpumask_describe(desc, sizeof(desc));
+    fprintf(stderr, "vcpu hard affinity map is empty: the hard affinity '%s' ANDed with the "
+            "global affinity masks %s leaves no CPU; nothing changed (-i ignores the masks)\n",
+            hs, desc);
+    return -1;
+}
+
 int xl_cmd_vcpu_pin(int argc, char **argv)
 {
     uint64_t hard[KEEL_CPUMAP_WORDS], soft[KEEL_CPUMAP_WORDS];
     uint32_t domid, first = 0, last;
     const char *hs, *ss;
+    bool ignore_masks = false;
     kl_dominfo info;
     kl_ctx *ctx;
     int c, rc = 0;
@@ -243,12 +260,19 @@ int xl_cmd_vcpu_pin(int argc, char **argv)
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "--ignore-global-affinity-masks"))
             argv[i] = (char *)"-i";
-    /* -i: Keel has no global affinity masks (xl.conf vm.cpumask), so there is nothing to ignore */
-    while ((c = xl_getopt(argc, argv, "fi", "vcpu-pin", 3)) != -1)
+    while ((c = xl_getopt(argc, argv, "fi", "vcpu-pin", 3)) != -1) {
         if (c == XL_USAGE_ERROR)
             return 2;
+        if (c == 'i')
+            ignore_masks = true;    /* xl.conf's vm.cpumask and vm.pv.cpumask */
+    }
     hs = argv[optind + 2];
     ss = optind + 3 < argc ? argv[optind + 3] : "-";
+    /* the lists are the same for every vCPU: parsed and masked once, before anything changes */
+    if ((strcmp(hs, "-") && (cpumap_parse(hs, hard) < 0 ||
+                             (!ignore_masks && pin_masked(hs, hard) < 0))) ||
+        (strcmp(ss, "-") && cpumap_parse(ss, soft) < 0))
+        return 1;
     if (!(ctx = xl_open()))
         return 1;
     if (xl_find_domain(ctx, argv[optind], &domid) < 0 || kl_domain_info(ctx, domid, &info) < 0) {
@@ -266,11 +290,12 @@ int xl_cmd_vcpu_pin(int argc, char **argv)
     }
     for (uint32_t v = first; v <= last && !rc; v++) {
         uint64_t oh[KEEL_CPUMAP_WORDS], os[KEEL_CPUMAP_WORDS];
-        if (kl_vcpu_get_affinity(ctx, domid, v, oh, os) < 0 ||
-            (strcmp(hs, "-") ? cpumap_parse(hs, hard) : (memcpy(hard, oh, sizeof(oh)), 0)) < 0 ||
-            (strcmp(ss, "-") ? cpumap_parse(ss, soft) : (memcpy(soft, os, sizeof(os)), 0)) < 0)
+        if (kl_vcpu_get_affinity(ctx, domid, v, oh, os) < 0) {
+            fprintf(stderr, "Getting vcpu affinity failed: %s\n", kl_ctx_error(ctx));
             rc = 1;
-        else if (kl_vcpu_set_affinity(ctx, domid, v, hard, soft) < 0) {
+        }
+        else if (kl_vcpu_set_affinity(ctx, domid, v, strcmp(hs, "-") ? hard : oh,
+                                      strcmp(ss, "-") ? soft : os) < 0) {
             fprintf(stderr, "Setting vcpu affinity failed: %s\n", kl_ctx_error(ctx));
             rc = 1;
         }
