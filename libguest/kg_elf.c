@@ -12,10 +12,18 @@
 #include "kg_err.h"
 
 
-static int check_header(const uint8_t *img, size_t len, char *err, size_t errlen)
+/* The headers are copied out: the image may sit at any address and e_phoff may be odd, so
+ * they are never read in place through a pointer of their type. */
+static Elf64_Phdr phdr_at(const uint8_t *img, const Elf64_Ehdr *eh, unsigned i)
 {
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+    Elf64_Phdr ph;
 
+    memcpy(&ph, img + eh->e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+    return ph;
+}
+
+static int check_header(const Elf64_Ehdr *eh, size_t len, char *err, size_t errlen)
+{
     if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
         return kg__fail(err, errlen, -ENOEXEC, "not an ELF file");
     if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
@@ -53,15 +61,18 @@ static int check_segment(const Elf64_Phdr *ph, unsigned i, size_t len, uint64_t 
 int kg_elf_check(const uint8_t *img, size_t len, uint64_t mem_size, struct kg_elf_info *info,
                  char *err, size_t errlen)
 {
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+    Elf64_Ehdr ehdr = { .e_ident = { 0 } };
+    const Elf64_Ehdr *eh = &ehdr;
     int rc, entry_ok = 0;
 
-    if ((rc = check_header(img, len, err, errlen)) < 0)
+    if (len >= sizeof(ehdr))
+        memcpy(&ehdr, img, sizeof(ehdr));
+    if ((rc = check_header(eh, len, err, errlen)) < 0)
         return rc;
     memset(info, 0, sizeof(*info));
     info->load_start = UINT64_MAX;
     for (unsigned i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff) + i;
+        const Elf64_Phdr phdr = phdr_at(img, eh, i), *ph = &phdr;
         uint64_t gpa;
         if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
             continue;
@@ -89,11 +100,13 @@ int kg_elf_check(const uint8_t *img, size_t len, uint64_t mem_size, struct kg_el
 
 void kg_elf_load(const uint8_t *img, uint8_t *mem, const struct kg_elf_info *info)
 {
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+    Elf64_Ehdr ehdr;
+    const Elf64_Ehdr *eh = &ehdr;
 
     (void)info;
+    memcpy(&ehdr, img, sizeof(ehdr));
     for (unsigned i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff) + i;
+        const Elf64_Phdr phdr = phdr_at(img, eh, i), *ph = &phdr;
         uint8_t *dst;
         if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
             continue;
