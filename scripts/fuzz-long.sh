@@ -191,11 +191,13 @@ sanitizers() {
     if [ -n "$a" ] && [ -n "$u" ]; then echo asan+ubsan; else echo "${a:-}${u:-}" | sed 's/^$/none/'; fi
 }
 
-# record NAME RESULT NOTE EXECS SECS EXEC/S NEW COV FT ARTIFACT SAN LOG: one result line.
+# record NAME RESULT NOTE EXECS SECS EXEC/S NEW COV FT ARTIFACT SAN LOG: one result line
+# (with the time it was recorded).
 record() {
     mkdir -p "$out/res"
     f=$(echo "$1" | tr '/' '_')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >"$out/res/$f.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" \
+        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$out/res/$f.tsv"
 }
 
 count_files() { find "$1" -type f | wc -l | tr -d ' '; }
@@ -315,9 +317,9 @@ report() {
         sep=
         for f in $files; do
             [ -f "$out/res/$f.tsv" ] || continue
-            IFS='	' read -r n r note e s eps new cov ft art san log <"$out/res/$f.tsv"
-            printf '%s    {"name": %s, "result": %s, "executions": %s, "seconds": %s, "exec_per_s": %s, "new_units": %s, "cov": %s, "ft": %s, "artifact": %s, "sanitizers": %s, "note": %s, "log": %s}' \
-                "$sep" "$(json_str "$n")" "$(json_str "$r")" "$(json_num "$e")" "$(json_num "$s")" \
+            IFS='	' read -r n r note e s eps new cov ft art san log when <"$out/res/$f.tsv"
+            printf '%s    {"name": %s, "finished": %s, "result": %s, "executions": %s, "seconds": %s, "exec_per_s": %s, "new_units": %s, "cov": %s, "ft": %s, "artifact": %s, "sanitizers": %s, "note": %s, "log": %s}' \
+                "$sep" "$(json_str "$n")" "$(json_str "$when")" "$(json_str "$r")" "$(json_num "$e")" "$(json_num "$s")" \
                 "$(json_num "$eps")" "$(json_num "$new")" "$(json_num "$cov")" "$(json_num "$ft")" \
                 "$(json_art "$art")" "$(json_str "$san")" \
                 "$(json_str "$note")" "$(json_str "$log")"
@@ -330,7 +332,7 @@ report() {
     status=0
     for f in $files; do
         [ -f "$out/res/$f.tsv" ] || continue
-        IFS='	' read -r n r note e s eps new cov ft art san log <"$out/res/$f.tsv"
+        IFS='	' read -r n r note e s eps new cov ft art san log when <"$out/res/$f.tsv"
         extra=
         [ "$art" = - ] || extra=" $art"
         case $r in clean) ;; not-built|unlisted) extra=" ($note)"; status=1 ;; *) status=1 ;; esac
@@ -348,7 +350,10 @@ main() {
     mkdir -p "$out" || die "cannot create $out"
     out=$(cd "$out" && pwd)
     if [ "$fuzz" = 1 ]; then
-        rm -rf "$out/res"
+        # a run replaces the rows of its targets; rows of other targets from earlier runs in
+        # the same --out stay (a re-run of one target after a fix updates the whole table)
+        for n in $(selected | awk '{ print $1 }'); do rm -f "$out/res/$n.tsv"; done
+        grep -l '	unlisted	' "$out"/res/*.tsv 2>/dev/null | while read -r f; do rm -f "$f"; done
         check_unlisted
         run_all
     fi
