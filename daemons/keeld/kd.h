@@ -103,6 +103,15 @@ kd_method_fn kd_m_set_vcpus, kd_m_vcpu_list, kd_m_vcpu_pin;
 kd_method_fn kd_m_block_attach, kd_m_block_list, kd_m_block_detach;
 kd_method_fn kd_m_network_attach, kd_m_network_list, kd_m_network_detach;
 kd_method_fn kd_m_vtpm_attach, kd_m_vtpm_list, kd_m_vtpm_detach;
+/* Remus protection (kd_remus.c, kd_remus_recv.c); the checks run before the task starts */
+kd_method_fn kd_m_protect, kd_m_unprotect, kd_m_protection, kd_m_protect_receive,
+    kd_check_protect, kd_check_protect_receive;
+/* A domain event {"event", "domid", "name", [key: val,] "reason"} to topic "domain" (and conn). */
+void kd_remus_event(const char *event, uint32_t domid, const char *name, const char *key,
+                    const char *val, const char *reason, uint64_t conn);
+/* The check a task method runs on the worker before its task starts (NULL: none): a call that
+ * cannot work is answered with its error at once instead of a failed task. */
+kd_method_fn *kd_method_check(const char *name);
 /* domain.info "format": "xml" (kd_xml.c) */
 struct kl_ctx;
 int kd_info_xml(struct kd_call *c, struct kl_ctx *ctx, uint32_t domid);
@@ -127,6 +136,8 @@ uint64_t kd_task_start(const struct kd_method *m, const char *req_json, uint64_t
 /* Progress and cancel, for methods running as tasks (thread-local current task). */
 void kd_task_progress(const char *what, double fraction);
 volatile int *kd_task_cancel_flag(void);
+/* The id of the task running on this thread (0: none). */
+uint64_t kd_task_current_id(void);
 /* task.get / task.list / task.cancel write their results into g; -ENOENT if no such task (or,
  * for a cancel, none still running). */
 int kd_task_describe(uint64_t id, yajl_gen g);

@@ -21,11 +21,13 @@
 
 int kd_fail(struct kd_call *c, int code, const char *fmt, ...)
 {
+    char msg[sizeof(c->msg)];
     va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+    va_start(ap, fmt);             /* through a copy: callers pass c->msg itself as an argument */
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    memcpy(c->msg, msg, sizeof(msg));
     c->code = code;
     return kd_err(c);
 }
@@ -330,6 +332,9 @@ static const struct kd_method methods[] = {
     { "domain.vtpm_attach", kd_m_vtpm_attach, false },
     { "domain.vtpm_list", kd_m_vtpm_list, false },
     { "domain.vtpm_detach", kd_m_vtpm_detach, false },
+    { "domain.protect", kd_m_protect, true }, { "domain.unprotect", kd_m_unprotect, false },
+    { "domain.protection", kd_m_protection, false },
+    { "domain.protect_receive", kd_m_protect_receive, true },
     { "task.get", kd_m_task_get, false }, { "task.list", kd_m_task_list, false },
     { "task.cancel", kd_m_task_cancel, false },
 };
@@ -342,11 +347,21 @@ const struct kd_method *kd_method_find(const char *name)
     return NULL;
 }
 
+kd_method_fn *kd_method_check(const char *name)
+{
+    if (!strcmp(name, "domain.protect"))
+        return kd_check_protect;
+    if (!strcmp(name, "domain.protect_receive"))
+        return kd_check_protect_receive;
+    return NULL;
+}
+
 bool kd_method_readonly(const char *name)
 {
     static const char *const ro[] = { "host.ping", "host.info", "domain.list", "domain.info",
                                       "domain.console", "domain.vcpu_list", "domain.block_list",
                                       "domain.network_list", "domain.vtpm_list",
+                                      "domain.protection",
                                       "task.get", "task.list" };
 
     for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)

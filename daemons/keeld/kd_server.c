@@ -175,7 +175,10 @@ static char *run_one(const struct kd_req *r, uint64_t conn_id)
     }
     if (!(res = kd_out_new()))
         return r->id ? kd_error_text(r->id, KD_INTERNAL_ERROR, "out of memory") : NULL;
-    if (m->task) {
+    if (m->task && kd_method_check(m->name) && (rc = kd_method_check(m->name)(&c)) < 0) {
+        if (!c.code)
+            kd_fail(&c, KD_INTERNAL_ERROR, "%s failed", m->name);
+    } else if (m->task) {
         kd_out *req = kd_out_new();
         uint64_t tid = 0;
         if (req) {

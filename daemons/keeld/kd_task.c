@@ -196,6 +196,11 @@ volatile int *kd_task_cancel_flag(void)
     return current ? &current->cancel : NULL;
 }
 
+uint64_t kd_task_current_id(void)
+{
+    return current ? current->id : 0;
+}
+
 int kd_task_describe(uint64_t id, yajl_gen g)
 {
     struct kd_task *t;

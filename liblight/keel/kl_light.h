@@ -383,6 +383,11 @@ typedef struct kl_remus_opts {
      * destroyed here (the backup takes over; nothing it did not see leaves). */
     int no_disk, no_net, debug;
     uint32_t timeout_ms;
+    /* called on the sending thread after each checkpoint the backup acknowledged (without a
+     * reverse channel: once it was sent), with its number (1, 2, ...); NULL: none. Added for
+     * keeld's domain.protection status. */
+    void (*on_checkpoint)(uint32_t n, void *arg);
+    void *on_checkpoint_arg;
 } kl_remus_opts;
 int kl_domain_remus_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
                          const kl_remus_opts *o, uint32_t *checkpoints);

@@ -96,6 +96,8 @@ static int send_checkpoints(kl_ctx *ctx, uint32_t domid, int fd, int from_fd,
         rc = kl__remus_hub_start(ctx, domid, o && o->no_disk, o && o->no_net, from_fd,
                                  o && o->timeout_ms ? (int)o->timeout_ms : kl__remus_timeout(),
                                  o && o->debug, &hub);
+    if (rc == 0 && o && o->on_checkpoint)
+        kl__remus_hub_on_checkpoint(hub, o->on_checkpoint, o->on_checkpoint_arg);
     if (rc == 0) {
         so.xl_config = json;
         so.checkpoint = kl__remus_hub_checkpoint;

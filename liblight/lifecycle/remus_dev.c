@@ -91,6 +91,8 @@ struct kl__remus_hub {
     struct buf out;                  /* the disk records of the checkpoint being written */
     uint32_t acked;
     uint64_t t_pause, cp_bytes;          /* checkpoint being taken: pause start (us), disk bytes */
+    void (*on_cp)(uint32_t n, void *arg);    /* kl_remus_opts.on_checkpoint */
+    void *on_cp_arg;
 };
 
 static int hub_send(struct hub_dev *d, uint32_t type, uint32_t epoch)
@@ -468,9 +470,20 @@ int kl__remus_hub_checkpoint(void *arg, enum kg_cp_phase phase, uint32_t n,
                     (unsigned long long)paused, (unsigned long long)(h->cp_bytes + 1023) / 1024,
                     h->ack_fd >= 0 ? "acknowledged" : "no backup to acknowledge,",
                     (unsigned long long)(mono_us() - h->t_pause));
+        if (h->on_cp)
+            h->on_cp(n, h->on_cp_arg);
         return 0;
     }
     return 0;
+}
+
+void kl__remus_hub_on_checkpoint(struct kl__remus_hub *h, void (*fn)(uint32_t n, void *arg),
+                                 void *arg)
+{
+    if (h) {
+        h->on_cp = fn;
+        h->on_cp_arg = arg;
+    }
 }
 
 void kl__remus_hub_stop(struct kl__remus_hub *h, int release)

@@ -18,6 +18,9 @@ int kl__remus_hub_start(kl_ctx *ctx, uint32_t domid, int no_disk, int no_net, in
 /* kg_save's checkpoint callback (arg: the hub). */
 int kl__remus_hub_checkpoint(void *arg, enum kg_cp_phase phase, uint32_t n,
                              struct kg_stream_writer *w);
+/* Report each completed checkpoint (acknowledged, or sent without a backup channel) to fn. */
+void kl__remus_hub_on_checkpoint(struct kl__remus_hub *h, void (*fn)(uint32_t n, void *arg),
+                                 void *arg);
 /* End protection: release (send what the vifs hold) or not (the domain is fenced), clear the
  * BE keys, close. */
 void kl__remus_hub_stop(struct kl__remus_hub *h, int release);

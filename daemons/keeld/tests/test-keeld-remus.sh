@@ -1,0 +1,36 @@
+#!/bin/sh
+# test-keeld-remus.sh - Remus protection through keeld: two private Keel hosts (A, the primary,
+# and B, the backup; two runtime directories on this machine, each with its core, store,
+# console daemon and keeld), then test_keeld_remus.py (TAP) drives domain.protect,
+# domain.protection, domain.unprotect and domain.protect_receive; stops everything at the end.
+B=${KEEL_BUILDDIR:-../..}
+B=$(cd "$B" && pwd)
+S=${KEEL_SRCDIR:-$B/..}
+S=$(cd "$S" && pwd)
+PY=${PYTHON:-/usr/bin/python3}
+KEEL_RUNDIR=$(mktemp -d /tmp/keel-kdremus-A-XXXXXX) || exit 1
+RUNDIR_B=$(mktemp -d /tmp/keel-kdremus-B-XXXXXX) || exit 1
+export KEEL_RUNDIR RUNDIR_B
+export KEEL_HV="$B/hypervisor/keel-hv" KEEL_STORED="$B/daemons/store/keel-stored"
+export KEEL_CONSOLED="$B/daemons/console/keel-consoled" KEEL_GUESTDIR="$B/guests"
+export XL="$B/cli/xl" KEELD="$B/daemons/keeld/keeld"
+# the backup takes over 300 ms after the primary's stream went silent (default 1000)
+export KEEL_REMUS_TIMEOUT_MS=300
+# the port B's keeld receives on
+export RECV_PORT=$((40000 + $$ % 20000))
+stop_host() { # RUNDIR
+    [ -s "$1/keeld/keeld.pid" ] && kill "$(cat "$1/keeld/keeld.pid")" 2>/dev/null
+    sleep 0.3
+    KEEL_RUNDIR=$1 sh "$S/scripts/keel-host" stop >/dev/null 2>&1
+    rm -rf "$1"
+}
+cleanup() { stop_host "$KEEL_RUNDIR"; stop_host "$RUNDIR_B"; }
+trap cleanup EXIT
+trap "exit 1" INT TERM
+for r in "$KEEL_RUNDIR" "$RUNDIR_B"; do
+    KEEL_RUNDIR=$r sh "$S/scripts/keel-host" start >/dev/null 2>&1 || { echo "Bail out! host $r did not start"; exit 1; }
+done
+chmod 0711 "$KEEL_RUNDIR"
+"$KEELD" -r "$KEEL_RUNDIR" --readonly-group 4242 || { echo "Bail out! keeld (A) did not start"; exit 1; }
+"$KEELD" -r "$RUNDIR_B" || { echo "Bail out! keeld (B) did not start"; exit 1; }
+"$PY" "$S/daemons/keeld/tests/test_keeld_remus.py"
