@@ -175,6 +175,26 @@ def protect_over_tcp(a, b, dom):
     return pt
 
 
+def clean_stop(a, b, dom):
+    """The replica destroyed on B first, then unprotect: nothing takes over on B."""
+    port = PORT + 1
+    rt = b.call("domain.protect_receive", listen=f"127.0.0.1:{port}", plain=True)["task"]
+    until(lambda: task_state(b, rt)["phase"] == "listening", 5)
+    pt = a.call("domain.protect", domain=dom, interval_ms=50,
+                backup={"destination": f"127.0.0.1:{port}", "plain": True})["task"]
+    until(lambda: (lambda s: s.get("task") == pt and s["checkpoints"] >= 2)(
+        a.call("domain.protection", domain=dom)), 10)
+    b.call("domain.destroy", domain=f"{dom}--incoming")
+    r = a.call("domain.unprotect", domain=dom)
+    ok(r["stopped"], "the replica destroyed on B, then domain.unprotect on A")
+    until(lambda: task_state(b, rt)["state"] != "running", 10)
+    t = task_state(b, rt)
+    ok(t["state"] == "failed", f"B's receiver task fails: nothing to take over ({t.get('error')})")
+    time.sleep(0.5)   # longer than KEEL_REMUS_TIMEOUT_MS: a takeover would show by now
+    ok(dom not in names(b) and dom in names(a),
+       f"no failover: {dom} runs on A only, B has no copy ({sorted(names(b))})")
+
+
 def protect_over_command(a, b, dom):
     cmd = f"KEEL_RUNDIR={B} {XL} migrate-receive -r 2>>{B}/receiver.log"
     pt = a.call("domain.protect", domain=dom, interval_ms=50, backup={"command": cmd},
@@ -217,7 +237,8 @@ def main():
     cfg = 'name = "rp"\nkernel = "counter"\nmemory = 16\nextra = "interval=50"\n'
     a.wait_task(a.call("domain.create", config=cfg)["task"])
     steps = (lambda: test_refusals(a, "rp"), lambda: readonly_peer("rp"),
-             lambda: protect_over_tcp(a, b, "rp"), lambda: protect_over_command(a, b, "rp"))
+             lambda: protect_over_tcp(a, b, "rp"), lambda: clean_stop(a, b, "rp"),
+             lambda: protect_over_command(a, b, "rp"))
     for i, step in enumerate(steps):
         try:
             if step() == "skip":
