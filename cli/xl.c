@@ -26,7 +26,9 @@ static const struct xl_cmd cmds[] = {
       "-n, --dryrun            Dry run - prints the resulting configuration in JSON\n"
       "                        (same as the global -N).\n"
       "-F                      Run in foreground until death of the domain.\n"
-      "-e                      Do not wait in the background for the death of the domain." },
+      "-e                      Do not wait in the background for the death of the domain.\n"
+      "-i, --ignore-global-affinity-masks\n"
+      "                        Ignore the global affinity masks of xl.conf." },
     { "list", xl_cmd_list, false, "List information about all/some domains", "[options] [Domain]",
       "-l, --long              Output all VM details (JSON)\n"
       "-x, --xml               With -l: libvirt domain XML instead of JSON\n"
@@ -61,7 +63,7 @@ static const struct xl_cmd cmds[] = {
       "[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>",
       "-f, --force        undo an override pinning done by the kernel (accepted)\n"
       "-i, --ignore-global-affinity-masks\n"
-      "                   Ignore global masks (Keel has none yet: accepted)" },
+      "                   Ignore the global masks (xl.conf vm.cpumask, vm.pv.cpumask)" },
     { "vcpu-set", xl_cmd_vcpu_set, false, "Set the number of active VCPUs allowed for the domain",
       "[option] <Domain> <vCPUs>", "-i, --ignore-host  Don't limit the vCPU based on the host "
       "CPU count" },

@@ -400,7 +400,7 @@ int xl_conf_apply_cpumask(kl_domain_config *dc)
             xl_conf_cpumask_describe(masks_desc, sizeof(masks_desc));
             fprintf(stderr, "xl: domain '%s': vcpu hard affinity map is empty: vCPU %d's hard "
                     "affinity %s ANDed with the global affinity masks %s leaves no CPU (xl "
-                    "create -i ignores the masks)\n", dc->c_info.name ? dc->c_info.name : "", v,
+                    "create -i and xl vcpu-pin -i ignore the masks)\n", dc->c_info.name ? dc->c_info.name : "", v,
                     was ? was : "?", masks_desc);
             free(was);
             return -1;

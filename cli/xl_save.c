@@ -153,6 +153,11 @@ int xl_cmd_restore(int argc, char **argv)
     fprintf(stderr, " Savefile contains xl domain config in JSON format\n");
     if (cfgfile)
         fprintf(stderr, "Using config file \"%s\".\n", cfgfile);
+    if (xl_conf_apply_cpumask(&dc) < 0) {              /* vm.cpumask, vm.pv.cpumask, as create */
+        rc = -EINVAL;
+        kl_ctx_close(ctx);
+        goto out;
+    }
     if ((lock = xl_conf_lock()) == -1)                  /* xl.conf's lockfile, as create */
         rc = -1;
     else

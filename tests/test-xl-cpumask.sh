@@ -3,6 +3,7 @@
 # host with a private xl.conf: xl create ANDs every vCPU's hard affinity (cpus=, or every CPU)
 # with them, shown by xl vcpu-list and by the vCPU threads' real affinity (Cpus_allowed_list);
 # an empty result fails the create with a message and leaves no domain; create -i ignores them;
+# xl restore applies them to the image's (or its ConfigFile's) affinity in the same way;
 # xl vcpu-pin ANDs the affinity given (empty: exit 1, nothing changed), vcpu-pin -i does not;
 # vm.hvm.cpumask is checked but applies to no (paravirtual) Keel guest; a malformed mask stops
 # xl with the file, line and key. Needs 2 CPUs.
@@ -55,6 +56,15 @@ ok $? "cpus=\"0\" with the mask 1: create fails (exit 1) with a message"
 $XL domid c3 >/dev/null 2>&1; [ $? -ne 0 ] && [ "$($XL list | wc -l)" -eq 2 ]; ok $? "and leaves no domain"
 $XL create -q -i "$cfg" name=c4 'cpus="0"' >/dev/null && [ "$(aff c4 0)" = 0 ]
 ok $? "create -i ignores the masks (cpus=\"0\" gives 0)"
+$XL save c4 "$T/c4.img" >/dev/null 2>&1; ok $? "save it (its image keeps cpus=\"0\")"
+$XL restore "$T/c4.img" >/dev/null 2>"$T/e"; rc=$?
+[ $rc -eq 1 ] && grep -q "domain 'c4': vcpu hard affinity map is empty" "$T/e"
+ok $? "restore applies the mask too: cpus=\"0\" with the mask 1 fails (exit 1) with a message"
+$XL domid c4 >/dev/null 2>&1; [ $? -ne 0 ]; ok $? "and leaves no domain"
+sed -e 's/^name = .*/name = "c4"/' "$cfg" >"$T/c5.cfg"
+echo "cpus = \"0-$all\"" >>"$T/c5.cfg"
+$XL restore "$T/c5.cfg" "$T/c4.img" >/dev/null 2>&1 && [ "$(aff c4 0)" = 1 ]
+ok $? "restore with a ConfigFile of cpus=\"0-$all\": the mask gives 1"
 $XL destroy c4
 
 printf 'vm.cpumask="0-%s"\nvm.pv.cpumask="all,^0"\nvm.hvm.cpumask="0"\n' "$all" >"$C"
