@@ -231,6 +231,19 @@ def protect_to_garbage(a, dom):
     ok(dom in names(a), "and the domain runs on")
 
 
+def keeld_logs_clean():
+    """Stop both keelds (SIGTERM) and look at their logs: the sanitizer build reports there."""
+    bad = []
+    for r in (A, B):
+        pid = int(open(os.path.join(r, "keeld", "keeld.pid")).read())
+        os.kill(pid, 15)
+        until(lambda: not os.path.exists(f"/proc/{pid}") or
+              open(f"/proc/{pid}/stat").read().split()[2] == "Z", 10)
+        log = open(os.path.join(r, "keeld", "keeld.log"), errors="replace").read()
+        bad += [ln for ln in log.splitlines() if "Sanitizer" in ln or "runtime error:" in ln]
+    ok(not bad, f"both keelds stop on SIGTERM, no sanitizer report in their logs {bad[:3]}")
+
+
 def main():
     a, b = client(A), client(B)
     a.call("events.subscribe", topics=["domain", "task"])
@@ -252,6 +265,7 @@ def main():
         a.call("domain.destroy", domain="rg")
     except Exception as e:  # noqa: BLE001
         ok(False, f"the garbage backup step raised {e!r}")
+    keeld_logs_clean()
     print(f"1..{n}")
     return 1 if failed else 0
 
