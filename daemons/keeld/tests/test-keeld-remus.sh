@@ -27,6 +27,22 @@ stop_host() { # RUNDIR
 cleanup() { stop_host "$KEEL_RUNDIR"; stop_host "$RUNDIR_B"; }
 trap cleanup EXIT
 trap "exit 1" INT TERM
+# TLS for the destination form: a throwaway CA, B's server and A's client certificates (EC keys:
+# fast to make); without openssl that part is skipped
+CERTS="$KEEL_RUNDIR/certs"
+export CERTS
+mkdir -p "$CERTS"
+(
+    cd "$CERTS" || exit 1
+    K="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    openssl req -x509 $K -keyout ca.key -out ca.pem -days 2 -subj /CN=keel-remus-test-ca &&
+    for c in server client; do
+        openssl req $K -keyout $c.key -out $c.csr -subj /CN=$c &&
+        printf 'subjectAltName=IP:127.0.0.1\n' > $c.ext &&
+        openssl x509 -req -in $c.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $c.pem \
+            -days 2 -extfile $c.ext || exit 1
+    done
+) >/dev/null 2>&1 || rm -rf "$CERTS"
 for r in "$KEEL_RUNDIR" "$RUNDIR_B"; do
     KEEL_RUNDIR=$r sh "$S/scripts/keel-host" start >/dev/null 2>&1 || { echo "Bail out! host $r did not start"; exit 1; }
 done

@@ -195,6 +195,29 @@ def clean_stop(a, b, dom):
        f"no failover: {dom} runs on A only, B has no copy ({sorted(names(b))})")
 
 
+def protect_over_tls(a, b, dom):
+    """The destination form with TLS both ways (B requires A's client certificate)."""
+    certs = os.environ["CERTS"]
+    if not os.path.exists(os.path.join(certs, "client.pem")):
+        ok(True, "protection over TLS # SKIP openssl could not make test certificates")
+        return
+    port, f = PORT + 2, lambda name: os.path.join(certs, name)
+    rt = b.call("domain.protect_receive", listen=f"127.0.0.1:{port}", tls_cert=f("server.pem"),
+                tls_key=f("server.key"), tls_ca=f("ca.pem"))["task"]
+    until(lambda: task_state(b, rt)["phase"] == "listening", 5)
+    pt = a.call("domain.protect", domain=dom, interval_ms=50, backup={
+        "destination": f"127.0.0.1:{port}", "tls_ca": f("ca.pem"), "tls_cert": f("client.pem"),
+        "tls_key": f("client.key")})["task"]
+    s = until(lambda: (lambda s: s if s.get("task") == pt and s["checkpoints"] >= 2 else None)(
+        a.call("domain.protection", domain=dom)), 10)
+    ok(s and s["backup"].endswith("(TLS)"), f"protection over TLS: {s and s['checkpoints']} "
+       "checkpoints acknowledged")
+    b.call("domain.destroy", domain=f"{dom}--incoming")
+    a.call("domain.unprotect", domain=dom)
+    until(lambda: task_state(b, rt)["state"] != "running", 10)
+    ok(dom not in names(b), "stopped cleanly (replica destroyed first)")
+
+
 def protect_over_command(a, b, dom):
     cmd = f"KEEL_RUNDIR={B} {XL} migrate-receive -r 2>>{B}/receiver.log"
     pt = a.call("domain.protect", domain=dom, interval_ms=50, backup={"command": cmd},
@@ -251,6 +274,7 @@ def main():
     a.wait_task(a.call("domain.create", config=cfg)["task"])
     steps = (lambda: test_refusals(a, "rp"), lambda: readonly_peer("rp"),
              lambda: protect_over_tcp(a, b, "rp"), lambda: clean_stop(a, b, "rp"),
+             lambda: protect_over_tls(a, b, "rp"),
              lambda: protect_over_command(a, b, "rp"))
     for i, step in enumerate(steps):
         try:
