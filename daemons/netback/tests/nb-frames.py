@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """nb-frames.py - dom0 end of keel-netback's integration test, on a tap interface through an
 AF_PACKET socket (no tcpdump needed):
-  nb-frames.py capture IFACE SECONDS PATTERN  -> prints how many frames the interface received
-      whose bytes contain PATTERN, and the highest "seq N" seen after it; exit 0 if any
+  nb-frames.py capture IFACE SECONDS PATTERN [READY] -> prints how many frames the interface
+      received whose bytes contain PATTERN, and the highest "seq N" seen after it; exit 0 if
+      any (READY: a file created once the socket is bound, for a caller starting it in the
+      background)
   nb-frames.py send IFACE TEXT [COUNT]        -> sends COUNT broadcast UDP frames carrying TEXT
       out of IFACE (into the tap, so to the guest)
 """
@@ -16,9 +18,11 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 
 
-def capture(iface, seconds, pattern):
+def capture(iface, seconds, pattern, ready=None):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((iface, 0))
+    if ready:                   # bound: frames from now on are seen (the caller may go on)
+        open(ready, "w").close()
     s.settimeout(0.2)
     end = time.time() + seconds
     count, seq = 0, -1
@@ -56,7 +60,7 @@ def send(iface, text, count):
 
 def main(argv):
     if len(argv) >= 5 and argv[1] == "capture":
-        return capture(argv[2], float(argv[3]), argv[4])
+        return capture(argv[2], float(argv[3]), argv[4], argv[5] if len(argv) > 5 else None)
     if len(argv) >= 4 and argv[1] == "send":
         return send(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else 1)
     sys.stderr.write(__doc__)

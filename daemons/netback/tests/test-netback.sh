@@ -130,9 +130,9 @@ ok $? "a hostile netevil guest (domain $g2)"
 add_vif "$g2" 0 00:16:3e:00:00:12 "$BE/$g2/0/ip" 192.0.2.12
 wait_until 10 state_is $BE/$g2/0 2
 hotplug "$g2" 0
-$FR capture vif$g2.0 6 "netevil evil first" >"$KEEL_RUNDIR/evilcap" 2>&1 &
+$FR capture vif$g2.0 6 "netevil evil first" "$KEEL_RUNDIR/evilcap.ready" >"$KEEL_RUNDIR/evilcap" 2>&1 &
 cap=$!
-sleep 0.5
+wait_until 10 test -e "$KEEL_RUNDIR/evilcap.ready"   # the capture is bound before the guest runs
 $XL unpause nbevil
 wait_until 30 has "$g2" "netevil: disabled after"; ok $? "the hostile guest ran all its attacks"
 has "$g2" "attack=good status 0"; ok $? "its first, well-formed frame is accepted (status 0)"
