@@ -30,7 +30,7 @@ static void vcpu_detail(struct hv_domain *d, struct hv_vcpu *v)
 
     hv_printk("      tid %d started=%u stopped=%u paused=%u wait=%s%s singleshot=%s%lld "
               "periodic=%llu timer_port=%u pend=%d mask=%d upcall_pend=%u upcall_mask=%u sel=%#llx polling=%u "
-              "req=%u last=%u rsp=%u", (int)v->tid, v->started, v->stopped,
+              "req=%u last=%u rsp=%u run_gen=%u pause_req=%u ctx_load=%u", (int)v->tid, v->started, v->stopped,
               __atomic_load_n(&s->paused, __ATOMIC_RELAXED),
               !v->deferred ? "none" : v->deferred_op != KH_SCHED_OP ? "hypercall"
               : v->deferred_cmd == KEEL_SCHEDOP_BLOCK ? "block" : "poll",
@@ -39,7 +39,10 @@ static void vcpu_detail(struct hv_domain *d, struct hv_vcpu *v)
               tp, tpend, tmask, vi->evtchn_upcall_pending, vi->evtchn_upcall_mask,
               (unsigned long long)vi->evtchn_pending_sel, hv_evfast_vcpu_polling(d, v->id),
               __atomic_load_n(&s->req_seq, __ATOMIC_RELAXED), v->last_seq,
-              __atomic_load_n(&s->rsp_seq, __ATOMIC_RELAXED));
+              __atomic_load_n(&s->rsp_seq, __ATOMIC_RELAXED),
+              __atomic_load_n(&s->run_gen, __ATOMIC_RELAXED),
+              __atomic_load_n(&s->pause_req, __ATOMIC_RELAXED),
+              __atomic_load_n(&s->ctx_load, __ATOMIC_RELAXED));
 }
 
 static void key_domains(void)

@@ -565,6 +565,9 @@ static void setup_thread(struct stub_vcpu *sv)
     struct k_stack ss = { (uint64_t)altstacks[sv->index], 0, 0, ALTSTACK_SIZE };
     long tid = sys6(NR_gettid, 0, 0, 0, 0, 0, 0);
 
+    /* not in guest code from here on: a pause that lands between READY and down_loop (the core
+     * may start and pause the vCPU at once) must not take this stub context for the guest's */
+    sv->phase = PH_DOWN;
     if (tid <= 0 || tid >= STUB_TID_MAX)
         fail_boot(20, -34);
     if (sys2(NR_sigaltstack, &ss, 0) < 0)
