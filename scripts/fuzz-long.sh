@@ -231,7 +231,7 @@ run_target() {
     fi
     san=$(sanitizers "$bin")
     work=$out/corpus/$name art=$out/artifacts/$name log=$out/logs/$name.log
-    rm -rf "$work" "$art"
+    rm -rf "$work"                                # artifacts of earlier runs are kept
     mkdir -p "$work" "$art" "$out/logs"
     cp "$corpus"/* "$work"/ 2>/dev/null || echo "fuzz-long: $name: warning: empty in-tree corpus $corpus" >&2
     n0=$(count_files "$work")
@@ -307,9 +307,10 @@ json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')";
 json_art() { if [ "$1" = - ]; then printf null; else json_str "$1"; fi; }
 json_num() { case $1 in ''|-|*[!0-9.]*) printf null ;; *) printf '%s' "$1" ;; esac; }
 
-# The results in table order (then the unlisted ones): a table on stdout and OUT/results.json.
+# The results of every target run so far in OUT, in table order (then the unlisted ones): a table
+# on stdout and OUT/results.json.
 report() {
-    files=$( { selected | awk '{ print $1 }'; ls "$out/res" | sed 's/\.tsv$//'; } | awk '!seen[$0]++')
+    files=$( { table | awk '{ print $1 }'; ls "$out/res" | sed 's/\.tsv$//'; } | awk '!seen[$0]++')
     {
         printf '{\n  "runs": %s, "max_total_time": %s, "timeout": %s, "rss_limit_mb": %s, "jobs": %s,\n' \
             "$runs" "$max_time" "$timeout" "$rss" "$jobs"
