@@ -10,7 +10,7 @@
 # last stats line) and the result (clean, crash, leak, timeout, oom with the artifact path, or
 # not-built) into a table printed at the end and OUT/results.json; artifacts stay in OUT/artifacts.
 # --merge (or --merge-only, after a run) adds the new inputs that give new coverage (libFuzzer -merge=1, small files only, a byte
-# budget per target) to the in-tree corpora so that `make check` replays them in every build.
+# and file budget per target) to the in-tree corpora so that `make check` replays them in every build.
 # Exit status: 0 when every target ran clean, 1 otherwise, 2 on a usage or build error.
 set -u
 
@@ -22,6 +22,7 @@ only=
 merge=0
 merge_file_max=2048
 merge_budget=8192
+merge_files=50
 fuzz=1
 timeout=25
 rss=2048
@@ -46,6 +47,7 @@ when it has no Makefile, then built with make (unless --no-build).
   --merge-only        no fuzzing: merge the work corpora of an earlier run in --out
   --merge-file-max B  largest file merged (default $merge_file_max)
   --merge-budget B    bytes added per target at most (default $merge_budget)
+  --merge-files N     files added per target at most (default $merge_files)
   --timeout S         libFuzzer -timeout per input (default $timeout)
   --rss MB            libFuzzer -rss_limit_mb (default $rss)
   --out DIR           results, logs, work corpora, artifacts (default BUILDDIR/fuzz-long)
@@ -101,6 +103,7 @@ parse_args() {
         --merge-only) merge=1 fuzz=0 build=0 ;;
         --merge-file-max) need_arg "$@"; merge_file_max=$2; shift ;;
         --merge-budget) need_arg "$@"; merge_budget=$2; shift ;;
+        --merge-files) need_arg "$@"; merge_files=$2; shift ;;
         --timeout) need_arg "$@"; timeout=$2; shift ;;
         --rss) need_arg "$@"; rss=$2; shift ;;
         --out) need_arg "$@"; out=$2; shift ;;
@@ -112,7 +115,7 @@ parse_args() {
         esac
         shift
     done
-    for v in "$max_time" "$runs" "$jobs" "$timeout" "$rss" "$merge_file_max" "$merge_budget"; do
+    for v in "$max_time" "$runs" "$jobs" "$timeout" "$rss" "$merge_file_max" "$merge_budget" "$merge_files"; do
         case $v in ''|*[!0-9]*) die "not a number: '$v'" ;; esac
     done
     [ "$jobs" -ge 1 ] || die "-j needs at least 1"
@@ -261,7 +264,8 @@ run_target() {
 
 # merge_target NAME SOURCE BINARY CORPUS DICT MAXLEN: the work corpus's new coverage, as small
 # files, into the in-tree corpus (libFuzzer -merge=1 picks the inputs that add features over
-# the in-tree files; the smallest are kept first within the byte budget).
+# the in-tree files; a spread over their sizes is kept, smallest first, within the byte and file
+# budgets).
 merge_target() {
     name=$1 bin=$builddir/$3 corpus=$src/$4 maxlen=$6
     work=$out/corpus/$name mdir=$out/merge/$name
@@ -277,12 +281,15 @@ merge_target() {
     for p in "$mdir/into"/*; do
         f=${p##*/}
         [ -e "$corpus/$f" ] || [ ! -f "$p" ] || echo "$(wc -c <"$p" | tr -d ' ') $f"
-    done | sort -n >"$mdir/new.txt"
+    done | sort -n >"$mdir/all.txt"
+    # a spread over the sizes (every k-th by size, so that at most --merge-files remain)
+    awk -v m="$merge_files" -v n="$(wc -l <"$mdir/all.txt")" \
+        'BEGIN { k = n > m ? int((n + m - 1) / m) : 1 } (NR - 1) % k == 0' "$mdir/all.txt" >"$mdir/new.txt"
     while read -r size f; do
-        [ $((bytes + size)) -le "$merge_budget" ] || break
+        if [ $((bytes + size)) -gt "$merge_budget" ] || [ "$added" -ge "$merge_files" ]; then break; fi
         cp "$mdir/into/$f" "$corpus/$f" && added=$((added + 1)) bytes=$((bytes + size))
     done <"$mdir/new.txt"
-    echo "fuzz-long: $name: merged $added of $(wc -l <"$mdir/new.txt" | tr -d ' ') new inputs, $bytes bytes, into ${corpus#"$src"/}"
+    echo "fuzz-long: $name: merged $added of $(wc -l <"$mdir/all.txt" | tr -d ' ') new inputs, $bytes bytes, into ${corpus#"$src"/}"
 }
 
 # run_queue ROWS: the rows one after another (one queue per -j slot).
