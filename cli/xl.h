@@ -75,7 +75,6 @@ int xl_load_domain(const char *path, int noverrides, char *const overrides[], un
 /* xl migrate-receive -r (xl_remus.c) */
 int xl_remus_receive(int paused);
 /* Run `sh -c cmd` with pipes to its standard input (*to) and from its output (*from). */
-pid_t xl_spawn_pipes(const char *cmd, int *to, int *from);
 
 /* Show a domain's console (console_io output and, through keel-consoled, its PV ring with
  * input) until it shuts down or disappears, ^] on the terminal, or SIGINT. */

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kproc.h"
 #include "xl.h"
 #include "xl_progress.h"
 
@@ -108,7 +109,7 @@ static pid_t spawn_receiver(const char *sshcmd, const char *host, const char *ro
     else
         snprintf(cmd, sizeof(cmd), "%s %s xl migrate-receive%s", sshcmd ? sshcmd : "ssh", host,
                  ropts);
-    return xl_spawn_pipes(cmd, to, from);
+    return kproc_spawn_pipes(cmd, to, from);
 }
 
 struct send_args {

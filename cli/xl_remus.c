@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kproc.h"
 #include "xl.h"
 
 static volatile int stop_flag;
@@ -97,7 +98,7 @@ static pid_t spawn_backup(const struct remus_args *a, int *to, int *from)
     else
         snprintf(cmd, sizeof(cmd), "%s %s xl migrate-receive -r%s", a->sshcmd ? a->sshcmd : "ssh",
                  a->host, a->no_wait ? " -e" : "");
-    return xl_spawn_pipes(cmd, to, from);
+    return kproc_spawn_pipes(cmd, to, from);
 }
 
 int xl_cmd_remus(int argc, char **argv)

@@ -106,32 +106,3 @@ kl_ctx *xl_open_domain(const char *arg, uint32_t *domid)
     return ctx;
 }
 
-pid_t xl_spawn_pipes(const char *cmd, int *to, int *from)
-{
-    int in[2], out[2];
-    pid_t pid;
-
-    if (pipe2(in, O_CLOEXEC) < 0)
-        return -1;
-    if (pipe2(out, O_CLOEXEC) < 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    if ((pid = fork()) == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    if (pid < 0) {
-        close(in[1]);
-        close(out[0]);
-        return -1;
-    }
-    *to = in[1];
-    *from = out[0];
-    return pid;
-}

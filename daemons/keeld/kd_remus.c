@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "kd.h"
+#include "kproc.h"
 #include "keel/abi.h"
 #include "keel/kl_light.h"
 #include "keel/kl_ops.h"
@@ -283,37 +284,6 @@ static void on_checkpoint(uint32_t n, void *arg)
                    "the backup acknowledged the first checkpoint", count, 0);
 }
 
-/* `sh -c COMMAND` with its standard input and output as the stream (xl remus -s ''). */
-static pid_t spawn_command(const char *cmd, int *to, int *from)
-{
-    int in[2], out[2];
-    pid_t pid;
-
-    if (pipe2(in, O_CLOEXEC) < 0)
-        return -1;
-    if (pipe2(out, O_CLOEXEC) < 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    if ((pid = fork()) == 0) {           /* only async-signal-safe calls until exec */
-        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
-            _exit(127);
-        close_range(3, ~0u, 0);          /* none of keeld's sockets goes to the command */
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    if (pid < 0) {
-        close(in[1]);
-        close(out[0]);
-        return -1;
-    }
-    *to = in[1];
-    *from = out[0];
-    return pid;
-}
 
 /* The command gets 10 s to end after the stream closed, then SIGKILL. */
 static void reap(pid_t pid)
@@ -333,7 +303,7 @@ static int connect_backup(struct kd_call *c, const struct pargs *a, int *to, int
     int rc;
 
     if (a->command) {
-        if ((*pid = spawn_command(a->command, to, from)) < 0)
+        if ((*pid = kproc_spawn_pipes(a->command, to, from)) < 0)
             return kd_fail(c, KD_HYPERVISOR, "protect: cannot start the backup command: %s",
                            strerror(errno));
         return 0;
