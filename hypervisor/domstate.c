@@ -22,23 +22,30 @@ static size_t blob_size(uint32_t nr_vcpus, uint32_t nr_ports)
 
 /* A vCPU stopped inside a hypercall is saved to restart it, unless the core has already
  * answered: then it is saved as returned from the call, with the answer applied, so that a
- * completed call is neither repeated nor lost (a wake-up from block, an event sent). */
+ * completed call is neither repeated nor lost (a wake-up from block, an event sent). A vCPU
+ * waiting in SCHEDOP_block or _poll is saved as returned from it with 0, as Xen resumes a
+ * blocked vCPU: restarted, the block would come after the upcall that takes the wake-up the
+ * restored domain gets first (its timer, say), and sleep with that wake-up spent. Every caller
+ * of block or poll looks at its condition again when it returns. */
 static void finish_answered_call(struct hv_domain *d, struct hv_vcpu *v, struct keel_domstate_vcpu *o)
 {
     struct hv_vcpu_slot *s = HV_SLOT(d->shared, v->id);
     uint32_t req = __atomic_load_n(&s->req_seq, __ATOMIC_SEQ_CST);
+    bool waiting = v->deferred && v->deferred_op == KH_SCHED_OP &&
+                   (v->deferred_cmd == KEEL_SCHEDOP_BLOCK || v->deferred_cmd == KEEL_SCHEDOP_POLL);
     uint64_t ret;
 
     o->online = 1;
-    if (!v->started || o->ctx.regs.rip != KEEL_HYPERCALL_ENTRY || v->deferred ||
-        v->last_seq != req || __atomic_load_n(&s->rsp_seq, __ATOMIC_SEQ_CST) != req)
+    if (!v->started || o->ctx.regs.rip != KEEL_HYPERCALL_ENTRY || v->last_seq != req)
+        return;
+    if (!waiting && (v->deferred || __atomic_load_n(&s->rsp_seq, __ATOMIC_SEQ_CST) != req))
         return;
     if (hv_copy_from_guest(d, o->ctx.regs.rsp, &ret, sizeof(ret)) < 0)
         return;
     o->ctx.regs.rip = ret;
     o->ctx.regs.rsp += 8;
-    o->ctx.regs.rax = (uint64_t)s->rsp_val;
-    switch (s->rsp_action) {
+    o->ctx.regs.rax = waiting ? 0 : (uint64_t)s->rsp_val;
+    switch (waiting ? HV_ACT_NONE : s->rsp_action) {
     case HV_ACT_SET_CALLBACK:
         o->ctx.event_callback = s->rsp_data;
         o->ctx.flags |= KEEL_CTX_CALLBACK_VALID;
