@@ -13,6 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keelrpc  # noqa: E402
+from peer import as_user  # noqa: E402
 
 RUNDIR = os.environ["KEEL_RUNDIR"]
 SOCK = os.path.join(RUNDIR, "keeld", "socket")
@@ -298,33 +299,6 @@ def test_malformed():
     s.close()
     s2.close()
     c.close()
-
-
-def as_user(gid, fn):
-    """Run fn in a child process as uid 65534 with the given group; its result over a pipe."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        try:
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(65534)
-            out = fn()
-        except Exception as e:  # noqa: BLE001
-            out = f"raised {e!r}"
-        os.write(w, json.dumps(out).encode())
-        os._exit(0)
-    os.close(w)
-    data = b""
-    while True:
-        chunk = os.read(r, 65536)
-        if not chunk:
-            break
-        data += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    return json.loads(data) if data else None
 
 
 def test_access():

@@ -12,6 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keelrpc  # noqa: E402
+from peer import as_user  # noqa: E402
 
 A = os.environ["KEEL_RUNDIR"]
 B = os.environ["RUNDIR_B"]
@@ -49,28 +50,6 @@ def until(pred, seconds=10):
             return v
         time.sleep(0.05)
     return pred()
-
-
-def as_user(gid, fn):
-    """fn's JSON result, run in a child as uid 65534 in group gid (a read-only peer)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        try:
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(65534)
-            out = fn()
-        except Exception as e:  # noqa: BLE001
-            out = f"raised {e!r}"
-        os.write(w, json.dumps(out).encode())
-        os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        data = f.read()
-    os.waitpid(pid, 0)
-    return json.loads(data) if data else None
 
 
 def names(c):
