@@ -44,15 +44,16 @@ void klog_set_timestamps(int on)
     log_timestamps = on;
 }
 
-void vklog(enum klog_level lvl, const char *component, const char *fmt, va_list ap)
+/* Format "[time ]prog[pid]: level: component: message\n" into one buffer, so that the line
+ * reaches the stream in one write: processes sharing a log file (a daemon and its workers)
+ * then never interleave inside a line. Returns a malloc'd line or NULL. */
+static char *klog_format(enum klog_level lvl, const char *component, const char *fmt, va_list ap)
 {
-    FILE *out = log_stream ? log_stream : stderr;
+    char head[128] = "", *line;
+    size_t hl;
+    int ml;
+    va_list cp;
 
-    if (lvl > log_threshold)
-        return;
-    pthread_mutex_lock(&log_lock);
-    if (log_timestamps < 0)
-        log_timestamps = getenv("KEEL_LOG_TIMESTAMPS") != NULL;
     if (log_timestamps) {
         struct timespec ts;
         struct tm tm;
@@ -60,13 +61,44 @@ void vklog(enum klog_level lvl, const char *component, const char *fmt, va_list 
         clock_gettime(CLOCK_REALTIME, &ts);
         localtime_r(&ts.tv_sec, &tm);
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-        fprintf(out, "%s.%03ld ", when, ts.tv_nsec / 1000000);
+        snprintf(head, sizeof(head), "%s.%03ld ", when, ts.tv_nsec / 1000000);
     }
-    fprintf(out, "%s[%d]: %s: %s: ", log_prog, (int)getpid(), level_names[lvl],
-            component ? component : "-");
-    vfprintf(out, fmt, ap);
-    fputc('\n', out);
-    fflush(out);
+    hl = strlen(head);
+    snprintf(head + hl, sizeof(head) - hl, "%s[%d]: %s: %s: ", log_prog, (int)getpid(),
+             level_names[lvl], component ? component : "-");
+    hl = strlen(head);
+    va_copy(cp, ap);
+    ml = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (ml < 0)
+        ml = 0;
+    line = malloc(hl + (size_t)ml + 2);
+    if (!line)
+        return NULL;
+    memcpy(line, head, hl);
+    vsnprintf(line + hl, (size_t)ml + 1, fmt, ap);
+    line[hl + (size_t)ml] = '\n';
+    line[hl + (size_t)ml + 1] = '\0';
+    return line;
+}
+
+void vklog(enum klog_level lvl, const char *component, const char *fmt, va_list ap)
+{
+    FILE *out = log_stream ? log_stream : stderr;
+    char *line;
+
+    if (lvl > log_threshold)
+        return;
+    pthread_mutex_lock(&log_lock);
+    if (log_timestamps < 0)
+        log_timestamps = getenv("KEEL_LOG_TIMESTAMPS") != NULL;
+    line = klog_format(lvl, component, fmt, ap);
+    if (line) {
+        fflush(out);
+        fwrite(line, 1, strlen(line), out);
+        fflush(out);
+        free(line);
+    }
     pthread_mutex_unlock(&log_lock);
 }
 
