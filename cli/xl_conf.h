@@ -1,4 +1,5 @@
-/* xl_conf.h - xl.conf, xl's host-wide settings (Xen's grammar and keys; see xl.conf(5)). */
+/* xl_conf.h - xl.conf, xl's host-wide settings (Xen's grammar and keys; see xl.conf(5)), read
+ * through liblight's kl_xl_conf (keel/kl_xlconf.h), which keeld shares. */
 #ifndef KEEL_XL_CONF_H
 #define KEEL_XL_CONF_H
 
@@ -7,11 +8,14 @@
 #include <stdint.h>
 
 #include "keel/kl_light.h"
+#include "keel/kl_xlconf.h"
 
 /* Read $KEEL_XL_CONF, else $(sysconfdir)/keel/xl.conf (a missing file is no error). Prints
  * the file's errors and returns -1 when it cannot be parsed or a value is invalid. With
  * verbose set, also prints a note for every key Keel accepts but does not act on. */
 int xl_conf_load(int verbose);
+/* The loaded settings (NULL before xl_conf_load: liblight's defaults). */
+const kl_xl_conf *xl_conf(void);
 /* claim_mode (default 1, as Xen's): xl create claims a domain's memory before building it. */
 int xl_conf_claim_mode(void);
 /* The path read (or that would be read). */
