@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kd.h"
+#include "kd_xlconf.h"
 #include "keel/kl_cfg.h"
 #include "keel/kl_config.h"
 #include "keel/kl_diag.h"
@@ -125,8 +126,13 @@ int kd_m_create(struct kd_call *c)
         kl_domain_config_dispose(&dc);
         return kd_err(c);
     }
+    if (kd_xlconf_apply(&dc, c->msg, sizeof(c->msg)) < 0) {   /* xl.conf, as xl create */
+        kl_domain_config_dispose(&dc);
+        return kd_fail(c, KD_CONFIG, "%s", c->msg);
+    }
     kd_task_progress("creating", 0.1);
-    rc = kl_domain_create(kd_ctx(), &dc, paused ? KL_CREATE_PAUSED : 0, &domid);
+    rc = kl_domain_create(kd_ctx(), &dc, (paused ? KL_CREATE_PAUSED : 0) |
+                          kd_xlconf_create_flags(), &domid);
     kl_domain_config_dispose(&dc);
     if (rc < 0)
         return lfail(c, rc, "create");
@@ -236,8 +242,13 @@ int kd_m_restore(struct kd_call *c)
         rc = -EINVAL;
     } else if (rc < 0)
         lfail(c, rc, "restore");
+    else if (kl_xl_conf_apply_cpumask(kd_xlconf(), &dc, c->msg, sizeof(c->msg)) < 0) {
+        kd_fail(c, KD_CONFIG, "%s", c->msg);          /* xl.conf's masks, as xl restore */
+        rc = -EINVAL;
+    }
     if (rc == 0 && (rc = kl_domain_restore_image(kd_ctx(), &dc, fd, iflags,
-                                                 paused ? KL_CREATE_PAUSED : 0, &domid)) < 0)
+                                                 (paused ? KL_CREATE_PAUSED : 0) |
+                                                 kd_xlconf_create_flags(), &domid)) < 0)
         lfail(c, rc, "restore");
     close(fd);
     free(json);

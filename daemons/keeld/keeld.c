@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "kd_server.h"
+#include "kd_xlconf.h"
 #include "klog.h"
 #include "krundir.h"
 
@@ -42,7 +43,10 @@ static void usage(FILE *f)
         "      --max-connections N (default 256)   --max-inflight N per connection (default 32)\n"
         "      --rate N            requests per second per connection (default 500, burst 2x)\n"
         "      --idle S            close connections idle S seconds (default 600)\n"
-        "      --workers N         worker threads (default 8)\n", KEEL_DEFAULT_RUNDIR);
+        "      --workers N         worker threads (default 8)\n"
+        "      --xl-conf F         xl.conf applied by domain.create/restore (default xl's:\n"
+        "                          $KEEL_XL_CONF, else %s)\n", KEEL_DEFAULT_RUNDIR,
+        kl_xl_conf_default_path());
 }
 
 /* A detached daemon: no terminal; its log goes to <rundir>/keeld/keeld.log. */
@@ -116,9 +120,9 @@ static void free_access(void)
 }
 
 enum { O_ROGROUP = 999, O_GROUP = 1000, O_LISTEN, O_CERT, O_KEY, O_CA, O_TOKEN, O_MSG, O_CONNS, O_INFL, O_RATE,
-       O_IDLE, O_WORKERS, O_ACCESS };
+       O_IDLE, O_WORKERS, O_ACCESS, O_XLCONF };
 
-static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
+static int parse(int argc, char **argv, struct kd_opts *o, int *fg, const char **xlconf)
 {
     static const struct option lo[] = {
         { "rundir", 1, 0, 'r' }, { "foreground", 0, 0, 'F' }, { "log", 1, 0, 'l' },
@@ -127,7 +131,7 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
         { "token-file", 1, 0, O_TOKEN }, { "max-message", 1, 0, O_MSG },
         { "max-connections", 1, 0, O_CONNS }, { "max-inflight", 1, 0, O_INFL },
         { "rate", 1, 0, O_RATE }, { "idle", 1, 0, O_IDLE }, { "workers", 1, 0, O_WORKERS },
-        { "access", 1, 0, O_ACCESS }, { 0, 0, 0, 0 } };
+        { "access", 1, 0, O_ACCESS }, { "xl-conf", 1, 0, O_XLCONF }, { 0, 0, 0, 0 } };
     int c;
     long v;
     char *end;
@@ -170,10 +174,11 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg)
             o->access = access_rules = a;
             break;
         }
+        case O_XLCONF: *xlconf = optarg; break;
         default: usage(stderr); return -EINVAL;
         }
         if (optarg && c >= O_ROGROUP && c != O_LISTEN && c != O_CERT && c != O_KEY && c != O_CA &&
-            c != O_TOKEN && c != O_ACCESS && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && v == 0))) {
+            c != O_TOKEN && c != O_ACCESS && c != O_XLCONF && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && v == 0))) {
             fprintf(stderr, "keeld: %s: not a number in range\n", optarg);
             return -EINVAL;
         }
@@ -198,12 +203,16 @@ int main(int argc, char **argv)
                          .max_conns = 256, .max_inflight = 32, .idle_s = 600, .workers = 8,
                          .watch_ms = 200, .rate = 500, .burst = 1000, .ready_fd = -1 };
     int fg = 0, lockfd, pfd[2], rc;
+    const char *xlconf = NULL;
     char c;
 
     klog_init_env("keeld", KLOG_WARN);
     o.rundir = krundir(NULL);
-    if (parse(argc, argv, &o, &fg) < 0)
+    if (parse(argc, argv, &o, &fg, &xlconf) < 0)
         return 2;
+    if (kd_xlconf_load(xlconf) < 0)                 /* xl.conf: the settings xl applies too */
+        return 2;
+    atexit(kd_xlconf_free);
     kd_rundir = o.rundir;
     if (strlen(o.rundir) > 4000) {
         fprintf(stderr, "keeld: the runtime directory's path is too long\n");
