@@ -135,14 +135,14 @@ static void ks_sock_write_cb(evutil_socket_t fd, short what, void *arg)
         ks_sock_close(k);
 }
 
-static bool ks_peer_trusted(int fd)
+static bool ks_peer_trusted(const struct ks_store *s, int fd)
 {
     struct ucred cr;
     socklen_t len = sizeof(cr);
 
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
         return false;
-    return cr.uid == 0 || cr.uid == geteuid();
+    return cr.uid == 0 || cr.uid == (s->cfg.peer_uid >= 0 ? (uid_t)s->cfg.peer_uid : geteuid());
 }
 
 static void ks_accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -153,7 +153,7 @@ static void ks_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
     if (fd < 0)
         return;
-    if (!ks_peer_trusted(fd)) {
+    if (!ks_peer_trusted(s, fd)) {
         klog(KLOG_WARN, "sock", "refusing a socket client of another user");
         close(fd);
         return;
@@ -174,10 +174,26 @@ static void ks_accept_cb(evutil_socket_t lfd, short what, void *arg)
     }
 }
 
-int ks_sock_listen(struct ks_store *s, const char *path)
+int ks_sock_adopt(struct ks_store *s, int fd)
 {
     struct event *ev;
-    int fd;
+
+    if (s->listen_ev)
+        return -EBUSY;
+    ev = event_new(s->base, fd, EV_READ | EV_PERSIST, ks_accept_cb, s);
+    if (!ev || event_add(ev, NULL) < 0) {
+        if (ev)
+            event_free(ev);
+        return -ENOMEM;
+    }
+    s->listen_ev = ev;
+    s->listen_fd = fd;
+    return 0;
+}
+
+int ks_sock_listen(struct ks_store *s, const char *path)
+{
+    int fd, rc;
 
     if (s->listen_ev)
         return -EBUSY;
@@ -186,15 +202,9 @@ int ks_sock_listen(struct ks_store *s, const char *path)
         klog(KLOG_ERROR, "sock", "%s: cannot listen: %s", path, strerror(-fd));
         return fd;
     }
-    ev = event_new(s->base, fd, EV_READ | EV_PERSIST, ks_accept_cb, s);
-    if (!ev || event_add(ev, NULL) < 0) {
-        if (ev)
-            event_free(ev);
+    if ((rc = ks_sock_adopt(s, fd)) < 0) {
         close(fd);
         unlink(path);
-        return -ENOMEM;
     }
-    s->listen_ev = ev;
-    s->listen_fd = fd;
-    return 0;
+    return rc;
 }

@@ -17,6 +17,7 @@ void ks_config_defaults(struct ks_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->sync = KS_SYNC_PERIODIC;
     cfg->compact_every = 10000;
+    cfg->peer_uid = -1;
     /* xenstored's defaults */
     cfg->quota.nodes = 1000;
     cfg->quota.watches = 128;

@@ -50,6 +50,7 @@ struct ks_config {
     enum ks_sync sync;
     unsigned compact_every; /* journal records between compactions */
     struct ks_quota quota;  /* limits for unprivileged domains (0 = unlimited) */
+    long peer_uid;          /* socket peers of this uid (and root) are dom0; -1: our euid */
 };
 
 void ks_config_defaults(struct ks_config *cfg);
@@ -89,6 +90,9 @@ uint32_t ks_conn_domid(const struct ks_conn *c);
 
 /* Unix socket listener: creates `path` (mode 0600) and accepts root's clients as dom0. */
 int ks_sock_listen(struct ks_store *s, const char *path);
+/* The same on a socket that already listens (keel-stored's privileged part made it); the
+ * store owns fd from then on. */
+int ks_sock_adopt(struct ks_store *s, int fd);
 
 /* Ring connection over a mapped xenstore ring page (struct layout of xenstore-ring.txt).
  * `fd` becomes readable when the guest notifies; ack() consumes that (NULL: read 8 bytes,
