@@ -45,6 +45,9 @@ struct kd_batch {
  * every member's type are checked before anything is used. */
 int kd_req_parse(const char *text, size_t len, struct kd_batch *b, char *why, size_t whylen);
 void kd_batch_free(struct kd_batch *b);
+/* The checks of kd_req_parse on a tree already in b->tree (owned by b from now on, also on
+ * failure): batch length, then each element's envelope. */
+int kd_req_from_tree(struct kd_batch *b, char *why, size_t whylen);
 
 /* Parameter access: the named member of params (an object) or NULL. */
 yajl_val kd_param(yajl_val params, const char *name);

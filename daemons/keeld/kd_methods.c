@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kd.h"
+#include "kd_wire.h"
 #include "keel/kl_cfg.h"
 #include "keel/kl_config.h"
 #include "keel/kl_diag.h"
@@ -345,6 +346,18 @@ const struct kd_method *kd_method_find(const char *name)
         if (!strcmp(methods[i].name, name))
             return &methods[i];
     return NULL;
+}
+
+int kd_method_index(const char *name)
+{
+    const struct kd_method *m = kd_method_find(name);
+
+    return m ? (int)(m - methods) : -1;
+}
+
+const struct kd_method *kd_method_at(unsigned idx)
+{
+    return idx < sizeof(methods) / sizeof(methods[0]) ? &methods[idx] : NULL;
 }
 
 kd_method_fn *kd_method_check(const char *name)

@@ -118,6 +118,11 @@ int kd_req_parse(const char *text, size_t len, struct kd_batch *b, char *why, si
         snprintf(why, whylen, "%s", errbuf[0] ? errbuf : "not JSON");
         return KD_PARSE_ERROR;
     }
+    return kd_req_from_tree(b, why, whylen);
+}
+
+int kd_req_from_tree(struct kd_batch *b, char *why, size_t whylen)
+{
     b->is_batch = YAJL_IS_ARRAY(b->tree);
     b->n = b->is_batch ? b->tree->u.array.len : 1;
     if (b->is_batch && (b->n == 0 || b->n > KD_MAX_BATCH)) {

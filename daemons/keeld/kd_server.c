@@ -1,52 +1,42 @@
-/* kd_server.c - keeld's server: Unix-socket (peer credentials) and TCP+TLS (client
- * certificate or token) listeners on libevent; newline-delimited JSON-RPC messages with
- * per-connection limits (message size, request rate, requests in flight, idle time, output
- * backlog); parsed on the loop, run on a pool of worker threads (each with its own liblight
- * context), answered in the order they finish; events fanned out to subscribers. */
+/* kd_server.c - keeld's privileged part. It opens the listening sockets (the Unix socket; TCP
+ * with --listen), then starts the client-facing process (kd_front.c: keeld itself, executed
+ * again with --front, which confines itself: kd_confine.c) with those sockets and one end of a
+ * socketpair, and keeps what needs privilege: the liblight contexts (the core accepts only its
+ * own uid), the pool of worker threads, tasks, the domain watcher. From the socketpair it takes
+ * typed requests (kd_wire.c: decoded and validated again, the role checked against the method),
+ * runs them on the workers (quick ones on the loop), and sends the replies and events back.
+ * When the client-facing process dies (a forbidden system call kills it; a malformed message
+ * makes this side kill it) it is logged and a new one started; domains and tasks go on. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/thread.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "kd_server.h"
+#include "kd_wire.h"
 #include "klog.h"
 #include "ksock.h"
 
-#define TOPIC_DOMAIN 1u
-#define TOPIC_TASK 2u
+extern char **environ;
 
-struct conn {
-    struct conn *next;
-    uint64_t id;
-    struct bufferevent *bev;
-    bool authed;                     /* may call methods (Unix peers and TLS client certs: at once) */
-    bool is_tcp;
-    bool readonly;                   /* a read-only role: no state changes */
-    bool cert_check;                 /* TLS: the role comes from the certificate's CN (--access) */
-    unsigned topics;
-    unsigned inflight;
-    bool discarding;                 /* inside an over-long message: dropped up to its newline */
-    double tokens;                   /* token bucket */
-    struct timespec last;
-    char peer[64];
-};
+/* the channel's backlog toward the client-facing process beyond which it counts as stuck */
+#define KD_CHAN_BACKLOG (256u << 20)
 
 struct job {
     struct job *next;
@@ -58,10 +48,6 @@ struct job {
 
 static struct kd_opts opts;
 static struct event_base *base;
-static struct conn *conns;
-static unsigned nconns;
-static uint64_t next_conn = 1;
-static SSL_CTX *ssl_ctx;
 
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
@@ -70,47 +56,60 @@ static struct event *done_ev;
 static pthread_t *workers;
 static volatile int quitting;
 
-static struct conn *conn_find(uint64_t id)
+/* the client-facing process */
+static struct front {
+    pid_t pid;
+    struct bufferevent *chan;
+    bool serving;                    /* said hello: confined and serving */
+    bool ever_served;                /* some front did (otherwise keeld failed to start) */
+    unsigned gen;                    /* generation: its connection ids start at gen << 40 */
+    struct timespec started;
+    struct event *respawn;
+    int status;                      /* its wait status once reaped, else -1 */
+    int exe_fd, unix_fd, tcp_fd;
+    char pidfile[4300];
+} fr = { .status = -1, .exe_fd = -1, .unix_fd = -1, .tcp_fd = -1 };
+static int start_rc;                 /* the first front's failure (kd_server_run's result) */
+
+static void front_gone(const char *why);
+
+/* ---- frames to the client-facing process (on the loop only) ---- */
+
+static void free_text(const void *data, size_t len, void *extra)
 {
-    for (struct conn *c = conns; c; c = c->next)
-        if (c->id == id)
-            return c;
-    return NULL;
+    (void)len; (void)extra;
+    free((void *)data);
 }
 
-static void conn_free(struct conn *c)
+/* A reply or event frame; text (malloc'd, may be NULL) is taken over and sent with a newline
+ * (a long one by reference, not copied). */
+static void send_frame(uint16_t type, uint64_t conn, unsigned topic, char *text)
 {
-    for (struct conn **pp = &conns; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    nconns--;
-    bufferevent_free(c->bev);
-    free(c);
-}
+    struct kd_wire_hdr h = { 0, type, 0, (uint8_t)topic, conn };
+    size_t n = text ? strlen(text) : 0;
+    struct evbuffer *out;
 
-static void send_line(struct conn *c, const char *text)
-{
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-
-    if (evbuffer_get_length(out) > opts.max_backlog) {
-        klog(KLOG_WARN, "server", "%s: does not read its replies (%zu bytes queued): closing",
-             c->peer, evbuffer_get_length(out));
-        conn_free(c);
+    if (!fr.chan || !fr.serving) {
+        free(text);
         return;
     }
-    evbuffer_add(out, text, strlen(text));
-    evbuffer_add(out, "\n", 1);
-}
-
-static void send_error(struct conn *c, yajl_val id, int code, const char *msg)
-{
-    char *t = kd_error_text(id, code, msg);
-
-    if (t)
-        send_line(c, t);
-    free(t);
+    out = bufferevent_get_output(fr.chan);
+    if (evbuffer_get_length(out) > KD_CHAN_BACKLOG) {
+        free(text);
+        front_gone("does not read the replies (the channel's backlog is full)");
+        return;
+    }
+    h.len = n ? (uint32_t)n + 1 : 0;
+    evbuffer_add(out, &h, sizeof(h));
+    if (n >= 4096 && evbuffer_add_reference(out, text, n, free_text, NULL) == 0) {
+        evbuffer_add(out, "\n", 1);
+        return;
+    }
+    if (n) {
+        evbuffer_add(out, text, n);
+        evbuffer_add(out, "\n", 1);
+    }
+    free(text);
 }
 
 /* ---- the queues between the loop and the workers ---- */
@@ -147,7 +146,7 @@ void kd_event_post(const char *topic, const char *params_json, uint64_t conn_id)
         return;
     }
     snprintf(j->text, n, "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":%s}", params_json);
-    j->topic = !strcmp(topic, "domain") ? TOPIC_DOMAIN : TOPIC_TASK;
+    j->topic = !strcmp(topic, "domain") ? KD_TOPIC_DOMAIN : KD_TOPIC_TASK;
     j->conn_id = conn_id;
     pthread_mutex_lock(&qlock);
     push(&done, &done_tail, j);
@@ -166,8 +165,8 @@ static char *run_one(const struct kd_req *r, uint64_t conn_id)
     char *t;
     int rc;
 
-    if (r->code)
-        return kd_error_text(r->id, r->code, r->why);
+    if (r->code)                     /* an unknown method in a notification: no answer */
+        return r->id || r->code != KD_METHOD_NOT_FOUND ? kd_error_text(r->id, r->code, r->why) : NULL;
     if (!(m = kd_method_find(r->method))) {
         char msg[128];
         snprintf(msg, sizeof(msg), "no method '%s'", r->method);
@@ -269,7 +268,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* On the loop: deliver finished replies and events. */
+/* On the loop: deliver finished replies and events to the client-facing process. */
 static void done_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct job *j;
@@ -281,129 +280,9 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
         pthread_mutex_unlock(&qlock);
         if (!j)
             break;
-        if (j->topic) {
-            for (struct conn *c = conns, *next; c; c = next) {
-                next = c->next;
-                if ((c->topics & j->topic) || c->id == j->conn_id)
-                    send_line(c, j->text);
-            }
-        } else {
-            struct conn *c = conn_find(j->conn_id);
-            if (c) {
-                c->inflight--;
-                if (j->text)
-                    send_line(c, j->text);
-            }
-        }
-        free(j->text);
+        send_frame(j->topic ? KD_W_EVENT : KD_W_REPLY, j->conn_id, j->topic, j->text);
         free(j);
     }
-}
-
-/* ---- connections ---- */
-
-static bool rate_ok(struct conn *c)
-{
-    struct timespec now;
-    double dt;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    dt = (double)(now.tv_sec - c->last.tv_sec) + (double)(now.tv_nsec - c->last.tv_nsec) / 1e9;
-    c->last = now;
-    c->tokens += dt * opts.rate;
-    if (c->tokens > opts.burst)
-        c->tokens = opts.burst;
-    if (c->tokens < 1)
-        return false;
-    c->tokens -= 1;
-    return true;
-}
-
-/* A TLS peer's role from its certificate's subject CN (verified against --tls-ca by the
- * handshake), looked up once: true when it has one (c->authed, c->readonly set). */
-static bool cert_role(struct conn *c)
-{
-    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-    X509 *x = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
-    char cn[256] = "";
-    enum kd_role role = KD_ROLE_NONE;
-
-    if (x && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
-                                       sizeof(cn)) > 0)
-        role = kd_access_cert(opts.access, cn);
-    X509_free(x);
-    c->cert_check = false;
-    c->authed = role != KD_ROLE_NONE;
-    c->readonly = role == KD_ROLE_READONLY;
-    if (role == KD_ROLE_NONE)
-        klog(KLOG_WARN, "server", "%s: certificate CN '%s' has no role in the access file",
-             c->peer, cn);
-    else
-        snprintf(c->peer + strlen(c->peer), sizeof(c->peer) - strlen(c->peer), " cn=%.24s%s", cn,
-                 c->readonly ? " (read-only)" : "");
-    return c->authed;
-}
-
-/* Methods that concern the connection itself, answered on the loop. 1 if handled. */
-static int local_method(struct conn *c, const struct kd_req *r)
-{
-    char ok[160];
-    yajl_val topics;
-    bool sub;
-
-    if (!strcmp(r->method, "auth.login")) {
-        yajl_val t = kd_param(r->params, "token");
-        const char *ts = t && YAJL_IS_STRING(t) ? YAJL_GET_STRING(t) : NULL;
-        enum kd_role role = kd_access_token(opts.access, ts);
-        if (role == KD_ROLE_NONE && opts.token && ts && !strcmp(ts, opts.token))
-            role = KD_ROLE_FULL;              /* --token-file */
-        if (role == KD_ROLE_NONE) {
-            klog(KLOG_WARN, "server", "%s: authentication failed", c->peer);
-            send_error(c, r->id, KD_DENIED, "authentication failed");
-            return 1;
-        }
-        c->authed = true;
-        if (c->is_tcp)                        /* a Unix peer keeps the role of its credentials */
-            c->readonly = role == KD_ROLE_READONLY;
-        if (c->readonly)
-            klog(KLOG_INFO, "server", "%s: authenticated read-only", c->peer);
-    } else if ((sub = !strcmp(r->method, "events.subscribe")) || !strcmp(r->method, "events.unsubscribe")) {
-        unsigned mask = 0;
-        topics = kd_param(r->params, "topics");
-        if (topics && !YAJL_IS_ARRAY(topics)) {
-            send_error(c, r->id, KD_INVALID_PARAMS, "\"topics\" must be an array of \"domain\", \"task\"");
-            return 1;
-        }
-        for (size_t i = 0; topics && i < topics->u.array.len; i++) {
-            yajl_val v = topics->u.array.values[i];
-            const char *s = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
-            unsigned bit = !strcmp(s, "domain") ? TOPIC_DOMAIN : !strcmp(s, "task") ? TOPIC_TASK : 0;
-            if (!bit) {
-                send_error(c, r->id, KD_INVALID_PARAMS, "unknown topic (\"domain\", \"task\")");
-                return 1;
-            }
-            mask |= bit;
-        }
-        if (!topics)
-            mask = TOPIC_DOMAIN | TOPIC_TASK;
-        c->topics = sub ? c->topics | mask : c->topics & ~mask;
-    } else {
-        return 0;
-    }
-    if (r->id) {
-        char *idt;
-        kd_out *o = kd_out_new();
-        if (!o)
-            return 1;
-        kd_gen_value(kd_out_gen(o), r->id);
-        idt = strdup(kd_out_text(o, NULL));
-        kd_out_free(o);
-        snprintf(ok, sizeof(ok), "{\"jsonrpc\":\"2.0\",\"id\":%.100s,\"result\":{\"ok\":true}}",
-                 idt ? idt : "null");
-        free(idt);
-        send_line(c, ok);
-    }
-    return 1;
 }
 
 /* ---- quick methods on the loop ----
@@ -451,274 +330,332 @@ static bool run_on_loop(const struct job *j)
     return q >= 0 && __atomic_load_n(&quick_last_us[q], __ATOMIC_RELAXED) < KD_INLINE_US;
 }
 
-static void handle_message(struct conn *c, const char *line, size_t len)
+/* A request of one connection from the client-facing process: decoded, validated, run. */
+static int handle_request(const struct kd_wire_hdr *h, const unsigned char *p)
 {
-    struct job *j;
+    struct job *j = calloc(1, sizeof(*j));
     char why[200];
-    int code;
+    int rc;
 
-    if (!rate_ok(c)) {
-        send_error(c, NULL, KD_LIMIT, "request rate limit exceeded: slow down");
-        return;
+    if (!j) {
+        send_frame(KD_W_REPLY, h->conn, 0, kd_error_text(NULL, KD_INTERNAL_ERROR, "out of memory"));
+        return 0;
     }
-    if (!(j = calloc(1, sizeof(*j))))
-        return;
-    if ((code = kd_req_parse(line, len, &j->batch, why, sizeof(why))) != 0) {
-        send_error(c, NULL, code, why);
+    if ((rc = kd_wire_req_read(p, h->len, (enum kd_role)h->role, &j->batch, why, sizeof(why))) < 0) {
         free(j);
-        return;
-    }
-    if (!j->batch.is_batch && !j->batch.reqs[0].code && local_method(c, &j->batch.reqs[0])) {
-        kd_batch_free(&j->batch);
-        free(j);
-        return;
-    }
-    if (c->cert_check && !cert_role(c)) {
-        send_error(c, j->batch.is_batch ? NULL : j->batch.reqs[0].id, KD_DENIED,
-                   "permission denied: the client certificate has no role in the access file");
-        kd_batch_free(&j->batch);
-        free(j);
-        return;
-    }
-    if (!c->authed) {
-        send_error(c, j->batch.is_batch ? NULL : j->batch.reqs[0].id, KD_DENIED,
-                   "not authenticated: call auth.login with the token first");
-        kd_batch_free(&j->batch);
-        free(j);
-        return;
-    }
-    if (c->inflight >= opts.max_inflight) {
-        send_error(c, j->batch.is_batch ? NULL : j->batch.reqs[0].id, KD_LIMIT,
-                   "too many requests in flight on this connection");
-        kd_batch_free(&j->batch);
-        free(j);
-        return;
-    }
-    for (size_t i = 0; c->readonly && i < j->batch.n; i++) {
-        struct kd_req *r = &j->batch.reqs[i];
-        if (!r->code && kd_method_find(r->method) && !kd_method_readonly(r->method)) {
-            r->code = KD_DENIED;
-            snprintf(r->why, sizeof(r->why), "read-only access: %s changes state", r->method);
+        if (rc == -EPROTO) {
+            klog(KLOG_ERROR, "server", "client-facing process %d: a malformed request (%s)",
+                 (int)fr.pid, why);
+            return rc;
         }
+        send_frame(KD_W_REPLY, h->conn, 0, kd_error_text(NULL, KD_INTERNAL_ERROR, why));
+        return 0;
     }
-    j->conn_id = c->id;
+    j->conn_id = h->conn;
     if (run_on_loop(j)) {
-        char *t = run_timed(j);
-        if (t)
-            send_line(c, t);
-        free(t);
+        send_frame(KD_W_REPLY, j->conn_id, 0, run_timed(j));
         kd_batch_free(&j->batch);
         free(j);
-        return;
+        return 0;
     }
-    c->inflight++;
     pthread_mutex_lock(&qlock);
     push(&todo, &todo_tail, j);
     pthread_cond_signal(&qcond);
     pthread_mutex_unlock(&qlock);
+    return 0;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+static void write_front_pid(void)
 {
-    struct conn *c = arg;
+    FILE *f = fopen(fr.pidfile, "we");
+
+    if (f) {
+        fprintf(f, "%d\n", (int)fr.pid);
+        fclose(f);
+    }
+}
+
+static void hello(void)
+{
+    fr.serving = true;
+    klog(KLOG_INFO, "server", "client-facing process %d serves (uid %u, gid %u, seccomp)",
+         (int)fr.pid, (unsigned)opts.front_uid, (unsigned)opts.front_gid);
+    write_front_pid();
+    if (!fr.ever_served && opts.ready_fd >= 0) {
+        if (write(opts.ready_fd, "R", 1) != 1)
+            klog(KLOG_WARN, "server", "readiness pipe: %s", strerror(errno));
+        close(opts.ready_fd);
+    }
+    fr.ever_served = true;
+}
+
+static void chan_read(struct bufferevent *bev, void *arg)
+{
     struct evbuffer *in = bufferevent_get_input(bev);
-    uint64_t id = c->id;
+    struct kd_wire_hdr h;
 
-    for (;;) {
-        struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
-        size_t len;
-        char *line;
-        if (c->discarding) {
-            evbuffer_drain(in, p.pos < 0 ? evbuffer_get_length(in) : (size_t)p.pos + 1);
-            if (p.pos < 0)
-                return;
-            c->discarding = false;
+    (void)arg;
+    while (evbuffer_copyout(in, &h, sizeof(h)) == (ev_ssize_t)sizeof(h)) {
+        const unsigned char *p;
+        bool ok = h.type == KD_W_HELLO ? !h.len && !fr.serving
+                : h.type == KD_W_REQ && fr.serving && h.conn && h.len <= KD_WIRE_REQ_MAX(opts.max_msg);
+        if (!ok) {
+            front_gone("sent a message out of protocol");
+            return;
+        }
+        if (evbuffer_get_length(in) < sizeof(h) + h.len)
+            return;
+        evbuffer_drain(in, sizeof(h));
+        if (h.type == KD_W_HELLO) {
+            hello();
             continue;
         }
-        if (p.pos < 0 ? evbuffer_get_length(in) > opts.max_msg : (size_t)p.pos > opts.max_msg) {
-            klog(KLOG_WARN, "server", "%s: a message over %zu bytes: discarded", c->peer, opts.max_msg);
-            c->discarding = true;
-            send_error(c, NULL, KD_LIMIT, "message longer than the limit: discarded");
-            if (!conn_find(id))
-                return;
-            continue;
+        p = evbuffer_pullup(in, h.len);
+        if (!p || handle_request(&h, p) < 0) {
+            front_gone("sent a malformed request");
+            return;
         }
-        if (p.pos < 0)
-            return;
-        len = (size_t)p.pos;
-        line = malloc(len + 1);
-        if (!line)
-            return;
-        evbuffer_remove(in, line, len + 1);
-        line[len] = 0;
-        if (len && line[len - 1] == '\r')
-            line[--len] = 0;
-        if (len)
-            handle_message(c, line, len);
-        free(line);
-        if (!conn_find(id))
-            return;                              /* closed while answering (backlog) */
+        evbuffer_drain(in, h.len);
     }
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+static void chan_event(struct bufferevent *bev, short what, void *arg)
 {
-    struct conn *c = arg;
-
-    (void)bev;
-    if (what & BEV_EVENT_TIMEOUT)
-        klog(KLOG_INFO, "server", "%s: idle for %u s: closing", c->peer, opts.idle_s);
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-        conn_free(c);
+    (void)bev; (void)arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        front_gone(NULL);
 }
 
-static struct conn *add_conn(struct bufferevent *bev, bool authed, bool tcp, const char *peer)
-{
-    struct conn *c = calloc(1, sizeof(*c));
-    struct timeval idle = { opts.idle_s, 0 };
+/* ---- the client-facing process: start, end, restart ---- */
 
-    if (!c) {
-        bufferevent_free(bev);
-        return NULL;
-    }
-    c->id = next_conn++;
-    c->bev = bev;
-    c->authed = authed;
-    c->is_tcp = tcp;
-    c->tokens = opts.burst;
-    clock_gettime(CLOCK_MONOTONIC, &c->last);
-    snprintf(c->peer, sizeof(c->peer), "%s", peer);
-    c->next = conns;
-    conns = c;
-    nconns++;
-    bufferevent_setcb(bev, read_cb, NULL, event_cb, c);
-    bufferevent_set_timeouts(bev, &idle, NULL);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
-    return c;
+/* In the child of fork (the parent has threads): only system calls until exec. */
+static void __attribute__((noreturn)) front_exec(int chan, char **argv)
+{
+    int c = fcntl(chan, F_DUPFD, 10), u = fcntl(fr.unix_fd, F_DUPFD, 10);
+    int t = fr.tcp_fd >= 0 ? fcntl(fr.tcp_fd, F_DUPFD, 10) : -1;
+    int e = fcntl(fr.exe_fd, F_DUPFD_CLOEXEC, 10);
+
+    /* move everything above the target numbers first, so no dup2 clobbers a source */
+    if (c < 0 || u < 0 || e < 0 || (fr.tcp_fd >= 0 && t < 0) || dup2(c, KD_FD_CHAN) < 0 ||
+        dup2(u, KD_FD_UNIX) < 0 || (t >= 0 ? dup2(t, KD_FD_TCP) < 0 : close(KD_FD_TCP) < 0 &&
+        errno != EBADF) || dup3(e, KD_FD_TCP + 1, O_CLOEXEC) < 0)
+        _exit(120);
+    if (syscall(SYS_close_range, KD_FD_TCP + 2, ~0U, 0) < 0)
+        _exit(121);
+    syscall(SYS_execveat, KD_FD_TCP + 1, "", argv, environ, AT_EMPTY_PATH);
+    _exit(122);
 }
 
-static bool too_many(evutil_socket_t fd)
+static int front_start(void)
 {
-    static const char msg[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32006,"
-                              "\"message\":\"too many connections\"}}\n";
+    char first[40], **argv;
+    int sv[2];
+    pid_t pid;
 
-    if (nconns < opts.max_conns)
-        return false;
-    if (write(fd, msg, sizeof(msg) - 1) < 0)
-        klog(KLOG_DEBUG, "server", "refusing a connection: %s", strerror(errno));
-    evutil_closesocket(fd);
-    return true;
-}
-
-static void unix_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                        int slen, void *arg)
-{
-    struct ucred cr;
-    socklen_t cl = sizeof(cr);
-    struct conn *c;
-    char peer[64];
-    bool full, ro;
-
-    (void)l; (void)sa; (void)slen; (void)arg;
-    if (too_many(fd))
-        return;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
-        cr.uid = (uid_t)-1, cr.gid = (gid_t)-1, cr.pid = 0;
-    full = cr.uid == 0 || cr.uid == getuid() || (opts.allow_gid >= 0 && cr.gid == (gid_t)opts.allow_gid) ||
-           kd_access_group(opts.access, cr.gid) == KD_ROLE_FULL;
-    ro = !full && ((opts.ro_gid >= 0 && cr.gid == (gid_t)opts.ro_gid) ||
-                   kd_access_group(opts.access, cr.gid) == KD_ROLE_READONLY);
-    if (!full && !ro) {
-        static const char msg[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32007,"
-                                  "\"message\":\"permission denied\"}}\n";
-        klog(KLOG_WARN, "server", "refused uid %u gid %u on the Unix socket", (unsigned)cr.uid,
-             (unsigned)cr.gid);
-        if (write(fd, msg, sizeof(msg) - 1) < 0)
-            klog(KLOG_DEBUG, "server", "refusing: %s", strerror(errno));
-        evutil_closesocket(fd);
-        return;
-    }
-    snprintf(peer, sizeof(peer), "unix pid %d uid %u%s", (int)cr.pid, (unsigned)cr.uid,
-             ro ? " (read-only)" : "");
-    evutil_make_socket_nonblocking(fd);
-    c = add_conn(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE), true,
-                 false, peer);
-    if (c)
-        c->readonly = ro;
-}
-
-static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                       int slen, void *arg)
-{
-    struct bufferevent *bev;
-    struct conn *c;
-    char peer[64] = "tcp";
-    SSL *ssl;
-
-    (void)l; (void)slen; (void)arg;
-    if (too_many(fd))
-        return;
-    if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
-        kd_sockaddr_name(sa, peer, sizeof(peer));
-    if (!(ssl = SSL_new(ssl_ctx))) {
-        evutil_closesocket(fd);
-        return;
-    }
-    bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
-    if (!bev) {
-        SSL_free(ssl);
-        evutil_closesocket(fd);
-        return;
-    }
-    /* with a CA the handshake already verified a client certificate: no token needed; with
-     * certificate rules in the access file its CN decides the role at the first request */
-    c = add_conn(bev, opts.tls_ca != NULL, true, peer);
-    if (c && opts.tls_ca && kd_access_has(opts.access, "cert")) {
-        c->authed = false;
-        c->cert_check = true;
-    }
-}
-
-int kd_server_run(const struct kd_opts *o)
-{
-    struct evconnlistener *ul = NULL, *tl = NULL;
-    struct event *sigs[2];
-    int rc = -1, fd;
-
-    opts = *o;
-    evthread_use_pthreads();
-    if (!(base = event_base_new()))
+    if (!(argv = calloc((size_t)opts.argc + 3, sizeof(char *))))
         return -ENOMEM;
-    done_ev = event_new(base, -1, EV_PERSIST | EV_READ, done_cb, NULL);
-    sigs[0] = evsignal_new(base, SIGTERM, kd_stop_cb, base);
-    sigs[1] = evsignal_new(base, SIGINT, kd_stop_cb, base);
-    evsignal_add(sigs[0], NULL);
-    evsignal_add(sigs[1], NULL);
+    fr.gen++;
+    snprintf(first, sizeof(first), "--front=%llu", ((unsigned long long)fr.gen << 40) | 1);
+    argv[0] = opts.argv[0];
+    argv[1] = first;
+    for (int i = 1; i < opts.argc; i++)
+        argv[i + 1] = opts.argv[i];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        free(argv);
+        return -errno;
+    }
+    if ((pid = fork()) == 0)
+        front_exec(sv[1], argv);
+    free(argv);
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        return -errno;
+    }
+    evutil_make_socket_nonblocking(sv[0]);
+    fr.pid = pid;
+    fr.serving = false;
+    clock_gettime(CLOCK_MONOTONIC, &fr.started);
+    fr.chan = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+    if (!fr.chan) {
+        close(sv[0]);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fr.pid = 0;
+        return -ENOMEM;
+    }
+    bufferevent_setcb(fr.chan, chan_read, NULL, chan_event, NULL);
+    bufferevent_enable(fr.chan, EV_READ | EV_WRITE);
+    return 0;
+}
+
+static void respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+    int rc;
+
+    (void)fd; (void)what; (void)arg;
+    if (quitting || fr.pid)
+        return;
+    if ((rc = front_start()) < 0) {
+        struct timeval again = { 1, 0 };
+        klog(KLOG_ERROR, "server", "cannot start the client-facing process: %s", strerror(-rc));
+        evtimer_add(fr.respawn, &again);
+    }
+}
+
+/* The client-facing process ended, or (why) is to be ended: reap it, say how it ended, and
+ * start another (at once if it served for a second or more, else after a second). */
+static void front_gone(const char *why)
+{
+    struct timespec now;
+    struct timeval delay = { 0, 0 };
+    int st = 0;
+
+    if (!fr.pid)
+        return;
+    if (waitpid(fr.pid, &st, WNOHANG) == fr.pid)
+        fr.status = st;
+    if (why)
+        klog(KLOG_ERROR, "server", "client-facing process %d %s: killing it", (int)fr.pid, why);
+    if (fr.status == -1) {
+        kill(fr.pid, SIGKILL);      /* after EOF too: a process that only closed the channel */
+        while (waitpid(fr.pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    } else {
+        st = fr.status;             /* reaped by stop_front */
+    }
+    fr.status = -1;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+        klog(KLOG_ERROR, "server", "client-facing process %d was killed by SIGSYS: it made a "
+             "system call its seccomp filter forbids", (int)fr.pid);
+    else if (WIFSIGNALED(st) && !why)
+        klog(quitting ? KLOG_INFO : KLOG_ERROR, "server", "client-facing process %d was killed by signal %d",
+             (int)fr.pid, WTERMSIG(st));
+    else if (!why)
+        klog(quitting ? KLOG_INFO : KLOG_ERROR, "server", "client-facing process %d exited "
+             "with status %d", (int)fr.pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    bufferevent_free(fr.chan);
+    fr.chan = NULL;
+    fr.pid = 0;
+    unlink(fr.pidfile);
+    if (quitting)
+        return;
+    if (!fr.ever_served) {           /* the first one never served: keeld does not start */
+        klog(KLOG_ERROR, "server", "the client-facing process did not start: stopping");
+        start_rc = -ECHILD;
+        event_base_loopexit(base, NULL);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - fr.started.tv_sec < 2)
+        delay.tv_sec = 1;
+    klog(KLOG_WARN, "server", "starting a new client-facing process%s; domains and tasks are "
+         "not affected", delay.tv_sec ? " in a second" : "");
+    evtimer_add(fr.respawn, &delay);
+}
+
+/* ---- listeners ---- */
+
+/* The TCP listener; a port still held by a keeld that just died is tried again for 2 s. */
+static int tcp_listen(const char *addr)
+{
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss), fd, on = 1;
+
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sl) < 0)
+        return -EINVAL;
+    if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+        return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    for (int i = 0; bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0; i++) {
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        if (errno != EADDRINUSE || i >= 20) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+        nanosleep(&ts, NULL);
+    }
+    if (listen(fd, 128) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+static int open_listeners(const struct kd_opts *o)
+{
     /* the peer's credentials decide; with two groups the socket is open to all */
-    if ((fd = ksock_listen(o->socket, o->allow_gid >= 0 && o->ro_gid >= 0 ? 0666
-                           : o->allow_gid >= 0 || o->ro_gid >= 0 ? 0660 : 0600, 128,
-                           SOCK_NONBLOCK)) < 0) {
-        klog(KLOG_ERROR, "server", "%s: cannot listen: %s", o->socket, strerror(-fd));
-        goto out;
+    if ((fr.unix_fd = ksock_listen(o->socket, o->allow_gid >= 0 && o->ro_gid >= 0 ? 0666
+                                   : o->allow_gid >= 0 || o->ro_gid >= 0 ? 0660 : 0600, 128,
+                                   SOCK_NONBLOCK)) < 0) {
+        klog(KLOG_ERROR, "server", "%s: cannot listen: %s", o->socket, strerror(-fr.unix_fd));
+        return fr.unix_fd;
     }
     if ((o->allow_gid >= 0) != (o->ro_gid >= 0) &&
         chown(o->socket, (uid_t)-1, (gid_t)(o->allow_gid >= 0 ? o->allow_gid : o->ro_gid)) < 0)
         klog(KLOG_WARN, "server", "%s: chown: %s", o->socket, strerror(errno));
-    ul = evconnlistener_new(base, unix_accept, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (o->listen) {
-        struct sockaddr_storage ss;
-        int sl = sizeof(ss);
-        if (!(ssl_ctx = kd_tls_server_ctx(o)) ||
-            evutil_parse_sockaddr_port(o->listen, (struct sockaddr *)&ss, &sl) < 0 ||
-            !(tl = evconnlistener_new_bind(base, tcp_accept, NULL, LEV_OPT_CLOSE_ON_FREE |
-                                           LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128,
-                                           (struct sockaddr *)&ss, sl))) {
-            klog(KLOG_ERROR, "server", "cannot listen on %s (TLS)%s", o->listen,
-                 ssl_ctx ? ": bad address or in use" : ": certificate/key");
-            goto out;
+        SSL_CTX *check = kd_tls_server_ctx(o);     /* the front loads it again; fail early */
+        if (!check) {
+            klog(KLOG_ERROR, "server", "cannot listen on %s (TLS): certificate/key", o->listen);
+            return -EINVAL;
+        }
+        SSL_CTX_free(check);
+        if ((fr.tcp_fd = tcp_listen(o->listen)) < 0) {
+            klog(KLOG_ERROR, "server", "cannot listen on %s (TLS): %s", o->listen,
+                 strerror(-fr.tcp_fd));
+            return fr.tcp_fd;
         }
     }
+    if (mkdir(o->empty_dir, 0755) < 0 && errno != EEXIST) {
+        klog(KLOG_ERROR, "server", "%s: %s", o->empty_dir, strerror(errno));
+        return -errno;
+    }
+    if ((fr.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0) {
+        klog(KLOG_ERROR, "server", "/proc/self/exe: %s", strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+/* At keeld's stop: SIGTERM, a second to end, then front_gone (SIGKILL if it still runs). */
+static void stop_front(void)
+{
+    struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+
+    if (!fr.pid)
+        return;
+    kill(fr.pid, SIGTERM);
+    for (int i = 0; i < 100 && waitpid(fr.pid, &fr.status, WNOHANG) == 0; i++)
+        nanosleep(&ms10, NULL);
+    front_gone(NULL);
+}
+
+int kd_server_run(const struct kd_opts *o)
+{
+    struct event *sigs[2];
+    int rc = -1;
+
+    opts = *o;
+    snprintf(fr.pidfile, sizeof(fr.pidfile), "%s.front", o->pidfile);
+    evthread_use_pthreads();
+    if (!(base = event_base_new()))
+        return -ENOMEM;
+    done_ev = event_new(base, -1, EV_PERSIST | EV_READ, done_cb, NULL);
+    fr.respawn = evtimer_new(base, respawn_cb, NULL);
+    sigs[0] = evsignal_new(base, SIGTERM, kd_stop_cb, base);
+    sigs[1] = evsignal_new(base, SIGINT, kd_stop_cb, base);
+    evsignal_add(sigs[0], NULL);
+    evsignal_add(sigs[1], NULL);
+    if (open_listeners(o) < 0)
+        goto out;
+    if ((rc = front_start()) < 0) {
+        klog(KLOG_ERROR, "server", "cannot start the client-facing process: %s", strerror(-rc));
+        goto out;
+    }
+    rc = -1;
     if (!(workers = calloc(o->workers, sizeof(*workers))))
         goto out;
     for (unsigned i = 0; i < o->workers; i++)
@@ -726,34 +663,32 @@ int kd_server_run(const struct kd_opts *o)
     kd_watch_start(o->rundir, o->watch_ms);
     klog(KLOG_INFO, "server", "listening on %s%s%s", o->socket, o->listen ? " and " : "",
          o->listen ? o->listen : "");
-    if (o->ready_fd >= 0) {
-        if (write(o->ready_fd, "R", 1) != 1)
-            klog(KLOG_WARN, "server", "readiness pipe: %s", strerror(errno));
-        close(o->ready_fd);
-    }
     event_base_dispatch(base);
-    rc = 0;
+    rc = start_rc;
+    quitting = 1;
+    stop_front();
     kd_watch_stop();
     pthread_mutex_lock(&qlock);
-    quitting = 1;
     pthread_cond_broadcast(&qcond);
     pthread_mutex_unlock(&qlock);
     for (unsigned i = 0; i < o->workers; i++)
         pthread_join(workers[i], NULL);
     free(workers);
+    done_cb(-1, 0, NULL);   /* free what the workers finished last */
     kd_ctx_release();       /* the loop's own context (quick methods) */
 out:
-    while (conns)
-        conn_free(conns);
-    if (ul)
-        evconnlistener_free(ul);
-    if (tl)
-        evconnlistener_free(tl);
+    quitting = 1;
+    stop_front();
+    if (fr.unix_fd >= 0)
+        close(fr.unix_fd);
+    if (fr.tcp_fd >= 0)
+        close(fr.tcp_fd);
+    if (fr.exe_fd >= 0)
+        close(fr.exe_fd);
     unlink(o->socket);
-    if (ssl_ctx)
-        SSL_CTX_free(ssl_ctx);
     event_free(sigs[0]);
     event_free(sigs[1]);
+    event_free(fr.respawn);
     event_free(done_ev);
     event_base_free(base);
     return rc;

@@ -1,5 +1,6 @@
 /* keeld.c - the management daemon's main program: options, runtime directory, pidfile lock
- * (one keeld per host), detaching, then the server (kd_server.c). */
+ * (one keeld per host), detaching, then the privileged part (kd_server.c), which runs this
+ * program again with --front as its client-facing process (kd_front.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "kd_confine.h"
 #include "kd_server.h"
 #include "kd_xlconf.h"
 #include "klog.h"
@@ -44,6 +46,8 @@ static void usage(FILE *f)
         "      --rate N            requests per second per connection (default 500, burst 2x)\n"
         "      --idle S            close connections idle S seconds (default 600)\n"
         "      --workers N         worker threads (default 8)\n"
+        "      --user NAME|UID[:GID]  the client-facing process's user (default: keeld if the\n"
+        "                          host has that user, else nobody)\n"
         "      --xl-conf F         xl.conf applied by domain.create/restore (default xl's:\n"
         "                          $KEEL_XL_CONF, else %s)\n", KEEL_DEFAULT_RUNDIR,
         kl_xl_conf_default_path());
@@ -120,10 +124,15 @@ static void free_access(void)
 }
 
 enum { O_ROGROUP = 999, O_GROUP = 1000, O_LISTEN, O_CERT, O_KEY, O_CA, O_TOKEN, O_MSG, O_CONNS, O_INFL, O_RATE,
-       O_IDLE, O_WORKERS, O_ACCESS, O_XLCONF };
+       O_IDLE, O_WORKERS, O_ACCESS, O_XLCONF, O_USER, O_FRONT };
+
+/* --front=FIRST_CONN_ID: this process is the client-facing one (started by kd_server.c) */
+static unsigned long long front_first;
 
 static int parse(int argc, char **argv, struct kd_opts *o, int *fg, const char **xlconf)
 {
+    const char *user = NULL;
+    char uerr[256];
     static const struct option lo[] = {
         { "rundir", 1, 0, 'r' }, { "foreground", 0, 0, 'F' }, { "log", 1, 0, 'l' },
         { "help", 0, 0, 'h' }, { "group", 1, 0, O_GROUP }, { "readonly-group", 1, 0, O_ROGROUP }, { "listen", 1, 0, O_LISTEN },
@@ -131,7 +140,8 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg, const char *
         { "token-file", 1, 0, O_TOKEN }, { "max-message", 1, 0, O_MSG },
         { "max-connections", 1, 0, O_CONNS }, { "max-inflight", 1, 0, O_INFL },
         { "rate", 1, 0, O_RATE }, { "idle", 1, 0, O_IDLE }, { "workers", 1, 0, O_WORKERS },
-        { "access", 1, 0, O_ACCESS }, { "xl-conf", 1, 0, O_XLCONF }, { 0, 0, 0, 0 } };
+        { "access", 1, 0, O_ACCESS }, { "xl-conf", 1, 0, O_XLCONF },
+        { "user", 1, 0, O_USER }, { "front", 1, 0, O_FRONT }, { 0, 0, 0, 0 } };
     int c;
     long v;
     char *end;
@@ -175,13 +185,19 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg, const char *
             break;
         }
         case O_XLCONF: *xlconf = optarg; break;
+        case O_USER: user = optarg; break;
+        case O_FRONT: front_first = strtoull(optarg, &end, 10); break;
         default: usage(stderr); return -EINVAL;
         }
         if (optarg && c >= O_ROGROUP && c != O_LISTEN && c != O_CERT && c != O_KEY && c != O_CA &&
-            c != O_TOKEN && c != O_ACCESS && c != O_XLCONF && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && v == 0))) {
+            c != O_TOKEN && c != O_ACCESS && c != O_XLCONF && c != O_USER && c != O_FRONT && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && v == 0))) {
             fprintf(stderr, "keeld: %s: not a number in range\n", optarg);
             return -EINVAL;
         }
+    }
+    if (kd_confine_user(user, &o->front_uid, &o->front_gid, uerr, sizeof(uerr)) < 0) {
+        fprintf(stderr, "keeld: %s\n", uerr);
+        return -EINVAL;
     }
     if (optind != argc || o->max_msg < 256 || o->max_conns > 100000 || o->workers > 256) {
         usage(stderr);
@@ -198,7 +214,7 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg, const char *
 
 int main(int argc, char **argv)
 {
-    static char sock[4300], pid[4300], dir[4200];
+    static char sock[4300], pid[4300], dir[4200], empty[4300];
     struct kd_opts o = { .allow_gid = -1, .ro_gid = -1, .max_msg = 1 << 20, .max_backlog = 16 << 20,
                          .max_conns = 256, .max_inflight = 32, .idle_s = 600, .workers = 8,
                          .watch_ms = 200, .rate = 500, .burst = 1000, .ready_fd = -1 };
@@ -221,8 +237,19 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof(dir), "%s/keeld", o.rundir);
     snprintf(sock, sizeof(sock), "%s/socket", dir);
     snprintf(pid, sizeof(pid), "%s/keeld.pid", dir);
+    snprintf(empty, sizeof(empty), "%s/empty", dir);
     o.socket = sock;
     o.pidfile = pid;
+    o.empty_dir = empty;
+    o.argc = argc;
+    o.argv = argv;
+    if (front_first) {
+        /* the client-facing process ends without atexit handlers: the leak checker of a
+         * sanitizer build would need system calls its seccomp filter does not allow */
+        rc = kd_front_run(&o, front_first);
+        free_access();
+        _exit(rc);
+    }
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "keeld: %s: %s\n", dir, strerror(errno));
         return 1;
