@@ -17,6 +17,7 @@
 
 #include "kproc.h"
 #include "xl.h"
+#include "xl_conf.h"
 #include "xl_progress.h"
 
 /* Long options only for Keel's additions: Xen's xl migrate uses -s -e -C -p -D --debug. */
@@ -268,7 +269,9 @@ int xl_cmd_migrate_receive(int argc, char **argv)
     if (!t.listen || accept_one(ctx, &t, &in) == 0) {
         if (t.listen)
             out = in;
-        rc = kl_domain_migrate_receive(ctx, in, out, paused ? KL_CREATE_PAUSED : 0, &domid);
+        kl_ctx_set_xl_conf(ctx, xl_conf());      /* vm.cpumask, vm.pv.cpumask, as restore */
+        rc = kl_domain_migrate_receive(ctx, in, out, (paused ? KL_CREATE_PAUSED : 0) |
+                                       (xl_conf_claim_mode() ? KL_CREATE_CLAIM : 0), &domid);
         if (rc < 0)
             fprintf(stderr, "migration target: %s\n", kl_ctx_error(ctx));
         else

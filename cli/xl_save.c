@@ -161,8 +161,8 @@ int xl_cmd_restore(int argc, char **argv)
     if ((lock = xl_conf_lock()) == -1)                  /* xl.conf's lockfile, as create */
         rc = -1;
     else
-        rc = kl_domain_restore_image(ctx, &dc, fd, iflags, paused ? KL_CREATE_PAUSED : 0,
-                                     &domid);
+        rc = kl_domain_restore_image(ctx, &dc, fd, iflags, (paused ? KL_CREATE_PAUSED : 0) |
+                                     (xl_conf_claim_mode() ? KL_CREATE_CLAIM : 0), &domid);
     xl_conf_unlock(lock);
     if (rc < 0 && lock != -1)
         fprintf(stderr, "xl: restoring %s: %s\n", file, kl_ctx_error(ctx));

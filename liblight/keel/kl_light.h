@@ -71,7 +71,9 @@ int kl_kernel_resolve(const char *kernel, char **path, char *msg, size_t msglen)
 enum { KL_CREATE_PAUSED = 1 };
 /* KL_CREATE_CLAIM (xl.conf's claim_mode): right after the core domain is made, claim the
  * memory the build populates (Xen's XENMEM_claim_pages), so that a domain the host cannot hold
- * fails at once with ENOMEM and nothing left behind; the claim is dropped after the build. */
+ * fails at once with ENOMEM and nothing left behind; the claim is dropped after the build.
+ * Restores (kl_domain_restore, _restore_image) and kl_domain_migrate_receive honour it too:
+ * the target memory is claimed before the stream populates the domain. */
 enum { KL_CREATE_CLAIM = 2 };
 /* Create, build and (unless KL_CREATE_PAUSED) unpause a domain from dc, which is completed
  * with kl_domain_config_setdefault() first and whose kernel is made absolute with
@@ -336,7 +338,9 @@ int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
                            const kl_migrate_opts *o);
 /* Target side: sends the banner, restores the image from in_fd as NAME--incoming (paused),
  * reports, waits for the sender's clearance, renames it NAME and (unless KL_CREATE_PAUSED)
- * unpauses it, and sends the report byte. On failure the incoming domain is destroyed. */
+ * unpauses it, and sends the report byte. On failure the incoming domain is destroyed.
+ * flags: KL_CREATE_PAUSED, KL_CREATE_CLAIM; the context's xl.conf (kl_ctx_set_xl_conf,
+ * keel/kl_xlconf.h) masks the incoming domain's affinity before anything is created. */
 int kl_domain_migrate_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags,
                               uint32_t *domid);
 

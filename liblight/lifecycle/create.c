@@ -204,7 +204,7 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
 {
     struct kg_ring_params rings;
     uint32_t domid = KEEL_DOMID_INVALID;
-    bool claim = (flags & KL_CREATE_CLAIM) && fd < 0;   /* a restore is not claimed for */
+    bool claim = flags & KL_CREATE_CLAIM;       /* a restore's too: before the stream fills it */
     int rc;
 
     ctx->err[0] = 0;

@@ -22,6 +22,8 @@ struct kl_ctx {
      * by kl__vtpms_add_config */
     struct kg_emu_records *vtpm_pending;
     const struct kg_restore_hooks *restore_hooks;   /* Remus backup (remus_dev.c) */
+    /* xl.conf settings applied to a domain arriving by migration (kl_ctx_set_xl_conf) */
+    const struct kl_xl_conf *xl_conf;
 };
 
 /* Record an error message and return rc (a negative errno). */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keel/kl_xlconf.h"
 #include "klog.h"
 #include "mig_int.h"
 
@@ -119,11 +120,17 @@ int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
     return 0;
 }
 
-/* Read the image's preamble and restore it as NAME--incoming, paused. */
-static int receive_image(kl_ctx *ctx, int in_fd, kl_domain_config *dc, char **name,
-                         uint32_t *domid)
+void kl_ctx_set_xl_conf(kl_ctx *ctx, const kl_xl_conf *c)
 {
-    char *json = NULL, incoming[KL_DOMNAME_MAX + 32];
+    ctx->xl_conf = c;
+}
+
+/* Read the image's preamble and restore it as NAME--incoming, paused (claimed for with
+ * KL_CREATE_CLAIM in flags; the context's xl.conf masks ANDed into its affinity first). */
+static int receive_image(kl_ctx *ctx, int in_fd, unsigned flags, kl_domain_config *dc,
+                         char **name, uint32_t *domid)
+{
+    char *json = NULL, incoming[KL_DOMNAME_MAX + 32], why[1024];
     kl_diag *d = kl_diag_new();
     unsigned iflags;
     int rc;
@@ -136,10 +143,15 @@ static int receive_image(kl_ctx *ctx, int in_fd, kl_domain_config *dc, char **na
                      d && kl_diag_first_error(d) ? kl_diag_first_error(d) : "");
         goto out;
     }
+    if ((rc = kl_xl_conf_apply_cpumask(ctx->xl_conf, dc, why, sizeof(why))) < 0) {
+        rc = kl__err(ctx, rc, "migration: %s (xl.conf's vm.cpumask, vm.pv.cpumask)", why);
+        goto out;
+    }
     *name = dc->c_info.name;
     snprintf(incoming, sizeof(incoming), "%s--incoming", *name);
     dc->c_info.name = incoming;
-    rc = kl_domain_restore_image(ctx, dc, in_fd, iflags, KL_CREATE_PAUSED, domid);
+    rc = kl_domain_restore_image(ctx, dc, in_fd, iflags,
+                                 KL_CREATE_PAUSED | (flags & KL_CREATE_CLAIM), domid);
     dc->c_info.name = *name;
 out:
     free(json);
@@ -161,7 +173,7 @@ int kl_domain_migrate_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags
         rc = kl__err(ctx, rc, "migration: sending the banner: %s", strerror(-rc));
         goto out;
     }
-    if ((rc = receive_image(ctx, in_fd, &dc, &name, &id)) < 0)
+    if ((rc = receive_image(ctx, in_fd, flags, &dc, &name, &id)) < 0)
         goto out;
     if ((rc = mig_write_all(out_fd, ready, sizeof(ready))) < 0) {
         kl_domain_destroy(ctx, id);
