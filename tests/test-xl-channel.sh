@@ -7,7 +7,9 @@
 # backend/console/<domid>/<n> with connection, path, Connected; /libxl bookkeeping); xl
 # channel-list's header and rows (the pty's path); bytes echoed through the socket (and again by
 # a second client after the first left) and through the pty; destroy removes the socket file,
-# the backend, frontend and bookkeeping nodes and closes the pty.
+# the backend, frontend and bookkeeping nodes and closes the pty. After xl save + xl restore
+# both channels are served again (the guest runtime publishes its carried ring for the new
+# domid when the shared page's instance changes) and echo through the socket and the new pty.
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 export KEEL_DEVICE_TIMEOUT=5
@@ -130,6 +132,20 @@ ok $? "6000 bytes (more than either ring holds) come back whole"
 ok $? "a new client after the first left is served"
 [ "$(echo_pty "$TTY" 'hello over the pty')" = "hello over the pty" ]
 ok $? "bytes written to the pty come back"
+
+# ---- save and restore: the channels are served again on the restored domain ----
+$XL save ch "$KEEL_RUNDIR/ch.img" >/dev/null 2>&1; ok $? "xl save of the channel guest"
+wait_until 5 not test -e "$SOCK"; ok $? "the saved domain's socket is gone"
+$XL restore "$KEEL_RUNDIR/ch.img" >/dev/null 2>&1; ok $? "xl restore"
+d=$($XL domid ch)
+wait_until 20 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/console/$d/1/state)\" = 4 ] &&
+    [ \"\$(xenstore-read /local/domain/0/backend/console/$d/2/state)\" = 4 ]"
+ok $? "both channels Connected again (the guest published its ring for the new domid)"
+[ "$(echo_sock "$SOCK" 'after restore')" = "after restore" ]
+ok $? "bytes sent into the socket come back after the restore"
+TTY=$(fe "$d" 2 tty)
+[ "$(echo_pty "$TTY" 'pty after restore')" = "pty after restore" ]
+ok $? "and through the new pty ($TTY)"
 
 $XL destroy ch; ok $? "destroy"
 [ ! -e "$SOCK" ]; ok $? "destroy removed the socket file"

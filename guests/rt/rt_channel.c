@@ -2,7 +2,9 @@
  * allocates a page for the ring (Xen's io/console.h layout: in[1024] from the host, out[2048]
  * to it, then in_cons, in_prod, out_cons, out_prod), grants it to the backend domain, allocates
  * an unbound event channel toward it, writes ring-ref and port, goes Initialised, waits for the
- * backend's Connected and goes Connected. The backend's indices are checked before any copy. */
+ * backend's Connected and goes Connected. The backend's indices are checked before any copy.
+ * After a restore or migration (the shared page's instance changed) the same ring, grant and
+ * port are published again for the new host's backend (chan_resume). */
 #include "rt_channel.h"
 
 #include "keel/io/xenbus.h"
@@ -81,10 +83,50 @@ static int chan_publish(struct rt_chan *c)
     return rt_xb_switch(&c->xb, KEEL_XB_INITIALISED);
 }
 
-int rt_chan_open(struct rt_chan *c, const char *name, uint64_t deadline)
+/* Wait for the backend's Connected (or its end), then say Connected. */
+static int chan_connect(struct rt_chan *c, uint64_t deadline)
 {
     uint32_t gone = 1u << KEEL_XB_CLOSING | 1u << KEEL_XB_CLOSED;
-    int n, rc, st;
+    int rc, st = rt_xb_wait_state(&c->xb, 1u << KEEL_XB_CONNECTED | gone, deadline);
+
+    if (st < 0)
+        return st;
+    if (st != KEEL_XB_CONNECTED)
+        return -E_NODEV;
+    rc = rt_xb_switch(&c->xb, KEEL_XB_CONNECTED);
+    rt_xb_event_pending();                       /* the watch's own events so far */
+    c->instance = SHARED_INFO->instance;
+    return rc;
+}
+
+/* Restored or migrated since the channel connected: the toolstack wrote a fresh frontend
+ * directory (state Initialising, no ring-ref) under the new domid and keel-consoled waits in
+ * InitWait. The ring page, its grant entry and the event channel are the guest's and were
+ * carried by the save: publish them again and reconnect. 0, or a negative errno (broken). */
+static int chan_resume(struct rt_chan *c)
+{
+    int rc;
+
+    if (c->broken || SHARED_INFO->instance == c->instance)
+        return 0;
+    c->instance = SHARED_INFO->instance;
+    rt_printf("channel: console %u: restored or migrated: publishing the ring again\n", c->cons);
+    if ((rc = rt_xb_rebind(&c->xb)) < 0 ||
+        (rc = rt_xb_printf(&c->xb, "ring-ref", "%u", c->ref)) < 0 ||
+        (rc = rt_xb_printf(&c->xb, "port", "%u", c->port)) < 0 ||
+        (rc = rt_xb_switch(&c->xb, KEEL_XB_INITIALISED)) < 0 ||
+        (rc = chan_connect(c, rt_now() + 30000000000ULL)) < 0) {
+        rt_printf("channel: console %u: reconnecting failed (%d)\n", c->cons, rc);
+        c->broken = 1;
+        return rc;
+    }
+    rt_notify(c->port);                          /* the backend looks at the ring at once */
+    return 0;
+}
+
+int rt_chan_open(struct rt_chan *c, const char *name, uint64_t deadline)
+{
+    int n, rc;
 
     memset(c, 0, sizeof(*c));
     if ((rc = rt_xs_init()) < 0 || (n = chan_find(name)) < 0)
@@ -92,14 +134,7 @@ int rt_chan_open(struct rt_chan *c, const char *name, uint64_t deadline)
     c->cons = (uint32_t)n;
     if ((rc = rt_xb_open(&c->xb, "console", c->cons)) < 0 || (rc = chan_publish(c)) < 0)
         return rc;
-    st = rt_xb_wait_state(&c->xb, 1u << KEEL_XB_CONNECTED | gone, deadline);
-    if (st < 0)
-        return st;
-    if (st != KEEL_XB_CONNECTED)
-        return -E_NODEV;
-    rc = rt_xb_switch(&c->xb, KEEL_XB_CONNECTED);
-    rt_xb_event_pending();                       /* the watch's own events so far */
-    return rc;
+    return chan_connect(c, deadline);
 }
 
 int rt_chan_read(struct rt_chan *c, char *buf, size_t size)
@@ -107,7 +142,7 @@ int rt_chan_read(struct rt_chan *c, char *buf, size_t size)
     volatile struct rt_chan_ring *r = c->ring;
     uint32_t cons, avail, n = 0;
 
-    if (!r || c->broken)
+    if (!r || chan_resume(c) < 0 || c->broken)
         return -E_IO;
     cons = r->in_cons;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -132,7 +167,7 @@ int rt_chan_write(struct rt_chan *c, const char *buf, size_t len)
     volatile struct rt_chan_ring *r = c->ring;
     size_t done = 0;
 
-    if (!r || c->broken)
+    if (!r || chan_resume(c) < 0 || c->broken)
         return -E_IO;
     while (done < len) {
         uint32_t prod = r->out_prod, used, n = 0;
@@ -144,6 +179,8 @@ int rt_chan_write(struct rt_chan *c, const char *buf, size_t len)
         }
         if (used == CH_OUT) {                    /* full: wait for the backend to take some */
             rt_chan_wait(c, 0);
+            if (chan_resume(c) < 0)              /* (a new host's backend, after a restore) */
+                return -E_IO;
             continue;
         }
         while (done + n < len && used + n < CH_OUT) {
