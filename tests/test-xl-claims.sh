@@ -2,8 +2,10 @@
 # test-xl-claims.sh - memory claims through xl on a private host: xl claims (Xen's columns, the
 # Claimed column and Mem counting the claim), xl info's outstanding_claims, xl.conf's
 # claim_mode (a create the host cannot hold fails at once, says why and leaves nothing; a
-# normal create leaves no claim), refusals. Claims on a running domain are staked with
-# test-hv-claims' claim tool (libkeelctrl): xl itself claims only while it creates a domain.
+# normal create leaves no claim; restore and migrate-receive claim too: a restore or an
+# incoming domain the host cannot hold fails at once, says why and leaves nothing), refusals.
+# Claims on a running domain are staked with test-hv-claims' claim tool (libkeelctrl): xl
+# itself claims only while it creates, restores or receives a domain.
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 T=$KEEL_RUNDIR
@@ -58,6 +60,33 @@ else
         skip "$c" "the host has more than 59000 MiB free"
     done
 fi
+
+# restores and incoming migrations are claimed for too
+$XL create -q examples/counter.cfg name=r1 memory=16 && $XL save r1 "$T/r1.img" >/dev/null 2>&1
+ok $? "save a 16 MiB domain"
+$XL restore "$T/r1.img" >/dev/null 2>&1 && [ "$(outstanding)" = 0 ] && [ "$(claims_of r1)" = 0 ]
+ok $? "claim_mode=1: it is restored, no claim is left after"
+if [ "$free" -lt 59000 ]; then
+    printf 'name = "huge"\nkernel = "counter"\nmemory = 61440\n' >"$T/huge.cfg"
+    before=$($XL list | wc -l)
+    $XL restore "$T/huge.cfg" "$T/r1.img" >/dev/null 2>"$T/err"; [ $? -eq 1 ]
+    ok $? "claim_mode=1: restoring it as a 60 GiB domain fails (exit 1)"
+    grep -q "claim_mode: the host cannot hold domain 'huge': it needs 61440 MiB, [0-9]* MiB are free and unclaimed" "$T/err"
+    ok $? "the error says why ($(grep claim_mode "$T/err" | head -c 200))"
+    not $XL domid huge 2>/dev/null && [ "$($XL list | wc -l)" -eq "$before" ] && [ "$(outstanding)" = 0 ]
+    ok $? "no domain and no claim are left behind"
+    $XL migrate -s '' -C "$T/huge.cfg" r1 "$XL migrate-receive" >/dev/null 2>"$T/err"; [ $? -eq 1 ]
+    ok $? "migrate-receive claims too: the 60 GiB target fails (exit 1)"
+    grep -q "claim_mode: the host cannot hold domain 'huge--incoming': it needs 61440 MiB" "$T/err" &&
+        $XL domid r1 >/dev/null && not $XL domid huge--incoming 2>/dev/null && [ "$(outstanding)" = 0 ]
+    ok $? "the receiver says why, the source runs on, nothing is left"
+else
+    for c in "a 60 GiB restore fails" "the error says why" "nothing left" "a 60 GiB migration fails" \
+             "the receiver says why"; do
+        skip "$c" "the host has more than 59000 MiB free"
+    done
+fi
+$XL destroy r1
 printf 'claim_mode=0\n' >"$KEEL_XL_CONF"
 $XL claims >/dev/null 2>"$T/err"; grep -qx 'claim_mode not enabled (see man xl.conf).' "$T/err"
 ok $? "with claim_mode=0 xl claims says claim_mode is not enabled"

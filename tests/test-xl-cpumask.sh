@@ -3,7 +3,8 @@
 # host with a private xl.conf: xl create ANDs every vCPU's hard affinity (cpus=, or every CPU)
 # with them, shown by xl vcpu-list and by the vCPU threads' real affinity (Cpus_allowed_list);
 # an empty result fails the create with a message and leaves no domain; create -i ignores them;
-# xl restore applies them to the image's (or its ConfigFile's) affinity in the same way;
+# xl restore and xl migrate-receive apply them to the image's (or its ConfigFile's) affinity in
+# the same way (an empty result: exit 1, the migration source runs on);
 # xl vcpu-pin ANDs the affinity given (empty: exit 1, nothing changed), vcpu-pin -i does not;
 # vm.hvm.cpumask is checked but applies to no (paravirtual) Keel guest; a malformed mask stops
 # xl with the file, line and key. Needs 2 CPUs.
@@ -65,6 +66,18 @@ sed -e 's/^name = .*/name = "c4"/' "$cfg" >"$T/c5.cfg"
 echo "cpus = \"0-$all\"" >>"$T/c5.cfg"
 $XL restore "$T/c5.cfg" "$T/c4.img" >/dev/null 2>&1 && [ "$(aff c4 0)" = 1 ]
 ok $? "restore with a ConfigFile of cpus=\"0-$all\": the mask gives 1"
+$XL destroy c4
+
+# migrate-receive (here on the same host, the receiver reading the same xl.conf) applies them too
+$XL create -q -i "$cfg" name=m1 'cpus="0"' >/dev/null; ok $? "create -i m1 with cpus=\"0\" to migrate"
+$XL migrate -s '' m1 "$XL migrate-receive" >/dev/null 2>"$T/e"; rc=$?
+[ $rc -eq 1 ] && grep -q "domain 'm1': vcpu hard affinity map is empty" "$T/e"
+ok $? "migrate-receive applies the mask: cpus=\"0\" with the mask 1 fails (exit 1), the receiver says why"
+[ "$(aff m1 0)" = 0 ] && not $XL domid m1--incoming 2>/dev/null && not $XL domid m1--migratedaway 2>/dev/null
+ok $? "the source runs on as m1, no incoming domain is left"
+$XL migrate -s '' -C "$T/c5.cfg" m1 "$XL migrate-receive" >/dev/null 2>"$T/e" &&
+    [ "$(aff c4 0)" = 1 ] && not $XL domid m1 2>/dev/null
+ok $? "migrate -C with cpus=\"0-$all\": the target's mask gives 1"
 $XL destroy c4
 
 printf 'vm.cpumask="0-%s"\nvm.pv.cpumask="all,^0"\nvm.hvm.cpumask="0"\n' "$all" >"$C"
