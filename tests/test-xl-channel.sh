@@ -9,7 +9,8 @@
 # a second client after the first left) and through the pty; destroy removes the socket file,
 # the backend, frontend and bookkeeping nodes and closes the pty. After xl save + xl restore
 # both channels are served again (the guest runtime publishes its carried ring for the new
-# domid when the shared page's instance changes) and echo through the socket and the new pty.
+# domid when the shared page's instance changes) and echo through the socket and the new pty;
+# after xl migrate (same host, -C with another socket path) the socket channel echoes again.
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 export KEEL_DEVICE_TIMEOUT=5
@@ -147,8 +148,20 @@ TTY=$(fe "$d" 2 tty)
 [ "$(echo_pty "$TTY" 'pty after restore')" = "pty after restore" ]
 ok $? "and through the new pty ($TTY)"
 
+# ---- live migration (to this same host: -C gives the target its own socket path, as the
+# source's listener still holds the first one while the domain arrives) ----
+SOCK2=$KEEL_RUNDIR/echo2.sock
+cfg ch "chan=org.keel.echo,org.keel.pty" \
+    "\"name=org.keel.echo,connection=socket,path=$SOCK2\", \"name=org.keel.pty,connection=pty\""
+$XL migrate -s '' -C "$KEEL_RUNDIR/ch.cfg" ch "$XL migrate-receive" >/dev/null 2>&1
+ok $? "xl migrate of the channel guest (-C: socket $SOCK2)"
+d=$($XL domid ch)
+wait_until 20 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/console/$d/1/state)\" = 4 ]"
+[ "$(echo_sock "$SOCK2" 'after migration')" = "after migration" ] && [ ! -e "$SOCK" ]
+ok $? "after the migration the guest echoes on the target's socket; the source's socket is gone"
+
 $XL destroy ch; ok $? "destroy"
-[ ! -e "$SOCK" ]; ok $? "destroy removed the socket file"
+[ ! -e "$SOCK2" ]; ok $? "destroy removed the socket file"
 [ -z "$(xenstore-list /local/domain/0/backend/console/$d 2>/dev/null)" ] &&
     not xenstore-read "/libxl/$d/device/console/1/backend" && not xenstore-read "/local/domain/$d/device/console/1/name"
 ok $? "destroy removed the backend, frontend and bookkeeping nodes"
