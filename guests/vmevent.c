@@ -9,7 +9,16 @@
  *   greq:  n guest requests;
  *   flask: asks the core to monitor domain target= (default itself) as a guest would;
  *   trace: prints the address of a function, then calls it every millisecond with (i, 2i) and
- *          checks its result (what keel-access trace=ADDR must leave intact). */
+ *          checks its result (what keel-access trace=ADDR must leave intact);
+ *   write: memory access events (tests/test-hv-memaccess.c): prints `buf=ADDR` (page aligned,
+ *          4 pages per vCPU), makes a guest request (the monitor sets access meanwhile), then
+ *          every vCPU v writes n words: write i goes to page 4v + i % 4 at offset
+ *          (i * 200) % 4088 & ~7, value v << 32 | i, and is read back; with shared=1 all vCPUs
+ *          write pages 0-3, write i at offset (i * 200 + 8v) % 4088 & ~7 of page i % 4;
+ *   wbench: vCPU 0 times n writes to one page of buf (median and p99 in ns) after its guest
+ *          request, then n null hypercalls;
+ *   exec:  prints `fn=ADDR` of a function alone on its page, makes a guest request, then calls
+ *          it n times and checks its result. */
 #include "rt/keel_guest.h"
 #include "keel/vm_event.h"
 
@@ -159,6 +168,104 @@ static void mode_trace(void)
     rt_printf("vmevent trace: %u calls ok\n", n);
 }
 
+#define WPAGES 4
+static uint8_t wbuf[8 * WPAGES * 4096] __attribute__((aligned(4096)));
+
+static uint32_t wshared;
+
+static void write_loop(uint32_t vcpu)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t off = wshared ? (uint64_t)(i % WPAGES) * 4096 + ((i * 200 + vcpu * 8) % 4088 & ~7u)
+                               : (uint64_t)(vcpu * WPAGES + i % WPAGES) * 4096 + ((i * 200) % 4088 & ~7u);
+        volatile uint64_t *p = (volatile uint64_t *)(wbuf + off);
+        uint64_t val = (uint64_t)vcpu << 32 | i;
+        *p = val;
+        if (*p != val)
+            rt_panic("vmevent write: vCPU %u write %u did not land", vcpu, i);
+    }
+    __atomic_add_fetch(&done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void write_secondary(uint32_t vcpu)
+{
+    write_loop(vcpu);
+    for (;;)
+        rt_block();
+}
+
+static void guest_request(void)
+{
+    if (hypercall(KH_HVM_OP, KEEL_HVMOP_GUEST_REQUEST_VM_EVENT, 0))
+        rt_panic("vmevent: guest request failed");
+}
+
+static void mode_write(void)
+{
+    if (rt_boot.nr_vcpus > 8)
+        rt_panic("vmevent write: at most 8 vCPUs");
+    wshared = (uint32_t)rt_arg_u64("shared", 0);
+    rt_printf("vmevent write: buf=%p\n", (void *)wbuf);
+    guest_request();
+    for (uint32_t i = 1; i < rt_boot.nr_vcpus; i++)
+        if (rt_vcpu_start(i, write_secondary) < 0)
+            rt_panic("vmevent: vCPU %u did not start", i);
+    write_loop(0);
+    while (__atomic_load_n(&done, __ATOMIC_SEQ_CST) < rt_boot.nr_vcpus)
+        hypercall(KH_SCHED_OP, KEEL_SCHEDOP_YIELD, 0);
+    rt_printf("vmevent write: %u vCPUs x %u writes ok\n", rt_boot.nr_vcpus, n);
+}
+
+static void mode_wbench(void)
+{
+    uint32_t pages = (uint32_t)((n * sizeof(uint64_t) + 4095) / 4096);
+    uint64_t *t = rt_page_alloc(pages);
+    volatile uint64_t *p = (volatile uint64_t *)wbuf;
+
+    if (!t)
+        rt_panic("vmevent wbench: no memory for %u samples", n);
+    rt_printf("vmevent write: buf=%p\n", (void *)wbuf);
+    guest_request();
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t t0 = rt_now();
+        *p = i;                              /* a watched write: one event, let through once */
+        t[i] = rt_now() - t0;
+    }
+    sort(t, n);
+    rt_printf("vmevent bench: write median %llu p99 %llu ns\n",
+              (unsigned long long)t[n / 2], (unsigned long long)t[n - 1 - n / 100]);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t t0 = rt_now();
+        hypercall(KH_XEN_VERSION, KEEL_VERSION_VERSION, 0);
+        t[i] = rt_now() - t0;
+    }
+    sort(t, n);
+    rt_printf("vmevent bench: hypercall median %llu p99 %llu ns\n",
+              (unsigned long long)t[n / 2], (unsigned long long)t[n - 1 - n / 100]);
+}
+
+/* exec_fn(a) = a * 7 + 1, alone on its page: imul (4 bytes), inc (3), ret */
+__asm__(".pushsection .text.vmevent_exec,\"ax\",@progbits\n"
+        ".balign 4096\n"
+        "vmevent_exec_fn:\n\t"
+        "imul $7, %rdi, %rax\n\t"
+        "inc %rax\n\t"
+        "ret\n"
+        ".balign 4096\n"
+        ".popsection");
+extern uint64_t vmevent_exec_fn(uint64_t a) __asm__("vmevent_exec_fn") __attribute__((visibility("hidden")));
+#define exec_fn vmevent_exec_fn
+
+static void mode_exec(void)
+{
+    rt_printf("vmevent exec: fn=%p\n", (void *)exec_fn);
+    guest_request();
+    for (uint64_t i = 0; i < n; i++)
+        if (exec_fn(i) != i * 7 + 1)
+            rt_panic("vmevent exec: call %llu returned a wrong value", (unsigned long long)i);
+    rt_printf("vmevent exec: %u calls ok\n", n);
+}
+
 /* rt_arg's value runs to the end of the command line: compare up to the next space */
 static int is_mode(const char *mode, const char *name)
 {
@@ -186,6 +293,12 @@ int main(void)
         mode_flask();
     else if (is_mode(mode, "trace"))
         mode_trace();
+    else if (is_mode(mode, "write"))
+        mode_write();
+    else if (is_mode(mode, "wbench"))
+        mode_wbench();
+    else if (is_mode(mode, "exec"))
+        mode_exec();
     else
         rt_panic("vmevent: unknown mode %s", mode);
     return 0;

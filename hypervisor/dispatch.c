@@ -96,6 +96,10 @@ long hv_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg)
     switch (op) {
     case HV_OP_TRAP:
         return hv_vm_event_trap(c, cmd);
+    case HV_OP_MEMFAULT:
+        return hv_mem_access_fault(c, cmd, arg);
+    case HV_OP_MA_STEPPED:
+        return hv_mem_access_stepped(c);
     case KH_HVM_OP:
         return hv_vm_event_hvm_op(c, cmd, arg);
     case KH_XEN_VERSION:

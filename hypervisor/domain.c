@@ -72,6 +72,7 @@ static void domain_free(struct hv_domain *d)
     hv_logdirty_release(d);
     hv_evtchn_teardown(d);
     hv_vm_event_free(d);
+    hv_mem_access_free(d);
     free(d->evtchn);
     free(d->vcpus);
     free(d->populated);

@@ -1,6 +1,7 @@
 /* filter.c - the seccomp program every domain process runs under, built once with libseccomp.
  * Allowed: what the stub needs to wait for and signal the core (futex on the shared area only,
- * no timeouts), to return from signal handlers, to set its own fs/gs base, to yield, and to end
+ * no timeouts), to return from signal handlers, to set its own fs/gs base, to yield, to change
+ * the protection of guest memory (memory access events), and to end
  * itself after reporting a fault. Everything else traps (SIGSYS: the domain crashes), and a
  * system call of another architecture (int 0x80, x32) kills the process outright. */
 #include "config.h"
@@ -35,6 +36,15 @@ static int add_rules(scmp_filter_ctx ctx)
                            SCMP_A0(SCMP_CMP_EQ, ARCH_SET_FS));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(arch_prctl), 1,
                            SCMP_A0(SCMP_CMP_EQ, ARCH_SET_GS));
+    /* memory access events (mem_access.c): the stub changes protections of guest memory only.
+     * A guest can make the same call, on its own memory: it can lift the watches on itself
+     * (see docs/vm_event.md), never reach anything outside its process. */
+    _Static_assert((KEEL_MAX_GUEST_MEM & (KEEL_MAX_GUEST_MEM - 1)) == 0 &&
+                   (KEEL_GUEST_BASE & (KEEL_MAX_GUEST_MEM - 1)) == 0, "guest range is a mask");
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 3,
+                           SCMP_A0(SCMP_CMP_MASKED_EQ, ~(KEEL_MAX_GUEST_MEM - 1), KEEL_GUEST_BASE),
+                           SCMP_A1(SCMP_CMP_LE, KEEL_MAX_GUEST_MEM),
+                           SCMP_A2(SCMP_CMP_MASKED_EQ, ~7ULL, 0));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(gettid), 0);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigreturn), 0);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_yield), 0);

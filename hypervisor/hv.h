@@ -28,6 +28,7 @@ enum hv_chn_state { CHN_FREE = 0, CHN_UNBOUND, CHN_INTERDOMAIN, CHN_VIRQ, CHN_IP
 struct hv_conn;
 struct hv_gnttab;
 struct hv_vm_event;
+struct hv_mem_access;
 
 struct hv_evtchn {
     uint8_t state;                     /* enum hv_chn_state */
@@ -63,6 +64,8 @@ struct hv_vcpu {
     uint64_t soft_affinity[KEEL_CPUMAP_WORDS];
     uint32_t rt_period_us, rt_budget_us;  /* RTDS parameters (cpupool.c, sched_rt.c) */
     uint8_t rt_extratime, rt_engine;
+    bool held;                         /* stopped while another vCPU runs an instruction a
+                                        * memory access answer let through (mem_access.c) */
 };
 
 struct hv_domain {
@@ -119,6 +122,7 @@ struct hv_domain {
     uint64_t instance;                 /* unique over the core's life (grant.c) */
     struct hv_gnttab *gnt;             /* grant table (grant.c), NULL for Domain-0 */
     struct hv_vm_event *vm_event;      /* monitoring (vm_event.c), from the first enable on */
+    struct hv_mem_access *mem_access;  /* access table (mem_access.c), from the first set on */
 };
 
 /* Who is making a hypercall and where its buffers live. */
@@ -299,6 +303,22 @@ void hv_vm_event_free(struct hv_domain *d);
 void hv_vm_event_conn_closed(struct hv_conn *conn);
 long hv_vm_event_domctl(struct hv_caller *c, struct hv_domain *d, struct keel_domctl *dc);
 long hv_vm_event_refuse_save(struct hv_domain *d);
+long hv_vm_event_raise_mem(struct hv_caller *c, const struct keel_cpu_regs *r, uint64_t gfn,
+                           uint64_t gla, uint32_t flags);
+bool hv_vm_event_active(struct hv_domain *d);
+/* mem_access.c: memory access restrictions (under hv.lock) */
+long hv_mem_access_fault(struct hv_caller *c, uint64_t addr, uint64_t err);
+long hv_mem_access_stepped(struct hv_caller *c);
+struct keel_vm_event;
+void hv_mem_access_answer(struct hv_domain *d, struct hv_vcpu *v, const struct keel_vm_event *req,
+                          const struct keel_vm_event *rsp, uint64_t data);
+void hv_mem_access_reset(struct hv_domain *d);
+void hv_mem_access_free(struct hv_domain *d);
+long hv_mem_access_op(struct hv_domain *d, void *op);
+bool hv_mem_access_restricted(struct hv_domain *d);
+/* vcpu.c: hold every other started vCPU stopped / let them go again */
+int hv_vcpus_hold(struct hv_domain *d, struct hv_vcpu *except);
+void hv_vcpus_unhold(struct hv_domain *d);
 
 /* memory.c */
 long hv_do_memory_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);

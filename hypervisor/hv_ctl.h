@@ -49,6 +49,28 @@ enum hv_rsp_action {
 #define HV_OP_TRAP 0x4b56
 #define HV_VMEV_LOAD_REGS 1u           /* load ev_regs into the trapped context */
 
+/* Memory access (mem_access.c): the core's access table is enforced with mprotect() of the
+ * stub's guest mapping. A SIGSEGV on guest memory while ma_on is set becomes a request
+ * HV_OP_MEMFAULT (cmd = faulting address, arg = the page fault error code), registers in ev_regs;
+ * the answer (rsp_action HV_ACT_VM_EVENT) may carry:
+ *   HV_VMEV_MA_PROT: mprotect(ma_fix_addr, 4096, ma_fix_prot) before resuming;
+ *   HV_VMEV_MA_STEP: open the pages ma_addr[0..ma_n) (PROT rwx), run one instruction with the
+ *     trap flag, then give them ma_prot[] back and report HV_OP_MA_STEPPED (every other vCPU
+ *     is held stopped by the core meanwhile).
+ * Table changes not made at an event are applied by a vCPU thread in its pause handler (or as a
+ * vCPU enters guest code): ops mp_ops[0..mp_n) of generation mp_gen, done when mp_done = mp_gen. */
+#define HV_OP_MEMFAULT 0x4b57
+#define HV_OP_MA_STEPPED 0x4b58
+#define HV_VMEV_MA_STEP 2u
+#define HV_VMEV_MA_PROT 4u
+#define HV_MA_STEP_PAGES 4             /* pages one instruction may open (movs across pages) */
+#define HV_MP_OPS 128
+
+struct hv_mprot_op {
+    uint64_t addr, len;
+    uint32_t prot, pad;
+};
+
 struct hv_crash_report {
     int32_t signo;
     int32_t code;
@@ -82,6 +104,14 @@ struct hv_ctl_header {
     uint32_t uffd_taken;               /* futex: the core has its copy */
     uint32_t uffd_features;            /* userfaultfd features to ask for, 0: no userfaultfd */
     uint64_t filter[HV_FILTER_MAX];    /* struct sock_filter program written by the core */
+    /* memory access (mem_access.c) */
+    uint32_t ma_on;                    /* core -> stub: faults on guest memory go to the core */
+    uint32_t mp_gen;                   /* core -> stub: protection ops waiting (generation) */
+    uint32_t mp_done;                  /* stub -> core: generation applied (then ack bumped) */
+    uint32_t mp_lock;                  /* stub threads: one applies */
+    int32_t mp_err;                    /* stub -> core: first mprotect error of the generation */
+    uint32_t mp_n;
+    struct hv_mprot_op mp_ops[HV_MP_OPS];
 };
 
 struct hv_vcpu_slot {
@@ -114,6 +144,12 @@ struct hv_vcpu_slot {
     uint32_t pad2;
     uint64_t cur_callback, cur_fs, cur_gs; /* stub -> core: current values (old values of events) */
     struct keel_cpu_regs ev_regs;      /* trap registers (stub -> core), loaded back on request */
+    /* memory access (mem_access.c), core -> stub */
+    uint32_t ma_n;                     /* HV_VMEV_MA_STEP: pages to open for one instruction */
+    uint32_t ma_prot[HV_MA_STEP_PAGES];  /* ... and their protections afterwards */
+    uint64_t ma_addr[HV_MA_STEP_PAGES];
+    uint64_t ma_fix_addr;              /* HV_VMEV_MA_PROT */
+    uint32_t ma_fix_prot, pad3;
 };
 
 _Static_assert(sizeof(struct keel_shared_info) <= HV_CTL_OFF, "shared info too large");

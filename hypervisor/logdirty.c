@@ -43,6 +43,11 @@ static int enable(struct hv_domain *d)
         return -EOPNOTSUPP;
     if (d->logdirty)
         return -EBUSY;
+    if (hv_mem_access_restricted(d)) {   /* mem_access.c: one user of protections at a time */
+        hv_printk("Domain %u: log-dirty mode refused: vm_event memory access restrictions are "
+                  "in place (lift them or end monitoring first)", d->domid);
+        return -EBUSY;
+    }
     d->core_dirty = calloc((d->mem_size >> KEEL_PAGE_SHIFT) / 8 + 1, 1);
     if (!d->core_dirty)
         return -ENOMEM;

@@ -111,6 +111,60 @@ void hv_vcpus_resume(struct hv_domain *d)
         return;
     for (uint32_t i = 0; i < d->max_vcpus; i++) {
         struct hv_vcpu *v = &d->vcpus[i];
+        if (v->held)
+            continue;                      /* mem_access.c lets it go (hv_vcpus_unhold) */
+        if (v->online && !v->started)
+            start_vcpu(d, v);
+        else if (v->started && v->stopped)
+            release_vcpu(d, v);
+    }
+}
+
+/* Memory access (mem_access.c): while one vCPU runs the instruction an answer let through, every
+ * other vCPU stays stopped (held), whatever domain pauses and unpauses happen meanwhile. */
+int hv_vcpus_hold(struct hv_domain *d, struct hv_vcpu *except)
+{
+    struct hv_ctl_header *h = HV_CTL(d->shared);
+    struct timespec tick = { 0, 2 * 1000 * 1000 };
+
+    for (uint32_t i = 0; i < d->max_vcpus; i++) {
+        struct hv_vcpu *v = &d->vcpus[i];
+        if (v == except || (!v->started && !v->online))
+            continue;
+        v->held = true;
+        if (v->started && !v->stopped) {
+            v->stopped = true;
+            __atomic_store_n(&slot_of(d, v)->pause_req, 1, __ATOMIC_SEQ_CST);
+            signal_vcpu(d, v, HV_SIG_PAUSE);
+        }
+    }
+    for (int t = 0; t < 1000; t++) {
+        uint32_t ack = __atomic_load_n(&h->ack, __ATOMIC_SEQ_CST), missing = 0;
+        for (uint32_t i = 0; i < d->max_vcpus; i++) {
+            struct hv_vcpu *v = &d->vcpus[i];
+            if (v != except && v->started && !__atomic_load_n(&slot_of(d, v)->paused, __ATOMIC_SEQ_CST))
+                missing++;
+        }
+        if (!missing || process_gone(d))
+            return 0;
+        syscall(SYS_futex, &h->ack, FUTEX_WAIT, ack, &tick, NULL, 0);
+    }
+    hv_printk("Domain %u: a vCPU did not stop within 2 s; killing the domain", d->domid);
+    kill(d->pid, SIGKILL);
+    return -ETIMEDOUT;
+}
+
+void hv_vcpus_unhold(struct hv_domain *d)
+{
+    bool run = d->pause_count == 0 && !d->shutdown_paused && !d->dead;
+
+    for (uint32_t i = 0; i < d->max_vcpus; i++) {
+        struct hv_vcpu *v = &d->vcpus[i];
+        if (!v->held)
+            continue;
+        v->held = false;
+        if (!run)
+            continue;
         if (v->online && !v->started)
             start_vcpu(d, v);
         else if (v->started && v->stopped)
@@ -232,6 +286,11 @@ static long vcpu_up(struct hv_caller *c, struct hv_domain *d, struct hv_vcpu *v)
     if ((rc = hv_vm_event_reg(c, KEEL_VM_EVENT_REG_VCPU_UP, v->id, v->online, 1)))
         return rc;
     v->online = true;
+    for (uint32_t i = 0; i < d->max_vcpus; i++)
+        if (d->vcpus[i].held) {            /* another vCPU runs a let-through instruction */
+            v->held = true;                /* hv_vcpus_unhold starts it (mem_access.c) */
+            return 0;
+        }
     if (d->pause_count == 0 && !d->shutdown_paused)
         start_vcpu(d, v);
     return 0;

@@ -197,6 +197,30 @@ long hv_vm_event_trap(struct hv_caller *c, uint64_t trapno)
     return raise_event(e, c->v, VME_TRAP, KEEL_VM_EVENT_REASON_SOFTWARE_BREAKPOINT);
 }
 
+/* HV_OP_MEMFAULT (mem_access.c): an access frame gfn's access forbids; registers in r. */
+long hv_vm_event_raise_mem(struct hv_caller *c, const struct keel_cpu_regs *r, uint64_t gfn,
+                           uint64_t gla, uint32_t flags)
+{
+    struct hv_vm_event *e = vme_of(c->d);
+    struct hv_vme_vcpu *ev;
+
+    if (!e || !c->v)
+        return -ENOENT;
+    ev = &e->v[c->v->id];
+    memset(&ev->req, 0, sizeof(ev->req));
+    regs_to_event(r, &ev->req.data.regs.x86);
+    ev->req.u.mem_access.gfn = gfn;
+    ev->req.u.mem_access.offset = gla & (KEEL_PAGE_SIZE - 1);
+    ev->req.u.mem_access.gla = gla;
+    ev->req.u.mem_access.flags = flags;
+    return raise_event(e, c->v, VME_TRAP, KEEL_VM_EVENT_REASON_MEM_ACCESS);
+}
+
+bool hv_vm_event_active(struct hv_domain *d)
+{
+    return vme_of(d) != NULL;
+}
+
 /* KH_HVM_OP: only the guest request; 0 whether or not a monitor listens. */
 long hv_vm_event_hvm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg)
 {
@@ -303,7 +327,10 @@ static void release(struct hv_domain *d, struct hv_vm_event *e, struct hv_vcpu *
                 data |= HV_VMEV_LOAD_REGS;
             }
         }
-        hv_vcpu_respond(d, v, 0, HV_ACT_VM_EVENT, data);
+        if (ev->req.reason == KEEL_VM_EVENT_REASON_MEM_ACCESS)
+            hv_mem_access_answer(d, v, &ev->req, rsp, data);
+        else
+            hv_vcpu_respond(d, v, 0, HV_ACT_VM_EVENT, data);
         return;
     }
     if (ev->req.reason == KEEL_VM_EVENT_REASON_GUEST_REQUEST) {
@@ -435,6 +462,8 @@ void hv_vm_event_teardown(struct hv_domain *d, bool resume)
     __atomic_store_n(&e->waiting, 0, __ATOMIC_SEQ_CST);
     if (stepping && resume)
         apply_steps(d);
+    if (resume && !d->dead)
+        hv_mem_access_reset(d);           /* every frame rwx again (mem_access.c) */
     close(e->efd);
     e->efd = -1;
     e->conn = NULL;
@@ -567,7 +596,8 @@ static long vm_event_op(struct hv_caller *c, struct hv_domain *d, struct keel_do
 }
 
 #define CAPS ((1ULL << KEEL_MONITOR_EVENT_WRITE_CTRLREG) | (1ULL << KEEL_MONITOR_EVENT_SINGLESTEP) | \
-              (1ULL << KEEL_MONITOR_EVENT_SOFTWARE_BREAKPOINT) | (1ULL << KEEL_MONITOR_EVENT_GUEST_REQUEST))
+              (1ULL << KEEL_MONITOR_EVENT_SOFTWARE_BREAKPOINT) | (1ULL << KEEL_MONITOR_EVENT_GUEST_REQUEST) | \
+              (1ULL << KEEL_MONITOR_CAP_MEM_ACCESS))
 
 static long monitor_op(struct hv_caller *c, struct hv_domain *d, struct keel_domctl_monitor_op *op)
 {
@@ -606,6 +636,14 @@ static long monitor_op(struct hv_caller *c, struct hv_domain *d, struct keel_dom
     }
 }
 
+static uint32_t monitor_opcode(const struct keel_domctl *dc)
+{
+    uint32_t op;
+
+    memcpy(&op, dc->u.pad, sizeof(op));   /* the first word of every monitor op structure */
+    return op;
+}
+
 /* KEEL_DOMCTL_VM_EVENT_OP / KEEL_DOMCTL_MONITOR_OP. FLASK first (domain2 vm_event on the target),
  * so a guest's attempt is judged and audited by the policy; then only a Domain-0 connection,
  * which can hold the ring, may go on. */
@@ -623,6 +661,15 @@ long hv_vm_event_domctl(struct hv_caller *c, struct hv_domain *d, struct keel_do
         struct keel_domctl_vm_event_op op;
         memcpy(&op, dc->u.pad, sizeof(op));
         rc = vm_event_op(c, d, &op);
+        memcpy(dc->u.pad, &op, sizeof(op));
+    } else if (monitor_opcode(dc) == KEEL_MONITOR_OP_SET_MEM_ACCESS ||
+               monitor_opcode(dc) == KEEL_MONITOR_OP_GET_MEM_ACCESS) {
+        struct keel_domctl_mem_access_op op;
+        struct hv_vm_event *e = vme_of(d);
+        memcpy(&op, dc->u.pad, sizeof(op));
+        if (!e || e->conn != c->conn)
+            return -ENOENT;               /* the consumer's own, as Xen ties it to the ring */
+        rc = hv_mem_access_op(d, &op);
         memcpy(dc->u.pad, &op, sizeof(op));
     } else {
         struct keel_domctl_monitor_op op;

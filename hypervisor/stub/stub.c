@@ -35,6 +35,7 @@ struct stub_vcpu {
     uint64_t callback;
     uint64_t fs_base, gs_base;
     struct k_ucontext *ev_uc;        /* PH_EVENT: the trapped guest context */
+    uint32_t ma_stepping;            /* pages opened for one instruction (mem_access.c) */
     struct {
         uint64_t pretcode;
         struct k_ucontext uc;
@@ -163,7 +164,7 @@ static void apply_segments(struct stub_vcpu *sv, const struct keel_cpu_regs *r)
 /* Single-step for a monitor: the trap flag follows the core's vm_step word. */
 static void sync_step(struct stub_vcpu *sv, struct k_sigcontext *mc)
 {
-    if (__atomic_load_n(&sv->slot->vm_step, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&sv->slot->vm_step, __ATOMIC_RELAXED) || sv->ma_stepping)
         mc->eflags |= EFLAGS_TF;
     else
         mc->eflags &= ~EFLAGS_TF;
@@ -310,6 +311,39 @@ static void load_into(struct stub_vcpu *sv, struct k_ucontext *uc, const struct 
         sv->phase = PH_GUEST;
 }
 
+/* ---- memory access: protections of the guest mapping (mem_access.c in the core) ---- */
+
+/* Apply the core's waiting protection ops, once, from whichever thread gets here first; the
+ * others wait until they are applied (the guest must not run under stale protections). */
+static void apply_mprot(void)
+{
+    struct hv_ctl_header *h = HDR;
+    uint32_t gen = __atomic_load_n(&h->mp_gen, __ATOMIC_ACQUIRE);
+
+    if (gen == __atomic_load_n(&h->mp_done, __ATOMIC_ACQUIRE))
+        return;
+    if (__atomic_exchange_n(&h->mp_lock, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&h->mp_done, __ATOMIC_ACQUIRE) != gen &&
+               __atomic_load_n(&h->mp_lock, __ATOMIC_ACQUIRE))
+            sys6(NR_sched_yield, 0, 0, 0, 0, 0, 0);
+        return;
+    }
+    if (gen != __atomic_load_n(&h->mp_done, __ATOMIC_ACQUIRE)) {
+        uint32_t n = h->mp_n < HV_MP_OPS ? h->mp_n : HV_MP_OPS;
+        int32_t err = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            long r = sys3(NR_mprotect, h->mp_ops[i].addr, h->mp_ops[i].len, h->mp_ops[i].prot);
+            if (r < 0 && !err)
+                err = (int32_t)r;
+        }
+        h->mp_err = err;
+        __atomic_store_n(&h->mp_done, gen, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&h->ack, 1, __ATOMIC_SEQ_CST);
+        futex_wake(&h->ack);
+    }
+    __atomic_store_n(&h->mp_lock, 0, __ATOMIC_RELEASE);
+}
+
 static void on_pause(int sig, struct k_siginfo *si, void *ucv)
 {
     struct k_ucontext *uc = ucv;
@@ -326,8 +360,10 @@ static void on_pause(int sig, struct k_siginfo *si, void *ucv)
     __atomic_store_n(&slot->paused, 1, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&HDR->ack, 1, __ATOMIC_SEQ_CST);
     futex_wake(&HDR->ack);
-    for (uint32_t v; (v = __atomic_load_n(&slot->pause_req, __ATOMIC_SEQ_CST));)
+    for (uint32_t v; (v = __atomic_load_n(&slot->pause_req, __ATOMIC_SEQ_CST));) {
+        apply_mprot();                           /* the core woke us with protection ops */
         futex_wait(&slot->pause_req, v);
+    }
     if (__atomic_exchange_n(&slot->go_down, 0, __ATOMIC_SEQ_CST)) {
         uc->mc.rip = (uint64_t)stub_down_entry;
         uc->mc.rsp = sv->stack_top - 8;
@@ -362,6 +398,82 @@ static void on_fault(int sig, struct k_siginfo *si, void *ucv)
 static void post_request(struct stub_vcpu *sv, long op, long cmd, long arg);
 static void wait_response(struct stub_vcpu *sv);
 
+static int in_guest_mem(uint64_t a)
+{
+    return a >= KEEL_GUEST_BASE && a - KEEL_GUEST_BASE < HDR->mem_size;
+}
+
+/* The core's answer to a memory access event: fix a page's protection, or open pages for one
+ * instruction (the trap flag brings us back to on_trap, which closes them). */
+static void ma_answer(struct stub_vcpu *sv, struct k_sigcontext *mc)
+{
+    struct hv_vcpu_slot *slot = sv->slot;
+
+    if (slot->rsp_action != HV_ACT_VM_EVENT)
+        return;
+    if (slot->rsp_data & HV_VMEV_MA_PROT)
+        sys3(NR_mprotect, slot->ma_fix_addr & ~4095UL, 4096, slot->ma_fix_prot & 7);
+    if ((slot->rsp_data & HV_VMEV_MA_STEP) && slot->ma_n && slot->ma_n <= HV_MA_STEP_PAGES) {
+        for (uint32_t i = 0; i < slot->ma_n; i++)
+            sys3(NR_mprotect, slot->ma_addr[i] & ~4095UL, 4096, 7);
+        sv->ma_stepping = 1;
+        mc->eflags |= EFLAGS_TF;
+    }
+}
+
+/* SIGSEGV: on guest memory while the core restricts access, a memory access event (this vCPU
+ * waits here like a trap event); anything else is the guest fault it always was. */
+static void on_segv(int sig, struct k_siginfo *si, void *ucv)
+{
+    struct k_ucontext *uc = ucv;
+    struct stub_vcpu *sv = self();
+    struct hv_vcpu_slot *slot;
+    uint32_t phase;
+
+    if (!sv || !__atomic_load_n(&HDR->ma_on, __ATOMIC_ACQUIRE) || !in_guest_mem(si->addr))
+        on_fault(sig, si, ucv);
+    slot = sv->slot;
+    phase = sv->phase;
+    mc_to_regs(&uc->mc, &slot->ev_regs);
+    slot->ev_regs.fs_base = sv->fs_base;
+    slot->ev_regs.gs_base = sv->gs_base;
+    sv->ev_uc = uc;
+    sv->phase = PH_EVENT;
+    post_request(sv, HV_OP_MEMFAULT, (long)si->addr,
+                 (long)(uc->mc.err | (in_stub(uc->mc.rip) ? 1UL << 32 : 0)));
+    wait_response(sv);
+    sv->phase = phase;
+    if (slot->rsp_val < 0)
+        on_fault(sig, si, ucv);
+    if (slot->rsp_data & HV_VMEV_LOAD_REGS) {
+        regs_to_mc(&slot->ev_regs, &uc->mc);
+        apply_segments(sv, &slot->ev_regs);
+    }
+    ma_answer(sv, &uc->mc);
+    sync_step(sv, &uc->mc);
+}
+
+/* The instruction a memory access answer let through has run: close its pages again and tell
+ * the core (which holds the other vCPUs until then). */
+static void ma_step_done(struct stub_vcpu *sv, struct k_ucontext *uc)
+{
+    struct hv_vcpu_slot *slot = sv->slot;
+    uint32_t n = slot->ma_n <= HV_MA_STEP_PAGES ? slot->ma_n : HV_MA_STEP_PAGES;
+    uint32_t phase = sv->phase;
+
+    for (uint32_t i = 0; i < n; i++)
+        sys3(NR_mprotect, slot->ma_addr[i] & ~4095UL, 4096, slot->ma_prot[i] & 7);
+    sv->ma_stepping = 0;
+    sv->phase = PH_EVENT;
+    sv->ev_uc = uc;
+    mc_to_regs(&uc->mc, &slot->ev_regs);
+    post_request(sv, HV_OP_MA_STEPPED, 0, 0);
+    wait_response(sv);
+    sv->phase = phase;
+    ma_answer(sv, &uc->mc);
+    sync_step(sv, &uc->mc);
+}
+
 /* SIGTRAP: a breakpoint (int3) or a single-step trap in guest code. The core decides: a monitor
  * wants it (this vCPU waits here for the answer, other vCPUs run on, a pause may interrupt the
  * wait) or nobody does (the guest fault it always was). Steps through the stub's own code, which
@@ -376,6 +488,11 @@ static void on_trap(int sig, struct k_siginfo *si, void *ucv)
 
     if (!sv || (trapno != 1 && trapno != 3))
         on_fault(sig, si, ucv);
+    if (trapno == 1 && sv->ma_stepping) {
+        ma_step_done(sv, uc);
+        if (in_stub(uc->mc.rip) || !__atomic_load_n(&sv->slot->vm_step, __ATOMIC_RELAXED))
+            return;                               /* no single-step event wanted here */
+    }
     if (in_stub(uc->mc.rip)) {
         if (trapno == 1)
             return;
@@ -529,6 +646,7 @@ static void enter_context(struct stub_vcpu *sv)
         sv->callback = ctx->event_callback;
     publish_state(sv);
     sync_step(sv, &uc->mc);
+    apply_mprot();                               /* protections set while no vCPU ran */
     sv->phase = PH_ENTERING;
     maybe_deliver(sv, &uc->mc);
     stub_sigreturn(uc);
@@ -600,11 +718,13 @@ static void install_handler(int sig, void (*fn)(int, struct k_siginfo *, void *)
 
 static void install_handlers(void)
 {
-    static const int faults[] = { 4, 7, 8, 11, 31 };  /* ILL BUS FPE SEGV SYS */
+    static const int faults[] = { 4, 7, 8, 31 };  /* ILL BUS FPE SYS */
 
     install_handler(HV_SIG_KICK, on_kick, K_SA_RESTART, 0);
     install_handler(5, on_trap, K_SA_RESTART, 1UL << (HV_SIG_KICK - 1));  /* TRAP: pause may enter */
     install_handler(HV_SIG_PAUSE, on_pause, K_SA_RESTART, 1UL << (HV_SIG_KICK - 1));
+    /* SEGV: memory access events wait in the handler (pause may enter, as for TRAP) */
+    install_handler(11, on_segv, K_SA_RESTART, 1UL << (HV_SIG_KICK - 1));
     for (unsigned i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
         install_handler(faults[i], on_fault, 0, ~0UL & ~(1UL << (faults[i] - 1)));
 }

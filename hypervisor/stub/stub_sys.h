@@ -9,6 +9,7 @@
 #define NR_ioctl 16
 #define NR_userfaultfd 323
 #define NR_mmap 9
+#define NR_mprotect 10
 #define NR_rt_sigaction 13
 #define NR_rt_sigreturn 15
 #define NR_sched_yield 24

@@ -28,6 +28,23 @@ int kc_monitor_guest_request(kc_handle *h, uint32_t domid, bool enable, bool syn
 int kc_monitor_write_ctrlreg(kc_handle *h, uint32_t domid, uint32_t index, bool enable, bool sync,
                              bool onchangeonly);
 
+/* Memory access (Xen's xc_set_mem_access / xc_get_mem_access): access KEEL_MEM_ACCESS_N..RWX
+ * for frames [first_gfn, first_gfn + nr) (KEEL_MEM_ACCESS_DEFAULT: back to the default), or
+ * first_gfn KEEL_MEM_ACCESS_DEFAULT_GFN (nr 0) for the default access of every frame without
+ * its own. EINVAL: bad access or frames beyond the guest; EBUSY: log-dirty mode is on; ENOENT:
+ * h does not monitor domid. Get returns the frame's access in effect (or the default). */
+int kc_mem_access_set(kc_handle *h, uint32_t domid, uint32_t access, uint64_t first_gfn,
+                      uint64_t nr);
+int kc_mem_access_get(kc_handle *h, uint32_t domid, uint64_t gfn, uint32_t *access);
+const char *kc_mem_access_name(uint32_t access);      /* "rwx", "default", "invalid" */
+/* In a response to a memory access event: give frame gfn access (KEEL_VM_EVENT_FLAG_SET_ACCESS). */
+static inline void kc_vm_event_set_access(struct keel_vm_event *rsp, uint64_t gfn, uint32_t access)
+{
+    rsp->flags |= KEEL_VM_EVENT_FLAG_SET_ACCESS;
+    rsp->u.mem_access.gfn = gfn;
+    rsp->u.mem_access.pad = access;
+}
+
 /* The consumer. */
 int kc_vm_event_fd(kc_vm_event *ve);           /* pollable: readable when requests may wait */
 uint32_t kc_vm_event_domid(kc_vm_event *ve);

@@ -156,6 +156,48 @@ struct keel_domctl_monitor_op {
     uint64_t capabilities;           /* out: GET_CAPABILITIES, bit per event */
 };
 
+/* ---- memory access (Xen's xc_set_mem_access model; hypervisor/mem_access.c) ----
+ * Access values are Xen's XENMEM_access_* (the low three bits are r, w, x). Keel ops of
+ * KEEL_DOMCTL_MONITOR_OP with struct keel_domctl_mem_access_op in place of the monitor op:
+ * SET gives frames [gfn, gfn + nr) the access (gfn KEEL_MEM_ACCESS_DEFAULT_GFN, nr 0: the default
+ * access, which every frame not given its own access has); GET returns one frame's access (or the
+ * default). A guest access a frame's access does not allow pauses that vCPU and raises
+ * KEEL_VM_EVENT_REASON_MEM_ACCESS with u.mem_access. On x86 (no protection keys) a frame that
+ * may be written or executed may also be read: reads of w, x and wx frames raise no event. */
+#define KEEL_MEM_ACCESS_N 0
+#define KEEL_MEM_ACCESS_R 1
+#define KEEL_MEM_ACCESS_W 2
+#define KEEL_MEM_ACCESS_RW 3
+#define KEEL_MEM_ACCESS_X 4
+#define KEEL_MEM_ACCESS_RX 5
+#define KEEL_MEM_ACCESS_WX 6
+#define KEEL_MEM_ACCESS_RWX 7
+#define KEEL_MEM_ACCESS_DEFAULT 10         /* Xen's XENMEM_access_default: take the default */
+#define KEEL_MEM_ACCESS_DEFAULT_GFN (~0ULL)
+/* u.mem_access.flags (Xen's MEM_ACCESS_*) */
+#define KEEL_MEM_ACCESS_FLAG_R (1u << 0)
+#define KEEL_MEM_ACCESS_FLAG_W (1u << 1)
+#define KEEL_MEM_ACCESS_FLAG_X (1u << 2)
+#define KEEL_MEM_ACCESS_FLAG_GLA_VALID (1u << 3)      /* gla holds the guest linear address */
+#define KEEL_MEM_ACCESS_FLAG_FAULT_WITH_GLA (1u << 4) /* the access itself, not a table walk */
+#define KEEL_MEM_ACCESS_FLAG_FAULT_IN_GPT (1u << 5)
+/* Response to a memory access event (flags of the response):
+ *   EMULATE (or EMULATE_NOWRITE treated as EMULATE: see docs/vm_event.md): the access goes
+ *     through once: the frame is opened, only this vCPU runs one instruction, the frame closes;
+ *   KEEL_VM_EVENT_FLAG_SET_ACCESS: frame u.mem_access.gfn gets access u.mem_access.pad (Keel:
+ *     saves a kc_mem_access_set round trip; Xen's consumers call xc_set_mem_access first);
+ *   neither: the instruction runs again (and faults again unless the access was changed). */
+#define KEEL_VM_EVENT_FLAG_SET_ACCESS (1u << 30)
+#define KEEL_MONITOR_OP_SET_MEM_ACCESS 16  /* Keel numbers (Xen: XENMEM_access_op) */
+#define KEEL_MONITOR_OP_GET_MEM_ACCESS 17
+#define KEEL_MONITOR_CAP_MEM_ACCESS 16      /* capabilities bit: memory access events */
+struct keel_domctl_mem_access_op {
+    uint32_t op;                     /* KEEL_MONITOR_OP_SET/GET_MEM_ACCESS */
+    uint32_t access;                 /* KEEL_MEM_ACCESS_* (in: SET, out: GET) */
+    uint64_t gfn;                    /* first frame, or KEEL_MEM_ACCESS_DEFAULT_GFN */
+    uint64_t nr;                     /* SET: frames */
+};
+
 /* Guest request: hypercall KH_HVM_OP (34), command KEEL_HVMOP_GUEST_REQUEST_VM_EVENT, arg 0.
  * Returns 0 whether or not anyone listens; a monitored vCPU waits for the answer. */
 #define KEEL_HVMOP_GUEST_REQUEST_VM_EVENT 24
