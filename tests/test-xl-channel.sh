@@ -10,7 +10,10 @@
 # the backend, frontend and bookkeeping nodes and closes the pty. After xl save + xl restore
 # both channels are served again (the guest runtime publishes its carried ring for the new
 # domid when the shared page's instance changes) and echo through the socket and the new pty;
-# after xl migrate (same host, -C with another socket path) the socket channel echoes again.
+# after xl migrate (same host, -C with another socket path) the socket channel echoes again; a
+# guest that writes an out-of-range index into one channel's ring has that channel closed by
+# keel-consoled (logged with the indices, backend Closed with the reason, socket removed) while
+# the daemon, the other channel and the console ring go on.
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 export KEEL_DEVICE_TIMEOUT=5
@@ -159,6 +162,23 @@ d=$($XL domid ch)
 wait_until 20 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/console/$d/1/state)\" = 4 ]"
 [ "$(echo_sock "$SOCK2" 'after migration')" = "after migration" ] && [ ! -e "$SOCK" ]
 ok $? "after the migration the guest echoes on the target's socket; the source's socket is gone"
+
+# ---- a hostile ring: the guest writes an out-of-range index into the socket channel's ring ----
+CD_LOG=$KEEL_RUNDIR/console/keel-consoled.log
+cd_pid=$(cat "$KEEL_RUNDIR/console/keel-consoled.pid")
+echo_sock "$SOCK2" 'break-ring' >/dev/null 2>&1
+wait_until 10 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/console/$d/1/state)\" = 6 ]"
+ok $? "a ring with bogus indices: keel-consoled closes that channel (backend state 6)"
+grep -q "domain $d: channel org.keel.echo: ring indices out of range (in [0-9]*/[0-9]* out [0-9]*/[0-9]*): channel closed" "$CD_LOG" &&
+    be "$d" 1 error | grep -q "ring indices out of range"
+ok $? "it logs a clear error with the indices, and puts the reason in the backend's error key"
+[ ! -e "$SOCK2" ]; ok $? "the broken channel's socket is closed and removed"
+TTY=$(fe "$d" 2 tty)
+kill -0 "$cd_pid" && [ "$(be "$d" 2 state)" = 4 ] &&
+    [ "$(echo_pty "$TTY" 'pty lives on')" = "pty lives on" ]
+ok $? "the daemon lives on and the domain's other channel still echoes"
+wait_until 5 grep -q "ring broken on purpose" "$KEEL_RUNDIR/console/dom$d.log"
+ok $? "the domain's console ring is still served (the guest's report is in its log)"
 
 $XL destroy ch; ok $? "destroy"
 [ ! -e "$SOCK2" ]; ok $? "destroy removed the socket file"

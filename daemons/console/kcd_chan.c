@@ -24,6 +24,7 @@
 
 #include "kcd_chan.h"
 #include "kcd_int.h"
+#include "kcd_xs.h"
 #include "klog.h"
 
 struct kcd_chan {
@@ -61,6 +62,8 @@ static void chan_ev_free(struct event **e)
 }
 
 static void chan_pump(struct kcd_chan *c);
+static void chan_break(struct kcd_chan *c);
+static void chan_set_state(kxs *x, const char *be, int st, const char *why);
 
 /* The socket client went away (or failed): listen for the next one. */
 static void chan_drop_peer(struct kcd_chan *c)
@@ -175,12 +178,7 @@ static void chan_pump(struct kcd_chan *c)
     if (c->ioff == c->ilen && c->ev_rd)
         event_add(c->ev_rd, NULL);           /* room again: read more from the peer */
     if (c->broken) {
-        klog(KLOG_ERROR, "chan", "domain %u: channel %s: ring indices out of range (in %u/%u "
-             "out %u/%u): channel no longer served", c->domid, c->name, c->page->in_cons,
-             c->page->in_prod, c->page->out_cons, c->page->out_prod);
-        chan_ev_free(&c->ev_port);
-        if (c->ev_rd)
-            event_del(c->ev_rd);
+        chan_break(c);
         return;
     }
     if (moved)
@@ -303,16 +301,11 @@ static void chan_unmap(struct kcd_chan *c)
         event_del(c->ev_rd);
 }
 
-static void chan_free(struct kcd_chan *c)
+/* The host end goes: no more clients (socket file removed if still ours) or pty. */
+static void chan_close_host(struct kcd_chan *c)
 {
     struct stat st;
 
-    for (struct kcd_chan **pp = &c->k->chans; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    chan_unmap(c);
     chan_ev_free(&c->ev_listen);
     chan_drop_peer(c);
     if (c->lfd >= 0) {
@@ -322,6 +315,39 @@ static void chan_free(struct kcd_chan *c)
     }
     if (c->slave >= 0)
         close(c->slave);
+    c->lfd = c->slave = -1;
+}
+
+/* The guest broke the ring (indices out of range): this channel alone is closed: logged with
+ * the indices, the page unmapped, the port closed, the socket or pty closed, the backend
+ * Closed with the reason in its error key. The entry stays (broken, so it is not connected
+ * again) until the toolstack removes the backend; the daemon and every other console and
+ * channel go on. */
+static void chan_break(struct kcd_chan *c)
+{
+    char be[96], why[160];
+    kxs *x = kcd_xs_handle(c->k);
+
+    snprintf(why, sizeof(why), "ring indices out of range (in %u/%u out %u/%u)",
+             c->page->in_cons, c->page->in_prod, c->page->out_cons, c->page->out_prod);
+    klog(KLOG_ERROR, "chan", "domain %u: channel %s: %s: channel closed", c->domid, c->name, why);
+    c->broken = 1;
+    chan_unmap(c);
+    chan_close_host(c);
+    snprintf(be, sizeof(be), "/local/domain/0/backend/console/%u/%u", c->domid, c->cons);
+    if (x)
+        chan_set_state(x, be, 6, why);
+}
+
+static void chan_free(struct kcd_chan *c)
+{
+    for (struct kcd_chan **pp = &c->k->chans; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    chan_unmap(c);
+    chan_close_host(c);
     klog(KLOG_INFO, "chan", "domain %u: channel %s closed", c->domid, c->name);
     free(c);
 }

@@ -176,3 +176,8 @@ void kcd_xs_stop(struct kcd *k)
     free(x);
     k->xs = NULL;
 }
+
+kxs *kcd_xs_handle(struct kcd *k)
+{
+    return k->xs ? k->xs->x : NULL;
+}

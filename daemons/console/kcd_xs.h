@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kxs.h"
+
 struct kcd;
 
 /* The domain id in a watch path that names a console key ("/local/domain/N/console/ring-ref"
@@ -17,5 +19,8 @@ long kcd_xs_console_domid(const char *path, size_t len);
 /* Connect to the store at path (and again after it goes away); 0 or negative errno. */
 int kcd_xs_start(struct kcd *k, const char *path);
 void kcd_xs_stop(struct kcd *k);
+/* The store connection now, or NULL (none, or reconnecting); for a write outside a watch
+ * event (kcd_chan.c closing a channel whose ring the guest broke). */
+kxs *kcd_xs_handle(struct kcd *k);
 
 #endif
