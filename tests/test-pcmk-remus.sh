@@ -30,6 +30,11 @@ done
 if [ ! -x "$B/daemons/netback/keel-netback" ] || [ ! -x "$B/daemons/blkback/keel-blkback" ]; then
     skip "$WHAT" "keel-netback or keel-blkback not built"; done_tap; exit
 fi
+modprobe overlay 2>/dev/null
+if ! grep -qw overlay /proc/filesystems; then
+    skip "$WHAT" "no overlay file system (the nodes add the agents to /usr/lib/ocf and /usr/sbin by read-only overlays in their mount namespaces)"
+    done_tap; exit
+fi
 . "$S/tests/remus-dev-lib.sh"
 PATH="$B/cli:$PATH"
 export PATH
@@ -106,7 +111,10 @@ off|reboot)
 *) echo "fence_keelns: action \$action is not supported" >&2; exit 1 ;;
 esac
 EOF
-chmod +x "$W/on" "$W/sbin/fence_keelns"
+# crm NODE COMMAND...: a Pacemaker tool on the node, bounded to 10 s
+printf '#!/bin/sh\nexec timeout 10 "%s/on" "$@"\n' "$W" >"$W/crm"
+chmod +x "$W/on" "$W/crm" "$W/sbin/fence_keelns"
+crm() { "$W/crm" "$@"; }
 
 cat >"$W/corosync.conf" <<EOF
 totem {
@@ -213,15 +221,20 @@ pk_node() {
 }
 pk_diag() { # what the cluster said, for a failure
     for h in A B; do
-        echo "--- node $h"; on "$h" crm_mon -1 -A 2>&1
+        echo "--- node $h"; crm "$h" crm_mon -1 -A 2>&1
         tail -n 15 "$W/log-$h/pacemaker.log" "$W/log-$h/corosync.log" "$W/log-$h/pacemakerd.out"
         tail -n 5 "$W/run-$h/ocf/c1.remus.log"
     done 2>/dev/null | sed 's/^/# /'
 }
 # where_runs NODE: the nodes Pacemaker on NODE says c1 runs on
-where_runs() { on "$1" crm_resource --locate -r c1 -Q 2>/dev/null | tr '\n' ' '; }
+where_runs() { crm "$1" crm_resource --locate -r c1 -Q 2>/dev/null | tr '\n' ' '; }
 domains() { on "$1" xl list 2>/dev/null | awk 'NR > 1 && $1 != "Domain-0" { print $1 }' | tr '\n' ' '; }
-trap '[ -n "${PK_KEEP:-}" ] && cp -r "$W/log-A" "$W/log-B" "$PK_KEEP"/; rd_stop_all; cleanup' EXIT
+# at exit, also on failure or a signal: the client, both nodes (every process in their network
+# namespaces: holders, corosync, pacemaker, Keel hosts; their mount namespaces go with them), the
+# namespaces, $W. PK_KEEP=DIR keeps the nodes' logs there.
+cpid=
+trap '[ -z "$cpid" ] || kill "$cpid" 2>/dev/null; [ -z "${PK_KEEP:-}" ] || cp -r "$W/log-A" "$W/log-B" "$PK_KEEP"/
+    rd_stop_all; cleanup' EXIT
 
 rd_net; ok $? "a LAN bridge and node namespaces $NS_A and $NS_B"
 pk_node A 192.0.2.11 && pk_node B 192.0.2.12; ok $? "nodes A and B: corosync, pacemakerd and a Keel host each"
@@ -229,19 +242,19 @@ if on A xl info 2>/dev/null | grep -q "^logdirty_engine *: *none"; then
     skip "$WHAT" "no log-dirty engine on this kernel (xl remus refuses)"; done_tap; exit
 fi
 rd_guest_cfg
-wait_until 20 sh -c "'$W/on' A crm_mon -1 2>/dev/null | grep -q 'Online: \\[ A B \\]'"
+wait_until 20 sh -c "'$W/crm' A crm_mon -1 2>/dev/null | grep -q 'Online: \\[ A B \\]'"
 ok $? "the cluster forms: Pacemaker on A sees A and B online"
 [ $failed -eq 0 ] || { pk_diag; done_tap; exit; }
 
 # the fence device and the resource: c1 prefers A, stays where it runs
-on A cibadmin --create -o resources --xml-text "<primitive id='fence-ns' class='stonith' type='fence_keelns'>
+crm A cibadmin --create -o resources --xml-text "<primitive id='fence-ns' class='stonith' type='fence_keelns'>
   <instance_attributes id='fence-ns-ia'>
     <nvpair id='fence-ns-hl' name='pcmk_host_list' value='A B'/>
     <nvpair id='fence-ns-hc' name='pcmk_host_check' value='static-list'/>
   </instance_attributes>
   <operations><op id='fence-ns-mon' name='monitor' interval='60s'/></operations></primitive>"
 ok $? "cibadmin: the fence device fence-ns (stonith:fence_keelns)"
-on A cibadmin --create -o resources --xml-text "<primitive id='c1' class='ocf' provider='keel' type='remus'>
+crm A cibadmin --create -o resources --xml-text "<primitive id='c1' class='ocf' provider='keel' type='remus'>
   <instance_attributes id='c1-ia'>
     <nvpair id='c1-config' name='config' value='$W/c1.cfg'/>
     <nvpair id='c1-backup' name='backup' value='A B'/>
@@ -259,10 +272,10 @@ on A cibadmin --create -o resources --xml-text "<primitive id='c1' class='ocf' p
     <op id='c1-stop' name='stop' interval='0' timeout='60s'/>
     <op id='c1-monitor' name='monitor' interval='2s' timeout='20s'/>
   </operations></primitive>" &&
-    on A cibadmin --create -o constraints --xml-text \
+    crm A cibadmin --create -o constraints --xml-text \
         "<rsc_location id='c1-prefers-A' rsc='c1' node='A' score='50'/>"
 ok $? "cibadmin: the resource c1 (ocf:keel:remus) preferring A"
-wait_until 30 sh -c "'$W/on' B crm_mon -1 2>/dev/null | grep -q 'c1.*Started A'"
+wait_until 30 sh -c "'$W/crm' B crm_mon -1 2>/dev/null | grep -q 'c1.*Started A'"
 ok $? "Pacemaker starts c1 on A (crm_mon on B: c1 Started A)"
 wait_until 15 grep -q '^Remus: checkpoint 3:' "$W/run-A/ocf/c1.remus.log"
 ok $? "c1 runs on A protected to B: B acknowledges checkpoints"
@@ -278,27 +291,27 @@ sleep 0.5
 rd_kill A
 tk=$(mono)
 [ -z "$(ip netns pids "$NS_A")" ]; ok $? "node A killed: no process is left in its namespace (corosync, pacemaker, Keel host)"
-wait_until 30 sh -c "'$W/on' B crm_mon -1 2>/dev/null | grep -q 'OFFLINE: \\[ A \\]'"
+wait_until 30 sh -c "'$W/crm' B crm_mon -1 2>/dev/null | grep -q 'OFFLINE: \\[ A \\]'"
 ok $? "Pacemaker on B sees A offline"
-wait_until 30 sh -c "'$W/on' B crm_mon -1 2>/dev/null | grep -q 'c1.*Started B'"
+wait_until 30 sh -c "'$W/crm' B crm_mon -1 2>/dev/null | grep -q 'c1.*Started B'"
 ok $? "Pacemaker runs c1 on B (crm_mon on B: c1 Started B)"
 [ "$(where_runs B)" = "B " ]; ok $? "crm_resource --locate on B: c1 runs on B only ($(where_runs B))"
-on B stonith_admin --history A 2>&1 | grep -q "off of A successful"
-ok $? "A was fenced (stonith_admin --history: $(on B stonith_admin --history A 2>&1 | head -n 1))"
+crm B stonith_admin --history A 2>&1 | grep -q "off of A successful"
+ok $? "A was fenced (stonith_admin --history: $(crm B stonith_admin --history A 2>&1 | head -n 1))"
 # the order in B's log: A fenced, then c1 started on B
 lb="$W/log-B/pacemaker.log"
 f=$(grep -n "Peer A was terminated (off) by B.*: OK" "$lb" | head -n 1 | cut -d: -f1)
 st=$(grep -n "Result of start operation for c1 on B: ok" "$lb" | head -n 1 | cut -d: -f1)
 [ -n "$f" ] && [ -n "$st" ] && [ "$f" -lt "$st" ]
 ok $? "Pacemaker fenced A before it started c1 on B (log lines ${f:-none} < ${st:-none})"
-[ "$(on B crm_node -q 2>/dev/null)" = 1 ]; ok $? "B is quorate alone (two_node)"
+[ "$(crm B crm_node -q 2>/dev/null)" = 1 ]; ok $? "B is quorate alone (two_node)"
 [ "$(domains B)" = "c1 " ]; ok $? "the domain runs on B under its name ($(domains B))"
 wait_until 10 awk -v t="$tk" '$1 == "ack" && $4 > t {f = 1} END {exit !f}' "$W/client.log"
 ok $? "the guest answers on the LAN after A died (from B)"
 sleep 0.3
-touch "$W/stop"; wait "$cpid"
+touch "$W/stop"; wait "$cpid"; cpid=
 v=$(python3 "$W/verdict.py" "$W/client.log" "$tk")
 echo "$v" | grep -q " lost 0 "; ok $? "no acknowledged increment lost across the failover ($v)"
-on B crm_mon -1 2>/dev/null | grep -q 'c1.*Started B'; ok $? "crm_mon on B: c1 still Started B"
+crm B crm_mon -1 2>/dev/null | grep -q 'c1.*Started B'; ok $? "crm_mon on B: c1 still Started B"
 [ $failed -eq 0 ] || pk_diag
 done_tap
