@@ -60,7 +60,7 @@ int kd_xlconf_apply(kl_domain_config *dc, char *msg, size_t len)
         return -1;
     }
     if ((rc = kl_xl_conf_apply_cpumask(conf, dc, err, sizeof(err))) < 0) {
-        snprintf(msg, len, "%s (xl.conf %s)", err, kl_xl_conf_path(conf));
+        snprintf(msg, len, "%s", err);     /* names the masks and the file */
         return -1;
     }
     return 0;
