@@ -639,7 +639,7 @@ int kd_server_run(const struct kd_opts *o)
     int rc = -1;
 
     opts = *o;
-    snprintf(fr.pidfile, sizeof(fr.pidfile), "%s.front", o->pidfile);
+    snprintf(fr.pidfile, sizeof(fr.pidfile), "%s/keeld/front.pid", o->rundir);
     evthread_use_pthreads();
     if (!(base = event_base_new()))
         return -ENOMEM;

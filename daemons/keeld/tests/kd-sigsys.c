@@ -1,0 +1,44 @@
+/* kd-sigsys.c - a test-only preload for test-keeld-privsep.sh (never installed, never linked
+ * into keeld): in keeld's client-facing process (the one started with --front=...), SIGUSR2
+ * makes it call execve("/bin/sh"), as code an attacker got to run there would. keeld itself
+ * has no such trigger; the test shows that its seccomp filter kills the process for it and
+ * that the privileged part starts a new one. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void on_usr2(int sig)
+{
+    char *argv[] = { "/bin/sh", "-c", "id", NULL }, *envp[] = { NULL };
+
+    (void)sig;
+    syscall(SYS_execve, "/bin/sh", argv, envp);
+    _exit(99);                       /* not reached under the filter */
+}
+
+/* Only in the client-facing process: its command line has --front=. */
+__attribute__((constructor)) static void kd_sigsys_init(void)
+{
+    char cmd[4096];
+    struct sigaction sa;
+    ssize_t n;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return;
+    n = read(fd, cmd, sizeof(cmd) - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    cmd[n] = 0;
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmd + i) + 1)
+        if (!strncmp(cmd + i, "--front=", 8)) {
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_handler = on_usr2;
+            sigaction(SIGUSR2, &sa, NULL);
+            return;
+        }
+}
