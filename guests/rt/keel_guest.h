@@ -278,11 +278,12 @@ struct rt_nf_opts {
     uint32_t timeout_ms;                 /* for the backend to appear and connect; 0 = 30 s */
     uint32_t rx_bufs, tx_bufs;           /* pool sizes; 0 = the ring's 256 each */
     int no_split;                        /* one event channel even if split ones are offered */
+    int no_gso;                          /* no TCP segmentation offload either way */
 };
 struct rt_nf_info {
     uint32_t devid, backend_id, mtu;
     uint8_t mac[6];
-    int split, sg;
+    int split, sg, gso;                  /* gso: we may send TCPv4 GSO packets */
     uint32_t tx_port, rx_port;
     char backend[RT_XB_PATH_MAX];
 };
@@ -290,6 +291,7 @@ struct rt_nf_stats {
     uint64_t rx_packets, rx_bytes, rx_errors, rx_dropped;
     uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped, tx_full, bad_responses;
     uint64_t tx_notify, rx_notify, kicks;      /* notifications sent, events received */
+    uint64_t tx_gso;                           /* of tx_packets: sent for segmentation offload */
 };
 typedef void (*rt_nf_rx_fn)(void *ctx, const uint8_t *frame, size_t len, unsigned flags);
 struct rt_nf *rt_nf_open(uint32_t devid, const struct rt_nf_opts *opts, int *err); /* devid 0: first */
@@ -298,6 +300,12 @@ int rt_nf_rx(struct rt_nf *nf, rt_nf_rx_fn fn, void *ctx, int budget);   /* pack
 int rt_nf_recv(struct rt_nf *nf, void *buf, size_t size);                /* bytes, 0 none */
 uint8_t *rt_nf_tx_buf(struct rt_nf *nf);
 int rt_nf_tx_send(struct rt_nf *nf, uint8_t *buf, size_t len);
+/* TCPv4 segmentation offload (info.gso): a 64 KiB staging buffer, or NULL (not negotiated, or
+ * not enough free tx pages/slots for the largest packet); send len bytes of it (a TCPv4 frame
+ * whose TCP checksum field holds the pseudo-header sum) to be cut into mss-byte segments;
+ * len 0 gives it back. */
+uint8_t *rt_nf_gso_buf(struct rt_nf *nf);
+int rt_nf_gso_send(struct rt_nf *nf, uint8_t *buf, size_t len, uint16_t mss);
 int rt_nf_send(struct rt_nf *nf, const void *frame, size_t len);
 void rt_nf_wait(struct rt_nf *nf, uint64_t deadline, int want_tx);
 uint32_t rt_nf_announce(const struct rt_nf *nf);

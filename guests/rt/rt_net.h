@@ -36,6 +36,8 @@ int memcmp(const void *a, const void *b, size_t n);
 #define RT_TCP_HLEN 20
 #define RT_UDP_MAX_PAYLOAD (RT_NET_MTU - RT_IP_HLEN - RT_UDP_HLEN)   /* 1472 */
 #define RT_TCP_MSS (RT_NET_MTU - RT_IP_HLEN - RT_TCP_HLEN)           /* 1460 */
+#define RT_NET_GSO_FRAME_MAX 65535u                       /* a netif packet's 16-bit size */
+#define RT_NET_GSO_IP_MAX (RT_NET_GSO_FRAME_MAX - RT_ETH_HLEN)
 
 #define RT_ETHERTYPE_IP 0x0800
 #define RT_ETHERTYPE_ARP 0x0806
@@ -61,12 +63,20 @@ struct rt_net_ops {
     uint8_t *(*tx_get)(void *ctx);                     /* >= RT_NET_FRAME_MAX bytes, or NULL */
     int (*tx_put)(void *ctx, uint8_t *buf, size_t len); /* send and give back; len 0: unsent */
     void *ctx;
+    /* Optional TCP segmentation offload (netif GSO, TCPv4): gso_get gives a buffer of
+     * RT_NET_GSO_FRAME_MAX bytes, or NULL when the device does not take GSO frames now (not
+     * negotiated, or busy); gso_put sends len bytes of it as one TCPv4 frame whose TCP checksum
+     * is partial (the pseudo-header sum) and which the far end cuts into mss-byte segments
+     * (len 0: given back unsent). Both NULL: every segment is at most one MSS. */
+    uint8_t *(*gso_get)(void *ctx);
+    int (*gso_put)(void *ctx, uint8_t *buf, size_t len, uint16_t mss);
 };
 
 struct rt_net_stats {
     uint64_t rx_frames, rx_bytes, rx_bad, rx_csum, rx_other, rx_frag;
     uint64_t arp_rx, arp_replies, arp_requests, arp_garp;
     uint64_t icmp_echo, udp_rx, udp_tx, udp_noport, tcp_rx, tcp_tx, tcp_rst_sent, tcp_retx;
+    uint64_t tcp_tx_gso;                /* of tcp_tx: frames sent for segmentation offload */
     uint64_t tx_frames, tx_nobuf, tx_noarp;
 };
 
@@ -143,11 +153,18 @@ int rt_net_parse_ip(const char *s, uint32_t *ip, uint32_t *prefix);
 int rt_eth_send(struct rt_net *n, uint8_t *buf, const uint8_t dst[6], uint16_t type, size_t plen);
 void rt_arp_input(struct rt_net *n, const uint8_t *src_mac, const uint8_t *p, size_t len);
 
+/* The GSO counterpart of rt_eth_send: buf from ops.gso_get, plen up to RT_NET_GSO_IP_MAX. */
+int rt_eth_send_gso(struct rt_net *n, uint8_t *buf, const uint8_t dst[6], size_t plen, uint16_t mss);
+
 /* ---- IPv4 + ICMP (rt_net_ip.c) ---- */
 void rt_ip_input(struct rt_net *n, const uint8_t *src_mac, const uint8_t *p, size_t len, unsigned flags);
 /* Fill the IPv4 header at buf + RT_ETH_HLEN for plen payload bytes and send to dst via dmac. */
 int rt_ip_send(struct rt_net *n, uint8_t *buf, const uint8_t dmac[6], uint32_t dst, uint8_t proto,
                size_t plen);
+/* The same for a TCP frame of up to RT_NET_GSO_IP_MAX bytes in a gso_get buffer, sent for
+ * segmentation into mss-byte segments (its TCP checksum field holds the pseudo-header sum). */
+int rt_ip_send_gso(struct rt_net *n, uint8_t *buf, const uint8_t dmac[6], uint32_t dst,
+                   size_t plen, uint16_t mss);
 
 /* ---- UDP (rt_net_udp.c) ---- */
 int rt_udp_bind(struct rt_net *n, uint16_t port, rt_udp_fn fn, void *arg);   /* 0, -ENOSPC(28) */
@@ -187,7 +204,7 @@ struct rt_tcp {
     /* receive side: rcv_buf holds in-order bytes the application has not read */
     uint8_t *rcv_buf;
     uint32_t rcv_size, rcv_head, rcv_len;
-    uint32_t irs, rcv_nxt;
+    uint32_t irs, rcv_nxt, rcv_adv;     /* rcv_adv: the right edge of the window last sent */
     int fin_rcvd;
     /* timers */
     uint64_t rto, rtx_at, tw_at, ack_at;

@@ -40,6 +40,24 @@ int rt_eth_send(struct rt_net *n, uint8_t *buf, const uint8_t dst[6], uint16_t t
     return rc;
 }
 
+int rt_eth_send_gso(struct rt_net *n, uint8_t *buf, const uint8_t dst[6], size_t plen, uint16_t mss)
+{
+    int rc;
+
+    if (!n->ops.gso_put || plen > RT_NET_GSO_IP_MAX || !mss) {
+        if (n->ops.gso_put)
+            n->ops.gso_put(n->ops.ctx, buf, 0, 0);
+        return -RT_NET_EMSGSIZE;
+    }
+    memcpy(buf, dst, 6);
+    memcpy(buf + 6, n->mac, 6);
+    rt_put16(buf + 12, RT_ETHERTYPE_IP);
+    rc = n->ops.gso_put(n->ops.ctx, buf, RT_ETH_HLEN + plen, mss);
+    if (rc == 0)
+        n->st.tx_frames++;
+    return rc;
+}
+
 static uint8_t *tx_buf(struct rt_net *n)
 {
     uint8_t *b = n->ops.tx_get(n->ops.ctx);

@@ -38,15 +38,8 @@ uint32_t rt_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
     return (uint32_t)s;
 }
 
-int rt_ip_send(struct rt_net *n, uint8_t *buf, const uint8_t dmac[6], uint32_t dst, uint8_t proto,
-               size_t plen)
+static void ip_header(struct rt_net *n, uint8_t *h, uint32_t dst, uint8_t proto, size_t plen)
 {
-    uint8_t *h = buf + RT_ETH_HLEN;
-
-    if (plen > RT_NET_MTU - RT_IP_HLEN) {
-        n->ops.tx_put(n->ops.ctx, buf, 0);     /* give the buffer back unsent */
-        return -RT_NET_EMSGSIZE;
-    }
     h[0] = 0x45;
     h[1] = 0;
     rt_put16(h + 2, (uint16_t)(RT_IP_HLEN + plen));
@@ -58,7 +51,26 @@ int rt_ip_send(struct rt_net *n, uint8_t *buf, const uint8_t dmac[6], uint32_t d
     rt_put32(h + 12, n->ip);
     rt_put32(h + 16, dst);
     rt_put16(h + 10, rt_csum_fold(rt_csum_add(0, h, RT_IP_HLEN)));
+}
+
+int rt_ip_send(struct rt_net *n, uint8_t *buf, const uint8_t dmac[6], uint32_t dst, uint8_t proto,
+               size_t plen)
+{
+    if (plen > RT_NET_MTU - RT_IP_HLEN) {
+        n->ops.tx_put(n->ops.ctx, buf, 0);     /* give the buffer back unsent */
+        return -RT_NET_EMSGSIZE;
+    }
+    ip_header(n, buf + RT_ETH_HLEN, dst, proto, plen);
     return rt_eth_send(n, buf, dmac, RT_ETHERTYPE_IP, RT_IP_HLEN + plen);
+}
+
+int rt_ip_send_gso(struct rt_net *n, uint8_t *buf, const uint8_t dmac[6], uint32_t dst,
+                   size_t plen, uint16_t mss)
+{
+    if (plen > RT_NET_GSO_IP_MAX - RT_IP_HLEN)
+        return rt_eth_send_gso(n, buf, dmac, RT_NET_GSO_IP_MAX + 1, mss);   /* refused, given back */
+    ip_header(n, buf + RT_ETH_HLEN, dst, RT_IPPROTO_TCP, plen);
+    return rt_eth_send_gso(n, buf, dmac, RT_IP_HLEN + plen, mss);
 }
 
 static void icmp_input(struct rt_net *n, const uint8_t *src_mac, uint32_t src, const uint8_t *p,

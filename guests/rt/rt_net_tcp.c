@@ -127,20 +127,17 @@ static void ring_out(const struct rt_tcp *t, uint8_t *dst, uint32_t off, uint32_
         rt_net_copy(dst + first, t->snd_buf, len - first);
 }
 
-static int send_seg(struct rt_tcp *t, uint32_t seq, uint8_t flags, uint32_t off, uint32_t len)
+/* Write the TCP header and len bytes of data (from offset off of the send ring) at h; the
+ * checksum complete, or (partial) only the pseudo-header sum, for segmentation offload. */
+static uint32_t build_seg(struct rt_tcp *t, uint8_t *h, uint32_t seq, uint8_t flags, uint32_t off,
+                          uint32_t len, int partial)
 {
     struct rt_net *n = t->n;
-    uint8_t *b = n->ops.tx_get(n->ops.ctx), *h;
     /* a SYN carries MSS, and window scale when we offer it (active open) or the peer did */
     int ws = (flags & F_SYN) && (!(flags & F_ACK) ? wanted_shift(t) > 0 : t->ws_ok);
     uint32_t hlen = flags & F_SYN ? RT_TCP_HLEN + 4 + (ws ? 4u : 0u) : RT_TCP_HLEN;
-    int rc;
+    uint32_t sum, wf;
 
-    if (!b) {
-        n->st.tx_nobuf++;
-        return -RT_NET_EAGAIN;
-    }
-    h = b + RT_ETH_HLEN + RT_IP_HLEN;
     rt_put16(h, t->lport);
     rt_put16(h + 2, t->rport);
     rt_put32(h + 4, seq);
@@ -148,7 +145,10 @@ static int send_seg(struct rt_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
     h[12] = (uint8_t)(hlen / 4 << 4);
     h[13] = flags;
     /* the window of a SYN is never scaled */
-    rt_put16(h + 14, (uint16_t)(flags & F_SYN ? min32(rcv_window(t), 65535) : rcv_window(t) >> t->rcv_shift));
+    wf = flags & F_SYN ? min32(rcv_window(t), 65535) : rcv_window(t) >> t->rcv_shift;
+    rt_put16(h + 14, (uint16_t)wf);
+    if (flags & F_ACK)
+        t->rcv_adv = t->rcv_nxt + (flags & F_SYN ? wf : wf << t->rcv_shift);
     rt_put32(h + 16, 0);                       /* checksum, urgent pointer */
     if (flags & F_SYN) {
         h[20] = 2;
@@ -163,18 +163,71 @@ static int send_seg(struct rt_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
     }
     if (len)
         ring_out(t, h + hlen, off, len);
-    rt_put16(h + 16, rt_csum_fold(rt_csum_add(rt_csum_pseudo(n->ip, t->rip, RT_IPPROTO_TCP,
-                                                             (uint16_t)(hlen + len)),
-                                              h, hlen + len)));
+    sum = rt_csum_pseudo(n->ip, t->rip, RT_IPPROTO_TCP, (uint16_t)(hlen + len));
+    rt_put16(h + 16, partial ? (uint16_t)~rt_csum_fold(sum) : rt_csum_fold(rt_csum_add(sum, h, hlen + len)));
+    return hlen;
+}
+
+static void sent_seg(struct rt_tcp *t, uint8_t flags)
+{
+    t->n->st.tcp_tx++;
+    if (flags & F_ACK) {
+        t->ack_owed = 0;
+        t->ack_at = 0;
+    }
+}
+
+static int send_seg(struct rt_tcp *t, uint32_t seq, uint8_t flags, uint32_t off, uint32_t len)
+{
+    struct rt_net *n = t->n;
+    uint8_t *b = n->ops.tx_get(n->ops.ctx);
+    uint32_t hlen;
+    int rc;
+
+    if (!b) {
+        n->st.tx_nobuf++;
+        return -RT_NET_EAGAIN;
+    }
+    hlen = build_seg(t, b + RT_ETH_HLEN + RT_IP_HLEN, seq, flags, off, len, 0);
     rc = rt_ip_send(n, b, t->rmac, t->rip, RT_IPPROTO_TCP, hlen + len);
+    if (rc == 0)
+        sent_seg(t, flags);
+    return rc;
+}
+
+/* One data segment of up to the offload size in a gso_get buffer b (taken by the caller). */
+static int send_gso(struct rt_tcp *t, uint8_t *b, uint32_t seq, uint8_t flags, uint32_t off,
+                    uint32_t len)
+{
+    struct rt_net *n = t->n;
+    uint32_t hlen = build_seg(t, b + RT_ETH_HLEN + RT_IP_HLEN, seq, flags, off, len, 1);
+    int rc = rt_ip_send_gso(n, b, t->rmac, t->rip, hlen + len, t->mss);
+
     if (rc == 0) {
-        n->st.tcp_tx++;
-        if (flags & F_ACK) {
-            t->ack_owed = 0;
-            t->ack_at = 0;
-        }
+        sent_seg(t, flags);
+        n->st.tcp_tx_gso++;
     }
     return rc;
+}
+
+/* The most data one offloaded segment carries: whole MSS-sized pieces within an IPv4 packet. */
+static uint32_t gso_cap(const struct rt_tcp *t)
+{
+    return (RT_NET_GSO_IP_MAX - RT_IP_HLEN - RT_TCP_HLEN) / t->mss * t->mss;
+}
+
+/* Send [snd_nxt, snd_nxt + avail): one offloaded segment when the device takes one and more
+ * than an MSS is to go, else one MSS. The bytes sent, or a negative errno. */
+static int send_data(struct rt_tcp *t, uint32_t avail, uint32_t data_end)
+{
+    struct rt_net *n = t->n;
+    uint8_t *big = avail > t->mss && n->ops.gso_get ? n->ops.gso_get(n->ops.ctx) : NULL;
+    uint32_t len = min32(avail, big ? gso_cap(t) : t->mss);
+    uint8_t flags = F_ACK | (t->snd_nxt + len == data_end ? F_PSH : 0);
+    int rc = big ? send_gso(t, big, t->snd_nxt, flags, t->snd_nxt - t->snd_una, len)
+                 : send_seg(t, t->snd_nxt, flags, t->snd_nxt - t->snd_una, len);
+
+    return rc < 0 ? rc : (int)len;
 }
 
 static void arm_rtx(struct rt_tcp *t)
@@ -209,11 +262,16 @@ void rt_tcp_output(struct rt_tcp *t)
 
     if (can_send_data(t->state)) {
         while (SEQ_LT(t->snd_nxt, data_end) && SEQ_LT(t->snd_nxt, win_end)) {
-            uint32_t len = min32(min32(data_end - t->snd_nxt, win_end - t->snd_nxt), t->mss);
-            if (send_seg(t, t->snd_nxt, F_ACK | (t->snd_nxt + len == data_end ? F_PSH : 0),
-                         t->snd_nxt - t->snd_una, len) < 0)
+            int len;
+            /* with segmentation offload, a tail shorter than the MSS waits while data is in
+             * flight (Nagle, RFC 896): a stream of writes then goes out in whole segments */
+            if (t->n->ops.gso_get && data_end - t->snd_nxt < t->mss && t->snd_nxt != t->snd_una &&
+                !t->fin_queued)
                 break;
-            t->snd_nxt += len;
+            len = send_data(t, min32(data_end - t->snd_nxt, win_end - t->snd_nxt), data_end);
+            if (len < 0)
+                break;
+            t->snd_nxt += (uint32_t)len;
             if (SEQ_GT(t->snd_nxt, t->snd_max)) {
                 t->tx_bytes += t->snd_nxt - t->snd_max;   /* new data, not resent */
                 t->snd_max = t->snd_nxt;
@@ -307,7 +365,7 @@ int rt_tcp_send(struct rt_tcp *t, const void *data, size_t len)
 
 int rt_tcp_recv(struct rt_tcp *t, void *buf, size_t len)
 {
-    uint32_t take = (uint32_t)(len < t->rcv_len ? len : t->rcv_len), before = rcv_window(t);
+    uint32_t take = (uint32_t)(len < t->rcv_len ? len : t->rcv_len);
     uint32_t first = min32(take, t->rcv_size - t->rcv_head);
 
     if (buf) {
@@ -317,8 +375,10 @@ int rt_tcp_recv(struct rt_tcp *t, void *buf, size_t len)
     }
     t->rcv_head = (t->rcv_head + take) % t->rcv_size;
     t->rcv_len -= take;
-    /* the window opened from under a segment to half the buffer or more: tell the peer */
-    if (take && before < 2u * t->mss && rcv_window(t) >= min32(t->rcv_size / 2, 32768) &&
+    /* the window's right edge moved by half the buffer or 64 KiB (the most a segment carries)
+     * past what we last advertised: tell the peer, which may be waiting for it (RFC 1122's
+     * receiver-side silly window avoidance, in whole offloaded segments) */
+    if (take && (int32_t)(t->rcv_nxt + rcv_window(t) - t->rcv_adv) >= (int32_t)min32(t->rcv_size / 2, 65536) &&
         (t->state == RT_TCP_ESTABLISHED || t->state == RT_TCP_FIN_WAIT_1 ||
          t->state == RT_TCP_FIN_WAIT_2))
         send_seg(t, t->snd_nxt, F_ACK, 0, 0);
@@ -568,7 +628,7 @@ static void data_input(struct rt_tcp *t, struct seg *s)
         if (take < s->dlen)
             fin = 0;                            /* cut: the FIN comes again later */
         if (take) {
-            t->ack_owed++;
+            t->ack_owed += take > RT_TCP_MSS ? 2 : 1;   /* an offloaded segment: ACK at once */
             if (!t->ack_at)
                 t->ack_at = t->n->now + RT_TCP_ACK_DELAY_NS;
         }

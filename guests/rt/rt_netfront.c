@@ -7,7 +7,12 @@
  * request-rx-copy=1, feature-rx-notify=1, feature-sg=1, feature-no-csum-offload=1 (full
  * checksums on rx), feature-persistent=1 (the pools below stay granted: the backend may keep
  * them mapped until it disconnects), and go Connected (4) directly, then wait for the backend's Connected.
- * Not negotiated: GSO either way, multi-queue, the control ring, multicast control.
+ * With sg (and unless opts.no_gso), TCPv4 segmentation offload both ways: we write
+ * feature-gso-tcpv4=1 and feature-no-csum-offload=0 (the backend may hand us packets of up to
+ * 64 KiB with a GSO extra slot and partial checksums, flagged CSUM_BLANK), and when the backend
+ * offers feature-gso-tcpv4, rt_nf_gso_buf/rt_nf_gso_send send such packets: first slot
+ * CSUM_BLANK|DATA_VALIDATED|EXTRA_INFO, then the GSO extra slot (segment size), then the data.
+ * Not negotiated: multi-queue, the control ring, multicast control.
  * Buffers: a fixed pool of rx pages, each granted writable once, reposted with the same grant
  * after its data was taken (the backend copies into them, and may cache mappings); a fixed pool
  * of tx pages granted read-only once, one page per fragment, freed by the tx response whose id
@@ -36,7 +41,7 @@
 #define E_TIMEDOUT 110
 
 #define NF_RING_SLOTS 256u
-#define NF_ASM_BYTES 65536u
+#define NF_ASM_BYTES 69632u                    /* 17 pages: a GSO packet with its headers */
 #define NF_MAX_CHAIN 64u                       /* rx slots per packet before we call it broken */
 #define NF_TX_MAX_FRAGS (KEEL_NETIF_NR_SLOTS_MIN - 1)
 
@@ -67,6 +72,8 @@ struct rt_nf {
     uint8_t tx_owner[NF_RING_SLOTS];
     uint16_t tx_free[NF_RING_SLOTS];
     uint32_t ntx, ntx_free, tx_inflight;
+    uint8_t *gso_buf;                          /* staging for one GSO packet */
+    int gso_taken, rx_gso;                     /* rx_gso: we take GSO packets and partial sums */
     struct rt_nf_stats st;
 };
 
@@ -236,19 +243,88 @@ static void tx_push(struct rt_nf *nf)
     }
 }
 
+/* Ring slots free for requests (a GSO extra slot holds one without a page). */
+static uint32_t tx_ring_free(const struct rt_nf *nf)
+{
+    return nf->tx.size - (uint32_t)(nf->tx.req_prod_pvt - nf->tx.rsp_cons);
+}
+
 int rt_nf_tx_send(struct rt_nf *nf, uint8_t *buf, size_t len)
 {
     int id = tx_id_of(nf, buf);
 
     if (id < 0)
         return id;
-    if (!len || len > KEEL_PAGE_SIZE || nf->state != ST_CONNECTED) {
+    if (!len || len > KEEL_PAGE_SIZE || nf->state != ST_CONNECTED || !tx_ring_free(nf)) {
         nf->tx_owner[id] = 0;                  /* given back unsent */
         nf->tx_free[nf->ntx_free++] = (uint16_t)id;
-        return !len ? 0 : len > KEEL_PAGE_SIZE ? -E_MSGSIZE : -E_NODEV;
+        if (len && len <= KEEL_PAGE_SIZE && nf->state == ST_CONNECTED)
+            nf->st.tx_full++;
+        return !len ? 0 : len > KEEL_PAGE_SIZE ? -E_MSGSIZE
+               : nf->state != ST_CONNECTED ? -E_NODEV : -E_AGAIN;
     }
     tx_put_req(nf, (uint16_t)id, (uint16_t)len, 0);
     nf->st.tx_packets++;
+    nf->st.tx_bytes += len;
+    tx_push(nf);
+    return 0;
+}
+
+#define NF_GSO_FRAGS ((KEEL_NETIF_MAX_TX_SIZE + KEEL_PAGE_SIZE - 1) / KEEL_PAGE_SIZE)
+
+uint8_t *rt_nf_gso_buf(struct rt_nf *nf)
+{
+    if (nf->state != ST_CONNECTED || !nf->info.gso || nf->gso_taken)
+        return NULL;
+    if (nf->ntx_free < NF_GSO_FRAGS || tx_ring_free(nf) < NF_GSO_FRAGS + 1)
+        take_tx_responses(nf);
+    if (nf->ntx_free < NF_GSO_FRAGS || tx_ring_free(nf) < NF_GSO_FRAGS + 1) {
+        nf->st.tx_full++;
+        return NULL;
+    }
+    nf->gso_taken = 1;
+    return nf->gso_buf;
+}
+
+int rt_nf_gso_send(struct rt_nf *nf, uint8_t *buf, size_t len, uint16_t mss)
+{
+    uint32_t frags = (uint32_t)((len + KEEL_PAGE_SIZE - 1) / KEEL_PAGE_SIZE);
+    uint16_t ids[NF_GSO_FRAGS];
+    struct keel_netif_extra_info x;
+
+    if (!buf || buf != nf->gso_buf || !nf->gso_taken)
+        return -E_INVAL;
+    nf->gso_taken = 0;
+    if (!len)
+        return 0;                              /* given back unsent */
+    if (len > KEEL_NETIF_MAX_TX_SIZE || !mss)
+        return -E_MSGSIZE;
+    if (nf->state != ST_CONNECTED)
+        return -E_NODEV;
+    if (nf->ntx_free < frags || tx_ring_free(nf) < frags + 1)
+        return -E_AGAIN;                       /* cannot happen after rt_nf_gso_buf */
+    for (uint32_t i = 0; i < frags; i++) {
+        size_t off = (size_t)i * KEEL_PAGE_SIZE, n = len - off < KEEL_PAGE_SIZE ? len - off : KEEL_PAGE_SIZE;
+        ids[i] = nf->tx_free[--nf->ntx_free];
+        memcpy(nf->txb[ids[i]].page, buf + off, n);
+    }
+    memset(&x, 0, sizeof(x));
+    x.type = KEEL_NETIF_EXTRA_TYPE_GSO;
+    x.u.gso.size = mss;
+    x.u.gso.type = KEEL_NETIF_GSO_TYPE_TCPV4;
+    for (uint32_t i = 0; i < frags; i++) {
+        size_t off = (size_t)i * KEEL_PAGE_SIZE, n = len - off < KEEL_PAGE_SIZE ? len - off : KEEL_PAGE_SIZE;
+        uint16_t fl = i + 1 < frags ? KEEL_NETTXF_MORE_DATA : 0;
+        if (i == 0)
+            fl |= KEEL_NETTXF_CSUM_BLANK | KEEL_NETTXF_DATA_VALIDATED | KEEL_NETTXF_EXTRA_INFO;
+        tx_put_req(nf, ids[i], (uint16_t)(i == 0 ? len : n), fl);
+        if (i == 0) {                          /* the extra slot right after the first */
+            memcpy(keel_netif_tx_front_req_slot(&nf->tx, nf->tx.req_prod_pvt), &x, sizeof(x));
+            nf->tx.req_prod_pvt++;
+        }
+    }
+    nf->st.tx_packets++;
+    nf->st.tx_gso++;
     nf->st.tx_bytes += len;
     tx_push(nf);
     return 0;
@@ -263,9 +339,9 @@ int rt_nf_send(struct rt_nf *nf, const void *frame, size_t len)
         return -E_NODEV;
     if (!len || len > KEEL_NETIF_MAX_TX_SIZE || (frags > 1 && !nf->info.sg))
         return -E_MSGSIZE;
-    if (nf->ntx_free < frags)
+    if (nf->ntx_free < frags || tx_ring_free(nf) < frags)
         take_tx_responses(nf);
-    if (nf->ntx_free < frags) {
+    if (nf->ntx_free < frags || tx_ring_free(nf) < frags) {
         nf->st.tx_full++;
         return -E_AGAIN;
     }
@@ -552,7 +628,8 @@ static int setup_rings(struct rt_nf *nf, const struct rt_nf_opts *o)
     int ref, rc;
 
     if (!(nf->tx_area = rt_page_alloc(1)) || !(nf->rx_area = rt_page_alloc(1)) ||
-        !(nf->asm_buf = rt_page_alloc(NF_ASM_BYTES / KEEL_PAGE_SIZE)))
+        !(nf->asm_buf = rt_page_alloc(NF_ASM_BYTES / KEEL_PAGE_SIZE)) ||
+        (nf->info.gso && !(nf->gso_buf = rt_page_alloc(NF_GSO_FRAGS))))
         return -E_NOMEM;
     keel_netif_tx_front_init(&nf->tx, nf->tx_area, KEEL_PAGE_SIZE);
     keel_netif_rx_front_init(&nf->rx, nf->rx_area, KEEL_PAGE_SIZE);
@@ -610,7 +687,9 @@ static int publish(struct rt_nf *nf)
     if (rc == 0)
         rc = rt_xb_write(x, "feature-sg", nf->info.sg ? "1" : "0");
     if (rc == 0)
-        rc = rt_xb_write(x, "feature-no-csum-offload", "1");
+        rc = rt_xb_write(x, "feature-gso-tcpv4", nf->rx_gso ? "1" : "0");
+    if (rc == 0)
+        rc = rt_xb_write(x, "feature-no-csum-offload", nf->rx_gso ? "0" : "1");
     /* our buffer pools are granted once and reused: a backend may keep them mapped until it
      * disconnects (Keel's feature-persistent for vifs; revoke_all retries while it maps one) */
     if (rc == 0)
@@ -637,6 +716,8 @@ static int read_features(struct rt_nf *nf, const struct rt_nf_opts *o)
     }
     nf->info.split = !o->no_split && rt_xb_read_u64_or(x, RT_XB_BACKEND, "feature-split-event-channels", 0) == 1;
     nf->info.sg = rt_xb_read_u64_or(x, RT_XB_BACKEND, "feature-sg", 0) == 1;
+    nf->rx_gso = nf->info.sg && !o->no_gso;
+    nf->info.gso = nf->rx_gso && rt_xb_read_u64_or(x, RT_XB_BACKEND, "feature-gso-tcpv4", 0) == 1;
     nf->info.mtu = (uint32_t)rt_xb_read_u64_or(x, RT_XB_FRONTEND, "mtu", 1500);
     return 0;
 }

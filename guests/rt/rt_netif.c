@@ -16,6 +16,16 @@ static int nif_tx_put(void *ctx, uint8_t *buf, size_t len)
     return rt_nf_tx_send(((struct rt_nif *)ctx)->nf, buf, len);
 }
 
+static uint8_t *nif_gso_get(void *ctx)
+{
+    return rt_nf_gso_buf(((struct rt_nif *)ctx)->nf);
+}
+
+static int nif_gso_put(void *ctx, uint8_t *buf, size_t len, uint16_t mss)
+{
+    return rt_nf_gso_send(((struct rt_nif *)ctx)->nf, buf, len, mss);
+}
+
 static void nif_rx(void *ctx, const uint8_t *frame, size_t len, unsigned flags)
 {
     struct rt_nif *s = ctx;
@@ -56,7 +66,7 @@ static void pick_address(struct rt_nif *s, uint32_t *ip, uint32_t *mask, uint32_
 
 int rt_nif_open(struct rt_nif *s, uint32_t devid, const struct rt_nf_opts *opts)
 {
-    struct rt_net_ops ops = { nif_tx_get, nif_tx_put, s };
+    struct rt_net_ops ops = { nif_tx_get, nif_tx_put, s, nif_gso_get, nif_gso_put };
     uint32_t ip, mask, gw, prefix = 0;
     char a[16], g[16];
     int err = 0;
