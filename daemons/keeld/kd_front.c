@@ -150,6 +150,8 @@ static void got_reply(struct evbuffer *in, const struct kd_wire_hdr *h)
         return;
     }
     evbuffer_remove_buffer(in, bufferevent_get_output(c->bev), h->len);
+    if (!c->is_tcp)                  /* a plain socket: written now, not on the next turn */
+        evbuffer_write(bufferevent_get_output(c->bev), bufferevent_getfd(c->bev));
 }
 
 /* An event: to every connection subscribed to its topic, and to the one it names. */
@@ -338,7 +340,22 @@ static void handle_message(struct conn *c, const char *line, size_t len)
     kd_batch_free(&b);
 }
 
+/* Write the requests the channel holds now, not on the loop's next turn (see kd_server.c). */
+static void chan_flush(void)
+{
+    if (evbuffer_get_length(bufferevent_get_output(chan)))
+        evbuffer_write(bufferevent_get_output(chan), KD_FD_CHAN);
+}
+
+static void read_cb_lines(struct bufferevent *bev, void *arg);
+
 static void read_cb(struct bufferevent *bev, void *arg)
+{
+    read_cb_lines(bev, arg);
+    chan_flush();
+}
+
+static void read_cb_lines(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);

@@ -268,6 +268,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Write what the channel holds now instead of on the loop's next turn (a round trip through
+ * epoll less per message each way); what the socket does not take waits for the loop. */
+static void chan_flush(void)
+{
+    if (fr.chan && evbuffer_get_length(bufferevent_get_output(fr.chan)))
+        evbuffer_write(bufferevent_get_output(fr.chan), bufferevent_getfd(fr.chan));
+}
+
 /* On the loop: deliver finished replies and events to the client-facing process. */
 static void done_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -283,6 +291,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
         send_frame(j->topic ? KD_W_EVENT : KD_W_REPLY, j->conn_id, j->topic, j->text);
         free(j);
     }
+    chan_flush();
 }
 
 /* ---- quick methods on the loop ----
@@ -417,6 +426,7 @@ static void chan_read(struct bufferevent *bev, void *arg)
         }
         evbuffer_drain(in, h.len);
     }
+    chan_flush();
 }
 
 static void chan_event(struct bufferevent *bev, short what, void *arg)
