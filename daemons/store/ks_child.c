@@ -184,15 +184,18 @@ static void ks_child_exc_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Readable channel outside a call: the privileged part closed it. */
+/* Readable channel outside a call: the privileged part closed it (it never speaks first). */
 static void ks_child_chan_cb(evutil_socket_t fd, short what, void *arg)
 {
     char b;
+    ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
 
     (void)what;
     (void)arg;
-    if (recv(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK) == 0)
+    if (n == 0)
         ks_child_orphan("closed");
+    if (n > 0)
+        ks_child_orphan("a message nobody asked for");
 }
 
 static void ks_child_stop_cb(evutil_socket_t sig, short what, void *arg)
