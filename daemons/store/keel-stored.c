@@ -396,7 +396,7 @@ static int ks_child_main(struct ks_opts *o)
     cc.parent = (pid_t)ppid;
     cc.exc_fd = exc ? KS_PRIV_FD_EXC : -1;
     cc.jail = o->cfg.statedir ? o->cfg.statedir : o->dir;
-    cc.cfg.peer_uid = geteuid() == 0 ? 0 : -1;   /* peers: root (our user before the drop) */
+    cc.cfg.peer_uid = (long)geteuid();  /* dom0 peers: root, or our user before the drop */
     /* leak checking at exit would need ptrace, outside the filter: leave without it */
     _exit(ks_child_run(&cc) < 0 ? 1 : 0);
 }
