@@ -16,6 +16,7 @@
  *            stream (byte i = i*7 + (i>>8)) written 64 KiB at a time, FIN at the end; its
  *            result line also has retx=R (retransmissions) and gso=G (segments sent for
  *            segmentation offload)
+ *   (tcp modes: bufkb=K, the TCP send and receive buffers, KiB each, default 512)
  *   tcpsink  port=P (default 5001) streams=N (default 1): accepts, counts, checks the pattern
  *            (verify=0 to skip), reports at FIN
  * Address: ip=A.B.C.D/len (or the backend's ip key), gw=. Powers off when done. */
@@ -235,13 +236,15 @@ static struct rt_tcp tcb;
 static int tcp_setup(void)
 {
     /* 512 KiB each way (window scaling; 256 KiB gave 231 Mbit/s, 512 KiB 558, 1 MiB 372) */
-    void *snd = rt_page_alloc(128), *rcv = rt_page_alloc(128);
+    uint64_t kb = rt_arg_u64("bufkb", 512);
+    uint32_t pages = (uint32_t)(kb < 16 ? 4 : kb > 65536 ? 16384 : kb / 4);
+    void *snd = rt_page_alloc(pages), *rcv = rt_page_alloc(pages);
 
     if (!snd || !rcv) {
         rt_printf("nettraffic: FAIL no memory for TCP buffers\n");
         return -1;
     }
-    rt_tcp_init(&tcb, &nif.net, snd, 128 * 4096, rcv, 128 * 4096);
+    rt_tcp_init(&tcb, &nif.net, snd, pages * 4096, rcv, pages * 4096);
     pat_init();
     return 0;
 }
