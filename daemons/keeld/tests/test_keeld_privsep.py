@@ -3,7 +3,9 @@ client-facing one runs without root, without capabilities, with no_new_privs, un
 and in its own mount and network namespaces (read from /proc); the privileged part is root.
 Then the client-facing process makes a system call its filter forbids (execve, on SIGUSR2 from
 the test-only preload): it dies of SIGSYS, the privileged part says so in its log and starts a
-new, equally confined one, which serves a new client; a domain created before runs on. TAP."""
+new, equally confined one, which serves a new client; a domain created before runs on. Then
+it sends a malformed request frame (SIGUSR1, the same preload): the privileged part refuses it,
+kills the sender and starts another. TAP."""
 import os
 import signal
 import sys
@@ -107,9 +109,23 @@ def main():
     info = c2.call("domain.info", domain="ps1")
     ok(info["domid"] == domid and info["state"] in ("running", "blocked"),
        "a new client is served, and the domain created before runs on")
-    c2.call("domain.destroy", domain="ps1")
-    ok("ps1" not in [d["name"] for d in c2.call("domain.list")], "and can be destroyed")
     c2.close()
+
+    os.kill(new, signal.SIGUSR1)             # the preload writes a malformed request frame
+    ok(wait_for(lambda: f"client-facing process {new}: a malformed request" in log() and
+                f"client-facing process {new} sent a malformed request: killing it" in log())
+       is not None, "a malformed frame from the client-facing process: keeld refuses it and "
+       "kills the sender")
+    third = wait_for(lambda: os.path.exists(os.path.join(KD, "front.pid")) and
+                     pid_of("front.pid") not in (front, new) and pid_of("front.pid"))
+    ok(third is not None and not os.path.exists(f"/proc/{new}"),
+       f"and starts another ({third})")
+    c3 = keelrpc.Client.unix(SOCK)
+    c3.call("domain.destroy", domain="ps1")
+    ok("ps1" not in [d["name"] for d in c3.call("domain.list")], "which serves: the domain is "
+       "destroyed")
+    c3.close()
+    new = third
 
     os.kill(keeld, signal.SIGTERM)
     ok(wait_for(lambda: not os.path.exists(f"/proc/{keeld}")) is not None and
