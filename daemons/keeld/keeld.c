@@ -226,7 +226,8 @@ int main(int argc, char **argv)
     o.rundir = krundir(NULL);
     if (parse(argc, argv, &o, &fg, &xlconf) < 0)
         return 2;
-    if (kd_xlconf_load(xlconf) < 0)                 /* xl.conf: the settings xl applies too */
+    /* xl.conf: the settings xl applies too (the privileged part's; the front reads none) */
+    if (!front_first && kd_xlconf_load(xlconf) < 0)
         return 2;
     atexit(kd_xlconf_free);
     kd_rundir = o.rundir;
