@@ -300,10 +300,10 @@ int rt_nf_rx(struct rt_nf *nf, rt_nf_rx_fn fn, void *ctx, int budget);   /* pack
 int rt_nf_recv(struct rt_nf *nf, void *buf, size_t size);                /* bytes, 0 none */
 uint8_t *rt_nf_tx_buf(struct rt_nf *nf);
 int rt_nf_tx_send(struct rt_nf *nf, uint8_t *buf, size_t len);
-/* TCPv4 segmentation offload (info.gso): a 64 KiB staging buffer, or NULL (not negotiated, or
- * not enough free tx pages/slots for the largest packet); send len bytes of it (a TCPv4 frame
- * whose TCP checksum field holds the pseudo-header sum) to be cut into mss-byte segments;
- * len 0 gives it back. */
+/* TCPv4 segmentation offload (info.gso): one of 8 GSO buffers of 64 KiB (granted pages, sent
+ * without a copy; busy until the backend answered), or NULL (not negotiated, all busy, or the
+ * ring too full for the largest packet); send len bytes of it (a TCPv4 frame whose TCP checksum
+ * field holds the pseudo-header sum) to be cut into mss-byte segments; len 0 gives it back. */
 uint8_t *rt_nf_gso_buf(struct rt_nf *nf);
 int rt_nf_gso_send(struct rt_nf *nf, uint8_t *buf, size_t len, uint16_t mss);
 int rt_nf_send(struct rt_nf *nf, const void *frame, size_t len);

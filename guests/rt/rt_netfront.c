@@ -44,6 +44,9 @@
 #define NF_ASM_BYTES 69632u                    /* 17 pages: a GSO packet with its headers */
 #define NF_MAX_CHAIN 64u                       /* rx slots per packet before we call it broken */
 #define NF_TX_MAX_FRAGS (KEEL_NETIF_NR_SLOTS_MIN - 1)
+#define NF_GSO_FRAGS ((KEEL_NETIF_MAX_TX_SIZE + KEEL_PAGE_SIZE - 1) / KEEL_PAGE_SIZE)
+#define NF_GSO_BUFS 8u                         /* GSO packets in flight at once */
+#define NF_TX_IDS (NF_RING_SLOTS + NF_GSO_BUFS * NF_GSO_FRAGS)
 
 enum { ST_CONNECTED = 1, ST_FE_CLOSED, ST_CLOSED };
 
@@ -67,13 +70,18 @@ struct rt_nf {
     uint16_t rx_slot_buf[NF_RING_SLOTS], rx_free[NF_RING_SLOTS];
     uint32_t nrx, nrx_free;
     uint8_t *asm_buf;
-    /* tx: buffers, owner (0 free, 1 the caller's, 2 in flight), free list */
-    struct nf_buf txb[NF_RING_SLOTS];
-    uint8_t tx_owner[NF_RING_SLOTS];
+    /* tx: buffers, owner (0 free, 1 the caller's, 2 in flight), free list; ids [0, ntx) are
+     * the pool's pages, [NF_RING_SLOTS, + ngso * NF_GSO_FRAGS) the GSO buffers' pages */
+    struct nf_buf txb[NF_TX_IDS];
+    uint8_t tx_owner[NF_TX_IDS];
     uint16_t tx_free[NF_RING_SLOTS];
     uint32_t ntx, ntx_free, tx_inflight;
-    uint8_t *gso_buf;                          /* staging for one GSO packet */
-    int gso_taken, rx_gso;                     /* rx_gso: we take GSO packets and partial sums */
+    /* GSO buffers: NF_GSO_FRAGS contiguous pages each, every page granted once (read-only);
+     * busy from rt_nf_gso_buf until the backend answered each of its pages */
+    uint8_t *gso_base[NF_GSO_BUFS];
+    uint32_t ngso, gso_pending[NF_GSO_BUFS];
+    uint8_t gso_taken[NF_GSO_BUFS];
+    int rx_gso;                                /* we take GSO packets and partial sums */
     struct rt_nf_stats st;
 };
 
@@ -132,7 +140,8 @@ static int revoke_bufs(struct nf_buf *b, uint32_t n)
 /* Revoke what is still granted; the device is CLOSED once nothing is. */
 static void revoke_all(struct rt_nf *nf)
 {
-    int left = revoke_bufs(nf->rxb, nf->nrx) | revoke_bufs(nf->txb, nf->ntx);
+    int left = revoke_bufs(nf->rxb, nf->nrx) | revoke_bufs(nf->txb, nf->ntx) |
+               revoke_bufs(nf->txb + NF_RING_SLOTS, nf->ngso * NF_GSO_FRAGS);
 
     if ((nf->rings_granted & 1) && rt_gnttab_end(nf->tx_ref) == 0)
         nf->rings_granted &= ~1u;
@@ -163,6 +172,11 @@ static void check_backend(struct rt_nf *nf)
 
 /* ---- tx ---- */
 
+static int tx_id_valid(const struct rt_nf *nf, uint32_t id)
+{
+    return id < nf->ntx || (id >= NF_RING_SLOTS && id < NF_RING_SLOTS + nf->ngso * NF_GSO_FRAGS);
+}
+
 static int take_tx_responses(struct rt_nf *nf)
 {
     keel_ring_idx prod = nf->tx.s->hdr.rsp_prod;
@@ -180,12 +194,15 @@ static int take_tx_responses(struct rt_nf *nf)
         nf->tx.rsp_cons++;
         if (r.status == KEEL_NETIF_RSP_NULL)
             continue;                          /* an extra-info slot (we send none) */
-        if (r.id >= nf->ntx || nf->tx_owner[r.id] != 2) {
+        if (!tx_id_valid(nf, r.id) || nf->tx_owner[r.id] != 2) {
             bad_response(nf, "tx id not in flight", r.id, (uint32_t)(uint16_t)r.status);
             continue;
         }
         nf->tx_owner[r.id] = 0;
-        nf->tx_free[nf->ntx_free++] = r.id;
+        if (r.id < NF_RING_SLOTS)
+            nf->tx_free[nf->ntx_free++] = r.id;
+        else
+            nf->gso_pending[(r.id - NF_RING_SLOTS) / NF_GSO_FRAGS]--;
         nf->tx_inflight--;
         if (r.status == KEEL_NETIF_RSP_ERROR)
             nf->st.tx_errors++;
@@ -270,59 +287,69 @@ int rt_nf_tx_send(struct rt_nf *nf, uint8_t *buf, size_t len)
     return 0;
 }
 
-#define NF_GSO_FRAGS ((KEEL_NETIF_MAX_TX_SIZE + KEEL_PAGE_SIZE - 1) / KEEL_PAGE_SIZE)
+/* A GSO buffer that is neither handed out nor in flight, or -1. */
+static int gso_idle(const struct rt_nf *nf)
+{
+    for (uint32_t i = 0; i < nf->ngso; i++)
+        if (!nf->gso_taken[i] && !nf->gso_pending[i])
+            return (int)i;
+    return -1;
+}
 
 uint8_t *rt_nf_gso_buf(struct rt_nf *nf)
 {
-    if (nf->state != ST_CONNECTED || !nf->info.gso || nf->gso_taken)
+    int g;
+
+    if (nf->state != ST_CONNECTED || !nf->info.gso)
         return NULL;
-    if (nf->ntx_free < NF_GSO_FRAGS || tx_ring_free(nf) < NF_GSO_FRAGS + 1)
+    if ((g = gso_idle(nf)) < 0 || tx_ring_free(nf) < NF_GSO_FRAGS + 1) {
         take_tx_responses(nf);
-    if (nf->ntx_free < NF_GSO_FRAGS || tx_ring_free(nf) < NF_GSO_FRAGS + 1) {
+        g = gso_idle(nf);
+    }
+    if (g < 0 || tx_ring_free(nf) < NF_GSO_FRAGS + 1) {
         nf->st.tx_full++;
         return NULL;
     }
-    nf->gso_taken = 1;
-    return nf->gso_buf;
+    nf->gso_taken[g] = 1;
+    return nf->gso_base[g];
 }
 
+/* The packet goes from the GSO buffer's own granted pages: nothing is copied. */
 int rt_nf_gso_send(struct rt_nf *nf, uint8_t *buf, size_t len, uint16_t mss)
 {
-    uint32_t frags = (uint32_t)((len + KEEL_PAGE_SIZE - 1) / KEEL_PAGE_SIZE);
-    uint16_t ids[NF_GSO_FRAGS];
+    uint32_t frags = (uint32_t)((len + KEEL_PAGE_SIZE - 1) / KEEL_PAGE_SIZE), g, id0;
     struct keel_netif_extra_info x;
 
-    if (!buf || buf != nf->gso_buf || !nf->gso_taken)
+    for (g = 0; g < nf->ngso && nf->gso_base[g] != buf; g++)
+        ;
+    if (!buf || g == nf->ngso || !nf->gso_taken[g])
         return -E_INVAL;
-    nf->gso_taken = 0;
+    nf->gso_taken[g] = 0;
     if (!len)
         return 0;                              /* given back unsent */
     if (len > KEEL_NETIF_MAX_TX_SIZE || !mss)
         return -E_MSGSIZE;
     if (nf->state != ST_CONNECTED)
         return -E_NODEV;
-    if (nf->ntx_free < frags || tx_ring_free(nf) < frags + 1)
+    if (tx_ring_free(nf) < frags + 1)
         return -E_AGAIN;                       /* cannot happen after rt_nf_gso_buf */
-    for (uint32_t i = 0; i < frags; i++) {
-        size_t off = (size_t)i * KEEL_PAGE_SIZE, n = len - off < KEEL_PAGE_SIZE ? len - off : KEEL_PAGE_SIZE;
-        ids[i] = nf->tx_free[--nf->ntx_free];
-        memcpy(nf->txb[ids[i]].page, buf + off, n);
-    }
     memset(&x, 0, sizeof(x));
     x.type = KEEL_NETIF_EXTRA_TYPE_GSO;
     x.u.gso.size = mss;
     x.u.gso.type = KEEL_NETIF_GSO_TYPE_TCPV4;
+    id0 = NF_RING_SLOTS + g * NF_GSO_FRAGS;
     for (uint32_t i = 0; i < frags; i++) {
         size_t off = (size_t)i * KEEL_PAGE_SIZE, n = len - off < KEEL_PAGE_SIZE ? len - off : KEEL_PAGE_SIZE;
         uint16_t fl = i + 1 < frags ? KEEL_NETTXF_MORE_DATA : 0;
         if (i == 0)
             fl |= KEEL_NETTXF_CSUM_BLANK | KEEL_NETTXF_DATA_VALIDATED | KEEL_NETTXF_EXTRA_INFO;
-        tx_put_req(nf, ids[i], (uint16_t)(i == 0 ? len : n), fl);
+        tx_put_req(nf, (uint16_t)(id0 + i), (uint16_t)(i == 0 ? len : n), fl);
         if (i == 0) {                          /* the extra slot right after the first */
             memcpy(keel_netif_tx_front_req_slot(&nf->tx, nf->tx.req_prod_pvt), &x, sizeof(x));
             nf->tx.req_prod_pvt++;
         }
     }
+    nf->gso_pending[g] = frags;
     nf->st.tx_packets++;
     nf->st.tx_gso++;
     nf->st.tx_bytes += len;
@@ -623,13 +650,38 @@ static int alloc_bufs(struct rt_nf *nf, struct nf_buf *b, uint32_t n, int readon
     return 0;
 }
 
+/* The GSO buffers (only when we may send GSO): contiguous pages, each granted on its own. */
+static int alloc_gso_bufs(struct rt_nf *nf)
+{
+    for (uint32_t g = 0; nf->info.gso && g < NF_GSO_BUFS; g++) {
+        struct nf_buf *b = nf->txb + NF_RING_SLOTS + g * NF_GSO_FRAGS;
+        uint8_t *base = rt_page_alloc(NF_GSO_FRAGS);
+        if (!base)
+            return -E_NOMEM;
+        nf->gso_base[g] = base;
+        nf->ngso = g + 1;
+        for (uint32_t k = 0; k < NF_GSO_FRAGS; k++) {
+            int ref = rt_gnttab_grant(nf->info.backend_id, rt_virt_to_gfn(base + k * KEEL_PAGE_SIZE), 1);
+            b[k].page = base + k * KEEL_PAGE_SIZE;
+            if (ref < 0) {
+                for (uint32_t j = k; j < NF_GSO_FRAGS; j++)
+                    rt_page_free(base + j * KEEL_PAGE_SIZE, 1);
+                for (uint32_t j = k; j < NF_GSO_FRAGS; j++)
+                    b[j].page = 0;
+                return ref;
+            }
+            b[k].gref = (uint32_t)ref;
+        }
+    }
+    return 0;
+}
+
 static int setup_rings(struct rt_nf *nf, const struct rt_nf_opts *o)
 {
     int ref, rc;
 
     if (!(nf->tx_area = rt_page_alloc(1)) || !(nf->rx_area = rt_page_alloc(1)) ||
-        !(nf->asm_buf = rt_page_alloc(NF_ASM_BYTES / KEEL_PAGE_SIZE)) ||
-        (nf->info.gso && !(nf->gso_buf = rt_page_alloc(NF_GSO_FRAGS))))
+        !(nf->asm_buf = rt_page_alloc(NF_ASM_BYTES / KEEL_PAGE_SIZE)))
         return -E_NOMEM;
     keel_netif_tx_front_init(&nf->tx, nf->tx_area, KEEL_PAGE_SIZE);
     keel_netif_rx_front_init(&nf->rx, nf->rx_area, KEEL_PAGE_SIZE);
@@ -645,7 +697,8 @@ static int setup_rings(struct rt_nf *nf, const struct rt_nf_opts *o)
     nf->ntx = o->tx_bufs && o->tx_bufs < nf->tx.size ? o->tx_bufs : nf->tx.size;
     if (nf->ntx < KEEL_NETIF_NR_SLOTS_MIN)
         nf->ntx = KEEL_NETIF_NR_SLOTS_MIN;
-    if ((rc = alloc_bufs(nf, nf->rxb, nf->nrx, 0)) < 0 || (rc = alloc_bufs(nf, nf->txb, nf->ntx, 1)) < 0)
+    if ((rc = alloc_bufs(nf, nf->rxb, nf->nrx, 0)) < 0 || (rc = alloc_bufs(nf, nf->txb, nf->ntx, 1)) < 0 ||
+        (rc = alloc_gso_bufs(nf)) < 0)
         return rc;
     for (uint32_t i = 0; i < nf->nrx; i++)
         nf->rx_free[nf->nrx_free++] = (uint16_t)(nf->nrx - 1 - i);
