@@ -1,6 +1,8 @@
-/* control.c - the control socket: privileged toolstack processes (peer uid 0) send hypercalls as
- * framed messages (keel/privcmd.h). Every header is validated before any payload is read; a
- * malformed message ends that connection only. One thread per connection. */
+/* control.c - the control socket: privileged processes send hypercalls as framed messages
+ * (keel/privcmd.h). Every header is validated before any payload is read; a malformed message
+ * ends that connection only. One thread per connection. A connection is the toolstack unless its
+ * first request declares another role (store, console, backend): the peer's credentials must
+ * allow it (role.c) and the connection then acts with that role's FLASK label (flask.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -24,8 +26,24 @@
 struct hv_conn {
     int fd;
     pid_t peer_pid;
+    uid_t peer_uid;
+    gid_t peer_gid;
+    int role;                          /* enum hv_role; HV_ROLE_ANY until a peer that may not be
+                                        * the toolstack declares one */
+    uint32_t sid;                      /* FLASK label of the role */
+    uint64_t served;                   /* requests served so far */
     void *grant;                       /* grant.c: this connection's maptrack */
 };
+
+int hv_conn_role(const struct hv_conn *conn)
+{
+    return conn->role;
+}
+
+uint32_t hv_conn_sid(const struct hv_conn *conn)
+{
+    return conn->sid;
+}
 
 static int send_reply(struct hv_conn *conn, struct keel_privcmd_rsp *rsp, const void *arg,
                       const void *out, int *fds, int nfds)
@@ -68,12 +86,26 @@ static int valid_header(const struct keel_privcmd_req *rq)
            rq->extra_len <= KEEL_PRIVCMD_MAX_EXTRA && rq->extra_out_max <= KEEL_PRIVCMD_MAX_EXTRA;
 }
 
+/* The command a role check looks at: inside the argument for domctl and sysctl. */
+static uint32_t sub_command(const struct hv_caller *c, uint32_t op, uint64_t cmd)
+{
+    if (op == KH_DOMCTL && c->arg_len >= sizeof(struct keel_domctl))
+        return ((const struct keel_domctl *)c->arg)->cmd;
+    if (op == KH_SYSCTL && c->arg_len >= sizeof(struct keel_sysctl))
+        return ((const struct keel_sysctl *)c->arg)->cmd;
+    if (op == KH_GRANT_TABLE_OP)
+        return (uint32_t)(cmd & 0xff);
+    return (uint32_t)cmd;
+}
+
 /* Create and destroy run without the lock held (they start and stop processes). */
 static long call(struct hv_caller *c, uint32_t op, uint64_t cmd)
 {
     struct keel_domctl *dc = (struct keel_domctl *)c->arg;
     long rc;
 
+    if ((rc = hv_xsm_role(c, op, cmd, sub_command(c, op, cmd))) < 0)
+        return rc;
     if (op == KH_DOMCTL && c->arg_len == sizeof(*dc) &&
         dc->interface_version == KEEL_DOMCTL_INTERFACE_VERSION &&
         (dc->cmd == KEEL_DOMCTL_CREATEDOMAIN || dc->cmd == KEEL_DOMCTL_DESTROYDOMAIN)) {
@@ -96,6 +128,55 @@ static long call(struct hv_caller *c, uint32_t op, uint64_t cmd)
 void **hv_conn_grant_slot(struct hv_conn *conn)
 {
     return &conn->grant;
+}
+
+static void refuse_role(struct hv_conn *conn, const char *name, const char *why)
+{
+    klog_warn("control", "pid %d uid %d: role '%s' refused: %s", (int)conn->peer_pid,
+              (int)conn->peer_uid, name, why);
+    pthread_mutex_lock(&hv.lock);
+    hv_printk("control: pid %d uid %d: role '%s' refused: %s", (int)conn->peer_pid,
+              (int)conn->peer_uid, name, why);
+    pthread_mutex_unlock(&hv.lock);
+}
+
+/* KEEL_PRIVCMD_OP_ROLE: the first request may declare the connection's role. */
+static long declare_role(struct hv_conn *conn, const struct keel_privcmd_req *rq, uint8_t *arg)
+{
+    struct keel_privcmd_role r;
+    uint32_t sid;
+    int role;
+
+    if (rq->arg_len != sizeof(r) || rq->cmd || rq->extra_len || rq->extra_out_max) {
+        refuse_role(conn, "?", "malformed role request");
+        return -EINVAL;
+    }
+    memcpy(&r, arg, sizeof(r));
+    if (!memchr(r.name, 0, sizeof(r.name))) {
+        refuse_role(conn, "?", "name not terminated");
+        return -EINVAL;
+    }
+    if (conn->served) {
+        refuse_role(conn, r.name, "a role is declared by the first request only");
+        return -EBUSY;
+    }
+    if ((role = hv_role_by_name(r.name)) < 0) {
+        refuse_role(conn, r.name, "unknown role (toolstack, store, console or backend)");
+        return -EINVAL;
+    }
+    if (!hv_role_peer_may(role, conn->peer_uid, conn->peer_gid)) {
+        refuse_role(conn, r.name, "not allowed for this peer's uid/gid (keel-hv --role)");
+        return -EACCES;
+    }
+    if (hv_flask_role_sid(role, &sid) < 0) {
+        refuse_role(conn, r.name, "the loaded FLASK policy has no label for it");
+        return -EACCES;
+    }
+    conn->role = role;
+    conn->sid = sid;
+    klog_debug("control", "pid %d uid %d: role %s (%s)", (int)conn->peer_pid, (int)conn->peer_uid,
+               r.name, hv_role_context(role));
+    return 0;
 }
 
 static int serve_one(struct hv_conn *conn)
@@ -124,6 +205,23 @@ static int serve_one(struct hv_conn *conn)
     if ((rc = kio_read_full(conn->fd, arg, rq.arg_len)) < 0 ||
         (rc = kio_read_full(conn->fd, in, rq.extra_len)) < 0)
         goto done;
+    memset(&rsp, 0, sizeof(rsp));
+    if (rq.op == KEEL_PRIVCMD_OP_ROLE) {
+        rsp.rc = declare_role(conn, &rq, arg);
+        rsp.magic = KEEL_PRIVCMD_MAGIC;
+        rsp.seq = rq.seq;
+        rsp.arg_len = rq.arg_len;
+        if ((rc = send_reply(conn, &rsp, arg, out, NULL, 0)) == 0 && rsp.rc < 0)
+            rc = (int)rsp.rc;                    /* a refused role ends the connection */
+        conn->served++;
+        goto done;
+    }
+    if (conn->role == HV_ROLE_ANY) {
+        refuse_role(conn, "toolstack", "this peer must declare a role it is allowed");
+        rc = -EACCES;
+        goto done;
+    }
+    conn->served++;
     memset(&c, 0, sizeof(c));
     c.d = hv.dom0;
     c.conn = conn;
@@ -177,8 +275,10 @@ static void accept_one(int lfd)
 
     if (fd < 0)
         return;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != geteuid()) {
-        klog_warn("control", "refusing connection from uid %d", (int)cred.uid);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+        !hv_role_peer_may(HV_ROLE_ANY, cred.uid, cred.gid)) {
+        klog_warn("control", "refusing connection from uid %d gid %d (no role allowed)",
+                  (int)cred.uid, (int)cred.gid);
         close(fd);
         return;
     }
@@ -189,6 +289,11 @@ static void accept_one(int lfd)
     }
     conn->fd = fd;
     conn->peer_pid = cred.pid;
+    conn->peer_uid = cred.uid;
+    conn->peer_gid = cred.gid;
+    conn->role = hv_role_peer_may(HV_ROLE_TOOLSTACK, cred.uid, cred.gid) ? HV_ROLE_TOOLSTACK
+                                                                          : HV_ROLE_ANY;
+    conn->sid = hv.dom0->ssidref;
     if (pthread_create(&t, NULL, conn_main, conn)) {
         close(fd);
         free(conn);
@@ -217,5 +322,6 @@ int hv_control_serve_fd(int lfd, int stop_fd)
 
 int hv_control_serve(const char *path)
 {
-    return ksock_listen(path, 0600, 64, 0);
+    /* Peers other than root and the core's uid need --role rules, and to reach the socket. */
+    return ksock_listen(path, hv_role_rules_any() ? 0666 : 0600, 64, 0);
 }

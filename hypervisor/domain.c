@@ -195,7 +195,7 @@ int hv_domain_create_allowed(struct hv_caller *c, const struct keel_domctl_creat
     if ((rc = hv_flask_label(cr->label, &sid, &self)) < 0)
         return rc;
     pthread_mutex_lock(&hv.lock);
-    rc = hv_xsm_check_sids(c->d->ssidref, sid, SECCLASS_DOMAIN, DOMAIN__CREATE);
+    rc = hv_xsm_check_sids(hv_caller_sid(c), sid, SECCLASS_DOMAIN, DOMAIN__CREATE);
     pthread_mutex_unlock(&hv.lock);
     return rc;
 }

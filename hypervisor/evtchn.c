@@ -185,6 +185,8 @@ static long bind_virq(struct hv_caller *c, struct keel_evtchn_op *op)
         return -EINVAL;
     if (d == hv.dom0 ? conn_has_virq(c, op->virq) : d->vcpus[op->vcpu].virq_port[op->virq] != 0)
         return -EEXIST;
+    if (c->conn && (rc = hv_xsm_check(c, d, SECCLASS_EVENT, EVENT__BIND_VIRQ)) < 0)
+        return rc;                              /* a control connection's role may lack it */
     if ((rc = alloc_port(c, d, &port)) < 0)
         return rc;
     d->evtchn[port].state = CHN_VIRQ;
@@ -209,8 +211,9 @@ static long alloc_unbound(struct hv_caller *c, struct keel_evtchn_op *op)
         return rc;
     if (d == hv.dom0 && c->d != hv.dom0)
         return -EPERM;
-    sid = hv_flask_channel_sid(d, rd);
-    if ((rc = hv_xsm_check_sids(c->d->ssidref, sid, SECCLASS_EVENT, EVENT__CREATE)) < 0)
+    /* a Domain-0 port is labelled from the connection's role, a guest's from the guest */
+    sid = d == hv.dom0 ? hv_flask_channel_sid_of(hv_caller_sid(c), rd) : hv_flask_channel_sid(d, rd);
+    if ((rc = hv_xsm_check_sids(hv_caller_sid(c), sid, SECCLASS_EVENT, EVENT__CREATE)) < 0)
         return rc;
     if ((rc = alloc_port(c, d, &port)) < 0)
         return rc;
@@ -237,8 +240,8 @@ static long bind_interdomain(struct hv_caller *c, struct keel_evtchn_op *op)
     rchn = &rd->evtchn[op->remote_port];
     if (rchn->state != CHN_UNBOUND || rchn->remote_dom != ld->domid)
         return -EINVAL;
-    sid = hv_flask_channel_sid(ld, rd);
-    if ((rc = hv_xsm_check_sids(ld->ssidref, sid, SECCLASS_EVENT, EVENT__CREATE)) < 0 ||
+    sid = hv_flask_channel_sid_of(hv_caller_sid(c), rd);
+    if ((rc = hv_xsm_check_sids(hv_caller_sid(c), sid, SECCLASS_EVENT, EVENT__CREATE)) < 0 ||
         (rc = hv_xsm_check_sids(sid, rd->ssidref, SECCLASS_EVENT, EVENT__BIND)) < 0)
         return rc;
     if ((rc = alloc_port(c, ld, &port)) < 0)
@@ -310,7 +313,7 @@ static long send_port(struct hv_caller *c, struct hv_evtchn *chn, uint32_t port)
 
     switch (chn->state) {
     case CHN_INTERDOMAIN:
-        if (hv_xsm_check_sids(c->d->ssidref, chn->sid, SECCLASS_EVENT, EVENT__SEND) < 0)
+        if (hv_xsm_check_sids(hv_caller_sid(c), chn->sid, SECCLASS_EVENT, EVENT__SEND) < 0)
             return -EACCES;
         rd = hv_domain_get(chn->remote_dom);
         if (rd && chn->remote_port < rd->nr_evtchn)
@@ -340,7 +343,7 @@ static long status_port(struct hv_caller *c, struct keel_evtchn_op *op)
         return -EINVAL;
     chn = &d->evtchn[op->port];
     if (chn->state != CHN_FREE && chn->sid &&
-        (rc = hv_xsm_check_sids(c->d->ssidref, chn->sid, SECCLASS_EVENT, EVENT__STATUS)) < 0)
+        (rc = hv_xsm_check_sids(hv_caller_sid(c), chn->sid, SECCLASS_EVENT, EVENT__STATUS)) < 0)
         return rc;
     static const uint32_t map[] = { KEEL_EVTCHNSTAT_CLOSED, KEEL_EVTCHNSTAT_UNBOUND,
                                     KEEL_EVTCHNSTAT_INTERDOMAIN, KEEL_EVTCHNSTAT_VIRQ,

@@ -155,7 +155,8 @@ static uint32_t direct_entry(uint32_t q)
         cr->vcpu >= d->max_vcpus)
         return 0;
     e = c0->remote_port | (uint32_t)cr->vcpu << 12;
-    if (hv_xsm_allowed_quietly(d0->ssidref, c0->sid, SECCLASS_EVENT, EVENT__SEND))
+    if (hv_xsm_allowed_quietly(c0->owner ? hv_conn_sid(c0->owner) : d0->ssidref, c0->sid,
+                               SECCLASS_EVENT, EVENT__SEND))
         e |= KEEL_PRIVCMD_DIRECT_TO_GUEST;
     if (hv_xsm_allowed_quietly(d->ssidref, cr->sid, SECCLASS_EVENT, EVENT__SEND))
         e |= KEEL_PRIVCMD_DIRECT_FROM_GUEST;
@@ -226,7 +227,8 @@ static void send_one(struct hv_domain *d, uint32_t q)
     cr = &d->evtchn[c0->remote_port];
     if (cr->state != CHN_INTERDOMAIN || cr->remote_dom != d0->domid || cr->remote_port != q)
         return;
-    if (hv_xsm_check_sids(d0->ssidref, c0->sid, SECCLASS_EVENT, EVENT__SEND) < 0)
+    if (hv_xsm_check_sids(c0->owner ? hv_conn_sid(c0->owner) : d0->ssidref, c0->sid,
+                          SECCLASS_EVENT, EVENT__SEND) < 0)
         return;
     hv_evtchn_set_pending(d, c0->remote_port);
 }

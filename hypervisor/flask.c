@@ -1,7 +1,9 @@
 /* flask.c - the FLASK XSM module: loads the policy at start (enforcing by default), labels
  * domains and event channels, and answers the per-operation checks the hypercall handlers make.
  * Denials are audited to the hypervisor console ring as "avc: denied { perm } scontext=...
- * tcontext=... tclass=...". With --flask=disabled only the built-in dummy rules (xsm.c) apply. */
+ * tcontext=... tclass=...". With --flask=disabled only the built-in dummy rules (xsm.c) apply.
+ * The source of every check is the caller's label: a guest's domain SID, or for a control-socket
+ * connection the SID of its role (Domain-0's for the toolstack; role.c, control.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -93,12 +95,12 @@ int hv_xsm_check(struct hv_caller *c, struct hv_domain *t, uint16_t cls, uint32_
     if (!kf)
         return 0;
     tsid = t == c->d ? c->d->self_sid : t->ssidref;
-    return kf_has_perm(kf, c->d->ssidref, tsid, cls, perm, NULL);
+    return kf_has_perm(kf, hv_caller_sid(c), tsid, cls, perm, NULL);
 }
 
 int hv_xsm_check_xen(struct hv_caller *c, uint16_t cls, uint32_t perm)
 {
-    return kf ? kf_has_perm(kf, c->d->ssidref, cls == SECCLASS_SECURITY ? security_sid : xen_sid,
+    return kf ? kf_has_perm(kf, hv_caller_sid(c), cls == SECCLASS_SECURITY ? security_sid : xen_sid,
                             cls, perm, NULL) : 0;
 }
 
@@ -138,11 +140,29 @@ int hv_xsm_check_sids_unlocked(uint32_t ssid, uint32_t tsid, uint16_t cls, uint3
 
 uint32_t hv_flask_channel_sid(struct hv_domain *d, struct hv_domain *remote)
 {
+    return hv_flask_channel_sid_of(d->ssidref, remote);
+}
+
+/* A channel created by a subject labelled ssid (a domain, or a control connection's role). */
+uint32_t hv_flask_channel_sid_of(uint32_t ssid, struct hv_domain *remote)
+{
     kf_sid_t s = 0;
 
-    if (kf && kf_compute_create(kf, d->ssidref, remote->ssidref, SECCLASS_EVENT, &s) < 0)
-        s = d->ssidref;
+    if (kf && kf_compute_create(kf, ssid, remote->ssidref, SECCLASS_EVENT, &s) < 0)
+        s = ssid;
     return s;
+}
+
+/* The label of a control connection's role: Domain-0's for the toolstack, else the role's
+ * context, which the loaded policy must know (-EINVAL if it does not). */
+int hv_flask_role_sid(int role, uint32_t *sid)
+{
+    *sid = 0;
+    if (!kf)
+        return 0;
+    if (role == HV_ROLE_TOOLSTACK)
+        return kf_initial_sid(kf, SECINITSID_DOM0, sid);
+    return kf_context_to_sid(kf, hv_role_context(role), sid);
 }
 
 static long flask_load(struct hv_caller *c, uint32_t len)

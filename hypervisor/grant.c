@@ -355,7 +355,7 @@ static long op_setup(struct hv_caller *c, uint64_t cmd, uint64_t arg)
     if (st.dom == KEEL_DOMID_SELF || (!hv_is_priv(c) && st.dom == c->d->domid)) {
         if (hv_is_priv(c) || !(g = c->d->gnt))
             st.status = KEEL_GNTST_bad_domain;       /* Domain-0 has no memory to grant from */
-        else if (hv_gnttab_xsm(c->d->ssidref, c->d->self_sid, GRANT__SETUP) < 0)
+        else if (hv_gnttab_xsm(hv_caller_sid(c), c->d->self_sid, GRANT__SETUP) < 0)
             st.status = KEEL_GNTST_permission_denied;
         else {
             pthread_rwlock_wrlock(&g->rw);
@@ -368,7 +368,7 @@ static long op_setup(struct hv_caller *c, uint64_t cmd, uint64_t arg)
         st.status = hv_is_priv(c) ? KEEL_GNTST_bad_domain : KEEL_GNTST_permission_denied;
         return hv_arg_write(c, arg, &st, sizeof(st));
     }
-    if (hv_gnttab_xsm(c->d->ssidref, g->d->ssidref, GRANT__SETUP) < 0) {
+    if (hv_gnttab_xsm(hv_caller_sid(c), g->d->ssidref, GRANT__SETUP) < 0) {
         st.status = KEEL_GNTST_permission_denied;
     } else {                                         /* the toolstack reads the registration */
         pthread_rwlock_rdlock(&g->rw);
@@ -400,7 +400,7 @@ static long op_query(struct hv_caller *c, uint64_t cmd, uint64_t arg)
     g = self ? c->d->gnt : hv_gnttab_get(q.dom);
     if (!g) {
         q.status = KEEL_GNTST_bad_domain;
-    } else if (hv_gnttab_xsm(c->d->ssidref, self ? c->d->self_sid : g->d->ssidref,
+    } else if (hv_gnttab_xsm(hv_caller_sid(c), self ? c->d->self_sid : g->d->ssidref,
                              GRANT__QUERY) < 0) {
         q.status = KEEL_GNTST_permission_denied;
     } else {

@@ -33,7 +33,7 @@ static int resolve_gref(struct hv_caller *c, const struct keel_gnttab_copy_ptr *
         return KEEL_GNTST_bad_copy_arg;
     if (dom >= KEEL_DOMID_FIRST_RESERVED || !(s->g = hv_gnttab_get(dom)))
         return KEEL_GNTST_bad_domain;
-    if (hv_gnttab_xsm(c->d->ssidref, s->g->d == c->d ? c->d->self_sid : s->g->d->ssidref,
+    if (hv_gnttab_xsm(hv_caller_sid(c), s->g->d == c->d ? c->d->self_sid : s->g->d->ssidref,
                       GRANT__COPY) < 0)
         return KEEL_GNTST_permission_denied;
     pthread_rwlock_rdlock(&s->g->rw);

@@ -124,7 +124,7 @@ static int map_one(struct hv_caller *c, struct hv_maptrack *mt, struct keel_gntt
         hv_gnttab_put(g);
         return KEEL_GNTST_no_space;
     }
-    if (hv_gnttab_xsm(c->d->ssidref, g->d->ssidref,
+    if (hv_gnttab_xsm(hv_caller_sid(c), g->d->ssidref,
                       GRANT__MAP_READ | (write ? GRANT__MAP_WRITE : 0)) < 0) {
         hv_gnttab_put(g);
         return KEEL_GNTST_permission_denied;

@@ -337,6 +337,7 @@ long hv_do_sysctl(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 
 /* xsm.c: the security hook on every hypercall */
 int hv_xsm_hypercall(struct hv_caller *c, uint32_t op, uint64_t cmd);
+int hv_xsm_role(struct hv_caller *c, uint32_t op, uint64_t cmd, uint32_t sub);
 int hv_xsm_target(struct hv_caller *c, struct hv_domain *target, uint32_t op, uint64_t cmd);
 /* flask.c: the FLASK module (all checks pass when FLASK is disabled) */
 int hv_flask_init(const char *policy, const char *mode);
@@ -349,11 +350,31 @@ int hv_xsm_check_sids(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm)
 int hv_xsm_check_sids_unlocked(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm);
 bool hv_xsm_allowed_quietly(uint32_t ssid, uint32_t tsid, uint16_t cls, uint32_t perm);
 uint32_t hv_flask_channel_sid(struct hv_domain *d, struct hv_domain *remote);
+uint32_t hv_flask_channel_sid_of(uint32_t ssid, struct hv_domain *remote);
+int hv_flask_role_sid(int role, uint32_t *sid);
 long hv_do_xsm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 static inline bool hv_is_priv(const struct hv_caller *c) { return c->conn != NULL; }
 
+/* role.c: the roles of control-socket connections (README "Connection roles") */
+enum hv_role { HV_ROLE_ANY = -1, HV_ROLE_TOOLSTACK, HV_ROLE_STORE, HV_ROLE_CONSOLE,
+               HV_ROLE_BACKEND, HV_ROLE_NUM };
+int hv_role_by_name(const char *name);
+const char *hv_role_name(int role);
+const char *hv_role_context(int role);
+int hv_role_rule_add(const char *spec);
+bool hv_role_rules_any(void);
+bool hv_role_peer_may(int role, uid_t uid, gid_t gid);
+
 /* control.c */
 int hv_control_serve(const char *path);
+int hv_conn_role(const struct hv_conn *conn);
+uint32_t hv_conn_sid(const struct hv_conn *conn);   /* the connection's FLASK label */
+
+/* The FLASK SID a caller acts with: its domain's, or its control connection's role label. */
+static inline uint32_t hv_caller_sid(const struct hv_caller *c)
+{
+    return c->conn ? hv_conn_sid(c->conn) : c->d->ssidref;
+}
 
 /* reaper.c */
 int hv_reaper_init(void);

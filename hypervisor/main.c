@@ -36,6 +36,9 @@ static void usage(FILE *f)
             "  -f, --flask MODE   enforcing (default), permissive or disabled\n"
             "  -L, --logdirty E   log-dirty engine: auto (default: $KEEL_LOGDIRTY, else async\n"
             "                     if the kernel has it, else sync), async, sync or none\n"
+            "  -R, --role ROLE=uid:N|gid:N|user:NAME|group:NAME\n"
+            "                     let that peer connect in ROLE (toolstack, store, console,\n"
+            "                     backend); root and the core's uid may take any role\n"
             "  -d, --daemon       detach and run in the background (log: RUNDIR/keel-hv.log)\n"
             "  -p, --pidfile FILE pid file (default: RUNDIR/keel-hv.pid)\n"
             "  -v, --verbose      log debug messages\n"
@@ -183,7 +186,8 @@ int main(int argc, char **argv)
         { "daemon", no_argument, 0, 'd' },       { "pidfile", required_argument, 0, 'p' },
         { "verbose", no_argument, 0, 'v' },      { "help", no_argument, 0, 'h' },
         { "policy", required_argument, 0, 'P' }, { "flask", required_argument, 0, 'f' },
-        { "logdirty", required_argument, 0, 'L' }, { 0, 0, 0, 0 }
+        { "logdirty", required_argument, 0, 'L' }, { "role", required_argument, 0, 'R' },
+        { 0, 0, 0, 0 }
     };
     const char *rundir = NULL, *pidfile = NULL;
     char sock[600], pidbuf[600];
@@ -193,7 +197,7 @@ int main(int argc, char **argv)
     klog_init_env("keel-hv", KLOG_INFO);
     default_stub(hv.stub_path, sizeof(hv.stub_path));
     default_policy();
-    while ((c = getopt_long(argc, argv, "r:s:dp:vhP:f:L:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:s:dp:vhP:f:L:R:", opts, NULL)) != -1) {
         switch (c) {
         case 'r': rundir = optarg; break;
         case 's': snprintf(hv.stub_path, sizeof(hv.stub_path), "%s", optarg); break;
@@ -203,6 +207,13 @@ int main(int argc, char **argv)
         case 'P': snprintf(policy_path, sizeof(policy_path), "%s", optarg); break;
         case 'f': flask_mode = optarg; break;
         case 'L': logdirty_engine = optarg; break;
+        case 'R':
+            if ((rc = hv_role_rule_add(optarg)) < 0) {
+                fprintf(stderr, "keel-hv: --role %s: %s (ROLE=uid:N|gid:N|user:NAME|group:NAME, "
+                        "ROLE toolstack, store, console or backend)\n", optarg, strerror(-rc));
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

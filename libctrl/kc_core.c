@@ -74,6 +74,32 @@ int kc_open(kc_handle **out, const char *rundir)
     return 0;
 }
 
+int kc_open_role(kc_handle **out, const char *rundir, const char *role)
+{
+    struct keel_privcmd_role r;
+    kc_handle *h;
+    long rc;
+
+    memset(&r, 0, sizeof(r));
+    if (!role || strlen(role) >= sizeof(r.name))
+        return (int)kc_fail(-EINVAL, "role '%s'", role ? role : "(null)");
+    memcpy(r.name, role, strlen(role));
+    if ((rc = kc_open(&h, rundir)) < 0)
+        return (int)rc;
+    if (!strcmp(role, KC_ROLE_TOOLSTACK)) {     /* the default: nothing to declare */
+        *out = h;
+        return 0;
+    }
+    rc = kc_hypercall(h, KEEL_PRIVCMD_OP_ROLE, 0, &r, sizeof(r), NULL, 0, NULL, 0, NULL, NULL, 0,
+                      NULL);
+    if (rc < 0) {
+        kc_close(h);
+        return (int)kc_fail(rc, "the hypervisor core refused role '%s' (see xl dmesg)", role);
+    }
+    *out = h;
+    return 0;
+}
+
 void kc_close(kc_handle *h)
 {
     if (!h)

@@ -299,7 +299,7 @@ static int bb_dev_setup(struct bb_dev *d, const char *rundir, int *sfd)
         klog_err(d->name, "cannot connect to the store: %s", strerror(-rc));
         return rc;
     }
-    if ((rc = kc_open(&d->kc, rundir)) < 0) {
+    if ((rc = kc_open_role(&d->kc, rundir, KC_ROLE_BACKEND)) < 0) {
         klog_err(d->name, "cannot connect to the core: %s", strerror(-rc));
         return rc;
     }

@@ -69,7 +69,7 @@ static int kcd_run(struct kcd *k, const char *rundir, int use_store)
         klog(KLOG_ERROR, "main", "%s: %s", k->dir, strerror(errno));
         return -errno;
     }
-    if ((rc = kc_open(&k->h, rundir)) < 0) {
+    if ((rc = kc_open_role(&k->h, rundir, KC_ROLE_CONSOLE)) < 0) {
         klog(KLOG_ERROR, "main", "no hypervisor core in %s: %s", rundir, strerror(-rc));
         return rc;
     }

@@ -327,7 +327,7 @@ static int nb_dev_setup(struct nb_vif *v, int *sfd)
         klog_err(v->name, "cannot connect to the store: %s", strerror(-rc));
         return rc;
     }
-    if ((rc = kc_open(&v->kc, v->rundir)) < 0) {
+    if ((rc = kc_open_role(&v->kc, v->rundir, KC_ROLE_BACKEND)) < 0) {
         klog_err(v->name, "cannot connect to the core: %s", strerror(-rc));
         return rc;
     }

@@ -29,7 +29,7 @@ int ks_hv_open(const char *rundir, struct ks_hv **out)
     *out = NULL;
     if (!hv)
         return -ENOMEM;
-    if ((rc = kc_open(&hv->h, rundir)) < 0) {
+    if ((rc = kc_open_role(&hv->h, rundir, KC_ROLE_STORE)) < 0) {
         free(hv);
         return rc;
     }

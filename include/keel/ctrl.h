@@ -24,6 +24,15 @@ typedef struct kc_handle kc_handle;
 
 /* Connect to the core of a runtime directory (NULL: $KEEL_RUNDIR, then the built-in default). */
 int kc_open(kc_handle **out, const char *rundir);
+/* Connect in a role (hypervisor/README.md, "Connection roles"): KC_ROLE_TOOLSTACK (what kc_open
+ * does), KC_ROLE_STORE, KC_ROLE_CONSOLE or KC_ROLE_BACKEND. The core checks the role against
+ * this process's uid/gid and acts with the role's FLASK label from then on; -EACCES if the peer
+ * may not take it, -EINVAL for an unknown role. */
+int kc_open_role(kc_handle **out, const char *rundir, const char *role);
+#define KC_ROLE_TOOLSTACK "toolstack"
+#define KC_ROLE_STORE "store"
+#define KC_ROLE_CONSOLE "console"
+#define KC_ROLE_BACKEND "backend"
 void kc_close(kc_handle *h);
 const char *kc_error(const kc_handle *h);
 const char *kc_rundir(const kc_handle *h);

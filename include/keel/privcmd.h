@@ -32,6 +32,18 @@ struct keel_privcmd_req {
     uint64_t seq;
 };
 
+/* Roles (hypervisor/README.md, "Connection roles"). A connection that never declares one is the
+ * toolstack. A request with op KEEL_PRIVCMD_OP_ROLE, as the connection's first request, declares
+ * its role: the argument is struct keel_privcmd_role, cmd, extra_len and extra_out_max are 0. The
+ * core checks the role against the peer's credentials and labels the connection with the role's
+ * FLASK context; a refused role is answered with rc < 0 and the connection is closed. */
+#define KEEL_PRIVCMD_OP_ROLE 0x524f4c45U  /* "ROLE", outside the KH_* numbers */
+#define KEEL_PRIVCMD_ROLE_MAX 32
+
+struct keel_privcmd_role {
+    char name[KEEL_PRIVCMD_ROLE_MAX];    /* NUL-terminated: toolstack, store, console, backend */
+};
+
 struct keel_privcmd_rsp {
     uint32_t magic;
     int32_t pad0;
