@@ -75,6 +75,7 @@ store-ring      daemons/store/fuzz/fuzz-ring.c           daemons/store/fuzz/libf
 console-ring    daemons/console/fuzz/fuzz-cons-ring.c    daemons/console/fuzz/libfuzzer-cons-ring   daemons/console/fuzz/corpus         -                     4200
 console-xs      daemons/console/fuzz/fuzz-cons-xs.c      daemons/console/fuzz/libfuzzer-cons-xs     daemons/console/fuzz/corpus-xs      -                     8300
 keeld-req       daemons/keeld/fuzz/fuzz-req.c            daemons/keeld/fuzz/fuzz-req                daemons/keeld/fuzz/corpus           -                     -
+keeld-wire      daemons/keeld/fuzz/fuzz-wire.c           daemons/keeld/fuzz/fuzz-wire               daemons/keeld/fuzz/corpus-wire      -                     -
 blkback-parse   daemons/blkback/fuzz/fuzz-parse.c        daemons/blkback/fuzz/libfuzzer-parse       daemons/blkback/fuzz/corpus         -                     -
 netback-tx      daemons/netback/fuzz/fuzz-txparse.c      daemons/netback/fuzz/libfuzzer-txparse     daemons/netback/fuzz/corpus         -                     -
 vtpm-req        daemons/vtpm/fuzz/fuzz-req.c             daemons/vtpm/fuzz/libfuzzer-req            daemons/vtpm/fuzz/corpus-req        -                     -
