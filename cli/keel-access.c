@@ -1,9 +1,14 @@
 /* keel-access - watch a running domain through vm_event and print one line per event: Keel's
  * counterpart of Xen's xen-access (libctrl's kc_monitor_* and consumer API, keel/ctrl_monitor.h).
  *
- *   keel-access [-r RUNDIR] [-n COUNT] DOMID MODE
- *   MODE: breakpoint | singlestep | guest_request | write_ctrlreg | trace=ADDR
+ *   keel-access [-r RUNDIR] [-n COUNT] [-a] DOMID MODE
+ *   MODE: breakpoint | singlestep | guest_request | write_ctrlreg | trace=ADDR |
+ *         write[=GFN[+N]] | exec[=GFN[+N]]
  *
+ * write / exec (Xen's xen-access modes): the frames GFN..GFN+N-1 (default: every frame, through
+ * the default access) become rx (write) or rw (exec); a frame's first write (execution) is printed
+ * and the answer gives the frame rwx, so each frame is reported once; with -a every access is
+ * printed and let through once (the frame stays watched).
  * breakpoint: every int3 the guest executes (resumed after it); singlestep: every instruction;
  * guest_request: the guest's requests; write_ctrlreg: every privileged vCPU state write (event
  * callback, FS/GS base, timers, vCPU up/down), allowed. trace=ADDR is the example tool on top:
@@ -65,6 +70,16 @@ static void print_event(uint32_t domid, const struct keel_vm_event *e)
                (unsigned long long)e->u.write_ctrlreg.old_value,
                (unsigned long long)e->u.write_ctrlreg.new_value, (unsigned long long)r->rip);
         break;
+    case KEEL_VM_EVENT_REASON_MEM_ACCESS: {
+        uint32_t f = e->u.mem_access.flags;
+        printf("d%u v%u %s gfn=%#llx offset=%#llx gla=%#llx rip=%#llx access=%s%s%s\n", domid,
+               e->vcpu_id, f & KEEL_MEM_ACCESS_FLAG_X ? "exec" : f & KEEL_MEM_ACCESS_FLAG_W ?
+               "write" : "read", (unsigned long long)e->u.mem_access.gfn,
+               (unsigned long long)e->u.mem_access.offset, (unsigned long long)e->u.mem_access.gla,
+               (unsigned long long)r->rip, f & KEEL_MEM_ACCESS_FLAG_R ? "r" : "",
+               f & KEEL_MEM_ACCESS_FLAG_W ? "w" : "", f & KEEL_MEM_ACCESS_FLAG_X ? "x" : "");
+        break;
+    }
     default:
         printf("d%u v%u reason %u\n", domid, e->vcpu_id, e->reason);
         break;
@@ -117,6 +132,23 @@ static void trace_event(kc_vm_event *ve, struct trace *t, const struct keel_vm_e
     }
 }
 
+/* write[=GFN[+N]] / exec[=GFN[+N]]: the frames (or the default access) lose w (x). */
+static int watch_memory(kc_handle *h, uint32_t domid, const char *arg, uint32_t access)
+{
+    unsigned long long gfn, n = 1;
+    char *end;
+
+    if (!*arg)
+        return kc_mem_access_set(h, domid, access, KEEL_MEM_ACCESS_DEFAULT_GFN, 0);
+    gfn = strtoull(arg + 1, &end, 0);
+    if (*arg != '=' || end == arg + 1 || (*end == '+' && ((n = strtoull(end + 1, &end, 0)) == 0)) ||
+        *end) {
+        fprintf(stderr, "keel-access: frames expected as =GFN or =GFN+N, not %s\n", arg);
+        return -EINVAL;
+    }
+    return kc_mem_access_set(h, domid, access, gfn, n);
+}
+
 static int setup(kc_handle *h, uint32_t domid, const char *mode, struct trace *t,
                  kc_vm_event **ve)
 {
@@ -124,6 +156,10 @@ static int setup(kc_handle *h, uint32_t domid, const char *mode, struct trace *t
 
     if (rc < 0)
         return rc;
+    if (!strncmp(mode, "write", 5) && (mode[5] == 0 || mode[5] == '='))
+        return watch_memory(h, domid, mode + 5, KEEL_MEM_ACCESS_RX);
+    if (!strncmp(mode, "exec", 4) && (mode[4] == 0 || mode[4] == '='))
+        return watch_memory(h, domid, mode + 4, KEEL_MEM_ACCESS_RW);
     if (!strcmp(mode, "breakpoint"))
         return kc_monitor_software_breakpoint(h, domid, true);
     if (!strcmp(mode, "singlestep"))
@@ -155,20 +191,24 @@ int main(int argc, char **argv)
     struct trace t = { .stepping_vcpu = UINT32_MAX };
     const char *rundir = NULL;
     unsigned long long count = 0, seen = 0;
+    bool every = false;
     struct sigaction sa;
     kc_vm_event *ve = NULL;
     kc_handle *h;
     uint32_t domid;
     int opt, rc;
 
-    while ((opt = getopt(argc, argv, "r:n:h")) != -1) {
+    while ((opt = getopt(argc, argv, "r:n:ah")) != -1) {
         if (opt == 'r')
             rundir = optarg;
+        else if (opt == 'a')
+            every = true;
         else if (opt == 'n')
             count = strtoull(optarg, NULL, 0);
         else {
-            fprintf(stderr, "usage: keel-access [-r RUNDIR] [-n COUNT] DOMID "
-                            "breakpoint|singlestep|guest_request|write_ctrlreg|trace=ADDR\n");
+            fprintf(stderr, "usage: keel-access [-r RUNDIR] [-n COUNT] [-a] DOMID "
+                            "breakpoint|singlestep|guest_request|write_ctrlreg|trace=ADDR|"
+                            "write[=GFN[+N]]|exec[=GFN[+N]]\n");
             return opt == 'h' ? 0 : 2;
         }
     }
@@ -204,6 +244,12 @@ int main(int argc, char **argv)
             trace_event(ve, &t, &e, &rsp);
         else
             print_event(domid, &e);
+        if (e.reason == KEEL_VM_EVENT_REASON_MEM_ACCESS) {
+            if (every)                               /* through once, still watched */
+                rsp.flags |= KEEL_VM_EVENT_FLAG_EMULATE;
+            else                                     /* reported once per frame */
+                kc_vm_event_set_access(&rsp, e.u.mem_access.gfn, KEEL_MEM_ACCESS_RWX);
+        }
         kc_vm_event_put_response(ve, &rsp);
     }
     if (t.planted)

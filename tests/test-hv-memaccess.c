@@ -328,6 +328,55 @@ static void test_consumer_killed(void)
     kc_domain_destroy(host.h, (uint32_t)d);
 }
 
+/* keel-access against a running guest: `-a write` and `-a exec` (every access printed and let
+ * through once), then `write` (a frame's first write, then the frame is rwx). */
+static void test_keel_access(void)
+{
+    static const struct { const char *opts, *kind; unsigned n; } runs[3] = {
+        { "-a -n 10", "write", 10 }, { "-a -n 10", "exec", 10 }, { "-n 1", "write", 1 } };
+    const char *b = getenv("KEEL_BUILDDIR");
+    int d = hvhost_boot(&host, "vmevent", "mode=trace n=300", 1, MIB);
+    char args[64], cmd[768], line[512];
+    FILE *f;
+
+    hvhost_wait_console(&host, (uint32_t)d, "fn=0x", 10000);
+    for (int m = 0; m < 3; m++) {
+        unsigned lines = 0, good = 0;
+        snprintf(args, sizeof(args), "%s %d %s", runs[m].opts, d, runs[m].kind);
+        snprintf(cmd, sizeof(cmd), "%s/cli/keel-access -r %s %s 2>&1",
+                 b && *b ? b : KEEL_ABS_BUILDDIR, host.rundir, args);
+        if (!(f = popen(cmd, "r")))
+            continue;
+        while (fgets(line, sizeof(line), f)) {
+            unsigned long long gfn, off, gla, rip;
+            char kind[8], acc[8];
+            bool exec = !strcmp(runs[m].kind, "exec");
+            lines++;
+            if (sscanf(line, "d%*u v%*u %7s gfn=%llx offset=%llx gla=%llx rip=%llx access=%7s",
+                       kind, &gfn, &off, &gla, &rip, acc) == 6 && !strcmp(kind, runs[m].kind) &&
+                gla == KEEL_GUEST_BASE + gfn * 4096 + off && !strcmp(acc, exec ? "x" : "w") &&
+                (!exec || rip == gla))
+                good++;
+            else
+                tap_diag("keel-access %s: %s", args, line);
+        }
+        tap_ok(pclose(f) == 0 && lines == runs[m].n && good == lines, "keel-access %s prints one "
+               "line per event with frame, offset, address and access (%u lines, %u right)",
+               args, lines, good);
+    }
+    if (!tap_ok(hvhost_wait_console(&host, (uint32_t)d, "vmevent trace: 300 calls ok", 20000),
+                "the guest runs on after keel-access exits (every frame rwx again)")) {
+        static char ring[1 << 16];
+        size_t len = sizeof(ring) - 1;
+        uint64_t idx = 0;
+        if (kc_readconsolering(host.h, ring, &len, &idx, 0) == 0) {
+            ring[len] = 0;
+            tap_diag("%s", len > 1500 ? ring + len - 1500 : ring);
+        }
+    }
+    kc_domain_destroy(host.h, (uint32_t)d);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -341,6 +390,7 @@ int main(void)
     test_smp(false);
     test_smp(true);
     test_consumer_killed();
+    test_keel_access();
     hvhost_stop(&host);
     return tap_done();
 }

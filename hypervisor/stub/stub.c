@@ -161,12 +161,19 @@ static void apply_segments(struct stub_vcpu *sv, const struct keel_cpu_regs *r)
     publish_state(sv);
 }
 
-/* Single-step for a monitor: the trap flag follows the core's vm_step word. */
+static inline int in_stub(uint64_t rip);
+
+/* Single-step for a monitor: the trap flag follows the core's vm_step word. While an instruction
+ * a memory access answer let through is pending (ma_stepping), guest contexts keep the flag, and
+ * stub contexts keep what they have: the flag is on only in the context of the access being let
+ * through (a stub store in an upcall), never in the code of a signal handler a pause interrupted
+ * (a trap there, with SIGTRAP blocked, would kill the domain). */
 static void sync_step(struct stub_vcpu *sv, struct k_sigcontext *mc)
 {
-    if (__atomic_load_n(&sv->slot->vm_step, __ATOMIC_RELAXED) || sv->ma_stepping)
+    if (__atomic_load_n(&sv->slot->vm_step, __ATOMIC_RELAXED) ||
+        (sv->ma_stepping && !in_stub(mc->rip)))
         mc->eflags |= EFLAGS_TF;
-    else
+    else if (!sv->ma_stepping)
         mc->eflags &= ~EFLAGS_TF;
 }
 
@@ -442,15 +449,17 @@ static void on_segv(int sig, struct k_siginfo *si, void *ucv)
     post_request(sv, HV_OP_MEMFAULT, (long)si->addr,
                  (long)(uc->mc.err | (in_stub(uc->mc.rip) ? 1UL << 32 : 0)));
     wait_response(sv);
-    sv->phase = phase;
-    if (slot->rsp_val < 0)
+    if (slot->rsp_val < 0) {
+        sv->phase = phase;
         on_fault(sig, si, ucv);
+    }
     if (slot->rsp_data & HV_VMEV_LOAD_REGS) {
         regs_to_mc(&slot->ev_regs, &uc->mc);
         apply_segments(sv, &slot->ev_regs);
     }
     ma_answer(sv, &uc->mc);
     sync_step(sv, &uc->mc);
+    sv->phase = phase;                   /* last: a pause until here syncs the faulting context */
 }
 
 /* The instruction a memory access answer let through has run: close its pages again and tell
@@ -469,9 +478,9 @@ static void ma_step_done(struct stub_vcpu *sv, struct k_ucontext *uc)
     mc_to_regs(&uc->mc, &slot->ev_regs);
     post_request(sv, HV_OP_MA_STEPPED, 0, 0);
     wait_response(sv);
-    sv->phase = phase;
     ma_answer(sv, &uc->mc);
     sync_step(sv, &uc->mc);
+    sv->phase = phase;
 }
 
 /* SIGTRAP: a breakpoint (int3) or a single-step trap in guest code. The core decides: a monitor
