@@ -3,6 +3,7 @@
 #define VT_CONFINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define VT_INST_FD 3                     /* the instance's socketpair end after confinement */
 #define VT_INST_NOFILE 8
@@ -14,5 +15,11 @@ int vt_confine_child(int fd);
 /* The instance's seccomp filter (steady state: read/write its socket, memory, randomness,
  * clocks, exit). 0 or a negative errno with err. */
 int vt_confine_filter(char *err, size_t errlen);
+
+/* vt_mconfine.c: the manager's own confinement after its setup (capabilities down to
+ * vt_mconfine_kept(), no_new_privs, its seccomp filter). 0 or a negative errno with err. */
+int vt_mconfine(char *err, size_t errlen);
+/* The capabilities the manager keeps (bit n = capability n). */
+uint64_t vt_mconfine_kept(void);
 
 #endif

@@ -95,6 +95,21 @@ static void vt_dev_fail(struct vt_dev *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (kxs_dead(vt.xs)) {
+        /* a read failed because the store went away: not the device's fault. A device being
+         * opened is dropped (the rescan after the reconnection opens it again); one already
+         * open stays as it is (the rescan goes on from there). */
+        klog_warn(d->name, "%s: the store went away meanwhile; tried again once it is back", msg);
+        if (!d->my_state) {
+            vt_inst_stop(d);
+            vt_ring_disconnect(d);
+            vt_sock_close(d);
+            free(d->perm);
+            memset(d, 0, sizeof(*d));
+            d->fd = d->lfd = d->cfd = d->client = d->evfd = -1;
+        }
+        return;
+    }
     klog_err(d->name, "%s: device closed (state 6)", msg);
     vt_inst_stop(d);
     vt_ring_disconnect(d);
@@ -323,6 +338,8 @@ void vt_dev_reconcile(struct vt_dev *d)
     char p[160];
     int rc;
 
+    if (vt_store_lost())
+        return;                          /* nothing to learn from a dead connection */
     rc = vt_be_u64(d, "state", 8, &be_state);
     if (rc == -ENOENT) {
         vt_dev_forget(d);
@@ -402,7 +419,7 @@ static void vt_consider(uint32_t domid, uint32_t devid)
     snprintf(d->be, sizeof(d->be), VT_BASE "/%u/%u", domid, devid);
     snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/vtpm/%u", domid, devid);
     vt_dev_open(d);
-    if (!d->closed)
+    if (d->used && !d->closed)
         vt_dev_reconcile(d);
 }
 
@@ -411,6 +428,8 @@ void vt_scan(void)
     char **doms = NULL, **devs = NULL, p[96];
     unsigned nd = 0, nv = 0;
 
+    if (vt_store_lost())
+        return;
     if (kxs_directory(vt.xs, 0, VT_BASE, &doms, &nd) >= 0) {
         for (unsigned i = 0; i < nd; i++) {
             uint32_t domid, devid;
@@ -430,6 +449,27 @@ void vt_scan(void)
     for (int i = 0; i < VT_MAX_DEVS; i++)
         if (vt.devs[i].used)
             vt_dev_reconcile(&vt.devs[i]);
+}
+
+void vt_dev_resync(struct vt_dev *d)
+{
+    uint64_t st = 0;
+    char v[4];
+
+    if (!d->used || !d->my_state)
+        return;
+    if (!d->closed)
+        kxs_watch(vt.xs, d->fe, "fe");
+    if (vt_be_u64(d, "state", 8, &st) < 0)
+        return;                          /* gone: the rescan forgets the device */
+    /* the store is behind us (a write while it was away, or lost with it). A Closing the
+     * toolstack wrote is its request and stays (the rescan acts on it), unless we are done. */
+    if (st != (uint64_t)d->my_state && (d->closed || st < KEEL_XB_CLOSING)) {
+        klog_info(d->name, "the store had backend state %llu, ours is %d: written again",
+                  (unsigned long long)st, d->my_state);
+        snprintf(v, sizeof(v), "%d", d->my_state);
+        vt_be_write(d, "state", v);
+    }
 }
 
 static void vt_notify(struct vt_dev *d)

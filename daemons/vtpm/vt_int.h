@@ -93,6 +93,16 @@ void vt_ring_event(struct vt_dev *d);
 void vt_deliver(struct vt_dev *d, int src, const uint8_t *resp, uint32_t len);
 struct vt_dev *vt_dev_find(uint32_t domid, uint32_t devid);
 void vt_stop_all(void);
+/* After a store reconnection: watch the device's frontend again and write back the backend
+ * state the store missed while it was away. */
+void vt_dev_resync(struct vt_dev *d);
+
+/* vt_store.c: the store connection, kept across a restart of keel-stored */
+int vt_store_open(void);                 /* connect and watch VT_BASE: 0 or a negative errno */
+int vt_store_fd(void);                   /* what to poll: -1 while the store is away */
+int vt_store_lost(void);
+int vt_store_timeout(int dflt);          /* poll timeout: dflt, or less while reconnecting */
+void vt_store_check(void);               /* notice a loss; reconnect when the backoff is due */
 
 /* vt_inst.c: instance processes */
 int vt_inst_start(struct vt_dev *d, const uint8_t *perm, uint32_t plen, const uint8_t *vol,

@@ -1,0 +1,203 @@
+/* vt_mconfine.c - confinement of keel-vtpmd's manager process itself, applied once its setup is
+ * done (host key read, core and store connected, control socket listening) and before it reads
+ * a byte from a guest, a socket client or the store.
+ *
+ * Capabilities: the bounding, permitted and effective sets keep only what the manager's job
+ * needs after setup, the inheritable and ambient sets are emptied, no_new_privs is set:
+ *   CAP_SETUID, CAP_SETGID  a forked instance becomes uid/gid 65534 without groups
+ *                           (vt_confine_child; the filter below allows only that target);
+ *   CAP_KILL                the manager SIGKILLs a hung or broken instance, which runs as
+ *                           another uid (the filter allows SIGKILL only).
+ * Everything else is gone (no CAP_DAC_OVERRIDE: it reaches only what root owns, which is its
+ * state directory, runtime directory and the daemons' sockets; no CAP_SYS_ADMIN, CAP_NET_*,
+ * CAP_SYS_PTRACE, CAP_SYS_MODULE, ...). The uid stays 0: the core and the store take Domain-0's
+ * requests from peers of uid 0, and the state files are root's.
+ *
+ * Seccomp (libseccomp, default kill-process, other architectures killed): the poll loop; the
+ * sockets it has, new Unix sockets only (a store reconnection, a device's tpm2-tools sockets,
+ * an instance's socketpair); files by name (the sealed state files: open, fsync, rename,
+ * unlink, chmod of its sockets); memory never executable (grant mappings, malloc); forking an
+ * instance (fork-like clone only: no threads, no namespaces) and what the child does before
+ * its own, narrower filter (vt_confine.c): drop its descriptors and limits, setgroups(0) and
+ * setresuid/setresgid to 65534 only, PR_SET_PDEATHSIG / PR_SET_NO_NEW_PRIVS, loading a seccomp
+ * filter; kill with SIGKILL, wait4. Not allowed, so fatal: execve/execveat, ptrace, mount and
+ * namespaces, module and BPF loading, network (non-Unix) sockets, setuid to anything else,
+ * clone3 (answered ENOSYS so glibc falls back to clone), reboot, ... See README.md "Processes
+ * and privileges". */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "vt_confine.h"
+
+/* libseccomp's SCMP_An() macros leave datum_b out (clang warns under -Wextra). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+static const int vt_kept_caps[] = { CAP_SETUID, CAP_SETGID, CAP_KILL };
+
+uint64_t vt_mconfine_kept(void)
+{
+    uint64_t m = 0;
+
+    for (size_t i = 0; i < sizeof(vt_kept_caps) / sizeof(vt_kept_caps[0]); i++)
+        m |= 1ULL << vt_kept_caps[i];
+    return m;
+}
+
+/* Bounding set, then permitted/effective/inheritable (capset), then ambient. */
+static int vt_mconfine_caps(char *err, size_t errlen)
+{
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct c[2];
+    uint64_t keep = vt_mconfine_kept();
+
+    for (int cap = 0; cap < 64; cap++) {
+        if (keep & (1ULL << cap))
+            continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL)
+                break;                   /* past the last capability this kernel knows */
+            snprintf(err, errlen, "cannot drop capability %d from the bounding set: %s", cap,
+                     strerror(errno));
+            return -errno;
+        }
+    }
+    memset(c, 0, sizeof(c));
+    c[0].effective = c[0].permitted = (uint32_t)keep;
+    c[1].effective = c[1].permitted = (uint32_t)(keep >> 32);
+    if (syscall(SYS_capset, &h, c) < 0) {
+        snprintf(err, errlen, "cannot set the capabilities: %s", strerror(errno));
+        return -errno;
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+        snprintf(err, errlen, "cannot clear the ambient capabilities: %s", strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+static int vt_allow(scmp_filter_ctx ctx, int nr)
+{
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+}
+
+/* The poll loop, its sockets and files. */
+static int vt_rules_io(scmp_filter_ctx ctx)
+{
+    static const int plain[] = {
+        SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+        SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
+        SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(close), SCMP_SYS(accept4), SCMP_SYS(accept),
+        SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(connect), SCMP_SYS(bind),
+        SCMP_SYS(listen), SCMP_SYS(shutdown), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+        SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+        SCMP_SYS(lseek), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(rename),
+        SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
+        SCMP_SYS(chmod), SCMP_SYS(fchmod), SCMP_SYS(fchmodat), SCMP_SYS(clock_gettime),
+        SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(nanosleep),
+        SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield), SCMP_SYS(getpid), SCMP_SYS(gettid),
+        SCMP_SYS(getppid), SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
+        SCMP_SYS(getegid), SCMP_SYS(getrandom), SCMP_SYS(futex), SCMP_SYS(brk),
+        SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(rt_sigprocmask),
+        SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
+        SCMP_SYS(sigaltstack), SCMP_SYS(exit), SCMP_SYS(exit_group),
+    };
+    static const int fcntl_ops[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        rc |= vt_allow(ctx, plain[i]);
+    for (size_t i = 0; i < sizeof(fcntl_ops) / sizeof(fcntl_ops[0]); i++)
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+                               SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_ops[i]));
+    /* Unix sockets only: the store, the tpm2-tools sockets, the instances' socketpairs */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                           SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
+                           SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+    /* memory: grant mappings, malloc; never executable */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    return rc;
+}
+
+/* Forking, supervising and dropping an instance (vt_inst.c, vt_confine_child). */
+static int vt_rules_inst(scmp_filter_ctx ctx)
+{
+    static const int prctl_ops[] = { PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS,
+                                     PR_GET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_GET_SECCOMP };
+    const scmp_datum_t fork_flags = CSIGNAL | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+    const scmp_datum_t nobody = VT_INST_UID;
+    int rc = 0;
+
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                           SCMP_A0(SCMP_CMP_MASKED_EQ, ~fork_flags, 0));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    rc |= vt_allow(ctx, SCMP_SYS(wait4));
+    rc |= vt_allow(ctx, SCMP_SYS(set_robust_list));   /* glibc, in the child of fork */
+    rc |= vt_allow(ctx, SCMP_SYS(rseq));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+                           SCMP_A1(SCMP_CMP_EQ, SIGKILL));
+    /* the child before its own filter */
+    rc |= vt_allow(ctx, SCMP_SYS(dup2));
+    rc |= vt_allow(ctx, SCMP_SYS(dup3));
+    rc |= vt_allow(ctx, SCMP_SYS(close_range));
+    rc |= vt_allow(ctx, SCMP_SYS(prlimit64));
+    rc |= vt_allow(ctx, SCMP_SYS(setrlimit));
+    rc |= vt_allow(ctx, SCMP_SYS(seccomp));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setgroups), 1,
+                           SCMP_A0(SCMP_CMP_EQ, 0));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setresgid), 3,
+                           SCMP_A0(SCMP_CMP_EQ, nobody), SCMP_A1(SCMP_CMP_EQ, nobody),
+                           SCMP_A2(SCMP_CMP_EQ, nobody));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setresuid), 3,
+                           SCMP_A0(SCMP_CMP_EQ, nobody), SCMP_A1(SCMP_CMP_EQ, nobody),
+                           SCMP_A2(SCMP_CMP_EQ, nobody));
+    for (size_t i = 0; i < sizeof(prctl_ops) / sizeof(prctl_ops[0]); i++)
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+                               SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctl_ops[i]));
+    return rc;
+}
+
+int vt_mconfine(char *err, size_t errlen)
+{
+    scmp_filter_ctx ctx;
+    int rc;
+
+    if (geteuid() == 0 && (rc = vt_mconfine_caps(err, errlen)) < 0)
+        return rc;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+        return -errno;
+    }
+    if (!(ctx = seccomp_init(SCMP_ACT_KILL_PROCESS))) {
+        snprintf(err, errlen, "seccomp_init failed");
+        return -ENOMEM;
+    }
+    rc = -EINVAL;
+    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || vt_rules_io(ctx) != 0 ||
+        vt_rules_inst(ctx) != 0) {
+        snprintf(err, errlen, "cannot build the manager's seccomp filter");
+        goto out;
+    }
+    if ((rc = seccomp_load(ctx)) < 0)
+        snprintf(err, errlen, "cannot load the manager's seccomp filter: %s", strerror(-rc));
+out:
+    seccomp_release(ctx);
+    return rc;
+}
