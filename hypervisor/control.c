@@ -206,19 +206,19 @@ static int serve_one(struct hv_conn *conn)
         (rc = kio_read_full(conn->fd, in, rq.extra_len)) < 0)
         goto done;
     memset(&rsp, 0, sizeof(rsp));
-    if (rq.op == KEEL_PRIVCMD_OP_ROLE) {
-        rsp.rc = declare_role(conn, &rq, arg);
+    if (rq.op == KEEL_PRIVCMD_OP_ROLE || conn->role == HV_ROLE_ANY) {
+        if (rq.op == KEEL_PRIVCMD_OP_ROLE) {
+            rsp.rc = declare_role(conn, &rq, arg);
+        } else {
+            refuse_role(conn, "toolstack", "this peer must first declare a role it is allowed");
+            rsp.rc = -EACCES;
+        }
         rsp.magic = KEEL_PRIVCMD_MAGIC;
         rsp.seq = rq.seq;
         rsp.arg_len = rq.arg_len;
         if ((rc = send_reply(conn, &rsp, arg, out, NULL, 0)) == 0 && rsp.rc < 0)
             rc = (int)rsp.rc;                    /* a refused role ends the connection */
         conn->served++;
-        goto done;
-    }
-    if (conn->role == HV_ROLE_ANY) {
-        refuse_role(conn, "toolstack", "this peer must declare a role it is allowed");
-        rc = -EACCES;
         goto done;
     }
     conn->served++;

@@ -215,12 +215,12 @@ static pid_t start_core2(char *rundir)
 }
 
 /* In a child running as uid: what each step returned, one byte each (errno, or 0). */
-static void as_uid(const char *rundir, uid_t uid, int out[4])
+static void as_uid(const char *rundir, uid_t uid, int out[5])
 {
     struct keel_domctl_create cr = { .max_vcpus = 1, .max_mem_kb = 16 << 10 };
     struct keel_domctl_info info;
     int pfd[2], status;
-    unsigned char res[4] = { 255, 255, 255, 255 };
+    unsigned char res[5] = { 255, 255, 255, 255, 255 };
     pid_t pid;
 
     if (pipe(pfd) < 0)
@@ -238,6 +238,10 @@ static void as_uid(const char *rundir, uid_t uid, int out[4])
         h = NULL;
         res[3] = (unsigned char)-kc_open_role(&h, rundir, KC_ROLE_STORE);
         kc_close(h);
+        h = NULL;
+        if (kc_open(&h, rundir) == 0)              /* the toolstack, without declaring */
+            res[4] = (unsigned char)-kc_domain_getinfo(h, 0, &info);
+        kc_close(h);
         if (write(pfd[1], res, sizeof(res)) != sizeof(res))
             _exit(1);
         _exit(0);
@@ -248,14 +252,14 @@ static void as_uid(const char *rundir, uid_t uid, int out[4])
     close(pfd[0]);
     if (pid > 0)
         waitpid(pid, &status, 0);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         out[i] = res[i];
 }
 
 static void test_peer_rules(void)
 {
     char rundir[64], cmd[128];
-    int r[4];
+    int r[5];
     pid_t core = start_core2(rundir);
 
     if (!tap_ok(core > 0, "a second core (FLASK disabled, --role backend=uid:65534) starts"))
@@ -265,6 +269,7 @@ static void test_peer_rules(void)
     tap_is_int(r[1], EPERM, "without FLASK the dummy module refuses the backend a domain create");
     tap_is_int(r[2], EPERM, "and domain information");
     tap_is_int(r[3], EACCES, "uid 65534 may not take the store role");
+    tap_is_int(r[4], EACCES, "nor act as the toolstack without declaring a role");
     as_uid(rundir, OTHER_UID, r);
     tap_ok(r[0] != 0, "uid 65533 (no rule) cannot connect in any role");
     kill(core, SIGTERM);
