@@ -104,8 +104,8 @@ void vt_store_check(void)
         vt_st.since = vt_now_ms();
         vt_st.next = vt_st.since + vt_st.delay;
         vt_st.tries = 0;
-        klog_warn("vtpm", "store connection lost (%s): the vTPMs keep serving their guests "
-                  "and sockets; reconnecting", kxs_error(vt.xs));
+        klog_warn("vtpm", "store connection lost: the vTPMs keep serving their guests and "
+                  "sockets; reconnecting");
         return;
     }
     if (vt_now_ms() < vt_st.next)

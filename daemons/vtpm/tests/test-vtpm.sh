@@ -5,7 +5,8 @@
 # (swtpm TCTI: startup, getrandom, pcrextend/pcrread, createprimary, nvdefine/nvwrite/nvread),
 # the instance's confinement, an instance killed (restarted from its sealed state, logged with
 # domain/device), the manager killed with -9 and started again (NV and the endorsement key
-# survive), close on online=0, the same uuid on another domain (same EK, same NV), a tampered
+# survive, and so do a persistent key, a key blob under the owner primary and an NV
+# counter), close on online=0, the same uuid on another domain (same EK, same NV), a tampered
 # and a truncated state file (refused, device closed, file left as it was), a backend whose
 # frontend path names another domain, export/import/resume/release over the control socket,
 # the hostile guest tpmevil (every malformed request gets its TPM error, the vTPM lives on, its
@@ -96,6 +97,18 @@ ok $? "a new instance serves the same NV contents (TPM2_Startup re-sent for us)"
 [ "$(instance_of 7 0)" != "$ip" ]; ok $? "it is a new process"
 
 # -- the manager killed with -9 and started again ------------------------------------------
+# what must survive besides NV data and the endorsement key: a persistent key, a key blob
+# created under the owner hierarchy (loadable again only if the seed is the same), an NV counter
+R=$KEEL_RUNDIR
+tpm 7 0 tpm2_flushcontext -t && tpm 7 0 tpm2_createprimary -C o -G ecc -c "$R/o.ctx" >/dev/null &&
+    tpm 7 0 tpm2_evictcontrol -C o -c "$R/o.ctx" 0x81000005 >/dev/null && tpm 7 0 tpm2_flushcontext -t &&
+    tpm 7 0 tpm2_create -C 0x81000005 -G ecc -u "$R/k.pub" -r "$R/k.priv" >/dev/null &&
+    tpm 7 0 tpm2_nvdefine 0x1500017 -C o -s 8 -a "ownerread|ownerwrite|nt=counter" >/dev/null &&
+    tpm 7 0 tpm2_nvincrement 0x1500017 -C o && tpm 7 0 tpm2_nvincrement 0x1500017 -C o
+r=$?; ok $r "a persistent key (tpm2_evictcontrol), a key under the owner primary, an NV counter at 2"
+[ $r -eq 0 ] || tail -4 "$R/tpm2.err" | sed 's/^/# /'
+PN=$(tpm 7 0 tpm2_readpublic -c 0x81000005 | sed -n 's/^name: //p')
+counter() { tpm 7 0 tpm2_nvread 0x1500017 -C o -s 8 | od -An -tx1 | tr -d ' \n'; }
 kill -9 "$(vtpmd_pid)"
 wait_until 10 not kill -0 "$ip" 2>/dev/null
 sleep 0.3
@@ -104,6 +117,12 @@ wait_until 20 test -S "$KEEL_RUNDIR/vtpm/7.0.sock"
 tpm 7 0 tpm2_startup -c
 [ "$(tpm 7 0 tpm2_nvread 0x1500016 -C o -s 10)" = hello-vtpm ]; ok $? "after kill -9 of the manager NV survives"
 [ "$(ekname 7 0)" = "$EK1" ]; ok $? "and the endorsement key is the same"
+[ -n "$PN" ] && [ "$(tpm 7 0 tpm2_readpublic -c 0x81000005 | sed -n 's/^name: //p')" = "$PN" ]
+ok $? "and the persistent key ($PN)"
+tpm 7 0 tpm2_flushcontext -t && tpm 7 0 tpm2_load -C 0x81000005 -u "$R/k.pub" -r "$R/k.priv" -c "$R/k.ctx" >/dev/null
+r=$?; ok $r "a key created before the kill loads again under the persistent primary"
+[ $r -eq 0 ] || tail -4 "$R/tpm2.err" | sed 's/^/# /'
+[ "$(counter)" = 0000000000000002 ]; ok $? "the NV counter is still 2 ($(counter))"
 
 # -- close, and the same uuid on another domain --------------------------------------------
 remove 7 0; ok $? "online=0 / state 5 closes the device (state 6)"
