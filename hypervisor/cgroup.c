@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "cpupool.h"
 #include "klog.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -257,6 +258,7 @@ void hv_cgroup_fini(void)
 {
     char path[512];
 
+    hv_cpupart_fini();                                /* rtds partitions, the root cpuset */
     if (hv.cgroup_version == 2) {
         snprintf(path, sizeof(path), "%s/%s", hv.cgroup_root, hv.cgroup_base);
         rmdir_retry(path);

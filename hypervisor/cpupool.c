@@ -47,6 +47,7 @@ int hv_cpupool_init(void)
     pool_defaults(&pools[0], KEEL_SCHEDULER_CREDIT);
     memcpy(pools[0].cpus, host_cpus, sizeof(host_cpus));
     hv_cpuset_init();
+    hv_cpupart_init();
     return 0;
 }
 
@@ -104,6 +105,19 @@ static void apply_pool(uint32_t id)
             hv_cpupool_apply(hv.domains[i]);
 }
 
+/* The pool's CPUs changed: its partition follows, with no SCHED_DEADLINE thread in the pool
+ * meanwhile (Linux checks their bandwidth when root domains change), then the domains. */
+static void repartition(uint32_t id)
+{
+    if (pools[id].sched == KEEL_SCHEDULER_RTDS) {
+        for (uint32_t i = 1; i < HV_MAX_DOMAINS; i++)
+            if (hv.domains[i] && hv.domains[i]->cpupool == id)
+                hv_sched_rt_release(hv.domains[i]);
+        hv_cpupart_sync(id, &pools[id]);
+    }
+    apply_pool(id);
+}
+
 static long op_create(struct keel_sysctl_cpupool *op)
 {
     uint32_t id = op->cpupool_id;
@@ -151,7 +165,7 @@ static long op_cpu(struct hv_pool *p, uint32_t id, uint32_t cpu, bool add)
             return -EBUSY;                     /* the last CPU of a pool with domains */
         }
     }
-    apply_pool(id);
+    repartition(id);
     return 0;
 }
 
@@ -222,6 +236,7 @@ long hv_sysctl_cpupool(struct hv_caller *c, struct keel_sysctl_cpupool *op)
             return -EBUSY;
         hv_printk("cpupool %u '%s' destroyed", id, p->name);
         memset(p, 0, sizeof(*p));
+        hv_cpupart_sync(id, NULL);
         return 0;
     case KEEL_CPUPOOL_OP_ADDCPU:
     case KEEL_CPUPOOL_OP_RMCPU:

@@ -38,6 +38,21 @@ void hv_cpuset_create(struct hv_domain *d);
 int hv_cpuset_attach(struct hv_domain *d, pid_t pid);
 void hv_cpuset_remove(struct hv_domain *d);
 void hv_cpuset_set(struct hv_domain *d, const uint64_t cpus[KEEL_CPUMAP_WORDS]);
+/* 1: the v1 cpuset hierarchy, 2: the unified one, 0: none. */
+int hv_cpuset_version(void);
+/* "0,2,5" (at most len bytes). */
+void hv_cpuset_text(const uint64_t cpus[KEEL_CPUMAP_WORDS], char *buf, size_t len);
+
+/* cpupool_part.c: an rtds pool with CPUs as a scheduling partition of its own (v1 cpusets),
+ * for SCHED_DEADLINE. sync makes, moves or (p NULL, not rtds, no CPU) removes pool id's
+ * partition; call it with no SCHED_DEADLINE thread among the pool's domains. 0: it holds (or
+ * none is wanted); negative errno: none, hv_cpupart_why(id) says why. init at start (also
+ * removes the partitions of cores that died), fini at exit (the root cpuset restored when no
+ * Keel partition is left). */
+void hv_cpupart_init(void);
+int hv_cpupart_sync(uint32_t id, const struct hv_pool *p);
+const char *hv_cpupart_why(uint32_t id);
+void hv_cpupart_fini(void);
 
 /* sched_rt.c */
 long hv_domctl_sched_vcpu(struct hv_domain *d, struct keel_domctl_sched_vcpu *op);

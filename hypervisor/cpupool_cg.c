@@ -54,14 +54,21 @@ static int get(const char *path, char *buf, size_t len)
     return 0;
 }
 
-/* v1: a directory with cpus and mems copied from its parent when empty. */
+/* v1: a directory with cpus and mems copied from its parent when empty. One made below keel/
+ * does not balance load by itself (no effect while the root cpuset balances; with an rtds
+ * partition only the partitions and keel/balance do, cpupool_part.c). */
 static int v1_dir(const char *dir, const char *parent)
 {
     static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
     char p[800], v[1024];
 
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    if (mkdir(dir, 0755) == 0) {
+        snprintf(p, sizeof(p), "%s/cpuset.sched_load_balance", dir);
+        if (strcmp(parent, CS1_ROOT))
+            put(p, "0");
+    } else if (errno != EEXIST) {
         return -errno;
+    }
     for (int i = 0; i < 2; i++) {
         snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
         if (get(p, v, sizeof(v)) == 0 && v[0])
@@ -126,6 +133,11 @@ void hv_cpuset_init(void)
         klog_info("cpupool", "no cpuset controller: vCPUs confined by thread affinity only");
 }
 
+int hv_cpuset_version(void)
+{
+    return cs_version;
+}
+
 static void dom_dir(const struct hv_domain *d, char *buf, size_t len)
 {
     if (cs_version == 2)
@@ -134,7 +146,7 @@ static void dom_dir(const struct hv_domain *d, char *buf, size_t len)
         snprintf(buf, len, CS1_ROOT "/%s/d%u", hv.cgroup_base, d->domid);
 }
 
-static void cpus_text(const uint64_t cpus[KEEL_CPUMAP_WORDS], char *buf, size_t len)
+void hv_cpuset_text(const uint64_t cpus[KEEL_CPUMAP_WORDS], char *buf, size_t len)
 {
     size_t n = 0;
 
@@ -153,7 +165,7 @@ void hv_cpuset_set(struct hv_domain *d, const uint64_t cpus[KEEL_CPUMAP_WORDS])
         return;
     dom_dir(d, dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/cpuset.cpus", dir);
-    cpus_text(cpus, v, sizeof(v));
+    hv_cpuset_text(cpus, v, sizeof(v));
     if ((rc = put(path, v)) < 0)
         klog_warn("cpupool", "domain %u: cannot write %s to %s: %s", d->domid, v, path,
                   strerror(-rc));
