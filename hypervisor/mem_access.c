@@ -12,7 +12,8 @@
  *   allows (a stale or forged protection) only gets its page's protection fixed.
  * - Allow once (response flag EMULATE): the page is opened, every other vCPU is held stopped, the
  *   faulting vCPU runs one instruction with the trap flag, gives the page its protection back and
- *   reports HV_OP_MA_STEPPED; then the others go on. So no other vCPU passes through the opened
+ *   reports HV_OP_MA_STEPPED; then the others go on. EMULATE_NOWRITE: the frame's bytes are kept
+ *   before the step and put back after it (the others being held, only the step wrote there). So no other vCPU passes through the opened
  *   page unseen (Xen gets the same by emulating the instruction for that vCPU alone). One vCPU
  *   steps at a time; other allow-once answers wait for it.
  * - The stub's own accesses to guest memory (an upcall frame pushed on a watched stack) are let
@@ -21,6 +22,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +45,9 @@ struct hv_mem_access {
     uint32_t nstep;
     uint64_t step_addr[HV_MA_STEP_PAGES];
     uint8_t step_prot[HV_MA_STEP_PAGES];
+    uint8_t *step_keep[HV_MA_STEP_PAGES]; /* EMULATE_NOWRITE: the frame before the step */
     uint64_t *step_wait;               /* per vCPU: gfn + 1 of an allow-once waiting its turn */
+    bool *step_wait_nowrite;           /* ... answered EMULATE_NOWRITE */
 };
 
 static struct hv_vcpu_slot *slot_of(struct hv_domain *d, uint32_t vcpu)
@@ -68,9 +72,11 @@ static struct hv_mem_access *ma_get(struct hv_domain *d)
     m->pages = d->mem_size >> KEEL_PAGE_SHIFT;
     m->acc = malloc(m->pages);
     m->step_wait = calloc(d->max_vcpus, sizeof(*m->step_wait));
-    if (!m->acc || !m->step_wait) {
+    m->step_wait_nowrite = calloc(d->max_vcpus, sizeof(*m->step_wait_nowrite));
+    if (!m->acc || !m->step_wait || !m->step_wait_nowrite) {
         free(m->acc);
         free(m->step_wait);
+        free(m->step_wait_nowrite);
         free(m);
         return NULL;
     }
@@ -287,6 +293,9 @@ void hv_mem_access_free(struct hv_domain *d)
         return;
     free(m->acc);
     free(m->step_wait);
+    free(m->step_wait_nowrite);
+    for (uint32_t i = 0; i < HV_MA_STEP_PAGES; i++)
+        free(m->step_keep[i]);
     free(m);
     d->mem_access = NULL;
 }
@@ -297,13 +306,14 @@ void hv_mem_access_free(struct hv_domain *d)
  * answer goes to v now, or into c (v's own request being served), or later (HV_DEFER: another
  * vCPU steps; v's turn comes after it). */
 static long start_step(struct hv_domain *d, struct hv_mem_access *m, struct hv_vcpu *v,
-                       uint64_t gfn, uint64_t data, struct hv_caller *c)
+                       uint64_t gfn, uint64_t data, bool nowrite, struct hv_caller *c)
 {
     struct hv_vcpu_slot *s = slot_of(d, v->id);
     uint64_t addr = KEEL_GUEST_BASE + (gfn << KEEL_PAGE_SHIFT);
 
     if (m->stepper != MA_NO_STEPPER && m->stepper != v->id) {
         m->step_wait[v->id] = gfn + 1;     /* its turn comes when the stepper is done */
+        m->step_wait_nowrite[v->id] = nowrite;
         return HV_DEFER;
     }
     if (m->stepper == MA_NO_STEPPER) {
@@ -313,7 +323,13 @@ static long start_step(struct hv_domain *d, struct hv_mem_access *m, struct hv_v
         m->stepper = v->id;
     }
     if (m->nstep < HV_MA_STEP_PAGES) {
+        uint8_t *keep = nowrite ? malloc(KEEL_PAGE_SIZE) : NULL;
+        if (keep && hv_copy_from_guest(d, addr, keep, KEEL_PAGE_SIZE) < 0) {
+            free(keep);
+            keep = NULL;
+        }
         m->step_addr[m->nstep] = addr;
+        m->step_keep[m->nstep] = keep;
         m->step_prot[m->nstep++] = eff(m, gfn) & 7;
     }
     for (uint32_t i = 0; i < m->nstep; i++) {
@@ -364,7 +380,7 @@ long hv_mem_access_fault(struct hv_caller *c, uint64_t addr, uint64_t err)
         return 0;
     }
     if (err >> 32 & 1) {                   /* the stub's own access: through once, no event */
-        return start_step(d, m, c->v, gfn, 0, c);
+        return start_step(d, m, c->v, gfn, 0, false, c);
     }
     memcpy(&r, &s->ev_regs, sizeof(r));
     return hv_vm_event_raise_mem(c, &r, gfn, addr,
@@ -392,6 +408,12 @@ long hv_mem_access_stepped(struct hv_caller *c)
             data = HV_VMEV_MA_PROT;
         }
     }
+    for (uint32_t i = 0; i < m->nstep; i++)
+        if (m->step_keep[i]) {            /* EMULATE_NOWRITE: the write is undone */
+            hv_copy_to_guest(d, m->step_addr[i], m->step_keep[i], KEEL_PAGE_SIZE);
+            free(m->step_keep[i]);
+            m->step_keep[i] = NULL;
+        }
     m->stepper = MA_NO_STEPPER;
     m->nstep = 0;
     hv_vcpus_unhold(d);
@@ -399,7 +421,7 @@ long hv_mem_access_stepped(struct hv_caller *c)
         if (m->step_wait[i]) {
             uint64_t gfn = m->step_wait[i] - 1;
             m->step_wait[i] = 0;
-            start_step(d, m, &d->vcpus[i], gfn, 0, NULL);
+            start_step(d, m, &d->vcpus[i], gfn, 0, m->step_wait_nowrite[i], NULL);
             break;
         }
     c->action = HV_ACT_VM_EVENT;
@@ -436,7 +458,8 @@ void hv_mem_access_answer(struct hv_domain *d, struct hv_vcpu *v, const struct k
     }
     if ((rsp->flags & (KEEL_VM_EVENT_FLAG_EMULATE | KEEL_VM_EVENT_FLAG_EMULATE_NOWRITE)) &&
         gfn < m->pages && !(eff(m, gfn) & req->u.mem_access.flags & 7)) {
-        if (start_step(d, m, v, gfn, data, NULL) == -ESRCH)
+        if (start_step(d, m, v, gfn, data,
+                       (rsp->flags & KEEL_VM_EVENT_FLAG_EMULATE_NOWRITE) != 0, NULL) == -ESRCH)
             hv_vcpu_respond(d, v, 0, HV_ACT_NONE, 0);
         return;
     }

@@ -2,7 +2,7 @@
  * (modes write and exec): bad arguments refused with EINVAL and a message; the default access and
  * per-frame access read back; write events with their frame, offset, flags and address;
  * allow-once answers (each later write faults again) and access changed in the answer (no event
- * after); exec events at each instruction of a watched function; four vCPUs writing watched
+ * after); EMULATE_NOWRITE (the write undone); exec events at each instruction of a watched function; four vCPUs writing watched
  * pages at once, all events answered allow-once; log-dirty mode refused while restrictions are in
  * place; a consumer killed holding an event with restrictions in place (the guest runs on to its
  * end, every frame rwx again). */
@@ -226,6 +226,34 @@ static void test_exec_events(void)
     kc_domain_destroy(host.h, (uint32_t)d);
 }
 
+/* EMULATE_NOWRITE: the write is let through once and undone; EMULATE: it stays. */
+static void test_nowrite(void)
+{
+    struct keel_vm_event greq, req;
+    uint32_t events = 0, bad = 0;
+    uint64_t buf = 0, word = 1;
+    kc_vm_event *ve;
+    int d = boot("mode=wbench n=10", 1, host.h, &ve, "buf=", &buf, &greq);
+
+    kc_mem_access_set(host.h, (uint32_t)d, KEEL_MEM_ACCESS_R, gfn_of(buf), 1);
+    answer(ve, &greq, 0);
+    while (events < 10 && kc_vm_event_get_request(ve, &req, 5000) == 1) {
+        /* at event i the guest is past write i - 1: after NOWRITE answers the word is still 0 */
+        if (events >= 1 && events <= 5 &&
+            (kc_vm_event_read(ve, buf, &word, sizeof(word)) < 0 || word != 0) && bad++ < 3)
+            tap_diag("event %u: the word at buf is %#llx", events, (unsigned long long)word);
+        answer(ve, &req, events < 5 ? KEEL_VM_EVENT_FLAG_EMULATE_NOWRITE : KEEL_VM_EVENT_FLAG_EMULATE);
+        events++;
+    }
+    hvhost_wait_console(&host, (uint32_t)d, "hypercall median", 10000);
+    kc_vm_event_read(ve, buf, &word, sizeof(word));
+    tap_ok(events == 10 && !bad && word == 9, "EMULATE_NOWRITE lets the write through once and "
+           "undoes it (the word stayed 0 over 5 writes); EMULATE keeps it (then %llu)",
+           (unsigned long long)word);
+    kc_monitor_disable(ve);
+    kc_domain_destroy(host.h, (uint32_t)d);
+}
+
 /* Four vCPUs write watched pages at once (their own, or the same four: then a vCPU let through
  * while another's page were open for all would pass unseen); every event let through once. */
 static void test_smp(bool shared)
@@ -387,6 +415,7 @@ int main(void)
         tap_bail("cannot start keel-hv");
     test_write_events();
     test_exec_events();
+    test_nowrite();
     test_smp(false);
     test_smp(true);
     test_consumer_killed();

@@ -26,7 +26,7 @@
 /* flags (request and response) */
 #define KEEL_VM_EVENT_FLAG_VCPU_PAUSED      (1u << 0)  /* req: the vCPU waits; rsp: let it go */
 #define KEEL_VM_EVENT_FLAG_FOREIGN          (1u << 1)
-#define KEEL_VM_EVENT_FLAG_EMULATE          (1u << 2)  /* accepted; nothing to emulate here */
+#define KEEL_VM_EVENT_FLAG_EMULATE          (1u << 2)  /* rsp: memory access let through once */
 #define KEEL_VM_EVENT_FLAG_EMULATE_NOWRITE  (1u << 3)
 #define KEEL_VM_EVENT_FLAG_TOGGLE_SINGLESTEP (1u << 4)
 #define KEEL_VM_EVENT_FLAG_SET_EMUL_READ_DATA (1u << 5)
@@ -182,8 +182,9 @@ struct keel_domctl_monitor_op {
 #define KEEL_MEM_ACCESS_FLAG_FAULT_WITH_GLA (1u << 4) /* the access itself, not a table walk */
 #define KEEL_MEM_ACCESS_FLAG_FAULT_IN_GPT (1u << 5)
 /* Response to a memory access event (flags of the response):
- *   EMULATE (or EMULATE_NOWRITE treated as EMULATE: see docs/vm_event.md): the access goes
- *     through once: the frame is opened, only this vCPU runs one instruction, the frame closes;
+ *   EMULATE: the access goes through once: the frame is opened, only this vCPU runs one
+ *     instruction, the frame closes; EMULATE_NOWRITE: the same, and the frame's bytes are put
+ *     back afterwards (the write is discarded);
  *   KEEL_VM_EVENT_FLAG_SET_ACCESS: frame u.mem_access.gfn gets access u.mem_access.pad (Keel:
  *     saves a kc_mem_access_set round trip; Xen's consumers call xc_set_mem_access first);
  *   neither: the instruction runs again (and faults again unless the access was changed). */
