@@ -17,6 +17,7 @@
 
 #include "kproc.h"
 #include "xl.h"
+#include "xl_conf.h"
 
 static volatile int stop_flag;
 
@@ -166,7 +167,9 @@ int xl_remus_receive(int paused)
     signal(SIGPIPE, SIG_IGN);
     if (!(ctx = xl_open()))
         return 1;
-    rc = kl_domain_remus_receive(ctx, 0, 1, paused ? KL_CREATE_PAUSED : 0, &domid);
+    kl_ctx_set_xl_conf(ctx, xl_conf());          /* vm.cpumask, vm.pv.cpumask, as restore */
+    rc = kl_domain_remus_receive(ctx, 0, 1, (paused ? KL_CREATE_PAUSED : 0) |
+                                 (xl_conf_claim_mode() ? KL_CREATE_CLAIM : 0), &domid);
     if (rc < 0)
         fprintf(stderr, "migration target: %s\n", kl_ctx_error(ctx));
     else

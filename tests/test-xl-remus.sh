@@ -3,7 +3,8 @@
 # and store; the backup's `xl migrate-receive -r` over the sender's pipes, -s ''): the domain is
 # checkpointed every 100 ms; destroying it on the primary fails it over to the backup, where it
 # runs under its name with its memory verified and its counter going on; SIGINT stops the
-# replication and leaves the domain running on the primary; -b needs -F; COLO is refused.
+# replication and leaves the domain running on the primary; -b needs -F; COLO is refused; the
+# backup's xl.conf affinity mask applies to the replica.
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
 cd "$S" || exit 1
 B2=$(mktemp -d /tmp/keel-xltest-B-XXXXXX)
@@ -15,9 +16,13 @@ host start >/dev/null 2>&1; ok $? "host A starts"
 KEEL_RUNDIR=$B2 host start >/dev/null 2>&1; ok $? "host B starts"
 $XL create -q examples/dirtier.cfg name=ha 'extra="size=16 rate=2000 verify=1"' 2>/dev/null; ok $? "a verifying dirtier runs on A"
 wait_until 10 sh -c "timeout 1 $XL console ha 2>/dev/null | grep -q 'tick 2 '"; ok $? "it ticks on A"
-$XL remus -i 100 -s '' ha "KEEL_RUNDIR=$B2 $XL migrate-receive -r" 2>"$B2/remus.err" &
+last=$(($(nproc) - 1))
+echo "vm.cpumask=\"$last\"" >"$B2/xl.conf"        # B's xl.conf: its vCPUs on the last CPU only
+$XL remus -i 100 -s '' ha "KEEL_RUNDIR=$B2 KEEL_XL_CONF=$B2/xl.conf $XL migrate-receive -r" 2>"$B2/remus.err" &
 rp=$!
 wait_until 10 sh -c "KEEL_RUNDIR=$B2 $XL list ha--incoming"; ok $? "the backup holds ha--incoming on B"
+[ "$(XLB vcpu-list ha--incoming | awk '$3 == 0 { print $(NF - 2) }')" = $last ]
+ok $? "B's xl.conf vm.cpumask=\"$last\" applies to the replica (vcpu-list: hard affinity $last)"
 KEEL_RUNDIR=$B2 $XL list ha--incoming | awk 'NR==2{print $5}' | grep -q p; ok $? "paused while it is a backup"
 sleep 1.5
 tk=$(last_tick ha)

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "kd.h"
+#include "kd_xlconf.h"
 #include "keel/kl_light.h"
+#include "keel/kl_xlconf.h"
 
 struct rargs {
     const char *listen;
@@ -118,7 +120,9 @@ int kd_m_protect_receive(struct kd_call *c)
     if (parse_receive(c, &a) < 0 || accept_primary(c, &a, &fd) < 0)
         return kd_err(c);
     kd_task_progress("replica: receiving checkpoints", 0.5);
-    rc = kl_domain_remus_receive(kd_ctx(), fd, fd, a.paused ? KL_CREATE_PAUSED : 0, &domid);
+    kl_ctx_set_xl_conf(kd_ctx(), kd_xlconf());   /* its affinity masks, as xl's -r */
+    rc = kl_domain_remus_receive(kd_ctx(), fd, fd, (a.paused ? KL_CREATE_PAUSED : 0) |
+                                 kd_xlconf_create_flags(), &domid);
     if (rc == 0)
         failover_reason(fd, reason, sizeof(reason));
     kl_migrate_close(fd);

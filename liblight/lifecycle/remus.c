@@ -1,7 +1,8 @@
 /* remus.c - Remus: a running domain checkpointed continuously to a backup (kl_domain_remus_send,
  * kg_save with checkpoint_ms, in xl's image format) and the backup's side, which keeps the last
  * complete checkpoint and fails over to it when the stream breaks off (kl_domain_remus_receive,
- * kg_restore through kl_domain_restore_image). */
+ * kg_restore through kl_domain_restore_image; xl.conf's affinity masks and claim_mode as for
+ * a migration). */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "keel/guest.h"
+#include "keel/kl_xlconf.h"
 #include "klog.h"
 #include "mig_int.h"
 #include "remus_dev.h"
@@ -163,7 +165,7 @@ static void *watch_thread(void *arg)
 }
 
 static int restore_watched(kl_ctx *ctx, kl_domain_config *dc, int in_fd, int out_fd,
-                           unsigned iflags, uint32_t *id)
+                           unsigned iflags, unsigned flags, uint32_t *id)
 {
     struct kl__remus_backup *b = NULL;
     struct watch w = { in_fd, -1, kl__remus_timeout() };
@@ -184,7 +186,8 @@ static int restore_watched(kl_ctx *ctx, kl_domain_config *dc, int in_fd, int out
         return kl__err(ctx, -EAGAIN, "remus: cannot start the heartbeat thread");
     }
     ctx->restore_hooks = kl__remus_backup_hooks(b);
-    rc = kl_domain_restore_image(ctx, dc, sv[1], iflags, KL_CREATE_PAUSED, id);
+    rc = kl_domain_restore_image(ctx, dc, sv[1], iflags,
+                                 KL_CREATE_PAUSED | (flags & KL_CREATE_CLAIM), id);
     ctx->restore_hooks = NULL;
     shutdown(sv[1], SHUT_RDWR);
     pthread_join(th, NULL);
@@ -196,7 +199,7 @@ static int restore_watched(kl_ctx *ctx, kl_domain_config *dc, int in_fd, int out
 
 int kl_domain_remus_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags, uint32_t *domid)
 {
-    char *json = NULL, incoming[KL_DOMNAME_MAX + 32];
+    char *json = NULL, incoming[KL_DOMNAME_MAX + 32], why[1024];
     kl_diag *d = kl_diag_new();
     kl_domain_config dc;
     unsigned iflags;
@@ -216,10 +219,15 @@ int kl_domain_remus_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags, 
                      "stream");
         goto out;
     }
+    /* as migrate-receive: xl.conf's masks before anything exists, the claim at creation */
+    if ((rc = kl_xl_conf_apply_cpumask(ctx->xl_conf, &dc, why, sizeof(why))) < 0) {
+        rc = kl__err(ctx, rc, "remus: %s (xl.conf's vm.cpumask, vm.pv.cpumask)", why);
+        goto out;
+    }
     name = dc.c_info.name;
     snprintf(incoming, sizeof(incoming), "%s--incoming", name);
     dc.c_info.name = incoming;
-    rc = restore_watched(ctx, &dc, in_fd, out_fd, iflags, &id);
+    rc = restore_watched(ctx, &dc, in_fd, out_fd, iflags, flags, &id);
     dc.c_info.name = name;
     if (rc < 0)
         goto out;
