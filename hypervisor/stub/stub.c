@@ -36,6 +36,8 @@ struct stub_vcpu {
     uint64_t fs_base, gs_base;
     struct k_ucontext *ev_uc;        /* PH_EVENT: the trapped guest context */
     uint32_t ma_stepping;            /* pages opened for one instruction (mem_access.c) */
+    uint32_t capturing;              /* on_pause reads the guest stack (capture) */
+    uint64_t cap_relock;             /* a page capture had to make readable, to close again */
     struct {
         uint64_t pretcode;
         struct k_ucontext uc;
@@ -363,7 +365,13 @@ static void on_pause(int sig, struct k_siginfo *si, void *ucv)
     slot = sv->slot;
     if (!__atomic_load_n(&slot->pause_req, __ATOMIC_SEQ_CST))
         return;
+    sv->capturing = 1;                           /* see on_segv */
     capture(sv, uc, &slot->ctx);
+    sv->capturing = 0;
+    if (sv->cap_relock) {
+        sys3(NR_mprotect, sv->cap_relock, 4096, 0);
+        sv->cap_relock = 0;
+    }
     __atomic_store_n(&slot->paused, 1, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&HDR->ack, 1, __ATOMIC_SEQ_CST);
     futex_wake(&HDR->ack);
@@ -439,6 +447,15 @@ static void on_segv(int sig, struct k_siginfo *si, void *ucv)
 
     if (!sv || !__atomic_load_n(&HDR->ma_on, __ATOMIC_ACQUIRE) || !in_guest_mem(si->addr))
         on_fault(sig, si, ucv);
+    if (sv->capturing && !(uc->mc.err & 2) && !sv->cap_relock) {
+        /* a pause reading a return address on a stack frame of access n: asking the core now
+         * would deadlock (it waits for this pause), so the page is readable for the read only
+         * (a read fault means its protection was none: w and x read on x86 without protection
+         * keys; on a CPU with them an x frame would come back as n) */
+        sv->cap_relock = si->addr & ~4095UL;
+        sys3(NR_mprotect, sv->cap_relock, 4096, 1);
+        return;
+    }
     slot = sv->slot;
     phase = sv->phase;
     mc_to_regs(&uc->mc, &slot->ev_regs);
