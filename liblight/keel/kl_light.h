@@ -399,7 +399,8 @@ int kl_domain_remus_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
  * NAME--incoming, paused, taking each checkpoint as it completes; when the stream breaks off
  * (the primary is gone) it fails over: the last complete checkpoint becomes NAME and runs
  * (unless KL_CREATE_PAUSED). A stream that breaks before the first checkpoint leaves no
- * domain and fails. */
+ * domain and fails. KL_CREATE_CLAIM and the context's xl.conf masks (kl_ctx_set_xl_conf) as
+ * kl_domain_migrate_receive. */
 int kl_domain_remus_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags, uint32_t *domid);
 
 #ifdef __cplusplus

@@ -58,9 +58,9 @@ int kl_xl_conf_apply_cpumask(const kl_xl_conf *c, kl_domain_config *dc, char *er
                              size_t errlen);
 
 /* The host settings a context applies to domains that arrive inside liblight (the
- * configuration carried by a migration stream): kl_domain_migrate_receive ANDs the incoming
- * domain's affinity with c's masks before anything is created (a vCPU left with no CPU fails
- * the receive, no domain left). c must outlive its use on ctx; NULL: none. */
+ * configuration carried by a migration stream): kl_domain_migrate_receive and
+ * kl_domain_remus_receive AND the incoming domain's affinity with c's masks before anything is
+ * created (a vCPU left with no CPU fails the receive, no domain left). c must outlive its use on ctx; NULL: none. */
 void kl_ctx_set_xl_conf(kl_ctx *ctx, const kl_xl_conf *c);
 
 #ifdef __cplusplus
