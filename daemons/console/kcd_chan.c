@@ -1,13 +1,16 @@
-/* kcd_chan.c - keel-consoled's PV channels (kcd_chan.h): for each channel backend the toolstack
- * writes (backend/console/<domid>/<n>: connection, path, state 1) the daemon opens the host end
- * (a listening Unix socket at path, or a pty whose slave path goes to the frontend's tty key)
- * and says InitWait; when the guest's frontend is Initialised (ring-ref: a page granted to
- * Domain-0; port: an unbound event channel) it maps the page by grant, binds the port and says
- * Connected; bytes then flow both ways between the ring (Xen's console layout, indices checked
+/* kcd_chan.c - keel-consoled's PV channels (kcd_chan.h), in the serving process: for each
+ * channel backend the toolstack writes (backend/console/<domid>/<n>: connection, path, state 1)
+ * the privileged part opens the host end (a listening Unix socket at path, or a pty whose slave
+ * path goes to the frontend's tty key; kcd_pchan.c) and hands it over, and this process says
+ * InitWait; when the guest's frontend is Initialised (ring-ref: a page granted to Domain-0;
+ * port: an unbound event channel) the privileged part maps the page by grant and binds the
+ * port, this process maps the page it is handed and says Connected; bytes then flow both ways between the ring (Xen's console layout, indices checked
  * by kcd_ring.c) and the socket's one client or the pty. Flow control: the guest's output is
  * taken only as fast as the host end takes it, host input only read when the ring has room.
  * The toolstack's Closing (destroy), the backend's removal or the domain's death closes it all
- * (the socket file is removed, the pty closed), then Closed is written. */
+ * (the socket file is removed, the pty closed), then Closed is written. A restarted serving
+ * process adopts the host ends and rings the privileged part still holds (backend InitWait or
+ * Connected). */
 #include "config.h"
 
 #include <errno.h>
@@ -32,12 +35,11 @@ struct kcd_chan {
     uint32_t domid, cons;
     int is_socket;
     char name[128], path[108], tty[64];
-    dev_t sock_dev;                  /* the socket file we made (removed only if still ours) */
-    ino_t sock_ino;
-    int lfd, peer, slave;            /* listener; the client or the pty master; the pty slave */
+    int lfd, peer;                   /* listener; the client or the pty master */
     struct event *ev_listen, *ev_rd, *ev_wr, *ev_port;
     volatile struct kcd_cons_iface *page;
     uint32_t port, local;
+    int evfd;                        /* the port's eventfd */
     char obuf[KCD_OUT_SIZE];         /* taken from the ring, not yet written to the peer */
     size_t olen, ooff;
     char ibuf[KCD_IN_SIZE];          /* read from the peer, not yet in the ring */
@@ -182,7 +184,7 @@ static void chan_pump(struct kcd_chan *c)
         return;
     }
     if (moved)
-        kc_evtchn_notify(c->k->h, c->local);
+        kcd_req_notify(c->k, c->domid, c->local);
 }
 
 static void chan_port_cb(evutil_socket_t fd, short what, void *arg)
@@ -191,7 +193,7 @@ static void chan_port_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    kc_evtchn_ack(c->k->h, c->local);
+    kcd_req_ack(c->evfd);
     chan_pump(c);
 }
 
@@ -216,36 +218,12 @@ static void chan_accept_cb(evutil_socket_t fd, short what, void *arg)
     chan_pump(c);
 }
 
-/* Listen at path; a stale socket file (nobody listening) is replaced, anything else refused. */
-static int chan_listen(struct kcd_chan *c, char *err, size_t errlen)
+/* The host end the privileged part handed over: a listening socket (clients accepted here) or
+ * a pty master. */
+static int chan_host(struct kcd_chan *c, int fd, char *err, size_t errlen)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct stat st;
-    int fd, rc;
-
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-        goto fail;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        int probe;
-        if (errno != EADDRINUSE || lstat(c->path, &st) < 0 || !S_ISSOCK(st.st_mode))
-            goto fail;
-        probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        rc = probe < 0 ? 0 : connect(probe, (struct sockaddr *)&sa, sizeof(sa));
-        if (probe >= 0)
-            close(probe);
-        if (rc == 0 || errno != ECONNREFUSED) {
-            errno = EADDRINUSE;
-            goto fail;
-        }
-        unlink(c->path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-            goto fail;
-    }
-    if (chmod(c->path, 0600) < 0 || listen(fd, 4) < 0 || stat(c->path, &st) < 0)
-        goto fail_bound;
-    c->sock_dev = st.st_dev;
-    c->sock_ino = st.st_ino;
+    if (!c->is_socket)
+        return chan_set_peer(c, fd);
     c->lfd = fd;
     c->ev_listen = event_new(c->k->base, fd, EV_READ | EV_PERSIST, chan_accept_cb, c);
     if (!c->ev_listen || event_add(c->ev_listen, NULL) < 0) {
@@ -253,69 +231,33 @@ static int chan_listen(struct kcd_chan *c, char *err, size_t errlen)
         return -ENOMEM;
     }
     return 0;
-fail_bound:
-    rc = errno;
-    unlink(c->path);
-    errno = rc;
-fail:
-    rc = -errno;
-    snprintf(err, errlen, "socket %s: %s", c->path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
-/* A pty in raw mode (no echo: the guest's bytes are never sent back to it); the daemon keeps
- * the slave open too, so the master never reads end-of-file while no client has it open. */
-static int chan_pty(struct kcd_chan *c, char *err, size_t errlen)
-{
-    struct termios t;
-    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-
-    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, c->tty, sizeof(c->tty)) != 0)
-        goto fail;
-    if ((c->slave = open(c->tty, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK)) < 0 ||
-        tcgetattr(c->slave, &t) < 0)
-        goto fail;
-    cfmakeraw(&t);
-    if (tcsetattr(c->slave, TCSANOW, &t) < 0)
-        goto fail;
-    return chan_set_peer(c, m);
-fail:
-    snprintf(err, errlen, "pty: %s", strerror(errno));
-    if (m >= 0)
-        close(m);
-    return -EIO;
 }
 
 static void chan_unmap(struct kcd_chan *c)
 {
     chan_ev_free(&c->ev_port);
-    if (c->local)
-        kc_evtchn_close(c->k->h, c->local);
+    if (c->evfd >= 0)
+        close(c->evfd);
+    c->evfd = -1;
+    kcd_req_unmap(c->page);
+    if (c->page || c->local)
+        kcd_req_oneway(c->k, KCD_PRIV_CHAN_UNMAP, c->domid, c->cons, 0);
     c->local = 0;
-    if (c->page)
-        kc_gnttab_unmap(c->k->h, (void *)c->page, 1);
     c->page = NULL;
     if (c->ev_rd)
         event_del(c->ev_rd);
 }
 
-/* The host end goes: no more clients (socket file removed if still ours) or pty. */
+/* The host end goes: no more clients or pty; the privileged part removes the socket file (if
+ * still the one it made) and closes the pty. */
 static void chan_close_host(struct kcd_chan *c)
 {
-    struct stat st;
-
     chan_ev_free(&c->ev_listen);
     chan_drop_peer(c);
-    if (c->lfd >= 0) {
+    if (c->lfd >= 0)
         close(c->lfd);
-        if (stat(c->path, &st) == 0 && st.st_dev == c->sock_dev && st.st_ino == c->sock_ino)
-            unlink(c->path);
-    }
-    if (c->slave >= 0)
-        close(c->slave);
-    c->lfd = c->slave = -1;
+    c->lfd = -1;
+    kcd_req_oneway(c->k, KCD_PRIV_CHAN_CLOSE, c->domid, c->cons, 0);
 }
 
 /* The guest broke the ring (indices out of range): this channel alone is closed: logged with
@@ -390,20 +332,23 @@ static void chan_set_state(kxs *x, const char *be, int st, const char *why)
     kxs_writef(x, 0, path, "%d", st);
 }
 
-/* A new backend in Initialising: its keys checked, the host end opened, InitWait. */
+/* A new backend in Initialising: its keys checked, the host end opened (by the privileged
+ * part, which checks them again), InitWait. adopt: a backend already InitWait or Connected
+ * whose host end the privileged part still holds (this process was restarted): taken over,
+ * nothing written. */
 static void chan_open(struct kcd *k, kxs *x, uint32_t domid, uint32_t cons, const char *be,
-                      const char *fe)
+                      const char *fe, int adopt)
 {
     char conn[16], front[96], err[400] = "", path[200];
     struct kcd_chan *c = calloc(1, sizeof(*c));
-    int rc = -EINVAL;
+    int rc = -EINVAL, fd = -1, is_socket = 0;
 
     if (!c)
         return;
     c->k = k;
     c->domid = domid;
     c->cons = cons;
-    c->lfd = c->peer = c->slave = -1;
+    c->lfd = c->peer = c->evfd = -1;
     if (chan_read(x, be, "frontend", front, sizeof(front)) < 0 || strcmp(front, fe))
         snprintf(err, sizeof(err), "backend key frontend is not %s", fe);
     else if (chan_read(x, be, "name", c->name, sizeof(c->name)) < 0 || !c->name[0])
@@ -415,55 +360,48 @@ static void chan_open(struct kcd *k, kxs *x, uint32_t domid, uint32_t cons, cons
              (chan_read(x, be, "path", c->path, sizeof(c->path)) < 0 || c->path[0] != '/'))
         snprintf(err, sizeof(err), "a socket channel needs an absolute path shorter than %zu",
                  sizeof(c->path));
-    else
-        rc = c->is_socket ? chan_listen(c, err, sizeof(err)) : chan_pty(c, err, sizeof(err));
+    else if ((rc = kcd_req_chan_open(k, domid, cons, adopt, &is_socket, c->tty, sizeof(c->tty),
+                                     &fd, err, sizeof(err))) == 0 && is_socket != c->is_socket)
+        rc = -EPROTO;
+    if (rc == 0)
+        rc = chan_host(c, fd, err, sizeof(err));
+    else if (fd >= 0)
+        close(fd);
     c->next = k->chans;
     k->chans = c;
     if (rc < 0) {
-        klog(KLOG_WARN, "chan", "domain %u: console %u: %s", domid, cons, err);
+        if (!adopt)
+            klog(KLOG_WARN, "chan", "domain %u: console %u: %s", domid, cons, err);
         chan_free(c);
-        chan_set_state(x, be, 6, err);
+        if (!adopt)
+            chan_set_state(x, be, 6, err);
         return;
     }
+    klog(KLOG_INFO, "chan", "domain %u: channel %s on %s%s", domid, c->name,
+         c->is_socket ? c->path : c->tty, adopt ? " (taken over)" : "");
+    if (adopt)
+        return;
     if (!c->is_socket) {
         snprintf(path, sizeof(path), "%s/tty", fe);
         kxs_write(x, 0, path, c->tty);
     }
-    klog(KLOG_INFO, "chan", "domain %u: channel %s on %s", domid, c->name,
-         c->is_socket ? c->path : c->tty);
     chan_set_state(x, be, 2, NULL);
 }
 
-/* The frontend is Initialised: map its page by grant, bind its port, Connected. */
-static void chan_connect(struct kcd_chan *c, kxs *x, const char *be, const char *fe)
+/* The frontend is Initialised: the privileged part maps its page by grant and binds its port
+ * (both read from the store by it); Connected. */
+static void chan_connect(struct kcd_chan *c, kxs *x, const char *be)
 {
-    char path[200], err[300] = "";
-    uint64_t ref, port;
-    int fd;
+    char err[300] = "";
+    struct kcd_ringmap m;
+    uint32_t ref;
 
-    snprintf(path, sizeof(path), "%s/ring-ref", fe);
-    if (kxs_read_u64(x, 0, path, UINT32_MAX, &ref) < 0) {
-        snprintf(err, sizeof(err), "frontend ring-ref missing or not a grant reference");
+    if (kcd_req_chan_map(c->k, c->domid, c->cons, &m, &ref, &c->port, err, sizeof(err)) < 0)
         goto fail;
-    }
-    snprintf(path, sizeof(path), "%s/port", fe);
-    if (kxs_read_u64(x, 0, path, UINT32_MAX, &port) < 0) {
-        snprintf(err, sizeof(err), "frontend port missing or not a number");
-        goto fail;
-    }
-    uint32_t r = (uint32_t)ref;
-    if (!(c->page = kc_gnttab_map(c->k->h, c->domid, &r, 1, 1, NULL))) {
-        snprintf(err, sizeof(err), "mapping grant %u: %s", r, kc_error(c->k->h));
-        goto fail;
-    }
-    if (kc_evtchn_bind_interdomain(c->k->h, c->domid, (uint32_t)port, &c->local) < 0) {
-        c->local = 0;
-        snprintf(err, sizeof(err), "binding port %u: %s", (uint32_t)port, kc_error(c->k->h));
-        goto fail;
-    }
-    c->port = (uint32_t)port;
-    if ((fd = kc_evtchn_fd(c->k->h, c->local)) < 0 ||
-        !(c->ev_port = event_new(c->k->base, fd, EV_READ | EV_PERSIST, chan_port_cb, c)) ||
+    c->page = m.page;
+    c->local = m.local;
+    c->evfd = m.evfd;
+    if (!(c->ev_port = event_new(c->k->base, c->evfd, EV_READ | EV_PERSIST, chan_port_cb, c)) ||
         event_add(c->ev_port, NULL) < 0) {
         snprintf(err, sizeof(err), "cannot watch port %u", c->local);
         goto fail;
@@ -471,7 +409,7 @@ static void chan_connect(struct kcd_chan *c, kxs *x, const char *be, const char 
     if (c->ev_rd)
         event_add(c->ev_rd, NULL);
     klog(KLOG_INFO, "chan", "domain %u: channel %s connected (grant %u, port %u)", c->domid,
-         c->name, r, c->port);
+         c->name, ref, c->port);
     chan_set_state(x, be, 4, NULL);
     chan_pump(c);
     return;
@@ -496,9 +434,10 @@ static void chan_check(struct kcd *k, kxs *x, uint32_t domid, uint32_t cons)
         return;
     }
     if (!c) {
-        if (bst == 1)
-            chan_open(k, x, domid, cons, be, fe);
-        return;
+        if (bst == 1 || bst == 2 || bst == 4)
+            chan_open(k, x, domid, cons, be, fe, bst != 1);
+        if (!(c = chan_find(k, domid, cons)) || bst == 1)
+            return;
     }
     if (bst == 5) {                          /* the toolstack closes it (destroy) */
         chan_free(c);
@@ -506,8 +445,8 @@ static void chan_check(struct kcd *k, kxs *x, uint32_t domid, uint32_t cons)
         return;
     }
     fst = chan_state(x, fe);
-    if (!c->page && !c->broken && bst < 4 && (fst == 3 || fst == 4))
-        chan_connect(c, x, be, fe);
+    if (!c->page && !c->broken && bst <= 4 && (fst == 3 || fst == 4))
+        chan_connect(c, x, be);             /* (Connected already: taken over) */
     else if (c->page && (fst == 5 || fst == 6 || fst < 0)) {
         chan_unmap(c);                       /* the guest closed its end */
         chan_set_state(x, be, 6, NULL);
@@ -547,11 +486,9 @@ void kcd_chan_scan(struct kcd *k, kxs *x)
 
 void kcd_chan_reap(struct kcd *k)
 {
-    struct keel_domctl_info info;
-
     for (struct kcd_chan *c = k->chans, *next; c; c = next) {
         next = c->next;
-        if (kc_domain_getinfo(k->h, c->domid, &info) == -ESRCH)
+        if (kcd_req_dom_exists(k, c->domid) == -ESRCH)
             chan_free(c);
     }
 }

@@ -19,7 +19,6 @@
 
 #include "kcd_int.h"
 #include "klog.h"
-#include "ksock.h"
 
 #define KCD_LINE_MAX 256
 #define KCD_OUT_CAP (1u << 20)
@@ -51,22 +50,20 @@ static int kcd_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+/* The log's last KCD_HISTORY bytes, read through the domain's log descriptor (opened for
+ * reading and appending by the privileged part). */
 static void kcd_send_history(struct kcd_client *c)
 {
-    char path[4200], buf[KCD_HISTORY];
+    struct kcd_dom *d = kcd_dom_find(c->k, c->domid);
+    char buf[KCD_HISTORY];
     struct stat st;
     ssize_t n;
-    int fd;
 
-    snprintf(path, sizeof(path), "%s/dom%u.log", c->k->dir, c->domid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    if (!d || d->log_fd < 0 || fstat(d->log_fd, &st) < 0)
         return;
-    if (fstat(fd, &st) == 0) {
-        off_t off = st.st_size > KCD_HISTORY ? st.st_size - KCD_HISTORY : 0;
-        if ((n = pread(fd, buf, sizeof(buf), off)) > 0)
-            bufferevent_write(c->bev, buf, (size_t)n);
-    }
-    close(fd);
+    off_t off = st.st_size > KCD_HISTORY ? st.st_size - KCD_HISTORY : 0;
+    if ((n = pread(d->log_fd, buf, sizeof(buf), off)) > 0)
+        bufferevent_write(c->bev, buf, (size_t)n);
 }
 
 /* Run one command line; returns 1 if the connection became an attach, 0 to close after the
@@ -182,20 +179,11 @@ static void kcd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct s
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-int kcd_listen(struct kcd *k, const char *path)
+int kcd_listen(struct kcd *k, int fd)
 {
-    int fd = ksock_listen(path, 0600, 16, SOCK_NONBLOCK);
-
-    if (fd < 0)
-        return fd;
     k->listener = evconnlistener_new(k->base, kcd_accept_cb, k,
                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-    if (!k->listener) {
-        close(fd);
-        unlink(path);
-        return -ENOMEM;
-    }
-    return 0;
+    return k->listener ? 0 : -ENOMEM;
 }
 
 void kcd_clients_free(struct kcd *k)

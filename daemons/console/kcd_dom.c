@@ -1,6 +1,7 @@
-/* kcd_dom.c - the domains keel-consoled serves: map the console ring frame, bind the event
- * channel as Domain-0, append the guest's output to <rundir>/console/dom<N>.log and hand it to
- * attached clients, feed their input into the ring. */
+/* kcd_dom.c - the domains keel-consoled serves (in the serving process): the privileged part
+ * hands over the console ring's frame (mapped here), the bound event channel's eventfd and
+ * <rundir>/console/dom<N>.log; the guest's output is appended to the log and handed to
+ * attached clients, their input fed into the ring. */
 #include "config.h"
 
 #include <errno.h>
@@ -51,7 +52,7 @@ void kcd_dom_pump(struct kcd_dom *d)
     }
     moved |= kcd_clients_input(d->k, d);
     if (moved)
-        kc_evtchn_notify(d->k->h, d->local);
+        kcd_req_notify(d->k, d->domid, d->local);
 }
 
 static void kcd_dom_cb(evutil_socket_t fd, short what, void *arg)
@@ -60,7 +61,7 @@ static void kcd_dom_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    kc_evtchn_ack(d->k->h, d->local);
+    kcd_req_ack(d->evfd);
     kcd_dom_pump(d);
 }
 
@@ -68,26 +69,14 @@ static void kcd_dom_free(struct kcd_dom *d)
 {
     if (d->ev)
         event_free(d->ev);
+    if (d->evfd >= 0)
+        close(d->evfd);
     if (d->local)
-        kc_evtchn_close(d->k->h, d->local);
-    if (d->page)
-        kc_unmap_foreign((void *)d->page, 1);
+        kcd_req_oneway(d->k, KCD_PRIV_CONS_CLOSE, d->domid, 0, 0);
+    kcd_req_unmap(d->page);
     if (d->log_fd >= 0)
         close(d->log_fd);
     free(d);
-}
-
-static int kcd_dom_open_log(struct kcd_dom *d, char *err, size_t errlen)
-{
-    char path[4200];
-
-    snprintf(path, sizeof(path), "%s/dom%u.log", d->k->dir, d->domid);
-    d->log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (d->log_fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -errno;
-    }
-    return 0;
 }
 
 /* SIGHUP (after logrotate moved the files): each served domain's log is opened again by name,
@@ -95,41 +84,32 @@ static int kcd_dom_open_log(struct kcd_dom *d, char *err, size_t errlen)
 void kcd_dom_reopen_logs(struct kcd *k)
 {
     for (struct kcd_dom *d = k->doms; d; d = d->next) {
-        int old = d->log_fd;
-        char err[256];
+        int fd;
 
-        if (kcd_dom_open_log(d, err, sizeof(err)) < 0) {
-            klog(KLOG_WARN, "dom", "domain %u: reopening the log: %s (kept the old one)",
-                 d->domid, err);
-            d->log_fd = old;
+        if (kcd_req_fd(k, KCD_PRIV_LOG_OPEN, d->domid, &fd) < 0) {
+            klog(KLOG_WARN, "dom", "domain %u: reopening the log failed (kept the old one)",
+                 d->domid);
             continue;
         }
-        if (old >= 0)
-            close(old);
+        if (d->log_fd >= 0)
+            close(d->log_fd);
+        d->log_fd = fd;
     }
-    klog(KLOG_INFO, "dom", "logs reopened in %s", k->dir);
+    klog(KLOG_INFO, "dom", "logs reopened");
 }
 
 static int kcd_dom_connect(struct kcd_dom *d, char *err, size_t errlen)
 {
     struct kcd *k = d->k;
-    int fd, rc;
+    struct kcd_ringmap m;
+    int rc;
 
-    d->page = kc_map_foreign(k->h, d->domid, PROT_READ | PROT_WRITE, d->gfn, 1);
-    if (!d->page) {
-        snprintf(err, errlen, "mapping gfn %#llx: %s", (unsigned long long)d->gfn, kc_error(k->h));
-        return -EIO;
-    }
-    if ((rc = kc_evtchn_bind_interdomain(k->h, d->domid, d->port, &d->local)) < 0) {
-        snprintf(err, errlen, "binding port %u: %s", d->port, kc_error(k->h));
-        d->local = 0;
+    if ((rc = kcd_req_cons_open(k, d->domid, d->gfn, d->port, &m, &d->log_fd, err, errlen)) < 0)
         return rc;
-    }
-    if ((fd = kc_evtchn_fd(k->h, d->local)) < 0) {
-        snprintf(err, errlen, "port %u has no descriptor", d->local);
-        return fd;
-    }
-    d->ev = event_new(k->base, fd, EV_READ | EV_PERSIST, kcd_dom_cb, d);
+    d->page = m.page;
+    d->local = m.local;
+    d->evfd = m.evfd;
+    d->ev = event_new(k->base, d->evfd, EV_READ | EV_PERSIST, kcd_dom_cb, d);
     if (!d->ev || event_add(d->ev, NULL) < 0) {
         snprintf(err, errlen, "cannot watch port %u", d->local);
         return -ENOMEM;
@@ -153,8 +133,8 @@ int kcd_dom_add(struct kcd *k, uint32_t domid, uint64_t gfn, uint32_t port, char
     d->domid = domid;
     d->gfn = gfn;
     d->port = port;
-    d->log_fd = -1;
-    if ((rc = kcd_dom_open_log(d, err, errlen)) < 0 || (rc = kcd_dom_connect(d, err, errlen)) < 0) {
+    d->log_fd = d->evfd = -1;
+    if ((rc = kcd_dom_connect(d, err, errlen)) < 0) {
         kcd_dom_free(d);
         return rc;
     }
@@ -184,14 +164,12 @@ int kcd_dom_remove(struct kcd *k, uint32_t domid)
 static void kcd_exc_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct kcd *k = arg;
-    struct keel_domctl_info info;
 
-    (void)fd;
     (void)what;
-    kc_evtchn_ack(k->h, k->exc_port);
+    kcd_req_ack(fd);
     for (struct kcd_dom *d = k->doms, *next; d; d = next) {
         next = d->next;
-        if (kc_domain_getinfo(k->h, d->domid, &info) == -ESRCH) {
+        if (kcd_req_dom_exists(k, d->domid) == -ESRCH) {
             klog(KLOG_INFO, "dom", "domain %u is gone: console closed", d->domid);
             kcd_dom_remove(k, d->domid);
         }
@@ -199,18 +177,23 @@ static void kcd_exc_cb(evutil_socket_t fd, short what, void *arg)
     kcd_chan_reap(k);
 }
 
-int kcd_dom_watch_deaths(struct kcd *k)
+int kcd_dom_watch_deaths(struct kcd *k, int fd)
 {
-    int rc, fd;
-
-    if ((rc = kc_evtchn_bind_virq(k->h, KEEL_VIRQ_DOM_EXC, &k->exc_port)) < 0)
-        return rc;
-    if ((fd = kc_evtchn_fd(k->h, k->exc_port)) < 0)
-        return fd;
     k->exc_ev = event_new(k->base, fd, EV_READ | EV_PERSIST, kcd_exc_cb, k);
     if (!k->exc_ev || event_add(k->exc_ev, NULL) < 0)
         return -ENOMEM;
     return 0;
+}
+
+void kcd_dom_claim_held(struct kcd *k)
+{
+    uint32_t domid = 0, port;
+    uint64_t gfn;
+    char err[300];
+
+    while (kcd_req_cons_held(k, domid, &domid, &gfn, &port) == 0)
+        if (!kcd_dom_find(k, domid) && kcd_dom_add(k, domid, gfn, port, err, sizeof(err)) < 0)
+            klog(KLOG_WARN, "dom", "domain %u: serving its console again: %s", domid, err);
 }
 
 void kcd_dom_free_all(struct kcd *k)

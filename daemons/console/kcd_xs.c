@@ -1,7 +1,8 @@
 /* kcd_xs.c - keel-consoled's store client (optional): through the common store client
  * (common/kxs.h) it watches /local/domain and serves the console of each domain whose
- * console/ring-ref (the ring's frame) and console/port appear, as xenconsoled does. Reconnects
- * every second when the store goes away. Requests are synchronous (bounded by a short reply
+ * console/ring-ref (the ring's frame) and console/port appear, as xenconsoled does. The
+ * connection is made by the privileged part and handed over (this process can open none);
+ * asked for again every second when the store goes away. Requests are synchronous (bounded by a short reply
  * timeout); the watch events wake the daemon's libevent loop through kxs_fd. */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -126,10 +128,13 @@ static void kcd_xs_read_cb(evutil_socket_t fd, short what, void *arg)
 static void kcd_xs_connect(evutil_socket_t fd, short what, void *arg)
 {
     struct kcd_xs *x = arg;
+    int sfd = -1;
 
     (void)fd;
     (void)what;
-    if (kxs_open_path(&x->x, x->path) < 0) {
+    if (kcd_req_fd(x->k, KCD_PRIV_STORE, 0, &sfd) < 0 || kxs_open_fd(&x->x, sfd) < 0) {
+        if (!x->x && sfd >= 0)
+            close(sfd);
         x->x = NULL;
         kcd_xs_drop(x);          /* the timer tries again */
         return;
