@@ -45,7 +45,7 @@ grep -q "replication stopped" "$B2/remus2.err"; ok $? "saying the domain runs on
 $XL list hb | awk 'NR==2{print $5}' | grep -q '^-\?[rb]'; ok $? "the primary runs on"
 $XL remus -b hb >/dev/null 2>&1; [ $? -eq 2 ]; ok $? "-b without -F is refused (exit 2)"
 $XL remus -c hb host >/dev/null 2>&1; [ $? -eq 2 ]; ok $? "COLO (-c) is refused"
-$XL remus -i 100 -s '' hb "echo not xl; cat >/dev/null" >/dev/null 2>&1; [ $? -eq 1 ]; ok $? "a backup that speaks garbage: exit 1"
+$XL remus -i 100 -s '' hb "echo this is not xl migrate-receive but garbage of the banner length; cat >/dev/null" >/dev/null 2>&1; [ $? -eq 1 ]; ok $? "a backup that speaks garbage: exit 1"
 $XL list hb | awk 'NR==2{print $5}' | grep -q '^-\?[rb]'; ok $? "and the primary still runs"
 $XL destroy hb
 done_tap
