@@ -9,12 +9,16 @@
 # a served domain, Domain-0) is refused and logged. A forbidden system call (execve) kills only
 # the serving process: the attached client gets end-of-file, the privileged part logs the
 # seccomp kill and starts a new, equally confined process, which serves the same console again
-# (the attach replays the history, input is echoed) and the log goes on. SIGTERM stops both.
+# (the attach replays the history, input is echoed) and the log goes on; a chanecho guest's
+# socket and pty channels are taken over by the new process (same socket path, same pty, still
+# Connected) and echo again. SIGTERM stops both.
 . "${KEEL_SRCDIR:-../..}/tests/xl-lib.sh"
 HOOK="$B/daemons/console/tests/.libs/libkcdsigsys.so"
 KC="$B/daemons/console/keel-console"
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (the daemon switches users)"; exit 0; }
 [ -f "$HOOK" ] || { echo "1..0 # SKIP $HOOK not built (make check builds it)"; exit 0; }
+have_xs && command -v python3 >/dev/null 2>&1 ||
+    { echo "1..0 # SKIP needs xenstore-utils and python3 (the channel checks)"; exit 0; }
 cd "$S" || exit 1
 L="$KEEL_RUNDIR/console/keel-consoled.log"
 CUID=$(id -u keel-console 2>/dev/null || id -u nobody)
@@ -40,6 +44,39 @@ confined() {    # 6 checks on serving process $1, $2 names it
         [ "$(readlink /proc/"$1"/ns/net)" != "$(readlink /proc/$$/ns/net)" ]
     ok $? "$2: own mount and network namespaces"
     [ -z "$(ls -A /proc/"$1"/root/ 2>&1)" ]; ok $? "$2: an empty root"
+}
+# echo_sock PATH TEXT / echo_pty TTY TEXT: send TEXT, print what comes back (as long as TEXT)
+echo_sock() {
+    python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+want = sys.argv[2].encode()
+s.sendall(want)
+got = b""
+while len(got) < len(want):
+    b = s.recv(4096)
+    if not b:
+        break
+    got += b
+sys.stdout.write(got.decode())
+PY
+}
+echo_pty() {
+    python3 - "$1" "$2" <<'PY'
+import os, select, sys, time, tty
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)
+tty.setraw(fd)
+want = sys.argv[2].encode()
+os.write(fd, want)
+got, end = b"", time.time() + 10
+while len(got) < len(want) and time.time() < end:
+    r, _, _ = select.select([fd], [], [], 1)
+    if r:
+        got += os.read(fd, 4096)
+sys.stdout.write(got.decode())
+PY
 }
 # attach DOMID TEXT OUT: keel-console sends TEXT, waits for the guest's echo, detaches at ^]
 attach() {
@@ -68,6 +105,16 @@ d=$($XL domid ps 2>/dev/null)
 wait_until 10 grep -q "conecho: domain $d ready" "$KEEL_RUNDIR/console/dom$d.log"
 ok $? "its ring output is logged in console/dom$d.log"
 attach "$d" before-kill "$KEEL_RUNDIR/a1.out"; ok $? "keel-console: the guest echoes input"
+SOCK=$KEEL_RUNDIR/echo.sock
+printf 'name = "pc"\nkernel = "chanecho"\nmemory = 32\nextra = "chan=org.keel.echo,org.keel.pty"\nchannel = [ "name=org.keel.echo,connection=socket,path=%s", "name=org.keel.pty,connection=pty" ]\n' \
+    "$SOCK" >"$KEEL_RUNDIR/pc.cfg"
+$XL create -q "$KEEL_RUNDIR/pc.cfg"; ok $? "create a chanecho guest with a socket and a pty channel"
+cdom=$($XL domid pc 2>/dev/null)
+bstate() { xenstore-read "/local/domain/0/backend/console/$cdom/$1/state" 2>/dev/null; }
+wait_until 20 sh -c "[ \"\$(xenstore-read /local/domain/$cdom/device/console/2/state)\" = 4 ]"
+TTY=$(xenstore-read "/local/domain/$cdom/device/console/2/tty" 2>/dev/null)
+[ "$(echo_sock "$SOCK" 'sock before')" = "sock before" ] && [ "$(echo_pty "$TTY" 'pty before')" = "pty before" ]
+ok $? "both channels echo (socket $SOCK, pty $TTY)"
 
 kill -USR1 "$C"
 wait_until 5 grep -q "kcd-sigsys: console of domain 0 " "$L"
@@ -94,6 +141,13 @@ confined "$C2" "new serving process"
 attach "$d" after-restart "$KEEL_RUNDIR/a3.out"; ok $? "the guest's console is served again: input echoed"
 grep -q "echo: before-kill" "$KEEL_RUNDIR/a3.out"; ok $? "the attach replays the history from before the restart"
 grep -q "echo: after-restart" "$KEEL_RUNDIR/console/dom$d.log"; ok $? "the log goes on after the restart"
+[ "$(bstate 1)" = 4 ] && [ "$(bstate 2)" = 4 ] && [ -S "$SOCK" ] &&
+    [ "$(xenstore-read "/local/domain/$cdom/device/console/2/tty")" = "$TTY" ]
+ok $? "the channels stay Connected, at the same socket path and pty"
+[ "$(echo_sock "$SOCK" 'sock after')" = "sock after" ]; ok $? "the socket channel echoes again"
+[ "$(echo_pty "$TTY" 'pty after')" = "pty after" ]; ok $? "the pty channel echoes again"
+$XL destroy pc >/dev/null 2>&1
+wait_until 5 not test -e "$SOCK"; ok $? "destroying the channel guest removes its socket"
 $XL destroy ps >/dev/null 2>&1; ok $? "destroy the guest"
 kill -TERM "$P"
 wait_until 10 not kill -0 "$P"; ok $? "SIGTERM stops keel-consoled"
