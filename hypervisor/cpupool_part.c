@@ -228,6 +228,8 @@ static void rebalance(void)
         rmdir(BALANCE);
         hv_printk("cpupool: no rtds partition left: the root cpuset balances load over every "
                   "CPU again");
+        klog_info("cpupool", CS1 "/cpuset.sched_load_balance restored to 1 (no rtds partition "
+                  "left)");
         return;
     }
     dir_cpus(CS1, root);
@@ -329,6 +331,9 @@ static int establish(uint32_t id, const cpumap s)
         }
         hv_printk("cpupool: the root cpuset no longer balances load (while an rtds pool is a "
                   "partition): the host's other CPUs are balanced as one partition, %s", BALANCE);
+        klog_warn("cpupool", CS1 "/cpuset.sched_load_balance set to 0 for the rtds partition "
+                  "%s: host tasks are balanced only within %s and within each partition until "
+                  "the last one goes", dir, BALANCE);
     }
     hv_printk("cpupool %u: a scheduling partition of its own (%s, CPUs %s): SCHED_DEADLINE "
               "admitted there", id, dir, txt);
