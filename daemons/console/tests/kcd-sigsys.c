@@ -2,7 +2,8 @@
  * linked into keel-consoled): in keel-consoled's serving process (the one started with
  * --privsep-child=...), SIGUSR2 makes it call execve("/bin/sh"), and SIGUSR1 makes it ask the
  * privileged part for the console of the first served domain at a frame and port the store does
- * not name (and for Domain-0's), as code an attacker got to run there would; the
+ * not name, for a channel the store has no backend for (and for Domain-0's console), as code
+ * an attacker got to run there would; the
  * answers go to stderr (the daemon's log). keel-consoled itself has no such trigger; the test
  * shows that the filter kills the process for the first, that the privileged part refuses the
  * second, and that a new serving process is started after the kill. */
@@ -27,10 +28,11 @@ static void on_usr2(int sig)
 }
 
 /* One request straight on the channel (descriptor KCD_PRIV_FD_CHAN); the reply read here. */
-static void call(uint32_t op, uint32_t domid, uint64_t gfn, uint32_t port,
+static void call(uint32_t op, uint32_t domid, uint32_t cons, uint64_t gfn, uint32_t port,
                  struct kcd_priv_rsp *r)
 {
-    struct kcd_priv_req q = { .op = op, .domid = domid, .gfn = gfn, .port = port };
+    struct kcd_priv_req q = { .op = op, .domid = domid, .cons = cons, .gfn = gfn,
+                              .port = port };
 
     if (send(KCD_PRIV_FD_CHAN, &q, sizeof(q), 0) != (ssize_t)sizeof(q) ||
         recv(KCD_PRIV_FD_CHAN, r, sizeof(*r), 0) != (ssize_t)sizeof(*r))
@@ -44,7 +46,7 @@ static void ask(uint32_t domid, uint64_t gfn, uint32_t port)
     char line[300];
     int n;
 
-    call(KCD_PRIV_CONS_OPEN, domid, gfn, port, &r);
+    call(KCD_PRIV_CONS_OPEN, domid, 0, gfn, port, &r);
     n = snprintf(line, sizeof(line), "kcd-sigsys: console of domain %u at gfn %#llx: rc %d (%s)\n",
                  domid, (unsigned long long)gfn, r.rc, r.msg);
     if (write(2, line, (size_t)n) < 0)
@@ -56,9 +58,12 @@ static void on_usr1(int sig)
     struct kcd_priv_rsp r;
 
     (void)sig;
-    call(KCD_PRIV_CONS_HELD, 0, 0, 0, &r);
-    if (r.rc == 0)
-        ask(r.domid, r.gfn + 1, r.port + 1);
+    call(KCD_PRIV_CONS_HELD, 0, 0, 0, 0, &r);
+    if (r.rc == 0) {
+        uint32_t d = r.domid;
+        ask(d, r.gfn + 1, r.port + 1);
+        call(KCD_PRIV_CHAN_OPEN, d, 9, 0, 0, &r);
+    }
     ask(0, 0, 1);
 }
 

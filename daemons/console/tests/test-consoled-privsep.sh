@@ -5,8 +5,9 @@
 # the privileged part runs as root; the serving process as another user, without capabilities,
 # under a seccomp filter (mode 2), with no_new_privs, in its own mount and network namespaces
 # with an empty root. A conecho guest's console is served (log, attach, echo). A compromised
-# serving process asking for a console the privileged part does not hand out (another frame of
-# a served domain, Domain-0) is refused and logged. A forbidden system call (execve) kills only
+# serving process asking for what the privileged part does not hand out (another frame of a
+# served console, a channel the store has no backend for, Domain-0's console) is refused and
+# logged. A forbidden system call (execve) kills only
 # the serving process: the attached client gets end-of-file, the privileged part logs the
 # seccomp kill and starts a new, equally confined process, which serves the same console again
 # (the attach replays the history, input is echoed) and the log goes on; a chanecho guest's
@@ -122,6 +123,8 @@ grep -q "domain $d: console open .* refused: domain $d's console is served at gf
 ok $? "another frame of a served console is refused and logged"
 grep -q "domain 0: console open .* refused: domain 0 is not a guest's domid" "$L"
 ok $? "Domain-0's memory is refused and logged"
+grep -q "domain $d: channel open (console 9, .* refused: /local/domain/0/backend/console/$d/9 is not Initialising" "$L"
+ok $? "a channel the store has no backend for is refused (the privileged part reads the store)"
 kill -0 "$C"; ok $? "a refused request does not end the serving process"
 
 rm -f "$KEEL_RUNDIR/in2"; mkfifo "$KEEL_RUNDIR/in2"
@@ -153,5 +156,7 @@ kill -TERM "$P"
 wait_until 10 not kill -0 "$P"; ok $? "SIGTERM stops keel-consoled"
 not kill -0 "$C2" 2>/dev/null && [ ! -e "$KEEL_RUNDIR/console/socket" ]
 ok $? "the serving process is gone and the socket removed"
+not grep -q "Sanitizer" "$L"; ok $? "no sanitizer report in the daemon's log"
+[ $? -eq 0 ] || grep -A5 Sanitizer "$L" | sed 's/^/# /'
 rm -f "$KEEL_RUNDIR/console/keel-consoled.pid"
 done_tap
