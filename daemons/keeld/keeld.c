@@ -48,7 +48,7 @@ static void usage(FILE *f)
         "      --workers N         worker threads (default 8)\n"
         "      --user NAME|UID[:GID]  the client-facing process's user (default: keeld if the\n"
         "                          host has that user, else nobody)\n"
-        "      --xl-conf F         xl.conf applied by domain.create/restore (default xl's:\n"
+        "      --xl-conf F         xl.conf applied by domain.create/restore/protect_receive (default xl's:\n"
         "                          $KEEL_XL_CONF, else %s)\n", KEEL_DEFAULT_RUNDIR,
         kl_xl_conf_default_path());
 }

@@ -48,5 +48,8 @@ for r in "$KEEL_RUNDIR" "$RUNDIR_B"; do
 done
 chmod 0711 "$KEEL_RUNDIR"
 "$KEELD" -r "$KEEL_RUNDIR" --readonly-group 4242 || { echo "Bail out! keeld (A) did not start"; exit 1; }
-"$KEELD" -r "$RUNDIR_B" || { echo "Bail out! keeld (B) did not start"; exit 1; }
+# B's xl.conf: vCPUs on the last CPU only (a replica must get it, as from xl migrate-receive -r)
+export B_CPUMASK=$(($(nproc) - 1))
+echo "vm.cpumask=\"$B_CPUMASK\"" >"$RUNDIR_B/xl.conf"
+"$KEELD" -r "$RUNDIR_B" --xl-conf "$RUNDIR_B/xl.conf" || { echo "Bail out! keeld (B) did not start"; exit 1; }
 "$PY" "$S/daemons/keeld/tests/test_keeld_remus.py"

@@ -2,11 +2,13 @@
 test-keeld-remus.sh: A the primary, B the backup, a keeld on each): bad parameters and a
 read-only peer refused with their JSON-RPC errors; a guest on A protected to B's keeld
 (domain.protect_receive over TCP) with checkpoints counted by domain.protection; protecting
-twice refused; domain.unprotect ends the task "cancelled", and B takes over (domain.failover);
+twice refused; the replica gets B's xl.conf affinity mask; domain.unprotect ends the task
+"cancelled", and B takes over (domain.failover);
 then protection through a command (xl migrate-receive -r on B) ended by destroying the primary;
 a backup that speaks garbage fails the task with the error kept. Prints TAP."""
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -131,6 +133,11 @@ def protect_over_tcp(a, b, dom):
     ok(code == -32001 and "already protected" in msg, f"protecting twice: -32001 ({msg})")
     inc = names(b).get(f"{dom}--incoming")
     ok(inc and inc["state"] == "paused", f"B holds the paused replica {dom}--incoming")
+    aff = subprocess.run([XL, "vcpu-list", f"{dom}--incoming"], capture_output=True, text=True,
+                         env=dict(os.environ, KEEL_RUNDIR=B)).stdout.splitlines()[1:]
+    want = os.environ["B_CPUMASK"]
+    ok(aff and all(line.split()[-3] == want for line in aff),
+       f"B's xl.conf vm.cpumask=\"{want}\" is the replica's hard affinity ({aff})")
     r = a.call("domain.unprotect", domain=dom)
     ok(r["stopped"] and r["task"] == pt, f"domain.unprotect stops the task ({r})")
     t = task_state(a, pt)
