@@ -20,6 +20,7 @@
 #include "klog.h"
 #include "vt_confine.h"
 #include "vt_int.h"
+#include "vt_zyg.h"
 #include "krundir.h"
 
 struct vt_ctx vt;
@@ -131,14 +132,15 @@ static int vt_poll(struct pollfd *p, int n, int timeout, int busy)
  * noticed and mended by vt_store_check (vt_store.c): the rest goes on serving meanwhile. */
 static int vt_round(int sfd)
 {
-    struct pollfd p[3 + 5 * VT_MAX_DEVS];
-    int kind[3 + 5 * VT_MAX_DEVS], dev[3 + 5 * VT_MAX_DEVS];
+    struct pollfd p[4 + 5 * VT_MAX_DEVS];
+    int kind[4 + 5 * VT_MAX_DEVS], dev[4 + 5 * VT_MAX_DEVS];
     char *path, *tok;
-    int n = 3, ev = 0, busy = 0;
+    int n = 4, ev = 0, busy = 0;
 
     p[0] = (struct pollfd){ vt_store_fd(), POLLIN, 0 };
     p[1] = (struct pollfd){ sfd, POLLIN, 0 };
     p[2] = (struct pollfd){ vt.ctl_fd, POLLIN, 0 };
+    p[3] = (struct pollfd){ vt_zyg_fd(), 0, 0 };     /* only its hang-up */
     for (int i = 0; i < VT_MAX_DEVS; i++) {
         struct vt_dev *d = &vt.devs[i];
         int fds[5] = { d->fd, d->connected ? d->evfd : -1,
@@ -168,7 +170,12 @@ static int vt_round(int sfd)
             return 1;
         }
     }
-    for (int i = 3; i < n; i++) {
+    if (p[3].revents & (POLLHUP | POLLERR)) {
+        klog_err("vtpm", "the instance launcher %d died (its instances with it): stopping; "
+                 "start the manager again", (int)vt_zyg_pid());
+        return -1;
+    }
+    for (int i = 4; i < n; i++) {
         struct vt_dev *d = &vt.devs[dev[i]];
         if (!p[i].revents || !d->used)
             continue;
@@ -233,6 +240,11 @@ int main(int argc, char **argv)
         vt.devs[i].fd = vt.devs[i].lfd = vt.devs[i].cfd = vt.devs[i].client =
             vt.devs[i].evfd = -1;
     vt.ctl_fd = -1;
+    /* the launcher first: it inherits nothing of what the setup reads or opens */
+    if ((rc = vt_zyg_start()) < 0) {
+        klog_err("vtpm", "cannot start the instance launcher: %s", strerror(-rc));
+        return 1;
+    }
     if (vt_setup(err, sizeof(err)) < 0) {
         klog_err("vtpm", "%s", err);
         return 1;
@@ -242,8 +254,8 @@ int main(int argc, char **argv)
         return 1;
     }
     klog_info("vtpm", "serving " VT_BASE "; state in %s; control %s/control; confined "
-              "(capabilities 0x%llx, no_new_privs, seccomp)", vt.statedir, vt.vtdir,
-              (unsigned long long)vt_mconfine_kept());
+              "(no capabilities, no_new_privs, seccomp); instances forked by launcher %d",
+              vt.statedir, vt.vtdir, (int)vt_zyg_pid());
     vt_scan();
     vt_ready(1);
     while ((rc = vt_round(sfd)) == 0)

@@ -16,10 +16,11 @@ int vt_confine_child(int fd);
  * clocks, exit). 0 or a negative errno with err. */
 int vt_confine_filter(char *err, size_t errlen);
 
-/* vt_mconfine.c: the manager's own confinement after its setup (capabilities down to
- * vt_mconfine_kept(), no_new_privs, its seccomp filter). 0 or a negative errno with err. */
+/* vt_mconfine.c: the manager's own confinement after its setup (no capability, no_new_privs,
+ * its seccomp filter). 0 or a negative errno with err. */
 int vt_mconfine(char *err, size_t errlen);
-/* The capabilities the manager keeps (bit n = capability n). */
-uint64_t vt_mconfine_kept(void);
+/* Reduce the bounding, permitted and effective sets to keep (bit n = capability n), empty the
+ * inheritable and ambient sets (root only). 0 or a negative errno with err. */
+int vt_mconfine_caps(uint64_t keep, char *err, size_t errlen);
 
 #endif

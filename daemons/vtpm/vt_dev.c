@@ -18,6 +18,7 @@
 #include "klog.h"
 #include "kvtpm.h"
 #include "vt_int.h"
+#include "vt_zyg.h"
 
 struct vt_dev *vt_dev_find(uint32_t domid, uint32_t devid)
 {
@@ -95,11 +96,13 @@ static void vt_dev_fail(struct vt_dev *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (kxs_dead(vt.xs)) {
-        /* a read failed because the store went away: not the device's fault. A device being
-         * opened is dropped (the rescan after the reconnection opens it again); one already
-         * open stays as it is (the rescan goes on from there). */
-        klog_warn(d->name, "%s: the store went away meanwhile; tried again once it is back", msg);
+    if (kxs_dead(vt.xs) || !vt_zyg_alive()) {
+        /* the store went away (a read failed), or the instance launcher did (the manager
+         * stops): not the device's fault. A device being opened is dropped (the rescan after
+         * the reconnection, or a restarted manager, opens it again); one already open stays
+         * as it is. */
+        klog_warn(d->name, "%s: the %s went away meanwhile; tried again once it is back", msg,
+                  vt_zyg_alive() ? "store" : "instance launcher");
         if (!d->my_state) {
             vt_inst_stop(d);
             vt_ring_disconnect(d);

@@ -1,5 +1,5 @@
-/* vt_inst.c - keel-vtpmd's side of the instance processes: fork one per device (confined, then
- * vt_engine_main), give it its state, pass it commands one at a time, seal the permanent state it
+/* vt_inst.c - keel-vtpmd's side of the instance processes: one per device (forked by the
+ * instance launcher, vt_zyg.c, confined, then vt_engine_main), give it its state, pass it commands one at a time, seal the permanent state it
  * reports after each change, and supervise it: an instance that dies is logged, its command in
  * flight answered with TPM_RC_FAILURE (never left hanging), and it is started again from its
  * last sealed state (with TPM2_Startup(CLEAR) re-sent if the TPM had been started); after
@@ -19,6 +19,7 @@
 #include "vt_confine.h"
 #include "vt_int.h"
 #include "vt_proto.h"
+#include "vt_zyg.h"
 
 static void vt_inst_dead(struct vt_dev *d, const char *why);
 
@@ -127,7 +128,7 @@ static void vt_test_fault(struct vt_dev *d, const uint8_t *cmd, uint32_t len)
     done = 1;
     klog_warn(d->name, "test fault: killing instance %d with command 0x%x in flight", (int)d->pid,
               cc);
-    kill(d->pid, SIGKILL);
+    vt_zyg_kill(d->pid, 0, NULL);
 }
 
 static int vt_inst_send_cmd(struct vt_dev *d, int src, uint8_t locality, const uint8_t *cmd,
@@ -193,23 +194,6 @@ int vt_inst_getstate(struct vt_dev *d, uint8_t **st, uint32_t *len)
     return 0;
 }
 
-static void vt_inst_child(struct vt_dev *d, int fd, pid_t parent)
-{
-    sigset_t all;
-
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(0);
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    if (vt_confine_child(fd) < 0) {
-        klog_err(d->name, "instance confinement: %s", strerror(errno));
-        _exit(1);
-    }
-    _exit(vt_engine_main(VT_INST_FD, d->name));
-}
-
 int vt_inst_start(struct vt_dev *d, const uint8_t *perm, uint32_t plen, const uint8_t *vol,
                   uint32_t vlen)
 {
@@ -220,16 +204,13 @@ int vt_inst_start(struct vt_dev *d, const uint8_t *perm, uint32_t plen, const ui
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -errno;
-    fflush(NULL);
-    if ((pid = fork()) < 0) {
-        rc = -errno;
+    rc = vt_zyg_spawn(d->name, sv[1], &pid);    /* the launcher forks it (vt_zyg.c) */
+    close(sv[1]);
+    if (rc < 0) {
         close(sv[0]);
-        close(sv[1]);
+        klog_err(d->name, "no instance: the launcher refused (%s)", strerror(-rc));
         return rc;
     }
-    if (pid == 0)
-        vt_inst_child(d, sv[1], getppid());
-    close(sv[1]);
     d->pid = pid;
     d->fd = sv[0];
     d->busy = VT_SRC_NONE;
@@ -269,10 +250,8 @@ void vt_inst_stop(struct vt_dev *d)
     if (d->fd >= 0)
         close(d->fd);
     d->fd = -1;
-    if (d->pid > 0) {
-        kill(d->pid, SIGKILL);
-        waitpid(d->pid, NULL, 0);
-    }
+    if (d->pid > 0)
+        vt_zyg_kill(d->pid, 1, NULL);
     d->pid = 0;
     d->busy = VT_SRC_NONE;
 }
@@ -288,9 +267,8 @@ static void vt_inst_dead(struct vt_dev *d, const char *why)
     if (d->fd >= 0)
         close(d->fd);
     d->fd = -1;
-    if (pid > 0) {
-        kill(pid, SIGKILL);
-        if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
+    if (pid > 0 && vt_zyg_kill(pid, 1, &status) == 0) {
+        if (WIFSIGNALED(status))
             snprintf(how, sizeof(how), ", killed by signal %d", WTERMSIG(status));
         else if (WIFEXITED(status))
             snprintf(how, sizeof(how), ", exit status %d", WEXITSTATUS(status));
@@ -299,6 +277,13 @@ static void vt_inst_dead(struct vt_dev *d, const char *why)
     d->busy = VT_SRC_NONE;
     if (d->released || d->closed)
         return;
+    if (!vt_zyg_alive()) {               /* the manager stops: no restart, no store change */
+        if (src) {
+            vt_err_resp(e, VT_RC_FAILURE);
+            vt_deliver(d, src, e, 10);
+        }
+        return;
+    }
     klog_err(d->name, "instance %d of vTPM %s died (%s%s)%s", (int)pid, d->uuid, why, how,
              src ? ": the command in flight gets TPM_RC_FAILURE" : "");
     if (src) {

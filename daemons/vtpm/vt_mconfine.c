@@ -2,35 +2,25 @@
  * done (host key read, core and store connected, control socket listening) and before it reads
  * a byte from a guest, a socket client or the store.
  *
- * Capabilities: the bounding, permitted and effective sets keep only what the manager's job
- * needs after setup, the inheritable and ambient sets are emptied, no_new_privs is set:
- *   CAP_SETUID, CAP_SETGID  a forked instance becomes uid/gid 65534 without groups
- *                           (vt_confine_child; the filter below allows only that target);
- *   CAP_KILL                the manager SIGKILLs a hung or broken instance, which runs as
- *                           another uid (the filter allows SIGKILL only).
- * Everything else is gone (no CAP_DAC_OVERRIDE: it reaches only what root owns, which is its
- * state directory, runtime directory and the daemons' sockets; no CAP_SYS_ADMIN, CAP_NET_*,
- * CAP_SYS_PTRACE, CAP_SYS_MODULE, ...). The uid stays 0: the core and the store take Domain-0's
- * requests from peers of uid 0, and the state files are root's.
+ * Capabilities: none. The bounding, permitted, effective, inheritable and ambient sets are
+ * emptied and no_new_privs is set. Forking an instance, making it uid 65534 and killing it is
+ * the instance launcher's job (vt_zyg.c), which alone keeps CAP_SETUID, CAP_SETGID and
+ * CAP_KILL. The uid stays 0: the core and the store take Domain-0's requests from peers of
+ * uid 0, and the state files are root's (without CAP_DAC_OVERRIDE it reaches only what root
+ * owns).
  *
  * Seccomp (libseccomp, default kill-process, other architectures killed): the poll loop; the
  * sockets it has, new Unix sockets only (a store reconnection, a device's tpm2-tools sockets,
  * an instance's socketpair); files by name (the sealed state files: open, fsync, rename,
- * unlink, chmod of its sockets); memory never executable (grant mappings, malloc); forking an
- * instance (fork-like clone only: no threads, no namespaces) and what the child does before
- * its own, narrower filter (vt_confine.c): drop its descriptors and limits, setgroups(0) and
- * setresuid/setresgid to 65534 only, PR_SET_PDEATHSIG / PR_SET_NO_NEW_PRIVS, loading a seccomp
- * filter; kill with SIGKILL, wait4. Not allowed, so fatal: execve/execveat, ptrace, mount and
- * namespaces, module and BPF loading, network (non-Unix) sockets, setuid to anything else,
- * clone3 (answered ENOSYS so glibc falls back to clone), reboot, ... See README.md "Processes
+ * unlink, chmod of its sockets); memory never executable (grant mappings, malloc). Not allowed,
+ * so fatal: fork/clone, execve/execveat, kill, ptrace, mount and namespaces, module and BPF
+ * loading, network (non-Unix) sockets, setuid and friends, reboot, ... See README.md "Processes
  * and privileges". */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <sched.h>
 #include <seccomp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,23 +35,11 @@
 /* libseccomp's SCMP_An() macros leave datum_b out (clang warns under -Wextra). */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-static const int vt_kept_caps[] = { CAP_SETUID, CAP_SETGID, CAP_KILL };
-
-uint64_t vt_mconfine_kept(void)
-{
-    uint64_t m = 0;
-
-    for (size_t i = 0; i < sizeof(vt_kept_caps) / sizeof(vt_kept_caps[0]); i++)
-        m |= 1ULL << vt_kept_caps[i];
-    return m;
-}
-
 /* Bounding set, then permitted/effective/inheritable (capset), then ambient. */
-static int vt_mconfine_caps(char *err, size_t errlen)
+int vt_mconfine_caps(uint64_t keep, char *err, size_t errlen)
 {
     struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
     struct __user_cap_data_struct c[2];
-    uint64_t keep = vt_mconfine_kept();
 
     for (int cap = 0; cap < 64; cap++) {
         if (keep & (1ULL << cap))
@@ -135,50 +113,12 @@ static int vt_rules_io(scmp_filter_ctx ctx)
     return rc;
 }
 
-/* Forking, supervising and dropping an instance (vt_inst.c, vt_confine_child). */
-static int vt_rules_inst(scmp_filter_ctx ctx)
-{
-    static const int prctl_ops[] = { PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS,
-                                     PR_GET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_GET_SECCOMP };
-    const scmp_datum_t fork_flags = CSIGNAL | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
-    const scmp_datum_t nobody = VT_INST_UID;
-    int rc = 0;
-
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                           SCMP_A0(SCMP_CMP_MASKED_EQ, ~fork_flags, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-    rc |= vt_allow(ctx, SCMP_SYS(wait4));
-    rc |= vt_allow(ctx, SCMP_SYS(set_robust_list));   /* glibc, in the child of fork */
-    rc |= vt_allow(ctx, SCMP_SYS(rseq));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-                           SCMP_A1(SCMP_CMP_EQ, SIGKILL));
-    /* the child before its own filter */
-    rc |= vt_allow(ctx, SCMP_SYS(dup2));
-    rc |= vt_allow(ctx, SCMP_SYS(dup3));
-    rc |= vt_allow(ctx, SCMP_SYS(close_range));
-    rc |= vt_allow(ctx, SCMP_SYS(prlimit64));
-    rc |= vt_allow(ctx, SCMP_SYS(setrlimit));
-    rc |= vt_allow(ctx, SCMP_SYS(seccomp));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setgroups), 1,
-                           SCMP_A0(SCMP_CMP_EQ, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setresgid), 3,
-                           SCMP_A0(SCMP_CMP_EQ, nobody), SCMP_A1(SCMP_CMP_EQ, nobody),
-                           SCMP_A2(SCMP_CMP_EQ, nobody));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setresuid), 3,
-                           SCMP_A0(SCMP_CMP_EQ, nobody), SCMP_A1(SCMP_CMP_EQ, nobody),
-                           SCMP_A2(SCMP_CMP_EQ, nobody));
-    for (size_t i = 0; i < sizeof(prctl_ops) / sizeof(prctl_ops[0]); i++)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-                               SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctl_ops[i]));
-    return rc;
-}
-
 int vt_mconfine(char *err, size_t errlen)
 {
     scmp_filter_ctx ctx;
     int rc;
 
-    if (geteuid() == 0 && (rc = vt_mconfine_caps(err, errlen)) < 0)
+    if (geteuid() == 0 && (rc = vt_mconfine_caps(0, err, errlen)) < 0)
         return rc;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
         snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
@@ -190,8 +130,7 @@ int vt_mconfine(char *err, size_t errlen)
     }
     rc = -EINVAL;
     if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || vt_rules_io(ctx) != 0 ||
-        vt_rules_inst(ctx) != 0) {
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || vt_rules_io(ctx) != 0) {
         snprintf(err, errlen, "cannot build the manager's seccomp filter");
         goto out;
     }
