@@ -58,11 +58,11 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'k': o->keep = 1; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); exit(0);
-        default: return -1;
+        default: return -EINVAL;
         }
     }
     if (optind >= argc || !o->mib || !o->vcpus)
-        return -1;
+        return -EINVAL;
     o->kernel = argv[optind++];
     for (int i = optind; i < argc; i++) {
         size_t n = strlen(o->cmdline);
@@ -81,15 +81,15 @@ static int create(kc_handle *h, const struct opts *o, uint32_t *domid)
     int rc;
 
     *domid = 0;
-    if (kc_domain_create(h, &cr, domid) < 0) {
+    if ((rc = kc_domain_create(h, &cr, domid)) < 0) {
         fprintf(stderr, "keel-boot: %s\n", kc_error(h));
-        return -1;
+        return rc;
     }
     if ((rc = kg_build(h, *domid, &bi, &res, err, sizeof(err))) < 0 ||
         (rc = kc_domain_unpause(h, *domid)) < 0) {
         fprintf(stderr, "keel-boot: %s\n", rc < 0 && err[0] ? err : kc_error(h));
         kc_domain_destroy(h, *domid);
-        return -1;
+        return rc;
     }
     return 0;
 }
@@ -122,12 +122,13 @@ static int wait_shutdown(kc_handle *h, uint32_t domid, const struct opts *o, uin
         kc_evtchn_ack(h, exc_port);
         drain_console(h, domid, &off, o->quiet);
         fflush(stdout);
-        if (kc_domain_getinfo(h, domid, &info) < 0)
-            return -1;
+        int rc = kc_domain_getinfo(h, domid, &info);
+        if (rc < 0)
+            return rc;
         if (info.flags & KEEL_DOMINF_SHUTDOWN)
             return (int)((info.flags >> KEEL_DOMINF_SHUTDOWN_SHIFT) & 0xff);
         if (end && time(NULL) >= end)
-            return -2;
+            return -ETIMEDOUT;
     }
 }
 
@@ -154,11 +155,11 @@ int main(int argc, char **argv)
     if (reason >= 0)
         fprintf(stderr, "keel-boot: domain %u shut down: %s\n", domid,
                 reason <= KEEL_SHUTDOWN_MAX ? reasons[reason] : "unknown");
-    else if (reason == -2)
+    else if (reason == -ETIMEDOUT)
         fprintf(stderr, "keel-boot: domain %u: timeout\n", domid);
     if (!o.keep)
         kc_domain_destroy(h, domid);
     kc_close(h);
     return reason == KEEL_SHUTDOWN_POWEROFF ? 0 : reason == KEEL_SHUTDOWN_CRASH ? 3
-         : reason == KEEL_SHUTDOWN_REBOOT ? 4 : reason == -2 ? 5 : 1;
+         : reason == KEEL_SHUTDOWN_REBOOT ? 4 : reason == -ETIMEDOUT ? 5 : 1;
 }

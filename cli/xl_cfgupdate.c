@@ -3,6 +3,7 @@
  * domain itself does not change. Xen's arguments, warning and messages. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ static int parse(int argc, char **argv, struct upd_args *a)
             a->file = optarg;
         else if (c == 'h') {
             xl_help("config-update");
-            return -1;
+            return -ECANCELED;                     /* help printed: exit 0 */
         } else if (c != 'q') {
             xl_help("config-update");
             return 2;

@@ -53,7 +53,7 @@ int xl_conf_load(int verbose)
     if (rc < 0) {
         fprintf(stderr, "Failed to parse config file: %s: %s\n", kl_xl_conf_default_path(),
                 rc == -EINVAL ? "invalid" : strerror(-rc));
-        return -1;
+        return rc;
     }
     if (verbose)
         print_notes();
@@ -64,7 +64,7 @@ int xl_conf_apply_nic(kl_device_nic *nic)
 {
     if (kl_xl_conf_apply_nic(xc.conf, nic) < 0) {
         fprintf(stderr, "xl.conf: out of memory\n");
-        return -1;
+        return -ENOMEM;
     }
     return 0;
 }
@@ -74,7 +74,7 @@ int xl_conf_apply_domain(kl_domain_config *dc)
     print_notes();
     if (kl_xl_conf_apply_domain(xc.conf, dc) < 0) {
         fprintf(stderr, "xl.conf: out of memory\n");
-        return -1;
+        return -ENOMEM;
     }
     return 0;
 }
@@ -92,17 +92,19 @@ int xl_conf_lock(void)
         path = def;
     }
     if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-        if (!kl_xl_conf_lockfile(xc.conf) && errno == ENOENT)
-            return -2;         /* no runtime directory: no host either, create says so */
-        fprintf(stderr, "cannot open the lockfile %s: %s\n", path, strerror(errno));
-        return -1;
+        int e = errno;
+        if (!kl_xl_conf_lockfile(xc.conf) && e == ENOENT)
+            return -ENOENT;    /* no runtime directory: no host either, create says so */
+        fprintf(stderr, "cannot open the lockfile %s: %s\n", path, strerror(e));
+        return -e;
     }
     while (fcntl(fd, F_SETLKW, &fl) < 0) {
-        if (errno == EINTR)
+        int e = errno;
+        if (e == EINTR)
             continue;
-        fprintf(stderr, "cannot lock the lockfile %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "cannot lock the lockfile %s: %s\n", path, strerror(e));
         close(fd);
-        return -1;
+        return -e;
     }
     return fd;
 }
@@ -121,7 +123,9 @@ bool xl_conf_cpumask_set(void)
 
 int xl_conf_cpumask_and(uint64_t map[KEEL_CPUMAP_WORDS])
 {
-    return kl_xl_conf_cpumask_and(xc.conf, map) < 0 ? -1 : 0;
+    int rc = kl_xl_conf_cpumask_and(xc.conf, map);
+
+    return rc < 0 ? rc : 0;
 }
 
 void xl_conf_cpumask_describe(char *buf, size_t len)
@@ -138,5 +142,5 @@ int xl_conf_apply_cpumask(kl_domain_config *dc)
         fprintf(stderr, "xl: %s (xl create -i and xl vcpu-pin -i ignore the masks)\n", err);
     else if (rc < 0)
         fprintf(stderr, "xl: %s\n", err);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? rc : 0;
 }

@@ -27,7 +27,7 @@ static int resolve_kernel(char **kernel)
         return 0;
     if ((rc = kl_kernel_resolve(*kernel, &abs, msg, sizeof(msg))) < 0) {
         fprintf(stderr, "xl: %s\n", rc == -ENOENT ? msg : strerror(-rc));
-        return -1;
+        return rc;
     }
     free(*kernel);
     *kernel = abs;
@@ -92,10 +92,10 @@ static int load(const struct create_opts *o, int argc, char **argv, int first,
     if (d)
         kl_diag_print(d, stderr);
     kl_diag_free(d);
-    if (rc < 0 || xl_conf_apply_domain(dc) < 0)        /* xl.conf's defaults */
-        return -1;
-    if (!o->ignore_masks && xl_conf_apply_cpumask(dc) < 0)   /* vm.cpumask, vm.pv.cpumask */
-        return -1;
+    if (rc < 0 || (rc = xl_conf_apply_domain(dc)) < 0)  /* xl.conf's defaults */
+        return rc;
+    if (!o->ignore_masks && (rc = xl_conf_apply_cpumask(dc)) < 0)   /* vm.cpumask, vm.pv.cpumask */
+        return rc;
     return resolve_kernel(&dc->b_info.kernel);
 }
 
@@ -176,8 +176,9 @@ static int create_via_monitor(kl_domain_config *dc, const struct create_opts *o,
     pid_t pid;
 
     if (pipe2(p, O_CLOEXEC) < 0 || pipe2(g, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-        fprintf(stderr, "xl: cannot start the monitor: %s\n", strerror(errno));
-        return -1;
+        int e = errno;
+        fprintf(stderr, "xl: cannot start the monitor: %s\n", strerror(e));
+        return -e;
     }
     if (pid == 0) {
         close(p[0]);
@@ -206,7 +207,7 @@ static int create_via_monitor(kl_domain_config *dc, const struct create_opts *o,
     buf[strcspn(buf, "\n")] = 0;
     fprintf(stderr, "libxl: error: %s\nxl: failed to create domain '%s'\n",
             !strncmp(buf, "ERR ", 4) ? buf + 4 : "the monitor failed", dc->c_info.name);
-    return -1;
+    return -EIO;
 }
 
 int xl_cmd_create(int argc, char **argv)
@@ -233,7 +234,7 @@ int xl_cmd_create(int argc, char **argv)
         return json ? 0 : 1;
     }
     fflush(NULL);
-    if ((lock = xl_conf_lock()) == -1) {                /* xl.conf's lockfile */
+    if ((lock = xl_conf_lock()) < 0 && lock != -ENOENT) {   /* xl.conf's lockfile */
         kl_domain_config_dispose(&dc);
         return 1;
     }

@@ -65,7 +65,7 @@ static int shut_one(kl_ctx *ctx, uint32_t domid, bool reboot)
     if (rc < 0) {
         fprintf(stderr, "%s failed (%d): %s\n", reboot ? "reboot" : "shutdown", rc,
                 kl_ctx_error(ctx));
-        return -1;
+        return rc;
     }
     if (forced && xl_g.verbose)
         fprintf(stderr, "xl: domain %u: no guest agent acted on control/shutdown; the core "
@@ -83,7 +83,7 @@ static int shut_wait(kl_ctx *ctx, const uint32_t *ids, int n)
         else if (rc == 0)
             fprintf(stderr, "Domain %u has been shut down, reason code %d\n", ids[i], reason);
         else
-            return -1;
+            return rc;
     }
     fprintf(stderr, "All domains have been shut down\n");
     return 0;
@@ -208,7 +208,7 @@ static int parse_uint(const char *s, long max, uint32_t *out)
     long v = strtol(s, &end, 10);
 
     if (!*s || *end || v < 0 || v > max)
-        return -1;
+        return -EINVAL;
     *out = (uint32_t)v;
     return 0;
 }
@@ -244,7 +244,7 @@ static int pin_masked(const char *hs, uint64_t hard[KEEL_CPUMAP_WORDS])
     fprintf(stderr, "vcpu hard affinity map is empty: the hard affinity '%s' ANDed with the "
             "global affinity masks %s leaves no CPU; nothing changed (-i ignores the masks)\n",
             hs, desc);
-    return -1;
+    return -ENOSPC;
 }
 
 int xl_cmd_vcpu_pin(int argc, char **argv)

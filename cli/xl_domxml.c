@@ -53,11 +53,11 @@ static int skip_format(int argc, char **argv, const char *cmd)
                !strchr(argv[optind], '.')) {
         fprintf(stderr, "xl %s: unknown native format `%s' (xen-xl is the only one)\n", cmd,
                 argv[optind]);
-        return -1;
+        return -EINVAL;
     }
     if (optind >= argc) {
         xl_help(cmd);
-        return -1;
+        return -EINVAL;
     }
     return 0;
 }

@@ -2,6 +2,7 @@
  * info, dmesg, uptime, vcpu-list, domid, domname. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,7 +300,7 @@ int xl_logdirty_check(kl_ctx *ctx, const char *cmd)
         return 0;                      /* no answer: let the operation itself report */
     fprintf(stderr, "xl %s: this host cannot track a running domain's dirty pages: log-dirty "
             "engine %s\n", cmd, logdirty_engine(pi.capabilities));
-    return -1;
+    return -EOPNOTSUPP;
 }
 
 /* CPUs in no cpupool (Xen's free_cpus); 0 if the core cannot say. */

@@ -62,11 +62,11 @@ static int transport_check(const struct transport *t, const char *cmd, int direc
     if (!direct && (t->plain || t->have_tls)) {
         fprintf(stderr, "xl %s: --plain and --tls-* go with %s\n", cmd,
                 !strcmp(cmd, "migrate") ? "--tcp" : "--listen");
-        return -1;
+        return -EINVAL;
     }
     if (t->plain && t->have_tls) {
         fprintf(stderr, "xl %s: --plain and --tls-* exclude each other\n", cmd);
-        return -1;
+        return -EINVAL;
     }
     return 0;
 }
@@ -88,14 +88,14 @@ static int getopts(int argc, char **argv, const char *opts, const char *cmd, int
         }
         if (c == '?' || c == ':' || own(c, arg) < 0) {
             xl_help(cmd);
-            return -1;
+            return -EINVAL;
         }
     }
     if (argc - optind < min_args) {
         fprintf(stderr, "'xl %s' requires at least %d argument%s.\n\n", cmd, min_args,
                 min_args > 1 ? "s" : "");
         xl_help(cmd);
-        return -1;
+        return -EINVAL;
     }
     return 0;
 }
@@ -130,7 +130,7 @@ static int send_opt(int c, void *arg)
     case 'p': a->paused = 1; return 0;
     case 'D': a->keep_domid = 1; return 0;
     case OPT_DEBUG: case OPT_LIVE: return 0;     /* --live: always live (xm compatibility) */
-    default: return -1;
+    default: return -EINVAL;
     }
 }
 
@@ -139,17 +139,19 @@ static int connect_target(kl_ctx *ctx, const struct transport *t, const char *ho
 {
     *pid = -1;
     if (t->tcp) {
-        if (kl_migrate_connect(ctx, host, t->plain ? NULL : &t->tls, to) < 0) {
+        int rc = kl_migrate_connect(ctx, host, t->plain ? NULL : &t->tls, to);
+        if (rc < 0) {
             fprintf(stderr, "migration sender: %s\n", kl_ctx_error(ctx));
-            return -1;
+            return rc;
         }
         *from = *to;
         return 0;
     }
     if ((*pid = spawn_receiver(a->sshcmd, host, a->paused ? (a->nowait ? " -e -p" : " -p")
                                : a->nowait ? " -e" : "", to, from)) < 0) {
-        fprintf(stderr, "xl migrate: cannot start the receiver: %s\n", strerror(errno));
-        return -1;
+        int e = errno;
+        fprintf(stderr, "xl migrate: cannot start the receiver: %s\n", strerror(e));
+        return -e;
     }
     return 0;
 }
@@ -217,7 +219,7 @@ static int recv_opt(int c, void *arg)
         flags[0] = 1;
     if (c == 'r')
         flags[1] = 1;
-    return c == 'p' || c == 'r' || c == 'd' || c == 'e' || c == OPT_DEBUG ? 0 : -1;
+    return c == 'p' || c == 'r' || c == 'd' || c == 'e' || c == OPT_DEBUG ? 0 : -EINVAL;
 }
 
 /* --listen: accept one connection; its socket is both directions. */
@@ -225,9 +227,9 @@ static int accept_one(kl_ctx *ctx, const struct transport *t, int *fd)
 {
     int lfd, rc;
 
-    if (kl_migrate_listen(ctx, t->listen, &lfd) < 0) {
+    if ((rc = kl_migrate_listen(ctx, t->listen, &lfd)) < 0) {
         fprintf(stderr, "migration target: %s\n", kl_ctx_error(ctx));
-        return -1;
+        return rc;
     }
     fprintf(stderr, "migration target: listening on %s (%s)\n", t->listen,
             t->plain ? "plain TCP" : "TLS");

@@ -3,6 +3,7 @@
  * reason, refused with it (exit 1). */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,7 +172,7 @@ int xl_escape_char(const char *s)
     if (s[0] == '^' && s[1] && !s[2] && ((s[1] >= '@' && s[1] <= '_') ||
                                          (s[1] >= 'a' && s[1] <= 'z')))
         return s[1] & 0x1f;
-    return -1;
+    return -EINVAL;
 }
 
 char *xl_image_config(kl_ctx *ctx, uint32_t domid, const char *cfgfile, bool keep_domid,

@@ -53,7 +53,7 @@ static int parse(int argc, char **argv, struct remus_args *a)
             a->interval = strtol(optarg, &end, 10);
             if (*end || a->interval < 10 || a->interval > 60000) {
                 fprintf(stderr, "xl remus: -i %s: the interval is 10..60000 ms\n", optarg);
-                return -1;
+                return -EINVAL;
             }
             break;
         case 'u': break;                  /* no compression: Keel never compresses checkpoints */
@@ -66,25 +66,25 @@ static int parse(int argc, char **argv, struct remus_args *a)
         case 'd': a->no_diskbuf = 1; break;
         case 'c': case 'p':
             fprintf(stderr, "xl remus: COLO (-c, -p) is not supported by Keel\n");
-            return -1;
+            return -EOPNOTSUPP;
         default:
             xl_help("remus");
-            return -1;
+            return -EINVAL;
         }
     }
     if (argc - optind < 1) {
         fprintf(stderr, "'xl remus' requires at least 1 argument.\n\n");
         xl_help("remus");
-        return -1;
+        return -EINVAL;
     }
     if ((a->blackhole || a->no_netbuf || a->no_diskbuf) && !a->unsafe) {
         fprintf(stderr, "xl remus: -b, -n and -d are unsafe: add -F to use them\n");
-        return -1;
+        return -EINVAL;
     }
     a->host = optind + 1 < argc ? argv[optind + 1] : NULL;
     if (!a->host && !a->blackhole) {
         fprintf(stderr, "xl remus: a backup host is needed (or -b -F)\n");
-        return -1;
+        return -EINVAL;
     }
     return 0;
 }

@@ -158,7 +158,7 @@ int xl_cmd_restore(int argc, char **argv)
         kl_ctx_close(ctx);
         goto out;
     }
-    if ((lock = xl_conf_lock()) == -1)                  /* xl.conf's lockfile, as create */
+    if ((lock = xl_conf_lock()) < 0 && lock != -ENOENT)   /* xl.conf's lockfile, as create */
         rc = -1;
     else
         rc = kl_domain_restore_image(ctx, &dc, fd, iflags, (paused ? KL_CREATE_PAUSED : 0) |

@@ -230,11 +230,11 @@ static int sample_take(kl_ctx *ctx, struct sample *s, const struct sample *prev)
 
     memset(s, 0, sizeof(*s));
     gettimeofday(&s->at, NULL);
-    if (kl_host_info(ctx, &s->host) < 0 || (n = kl_domain_list(ctx, &l)) < 0)
-        return -1;
+    if ((n = kl_host_info(ctx, &s->host)) < 0 || (n = kl_domain_list(ctx, &l)) < 0)
+        return n;
     if (!(s->d = calloc(n ? (size_t)n : 1, sizeof(*s->d)))) {
         free(l);
-        return -1;
+        return -ENOMEM;
     }
     s->n = n;
     for (int k = 0; k < n; k++) {
@@ -358,7 +358,7 @@ static int term_raw(void)
     struct termios t;
 
     if (tcgetattr(STDIN_FILENO, &saved_tio) < 0)
-        return -1;
+        return -errno;
     t = saved_tio;
     t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
     t.c_cc[VMIN] = 1;

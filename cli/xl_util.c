@@ -33,7 +33,7 @@ int xl_find_domain(kl_ctx *ctx, const char *arg, uint32_t *domid)
 
     if (rc < 0) {
         fprintf(stderr, "%s is an invalid domain identifier (rc=%d)\n", arg, rc == -ENOENT ? -6 : rc);
-        return -1;
+        return rc;
     }
     return 0;
 }
@@ -77,7 +77,7 @@ int64_t xl_parse_mem_kb(const char *s)
     int64_t mult;
 
     if (!isdigit((unsigned char)*s))
-        return -1;
+        return -EINVAL;
     v = strtoull(s, &end, 10);
     switch (tolower((unsigned char)*end)) {
     case 0:
@@ -86,12 +86,12 @@ int64_t xl_parse_mem_kb(const char *s)
     case 'g': mult = 1024 * 1024; break;
     case 'k': mult = 1; break;
     case 'b': v /= 1024; mult = 1; break;
-    default: return -1;
+    default: return -EINVAL;
     }
     if (*end && end[1])
-        return -1;
+        return -EINVAL;
     if (v > (unsigned long long)(INT64_MAX / mult))
-        return -1;
+        return -ERANGE;
     return (int64_t)v * mult;
 }
 

@@ -19,8 +19,10 @@ static int target(kl_ctx *ctx, const char *arg, int64_t *domid)
         *domid = -1;
         return 0;
     }
-    if (xl_find_domain(ctx, arg, &id) < 0)
-        return -1;
+    int rc;
+
+    if ((rc = xl_find_domain(ctx, arg, &id)) < 0)
+        return rc;
     *domid = id;
     return 0;
 }
@@ -61,13 +63,13 @@ static int parse_item(const char *s, char *name, size_t nlen, uint32_t *val)
 
     if (!eq) {
         fprintf(stderr, "Quota specification \"%s\" lacks \"=\".\n", s);
-        return -1;
+        return -EINVAL;
     }
     errno = 0;
     v = strtoul(eq + 1, &end, 0);
     if (errno || !eq[1] || *end || v > UINT32_MAX || (size_t)(eq - s) >= nlen) {
         fprintf(stderr, "Quota specification \"%s\" uses illegal value \"%s\".\n", s, eq + 1);
-        return -1;
+        return -EINVAL;
     }
     memcpy(name, s, (size_t)(eq - s));
     name[eq - s] = 0;
