@@ -30,7 +30,7 @@ static int parse_cpus(const char *s, uint64_t map[KEEL_CPUMAP_WORDS])
         long n = strtol(s + 5, &end, 10);
         if (!s[5] || *end || n < 0) {
             fprintf(stderr, "Invalid argument %s.\n", s);
-            return -1;
+            return -EINVAL;
         }
         for (int c = 0; c < NCPU; c++)
             if (kl_host_cpu_node((uint32_t)c) == n)
@@ -50,12 +50,14 @@ static int parse_cpus(const char *s, uint64_t map[KEEL_CPUMAP_WORDS])
 
 static int open_pool(kl_ctx **ctx, const char *name, uint32_t *poolid)
 {
+    int rc;
+
     if (!(*ctx = xl_open()))
-        return -1;
-    if (kl_cpupool_qualify(*ctx, name, poolid) < 0) {
+        return -ENOTCONN;                      /* xl_open said why */
+    if ((rc = kl_cpupool_qualify(*ctx, name, poolid)) < 0) {
         fprintf(stderr, "unknown cpupool '%s'\n", name);
         kl_ctx_close(*ctx);
-        return -1;
+        return rc;
     }
     return 0;
 }
@@ -66,12 +68,13 @@ static int config_cpus(kl_ctx *ctx, const kl_cfg *cfg, uint64_t map[KEEL_CPUMAP_
     uint64_t freemap[KEEL_CPUMAP_WORDS];
     const kl_cfg_value *l;
     const char *s;
+    int rc;
 
     memset(map, 0, sizeof(uint64_t) * KEEL_CPUMAP_WORDS);
     *n = 0;
-    if (kl_cpupool_freeinfo(ctx, freemap) < 0) {
+    if ((rc = kl_cpupool_freeinfo(ctx, freemap)) < 0) {
         fprintf(stderr, "libxl_get_freecpus failed\n");
-        return -1;
+        return rc;
     }
     if (kl_cfg_get_list(cfg, "nodes", &l, NULL) == 0) {
         for (size_t i = 0; i < kl_cfg_value_count(l); i++) {
@@ -84,7 +87,7 @@ static int config_cpus(kl_ctx *ctx, const kl_cfg *cfg, uint64_t map[KEEL_CPUMAP_
         }
         if (!*n) {
             fprintf(stderr, "no free cpu found\n");
-            return -1;
+            return -EBUSY;
         }
         return 0;
     }
@@ -94,18 +97,18 @@ static int config_cpus(kl_ctx *ctx, const kl_cfg *cfg, uint64_t map[KEEL_CPUMAP_
             int c = t ? atoi(t) : -1;
             if (c < 0 || c >= NCPU || !cpu_in(freemap, c)) {
                 fprintf(stderr, "cpu %d illegal or not free\n", c);
-                return -1;
+                return -EINVAL;
             }
             map[c / 64] |= 1ULL << (c % 64);
         }
-    } else if (kl_cfg_get_string(cfg, "cpus", &s, NULL) == 0 && parse_cpus(s, map) < 0)
-        return -1;
+    } else if (kl_cfg_get_string(cfg, "cpus", &s, NULL) == 0 && (rc = parse_cpus(s, map)) < 0)
+        return rc;
     for (int c = 0; c < NCPU; c++) {
         if (!cpu_in(map, c))
             continue;
         if (!cpu_in(freemap, c)) {
             fprintf(stderr, "cpu %d illegal or not free\n", c);
-            return -1;
+            return -EINVAL;
         }
         (*n)++;
     }

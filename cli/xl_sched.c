@@ -3,6 +3,7 @@
  * per-vCPU RTDS period/budget/extratime. All through liblight (keel/kl_cpupool.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +35,11 @@ static int num(const char *s)
 
 static int find_pool(kl_ctx *ctx, const char *name, uint32_t *poolid)
 {
-    if (kl_cpupool_qualify(ctx, name, poolid) < 0) {
+    int rc = kl_cpupool_qualify(ctx, name, poolid);
+
+    if (rc < 0) {
         fprintf(stderr, "unknown cpupool '%s'\n", name);
-        return -1;
+        return rc;
     }
     return 0;
 }
@@ -321,7 +324,7 @@ static int rtds_set(kl_ctx *ctx, uint32_t domid, const struct rtds_args *a)
 static int push(int *arr, int *n, int v)
 {
     if (*n >= KEEL_MAX_VCPUS)
-        return -1;
+        return -E2BIG;
     arr[(*n)++] = v;
     return 0;
 }
