@@ -68,7 +68,7 @@ static int vt_setup(char *err, size_t el)
     }
     if ((rc = vt_key_load(vt.statedir, vt.key, err, el)) < 0)
         return rc;
-    if ((rc = kc_open(&vt.kc, vt.rundir)) < 0) {
+    if ((rc = kc_open_role(&vt.kc, vt.rundir, KC_ROLE_BACKEND)) < 0) {
         snprintf(err, el, "cannot connect to the core: %s", strerror(-rc));
         return rc;
     }
