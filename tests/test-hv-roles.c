@@ -3,7 +3,8 @@
  * memory, scheduling and policy changes with EACCES and an AVC denial naming backend_t in the
  * core's console ring, and allowed grant copies, grant maps and event channels with a guest; a
  * store-role connection reads domain information, maps a guest's memory and binds DOM_EXC but is
- * refused grant copies, destroy, physinfo and enforcing changes; an unknown role and a role
+ * refused grant copies, destroy, physinfo and enforcing changes; a console-role connection maps
+ * guest memory and grants but may not copy or destroy; an unknown role and a role
  * declared after the first request are refused; permissive mode lets a denied operation through
  * with its audit line, as for any label. A second core (FLASK disabled, --role backend=uid:N)
  * checks the uid rules and the dummy module's per-role limits. */
@@ -161,6 +162,31 @@ static void test_store(void)
     kc_close(xs);
 }
 
+static void test_console(void)
+{
+    uint32_t ref = (uint32_t)ro_ref;
+    kc_handle *co = NULL;
+    uint8_t buf[64];
+    int16_t st = 0, mst = 1;
+    void *p;
+
+    if (!tap_ok(kc_open_role(&co, host.rundir, KC_ROLE_CONSOLE) == 0,
+                "a root peer opens a console-role connection"))
+        return;
+    p = kc_map_foreign(co, (uint32_t)guest, PROT_READ | PROT_WRITE, 0, 1);
+    tap_ok(p != NULL, "console: maps the guest's memory (its console ring)");
+    if (p)
+        kc_unmap_foreign(p, 1);
+    p = kc_gnttab_map(co, (uint32_t)guest, &ref, 1, 0, &mst);
+    tap_ok(p && mst == KEEL_GNTST_okay, "console: maps a grant (a PV channel ring)");
+    if (p)
+        kc_gnttab_unmap(co, p, 1);
+    tap_ok(copy_from_guest(co, buf, &st) == 0 && st == KEEL_GNTST_permission_denied,
+           "console: a grant copy is refused (not a console's business)");
+    tap_is_int(kc_domain_destroy(co, (uint32_t)guest), -EACCES, "console: destroy refused");
+    kc_close(co);
+}
+
 static void test_refusals(void)
 {
     struct keel_privcmd_role r = { "backend" };
@@ -289,6 +315,7 @@ int main(void)
     }
     test_backend();
     test_store();
+    test_console();
     test_refusals();
     test_peer_rules();
     tap_ok(kc_domain_destroy(host.h, (uint32_t)guest) == 0, "the toolstack destroys the guest");
