@@ -50,6 +50,7 @@ void hv_cpuset_text(const uint64_t cpus[KEEL_CPUMAP_WORDS], char *buf, size_t le
  * removes the partitions of cores that died), fini at exit (the root cpuset restored when no
  * Keel partition is left). */
 void hv_cpupart_init(void);
+int hv_cpupart_reap(void);                /* keel-hv --reap-partitions */
 int hv_cpupart_sync(uint32_t id, const struct hv_pool *p);
 const char *hv_cpupart_why(uint32_t id);
 void hv_cpupart_fini(void);

@@ -38,6 +38,7 @@
 #define NBITS (64 * KEEL_CPUMAP_WORDS)
 
 static int part_fd[KEEL_CPUPOOL_MAX];         /* held with a shared flock; -1: none */
+static bool standalone;                       /* keel-hv --reap-partitions: no core, no console */
 static char part_why[KEEL_CPUPOOL_MAX][200];
 
 typedef uint64_t cpumap[KEEL_CPUMAP_WORDS];
@@ -226,8 +227,9 @@ static void rebalance(void)
         set(CS1, "cpuset.sched_load_balance", "1");
         set(KDIR, "cpuset.sched_load_balance", "1");
         rmdir(BALANCE);
-        hv_printk("cpupool: no rtds partition left: the root cpuset balances load over every "
-                  "CPU again");
+        if (!standalone)
+            hv_printk("cpupool: no rtds partition left: the root cpuset balances load over every "
+                      "CPU again");
         klog_info("cpupool", CS1 "/cpuset.sched_load_balance restored to 1 (no rtds partition "
                   "left)");
         return;
@@ -400,6 +402,22 @@ void hv_cpupart_init(void)
         return;
     rebalance();                                  /* partitions of cores that died */
     close(lock);
+}
+
+/* keel-hv --reap-partitions: the partitions of dead cores, without starting a core (no
+ * cgroup of our own is made; nothing to do where Keel's v1 cpuset directory does not exist). */
+int hv_cpupart_reap(void)
+{
+    int lock;
+
+    standalone = true;
+    if (access(KDIR, F_OK) < 0)
+        return 0;
+    if ((lock = host_lock()) < 0)
+        return -errno;
+    rebalance();
+    close(lock);
+    return 0;
 }
 
 void hv_cpupart_fini(void)

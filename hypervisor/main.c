@@ -40,6 +40,8 @@ static void usage(FILE *f)
             "                     let that peer connect in ROLE (toolstack, store, console,\n"
             "                     backend); root and the core's uid may take any role\n"
             "  -d, --daemon       detach and run in the background (log: RUNDIR/keel-hv.log)\n"
+            "      --reap-partitions  remove the rtds cpupool partitions of cores that died\n"
+            "                     (their cpusets; the root cpuset balances again) and exit\n"
             "  -p, --pidfile FILE pid file (default: RUNDIR/keel-hv.pid)\n"
             "  -v, --verbose      log debug messages\n"
             "  -h, --help         show this help\n",
@@ -187,11 +189,11 @@ int main(int argc, char **argv)
         { "verbose", no_argument, 0, 'v' },      { "help", no_argument, 0, 'h' },
         { "policy", required_argument, 0, 'P' }, { "flask", required_argument, 0, 'f' },
         { "logdirty", required_argument, 0, 'L' }, { "role", required_argument, 0, 'R' },
-        { 0, 0, 0, 0 }
+        { "reap-partitions", no_argument, 0, 'X' }, { 0, 0, 0, 0 }
     };
     const char *rundir = NULL, *pidfile = NULL;
     char sock[600], pidbuf[600];
-    int daemonize = 0, c, lfd, sfd, rc;
+    int daemonize = 0, reap = 0, c, lfd, sfd, rc;
     sigset_t set;
 
     klog_init_env("keel-hv", KLOG_INFO);
@@ -215,6 +217,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
+        case 'X': reap = 1; break;
         default: usage(stderr); return 2;
         }
     }
@@ -226,6 +229,13 @@ int main(int argc, char **argv)
     if (geteuid() != 0) {
         klog_err("main", "keel-hv must run as root (it creates namespaces and cgroups)");
         return 1;
+    }
+    if (reap) {                    /* rtds partitions of cores that died (keel-host stop) */
+        if ((rc = hv_cpupart_reap()) < 0) {
+            klog_err("main", "--reap-partitions: %s", strerror(-rc));
+            return 1;
+        }
+        return 0;
     }
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
