@@ -17,6 +17,7 @@
 
 #include "kcd_int.h"
 #include "klog.h"
+#include "kprivsep.h"
 
 static void kcd_req_orphan(const char *why)
 {
@@ -35,36 +36,17 @@ static void kcd_req_send(struct kcd *k, const struct kcd_priv_req *q)
 static int kcd_req_call(struct kcd *k, const struct kcd_priv_req *q, struct kcd_priv_rsp *r,
                         int *fds, int nfds)
 {
-    union { struct cmsghdr h; char buf[CMSG_SPACE(3 * sizeof(int))]; } u;
-    struct iovec iov = { r, sizeof(*r) };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf) };
-    struct cmsghdr *cm;
     ssize_t n;
-    int got = 0;
+    int got;
 
-    for (int i = 0; i < nfds; i++)
-        fds[i] = -1;
     kcd_req_send(k, q);
-    while ((n = recvmsg(k->chan, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-        ;
+    n = kprivsep_recv(k->chan, r, sizeof(*r), fds, nfds, &got);
     if (n == 0)
         kcd_req_orphan("closed");
     if (n != (ssize_t)sizeof(*r))
-        kcd_req_orphan(n < 0 ? strerror(errno) : "short reply");
+        kcd_req_orphan(n < 0 ? strerror((int)-n) : "short reply");
     r->msg[sizeof(r->msg) - 1] = 0;
     r->tty[sizeof(r->tty) - 1] = 0;
-    cm = CMSG_FIRSTHDR(&m);
-    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-        got = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    for (int i = 0; i < got; i++) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(cm) + (size_t)i * sizeof(int), sizeof(int));
-        if (i < nfds)
-            fds[i] = fd;
-        else
-            close(fd);
-    }
     if (r->rc == 0 && got != nfds)
         r->rc = -EPROTO;
     if (r->rc < 0) {

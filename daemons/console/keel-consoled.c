@@ -19,6 +19,7 @@
 #include "kcd_confine.h"
 #include "kcd_privd.h"
 #include "klog.h"
+#include "kprivsep.h"
 #include "krundir.h"
 #include "ksock.h"
 
@@ -88,21 +89,6 @@ static void kcd_store_path(const struct kcd_opts *o, char *path, size_t len)
         snprintf(path, len, "%s/xenstored/socket", o->rundir);
 }
 
-/* argv of the serving process: ours plus --privsep-child=UID:GID:PPID:EXC. */
-static char **kcd_child_argv(int argc, char **argv, uid_t uid, gid_t gid, int exc, char *buf,
-                             size_t size)
-{
-    char **v = calloc((size_t)argc + 2, sizeof(*v));
-
-    if (!v)
-        return NULL;
-    memcpy(v, argv, (size_t)argc * sizeof(*v));
-    snprintf(buf, size, "--privsep-child=%lu:%lu:%ld:%d", (unsigned long)uid,
-             (unsigned long)gid, (long)getpid(), exc >= 0);
-    v[argc] = buf;
-    return v;
-}
-
 static int kcd_exc_fd(kc_handle *h)
 {
     uint32_t port;
@@ -149,7 +135,7 @@ static int kcd_run(const struct kcd_opts *o, int argc, char **argv)
     pc.dir = dir;
     pc.store = o->use_store ? store : NULL;
     rc = -ENOMEM;
-    if (!(pc.child_argv = kcd_child_argv(argc, argv, uid, gid, pc.exc_fd, carg, sizeof(carg))))
+    if (!(pc.child_argv = kprivsep_child_argv(argc, argv, uid, gid, pc.exc_fd, carg, sizeof(carg))))
         goto out;
     rc = kcd_priv_run(&pc);
     unlink(sock);

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "klog.h"
+#include "kprivsep.h"
 #include "ks_child.h"
 #include "ks_hv.h"
 #include "ks_priv.h"
@@ -311,21 +312,6 @@ static int ks_prepare_jail(const char *dir, uid_t uid, gid_t gid)
     return 0;
 }
 
-/* argv of the request process: ours plus --privsep-child=UID:GID:PPID:EXC. */
-static char **ks_child_argv(int argc, char **argv, uid_t uid, gid_t gid, int exc, char *buf,
-                            size_t size)
-{
-    char **v = calloc((size_t)argc + 2, sizeof(*v));
-
-    if (!v)
-        return NULL;
-    memcpy(v, argv, (size_t)argc * sizeof(*v));
-    snprintf(buf, size, "--privsep-child=%lu:%lu:%ld:%d", (unsigned long)uid,
-             (unsigned long)gid, (long)getpid(), exc >= 0);
-    v[argc] = buf;
-    return v;
-}
-
 static int ks_run(struct ks_opts *o, int argc, char **argv, int ready_fd)
 {
     const char *jail = o->cfg.statedir ? o->cfg.statedir : o->dir;
@@ -362,7 +348,7 @@ static int ks_run(struct ks_opts *o, int argc, char **argv, int ready_fd)
     }
     klog(KLOG_INFO, "main", "listening on %s", o->sock);
     rc = -ENOMEM;
-    if (!(pc.child_argv = ks_child_argv(argc, argv, uid, gid,
+    if (!(pc.child_argv = kprivsep_child_argv(argc, argv, uid, gid,
                                         pc.hv ? ks_hv_exc_fd(pc.hv) : -1, carg, sizeof(carg))))
         goto out;
     rc = ks_priv_run(&pc);

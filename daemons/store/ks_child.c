@@ -26,6 +26,7 @@
 
 #include "keel/abi.h"
 #include "klog.h"
+#include "kprivsep.h"
 #include "ks_child.h"
 #include "ks_confine.h"
 #include "ks_int.h"
@@ -59,25 +60,15 @@ static void ks_child_send(struct ks_child *c, uint32_t op, uint32_t domid, uint6
 static int ks_child_call(struct ks_child *c, uint32_t op, uint32_t domid, uint64_t gfn,
                          uint32_t port, struct ks_priv_rsp *r, int *fd)
 {
-    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-    struct iovec iov = { r, sizeof(*r) };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf) };
-    struct cmsghdr *cm;
     ssize_t n;
+    int got;
 
-    *fd = -1;
     ks_child_send(c, op, domid, gfn, port);
-    while ((n = recvmsg(c->chan, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-        ;
+    n = kprivsep_recv(c->chan, r, sizeof(*r), fd, 1, &got);
     if (n == 0)
         ks_child_orphan("closed");
     if (n != (ssize_t)sizeof(*r))
-        ks_child_orphan(n < 0 ? strerror(errno) : "short reply");
-    cm = CMSG_FIRSTHDR(&m);
-    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-        cm->cmsg_len == CMSG_LEN(sizeof(int)))
-        memcpy(fd, CMSG_DATA(cm), sizeof(int));
+        ks_child_orphan(n < 0 ? strerror((int)-n) : "short reply");
     return r->rc;
 }
 
