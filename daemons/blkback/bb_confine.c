@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bb_confine.h"
+#include "kconfine.h"
 
 /* libseccomp's SCMP_An() macros leave datum_b out (clang warns under -Wextra). */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -39,11 +40,6 @@ int bb_confine_child(void)
     return 0;
 }
 
-static int bb_allow(scmp_filter_ctx ctx, int nr)
-{
-    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-}
-
 /* What every worker needs once it serves. */
 static int bb_rules_common(scmp_filter_ctx ctx)
 {
@@ -58,15 +54,9 @@ static int bb_rules_common(scmp_filter_ctx ctx)
         SCMP_SYS(sigaltstack),           /* the sanitizers' runtime, at exit */
         SCMP_SYS(exit), SCMP_SYS(exit_group),
     };
-    int rc = 0;
+    int rc = kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
 
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        rc |= bb_allow(ctx, plain[i]);
-    /* memory: grant mappings, malloc; never executable */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    rc |= kconfine_allow_noexec(ctx);    /* memory: grant mappings, malloc */
     /* libkeelctrl checks a received descriptor with fstat (glibc: newfstatat(fd, "", ...)) */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
                            SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
@@ -78,7 +68,7 @@ static int bb_rules_common(scmp_filter_ctx ctx)
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
                            SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
                            SCMP_A1(SCMP_CMP_EQ, SOCK_STREAM | SOCK_CLOEXEC));
-    rc |= bb_allow(ctx, SCMP_SYS(connect));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
     /* discard on a block device */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                            SCMP_A1(SCMP_CMP_EQ, BLKDISCARD));
@@ -89,10 +79,9 @@ static int bb_rules_common(scmp_filter_ctx ctx)
  * before the filter (bb_nbd_confine_prep), so unlink/rmdir simply fail. */
 static int bb_rules_nbd(scmp_filter_ctx ctx, pid_t qemu_nbd)
 {
-    int rc = 0;
+    static const int plain[] = { SCMP_SYS(shutdown), SCMP_SYS(getsockopt) };
+    int rc = kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
 
-    rc |= bb_allow(ctx, SCMP_SYS(shutdown));
-    rc |= bb_allow(ctx, SCMP_SYS(getsockopt));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(unlink), 0);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(rmdir), 0);
     if (qemu_nbd > 0) {
@@ -105,24 +94,21 @@ static int bb_rules_nbd(scmp_filter_ctx ctx, pid_t qemu_nbd)
     return rc;
 }
 
+struct bb_rules_arg {
+    int nbd;
+    pid_t qemu_nbd;
+};
+
+static int bb_rules(scmp_filter_ctx ctx, void *arg)
+{
+    const struct bb_rules_arg *a = arg;
+
+    return bb_rules_common(ctx) | (a->nbd ? bb_rules_nbd(ctx, a->qemu_nbd) : 0);
+}
+
 int bb_confine_filter(int nbd, pid_t qemu_nbd, char *err, size_t errlen)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-    int rc = -EINVAL;
+    struct bb_rules_arg a = { nbd, qemu_nbd };
 
-    if (!ctx) {
-        snprintf(err, errlen, "seccomp_init failed");
-        return -ENOMEM;
-    }
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || bb_rules_common(ctx) != 0 ||
-        (nbd && bb_rules_nbd(ctx, qemu_nbd) != 0)) {
-        snprintf(err, errlen, "cannot build the worker's seccomp filter");
-        goto out;
-    }
-    if ((rc = seccomp_load(ctx)) < 0)
-        snprintf(err, errlen, "cannot load the worker's seccomp filter: %s", strerror(-rc));
-out:
-    seccomp_release(ctx);
-    return rc;
+    return kconfine_seccomp(bb_rules, &a, "worker", err, errlen);
 }

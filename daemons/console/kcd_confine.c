@@ -18,22 +18,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pwd.h>
-#include <sched.h>
 #include <seccomp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kcd_confine.h"
+#include "kconfine.h"
 
 /* libseccomp's SCMP_An() macros leave datum_b out (clang warns under -Wextra). */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -54,69 +48,20 @@ int kcd_confine_user(const char *name, uid_t *uid, gid_t *gid)
     return pw->pw_uid && pw->pw_gid ? 0 : -EINVAL;
 }
 
-static int kcd_fail(char *err, size_t errlen, const char *what)
-{
-    int e = errno ? errno : EPERM;
-
-    snprintf(err, errlen, "%s: %s", what, strerror(e));
-    return -e;
-}
-
-static int kcd_confine_fs(const char *dir, char *err, size_t errlen)
-{
-    if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-        return kcd_fail(err, errlen, "unshare (mount, network, IPC, UTS namespaces)");
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return kcd_fail(err, errlen, "making the mounts private");
-    if (mount("keel-consoled-empty", dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              "size=4k,nr_inodes=2,mode=0555") < 0)
-        return kcd_fail(err, errlen, "mounting an empty tmpfs");
-    if (chroot(dir) < 0 || chdir("/") < 0)
-        return kcd_fail(err, errlen, "chroot to the empty directory");
-    return 0;
-}
-
-static int kcd_confine_creds(uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-    if (uid == 0 || gid == 0) {
-        snprintf(err, errlen, "refusing to run the serving process as root");
-        return -EINVAL;
-    }
-    for (int cap = 0; cap < 64; cap++)
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
-            break;
-    if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-        return kcd_fail(err, errlen, "switching to the console user");
-    if (setresuid(0, 0, 0) == 0) {             /* must be impossible now */
-        snprintf(err, errlen, "root could be regained");
-        return -EPERM;
-    }
-    return 0;
-}
-
 int kcd_confine_jail(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-    struct rlimit zero = { 0, 0 };
     int rc;
 
     tzset();        /* klog's local time: the zone file is out of reach after the chroot */
     errno = 0;
-    if (geteuid() == 0 && ((rc = kcd_confine_fs(dir, err, errlen)) < 0 ||
-                           (rc = kcd_confine_creds(uid, gid, err, errlen)) < 0))
+    if (geteuid() == 0 &&
+        ((rc = kconfine_empty_root(dir, "keel-consoled-empty", err, errlen)) < 0 ||
+         (rc = kconfine_creds(uid, gid, true, err, errlen)) < 0))
         return rc;
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-        return kcd_fail(err, errlen, "prctl");
-    if (setrlimit(RLIMIT_CORE, &zero) < 0 || setrlimit(RLIMIT_NPROC, &zero) < 0)
-        return kcd_fail(err, errlen, "setrlimit");
-    return 0;
+    return kconfine_bounds(0, err, errlen);
 }
 
-static int kcd_allow(scmp_filter_ctx ctx, int nr)
-{
-    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-}
-
-static int kcd_rules(scmp_filter_ctx ctx)
+static int kcd_rules(scmp_filter_ctx ctx, void *arg)
 {
     static const int plain[] = {
         SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
@@ -133,19 +78,11 @@ static int kcd_rules(scmp_filter_ctx ctx)
         SCMP_SYS(restart_syscall), SCMP_SYS(sigaltstack), SCMP_SYS(sched_yield),
         SCMP_SYS(exit), SCMP_SYS(exit_group),
     };
-    static const int fcntls[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
-    int rc = 0;
+    int rc;
 
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        rc |= kcd_allow(ctx, plain[i]);
-    for (size_t i = 0; i < sizeof(fcntls) / sizeof(fcntls[0]); i++)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-                               SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntls[i]));
-    /* malloc and the ring pages handed over; never executable */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    (void)arg;
+    rc = kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
+    rc |= kconfine_allow_basic(ctx);     /* fcntl flags; malloc and ring pages, never exec */
     /* libevent asks how much a socket has to read */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                            SCMP_A1(SCMP_CMP_EQ, FIONREAD));
@@ -159,21 +96,5 @@ static int kcd_rules(scmp_filter_ctx ctx)
 
 int kcd_confine_filter(char *err, size_t errlen)
 {
-    scmp_filter_ctx ctx;
-    int rc = -EINVAL;
-
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return kcd_fail(err, errlen, "no_new_privs");
-    if (!(ctx = seccomp_init(SCMP_ACT_KILL_PROCESS))) {
-        snprintf(err, errlen, "seccomp_init failed");
-        return -ENOMEM;
-    }
-    (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || kcd_rules(ctx) != 0)
-        snprintf(err, errlen, "cannot build the serving process's seccomp filter");
-    else if ((rc = seccomp_load(ctx)) < 0)
-        snprintf(err, errlen, "cannot load the seccomp filter: %s", strerror(-rc));
-    seccomp_release(ctx);
-    return rc;
+    return kconfine_seccomp(kcd_rules, NULL, "serving process", err, errlen);
 }

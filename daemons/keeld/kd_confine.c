@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kconfine.h"
 #include "kd_confine.h"
 
 /* libseccomp's SCMP_An() macros leave datum_b out (clang warns under -Wextra). */
@@ -78,49 +79,7 @@ int kd_confine_user(const char *spec, uid_t *uid, gid_t *gid, char *err, size_t 
     return 0;
 }
 
-static int fail(char *err, size_t errlen, const char *what)
-{
-    int e = errno ? errno : EPERM;
-
-    snprintf(err, errlen, "%s: %s", what, strerror(e));
-    return -e;
-}
-
-/* Namespaces and the empty root (root only). */
-static int confine_fs(const char *empty_dir, char *err, size_t errlen)
-{
-    if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-        return fail(err, errlen, "unshare (mount, network, IPC, UTS namespaces)");
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return fail(err, errlen, "making the mounts private");
-    if (mount("keeld-empty", empty_dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              "size=4k,nr_inodes=2,mode=0555") < 0)
-        return fail(err, errlen, "mounting an empty tmpfs");
-    if (chroot(empty_dir) < 0 || chdir("/") < 0)
-        return fail(err, errlen, "chroot to the empty directory");
-    return 0;
-}
-
-static int confine_creds(uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-    for (int cap = 0; cap < 64; cap++)
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
-            break;
-    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-        return fail(err, errlen, "switching to the unprivileged user");
-    if (setresuid(0, 0, 0) == 0) {             /* must be impossible now */
-        snprintf(err, errlen, "root could be regained");
-        return -EPERM;
-    }
-    return 0;
-}
-
-static int allow(scmp_filter_ctx ctx, int nr)
-{
-    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-}
-
-static int front_rules(scmp_filter_ctx ctx)
+static int front_rules(scmp_filter_ctx ctx, void *arg)
 {
     static const int plain[] = {
         SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
@@ -135,18 +94,10 @@ static int front_rules(scmp_filter_ctx ctx)
         SCMP_SYS(rt_sigaction), SCMP_SYS(restart_syscall), SCMP_SYS(sched_yield),
         SCMP_SYS(sigaltstack), SCMP_SYS(exit), SCMP_SYS(exit_group),
     };
-    static const int fcntl_ops[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
-    int rc = 0;
+    int rc = kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
 
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        rc |= allow(ctx, plain[i]);
-    for (size_t i = 0; i < sizeof(fcntl_ops) / sizeof(fcntl_ops[0]); i++)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-                               SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_ops[i]));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    (void)arg;
+    rc |= kconfine_allow_basic(ctx);     /* fcntl flags; memory, never executable */
     /* libevent asks how much a socket has to read */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                            SCMP_A1(SCMP_CMP_EQ, FIONREAD));
@@ -158,42 +109,19 @@ static int front_rules(scmp_filter_ctx ctx)
     return rc;
 }
 
-static int load_filter(char *err, size_t errlen)
-{
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-    int rc = -EINVAL;
-
-    if (!ctx) {
-        snprintf(err, errlen, "seccomp_init failed");
-        return -ENOMEM;
-    }
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || front_rules(ctx) != 0)
-        snprintf(err, errlen, "cannot build the seccomp filter");
-    else if ((rc = seccomp_load(ctx)) < 0)
-        snprintf(err, errlen, "cannot load the seccomp filter: %s", strerror(-rc));
-    seccomp_release(ctx);
-    return rc;
-}
-
 int kd_confine_front(const char *empty_dir, uid_t uid, gid_t gid, unsigned nofile, char *err,
                      size_t errlen)
 {
-    struct rlimit nf = { nofile, nofile }, zero = { 0, 0 };
     int rc;
 
     tzset();                                   /* the log's local time, read before chroot */
     errno = 0;
     if (geteuid() == 0) {
-        if ((rc = confine_fs(empty_dir, err, errlen)) < 0 ||
-            (rc = confine_creds(uid, gid, err, errlen)) < 0)
+        if ((rc = kconfine_empty_root(empty_dir, "keeld-empty", err, errlen)) < 0 ||
+            (rc = kconfine_creds(uid, gid, false, err, errlen)) < 0)
             return rc;
     }
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
-        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return fail(err, errlen, "prctl");
-    if (setrlimit(RLIMIT_NOFILE, &nf) < 0 || setrlimit(RLIMIT_CORE, &zero) < 0 ||
-        setrlimit(RLIMIT_NPROC, &zero) < 0)
-        return fail(err, errlen, "setrlimit");
-    return load_filter(err, errlen);
+    if ((rc = kconfine_bounds(nofile, err, errlen)) < 0)
+        return rc;
+    return kconfine_seccomp(front_rules, NULL, "client-facing process", err, errlen);
 }

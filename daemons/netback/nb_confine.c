@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "kconfine.h"
 #include "nb_confine.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -39,7 +40,7 @@ int nb_confine_child(void)
     return 0;
 }
 
-static int nb_rules(scmp_filter_ctx ctx)
+static int nb_rules(scmp_filter_ctx ctx, void *arg)
 {
     static const int plain[] = {
         SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pwrite64),
@@ -51,14 +52,10 @@ static int nb_rules(scmp_filter_ctx ctx)
         SCMP_SYS(sched_yield), SCMP_SYS(sigaltstack), SCMP_SYS(exit), SCMP_SYS(exit_group),
     };
     static const unsigned long tun_ioctls[] = { TUNSETQUEUE, TUNSETOFFLOAD, TUNSETPERSIST };
-    int rc = 0;
+    int rc = kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
 
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    (void)arg;
+    rc |= kconfine_allow_noexec(ctx);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
                            SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
@@ -75,21 +72,5 @@ static int nb_rules(scmp_filter_ctx ctx)
 
 int nb_confine_filter(char *err, size_t errlen)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-    int rc = -EINVAL;
-
-    if (!ctx) {
-        snprintf(err, errlen, "seccomp_init failed");
-        return -ENOMEM;
-    }
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || nb_rules(ctx) != 0) {
-        snprintf(err, errlen, "cannot build the vif worker's seccomp filter");
-        goto out;
-    }
-    if ((rc = seccomp_load(ctx)) < 0)
-        snprintf(err, errlen, "cannot load the vif worker's seccomp filter: %s", strerror(-rc));
-out:
-    seccomp_release(ctx);
-    return rc;
+    return kconfine_seccomp(nb_rules, NULL, "vif worker", err, errlen);
 }

@@ -1,9 +1,10 @@
 /* ks_confine.c - confinement of keel-stored's request process, the one that parses store
  * requests from Unix-socket clients and from guests' rings. ks_confine_jail gives it a private
  * mount namespace, chroots it into its state directory (where the journal lives: nothing else
- * of the host's file system is reachable) and switches it to the unprivileged store user, which
- * drops every capability. ks_confine_filter sets no_new_privs and loads a seccomp filter
- * (libseccomp, default action kill-process, other architectures killed) allowing only what the
+ * of the host's file system is reachable), empties its capability bounding set and switches it
+ * to the unprivileged store user, which drops every capability (common/kconfine.c).
+ * ks_confine_filter sets no_new_privs and loads a seccomp filter (libseccomp, default action
+ * kill-process, other architectures killed) allowing only what the
  * store does: the event loop (epoll), socket and ring I/O on descriptors it already holds,
  * accepting on its listening socket and reading the peer's credentials, the socketpair to the
  * privileged part (sendmsg/recvmsg, SCM_RIGHTS), mapping a ring page (never executable), the
@@ -15,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kconfine.h"
 #include "ks_confine.h"
 
 /* libseccomp's SCMP_An() macros leave datum_b out (clang warns under -Wextra). */
@@ -41,7 +42,7 @@ static int ks_fail(char *err, size_t errlen, int rc, const char *what, const cha
 
 int ks_confine_jail(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-    uid_t r, e, s;
+    int rc;
 
     tzset();        /* klog's timestamps: the zone file is out of reach after the chroot */
     if (geteuid() != 0)
@@ -54,16 +55,9 @@ int ks_confine_jail(const char *dir, uid_t uid, gid_t gid, char *err, size_t err
         return ks_fail(err, errlen, -errno, "making the mounts private", NULL);
     if (chroot(dir) < 0 || chdir("/") < 0)
         return ks_fail(err, errlen, -errno, "chroot to", dir);
-    if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-        return ks_fail(err, errlen, -errno, "switching to the store user", NULL);
-    if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid)
-        return ks_fail(err, errlen, -EPERM, "the uid did not change", NULL);
+    if ((rc = kconfine_creds(uid, gid, true, err, errlen)) < 0)
+        return rc;
     return 1;
-}
-
-static int ks_allow(scmp_filter_ctx ctx, int nr)
-{
-    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }
 
 /* The event loop, I/O on held descriptors, memory, time, signals, exit. */
@@ -85,19 +79,10 @@ static int ks_rules_loop(scmp_filter_ctx ctx)
         SCMP_SYS(restart_syscall), SCMP_SYS(sigaltstack), SCMP_SYS(sched_yield),
         SCMP_SYS(exit), SCMP_SYS(exit_group),
     };
-    static const int fcntls[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
-    int rc = 0;
+    int rc = kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
 
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        rc |= ks_allow(ctx, plain[i]);
-    for (size_t i = 0; i < sizeof(fcntls) / sizeof(fcntls[0]); i++)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-                               SCMP_A1(SCMP_CMP_EQ, (uint64_t)fcntls[i]));
-    /* malloc and the ring pages the privileged part hands over; never executable */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    /* fcntl flags; malloc and the ring pages the privileged part hands over, never exec */
+    rc |= kconfine_allow_basic(ctx);
     /* SO_PEERCRED of an accepted client (ks_sock.c), nothing else of getsockopt */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getsockopt), 2,
                            SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_PEERCRED));
@@ -113,36 +98,16 @@ static int ks_rules_journal(scmp_filter_ctx ctx)
         SCMP_SYS(ftruncate), SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
         SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(mkdir), SCMP_SYS(mkdirat),
     };
-    int rc = 0;
+    return kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
+}
 
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        rc |= ks_allow(ctx, plain[i]);
-    return rc;
+static int ks_rules(scmp_filter_ctx ctx, void *arg)
+{
+    (void)arg;
+    return ks_rules_loop(ctx) | ks_rules_journal(ctx);
 }
 
 int ks_confine_filter(char *err, size_t errlen)
 {
-    scmp_filter_ctx ctx;
-    int rc = -EINVAL;
-
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return ks_fail(err, errlen, -errno, "no_new_privs", NULL);
-    if (!(ctx = seccomp_init(SCMP_ACT_KILL_PROCESS))) {
-        snprintf(err, errlen, "seccomp_init failed");
-        return -ENOMEM;
-    }
-    /* a binary tree over the syscall numbers: the request path's few calls each pay a few
-     * comparisons, not a walk over the whole list (older libseccomp: the plain list) */
-    (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || ks_rules_loop(ctx) != 0 ||
-        ks_rules_journal(ctx) != 0) {
-        snprintf(err, errlen, "cannot build the request process's seccomp filter");
-        goto out;
-    }
-    if ((rc = seccomp_load(ctx)) < 0)
-        snprintf(err, errlen, "cannot load the seccomp filter: %s", strerror(-rc));
-out:
-    seccomp_release(ctx);
-    return rc;
+    return kconfine_seccomp(ks_rules, NULL, "request process", err, errlen);
 }

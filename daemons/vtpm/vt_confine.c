@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "kconfine.h"
 #include "vt_confine.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -65,12 +66,8 @@ int vt_confine_filter(char *err, size_t errlen)
     }
     rc |= seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
     rc |= seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    rc |= kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
+    rc |= kconfine_allow_noexec(ctx);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
                            SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);

@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "kconfine.h"
 #include "vt_confine.h"
 
 /* libseccomp's SCMP_An() macros leave datum_b out (clang warns under -Wextra). */
@@ -66,13 +67,8 @@ int vt_mconfine_caps(uint64_t keep, char *err, size_t errlen)
     return 0;
 }
 
-static int vt_allow(scmp_filter_ctx ctx, int nr)
-{
-    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-}
-
 /* The poll loop, its sockets and files. */
-static int vt_rules_io(scmp_filter_ctx ctx)
+static int vt_rules_io(scmp_filter_ctx ctx, void *arg)
 {
     static const int plain[] = {
         SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
@@ -92,51 +88,23 @@ static int vt_rules_io(scmp_filter_ctx ctx)
         SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
         SCMP_SYS(sigaltstack), SCMP_SYS(exit), SCMP_SYS(exit_group),
     };
-    static const int fcntl_ops[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
-    int rc = 0;
+    int rc = kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
 
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        rc |= vt_allow(ctx, plain[i]);
-    for (size_t i = 0; i < sizeof(fcntl_ops) / sizeof(fcntl_ops[0]); i++)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-                               SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_ops[i]));
+    (void)arg;
+    rc |= kconfine_allow_basic(ctx);     /* fcntl flags; memory, never executable */
     /* Unix sockets only: the store, the tpm2-tools sockets, the instances' socketpairs */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
                            SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
                            SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-    /* memory: grant mappings, malloc; never executable */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
     return rc;
 }
 
 int vt_mconfine(char *err, size_t errlen)
 {
-    scmp_filter_ctx ctx;
     int rc;
 
     if (geteuid() == 0 && (rc = vt_mconfine_caps(0, err, errlen)) < 0)
         return rc;
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-        snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
-        return -errno;
-    }
-    if (!(ctx = seccomp_init(SCMP_ACT_KILL_PROCESS))) {
-        snprintf(err, errlen, "seccomp_init failed");
-        return -ENOMEM;
-    }
-    rc = -EINVAL;
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || vt_rules_io(ctx) != 0) {
-        snprintf(err, errlen, "cannot build the manager's seccomp filter");
-        goto out;
-    }
-    if ((rc = seccomp_load(ctx)) < 0)
-        snprintf(err, errlen, "cannot load the manager's seccomp filter: %s", strerror(-rc));
-out:
-    seccomp_release(ctx);
-    return rc;
+    return kconfine_seccomp(vt_rules_io, NULL, "manager", err, errlen);
 }

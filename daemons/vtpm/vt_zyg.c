@@ -30,6 +30,7 @@
 #include "klog.h"
 #include "vt_confine.h"
 #include "vt_proto.h"
+#include "kconfine.h"
 #include "vt_zyg.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -83,12 +84,8 @@ static int vt_zyg_rules(scmp_filter_ctx ctx)
     const scmp_datum_t nobody = VT_INST_UID;
     int rc = 0;
 
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                           SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    rc |= kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
+    rc |= kconfine_allow_noexec(ctx);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
                            SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
