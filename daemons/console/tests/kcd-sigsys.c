@@ -17,15 +17,7 @@
 #include <unistd.h>
 
 #include "kcd_priv.h"
-
-static void on_usr2(int sig)
-{
-    char *argv[] = { "/bin/sh", "-c", "id", NULL }, *envp[] = { NULL };
-
-    (void)sig;
-    syscall(SYS_execve, "/bin/sh", argv, envp);
-    _exit(99);                       /* not reached under the filter */
-}
+#include "ksigsys.h"
 
 /* One request straight on the channel (descriptor KCD_PRIV_FD_CHAN); the reply read here. */
 static void call(uint32_t op, uint32_t domid, uint32_t cons, uint64_t gfn, uint32_t port,
@@ -70,25 +62,5 @@ static void on_usr1(int sig)
 /* Only in the serving process: its command line has --privsep-child=. */
 __attribute__((constructor)) static void kcd_sigsys_init(void)
 {
-    char cmd[4096];
-    struct sigaction sa;
-    ssize_t n;
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return;
-    n = read(fd, cmd, sizeof(cmd) - 1);
-    close(fd);
-    if (n <= 0)
-        return;
-    cmd[n] = 0;
-    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmd + i) + 1)
-        if (!strncmp(cmd + i, "--privsep-child=", 16)) {
-            memset(&sa, 0, sizeof(sa));
-            sa.sa_handler = on_usr2;
-            sigaction(SIGUSR2, &sa, NULL);
-            sa.sa_handler = on_usr1;
-            sigaction(SIGUSR1, &sa, NULL);
-            return;
-        }
+    ksigsys_arm("--privsep-child=", on_usr1);
 }

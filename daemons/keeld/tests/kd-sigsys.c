@@ -5,21 +5,10 @@
  * trigger; the test shows that the seccomp filter kills the process for the first, that the
  * privileged part kills it for the second, and that a new one is started each time. */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <signal.h>
 #include <stdint.h>
-#include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-static void on_usr2(int sig)
-{
-    char *argv[] = { "/bin/sh", "-c", "id", NULL }, *envp[] = { NULL };
-
-    (void)sig;
-    syscall(SYS_execve, "/bin/sh", argv, envp);
-    _exit(99);                       /* not reached under the filter */
-}
+#include "ksigsys.h"
 
 /* A request frame whose payload is malformed (a batch of 0), as a taken-over front could send:
  * the privileged part must refuse it and kill the sender. Written straight to the channel
@@ -42,25 +31,5 @@ static void on_usr1(int sig)
 /* Only in the client-facing process: its command line has --front=. */
 __attribute__((constructor)) static void kd_sigsys_init(void)
 {
-    char cmd[4096];
-    struct sigaction sa;
-    ssize_t n;
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return;
-    n = read(fd, cmd, sizeof(cmd) - 1);
-    close(fd);
-    if (n <= 0)
-        return;
-    cmd[n] = 0;
-    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmd + i) + 1)
-        if (!strncmp(cmd + i, "--front=", 8)) {
-            memset(&sa, 0, sizeof(sa));
-            sa.sa_handler = on_usr2;
-            sigaction(SIGUSR2, &sa, NULL);
-            sa.sa_handler = on_usr1;
-            sigaction(SIGUSR1, &sa, NULL);
-            return;
-        }
+    ksigsys_arm("--front=", on_usr1);
 }
