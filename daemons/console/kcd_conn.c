@@ -154,7 +154,7 @@ static void kcd_read_cb(struct bufferevent *bev, void *arg)
 static void kcd_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
         kcd_client_free(arg);
 }
 
@@ -195,12 +195,25 @@ void kcd_clients_free(struct kcd *k)
     k->listener = NULL;
 }
 
+/* The domain's console is gone: each attached client gets what is still queued for it (the
+ * guest's last output, pumped just before) and then its end of file; one that does not read
+ * it within 2 s is closed anyway. */
 void kcd_clients_detach(struct kcd *k, uint32_t domid)
 {
+    static const struct timeval drain = { 2, 0 };
+
     for (struct kcd_client *c = k->clients, *next; c; c = next) {
         next = c->next;
-        if (c->attached && c->domid == domid)
+        if (!c->attached || c->domid != domid)
+            continue;
+        c->attached = 0;
+        if (!evbuffer_get_length(bufferevent_get_output(c->bev))) {
             kcd_client_free(c);
+            continue;
+        }
+        bufferevent_disable(c->bev, EV_READ);
+        bufferevent_setcb(c->bev, NULL, kcd_closing_cb, kcd_event_cb, c);
+        bufferevent_set_timeouts(c->bev, NULL, &drain);
     }
 }
 
