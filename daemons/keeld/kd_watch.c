@@ -66,16 +66,21 @@ static const kl_dominfo *find(const kl_dominfo *v, int n, uint32_t domid)
     return NULL;
 }
 
-static void compare(const kl_dominfo *old, int no, const kl_dominfo *now, int nn)
+/* A name comes from the store: it is empty while a domain is being built or torn down (its
+ * store directory not written yet, or already removed). That is no rename: an empty name takes
+ * the one seen before, and a name appearing where none was is not reported as a change. */
+static void compare(const kl_dominfo *old, int no, kl_dominfo *now, int nn)
 {
     for (int i = 0; i < no; i++)
         if (!find(now, nn, old[i].domid))
             post("domain.died", &old[i], NULL, NULL);
     for (int i = 0; i < nn; i++) {
         const kl_dominfo *o = find(old, no, now[i].domid);
+        if (o && !now[i].name[0])
+            memcpy(now[i].name, o->name, sizeof(now[i].name));
         if (!o)
             post("domain.created", &now[i], NULL, NULL);
-        else if (strcmp(o->name, now[i].name))
+        else if (o->name[0] && strcmp(o->name, now[i].name))
             post("domain.renamed", &now[i], "old_name", o->name);
         else if (strcmp(state_of(o), state_of(&now[i])))
             post("domain.state", &now[i], "old_state", state_of(o));

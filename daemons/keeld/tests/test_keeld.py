@@ -215,9 +215,12 @@ def test_events_order():
     c2.call("domain.destroy", domain="ev2")
     seq = []
     try:
-        while len(seq) < 4:
+        while "domain.died" not in seq and len(seq) < 8:
             e = c.wait_event(lambda e: e.get("domid") == r["domid"], 10)
-            seq.append(e["event"])
+            # a watcher pass that lands inside the destroy sees the domain dying: a real state,
+            # but whether one is seen depends on timing
+            if not (e["event"] == "domain.state" and e.get("state") == "dying"):
+                seq.append(e["event"])
     except TimeoutError:
         pass
     ok(seq == ["domain.created", "domain.state", "domain.renamed", "domain.died"],
