@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """nb-frames.py - dom0 end of keel-netback's integration test, on a tap interface through an
 AF_PACKET socket (no tcpdump needed):
-  nb-frames.py capture IFACE SECONDS PATTERN [READY] -> prints how many frames the interface
-      received whose bytes contain PATTERN, and the highest "seq N" seen after it; exit 0 if
-      any (READY: a file created once the socket is bound, for a caller starting it in the
-      background)
+  nb-frames.py capture IFACE SECONDS PATTERN [READY [first]] -> prints how many frames the
+      interface received whose bytes contain PATTERN, and the highest "seq N" seen after it;
+      exit 0 if any (READY: a file created once the socket is bound, for a caller starting it
+      in the background; first: stop at the first such frame)
   nb-frames.py send IFACE TEXT [COUNT]        -> sends COUNT broadcast UDP frames carrying TEXT
       out of IFACE (into the tap, so to the guest)
 """
@@ -18,7 +18,7 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 
 
-def capture(iface, seconds, pattern, ready=None):
+def capture(iface, seconds, pattern, ready=None, first=False):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((iface, 0))
     if ready:                   # bound: frames from now on are seen (the caller may go on)
@@ -40,6 +40,8 @@ def capture(iface, seconds, pattern, ready=None):
         m = re.search(rb"seq (\d+)", data)
         if m:
             seq = max(seq, int(m.group(1)))
+        if first:
+            break               # one is all the caller waits for
     print("frames %d seq %d" % (count, seq))
     return 0 if count else 1
 
@@ -60,7 +62,8 @@ def send(iface, text, count):
 
 def main(argv):
     if len(argv) >= 5 and argv[1] == "capture":
-        return capture(argv[2], float(argv[3]), argv[4], argv[5] if len(argv) > 5 else None)
+        return capture(argv[2], float(argv[3]), argv[4], argv[5] if len(argv) > 5 else None,
+                       len(argv) > 6 and argv[6] == "first")
     if len(argv) >= 4 and argv[1] == "send":
         return send(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else 1)
     sys.stderr.write(__doc__)

@@ -130,7 +130,9 @@ ok $? "a hostile netevil guest (domain $g2)"
 add_vif "$g2" 0 00:16:3e:00:00:12 "$BE/$g2/0/ip" 192.0.2.12
 wait_until 10 state_is $BE/$g2/0 2
 hotplug "$g2" 0
-$FR capture vif$g2.0 6 "netevil evil first" "$KEEL_RUNDIR/evilcap.ready" >"$KEEL_RUNDIR/evilcap" 2>&1 &
+# up to 30 s (a loaded sanitizer build can take 6 s and more to bring the guest's vif up), and
+# no longer than its first frame
+$FR capture vif$g2.0 30 "netevil evil first" "$KEEL_RUNDIR/evilcap.ready" first >"$KEEL_RUNDIR/evilcap" 2>&1 &
 cap=$!
 wait_until 10 test -e "$KEEL_RUNDIR/evilcap.ready"   # the capture is bound before the guest runs
 $XL unpause nbevil
