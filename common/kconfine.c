@@ -93,6 +93,14 @@ int kconfine_allow_noexec(scmp_filter_ctx ctx)
                             SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 }
 
+int kconfine_no_files(scmp_filter_ctx ctx)
+{
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
+                            SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH)) |
+           seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0) |
+           seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+}
+
 int kconfine_allow_basic(scmp_filter_ctx ctx)
 {
     static const int fcntls[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };

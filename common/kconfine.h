@@ -33,6 +33,10 @@ int kconfine_allow(scmp_filter_ctx ctx, const int *nrs, size_t n);
 /* mmap and mprotect, never with PROT_EXEC (every child's filter). 0, else nonzero. */
 int kconfine_allow_noexec(scmp_filter_ctx ctx);
 
+/* No files: newfstatat only on a descriptor (glibc's fstat: AT_EMPTY_PATH), open and openat
+ * fail with EACCES (a library looking for a file lazily fails instead of being killed). */
+int kconfine_no_files(scmp_filter_ctx ctx);
+
 /* The event-loop children's rules: kconfine_allow_noexec plus fcntl only F_GETFL/F_SETFL/
  * F_GETFD/F_SETFD. 0, else nonzero. */
 int kconfine_allow_basic(scmp_filter_ctx ctx);

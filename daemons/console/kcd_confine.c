@@ -86,11 +86,7 @@ static int kcd_rules(scmp_filter_ctx ctx, void *arg)
     /* libevent asks how much a socket has to read */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                            SCMP_A1(SCMP_CMP_EQ, FIONREAD));
-    /* fstat of a log for its size (glibc: newfstatat(fd, "", ..., AT_EMPTY_PATH)) */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-                           SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+    rc |= kconfine_no_files(ctx);        /* fstat of a log for its size; open fails */
     return rc;
 }
 

@@ -101,11 +101,7 @@ static int front_rules(scmp_filter_ctx ctx, void *arg)
     /* libevent asks how much a socket has to read */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                            SCMP_A1(SCMP_CMP_EQ, FIONREAD));
-    /* stdio's fstat of the log (glibc: newfstatat(fd, "", ..., AT_EMPTY_PATH)) */
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-                           SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+    rc |= kconfine_no_files(ctx);        /* stdio's fstat of the log; open fails */
     return rc;
 }
 

@@ -68,10 +68,7 @@ int vt_confine_filter(char *err, size_t errlen)
     rc |= seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
     rc |= kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
     rc |= kconfine_allow_noexec(ctx);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-                           SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+    rc |= kconfine_no_files(ctx);
     if (rc) {
         snprintf(err, errlen, "cannot build the instance's seccomp filter");
         seccomp_release(ctx);

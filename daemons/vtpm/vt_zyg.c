@@ -86,10 +86,7 @@ static int vt_zyg_rules(scmp_filter_ctx ctx)
 
     rc |= kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));
     rc |= kconfine_allow_noexec(ctx);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-                           SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+    rc |= kconfine_no_files(ctx);
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
                            SCMP_A0(SCMP_CMP_MASKED_EQ, ~fork_flags, 0));
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
