@@ -243,3 +243,15 @@ int hvhost_count_children(pid_t pid)
     closedir(d);
     return n;
 }
+
+int hvhost_ring_has(struct hvhost *host, const char *text)
+{
+    static char buf[64 * 1024 + 1];
+    size_t len = sizeof(buf) - 1;
+    uint64_t idx = 0;
+
+    if (kc_readconsolering(host->h, buf, &len, &idx, 0) < 0)
+        return 0;
+    buf[len] = 0;
+    return strstr(buf, text) != NULL;
+}

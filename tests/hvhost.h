@@ -36,6 +36,8 @@ int hvhost_boot_paused(struct hvhost *host, const char *guest, const char *cmdli
 int hvhost_wait_console(struct hvhost *host, uint32_t domid, const char *text, int timeout_ms);
 /* The domain's console so far, NUL-terminated, in a static buffer. */
 const char *hvhost_console(struct hvhost *host, uint32_t domid);
+/* 1 if the core's console ring (xl dmesg: its own messages and AVC lines) holds text. */
+int hvhost_ring_has(struct hvhost *host, const char *text);
 /* Wait until the domain is shut down; returns the reason or -1 on timeout. */
 int hvhost_wait_shutdown(struct hvhost *host, uint32_t domid, int timeout_ms);
 /* Number of open descriptors of a process; number of processes whose parent is pid. */

@@ -27,14 +27,7 @@ static char *slurp(const char *path, size_t *len)
 
 static int ring_has(const char *text)
 {
-    static char buf[65536];
-    size_t len = sizeof(buf) - 1;
-    uint64_t idx = 0;
-
-    if (kc_readconsolering(host.h, buf, &len, &idx, 0) < 0)
-        return 0;
-    buf[len] = 0;
-    return strstr(buf, text) != NULL;
+    return hvhost_ring_has(&host, text);
 }
 
 static void test_modes(void)

@@ -29,14 +29,7 @@ static struct hvhost host;
 
 static int ring_has(const char *text)
 {
-    static char buf[65536];
-    size_t len = sizeof(buf) - 1;
-    uint64_t idx = 0;
-
-    if (kc_readconsolering(host.h, buf, &len, &idx, 0) < 0)
-        return 0;
-    buf[len] = 0;
-    return strstr(buf, text) != NULL;
+    return hvhost_ring_has(&host, text);
 }
 
 /* Boot `vmevent mode=...` paused, monitor it, switch guest requests on, unpause, wait for the

@@ -35,14 +35,7 @@ static int ro_ref = -1;
 
 static int ring_has(const char *text)
 {
-    static char buf[64 * 1024 + 1];
-    size_t len = sizeof(buf) - 1;
-    uint64_t idx = 0;
-
-    if (kc_readconsolering(host.h, buf, &len, &idx, 0) < 0)
-        return 0;
-    buf[len] = 0;
-    return strstr(buf, text) != NULL;
+    return hvhost_ring_has(&host, text);
 }
 
 static int boot_granter(void)
