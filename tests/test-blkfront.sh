@@ -87,7 +87,13 @@ wait_until 60 has "$d" "diskcheck: pass 0 seed 9 ok"
 ok $? "after the hostile guests a diskcheck loop runs (pass 0 verified)"
 $XL block-detach dc3 xvda >/dev/null 2>&1; ok $? "xl block-detach under running I/O succeeds"
 wait_until 20 has "$d" "blkfront: vbd 51712: closed"
-ok $? "the guest saw Closing, finished its requests and went Closed"
+r=$?; ok $r "the guest saw Closing, finished its requests and went Closed"
+if [ "$r" != 0 ]; then                 # what each side did, for the one who reads this log
+    out "$d" | tail -n 12 | sed 's/^/# guest: /'
+    grep "vbd $d/" "$KEEL_RUNDIR/blkback/keel-blkback.log" | tail -n 12 | sed 's/^/# blkback: /'
+    xenstore-ls -f "/local/domain/$d/device" 2>&1 | grep -i state | sed 's/^/# store: /'
+    $XL debug-keys q >/dev/null 2>&1; $XL dmesg | grep -v "^(d" | tail -n 20 | sed 's/^/# core: /'
+fi
 has "$d" "diskcheck: FAIL io .* status -19"; ok $? "diskcheck reports the device gone (ENODEV)"
 wait_until 20 gone dc3
 [ -z "$(xenstore-ls /local/domain/0/backend/vbd 2>/dev/null)" ]
