@@ -14,13 +14,15 @@
  * requests carry up to 11 segments; larger ones go INDIRECT when offered. Every response is
  * copied out once and checked (id in flight, operation, status, producer index). Closing: on
  * the backend's Closing no new request is taken, the in-flight ones finish, the frontend goes
- * Closed and revokes the ring. The event handler only counts; all work runs from
+ * Closed and revokes the ring; a backend Closed, or its directory found removed (the whole
+ * handshake passed between two looks), fails what is still in flight with ENODEV. The event handler only counts; all work runs from
  * rt_blk_poll/rt_blk_wait in the caller's context (one vCPU, not from the upcall). */
 #include "keel_guest.h"
 
 #include "keel/io/blkif.h"
 #include "keel/io/xenbus.h"
 
+#define E_NOENT 2
 #define E_IO 5
 #define E_AGAIN 11
 #define E_NOMEM 12
@@ -67,7 +69,7 @@ struct rt_blk {
     struct blk_shadow *shadow;
     uint32_t *free_slots, nfree;
     uint32_t inflight, revoking, gen, ind_pages;
-    int state;
+    int state, be_gone;                  /* be_gone: the backend's directory was removed */
     uint64_t bad_responses;
     struct blk_pgnt *pool;               /* persistent grants: pages granted so far */
     uint32_t pool_cap, pool_n, *pool_free, pool_nfree;
@@ -342,7 +344,7 @@ static int close_step(struct rt_blk *b, int be_state)
 {
     int n = 0;
 
-    if (b->state == ST_CLOSING && be_state == KEEL_XB_CLOSED)
+    if (b->state == ST_CLOSING && (be_state == KEEL_XB_CLOSED || b->be_gone))
         n += fail_all(b, -E_NODEV);            /* the backend is gone: nothing more comes */
     if (b->state == ST_CLOSING && !b->inflight) {
         rt_xb_switch(&b->xb, KEEL_XB_CLOSED);
@@ -367,6 +369,11 @@ int rt_blk_poll(struct rt_blk *b)
          * frontend dir names the new one (the event may be that close, seen only now) */
         if (be != KEEL_XB_CONNECTED && rt_xb_rebind(&b->xb) == 0)
             be = rt_xb_state(&b->xb, RT_XB_BACKEND);
+        /* its directory removed: the toolstack finished a close we did not see step by step
+         * (Closing and Closed came and went between two looks); requests sent meanwhile will
+         * never be answered, so they fail as for Closed */
+        if (be == -E_NOENT)
+            b->be_gone = 1;
         if (be != KEEL_XB_CONNECTED)
             start_closing(b, be < 0 ? "backend state unreadable" : "backend state changed");
     }
