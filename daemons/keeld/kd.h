@@ -147,6 +147,12 @@ int kd_task_describe(uint64_t id, yajl_gen g);
 void kd_task_list(yajl_gen g);
 int kd_task_cancel(uint64_t id);
 
+/* ---- the domain.list snapshot (kd_server.c; the front answers from it, kd_front.c) ----
+ * Called before and after anything that may change what domain.list shows: a state-changing
+ * method, a task's end, an event (the watcher saw a change made outside keeld). Thread-safe.
+ * The next frame to the client-facing process is then preceded by KD_W_INVAL. */
+void kd_note_change(void);
+
 /* ---- events (kd_server.c delivers; kd_watch.c and kd_task.c produce) ---- */
 /* Queue a notification {"jsonrpc":"2.0","method":"event","params":PARAMS_JSON} for every
  * connection subscribed to topic (and, if conn_id != 0, that connection too). Thread-safe. */

@@ -6,7 +6,9 @@
  * concern the connection only (auth.login, events.*), and the fan-out of events to
  * subscribers. It runs confined (kd_confine.c) and holds no liblight context: every other
  * request goes to the privileged part as a typed message (kd_wire.c) over the socketpair on
- * descriptor KD_FD_CHAN; replies and events come back the same way. */
+ * descriptor KD_FD_CHAN; replies and events come back the same way. domain.list is answered
+ * here from the privileged part's last snapshot while it is younger than --list-cache-ms and
+ * no change was announced since (KD_W_LIST, KD_W_INVAL: kd_server.c says when). */
 #include "config.h"
 
 #include <errno.h>
@@ -56,6 +58,10 @@ static uint64_t next_conn = 1;
 static SSL_CTX *ssl_ctx;
 static struct bufferevent *chan;     /* to the privileged part */
 static uid_t daemon_uid;             /* the privileged part's user (full access on the socket) */
+static struct {                      /* the last domain.list result (KD_W_LIST), or NULL */
+    char *text;
+    struct timespec at;              /* when it came */
+} snap;
 
 static struct conn *conn_find(uint64_t id)
 {
@@ -167,6 +173,56 @@ static void got_event(struct evbuffer *in, const struct kd_wire_hdr *h)
     evbuffer_drain(in, h->len);
 }
 
+static void snap_drop(void)
+{
+    free(snap.text);
+    snap.text = NULL;
+}
+
+/* A domain.list result made with nothing changing meanwhile: kept to answer from. */
+static void got_snapshot(struct evbuffer *in, const struct kd_wire_hdr *h)
+{
+    snap_drop();
+    if (opts.list_cache_ms && (snap.text = malloc((size_t)h->len + 1))) {
+        evbuffer_remove(in, snap.text, h->len);
+        snap.text[h->len] = 0;
+        clock_gettime(CLOCK_MONOTONIC, &snap.at);
+        return;
+    }
+    evbuffer_drain(in, h->len);
+}
+
+/* domain.list answered from the snapshot while it is younger than --list-cache-ms: 1 if
+ * answered (c may be closed then: its backlog was full). */
+static int answer_from_snapshot(struct conn *c, const struct kd_req *r)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct timespec now;
+    double age_ms;
+    size_t n;
+    char *t;
+
+    if (!snap.text || !r->id || strcmp(r->method, "domain.list"))
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    age_ms = (double)(now.tv_sec - snap.at.tv_sec) * 1e3 + (double)(now.tv_nsec - snap.at.tv_nsec) / 1e6;
+    if (age_ms >= opts.list_cache_ms) {
+        snap_drop();
+        return 0;
+    }
+    if (!(t = kd_result_text(r->id, snap.text)))
+        return 0;
+    n = strlen(t);
+    if (backlog_ok(c, n + 1)) {
+        evbuffer_add(out, t, n);
+        evbuffer_add(out, "\n", 1);
+        if (!c->is_tcp)              /* a plain socket: written now, as got_reply does */
+            evbuffer_write(out, bufferevent_getfd(c->bev));
+    }
+    free(t);
+    return 1;
+}
+
 static void chan_read(struct bufferevent *bev, void *arg)
 {
     struct evbuffer *in = bufferevent_get_input(bev);
@@ -174,8 +230,8 @@ static void chan_read(struct bufferevent *bev, void *arg)
 
     (void)arg;
     while (evbuffer_copyout(in, &h, sizeof(h)) == (ev_ssize_t)sizeof(h)) {
-        if ((h.type != KD_W_REPLY && h.type != KD_W_EVENT) || h.len > KD_WIRE_REQ_MAX(opts.max_msg) +
-            opts.max_backlog) {
+        if (h.type < KD_W_REPLY || h.type > KD_W_INVAL || (h.type == KD_W_INVAL && h.len) ||
+            h.len > KD_WIRE_REQ_MAX(opts.max_msg) + opts.max_backlog) {
             klog(KLOG_ERROR, "front", "a malformed message from the privileged part: stopping");
             event_base_loopexit(base, NULL);
             return;
@@ -185,8 +241,12 @@ static void chan_read(struct bufferevent *bev, void *arg)
         evbuffer_drain(in, sizeof(h));
         if (h.type == KD_W_REPLY)
             got_reply(in, &h);
-        else
+        else if (h.type == KD_W_EVENT)
             got_event(in, &h);
+        else if (h.type == KD_W_LIST)
+            got_snapshot(in, &h);
+        else
+            snap_drop();
     }
 }
 
@@ -332,6 +392,8 @@ static void handle_message(struct conn *c, const char *line, size_t len)
         send_error(c, id0, KD_DENIED, "not authenticated: call auth.login with the token first");
     else if (c->inflight >= opts.max_inflight)
         send_error(c, id0, KD_LIMIT, "too many requests in flight on this connection");
+    else if (!b.is_batch && !b.reqs[0].code && answer_from_snapshot(c, &b.reqs[0]))
+        ;                                        /* answered here */
     else if ((code = send_request(c, &b)) < 0)
         send_error(c, id0, code == -E2BIG ? KD_LIMIT : KD_INTERNAL_ERROR,
                    code == -E2BIG ? "message too large once encoded" : "out of memory");
@@ -566,6 +628,7 @@ int kd_front_run(const struct kd_opts *o, uint64_t first_conn)
         event_base_dispatch(base);
     while (conns)
         conn_free(conns);
+    snap_drop();
     if (ul)
         evconnlistener_free(ul);
     if (tl)

@@ -44,6 +44,8 @@ struct job {
     struct kd_batch batch;
     char *text;                      /* result: what to send (NULL: nothing) */
     unsigned topic;                  /* event jobs: the topic (0: a reply) */
+    char *snap;                      /* a domain.list's result, for the front's snapshot */
+    uint64_t snap_seq;               /* change_seq when that list started */
 };
 
 static struct kd_opts opts;
@@ -71,6 +73,20 @@ static struct front {
 } fr = { .status = -1, .exe_fd = -1, .unix_fd = -1, .tcp_fd = -1 };
 static int start_rc;                 /* the first front's failure (kd_server_run's result) */
 
+/* The domain.list snapshot (kd_front.c answers from the last KD_W_LIST while it is younger than
+ * --list-cache-ms): change_seq counts what may change the list (kd_note_change); a list's
+ * result becomes a snapshot only if no change was noted from its start to its sending, and
+ * the first frame sent after a change is preceded by KD_W_INVAL. So a client that received
+ * the reply of its state change, or a task.finished or domain event, lists what followed it;
+ * what changes outside keeld (xl) shows within --list-cache-ms. */
+static uint64_t change_seq;          /* atomic */
+static uint64_t inval_seq;           /* change_seq at the last KD_W_INVAL (loop only) */
+
+void kd_note_change(void)
+{
+    __atomic_add_fetch(&change_seq, 1, __ATOMIC_SEQ_CST);
+}
+
 static void front_gone(const char *why);
 
 /* ---- frames to the client-facing process (on the loop only) ---- */
@@ -81,12 +97,14 @@ static void free_text(const void *data, size_t len, void *extra)
     free((void *)data);
 }
 
-/* A reply or event frame; text (malloc'd, may be NULL) is taken over and sent with a newline
- * (a long one by reference, not copied). */
+/* A reply, event or snapshot frame; text (malloc'd, may be NULL) is taken over and sent with a
+ * newline (a snapshot without; a long one by reference, not copied). A KD_W_INVAL goes first
+ * when a change was noted since the last one. */
 static void send_frame(uint16_t type, uint64_t conn, unsigned topic, char *text)
 {
     struct kd_wire_hdr h = { 0, type, 0, (uint8_t)topic, conn };
     size_t n = text ? strlen(text) : 0;
+    uint64_t seq = __atomic_load_n(&change_seq, __ATOMIC_SEQ_CST);
     struct evbuffer *out;
 
     if (!fr.chan || !fr.serving) {
@@ -97,6 +115,18 @@ static void send_frame(uint16_t type, uint64_t conn, unsigned topic, char *text)
     if (evbuffer_get_length(out) > KD_CHAN_BACKLOG) {
         free(text);
         front_gone("does not read the replies (the channel's backlog is full)");
+        return;
+    }
+    if (seq != inval_seq) {
+        struct kd_wire_hdr inv = { 0, KD_W_INVAL, 0, 0, 0 };
+        evbuffer_add(out, &inv, sizeof(inv));
+        inval_seq = seq;
+    }
+    if (type == KD_W_LIST) {
+        h.len = (uint32_t)n;
+        evbuffer_add(out, &h, sizeof(h));
+        evbuffer_add(out, text, n);
+        free(text);
         return;
     }
     h.len = n ? (uint32_t)n + 1 : 0;
@@ -138,6 +168,7 @@ void kd_event_post(const char *topic, const char *params_json, uint64_t conn_id)
     struct job *j = calloc(1, sizeof(*j));
     size_t n;
 
+    kd_note_change();                /* an event says something changed */
     if (!j)
         return;
     n = strlen(params_json) + 64;
@@ -156,8 +187,9 @@ void kd_event_post(const char *topic, const char *params_json, uint64_t conn_id)
 
 /* ---- workers ---- */
 
-/* One element: its response object as text, or NULL for a notification. */
-static char *run_one(const struct kd_req *r, uint64_t conn_id)
+/* One element: its response object as text, or NULL for a notification; with snap, a
+ * domain.list's result text also goes there (malloc'd). */
+static char *run_one(const struct kd_req *r, uint64_t conn_id, char **snap)
 {
     struct kd_call c = { .req = r, .conn_id = conn_id };
     const struct kd_method *m;
@@ -190,10 +222,17 @@ static char *run_one(const struct kd_req *r, uint64_t conn_id)
         yajl_gen_map_close(kd_out_gen(res));
         rc = tid ? 0 : kd_fail(&c, KD_INTERNAL_ERROR, "%s", c.msg[0] ? c.msg : "no task");
     } else {
+        bool changes = !kd_method_readonly(m->name);
         c.g = kd_out_gen(res);
+        if (changes)
+            kd_note_change();
         rc = m->fn(&c);
+        if (changes)
+            kd_note_change();
         if (rc < 0 && !c.code)
             kd_fail(&c, KD_INTERNAL_ERROR, "%s failed", m->name);
+        else if (rc == 0 && snap && !strcmp(m->name, "domain.list"))
+            *snap = strdup(kd_out_text(res, NULL));
     }
     if (!r->id) {
         kd_out_free(res);
@@ -215,9 +254,10 @@ static char *run_message(struct job *j)
     char *all = NULL;
 
     if (!j->batch.is_batch)
-        return run_one(&j->batch.reqs[0], j->conn_id);
+        return run_one(&j->batch.reqs[0], j->conn_id,
+                       opts.list_cache_ms && j->batch.reqs[0].id ? &j->snap : NULL);
     for (size_t i = 0; i < j->batch.n; i++) {
-        char *t = run_one(&j->batch.reqs[i], j->conn_id), *na;
+        char *t = run_one(&j->batch.reqs[i], j->conn_id, NULL), *na;
         size_t tl;
         if (!t)
             continue;
@@ -276,6 +316,17 @@ static void chan_flush(void)
         evbuffer_write(bufferevent_get_output(fr.chan), bufferevent_getfd(fr.chan));
 }
 
+/* On the loop: a finished job's frames (the snapshot first, if nothing changed meanwhile). */
+static void send_job(struct job *j)
+{
+    if (j->snap && __atomic_load_n(&change_seq, __ATOMIC_SEQ_CST) == j->snap_seq)
+        send_frame(KD_W_LIST, 0, 0, j->snap);
+    else
+        free(j->snap);
+    j->snap = NULL;
+    send_frame(j->topic ? KD_W_EVENT : KD_W_REPLY, j->conn_id, j->topic, j->text);
+}
+
 /* On the loop: deliver finished replies and events to the client-facing process. */
 static void done_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -288,7 +339,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
         pthread_mutex_unlock(&qlock);
         if (!j)
             break;
-        send_frame(j->topic ? KD_W_EVENT : KD_W_REPLY, j->conn_id, j->topic, j->text);
+        send_job(j);
         free(j);
     }
     chan_flush();
@@ -325,7 +376,10 @@ static char *run_timed(struct job *j)
 {
     int q = j->batch.is_batch || j->batch.reqs[0].code ? -1 : quick_index(j->batch.reqs[0].method);
     double t0 = q >= 0 ? mono_us() : 0;
-    char *t = run_message(j);
+    char *t;
+
+    j->snap_seq = __atomic_load_n(&change_seq, __ATOMIC_SEQ_CST);
+    t = run_message(j);
 
     if (q >= 0)
         __atomic_store_n(&quick_last_us[q], (unsigned)(mono_us() - t0), __ATOMIC_RELAXED);
@@ -362,7 +416,8 @@ static int handle_request(const struct kd_wire_hdr *h, const unsigned char *p)
     }
     j->conn_id = h->conn;
     if (run_on_loop(j)) {
-        send_frame(KD_W_REPLY, j->conn_id, 0, run_timed(j));
+        j->text = run_timed(j);
+        send_job(j);
         kd_batch_free(&j->batch);
         free(j);
         return 0;

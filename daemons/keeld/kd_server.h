@@ -21,6 +21,8 @@ struct kd_opts {
     int ro_gid;                      /* admit this group read-only (-1: none) */
     size_t max_msg, max_backlog;
     unsigned max_conns, max_inflight, idle_s, workers, watch_ms;
+    unsigned list_cache_ms;          /* domain.list answered by the front from a snapshot at most
+                                        this old (0: never; kd_front.c) */
     double rate, burst;
     int ready_fd;
     /* privilege separation (kd_front.c, kd_confine.c) */

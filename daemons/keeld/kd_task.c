@@ -91,6 +91,7 @@ static void finish(struct kd_task *t, int rc, struct kd_call *c, kd_out *o)
 {
     kd_out *ev = kd_out_new();
 
+    kd_note_change();                /* before task.get can see the end (kd_server.c) */
     pthread_mutex_lock(&lock);
     if (rc == 0) {
         t->result = strdup(kd_out_text(o, NULL));

@@ -27,6 +27,10 @@ enum kd_wire_type {
     KD_W_REQ = 2,                    /* front -> privileged: one message of one connection */
     KD_W_REPLY = 3,                  /* privileged -> front: its answer (may be empty), + "\n" */
     KD_W_EVENT = 4,                  /* privileged -> front: a notification for topic/conn */
+    KD_W_LIST = 5,                   /* privileged -> front: domain.list's result (JSON text, no
+                                        newline) as the list ran with no state change since */
+    KD_W_INVAL = 6,                  /* privileged -> front: the state may have changed: drop the
+                                        last KD_W_LIST (no payload); precedes any later frame */
 };
 #define KD_TOPIC_DOMAIN 1u
 #define KD_TOPIC_TASK 2u

@@ -46,6 +46,8 @@ static void usage(FILE *f)
         "      --rate N            requests per second per connection (default 500, burst 2x)\n"
         "      --idle S            close connections idle S seconds (default 600)\n"
         "      --workers N         worker threads (default 8)\n"
+        "      --list-cache-ms N   answer domain.list from a snapshot at most N ms old (0..1000,\n"
+        "                          default 10; 0: every call asks the core and the store)\n"
         "      --user NAME|UID[:GID]  the client-facing process's user (default: keeld if the\n"
         "                          host has that user, else nobody)\n"
         "      --xl-conf F         xl.conf applied by domain.create/restore/protect_receive (default xl's:\n"
@@ -124,7 +126,7 @@ static void free_access(void)
 }
 
 enum { O_ROGROUP = 999, O_GROUP = 1000, O_LISTEN, O_CERT, O_KEY, O_CA, O_TOKEN, O_MSG, O_CONNS, O_INFL, O_RATE,
-       O_IDLE, O_WORKERS, O_ACCESS, O_XLCONF, O_USER, O_FRONT };
+       O_IDLE, O_WORKERS, O_ACCESS, O_XLCONF, O_USER, O_FRONT, O_LISTCACHE };
 
 /* --front=FIRST_CONN_ID: this process is the client-facing one (started by kd_server.c) */
 static unsigned long long front_first;
@@ -141,7 +143,8 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg, const char *
         { "max-connections", 1, 0, O_CONNS }, { "max-inflight", 1, 0, O_INFL },
         { "rate", 1, 0, O_RATE }, { "idle", 1, 0, O_IDLE }, { "workers", 1, 0, O_WORKERS },
         { "access", 1, 0, O_ACCESS }, { "xl-conf", 1, 0, O_XLCONF },
-        { "user", 1, 0, O_USER }, { "front", 1, 0, O_FRONT }, { 0, 0, 0, 0 } };
+        { "user", 1, 0, O_USER }, { "front", 1, 0, O_FRONT },
+        { "list-cache-ms", 1, 0, O_LISTCACHE }, { 0, 0, 0, 0 } };
     int c;
     long v;
     char *end;
@@ -187,10 +190,12 @@ static int parse(int argc, char **argv, struct kd_opts *o, int *fg, const char *
         case O_XLCONF: *xlconf = optarg; break;
         case O_USER: user = optarg; break;
         case O_FRONT: front_first = strtoull(optarg, &end, 10); break;
+        case O_LISTCACHE: o->list_cache_ms = (unsigned)v; break;
         default: usage(stderr); return -EINVAL;
         }
         if (optarg && c >= O_ROGROUP && c != O_LISTEN && c != O_CERT && c != O_KEY && c != O_CA &&
-            c != O_TOKEN && c != O_ACCESS && c != O_XLCONF && c != O_USER && c != O_FRONT && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && v == 0))) {
+            c != O_TOKEN && c != O_ACCESS && c != O_XLCONF && c != O_USER && c != O_FRONT && (*end || v < 0 || (c != O_GROUP && c != O_ROGROUP && c != O_LISTCACHE && v == 0) ||
+            (c == O_LISTCACHE && v > 1000))) {
             fprintf(stderr, "keeld: %s: not a number in range\n", optarg);
             return -EINVAL;
         }
@@ -217,7 +222,7 @@ int main(int argc, char **argv)
     static char sock[4300], pid[4300], dir[4200], empty[4300];
     struct kd_opts o = { .allow_gid = -1, .ro_gid = -1, .max_msg = 1 << 20, .max_backlog = 16 << 20,
                          .max_conns = 256, .max_inflight = 32, .idle_s = 600, .workers = 8,
-                         .watch_ms = 200, .rate = 500, .burst = 1000, .ready_fd = -1 };
+                         .watch_ms = 200, .list_cache_ms = 10, .rate = 500, .burst = 1000, .ready_fd = -1 };
     int fg = 0, lockfd, pfd[2], rc;
     const char *xlconf = NULL;
     char c;

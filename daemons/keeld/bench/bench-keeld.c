@@ -3,7 +3,10 @@
  *   domain.list round trips over keeld's Unix socket vs the same number of one-line echo round
  *   trips over a Unix socketpair to a thread (the transport's floor);
  *   domain.create (xl.cfg text, through the task and its task.finished event) + destroy vs
- *   kl_domain_create + kl_domain_destroy called directly.
+ *   kl_domain_create + kl_domain_destroy called directly (with xl.conf's claim_mode, as keeld
+ *   and xl create apply it), alternating which goes first after an untimed create;
+ * and, for the breakdown: host.ping, kl_domain_list called directly, the phases of the create
+ * through keeld (the task's id, task.finished, the destroy) and kl_domain_create alone.
  * Usage: KEEL_RUNDIR=DIR bench-keeld [ROUNDS] (a host and keeld running on DIR, keeld started
  * with --rate 10000000: its default limit of 500 requests/s per connection would answer most
  * of the benchmark's requests with an error, which is refused here). Both paths name
@@ -24,6 +27,7 @@
 #include "keel/kl_config.h"
 #include "keel/kl_diag.h"
 #include "keel/kl_light.h"
+#include "keel/kl_xlconf.h"
 #include "kbench.h"
 
 static double now_us(void)
@@ -140,16 +144,21 @@ static double list_direct(kl_ctx *ctx, int calls)
     return calls / ((now_us() - t0) / 1e6);
 }
 
+/* the phases of the last create_rpc: answered with the task id, task.finished seen, destroyed */
+static double ph_reply, ph_event, ph_destroy, ph_dcreate;  /* ph_dcreate: create_direct's create */
+
 static int create_rpc(int fd, int i)
 {
     char req[512], line[8192], *p;
     long long task;
+    double t0 = now_us();
 
     snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"method\":\"domain.create\",\"params\":{\"config\":"
              "\"name=\\\"bk%d\\\"\\nkernel=\\\"counter\\\"\\nmemory=16\\n\"},\"id\":1}\n", i);
     if (write(fd, req, strlen(req)) < 0 || read_line(fd, line, sizeof(line)) < 0 ||
         !(p = strstr(line, "\"task\":")))
         return -1;
+    ph_reply = now_us() - t0;
     task = atoll(p + 7);
     for (;;) {                                   /* the task's completion event */
         char want[64];
@@ -161,12 +170,17 @@ static int create_rpc(int fd, int i)
     }
     if (!strstr(line, "\"state\":\"done\""))
         return -1;
+    ph_event = now_us() - t0 - ph_reply;
     snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"method\":\"domain.destroy\",\"params\":"
              "{\"domain\":\"bk%d\"},\"id\":2}\n", i);
     if (write(fd, req, strlen(req)) < 0 || read_line(fd, line, sizeof(line)) < 0)
         return -1;
+    ph_destroy = now_us() - t0 - ph_reply - ph_event;
     return strstr(line, "\"result\"") ? 0 : -1;
 }
+
+/* xl.conf's claim_mode, as keeld (and xl create) apply it: KL_CREATE_CLAIM or 0 */
+static unsigned create_flags;
 
 static int create_direct(kl_ctx *ctx, int i)
 {
@@ -175,6 +189,7 @@ static int create_direct(kl_ctx *ctx, int i)
     kl_cfg *cfg = NULL;
     kl_diag *d = kl_diag_new();
     uint32_t domid;
+    double t0;
     int rc;
 
     snprintf(text, sizeof(text), "name=\"bd%d\"\nkernel=\"counter\"\nmemory=16\n", i);
@@ -182,8 +197,10 @@ static int create_direct(kl_ctx *ctx, int i)
     rc = kl_cfg_parse_data(&cfg, "bench", text, strlen(text), d);
     if (rc == 0)
         rc = kl_domain_config_from_cfg(&dc, cfg, 0, d);
+    t0 = now_us();
     if (rc == 0)
-        rc = kl_domain_create(ctx, &dc, 0, &domid);
+        rc = kl_domain_create(ctx, &dc, create_flags, &domid);
+    ph_dcreate = now_us() - t0;
     if (rc == 0)
         rc = kl_domain_destroy(ctx, domid);
     kl_cfg_free(cfg);
@@ -192,13 +209,39 @@ static int create_direct(kl_ctx *ctx, int i)
     return rc;
 }
 
+/* One create+destroy each way after an untimed one, the order alternating by round: the first
+ * create after the request-rate runs took 2-4x the next ones whichever way it went (25-60 ms
+ * against 10-15 ms here), so neither way pays that alone; times in us. */
+static int create_pair(kl_ctx *ctx, int fd, int r, double *rpc, double *direct)
+{
+    if (create_direct(ctx, 100 + r) < 0)          /* untimed: see above */
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        double t0 = now_us();
+        if ((k + r) % 2 == 0) {
+            if (create_rpc(fd, r) < 0) {
+                fprintf(stderr, "bench-keeld: domain.create through RPC failed\n");
+                return -1;
+            }
+            *rpc = now_us() - t0;
+        } else {
+            if (create_direct(ctx, r) < 0) {
+                fprintf(stderr, "bench-keeld: kl_domain_create failed: %s\n", kl_ctx_error(ctx));
+                return -1;
+            }
+            *direct = now_us() - t0;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *rundir = getenv("KEEL_RUNDIR");
     int rounds = argc > 1 ? atoi(argv[1]) : 5, sv[2], fd, n = 0;
     static const char list[] = "{\"jsonrpc\":\"2.0\",\"method\":\"domain.list\",\"id\":1}\n";
     static const char ping[] = "{\"jsonrpc\":\"2.0\",\"method\":\"host.ping\",\"id\":1}\n";
-    double rl[32], rp[32], re[32], rd[32], cr[32], cd[32], ml, me, mc, md, rql, rqc;
+    double rl[32], rp[32], re[32], rd[32], cr[32], cd[32], pr[32], pe[32], pd[32], pc[32], ml, me, mc, md, rql, rqc;
     pthread_t th;
     kl_ctx *ctx;
 
@@ -206,6 +249,12 @@ int main(int argc, char **argv)
         kl_ctx_open(&ctx, rundir) < 0) {
         fprintf(stderr, "bench-keeld: needs KEEL_RUNDIR with a host and keeld running\n");
         return 1;
+    }
+    {   /* keeld applies xl.conf's claim_mode (default on) as xl create does: so does the reference */
+        kl_xl_conf *xc = NULL;
+        if (kl_xl_conf_load(&xc, NULL, NULL) == 0 && kl_xl_conf_claim_mode(xc))
+            create_flags = KL_CREATE_CLAIM;
+        kl_xl_conf_free(xc);
     }
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     pthread_create(&th, NULL, echo_main, &sv[1]);
@@ -220,7 +269,6 @@ int main(int argc, char **argv)
         read_line(fd, line, sizeof(line));
     }
     for (int r = 0; r < rounds; r++) {
-        double t0;
         re[n] = rate(sv[0], list, 2000, 1);
         rl[n] = rate(fd, list, 2000, 0);
         rd[n] = list_direct(ctx, 2000);
@@ -231,18 +279,14 @@ int main(int argc, char **argv)
                     "--rate 10000000)\n");
             return 1;
         }
-        t0 = now_us();
-        if (create_rpc(fd, r) < 0) {
-            fprintf(stderr, "bench-keeld: domain.create through RPC failed\n");
+        if (create_pair(ctx, fd, r, &cr[n], &cd[n]) < 0)
             break;
-        }
-        cr[n] = now_us() - t0;
-        t0 = now_us();
-        if (create_direct(ctx, r) < 0) {
-            fprintf(stderr, "bench-keeld: kl_domain_create failed: %s\n", kl_ctx_error(ctx));
-            break;
-        }
-        cd[n++] = now_us() - t0;
+        pr[n] = ph_reply;
+        pe[n] = ph_event;
+        pd[n] = ph_destroy;
+        pc[n++] = ph_dcreate;
+        printf("round %d (%s first): create+destroy through keeld %.0f us, directly %.0f us\n", r,
+               r % 2 ? "directly" : "keeld", cr[n - 1], cd[n - 1]);
     }
     if (!n)
         return 1;
@@ -262,9 +306,13 @@ int main(int argc, char **argv)
     ml = report("domain.list through keeld (Unix socket)", rl, n, "req/s");
     report("host.ping through keeld (Unix socket)", rp, n, "req/s");
     me = report("reference: line echo over a socketpair", re, n, "req/s");
-    report("kl_domain_list called directly (keeld's floor)", rd, n, "calls/s");
+    report("kl_domain_list called directly (a core call, a store READ a domain)", rd, n, "calls/s");
     mc = report("domain.create+destroy through keeld (task, event)", cr, n, "us");
     md = report("reference: kl_domain_create+destroy directly", cd, n, "us");
+    report("  through keeld: request to the task's id", pr, n, "us");
+    report("  through keeld: then to task.finished", pe, n, "us");
+    report("  through keeld: domain.destroy", pd, n, "us");
+    report("  directly: kl_domain_create alone", pc, n, "us");
     printf("ratio domain.list rate / echo rate: %.3f; create through RPC / direct: %.2f\n", ml / me,
            mc / md);
     kbench_result("keeld.list", "keeld domain.list", ml, "req/s", me,
