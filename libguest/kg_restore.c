@@ -28,6 +28,10 @@ struct restore {
     uint8_t *state, *state_pending;
     size_t state_len, state_pending_len;
     struct kg_emu_records *emu;    /* EMULATOR_CONTEXT records wanted (NULL: skipped) */
+    /* a checkpoint in a stream with a libxl layer ends at CHECKPOINT_END, not at the libxc
+     * CHECKPOINT: the emulator records (vTPM states) between the two belong to it */
+    int xl_layer, cp_open;
+    struct kg_emu_records emu_pending;
     const struct kg_restore_hooks *hooks;   /* Remus device hooks (may be NULL) */
 };
 
@@ -44,36 +48,63 @@ void kg_emu_records_free(struct kg_emu_records *e)
 
 /* EMULATOR_CONTEXT (libxl layer; the reader checked the 8-byte header): keep a copy of the
  * body, one per (emulator, index). */
-static int take_emulator(struct restore *r, const struct kg_stream_item *it, char *err,
-                         size_t errlen)
+static int emu_put(struct kg_emu_records *e, uint32_t emulator_id, uint32_t index, uint8_t *data,
+                   size_t len)
 {
-    struct kg_emu_records *e = r->emu;
     struct kg_emu_record *slot = NULL;
-    size_t len = it->length - 8;
-    uint8_t *copy;
 
     for (uint32_t i = 0; i < e->n && !slot; i++)
-        if (e->rec[i].emulator_id == it->u.emulator.emulator_id &&
-            e->rec[i].index == it->u.emulator.index)
+        if (e->rec[i].emulator_id == emulator_id && e->rec[i].index == index)
             slot = &e->rec[i];
     if (!slot && e->n >= KG_EMU_RECORDS_MAX)
-        return kg__fail(err, errlen, -E2BIG, "more than %d EMULATOR_CONTEXT records",
-                        KG_EMU_RECORDS_MAX);
-    if (!(copy = malloc(len ? len : 1)))
-        return kg__fail(err, errlen, -ENOMEM, "out of memory for an EMULATOR_CONTEXT record");
-    memcpy(copy, it->body + 8, len);
+        return -E2BIG;
     if (!slot) {
         struct kg_emu_record *n = realloc(e->rec, sizeof(*n) * (e->n + 1));
-        if (!n) {
-            free(copy);
-            return kg__fail(err, errlen, -ENOMEM, "out of memory for an EMULATOR_CONTEXT record");
-        }
+        if (!n)
+            return -ENOMEM;
         e->rec = n;
         slot = &e->rec[e->n++];
     } else {
         free(slot->data);
     }
-    *slot = (struct kg_emu_record){ it->u.emulator.emulator_id, it->u.emulator.index, copy, len };
+    *slot = (struct kg_emu_record){ emulator_id, index, data, len };
+    return 0;
+}
+
+/* A checkpoint's emulator records replace the committed ones, key by key. */
+static int emu_commit(struct restore *r)
+{
+    struct kg_emu_records *p = &r->emu_pending;
+    int rc = 0;
+
+    for (uint32_t i = 0; i < p->n; i++) {
+        if (rc == 0 && r->emu)
+            rc = emu_put(r->emu, p->rec[i].emulator_id, p->rec[i].index, p->rec[i].data,
+                         p->rec[i].len);
+        else
+            free(p->rec[i].data);
+        p->rec[i].data = NULL;
+    }
+    p->n = 0;
+    return rc;
+}
+
+static int take_emulator(struct restore *r, const struct kg_stream_item *it, char *err,
+                         size_t errlen)
+{
+    struct kg_emu_records *e = r->cp_open ? &r->emu_pending : r->emu;
+    size_t len = it->length - 8;
+    uint8_t *copy;
+    int rc;
+
+    if (!(copy = malloc(len ? len : 1)))
+        return kg__fail(err, errlen, -ENOMEM, "out of memory for an EMULATOR_CONTEXT record");
+    memcpy(copy, it->body + 8, len);
+    if ((rc = emu_put(e, it->u.emulator.emulator_id, it->u.emulator.index, copy, len)) < 0) {
+        free(copy);
+        return kg__fail(err, errlen, rc, rc == -E2BIG ? "more than %d EMULATOR_CONTEXT records"
+                        : "out of memory for an EMULATOR_CONTEXT record", KG_EMU_RECORDS_MAX);
+    }
     return 0;
 }
 
@@ -230,16 +261,30 @@ static int take_context(struct restore *r, const struct kg_stream_item *it, char
     return 0;
 }
 
-/* CHECKPOINT or END: the open section becomes the domain's image. */
-static int commit(struct restore *r, const struct kg_stream_item *it, char *err, size_t errlen)
+static int closes(struct restore *r, const struct kg_stream_item *it, int checkpoint, char *err,
+                  size_t errlen)
 {
     if (!r->state_pending)
         return kg__fail(err, errlen, -EINVAL, "%s at offset %llu closes a section without an "
-                        "HVM context", it->type == KG_REC_END ? "END" : "CHECKPOINT",
+                        "HVM context", checkpoint ? "CHECKPOINT" : "END",
                         (unsigned long long)it->offset);
+    return 0;
+}
+
+/* CHECKPOINT or END (or, with a libxl layer, CHECKPOINT_END): the open section becomes the
+ * domain's image. */
+static int commit(struct restore *r, const struct kg_stream_item *it, int checkpoint, char *err,
+                  size_t errlen)
+{
+    int rc;
+
+    if ((rc = closes(r, it, checkpoint, err, errlen)) < 0)
+        return rc;
+    if ((rc = emu_commit(r)) < 0)
+        return kg__fail(err, errlen, rc, "committing checkpoint %u's EMULATOR_CONTEXT records: "
+                        "%s", r->checkpoints + 1, strerror(-rc));
     for (size_t i = 0; i < r->held; i++) {
-        int rc = write_run(r, r->held_pfn[i], r->held_data + (i << KEEL_PAGE_SHIFT), 1);
-        if (rc < 0)
+        if ((rc = write_run(r, r->held_pfn[i], r->held_data + (i << KEEL_PAGE_SHIFT), 1)) < 0)
             return kg__fail(err, errlen, rc, "committing checkpoint %u: %s", r->checkpoints + 1,
                             strerror(-rc));
     }
@@ -249,11 +294,10 @@ static int commit(struct restore *r, const struct kg_stream_item *it, char *err,
     r->state_len = r->state_pending_len;
     r->state_pending = NULL;
     r->rings = r->rings_pending;
-    if (it->type == KG_REC_CHECKPOINT) {
+    if (checkpoint) {
         r->checkpoints++;
         if (r->hooks && r->hooks->commit) {
-            int rc = r->hooks->commit(r->hooks->arg, r->checkpoints);
-            if (rc < 0)
+            if ((rc = r->hooks->commit(r->hooks->arg, r->checkpoints)) < 0)
                 return kg__fail(err, errlen, rc, "checkpoint %u: the commit hook failed: %s",
                                 r->checkpoints, strerror(-rc));
         }
@@ -261,11 +305,29 @@ static int commit(struct restore *r, const struct kg_stream_item *it, char *err,
     return 0;
 }
 
+/* The libxc CHECKPOINT: the checkpoint is complete here, or with a libxl layer at its
+ * CHECKPOINT_END (after its emulator records). */
+static int take_checkpoint(struct restore *r, const struct kg_stream_item *it, char *err,
+                           size_t errlen)
+{
+    if (!r->xl_layer)
+        return commit(r, it, 1, err, errlen);
+    r->cp_open = 1;
+    return closes(r, it, 1, err, errlen);
+}
+
 static int take_record(struct restore *r, const struct kg_stream_item *it, char *err, size_t errlen)
 {
+    if (it->layer == KG_LAYER_LIBXL || it->layer == KG_LAYER_XL)
+        r->xl_layer = 1;
     if (it->kind == KG_ITEM_RECORD && it->layer == KG_LAYER_LIBXL &&
         it->type == KG_XLREC_EMULATOR_CONTEXT && r->emu)
         return take_emulator(r, it, err, errlen);
+    if (it->kind == KG_ITEM_RECORD && it->layer == KG_LAYER_LIBXL &&
+        it->type == KG_XLREC_CHECKPOINT_END && r->cp_open) {
+        r->cp_open = 0;
+        return commit(r, it, 1, err, errlen);
+    }
     if (it->kind != KG_ITEM_RECORD || it->layer != KG_LAYER_LIBXC)
         return 0;
     if (it->skipped && r->hooks && r->hooks->record) {
@@ -279,7 +341,8 @@ static int take_record(struct restore *r, const struct kg_stream_item *it, char 
     case KG_REC_PAGE_DATA: return take_pages(r, it, err, errlen);
     case KG_REC_HVM_PARAMS: return take_params(r, it, err, errlen);
     case KG_REC_HVM_CONTEXT: return take_context(r, it, err, errlen);
-    case KG_REC_CHECKPOINT: case KG_REC_END: return commit(r, it, err, errlen);
+    case KG_REC_CHECKPOINT: return take_checkpoint(r, it, err, errlen);
+    case KG_REC_END: return commit(r, it, 0, err, errlen);
     default: return 0;
     }
 }
@@ -301,6 +364,8 @@ static int read_stream(kc_handle *h, uint32_t domid, struct restore *r, struct k
             kg__fail(err, errlen, rc, "%s", e && e->msg[0] ? e->msg : strerror(-rc));
         *failover = 1;
         r->held = 0;
+        r->cp_open = 0;
+        kg_emu_records_free(&r->emu_pending);
     } else if (rc < 0) {
         const struct kg_stream_error *e = kg_stream_reader_error(rd);
         if (err && errlen && err[0])
@@ -344,6 +409,7 @@ static int restore_run(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
     free(r.held_data);
     free(r.state);
     free(r.state_pending);
+    kg_emu_records_free(&r.emu_pending);
     return rc;
 }
 

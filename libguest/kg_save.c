@@ -307,6 +307,21 @@ static int cp_hook(struct save *s, enum kg_cp_phase phase, uint32_t n)
     return 0;
 }
 
+/* The caller's EMULATOR_CONTEXT records (vTPM states): after the libxc END, or in a Remus
+ * checkpoint between CHECKPOINT and CHECKPOINT_END (the caller refreshes them each checkpoint,
+ * so the backup commits them with the memory they belong to). */
+static int write_emu(struct save *s)
+{
+    for (uint32_t i = 0; s->o->emu && i < s->o->emu->n; i++) {
+        const struct kg_emu_record *e = &s->o->emu->rec[i];
+        int rc = kg_stream_write_emulator(s->w, KG_XLREC_EMULATOR_CONTEXT, e->emulator_id,
+                                          e->index, e->data, e->len);
+        if (rc < 0)
+            return stream_fail(s, rc, "writing EMULATOR_CONTEXT");
+    }
+    return 0;
+}
+
 static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const uint8_t *state,
                           size_t len)
 {
@@ -323,18 +338,17 @@ static int finish_records(struct save *s, const struct kg_tsc_info *tsc, const u
             return rc;
         if ((rc = kg_stream_write_checkpoint(s->w)) < 0)
             return stream_fail(s, rc, "writing CHECKPOINT");
+        if (s->o->format != KG_FMT_LIBXC && (rc = write_emu(s)) < 0)
+            return rc;
         if (s->o->format != KG_FMT_LIBXC && (rc = kg_stream_write_checkpoint_end(s->w)) < 0)
             return stream_fail(s, rc, "writing CHECKPOINT_END");
         s->st.checkpoints++;
         return 0;
     }
-    for (uint32_t i = 0; s->o->emu && i < s->o->emu->n; i++) {
-        const struct kg_emu_record *e = &s->o->emu->rec[i];
-        if ((!i && (rc = kg_stream_write_libxc_end(s->w)) < 0) ||
-            (rc = kg_stream_write_emulator(s->w, KG_XLREC_EMULATOR_CONTEXT, e->emulator_id,
-                                           e->index, e->data, e->len)) < 0)
-            return stream_fail(s, rc, "writing EMULATOR_CONTEXT");
-    }
+    if (s->o->emu && s->o->emu->n && (rc = kg_stream_write_libxc_end(s->w)) < 0)
+        return stream_fail(s, rc, "writing the libxc END");
+    if ((rc = write_emu(s)) < 0)
+        return rc;
     if ((rc = kg_stream_write_end(s->w)) < 0)
         return stream_fail(s, rc, "writing END");
     return 0;

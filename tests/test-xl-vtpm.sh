@@ -340,4 +340,22 @@ wait_until 30 sh -c "[ \$(KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $X
     ! KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL dmesg | grep -q "(d$db) tpmcheck: FAIL"
 ok $? "on host B the PCR values go on (the vTPM state travelled in the stream)"
 [ -z "$(store_domains)" ]; ok $? "the source is gone from host A"
+
+# Remus from B back to A: every checkpoint carries the vTPM's state, committed with the memory
+# it belongs to; after the failover the guest's PCR checks go on without a FAIL (a TPM state
+# older or newer than the guest's memory would break its expected PCR 23)
+XB() { KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL "$@"; }
+XB remus -i 100 -s '' k1 "KEEL_RUNDIR=$KEEL_RUNDIR XENSTORED_PATH=$XENSTORED_PATH $XL migrate-receive -r 2>$KEEL_RUNDIR/remus-recv.err" 2>"$B2/remus.err" &
+rp=$!
+wait_until 20 $XL domid k1--incoming >/dev/null 2>&1; ok $? "xl remus of k1 (with its vTPM) from B: A holds the replica k1--incoming"
+c0=$(XB dmesg | grep -c "(d$db) tpmcheck: tick .* ok")
+wait_until 20 sh -c "[ \$(KEEL_RUNDIR=$B2 XENSTORED_PATH=$B2/xenstored/socket $XL dmesg | grep -c '(d$db) tpmcheck: tick .* ok') -ge $((c0 + 2)) ]"
+ok $? "the guest extends its PCR on the primary while it is checkpointed"
+grep -q "vtpm $db/0: exported" "$B2/vtpmd.log"; ok $? "B's keel-vtpmd exported the vTPM's state for the checkpoints"
+XB destroy k1; wait $rp; ok $? "the primary is destroyed: xl remus exits 0 (failover)" || sed 's/^/# /' "$B2/remus.err" "$KEEL_RUNDIR/remus-recv.err"
+wait_until 20 $XL domid k1 >/dev/null 2>&1; ok $? "on A the replica runs as k1"
+da=$($XL domid k1 2>/dev/null)
+wait_until 30 sh -c "[ \$($XL dmesg | grep -c '(d$da) tpmcheck: tick .* ok') -ge 2 ]" && ! out "$da" | grep -q "tpmcheck: FAIL"
+ok $? "after the failover the PCR values go on from the last checkpoint (the vTPM state came with it)" || out "$da" | tail -5 | sed 's/^/# /'
+$XL destroy k1
 done_tap

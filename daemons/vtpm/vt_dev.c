@@ -172,6 +172,7 @@ static void vt_dev_forget(struct vt_dev *d)
     kxs_unwatch(vt.xs, fe, "fe");
     klog_info(d->name, "backend directory removed: forgotten");
     free(d->perm);
+    vt_inst_drop_cache(d);
     memset(d, 0, sizeof(*d));
     d->fd = d->lfd = d->cfd = d->client = d->evfd = -1;
 }

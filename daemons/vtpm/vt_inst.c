@@ -137,6 +137,7 @@ static int vt_inst_send_cmd(struct vt_dev *d, int src, uint8_t locality, const u
     int rc;
 
     d->busy = src;
+    d->cmds++;
     vt_test_fault(d, cmd, len);          /* before the send: the instance never runs it */
     if ((rc = vt_msg_send(d->fd, VT_M_CMD, &locality, 1, cmd, len)) < 0) {
         vt_inst_dead(d, "a command could not be sent");
@@ -172,14 +173,43 @@ int vt_inst_wait_idle(struct vt_dev *d)
     return d->fd >= 0 ? 0 : -ESRCH;
 }
 
+void vt_inst_drop_cache(struct vt_dev *d)
+{
+    free(d->st_cache);
+    d->st_cache = NULL;
+    d->st_cache_len = 0;
+}
+
+/* The cached state while no command ran since it was taken (a copy in *st). */
+static int cached_state(struct vt_dev *d, uint8_t **st, uint32_t *len)
+{
+    if (!d->st_cache || d->st_cache_cmds != d->cmds)
+        return 0;
+    if (!(*st = malloc(d->st_cache_len)))
+        return -ENOMEM;
+    memcpy(*st, d->st_cache, d->st_cache_len);
+    *len = d->st_cache_len;
+    return 1;
+}
+
+static void keep_state(struct vt_dev *d, const uint8_t *st, uint32_t len)
+{
+    vt_inst_drop_cache(d);
+    if ((d->st_cache = malloc(len))) {
+        memcpy(d->st_cache, st, len);
+        d->st_cache_len = len;
+        d->st_cache_cmds = d->cmds;
+    }
+}
+
 int vt_inst_getstate(struct vt_dev *d, uint8_t **st, uint32_t *len)
 {
     uint32_t type;
     int rc;
 
     *st = NULL;
-    if ((rc = vt_inst_wait_idle(d)) < 0)
-        return rc;
+    if ((rc = vt_inst_wait_idle(d)) < 0 || (rc = cached_state(d, st, len)) != 0)
+        return rc < 0 ? rc : 0;
     if ((rc = vt_msg_send(d->fd, VT_M_GETSTATE, NULL, 0, NULL, 0)) < 0 ||
         (rc = vt_msg_recv(d->fd, &type, st, len, VT_WAIT_MS)) < 0) {
         vt_inst_dead(d, "no state came back");
@@ -191,6 +221,7 @@ int vt_inst_getstate(struct vt_dev *d, uint8_t **st, uint32_t *len)
         vt_inst_dead(d, "a malformed state message");
         return -EPROTO;
     }
+    keep_state(d, *st, *len);
     return 0;
 }
 
@@ -214,6 +245,7 @@ int vt_inst_start(struct vt_dev *d, const uint8_t *perm, uint32_t plen, const ui
     d->pid = pid;
     d->fd = sv[0];
     d->busy = VT_SRC_NONE;
+    vt_inst_drop_cache(d);
     if (!(init = malloc(8 + (size_t)plen + vlen))) {
         vt_inst_stop(d);
         return -ENOMEM;
@@ -254,6 +286,7 @@ void vt_inst_stop(struct vt_dev *d)
         vt_zyg_kill(d->pid, 1, NULL);
     d->pid = 0;
     d->busy = VT_SRC_NONE;
+    vt_inst_drop_cache(d);
 }
 
 /* The instance died or broke the protocol: answer its command, start it again. */
@@ -267,6 +300,7 @@ static void vt_inst_dead(struct vt_dev *d, const char *why)
     if (d->fd >= 0)
         close(d->fd);
     d->fd = -1;
+    vt_inst_drop_cache(d);
     if (pid > 0 && vt_zyg_kill(pid, 1, &status) == 0) {
         if (WIFSIGNALED(status))
             snprintf(how, sizeof(how), ", killed by signal %d", WTERMSIG(status));

@@ -39,6 +39,10 @@ struct vt_dev {
     int restarts;                        /* crashes since the last good response */
     uint8_t *perm;                       /* the last permanent state sealed to disk */
     uint32_t perm_len;
+    uint64_t cmds;                       /* commands sent to this instance */
+    uint8_t *st_cache;                   /* its last whole state (GETSTATE), valid while no */
+    uint32_t st_cache_len;               /* command ran since: Remus exports at every */
+    uint64_t st_cache_cmds;              /* checkpoint, mostly of a TPM that did nothing */
     /* the guest's ring */
     int connected;
     uint8_t *page;
@@ -110,7 +114,10 @@ int vt_inst_start(struct vt_dev *d, const uint8_t *perm, uint32_t plen, const ui
 void vt_inst_stop(struct vt_dev *d);
 void vt_inst_readable(struct vt_dev *d);
 int vt_inst_wait_idle(struct vt_dev *d);
+/* The instance's whole state (malloc'd; permanent and volatile lengths first); a copy of the
+ * last one when no command ran since. */
 int vt_inst_getstate(struct vt_dev *d, uint8_t **st, uint32_t *len);
+void vt_inst_drop_cache(struct vt_dev *d);
 void vt_kick(struct vt_dev *d);
 /* Send TPM2_Startup(CLEAR) on the manager's behalf (a TPM the guest had started). */
 void vt_inst_startup(struct vt_dev *d);

@@ -163,6 +163,11 @@ void kl__vtpm_pending_drop(kl_ctx *ctx);
  * freezes the instance), marking each (bookkeeping key keel-exported); the blobs in *out. */
 struct kg_emu_records;
 int kl__vtpms_export(kl_ctx *ctx, uint32_t domid, struct kg_emu_records *out);
+/* The same for the vtpms ids[0..n) (Remus: those the domain had when protection began, the
+ * devices its backup knows); kl__vtpm_ids: a domain's vtpm devids (malloc'd in *ids), count. */
+int kl__vtpms_export_ids(kl_ctx *ctx, uint32_t domid, const uint32_t *ids, int n,
+                         struct kg_emu_records *out);
+int kl__vtpm_ids(kl_ctx *ctx, uint32_t domid, uint32_t **ids);
 /* The exported (frozen) vtpms of domid go on: kvtpm_resume, the mark removed. */
 void kl__vtpms_thaw(kl_ctx *ctx, uint32_t domid);
 /* The exported vtpms of domid may go (the state lives on elsewhere): kvtpm_release. */

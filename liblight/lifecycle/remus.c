@@ -69,12 +69,50 @@ static int fence(kl_ctx *ctx, uint32_t domid)
     return 0;
 }
 
+/* A checkpoint's devices: the hub's backends, then the domain's vTPMs. Each vTPM is exported
+ * (frozen, its command in flight finished) while the guest is paused, before its memory is
+ * read, so its state and the guest's pages (the tpmif page included) are of one moment; the
+ * states travel as EMULATOR_CONTEXT records between CHECKPOINT and CHECKPOINT_END, which the
+ * backup commits with the checkpoint's memory; the vTPMs thaw once the guest runs again. */
+struct remus_cp {
+    struct kl__remus_hub *hub;
+    kl_ctx *ctx;
+    uint32_t domid;
+    uint32_t *vtpm;                  /* the vtpms' devids when protection began */
+    int nvtpm, frozen;
+    struct kg_emu_records emu;
+};
+
+static int remus_cp(void *arg, enum kg_cp_phase phase, uint32_t n, struct kg_stream_writer *w)
+{
+    struct remus_cp *c = arg;
+    int rc;
+
+    rc = kl__remus_hub_checkpoint(c->hub, phase, n, w);
+    if (phase == KG_CP_RESUMED && c->frozen) {      /* after the hub timed the pause */
+        kl__vtpms_thaw(c->ctx, c->domid);
+        c->frozen = 0;
+    }
+    if (rc < 0 || phase != KG_CP_PAUSED || c->nvtpm <= 0)
+        return rc;
+    kg_emu_records_free(&c->emu);
+    /* thawed again on failure */
+    if ((rc = kl__vtpms_export_ids(c->ctx, c->domid, c->vtpm, c->nvtpm, &c->emu)) < 0) {
+        klog(KLOG_WARN, "light", "remus: domain %u: checkpoint %u: %s", c->domid, n,
+             kl_ctx_error(c->ctx));
+        return rc;
+    }
+    c->frozen = 1;
+    return 0;
+}
+
 static int send_checkpoints(kl_ctx *ctx, uint32_t domid, int fd, int from_fd,
                             const kl_remus_opts *o, uint32_t *count)
 {
     struct kg_save_opts so = { .format = KG_FMT_XL, .checkpoint_ms = o && o->interval_ms ?
                                o->interval_ms : 200, .cancel = o ? o->cancel : NULL };
     struct kl__remus_hub *hub = NULL;
+    struct remus_cp cp = { .ctx = ctx, .domid = domid };
     struct kg_save_stats st = { 0 };
     struct kl__fe_set fe = { 0 };
     kl_domain_config dc;
@@ -101,11 +139,18 @@ static int send_checkpoints(kl_ctx *ctx, uint32_t domid, int fd, int from_fd,
     if (rc == 0 && o && o->on_checkpoint)
         kl__remus_hub_on_checkpoint(hub, o->on_checkpoint, o->on_checkpoint_arg);
     if (rc == 0) {
+        cp.hub = hub;
+        cp.nvtpm = kl__vtpm_ids(ctx, domid, &cp.vtpm);
         so.xl_config = json;
-        so.checkpoint = kl__remus_hub_checkpoint;
-        so.checkpoint_arg = hub;
+        so.checkpoint = remus_cp;
+        so.checkpoint_arg = &cp;
+        so.emu = &cp.emu;
         rc = kg_save(ctx->kc, domid, fd, &so, &st, err, sizeof(err));
+        if (cp.frozen && kl_domain_info(ctx, domid, &info) == 0)
+            kl__vtpms_thaw(ctx, domid);       /* the replication ended inside a checkpoint */
     }
+    kg_emu_records_free(&cp.emu);
+    free(cp.vtpm);
     free(json);
     if (count)
         *count = st.checkpoints;

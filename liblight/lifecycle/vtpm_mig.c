@@ -89,10 +89,24 @@ static int add_record(struct kg_emu_records *out, uint32_t devid, uint8_t *blob,
     return 0;
 }
 
+int kl__vtpm_ids(kl_ctx *ctx, uint32_t domid, uint32_t **ids)
+{
+    return vtpm_devids(ctx, domid, ids);
+}
+
 int kl__vtpms_export(kl_ctx *ctx, uint32_t domid, struct kg_emu_records *out)
 {
     uint32_t *ids;
-    int n = vtpm_devids(ctx, domid, &ids), rc = 0;
+    int n = vtpm_devids(ctx, domid, &ids), rc = kl__vtpms_export_ids(ctx, domid, ids, n, out);
+
+    free(ids);
+    return rc;
+}
+
+int kl__vtpms_export_ids(kl_ctx *ctx, uint32_t domid, const uint32_t *ids, int n,
+                         struct kg_emu_records *out)
+{
+    int rc = 0;
 
     for (int i = 0; i < n && rc == 0; i++) {
         char path[128], err[512] = "";
@@ -112,7 +126,6 @@ int kl__vtpms_export(kl_ctx *ctx, uint32_t domid, struct kg_emu_records *out)
         /* marked even when the record failed: the instance is frozen and must be thawed */
         kl__xs_write(ctx, 0, path, "1");
     }
-    free(ids);
     if (rc < 0) {
         char keep[sizeof(ctx->err)];
         memcpy(keep, ctx->err, sizeof(keep));
