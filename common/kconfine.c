@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kconfine.h"
@@ -41,6 +42,66 @@ int kconfine_empty_root(const char *dir, const char *fsname, char *err, size_t e
         return kconfine_fail(err, errlen, "mounting an empty tmpfs");
     if (chroot(dir) < 0 || chdir("/") < 0)
         return kconfine_fail(err, errlen, "chroot to the empty directory");
+    return 0;
+}
+
+/* mkdir -p of path under root (0755 each, in the new root's tmpfs). */
+static int mkdirs_under(const char *root, const char *path, char *out, size_t outlen)
+{
+    size_t rl = strlen(root);
+
+    if ((size_t)snprintf(out, outlen, "%s%s", root, path) >= outlen) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = out + rl + 1; ; p++) {
+        char c = *p;
+        if (c != '/' && c)
+            continue;
+        *p = 0;
+        if (mkdir(out, 0755) < 0 && errno != EEXIST)
+            return -1;
+        *p = c;
+        if (!c)
+            return 0;
+    }
+}
+
+static int bind_keep(const char *dir, const char *path, char *err, size_t errlen)
+{
+    char at[4096];
+
+    if (path[0] != '/' || mkdirs_under(dir, path, at, sizeof(at)) < 0)
+        return kconfine_fail(err, errlen, "making a mount point in the new root");
+    if (mount(path, at, NULL, MS_BIND, NULL) < 0 ||
+        mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+        int rc = kconfine_fail(err, errlen, "bind-mounting a kept directory");
+        size_t l = strlen(err);
+        snprintf(err + l, errlen > l ? errlen - l : 0, " (%s)", path);
+        return rc;
+    }
+    return 0;
+}
+
+int kconfine_bound_root(const char *dir, const char *fsname, const char *const *keep, int n,
+                        char *err, size_t errlen)
+{
+    int rc;
+
+    if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+        return kconfine_fail(err, errlen, "unshare (mount, network, IPC, UTS namespaces)");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return kconfine_fail(err, errlen, "making the mounts private");
+    if (mount(fsname, dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755") < 0)
+        return kconfine_fail(err, errlen, "mounting the new root's tmpfs");
+    for (int i = 0; i < n; i++)
+        if ((rc = bind_keep(dir, keep[i], err, errlen)) < 0)
+            return rc;
+    if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              NULL) < 0)
+        return kconfine_fail(err, errlen, "making the new root read-only");
+    if (chroot(dir) < 0 || chdir("/") < 0)
+        return kconfine_fail(err, errlen, "chroot to the new root");
     return 0;
 }
 

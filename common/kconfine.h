@@ -19,6 +19,13 @@ int kconfine_fail(char *err, size_t errlen, const char *what);
  * (named fsname) mounted on dir and chrooted into. Root only. 0 or a negative errno. */
 int kconfine_empty_root(const char *dir, const char *fsname, char *err, size_t errlen);
 
+/* The same namespaces, but the new root (a tmpfs on dir, read-only once built) holds the
+ * directories keep[0..n) at their own paths, bind-mounted (read-write, nosuid, nodev, noexec;
+ * not recursive), so a process that kept uid 0 sees nothing of the host but them. The
+ * directories must exist and not lie under dir. Root only. 0 or a negative errno. */
+int kconfine_bound_root(const char *dir, const char *fsname, const char *const *keep, int n,
+                        char *err, size_t errlen);
+
 /* Empty the capability bounding set, switch to uid/gid (supplementary groups: only gid when
  * own_group, else none) and check root cannot be regained. Refuses uid or gid 0. */
 int kconfine_creds(uid_t uid, gid_t gid, bool own_group, char *err, size_t errlen);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kconfine.h"
 #include "klog.h"
 #include "vt_confine.h"
 #include "vt_int.h"
@@ -82,6 +84,32 @@ static int vt_setup(char *err, size_t el)
         return rc;
     }
     return 0;
+}
+
+/* The manager's view of the file system, before its capabilities go: a read-only tmpfs root
+ * (<rundir>/vtpm/root) holding only its runtime directory, the store's socket directory and
+ * the state directory, at their own paths; the core's socket, other daemons' files and the
+ * rest of the host are out of reach (README.md, "Processes and privileges"). */
+static int vt_jail(char *err, size_t el)
+{
+    char root[300], store[300], keep[3][PATH_MAX];
+    const char *src[3] = { vt.vtdir, store, vt.statedir }, *kp[3] = { keep[0], keep[1], keep[2] };
+
+    if (geteuid() != 0)
+        return 0;
+    snprintf(root, sizeof(root), "%s/root", vt.vtdir);
+    snprintf(store, sizeof(store), "%s/xenstored", vt.rundir);
+    if (mkdir(root, 0700) < 0 && errno != EEXIST)
+        return kconfine_fail(err, el, "creating the manager's root directory");
+    for (int i = 0; i < 3; i++)
+        if (!realpath(src[i], keep[i])) {
+            int rc = kconfine_fail(err, el, "resolving a directory the manager keeps");
+            size_t l = strlen(err);
+            snprintf(err + l, el - l, " (%s)", src[i]);
+            return rc;
+        }
+    tzset();                             /* klog's local time: the zone file stays outside */
+    return kconfine_bound_root(root, "keel-vtpmd-root", kp, 3, err, el);
 }
 
 static void vt_ready(int mark)
@@ -249,12 +277,13 @@ int main(int argc, char **argv)
         klog_err("vtpm", "%s", err);
         return 1;
     }
-    if (vt_mconfine(err, sizeof(err)) < 0) {
+    if (vt_jail(err, sizeof(err)) < 0 || vt_mconfine(err, sizeof(err)) < 0) {
         klog_err("vtpm", "confinement of the manager: %s", err);
         return 1;
     }
     klog_info("vtpm", "serving " VT_BASE "; state in %s; control %s/control; confined "
-              "(no capabilities, no_new_privs, seccomp); instances forked by launcher %d",
+              "(own mount namespace and root, no capabilities, no_new_privs, seccomp); "
+              "instances forked by launcher %d",
               vt.statedir, vt.vtdir, (int)vt_zyg_pid());
     vt_scan();
     vt_ready(1);

@@ -44,7 +44,15 @@ VP=$(vtpmd_pid)
 confined "$VP" $NONE; ok $? "the manager runs under a seccomp filter with no_new_privs and no capability (CapEff/CapPrm/CapBnd/CapInh/CapAmb 0)"
 [ "$(field "$VP" Seccomp)" = 2 ] || sed -n '/^\(Seccomp\|NoNewPrivs\|Cap\)/s/^/# /p' "/proc/$VP/status"
 [ "$(field "$VP" Uid | cut -f1)" = 0 ]; ok $? "it keeps uid 0 (the core and the store serve Domain-0 by uid)"
-grep -q "vtpm: serving .* confined (no capabilities, no_new_privs, seccomp); instances forked by launcher [0-9]" "$VLOG"; ok $? "its log says so"
+grep -q "vtpm: serving .* confined (own mount namespace and root, no capabilities, no_new_privs, seccomp); instances forked by launcher [0-9]" "$VLOG"; ok $? "its log says so"
+RD=$(realpath "$KEEL_RUNDIR")
+[ "$(readlink /proc/$VP/ns/mnt)" != "$(readlink /proc/$$/ns/mnt)" ] &&
+    [ "$(ls /proc/$VP/root/ | tr '\n' ' ')" = "$(echo "$RD" | cut -d/ -f2) " ] &&
+    [ "$(ls "/proc/$VP/root$RD" | tr '\n' ' ')" = "state vtpm xenstored " ]  # state: $KEEL_STATEDIR here
+ok $? "its mount namespace shows only its runtime, store-socket and state directories (root: $(ls /proc/$VP/root/ | tr '\n' ' '), runtime: $(ls "/proc/$VP/root$RD" 2>&1 | tr '\n' ' '))"
+[ -S "$RD/hv.sock" ] && [ ! -e "/proc/$VP/root$RD/hv.sock" ] && [ ! -e /proc/$VP/root/etc/passwd ]
+ok $? "the core's control socket and the host's files are out of its reach"
+touch "/proc/$VP/root/x" 2>/dev/null; [ $? -ne 0 ]; ok $? "its root is read-only"
 ZP=$(sed -n 's/.*vtpm: instance launcher \([0-9]*\) started.*/\1/p' "$VLOG" | tail -1)
 [ -n "$ZP" ] && [ "$(field "$ZP" PPid)" = "$VP" ] && confined "$ZP" $KEPT
 ok $? "its instance launcher ($ZP) is its child, filtered, with no_new_privs and only SETUID, SETGID, KILL ($KEPT)"
