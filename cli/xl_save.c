@@ -84,7 +84,7 @@ int xl_cmd_save(int argc, char **argv)
 
 int xl_cmd_restore(int argc, char **argv)
 {
-    int c, paused = 0, nowait = 0, fd, rc, lock;
+    int c, paused = 0, nowait = 0, fd, rc, lock, lazy = !getenv("KEEL_RESTORE_EAGER");
     kl_domain_config dc;
     kl_diag *d = kl_diag_new();
     uint32_t domid;
@@ -98,9 +98,15 @@ int xl_cmd_restore(int argc, char **argv)
             argv[i] = (char *)"-V";
         else if (!strcmp(argv[i], "--vncviewer-autopass"))
             argv[i] = (char *)"-A";
+        else if (!strcmp(argv[i], "--eager"))   /* Keel: read all memory before it runs */
+            argv[i] = (char *)"-E";
+        else if (!strcmp(argv[i], "--lazy"))
+            argv[i] = (char *)"-L";
     }
-    while ((c = xl_getopt(argc, argv, "pedVA", "restore", 1)) != -1) {
+    while ((c = xl_getopt(argc, argv, "pedVAEL", "restore", 1)) != -1) {
         switch (c) {
+        case 'E': lazy = 0; break;
+        case 'L': lazy = 1; break;
         case 'p': paused = 1; break;
         case 'e': nowait = 1; break;
         case 'd': break;
@@ -162,7 +168,8 @@ int xl_cmd_restore(int argc, char **argv)
         rc = -1;
     else
         rc = kl_domain_restore_image(ctx, &dc, fd, iflags, (paused ? KL_CREATE_PAUSED : 0) |
-                                     (xl_conf_claim_mode() ? KL_CREATE_CLAIM : 0), &domid);
+                                     (xl_conf_claim_mode() ? KL_CREATE_CLAIM : 0) |
+                                     (lazy ? KL_CREATE_LAZY : 0), &domid);
     xl_conf_unlock(lock);
     if (rc < 0 && lock != -1)
         fprintf(stderr, "xl: restoring %s: %s\n", file, kl_ctx_error(ctx));

@@ -40,6 +40,11 @@ int hv_conn_role(const struct hv_conn *conn)
     return conn->role;
 }
 
+pid_t hv_conn_peer_pid(const struct hv_conn *conn)
+{
+    return conn->peer_pid;
+}
+
 uint32_t hv_conn_sid(const struct hv_conn *conn)
 {
     return conn->sid;

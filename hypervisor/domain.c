@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "lazymem.h"
 #include "logdirty.h"
 #include "keel-flask-av.h"
 #include "klog.h"
@@ -60,6 +61,7 @@ static int alloc_domid(uint32_t want, uint32_t *out)
 
 static void domain_free(struct hv_domain *d)
 {
+    hv_lazy_release(d);                     /* before the userfaultfd closes */
     if (d->shared && d->shared != MAP_FAILED)
         munmap(d->shared, HV_SHARED_SIZE);
     if (d->mem_fd >= 0)
@@ -109,6 +111,7 @@ static int init_shared(struct hv_domain *d)
     h->spin_cycles = hv.spin_cycles;
     h->filter_len = hv.filter.len;
     h->uffd_features = hv_logdirty_stub_features();
+    h->uffd_missing = d->lazy != NULL;     /* lazymem.c */
     d->ld_engine = (uint8_t)hv_logdirty_engine();
     memcpy(h->filter, hv.filter.sock_filter, hv.filter.len * sizeof(uint64_t));
     hv_time_publish(d);
@@ -173,7 +176,7 @@ static int validate_create(const struct keel_domctl_create *cr)
         return -EINVAL;
     if (cr->max_mem_kb < 64 || cr->max_mem_kb > KEEL_MAX_GUEST_MEM / 1024)
         return -EINVAL;
-    if (cr->flags)
+    if (cr->flags & ~KEEL_DOMCTL_CDF_LAZY_MEM)
         return -EINVAL;
     if (memchr(cr->label, 0, sizeof(cr->label)) == NULL)
         return -EINVAL;
@@ -247,7 +250,11 @@ long hv_domain_create(struct keel_domctl_create *cr, uint32_t want, uint32_t *do
     pthread_mutex_unlock(&hv.lock);
     if (!d)
         return rc < 0 ? rc : -EINVAL;       /* out of memory, or a label the policy lacks */
-    rc = build_domain(d);
+    rc = (cr->flags & KEEL_DOMCTL_CDF_LAZY_MEM) ? hv_lazy_init(d) : 0;
+    if (rc == 0)
+        rc = build_domain(d);
+    if (rc == 0)
+        rc = hv_lazy_start(d);              /* lazymem.c: the filler, once the uffd is ours */
     pthread_mutex_lock(&hv.lock);
     if (rc < 0) {
         hv.domains[id] = NULL;

@@ -17,6 +17,14 @@ static long foreign_map(struct hv_caller *c, struct hv_domain *d, struct keel_do
 
     if (!c->conn || c->nfds >= 4)
         return -EINVAL;
+    /* all of memory for the toolstack (save, dump, introspection): every frame in first; the
+     * store and console daemons map only the rings, which a restore writes before it starts */
+    if (hv_conn_role(c->conn) == HV_ROLE_TOOLSTACK && (fd = hv_lazy_complete_now(d)) < 0) {
+        hv_printk("Domain %u: foreign mapping refused: %s", d->domid, fd == -EBUSY
+                  ? "its memory still arrives from a post-copy migration" :
+                  "its lazy memory source broke");
+        return fd;
+    }
     fd = fcntl(d->mem_fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
@@ -77,6 +85,7 @@ static int domctl_perm(uint32_t cmd, uint16_t *cls, uint32_t *perm)
         { KEEL_DOMCTL_SHADOW_OP, SECCLASS_SHADOW, SHADOW__LOGDIRTY },
         { KEEL_DOMCTL_GETDOMSTATE, SECCLASS_HVM, HVM__GETHVMC },
         { KEEL_DOMCTL_SETDOMSTATE, SECCLASS_HVM, HVM__SETHVMC },
+        { KEEL_DOMCTL_LAZY_MEM, SECCLASS_MMU, MMU__MAP_READ | MMU__MAP_WRITE },
     };
 
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -140,6 +149,8 @@ static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domc
         return hv_domctl_sched_vcpu(d, &dc->u.sched_vcpu);
     case KEEL_DOMCTL_FOREIGN_MAP:
         return foreign_map(c, d, dc);
+    case KEEL_DOMCTL_LAZY_MEM:           /* lazymem.c */
+        return hv_domctl_lazy_mem(c, d, &dc->u.lazy);
     case KEEL_DOMCTL_SHADOW_OP:
         return hv_domctl_shadow_op(c, d, &dc->u.shadow);
     case KEEL_DOMCTL_GETDOMSTATE:

@@ -28,7 +28,7 @@ int hv_copy_from_guest(struct hv_domain *d, uint64_t va, void *dst, size_t len)
 
     if (!len)
         return 0;
-    if (guest_range(d, va, len, &off) < 0)
+    if (guest_range(d, va, len, &off) < 0 || hv_lazy_need_bytes(d, off, len) < 0)
         return -EFAULT;
     n = pread(d->mem_fd, dst, len, (off_t)off);
     return n == (ssize_t)len ? 0 : -EFAULT;
@@ -41,7 +41,7 @@ int hv_copy_to_guest(struct hv_domain *d, uint64_t va, const void *src, size_t l
 
     if (!len)
         return 0;
-    if (guest_range(d, va, len, &off) < 0)
+    if (guest_range(d, va, len, &off) < 0 || hv_lazy_need_bytes(d, off, len) < 0)
         return -EFAULT;
     n = pwrite(d->mem_fd, src, len, (off_t)off);
     hv_logdirty_mark(d, off, len);

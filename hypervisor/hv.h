@@ -123,6 +123,7 @@ struct hv_domain {
     struct hv_gnttab *gnt;             /* grant table (grant.c), NULL for Domain-0 */
     struct hv_vm_event *vm_event;      /* monitoring (vm_event.c), from the first enable on */
     struct hv_mem_access *mem_access;  /* access table (mem_access.c), from the first set on */
+    struct hv_lazy *lazy;              /* lazy memory (lazymem.c), NULL unless created lazy */
 };
 
 /* Who is making a hypercall and where its buffers live. */
@@ -193,6 +194,8 @@ int hv_buf_read(struct hv_caller *c, uint64_t addr, void *dst, size_t len);
 int hv_buf_write(struct hv_caller *c, uint64_t addr, const void *src, size_t len);
 
 /* domain.c */
+#include "lazymem.h"                   /* lazy memory: hv_lazy_need before touching frames */
+
 struct hv_domain *hv_domain_get(uint32_t domid);        /* lock held; NULL if none or dying */
 struct hv_domain *hv_domain_target(struct hv_caller *c, uint32_t domid);
 long hv_domain_create(struct keel_domctl_create *cr, uint32_t want, uint32_t *domid);
@@ -368,6 +371,7 @@ bool hv_role_peer_may(int role, uid_t uid, gid_t gid);
 /* control.c */
 int hv_control_serve(const char *path);
 int hv_conn_role(const struct hv_conn *conn);
+pid_t hv_conn_peer_pid(const struct hv_conn *conn);
 uint32_t hv_conn_sid(const struct hv_conn *conn);   /* the connection's FLASK label */
 
 /* The FLASK SID a caller acts with: its domain's, or its control connection's role label. */

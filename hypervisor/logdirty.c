@@ -43,6 +43,11 @@ static int enable(struct hv_domain *d)
         return -EOPNOTSUPP;
     if (d->logdirty)
         return -EBUSY;
+    if (hv_lazy_incomplete(d)) {         /* lazymem.c: missing faults share the userfaultfd */
+        hv_printk("Domain %u: log-dirty mode refused: its memory is still coming in (lazy "
+                  "restore or post-copy migration; retry once complete)", d->domid);
+        return -EBUSY;
+    }
     if (hv_mem_access_restricted(d)) {   /* mem_access.c: one user of protections at a time */
         hv_printk("Domain %u: log-dirty mode refused: vm_event memory access restrictions are "
                   "in place (lift them or end monitoring first)", d->domid);

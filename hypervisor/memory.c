@@ -109,10 +109,15 @@ static long populate(struct hv_domain *d, uint64_t first, uint64_t nr)
 static long release(struct hv_domain *d, uint64_t first, uint64_t nr)
 {
     uint64_t gone = 0;
+    long rc;
 
-    if (fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  (off_t)(first << KEEL_PAGE_SHIFT), (off_t)(nr << KEEL_PAGE_SHIFT)) < 0)
+    if (d->lazy) {                        /* lazymem.c: a hole would fault again: zeros */
+        if ((rc = hv_lazy_zero(d, first, nr)) < 0)
+            return rc;
+    } else if (fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                         (off_t)(first << KEEL_PAGE_SHIFT), (off_t)(nr << KEEL_PAGE_SHIFT)) < 0) {
         return -errno;
+    }
     for (uint64_t f = first; f < first + nr; f++) {
         gone += frame_test(d, f);
         frame_set(d, f, false);

@@ -788,7 +788,11 @@ static void setup_uffd(struct hv_ctl_header *h)
                                    .mode = UFFDIO_REGISTER_MODE_WP };
     long fd, r;
 
-    if (!h->uffd_features) {           /* the core has no log-dirty engine */
+    /* lazy memory: missing pages fault to the core too (the same userfaultfd: a range can be
+     * registered with one only); without a log-dirty engine, missing faults alone */
+    if (h->uffd_missing)
+        reg.mode = UFFDIO_REGISTER_MODE_MISSING | (h->uffd_features ? UFFDIO_REGISTER_MODE_WP : 0);
+    if (!h->uffd_features && !h->uffd_missing) {   /* the core has no log-dirty engine */
         h->uffd = -95;
         return;
     }

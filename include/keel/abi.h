@@ -382,10 +382,15 @@ struct keel_memory_reservation {
 #define KEEL_DOMCTL_FOREIGN_MAP 200 /* Keel: hand the caller the domain's memory as an fd */
 #define KEEL_DOMCTL_CONSOLE_READ 201 /* Keel: read a domain's console_io output */
 #define KEEL_DOMCTL_SCHED_VCPU 202  /* Keel: per-vCPU real-time (RTDS) parameters */
+#define KEEL_DOMCTL_LAZY_MEM 203    /* Keel: lazy memory (restore, post-copy): the page source */
 
+/* KEEL_DOMCTL_CDF_LAZY_MEM: guest memory is filled on first touch (docs/lazy-restore.md): the
+ * domain's missing pages fault to the core, which fills them from the source given with
+ * KEEL_DOMCTL_LAZY_MEM (zeros until one is given) and fills the rest in the background. */
+#define KEEL_DOMCTL_CDF_LAZY_MEM (1u << 0)
 struct keel_domctl_create {
     uint32_t max_vcpus;          /* 1..KEEL_MAX_VCPUS */
-    uint32_t flags;
+    uint32_t flags;              /* KEEL_DOMCTL_CDF_* */
     uint64_t max_mem_kb;         /* size of the guest memory object */
     uint8_t handle[16];          /* UUID */
     uint32_t ssidref;
@@ -519,6 +524,36 @@ struct keel_domctl_sched_vcpu {
     uint32_t extratime;          /* 0 or 1 */
     uint32_t engine;             /* out: KEEL_RTDS_ENGINE_* now in force for this vCPU */
 };
+/* Lazy memory (KEEL_DOMCTL_LAZY_MEM) of a domain created with KEEL_DOMCTL_CDF_LAZY_MEM.
+ * ATTACH_FILE: fd is the caller's descriptor of a file (the core takes its own copy); the input
+ * buffer holds nr_runs keel_lazy_run entries, ascending and disjoint, saying where each frame's
+ * contents are in the file; frames in no run are zero. ATTACH_CHANNEL: fd is a stream socket;
+ * the core writes keel_lazy_req for each frame a vCPU or the core needs and reads
+ * keel_lazy_page headers each followed by count pages (asked for or pushed), until every frame
+ * is in. Frames already present when a source is attached (written by the toolstack through
+ * the memory descriptor) are kept. STATUS reports progress. */
+#define KEEL_LAZY_ATTACH_FILE 1
+#define KEEL_LAZY_ATTACH_CHANNEL 2
+#define KEEL_LAZY_STATUS 3
+#define KEEL_LAZY_MAX_RUNS 40000     /* 24 bytes each: the control socket carries 1 MiB */
+#define KEEL_LAZY_STATE_NONE 0       /* not a lazy domain */
+#define KEEL_LAZY_STATE_WAITING 1    /* no source yet: missing frames read as zeros */
+#define KEEL_LAZY_STATE_FILLING 2
+#define KEEL_LAZY_STATE_COMPLETE 3
+#define KEEL_LAZY_STATE_FAILED 4     /* the source broke before every frame was in */
+struct keel_lazy_run { uint64_t pfn, count, offset; };
+struct keel_lazy_req { uint64_t pfn; uint64_t count; };
+#define KEEL_LAZY_PAGE_MAGIC 0x4b4c5047u   /* "KLPG" */
+struct keel_lazy_page { uint32_t magic; uint32_t count; uint64_t pfn; };
+struct keel_domctl_lazy_mem {
+    uint32_t op;                 /* KEEL_LAZY_* */
+    int32_t fd;                  /* ATTACH_*: the caller's descriptor number */
+    uint32_t nr_runs;            /* ATTACH_FILE */
+    uint32_t state;              /* out: KEEL_LAZY_STATE_* */
+    uint64_t pages_left;         /* out: frames not yet in */
+    uint64_t faults;             /* out: missing-page faults served */
+    uint64_t fill_ns;            /* out: attach to complete (0 while filling) */
+};
 #define KEEL_RTDS_ENGINE_NONE 0      /* the domain is not in an RTDS cpupool */
 #define KEEL_RTDS_ENGINE_DEADLINE 1  /* Linux SCHED_DEADLINE on the vCPU thread */
 #define KEEL_RTDS_ENGINE_CFS 2       /* SCHED_DEADLINE refused: CFS bandwidth of the domain */
@@ -543,6 +578,7 @@ struct keel_domctl {
         struct keel_domctl_handle handle;
         struct keel_domctl_console_read console;
         struct keel_domctl_sched_vcpu sched_vcpu;
+        struct keel_domctl_lazy_mem lazy;
         uint8_t pad[128];
     } u;
 };

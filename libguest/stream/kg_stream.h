@@ -134,6 +134,9 @@ uint64_t kg_source_offset(const struct kg_source *s);           /* bytes consume
 ssize_t kg_source_read(struct kg_source *s, void *buf, size_t len);
 /* Scatter read: fills the vectors in order; returns the total, fewer at end, or -errno. */
 ssize_t kg_source_readv(struct kg_source *s, const struct iovec *iov, int cnt);
+/* Pass over len bytes (fd sources: buffered ones, then lseek; beyond a regular file's end:
+ * -ENODATA; a descriptor that cannot seek: -ESPIPE). */
+int kg_source_skip(struct kg_source *s, uint64_t len);
 void kg_source_free(struct kg_source *s);
 
 /* ---- neutral x86-64 vCPU state and the HVM context blob ---- */
@@ -271,6 +274,9 @@ uint64_t kg_stream_writer_offset(const struct kg_stream_writer *w);
  * Xen's own saver writes the context first (its restore defers both), so reading streams made
  * by Xen needs this. Each still at most once per checkpoint section. */
 #define KG_READ_XEN_ORDER 2u
+/* Lazy restore: PAGE_DATA contents are not read but skipped (lseek on a regular file); the
+ * item's page_data.data_offset says where they begin in the stream (pages NULL). */
+#define KG_READ_PAGE_OFFSETS 4u
 
 /* Optional page placement for restore: called for each data-carrying pfn of a PAGE_DATA
  * record after its header, pfns, length and order have been validated; returns where the
@@ -317,6 +323,7 @@ struct kg_stream_item {
             const uint64_t *entries;  /* decoded pfn entries (KG_PFN / KG_PFN_TYPE) */
             const uint8_t *pages;     /* npages * 4096 bytes, in order of data-carrying entries;
                                          NULL if opts.page_dest placed them */
+            uint64_t data_offset;     /* KG_READ_PAGE_OFFSETS: stream offset of the first page */
         } page_data;
         struct kg_tsc_info tsc;
         struct { uint32_t count; const struct kg_hvm_param *params; } hvm_params;

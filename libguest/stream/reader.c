@@ -411,7 +411,17 @@ static int read_pages_direct(struct kg_stream_reader *r, uint64_t at, uint32_t l
     it->u.page_data.count = count;
     it->u.page_data.npages = np;
     it->u.page_data.entries = entries;
-    rc = place_pages(r, at, idx, it);
+    if (r->opts.flags & KG_READ_PAGE_OFFSETS) {     /* lazy restore: the pages stay where they are */
+        it->u.page_data.data_offset = r->off;
+        it->u.page_data.pages = NULL;
+        rc = kg_source_skip(r->src, (uint64_t)np * KG_PAGE_SIZE);
+        if (rc)
+            return fail(r, rc, KG_LAYER_LIBXC, at, idx, KG_REC_PAGE_DATA, "passing over the "
+                        "page contents: %s", strerror(-rc));
+        r->off += (uint64_t)np * KG_PAGE_SIZE;
+    } else {
+        rc = place_pages(r, at, idx, it);
+    }
     if (rc)
         return rc;
     fill_record(r, KG_LAYER_LIBXC, at, KG_REC_PAGE_DATA, len, 1, it);
@@ -440,7 +450,8 @@ static int read_record(struct kg_stream_reader *r, enum kg_layer layer,
     if (!known && !(type & KG_REC_OPTIONAL))
         return fail(r, -EBADMSG, layer, at, idx, type, "unknown mandatory record type 0x%x",
                     type);
-    if (layer == KG_LAYER_LIBXC && type == KG_REC_PAGE_DATA && r->opts.page_dest)
+    if (layer == KG_LAYER_LIBXC && type == KG_REC_PAGE_DATA &&
+        (r->opts.page_dest || (r->opts.flags & KG_READ_PAGE_OFFSETS)))
         return read_pages_direct(r, at, len, it);
     rc = read_body(r, layer, at, type, len);
     if (rc)

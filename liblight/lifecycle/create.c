@@ -50,7 +50,7 @@ static int set_affinity(kl_ctx *ctx, uint32_t domid, const kl_domain_build_info 
     return 0;
 }
 
-static int core_create(kl_ctx *ctx, const kl_domain_config *dc, uint32_t *domid)
+static int core_create(kl_ctx *ctx, const kl_domain_config *dc, unsigned flags, uint32_t *domid)
 {
     const kl_domain_build_info *b = &dc->b_info;
     struct keel_domctl_create cr = { .max_vcpus = (uint32_t)b->max_vcpus,
@@ -71,6 +71,8 @@ static int core_create(kl_ctx *ctx, const kl_domain_config *dc, uint32_t *domid)
                                                         : KEEL_GNTTAB_NO_MAPTRACK;
     /* c_info.domid (xl save -D / migrate -D): that id, else the core picks one */
     *domid = dc->c_info.domid < KEEL_DOMID_FIRST_RESERVED ? dc->c_info.domid : 0;
+    if (flags & KL_CREATE_LAZY)                  /* a lazy restore (docs/lazy-restore.md) */
+        cr.flags |= KEEL_DOMCTL_CDF_LAZY_MEM;
     if ((rc = kc_domain_create(ctx->kc, &cr, domid)) < 0)
         return kl__err(ctx, rc, "creating domain '%s': %s", dc->c_info.name, kc_error(ctx->kc));
     return 0;
@@ -134,7 +136,7 @@ static int configure(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
 
 /* Fill a created domain: build it from its kernel, or restore it from a save stream (fd >= 0),
  * and say where its rings are. */
-static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd,
+static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd, unsigned flags,
                 struct kg_ring_params *rings)
 {
     struct kg_build_info bi = { 0 };
@@ -160,6 +162,9 @@ static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd,
                                ctx->restore_hooks, err, sizeof(err));
         if (rc == 0)
             *rings = res.rings;
+    } else if (flags & KL_CREATE_LAZY) {       /* kg_lazy.c: the core fills on first touch */
+        rc = kg_restore_lazy(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, ctx->vtpm_pending,
+                             err, sizeof(err));
     } else {
         rc = kg_restore_emu(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, ctx->vtpm_pending,
                             err, sizeof(err));
@@ -175,7 +180,7 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
 
 int kl_domain_create(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, uint32_t *out)
 {
-    return create_common(ctx, dc, flags, -1, out);
+    return create_common(ctx, dc, flags & ~(unsigned)KL_CREATE_LAZY, -1, out);
 }
 
 int kl_domain_restore(kl_ctx *ctx, kl_domain_config *dc, int fd, unsigned flags, uint32_t *out)
@@ -222,14 +227,14 @@ static int create_filled(kl_ctx *ctx, kl_domain_config *dc, unsigned flags, int 
         return rc;
     ctx->err[0] = 0;
     if ((rc = kl__channels_check(ctx, dc)) < 0 || (rc = check_name_free(ctx, dc->c_info.name)) < 0 ||
-        (rc = core_create(ctx, dc, &domid)) < 0)
+        (rc = core_create(ctx, dc, flags, &domid)) < 0)
         return rc;
     dc->c_info.domid = KEEL_DOMID_INVALID;   /* a requested id is used once: restarts pick */
     /* named in the store before it is filled: an incoming domain shows while it arrives */
     if ((claim && (rc = claim_memory(ctx, domid, dc, true)) < 0) ||
         (rc = kl__cpupool_place(ctx, domid, dc)) < 0 ||
         (rc = configure(ctx, domid, dc)) < 0 || (rc = kl__store_domain(ctx, domid, dc)) < 0 ||
-        (rc = fill(ctx, domid, dc, fd, &rings)) < 0 ||
+        (rc = fill(ctx, domid, dc, fd, flags, &rings)) < 0 ||
         (claim && (rc = claim_memory(ctx, domid, dc, false)) < 0) ||
         (rings.store_gfn && (rc = kl__rings_introduce(ctx, domid, &rings)) < 0) ||
         (rc = kl__userdata_store(ctx, domid, dc)) < 0 ||
