@@ -45,6 +45,7 @@ struct conn {
     unsigned topics;
     unsigned inflight;
     bool discarding;                 /* inside an over-long message: dropped up to its newline */
+    bool dirty;                      /* a Unix peer with output queued: flush_conns writes it */
     double tokens;                   /* token bucket */
     struct timespec last;
     char peer[64];
@@ -58,6 +59,7 @@ static uint64_t next_conn = 1;
 static SSL_CTX *ssl_ctx;
 static struct bufferevent *chan;     /* to the privileged part */
 static uid_t daemon_uid;             /* the privileged part's user (full access on the socket) */
+static unsigned ndirty;              /* connections marked dirty */
 static struct {                      /* the last domain.list result (KD_W_LIST), or NULL */
     char *text;
     struct timespec at;              /* when it came */
@@ -79,21 +81,41 @@ static void conn_free(struct conn *c)
             break;
         }
     nconns--;
+    if (c->dirty)
+        ndirty--;
     bufferevent_free(c->bev);
     free(c);
 }
 
-/* Room for n more bytes in c's output; false (c closed) when it does not read its replies. */
+/* Room for n more bytes in c's output; false (c closed) when it does not read its replies.
+ * A Unix peer's output is then written by flush_conns at the end of the callback (kd_io.c). */
 static bool backlog_ok(struct conn *c, size_t n)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
 
-    if (evbuffer_get_length(out) + n <= opts.max_backlog)
+    if (evbuffer_get_length(out) + n <= opts.max_backlog) {
+        if (!c->is_tcp && !c->dirty) {
+            c->dirty = true;
+            ndirty++;
+        }
         return true;
+    }
     klog(KLOG_WARN, "front", "%s: does not read its replies (%zu bytes queued): closing",
          c->peer, evbuffer_get_length(out));
     conn_free(c);
     return false;
+}
+
+/* Write what the callback queued for Unix peers (TLS connections write through OpenSSL's
+ * bufferevent on their own). */
+static void flush_conns(void)
+{
+    for (struct conn *c = conns; c && ndirty; c = c->next)
+        if (c->dirty) {
+            c->dirty = false;
+            ndirty--;
+            kd_io_flush(c->bev);
+        }
 }
 
 static void send_line(struct conn *c, const char *text)
@@ -156,8 +178,6 @@ static void got_reply(struct evbuffer *in, const struct kd_wire_hdr *h)
         return;
     }
     evbuffer_remove_buffer(in, bufferevent_get_output(c->bev), h->len);
-    if (!c->is_tcp)                  /* a plain socket: written now, not on the next turn */
-        evbuffer_write(bufferevent_get_output(c->bev), bufferevent_getfd(c->bev));
 }
 
 /* An event: to every connection subscribed to its topic, and to the one it names. */
@@ -216,8 +236,6 @@ static int answer_from_snapshot(struct conn *c, const struct kd_req *r)
     if (backlog_ok(c, n + 1)) {
         evbuffer_add(out, t, n);
         evbuffer_add(out, "\n", 1);
-        if (!c->is_tcp)              /* a plain socket: written now, as got_reply does */
-            evbuffer_write(out, bufferevent_getfd(c->bev));
     }
     free(t);
     return 1;
@@ -237,7 +255,7 @@ static void chan_read(struct bufferevent *bev, void *arg)
             return;
         }
         if (evbuffer_get_length(in) < sizeof(h) + h.len)
-            return;
+            break;
         evbuffer_drain(in, sizeof(h));
         if (h.type == KD_W_REPLY)
             got_reply(in, &h);
@@ -248,6 +266,7 @@ static void chan_read(struct bufferevent *bev, void *arg)
         else
             snap_drop();
     }
+    flush_conns();
 }
 
 static void chan_event(struct bufferevent *bev, short what, void *arg)
@@ -405,8 +424,7 @@ static void handle_message(struct conn *c, const char *line, size_t len)
 /* Write the requests the channel holds now, not on the loop's next turn (see kd_server.c). */
 static void chan_flush(void)
 {
-    if (evbuffer_get_length(bufferevent_get_output(chan)))
-        evbuffer_write(bufferevent_get_output(chan), KD_FD_CHAN);
+    kd_io_flush(chan);
 }
 
 static void read_cb_lines(struct bufferevent *bev, void *arg);
@@ -415,6 +433,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
     read_cb_lines(bev, arg);
     chan_flush();
+    flush_conns();
 }
 
 static void read_cb_lines(struct bufferevent *bev, void *arg)
@@ -488,9 +507,11 @@ static struct conn *add_conn(struct bufferevent *bev, bool authed, bool tcp, con
     c->next = conns;
     conns = c;
     nconns++;
-    bufferevent_setcb(bev, read_cb, NULL, event_cb, c);
+    bufferevent_setcb(bev, read_cb, tcp ? NULL : kd_io_drained, event_cb, c);
     bufferevent_set_timeouts(bev, &idle, NULL);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    bufferevent_enable(bev, tcp ? EV_READ | EV_WRITE : EV_READ);
+    if (!tcp)                                  /* on by default: flush_conns writes instead */
+        bufferevent_disable(bev, EV_WRITE);
     return c;
 }
 
@@ -597,8 +618,9 @@ static int setup(struct evconnlistener **ul, struct evconnlistener **tl, struct 
     chan = bufferevent_socket_new(base, KD_FD_CHAN, BEV_OPT_CLOSE_ON_FREE);
     if (!*ul || (opts.listen && !*tl) || !chan)
         return -ENOMEM;
-    bufferevent_setcb(chan, chan_read, NULL, chan_event, NULL);
-    bufferevent_enable(chan, EV_READ | EV_WRITE);
+    bufferevent_setcb(chan, chan_read, kd_io_drained, chan_event, NULL);
+    bufferevent_enable(chan, EV_READ);          /* written by chan_flush (kd_io.c) */
+    bufferevent_disable(chan, EV_WRITE);
     sigs[0] = evsignal_new(base, SIGTERM, stop_cb, NULL);
     sigs[1] = evsignal_new(base, SIGINT, stop_cb, NULL);
     if (!sigs[0] || !sigs[1] || evsignal_add(sigs[0], NULL) < 0 || evsignal_add(sigs[1], NULL) < 0)
@@ -624,8 +646,10 @@ int kd_front_run(const struct kd_opts *o, uint64_t first_conn)
         klog(KLOG_ERROR, "front", "cannot confine the client-facing process: %s", err);
     else if (bufferevent_write(chan, &hello, sizeof(hello)) < 0)
         rc = -ENOMEM;
-    else
+    else {
+        chan_flush();
         event_base_dispatch(base);
+    }
     while (conns)
         conn_free(conns);
     snap_drop();

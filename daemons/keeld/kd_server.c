@@ -312,8 +312,8 @@ static void *worker_main(void *arg)
  * epoll less per message each way); what the socket does not take waits for the loop. */
 static void chan_flush(void)
 {
-    if (fr.chan && evbuffer_get_length(bufferevent_get_output(fr.chan)))
-        evbuffer_write(bufferevent_get_output(fr.chan), bufferevent_getfd(fr.chan));
+    if (fr.chan)
+        kd_io_flush(fr.chan);
 }
 
 /* On the loop: a finished job's frames (the snapshot first, if nothing changed meanwhile). */
@@ -468,7 +468,7 @@ static void chan_read(struct bufferevent *bev, void *arg)
             return;
         }
         if (evbuffer_get_length(in) < sizeof(h) + h.len)
-            return;
+            break;
         evbuffer_drain(in, sizeof(h));
         if (h.type == KD_W_HELLO) {
             hello();
@@ -549,8 +549,9 @@ static int front_start(void)
         fr.pid = 0;
         return -ENOMEM;
     }
-    bufferevent_setcb(fr.chan, chan_read, NULL, chan_event, NULL);
-    bufferevent_enable(fr.chan, EV_READ | EV_WRITE);
+    bufferevent_setcb(fr.chan, chan_read, kd_io_drained, chan_event, NULL);
+    bufferevent_enable(fr.chan, EV_READ);       /* written by chan_flush (kd_io.c) */
+    bufferevent_disable(fr.chan, EV_WRITE);
     return 0;
 }
 

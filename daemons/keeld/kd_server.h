@@ -45,6 +45,12 @@ int kd_server_run(const struct kd_opts *o);
 int kd_front_run(const struct kd_opts *o, uint64_t first_conn);
 void kd_stop_cb(evutil_socket_t sig, short what, void *arg);
 SSL_CTX *kd_tls_server_ctx(const struct kd_opts *o);
+/* Plain sockets' bufferevents (kd_io.c): EV_WRITE disabled (libevent enables it by default),
+ * written by kd_io_flush at the end of each callback that queued output; kd_io_drained is
+ * their write callback. */
+struct bufferevent;
+void kd_io_flush(struct bufferevent *bev);
+void kd_io_drained(struct bufferevent *bev, void *arg);
 void kd_sockaddr_name(const struct sockaddr *sa, char *buf, size_t len);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kd.h"
@@ -28,8 +29,31 @@ void kd_ctx_release(void)
 }
 
 static pthread_t watcher;
-static volatile int stopping;
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+static int stopping;                 /* under stop_lock */
 static unsigned interval_ms;
+
+/* Sleep ms (one wake-up, not one every 10 ms) unless kd_watch_stop comes first: 1 if it did. */
+static int nap(unsigned ms)
+{
+    struct timespec until;
+    int stop;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&stop_lock);
+    while (!stopping && pthread_cond_timedwait(&stop_cond, &stop_lock, &until) == 0)
+        ;
+    stop = stopping;
+    pthread_mutex_unlock(&stop_lock);
+    return stop;
+}
 
 /* The lifecycle state an event reports: a vCPU that runs or waits is "running" alike, so a guest
  * going idle and busy again posts no event (xl list's r/b columns show the difference). */
@@ -93,7 +117,7 @@ static void *watch_main(void *arg)
     int np = -1;
 
     (void)arg;
-    while (!stopping) {
+    for (;;) {
         kl_dominfo *cur = NULL;
         int n = kd_ctx() ? kl_domain_list(kd_ctx(), &cur) : -1;
         if (n >= 0) {
@@ -105,8 +129,8 @@ static void *watch_main(void *arg)
         } else {
             kd_ctx_release();                    /* the host went away: retry in a while */
         }
-        for (unsigned t = 0; t < (n >= 0 ? interval_ms : 5000) && !stopping; t += 10)
-            usleep(10000);
+        if (nap(n >= 0 ? interval_ms : 5000))
+            break;
     }
     free(prev);
     kd_ctx_release();
@@ -115,14 +139,24 @@ static void *watch_main(void *arg)
 
 int kd_watch_start(const char *rundir, unsigned interval)
 {
+    pthread_condattr_t a;
+
     (void)rundir;
     interval_ms = interval ? interval : 200;
     stopping = 0;
+    pthread_condattr_init(&a);                   /* timed waits on the monotonic clock */
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&stop_cond);
+    pthread_cond_init(&stop_cond, &a);
+    pthread_condattr_destroy(&a);
     return pthread_create(&watcher, NULL, watch_main, NULL) ? -1 : 0;
 }
 
 void kd_watch_stop(void)
 {
+    pthread_mutex_lock(&stop_lock);
     stopping = 1;
+    pthread_cond_signal(&stop_cond);
+    pthread_mutex_unlock(&stop_lock);
     pthread_join(watcher, NULL);
 }

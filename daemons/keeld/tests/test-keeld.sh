@@ -53,7 +53,7 @@ mkdir -p "$T/xenstored"
 ln -s "$KEEL_RUNDIR/hv.sock" "$T/hv.sock"
 ln -s "$KEEL_RUNDIR/xenstored/socket" "$T/xenstored/socket"
 "$KEELD" -r "$T" --listen 127.0.0.1:$((KEELD_PORT + 1)) --tls-cert "$CERTS/server.pem" \
-    --tls-key "$CERTS/server.key" --token-file "$CERTS/token" --access "$CERTS/access" || { echo "Bail out! keeld (token) did not start"; exit 1; }
+    --tls-key "$CERTS/server.key" --token-file "$CERTS/token" --access "$CERTS/access" --list-cache-ms 0 || { echo "Bail out! keeld (token) did not start"; exit 1; }
 "$PY" "$S/daemons/keeld/tests/test_keeld.py"
 rc=$?
 [ -s "$T/keeld/keeld.pid" ] && kill "$(cat "$T/keeld/keeld.pid")" 2>/dev/null

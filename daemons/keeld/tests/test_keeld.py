@@ -117,6 +117,44 @@ def test_unix():
     c.close()
 
 
+def test_list_snapshot():
+    """domain.list is answered by the client-facing process from a snapshot at most
+    --list-cache-ms old: a change made through keeld shows in the very next list, on any
+    connection; one made by xl shows once the snapshot is older than that."""
+    a, b = keelrpc.Client.unix(SOCK), keelrpc.Client.unix(SOCK)
+
+    def listed():
+        return {d["name"]: d for d in b.call("domain.list")}
+
+    a.call("events.subscribe", topics=["task"])
+    a.wait_task(a.call("domain.create", config=cfg("snap1"))["task"])
+    ok("snap1" in listed(), "list snapshot: a domain shows once its create task finished")
+    for _ in range(3):
+        listed()                                 # a fresh snapshot now
+    a.call("domain.pause", domain="snap1")
+    ok(listed().get("snap1", {}).get("state") == "paused",
+       "list snapshot: a pause through keeld shows in the next list on another connection")
+    a.call("domain.rename", domain="snap1", name="snap2")
+    seen = listed()
+    ok("snap2" in seen and "snap1" not in seen, "list snapshot: a rename through keeld shows at once")
+    a.call("domain.unpause", domain="snap2")
+    ok(listed()["snap2"]["state"] != "paused", "list snapshot: an unpause through keeld shows at once")
+    ok(xl("pause", "snap2").returncode == 0, "list snapshot: xl pauses the domain")
+    end = time.time() + 5
+    while listed()["snap2"]["state"] != "paused" and time.time() < end:
+        time.sleep(0.02)                         # within keeld's --rate of 500/s
+    ok(listed()["snap2"]["state"] == "paused", "list snapshot: xl's pause shows once the snapshot aged")
+    batch = json.dumps([{"jsonrpc": "2.0", "method": "domain.list", "id": 1}]) + "\n"
+    b.send_raw(batch)
+    m = b.read_message()
+    ok(isinstance(m, list) and any(d["name"] == "snap2" for d in m[0]["result"]),
+       "list snapshot: a batch's domain.list is answered by the privileged part")
+    a.call("domain.destroy", domain="snap2")
+    ok("snap2" not in listed(), "list snapshot: a destroy through keeld shows at once")
+    a.close()
+    b.close()
+
+
 def test_xl_side_by_side():
     c = keelrpc.Client.unix(SOCK)
     ok(xl("create", "-q", os.path.join(os.environ["SRC"], "examples/counter.cfg"), "name=fromxl").returncode == 0,
@@ -430,7 +468,7 @@ def test_xml():
 
 
 def main():
-    for t in (test_unix, test_xl_side_by_side, test_tls, test_concurrent, test_events_order,
+    for t in (test_unix, test_list_snapshot, test_xl_side_by_side, test_tls, test_concurrent, test_events_order,
               test_malformed, test_access, test_restart, test_block, test_xml):
         try:
             t()
