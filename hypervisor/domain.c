@@ -206,21 +206,36 @@ int hv_domain_create_allowed(struct hv_caller *c, const struct keel_domctl_creat
 /* Everything that needs no lock: memory, shared area, the confined process, the runner. */
 static int build_domain(struct hv_domain *d)
 {
+    uint64_t t[7];
     int rc;
 
+    t[0] = hv_now();
     if ((rc = init_memory(d)) < 0 || (rc = init_shared(d)) < 0)
         return rc;
     if ((rc = hv_evtchn_init(d, HV_DOMU_EVTCHNS)) < 0)
         return rc;
+    t[1] = hv_now();
     if ((rc = hv_cgroup_create(d)) < 0)
         return rc;
+    t[2] = hv_now();
     if ((rc = hv_spawn_domain(d)) < 0)
         return rc;
+    t[3] = hv_now();
     if ((rc = hv_wait_stub_ready(d)) < 0)
         return rc;
+    t[4] = hv_now();
     if ((rc = hv_vcpu_find_tids(d)) < 0)
         return rc;
-    return hv_runner_start(d);
+    t[5] = hv_now();
+    rc = hv_runner_start(d);
+    t[6] = hv_now();
+    klog_debug("domain", "domain %u built in %llu us: memory %llu, cgroup %llu, spawn %llu, "
+               "stub %llu, tids %llu, runner %llu", d->domid,
+               (unsigned long long)(t[6] - t[0]) / 1000, (unsigned long long)(t[1] - t[0]) / 1000,
+               (unsigned long long)(t[2] - t[1]) / 1000, (unsigned long long)(t[3] - t[2]) / 1000,
+               (unsigned long long)(t[4] - t[3]) / 1000, (unsigned long long)(t[5] - t[4]) / 1000,
+               (unsigned long long)(t[6] - t[5]) / 1000);
+    return rc;
 }
 
 static void unbuild_domain(struct hv_domain *d)
@@ -255,6 +270,7 @@ long hv_domain_create(struct keel_domctl_create *cr, uint32_t want, uint32_t *do
         rc = build_domain(d);
     if (rc == 0)
         rc = hv_lazy_start(d);              /* lazymem.c: the filler, once the uffd is ours */
+    hv_spawn_idle();
     pthread_mutex_lock(&hv.lock);
     if (rc < 0) {
         hv.domains[id] = NULL;

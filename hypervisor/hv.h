@@ -221,6 +221,9 @@ void hv_logdirty_release(struct hv_domain *d);
 int hv_spawn_domain(struct hv_domain *d);
 int hv_wait_stub_ready(struct hv_domain *d);
 int hv_stub_init(const char *path);
+void hv_spawn_start(void);          /* the spawner thread and its waiting child */
+void hv_spawn_stop(void);
+void hv_spawn_idle(void);           /* a create is done: the next child may be made */
 
 #include "cpupool.h"              /* cpupools, cpusets, per-pool schedulers */
 /* cgroup.c */

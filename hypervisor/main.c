@@ -248,6 +248,7 @@ int main(int argc, char **argv)
         return 1;
     if (start() < 0)
         return 1;
+    hv_spawn_start();
     snprintf(sock, sizeof(sock), "%s/%s", hv.rundir, KEEL_PRIVCMD_SOCKET);
     if ((lfd = hv_control_serve(sock)) < 0) {
         klog_err("main", "control socket %s: %s", sock, strerror(-lfd));
@@ -263,6 +264,7 @@ int main(int argc, char **argv)
     rc = hv_control_serve_fd(lfd, sfd);
     klog_info("main", "stopping: destroying every domain");
     destroy_all();
+    hv_spawn_stop();
     hv_cgroup_fini();
     close(lfd);
     unlink(sock);

@@ -1,6 +1,8 @@
 /* spawn.c - starting a domain's process: new namespaces, cgroup, no files, no privileges,
  * resource limits, then exec of the static stub (which maps memory and loads the seccomp filter
- * before any guest instruction runs). */
+ * before any guest instruction runs). The namespaces are made ahead: one child waits, cloned
+ * and confined as far as it can be without knowing its domain, for the next create (it takes
+ * its domain's memfds from the core with pidfd_getfd). */
 #include "config.h"
 
 #include <errno.h>
@@ -11,11 +13,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,6 +39,7 @@
 #define UID_SLOT_DIR "/run/keel-uid-slots"
 
 static uid_t uid_base;
+static char empty_dir[600];                /* <rundir>/empty, the stub's root */
 static int uid_slot_fd = -1;
 
 static int uid_slot_claim(void)
@@ -71,6 +76,7 @@ int hv_stub_init(const char *path)
 
     if (path != hv.stub_path)
         snprintf(hv.stub_path, sizeof(hv.stub_path), "%s", path);
+    snprintf(empty_dir, sizeof(empty_dir), "%s/empty", hv.rundir);
     hv.stub_fd = open(path, O_RDONLY | O_CLOEXEC);
     if (hv.stub_fd < 0)
         return -errno;
@@ -91,51 +97,129 @@ static void set_limit(int res, rlim_t v)
         _exit(70 + res);
 }
 
-/* Runs in the child only: async-signal-safe calls, then exec. Never returns. */
-static void __attribute__((noreturn)) confine_and_exec(struct hv_domain *d, int go_fd)
-{
-    char empty[600], c;
-    char *argv[] = { "keel-stub", NULL }, *envp[] = { NULL };
-    uid_t uid = uid_base + d->domid;
-    int mem, shared, stub;
+/* What the core hands a waiting child (a page both share): its uid, process limit and the
+ * core's numbers of the domain's memfds, which the child takes with pidfd_getfd on the core.
+ * No descriptor of the core's stands for a waiting child. */
+struct warm_page {
+    uint32_t go;                         /* 0 waiting, 1 go, 2 give up */
+    uint32_t uid, nproc;
+    int32_t mem_fd, shared_fd;
+};
 
-    if (read(go_fd, &c, 1) != 1)
-        _exit(60);
+#define WARM_STUB 5                      /* the stub's descriptor in a waiting child */
+#define WARM_CORE 6                      /* the core's pidfd in a waiting child */
+
+static int core_pidfd = -1;
+
+/* Runs in the child only, right after the clone: everything that does not depend on the domain
+ * (descriptors, mount propagation, the empty root, limits but the process count), then it waits
+ * for its domain: uid, process limit and the two memfds, and then drops its privileges and execs
+ * the stub. Never returns. */
+static void __attribute__((noreturn)) confine_and_exec(struct warm_page *pg)
+{
+    char *argv[] = { "keel-stub", NULL }, *envp[] = { NULL };
+    int stub, core;
+    uint32_t go;
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || setpriority(PRIO_PROCESS, 0, 0) < 0)
+        _exit(66);
     /* move everything above the target numbers first, so no dup2 clobbers a source */
-    mem = fcntl(d->mem_fd, F_DUPFD, 10);
-    shared = fcntl(d->shared_fd, F_DUPFD, 10);
+    core = fcntl(core_pidfd, F_DUPFD, 10);
     stub = fcntl(hv.stub_fd, F_DUPFD, 10);
-    if (mem < 0 || shared < 0 || stub < 0 || dup2(mem, HV_FD_GUESTMEM) < 0 ||
-        dup2(shared, HV_FD_SHARED) < 0 || dup2(stub, 5) < 0)
+    if (core < 0 || stub < 0 || dup2(stub, WARM_STUB) < 0 || dup2(core, WARM_CORE) < 0)
         _exit(61);
-    if (fcntl(5, F_SETFD, FD_CLOEXEC) < 0 || syscall(SYS_close_range, 6, ~0U, 0) < 0)
+    if (fcntl(WARM_STUB, F_SETFD, FD_CLOEXEC) < 0 ||
+        syscall(SYS_close_range, WARM_CORE + 1, ~0U, 0) < 0 ||
+        syscall(SYS_close_range, HV_FD_GUESTMEM, HV_FD_SHARED, 0) < 0)
         _exit(62);
+    prctl(PR_SET_NAME, "keel-hv-spawn");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         _exit(63);
-    snprintf(empty, sizeof(empty), "%s/empty", hv.rundir);
-    if (chroot(empty) < 0 || chdir("/") < 0)
+    if (chroot(empty_dir) < 0 || chdir("/") < 0)
         _exit(64);
-    set_limit(RLIMIT_NOFILE, 8);
     set_limit(RLIMIT_CORE, 0);
     set_limit(RLIMIT_FSIZE, 0);
     set_limit(RLIMIT_MEMLOCK, 0);
-    set_limit(RLIMIT_NPROC, d->max_vcpus + 4);
+    while ((go = __atomic_load_n(&pg->go, __ATOMIC_ACQUIRE)) == 0)
+        syscall(SYS_futex, &pg->go, FUTEX_WAIT, 0, NULL, NULL, 0);
+    if (go != 1)
+        _exit(60);
+    /* the domain's memfds take the lowest free numbers, 3 then 4, close-on-exec: cleared */
+    if (syscall(SYS_pidfd_getfd, WARM_CORE, pg->mem_fd, 0) != HV_FD_GUESTMEM ||
+        syscall(SYS_pidfd_getfd, WARM_CORE, pg->shared_fd, 0) != HV_FD_SHARED ||
+        fcntl(HV_FD_GUESTMEM, F_SETFD, 0) < 0 || fcntl(HV_FD_SHARED, F_SETFD, 0) < 0)
+        _exit(61);
+    close(WARM_CORE);
+    set_limit(RLIMIT_NOFILE, 8);
+    set_limit(RLIMIT_NPROC, pg->nproc);
     /* raw system calls: glibc's wrappers would try to reach threads this child does not have */
-    if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, uid, uid, uid) < 0 ||
-        syscall(SYS_setresuid, uid, uid, uid) < 0)
+    if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, pg->uid, pg->uid, pg->uid) < 0 ||
+        syscall(SYS_setresuid, pg->uid, pg->uid, pg->uid) < 0)
         _exit(65);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         _exit(66);
-    syscall(SYS_execveat, 5, "", argv, envp, AT_EMPTY_PATH);
+    syscall(SYS_execveat, WARM_STUB, "", argv, envp, AT_EMPTY_PATH);
     _exit(67);
 }
 
+/* A child cloned ahead of its domain, in its own namespaces (a new network namespace alone
+ * costs the kernel some 400 us), waiting on its page: creating a domain hands it over. */
+struct warm_child {
+    pid_t pid;
+    struct warm_page *pg;
+};
+
+static int warm_make(struct warm_child *w)
+{
+    struct warm_page *pg;
+    long pid;
+
+    if (core_pidfd < 0 && (core_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0)) < 0)
+        return -errno;
+    pg = mmap(NULL, sizeof(*pg), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (pg == MAP_FAILED)
+        return -errno;
+    pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
+                  CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid == 0)
+        confine_and_exec(pg);
+    if (pid < 0) {
+        int rc = -errno;
+        munmap(pg, sizeof(*pg));
+        return rc;
+    }
+    w->pid = (pid_t)pid;
+    w->pg = pg;
+    return 0;
+}
+
+/* Tell the waiting child to go (1) or to give up (2); the page is the core's no more. */
+static void warm_release(struct warm_child *w, uint32_t go)
+{
+    __atomic_store_n(&w->pg->go, go, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &w->pg->go, FUTEX_WAKE, 1, NULL, NULL, 0);
+    munmap(w->pg, sizeof(*w->pg));
+    w->pg = NULL;
+}
+
+static void warm_discard(struct warm_child *w)
+{
+    if (w->pid <= 0)
+        return;
+    warm_release(w, 2);
+    kill(w->pid, SIGKILL);
+    waitpid(w->pid, NULL, 0);
+    w->pid = 0;
+}
+
 /* Domain processes are forked by one long-lived thread: their parent-death signal follows the
- * thread that created them, and a connection's thread ends with the connection. */
+ * thread that created them, and a connection's thread ends with the connection. Between
+ * requests it keeps one child ready ($KEEL_SPAWN_WARM=0: none, each create clones its own). */
 static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t spawn_cond = PTHREAD_COND_INITIALIZER;
 static struct hv_domain *spawn_req;
-static int spawn_rc, spawn_done, spawner_running;
+static int spawn_rc, spawn_done, spawner_running, spawner_stop, warm_wanted = 1, spawn_busy;
+static struct warm_child warm;
 
 static int spawn_now(struct hv_domain *d);
 
@@ -144,13 +228,37 @@ static void *spawner_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&spawn_lock);
     for (;;) {
-        while (!spawn_req)
+        if (!spawn_req && !spawner_stop && warm_wanted && warm.pid <= 0 && !spawn_busy) {
+            struct warm_child w = { 0, NULL };
+            pthread_mutex_unlock(&spawn_lock);
+            /* in the background: a lower priority while the domain just made boots */
+            setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+            if (warm_make(&w) < 0)
+                w.pid = 0;
+            setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 0);
+            pthread_mutex_lock(&spawn_lock);
+            warm = w;
+            if (w.pid <= 0)
+                warm_wanted = 0;         /* cloning fails now: the next create says why */
+            continue;
+        }
+        if (spawner_stop) {
+            warm_discard(&warm);
+            spawner_running = 0;
+            pthread_cond_broadcast(&spawn_cond);
+            break;
+        }
+        if (!spawn_req) {
             pthread_cond_wait(&spawn_cond, &spawn_lock);
+            continue;
+        }
         spawn_rc = spawn_now(spawn_req);
         spawn_req = NULL;
+        spawn_busy = 1;                  /* the next child is made once this create is done */
         spawn_done = 1;
         pthread_cond_broadcast(&spawn_cond);
     }
+    pthread_mutex_unlock(&spawn_lock);
     return NULL;
 }
 
@@ -162,6 +270,11 @@ int hv_spawn_domain(struct hv_domain *d)
 
     pthread_mutex_lock(&one);
     pthread_mutex_lock(&spawn_lock);
+    if (spawner_stop) {
+        pthread_mutex_unlock(&spawn_lock);
+        pthread_mutex_unlock(&one);
+        return -ESHUTDOWN;
+    }
     if (!spawner_running) {
         if (pthread_create(&t, NULL, spawner_main, NULL)) {
             pthread_mutex_unlock(&spawn_lock);
@@ -182,40 +295,78 @@ int hv_spawn_domain(struct hv_domain *d)
     return rc;
 }
 
+/* Start the spawner (and its first waiting child) before the first create. */
+void hv_spawn_start(void)
+{
+    pthread_t t;
+    const char *e = getenv("KEEL_SPAWN_WARM");
+
+    pthread_mutex_lock(&spawn_lock);
+    warm_wanted = !(e && !strcmp(e, "0"));
+    if (core_pidfd < 0 && (core_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0)) < 0)
+        klog_warn("spawn", "pidfd of the core: %s", strerror(errno));   /* creates will fail */
+    if (!spawner_running && warm_wanted && pthread_create(&t, NULL, spawner_main, NULL) == 0) {
+        pthread_detach(t);
+        spawner_running = 1;
+    }
+    pthread_mutex_unlock(&spawn_lock);
+}
+
+/* A create has finished (its stub is ready or it failed): time to make the next child. */
+void hv_spawn_idle(void)
+{
+    pthread_mutex_lock(&spawn_lock);
+    spawn_busy = 0;
+    pthread_cond_broadcast(&spawn_cond);
+    pthread_mutex_unlock(&spawn_lock);
+}
+
+/* At the core's exit: the waiting child goes (it would die with the spawner thread anyway). */
+void hv_spawn_stop(void)
+{
+    pthread_mutex_lock(&spawn_lock);
+    spawner_stop = 1;
+    pthread_cond_broadcast(&spawn_cond);
+    while (spawner_running)
+        pthread_cond_wait(&spawn_cond, &spawn_lock);
+    pthread_mutex_unlock(&spawn_lock);
+}
+
+/* Hand the waiting child (or a new one) to domain d: cgroup first, then uid and memfds. */
 static int spawn_now(struct hv_domain *d)
 {
-    int go[2];
-    long pid;
-    int rc = 0;
+    struct warm_child w = warm;
+    int rc;
 
     if (uid_slot_fd < 0 && (rc = uid_slot_claim()) < 0) {
         klog_err("spawn", "domain %u: no uid range for domains under " UID_SLOT_DIR ": %s",
                  d->domid, strerror(-rc));
         return rc;
     }
-    if (pipe2(go, O_CLOEXEC) < 0)
-        return -errno;
-    pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
-                  CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL, NULL);
-    if (pid == 0) {
-        close(go[1]);
-        confine_and_exec(d, go[0]);
+    warm.pid = 0;
+    if (w.pid > 0 && waitpid(w.pid, NULL, WNOHANG) != 0) {   /* it died waiting */
+        warm_release(&w, 2);
+        w.pid = 0;
     }
-    close(go[0]);
-    if (pid < 0) {
-        close(go[1]);
-        return -errno;
-    }
-    d->pid = (pid_t)pid;
-    d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (d->pidfd < 0)
+    if (w.pid <= 0 && (rc = warm_make(&w)) < 0)
+        return rc;
+    d->pid = w.pid;
+    d->pidfd = (int)syscall(SYS_pidfd_open, w.pid, 0);
+    if (d->pidfd < 0) {
         rc = -errno;
-    if (rc == 0)
-        rc = hv_cgroup_attach(d, d->pid, false);
-    if (rc == 0 && write(go[1], "g", 1) != 1)
-        rc = -EPIPE;
-    close(go[1]);
-    return rc;
+        warm_release(&w, 2);                /* create kills and reaps it */
+        return rc;
+    }
+    if ((rc = hv_cgroup_attach(d, d->pid, false)) < 0) {
+        warm_release(&w, 2);
+        return rc;
+    }
+    w.pg->uid = uid_base + d->domid;
+    w.pg->nproc = d->max_vcpus + 4;
+    w.pg->mem_fd = d->mem_fd;
+    w.pg->shared_fd = d->shared_fd;
+    warm_release(&w, 1);
+    return 0;
 }
 
 /* Wait until the stub reports ready (or fails, or its process ends). */

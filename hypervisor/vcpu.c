@@ -181,6 +181,11 @@ int hv_vcpu_find_tids(struct hv_domain *d)
     DIR *dir;
     uint32_t found = 0;
 
+    /* vCPU 0 runs on the stub's first thread: pid 1 of its namespace is d->pid outside it */
+    if (d->max_vcpus == 1 && slot_of(d, &d->vcpus[0])->tid == 1) {
+        d->vcpus[0].tid = d->pid;
+        return 0;
+    }
     snprintf(path, sizeof(path), "/proc/%d/task", (int)d->pid);
     if (!(dir = opendir(path)))
         return -errno;

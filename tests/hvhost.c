@@ -228,17 +228,20 @@ int hvhost_count_children(pid_t pid)
         return -1;
     while ((e = readdir(d))) {
         FILE *f;
-        int ppid = 0;
+        int ppid = 0, stub = 0;
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
         snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
         if (!(f = fopen(path, "re")))
             continue;
-        while (fgets(line, sizeof(line), f))
+        while (fgets(line, sizeof(line), f)) {
             if (!strncmp(line, "PPid:", 5))
                 ppid = atoi(line + 5);
+            if (!strncmp(line, "Name:", 5))      /* not the core's child waiting for a domain */
+                stub = strstr(line, "keel-stub") != NULL;
+        }
         fclose(f);
-        n += ppid == pid;
+        n += ppid == pid && stub;
     }
     closedir(d);
     return n;

@@ -40,7 +40,8 @@ const char *hvhost_console(struct hvhost *host, uint32_t domid);
 int hvhost_ring_has(struct hvhost *host, const char *text);
 /* Wait until the domain is shut down; returns the reason or -1 on timeout. */
 int hvhost_wait_shutdown(struct hvhost *host, uint32_t domid, int timeout_ms);
-/* Number of open descriptors of a process; number of processes whose parent is pid. */
+/* Number of open descriptors of a process; number of domain processes (keel-stub) whose parent
+ * is pid. */
 int hvhost_count_fds(pid_t pid);
 int hvhost_count_children(pid_t pid);
 /* Descriptors of pid whose target contains text (e.g. "memfd:keel"). */

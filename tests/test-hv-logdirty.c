@@ -50,7 +50,7 @@ static pid_t domain_pid(void)
         if (!(f = fopen(path, "r")))
             continue;
         if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
-            sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == host.pid)
+            sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == host.pid && strstr(buf, "(keel-stub)"))
             found = atoi(e->d_name);
         fclose(f);
     }

@@ -9,7 +9,7 @@ host start >/dev/null 2>&1; ok $? "keel-host start"
 hvpid=$(cat "$KEEL_RUNDIR/keel-hv.pid")
 stpid=$(cat "$KEEL_RUNDIR/xenstored/keel-stored.pid")
 nfds() { ls "/proc/$1/fd" | wc -l; }
-nchildren() { grep -l "^PPid:[[:space:]]*$1\$" /proc/[0-9]*/status 2>/dev/null | wc -l; }
+nchildren() { grep -l "^PPid:[[:space:]]*$1\$" /proc/[0-9]*/status 2>/dev/null | xargs -r grep -l '^Name:.*keel-stub' 2>/dev/null | wc -l; }   # domain processes
 fds_hv=$(nfds "$hvpid"); fds_st=$(nfds "$stpid"); kids=$(nchildren "$hvpid")
 
 bad=0
