@@ -45,11 +45,6 @@ pid_t hv_conn_peer_pid(const struct hv_conn *conn)
     return conn->peer_pid;
 }
 
-pid_t hv_conn_peer_pid(const struct hv_conn *conn)
-{
-    return conn->peer_pid;
-}
-
 uint32_t hv_conn_sid(const struct hv_conn *conn)
 {
     return conn->sid;

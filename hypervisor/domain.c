@@ -15,7 +15,6 @@
 
 #include "hv.h"
 #include "lazymem.h"
-#include "lazymem.h"
 #include "logdirty.h"
 #include "keel-flask-av.h"
 #include "klog.h"
@@ -62,7 +61,6 @@ static int alloc_domid(uint32_t want, uint32_t *out)
 
 static void domain_free(struct hv_domain *d)
 {
-    hv_lazy_release(d);                     /* before the userfaultfd closes */
     hv_lazy_release(d);                     /* before the userfaultfd closes */
     if (d->shared && d->shared != MAP_FAILED)
         munmap(d->shared, HV_SHARED_SIZE);
@@ -113,7 +111,6 @@ static int init_shared(struct hv_domain *d)
     h->spin_cycles = hv.spin_cycles;
     h->filter_len = hv.filter.len;
     h->uffd_features = hv_logdirty_stub_features();
-    h->uffd_missing = d->lazy != NULL;     /* lazymem.c */
     h->uffd_missing = d->lazy != NULL;     /* lazymem.c */
     d->ld_engine = (uint8_t)hv_logdirty_engine();
     memcpy(h->filter, hv.filter.sock_filter, hv.filter.len * sizeof(uint64_t));

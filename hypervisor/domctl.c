@@ -151,8 +151,6 @@ static long domctl_on(struct hv_caller *c, struct hv_domain *d, struct keel_domc
         return foreign_map(c, d, dc);
     case KEEL_DOMCTL_LAZY_MEM:           /* lazymem.c */
         return hv_domctl_lazy_mem(c, d, &dc->u.lazy);
-    case KEEL_DOMCTL_LAZY_MEM:           /* lazymem.c */
-        return hv_domctl_lazy_mem(c, d, &dc->u.lazy);
     case KEEL_DOMCTL_SHADOW_OP:
         return hv_domctl_shadow_op(c, d, &dc->u.shadow);
     case KEEL_DOMCTL_GETDOMSTATE:

@@ -317,8 +317,6 @@ static int register_table(struct hv_gnttab *g, uint64_t first, uint32_t nr)
         return KEEL_GNTST_eagain;                    /* entries in use: no re-registration */
     if (hv_lazy_need(d, first, nr) < 0)              /* lazymem.c: in before the core maps it */
         return KEEL_GNTST_general_error;
-    if (hv_lazy_need(d, first, nr) < 0)              /* lazymem.c: in before the core maps it */
-        return KEEL_GNTST_general_error;
     act = calloc(entries, sizeof(*act));
     if (!act)
         return KEEL_GNTST_general_error;

@@ -90,9 +90,6 @@ static int move_bytes(struct hv_caller *c, const struct side *src, const struct 
     if ((src->d && hv_lazy_need_bytes(src->d, src->off, len) < 0) ||
         (dst->d && hv_lazy_need_bytes(dst->d, dst->off, len) < 0))
         return KEEL_GNTST_general_error;             /* lazymem.c: its source broke */
-    if ((src->d && hv_lazy_need_bytes(src->d, src->off, len) < 0) ||
-        (dst->d && hv_lazy_need_bytes(dst->d, dst->off, len) < 0))
-        return KEEL_GNTST_general_error;             /* lazymem.c: its source broke */
     if (src->d) {
         if (pread(src->d->mem_fd, buf, len, (off_t)src->off) != (ssize_t)len)
             return KEEL_GNTST_general_error;

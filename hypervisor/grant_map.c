@@ -138,12 +138,6 @@ static int map_one(struct hv_caller *c, struct hv_maptrack *mt, struct keel_gntt
         pthread_rwlock_unlock(&g->rw);
         st = KEEL_GNTST_general_error;
     }
-    if (st == KEEL_GNTST_okay && hv_lazy_need(g->d, frame, 1) < 0) {
-        pthread_rwlock_rdlock(&g->rw);               /* lazymem.c: the frame cannot come in */
-        hv_gnttab_unpin(g, m->ref, write);
-        pthread_rwlock_unlock(&g->rw);
-        st = KEEL_GNTST_general_error;
-    }
     if (st == KEEL_GNTST_okay) {
         in = inst_find(mt, g->instance, true);
         st = !in ? KEEL_GNTST_no_space : handle_alloc(mt, &h);

@@ -196,8 +196,6 @@ int hv_buf_write(struct hv_caller *c, uint64_t addr, const void *src, size_t len
 /* domain.c */
 #include "lazymem.h"                   /* lazy memory: hv_lazy_need before touching frames */
 
-#include "lazymem.h"                   /* lazy memory: hv_lazy_need before touching frames */
-
 struct hv_domain *hv_domain_get(uint32_t domid);        /* lock held; NULL if none or dying */
 struct hv_domain *hv_domain_target(struct hv_caller *c, uint32_t domid);
 long hv_domain_create(struct keel_domctl_create *cr, uint32_t want, uint32_t *domid);
@@ -376,7 +374,6 @@ bool hv_role_peer_may(int role, uid_t uid, gid_t gid);
 /* control.c */
 int hv_control_serve(const char *path);
 int hv_conn_role(const struct hv_conn *conn);
-pid_t hv_conn_peer_pid(const struct hv_conn *conn);
 pid_t hv_conn_peer_pid(const struct hv_conn *conn);
 uint32_t hv_conn_sid(const struct hv_conn *conn);   /* the connection's FLASK label */
 

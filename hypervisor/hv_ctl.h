@@ -104,7 +104,6 @@ struct hv_ctl_header {
     uint32_t uffd_taken;               /* futex: the core has its copy */
     uint32_t uffd_features;            /* userfaultfd features to ask for, 0: no userfaultfd */
     uint32_t uffd_missing;             /* lazy memory (lazymem.c): register missing faults too */
-    uint32_t uffd_missing;             /* lazy memory (lazymem.c): register missing faults too */
     uint64_t filter[HV_FILTER_MAX];    /* struct sock_filter program written by the core */
     /* memory access (mem_access.c) */
     uint32_t ma_on;                    /* core -> stub: faults on guest memory go to the core */

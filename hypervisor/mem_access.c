@@ -223,11 +223,6 @@ static long set_access(struct hv_domain *d, struct keel_domctl_mem_access_op *op
                   "restore or post-copy migration; retry once complete)", d->domid);
         return -EBUSY;
     }
-    if (hv_lazy_incomplete(d)) {
-        hv_printk("Domain %u: mem_access: refused while its memory is still coming in (lazy "
-                  "restore or post-copy migration; retry once complete)", d->domid);
-        return -EBUSY;
-    }
     if (!(m = ma_get(d)))
         return -ENOMEM;
     if (dflt) {

@@ -105,15 +105,6 @@ int kc_lazy_attach_file(kc_handle *h, uint32_t domid, int fd, const struct keel_
                         uint32_t nr_runs);
 int kc_lazy_attach_channel(kc_handle *h, uint32_t domid, int sock);
 int kc_lazy_status(kc_handle *h, uint32_t domid, struct keel_domctl_lazy_mem *st);
-/* Lazy memory of a domain created with KEEL_DOMCTL_CDF_LAZY_MEM (kc_lazy.c, docs/lazy-restore.md):
- * the core fills each frame on first touch from the file fd (runs: where each frame's contents
- * lie in it, ascending; frames in no run are zero) or from a channel (a stream socket speaking
- * keel_lazy_req / keel_lazy_page), the rest in the background. The core keeps its own copy of
- * the descriptor. Status: KEEL_LAZY_STATE_*, frames left, faults served, fill time. */
-int kc_lazy_attach_file(kc_handle *h, uint32_t domid, int fd, const struct keel_lazy_run *runs,
-                        uint32_t nr_runs);
-int kc_lazy_attach_channel(kc_handle *h, uint32_t domid, int sock);
-int kc_lazy_status(kc_handle *h, uint32_t domid, struct keel_domctl_lazy_mem *st);
 
 /* System */
 int kc_physinfo(kc_handle *h, struct keel_sysctl_physinfo *info);

@@ -137,9 +137,6 @@ ssize_t kg_source_readv(struct kg_source *s, const struct iovec *iov, int cnt);
 /* Pass over len bytes (fd sources: buffered ones, then lseek; beyond a regular file's end:
  * -ENODATA; a descriptor that cannot seek: -ESPIPE). */
 int kg_source_skip(struct kg_source *s, uint64_t len);
-/* Pass over len bytes (fd sources: buffered ones, then lseek; beyond a regular file's end:
- * -ENODATA; a descriptor that cannot seek: -ESPIPE). */
-int kg_source_skip(struct kg_source *s, uint64_t len);
 void kg_source_free(struct kg_source *s);
 
 /* ---- neutral x86-64 vCPU state and the HVM context blob ---- */
@@ -277,9 +274,6 @@ uint64_t kg_stream_writer_offset(const struct kg_stream_writer *w);
  * Xen's own saver writes the context first (its restore defers both), so reading streams made
  * by Xen needs this. Each still at most once per checkpoint section. */
 #define KG_READ_XEN_ORDER 2u
-/* Lazy restore: PAGE_DATA contents are not read but skipped (lseek on a regular file); the
- * item's page_data.data_offset says where they begin in the stream (pages NULL). */
-#define KG_READ_PAGE_OFFSETS 4u
 /* Lazy restore: PAGE_DATA contents are not read but skipped (lseek on a regular file); the
  * item's page_data.data_offset says where they begin in the stream (pages NULL). */
 #define KG_READ_PAGE_OFFSETS 4u

@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -230,31 +229,6 @@ ssize_t kg_source_readv(struct kg_source *s, const struct iovec *iov, int cnt)
             break;
     }
     return got;
-}
-
-int kg_source_skip(struct kg_source *s, uint64_t len)
-{
-    uint64_t buffered;
-    struct stat st;
-    off_t pos;
-
-    if (!s || s->kind != SRC_FD)
-        return -ESPIPE;
-    buffered = s->buf_len - s->buf_pos;
-    if (len <= buffered) {
-        s->buf_pos += len;
-        s->offset += len;
-        return 0;
-    }
-    if (len - buffered > (uint64_t)INT64_MAX || fstat(s->fd, &st) < 0)
-        return -EINVAL;
-    if ((pos = lseek(s->fd, (off_t)(len - buffered), SEEK_CUR)) < 0)
-        return -errno;
-    if (S_ISREG(st.st_mode) && pos > st.st_size)
-        return -ENODATA;
-    s->buf_pos = s->buf_len = 0;
-    s->offset += len;
-    return 0;
 }
 
 int kg_source_skip(struct kg_source *s, uint64_t len)

@@ -80,11 +80,6 @@ enum { KL_CREATE_CLAIM = 2 };
  * the file and fills each frame on first touch, the rest in the background (a pipe, a socket
  * or a compressed image is read in full first, as without it). Ignored by kl_domain_create. */
 enum { KL_CREATE_LAZY = 4 };
-/* KL_CREATE_LAZY (restores only, docs/lazy-restore.md): the domain is created with lazy memory
- * and, from a regular file, runs before its memory is in: the core keeps its own descriptor of
- * the file and fills each frame on first touch, the rest in the background (a pipe, a socket
- * or a compressed image is read in full first, as without it). Ignored by kl_domain_create. */
-enum { KL_CREATE_LAZY = 4 };
 /* Create, build and (unless KL_CREATE_PAUSED) unpause a domain from dc, which is completed
  * with kl_domain_config_setdefault() first and whose kernel is made absolute with
  * kl_kernel_resolve() (so dc and the stored configuration name the file that was built). The

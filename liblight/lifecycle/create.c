@@ -73,8 +73,6 @@ static int core_create(kl_ctx *ctx, const kl_domain_config *dc, unsigned flags, 
     *domid = dc->c_info.domid < KEEL_DOMID_FIRST_RESERVED ? dc->c_info.domid : 0;
     if (flags & KL_CREATE_LAZY)                  /* a lazy restore (docs/lazy-restore.md) */
         cr.flags |= KEEL_DOMCTL_CDF_LAZY_MEM;
-    if (flags & KL_CREATE_LAZY)                  /* a lazy restore (docs/lazy-restore.md) */
-        cr.flags |= KEEL_DOMCTL_CDF_LAZY_MEM;
     if ((rc = kc_domain_create(ctx->kc, &cr, domid)) < 0)
         return kl__err(ctx, rc, "creating domain '%s': %s", dc->c_info.name, kc_error(ctx->kc));
     return 0;
@@ -164,9 +162,6 @@ static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd,
                                ctx->restore_hooks, err, sizeof(err));
         if (rc == 0)
             *rings = res.rings;
-    } else if (flags & KL_CREATE_LAZY) {       /* kg_lazy.c: the core fills on first touch */
-        rc = kg_restore_lazy(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, ctx->vtpm_pending,
-                             err, sizeof(err));
     } else if (flags & KL_CREATE_LAZY) {       /* kg_lazy.c: the core fills on first touch */
         rc = kg_restore_lazy(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, ctx->vtpm_pending,
                              err, sizeof(err));

@@ -227,7 +227,6 @@ int kl_domain_restore_image(kl_ctx *ctx, kl_domain_config *dc, int fd, unsigned 
     if (!(image_flags & KL_SAVE_ZLIB))
         return kl_domain_restore(ctx, dc, fd, flags, domid);
     flags &= ~(unsigned)KL_CREATE_LAZY;        /* a pipe from the inflater: read in full */
-    flags &= ~(unsigned)KL_CREATE_LAZY;        /* a pipe from the inflater: read in full */
     if ((rc = mig_inflater_start(fd, "compressed image", &z, &sfd, err, sizeof(err))) < 0)
         return kl__err(ctx, rc, "%s", err);
     /* paused until the whole compressed stream (its checksum last) has been verified */
