@@ -89,13 +89,13 @@ static int ks_rules_loop(scmp_filter_ctx ctx)
     return rc;
 }
 
-/* The journal (ks_journal.c), inside the chroot: its directory, append, snapshot + rename,
- * fsync. */
+/* The journal (ks_journal.c), inside the chroot: its directory, append (space reserved with
+ * fallocate for the mapped journal), snapshot + rename, fsync. */
 static int ks_rules_journal(scmp_filter_ctx ctx)
 {
     static const int plain[] = {
         SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
-        SCMP_SYS(ftruncate), SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
+        SCMP_SYS(ftruncate), SCMP_SYS(fallocate), SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
         SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(mkdir), SCMP_SYS(mkdirat),
     };
     return kconfine_allow(ctx, plain, sizeof(plain) / sizeof(plain[0]));

@@ -5,7 +5,13 @@
  * mid-write) ends the replay with a warning naming its offset. Unknown ops are skipped, so
  * an older daemon still reads a newer journal (it loses only what it does not know; set-perms
  * records on "@introduceDomain"/"@releaseDomain" are ignored there as paths not starting
- * with '/'). */
+ * with '/').
+ * Appends go through a shared mapping of the journal file where the file system reserves
+ * space for it (fallocate, in KS_J_CHUNK steps): a record is in the page cache, as after
+ * write(2), once the memcpy is done, so a SIGKILL right after loses nothing acknowledged,
+ * and the append costs no system call. The reserved tail is zeros: the replay stops there
+ * silently (a zero length is no record), the next append overwrites it, a clean close cuts it
+ * off. Where fallocate or the mapping is refused, appends are write(2)s as before. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +33,7 @@
 #include "ks_int.h"
 
 #define KS_J_BODY_MAX (16u + KS_ABS_PATH_MAX + 2 * KS_PAYLOAD_MAX)
+#define KS_J_CHUNK (1u << 20)   /* space reserved ahead of the mapped journal's end */
 
 struct ks_journal {
     int fd;
@@ -38,6 +46,10 @@ struct ks_journal {
     char *buf;
     size_t len, cap;
     struct event *commit_ev;
+    /* The mapped journal (NULL: append with write(2)): map_len bytes of the file reserved and
+     * mapped, records up to end. */
+    char *map;
+    size_t map_len, end;
 };
 
 /* Append one record to `buf` (grown as needed): 0 or -ENOMEM. */
@@ -72,23 +84,71 @@ static int ks_j_format(char **buf, size_t *len, size_t *cap, enum ks_jop op, uin
     return 0;
 }
 
-/* One record written straight to fd (snapshots). */
-static int ks_j_emit(int fd, enum ks_jop op, uint32_t domid, const char *path, const void *data,
-                     size_t len)
-{
-    char *rec = NULL;
-    size_t rlen = 0, cap = 0;
-    int rc = ks_j_format(&rec, &rlen, &cap, op, domid, path, data, len);
-
-    if (rc == 0)
-        rc = kio_write_all(fd, rec, rlen);
-    free(rec);
-    return rc;
-}
-
 bool ks_journal_pending(const struct ks_store *s)
 {
     return s->journal && s->journal->len;
+}
+
+static void ks_j_unmap(struct ks_journal *j)
+{
+    if (j->map)
+        munmap(j->map, j->map_len);
+    j->map = NULL;
+    j->map_len = 0;
+}
+
+/* Reserve and map the journal file up to at least `need` bytes (whole chunks). On any refusal
+ * the journal goes on with write(2) (at `end`: the zeros reserved after it are cut off at
+ * close or compaction). */
+static void ks_j_reserve(struct ks_journal *j, size_t need)
+{
+    size_t len = (need + KS_J_CHUNK - 1) / KS_J_CHUNK * KS_J_CHUNK;
+    char *m;
+
+    if (fallocate(j->fd, 0, (off_t)j->end, (off_t)(len - j->end)) < 0) {
+        klog(KLOG_DEBUG, "journal", "%s: no space reserved (%s): appending with write",
+             j->path, strerror(errno));
+        ks_j_unmap(j);
+        return;
+    }
+    m = j->map ? mremap(j->map, j->map_len, len, MREMAP_MAYMOVE)
+               : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, 0);
+    if (m == MAP_FAILED) {
+        klog(KLOG_DEBUG, "journal", "%s: cannot map (%s): appending with write", j->path,
+             strerror(errno));
+        ks_j_unmap(j);
+        return;
+    }
+    j->map = m;
+    j->map_len = len;
+}
+
+/* The journal's fd now ends at its last record (`end` bytes): map it for appends. */
+static void ks_j_map_from(struct ks_journal *j, size_t end)
+{
+    ks_j_unmap(j);
+    j->end = end;
+    ks_j_reserve(j, end + 1);
+}
+
+/* Append len bytes at the end of the journal: into the mapping, else by write(2). */
+static int ks_j_append(struct ks_journal *j, const char *buf, size_t len)
+{
+    int rc;
+
+    if (j->map && j->end + len > j->map_len)
+        ks_j_reserve(j, j->end + len + KS_J_CHUNK);
+    if (j->map) {
+        memcpy(j->map + j->end, buf, len);
+        j->end += len;
+        return 0;
+    }
+    if (lseek(j->fd, (off_t)j->end, SEEK_SET) < 0)
+        return -errno;
+    rc = kio_write_all(j->fd, buf, len);
+    if (rc == 0)
+        j->end += len;
+    return rc;
 }
 
 int ks_journal_commit(struct ks_store *s)
@@ -98,7 +158,7 @@ int ks_journal_commit(struct ks_store *s)
 
     if (!j || !j->len)
         return 0;
-    rc = kio_write_all(j->fd, j->buf, j->len);
+    rc = ks_j_append(j, j->buf, j->len);
     j->len = 0;
     if (rc < 0) {
         klog(KLOG_ERROR, "journal", "%s: append failed: %s", j->path, strerror(-rc));
@@ -148,10 +208,31 @@ int ks_journal_log(struct ks_store *s, enum ks_jop op, uint32_t domid, const cha
     return rc;
 }
 
+/* A snapshot being written: records gather in buf and reach fd in large writes. */
+struct ks_j_snap {
+    int fd;
+    char *buf;
+    size_t len, cap;
+};
+
+#define KS_J_SNAP_FLUSH (256u << 10)
+
+static int ks_j_snap_emit(struct ks_j_snap *sn, enum ks_jop op, uint32_t domid, const char *path,
+                          const void *data, size_t len)
+{
+    int rc = ks_j_format(&sn->buf, &sn->len, &sn->cap, op, domid, path, data, len);
+
+    if (rc == 0 && sn->len >= KS_J_SNAP_FLUSH) {
+        rc = kio_write_all(sn->fd, sn->buf, sn->len);
+        sn->len = 0;
+    }
+    return rc;
+}
+
 /* Snapshot record data: u32 length of the permission strings, the strings, the value. */
 static int ks_j_snap_node(void *opaque, const char *path, const struct ks_node *n)
 {
-    int fd = *(int *)opaque;
+    struct ks_j_snap *sn = opaque;
     unsigned np;
     const struct ks_perm *p = ks_node_perms(n, &np);
     size_t vlen, plen = 0;
@@ -168,7 +249,7 @@ static int ks_j_snap_node(void *opaque, const char *path, const struct ks_node *
     memcpy(buf, &pl32, 4);
     if (vlen)
         memcpy(buf + 4 + plen, val, vlen);
-    rc = ks_j_emit(fd, KS_J_NODE, 0, path, buf, 4 + plen + vlen);
+    rc = ks_j_snap_emit(sn, KS_J_NODE, 0, path, buf, 4 + plen + vlen);
     free(buf);
     return rc;
 }
@@ -176,26 +257,30 @@ static int ks_j_snap_node(void *opaque, const char *path, const struct ks_node *
 /* A special watch path's permissions: a set-perms record on its '@' name. */
 static int ks_j_snap_special(void *opaque, const char *name, const char *d, size_t len)
 {
-    return ks_j_emit(*(int *)opaque, KS_J_PERMS, 0, name, d, len);
+    return ks_j_snap_emit(opaque, KS_J_PERMS, 0, name, d, len);
 }
 
 static int ks_j_snapshot(struct ks_store *s, int fd)
 {
     char buf[64];
-    int rc = ks_tree_walk(s->tree, ks_j_snap_node, &fd);
+    struct ks_j_snap sn = { fd, NULL, 0, 0 };
+    int rc = ks_tree_walk(s->tree, ks_j_snap_node, &sn);
 
     for (struct ks_domain *d = s->domains; rc == 0 && d; d = d->next) {
         int n = snprintf(buf, sizeof(buf), "%" PRIu64 " %u", d->gfn, d->port);
-        rc = ks_j_emit(fd, KS_J_INTRO, d->domid, "", buf, (size_t)n);
+        rc = ks_j_snap_emit(&sn, KS_J_INTRO, d->domid, "", buf, (size_t)n);
         for (int q = 0; rc == 0 && q < KS_Q_COUNT; q++) {
             if (!(d->quota_set & (1u << q)))
                 continue;
             n = snprintf(buf, sizeof(buf), "%u", d->quota[q]);
-            rc = ks_j_emit(fd, KS_J_QUOTA, d->domid, ks_quota_name(q), buf, (size_t)n);
+            rc = ks_j_snap_emit(&sn, KS_J_QUOTA, d->domid, ks_quota_name(q), buf, (size_t)n);
         }
     }
     if (rc == 0)
-        rc = ks_special_snapshot(s, ks_j_snap_special, &fd);
+        rc = ks_special_snapshot(s, ks_j_snap_special, &sn);
+    if (rc == 0 && sn.len)
+        rc = kio_write_all(fd, sn.buf, sn.len);
+    free(sn.buf);
     return rc;
 }
 
@@ -217,7 +302,7 @@ int ks_store_compact(struct ks_store *s)
     if (!j)
         return 0;
     ks_journal_commit(s);       /* the snapshot replaces what the journal held */
-    fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = open(j->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         klog(KLOG_ERROR, "journal", "%s: cannot create: %s", j->tmp, strerror(errno));
         return -errno;
@@ -234,10 +319,12 @@ int ks_store_compact(struct ks_store *s)
         return rc;
     }
     ks_j_sync_dir(s->cfg.statedir);
+    ks_j_unmap(j);
     close(j->fd);
     j->fd = fd;     /* the snapshot file is the new journal; keep appending to it */
     j->records = 0;
     j->dirty = false;
+    ks_j_map_from(j, (size_t)lseek(fd, 0, SEEK_CUR));
     return 0;
 }
 
@@ -361,6 +448,15 @@ static void ks_j_apply(struct ks_store *s, char op, uint32_t domid, const char *
     }
 }
 
+/* Space reserved for appends and never written (a mapped journal's tail). */
+static bool ks_j_zeros(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
 /* Replay a journal image. Returns the number of records applied. */
 static unsigned ks_j_replay(struct ks_store *s, const char *name, const char *buf, size_t size)
 {
@@ -386,7 +482,7 @@ static unsigned ks_j_replay(struct ks_store *s, const char *name, const char *bu
         off += 8 + blen;
         count++;
     }
-    if (off != size)
+    if (off != size && !ks_j_zeros(buf + off, size - off))
         klog(KLOG_WARN, "journal", "%s: offset %zu: torn or corrupt record; ignoring the "
              "last %zu bytes", name, off, size - off);
     return count;
@@ -455,7 +551,7 @@ int ks_journal_open(struct ks_store *s)
         free(j);
         return rc;
     }
-    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (j->fd < 0) {
         rc = -errno;
         free(j);
@@ -487,6 +583,10 @@ void ks_journal_close(struct ks_store *s)
         ks_store_sync(s);
     if (s->journal->commit_ev)
         event_free(s->journal->commit_ev);
+    ks_j_unmap(s->journal);
+    if (ftruncate(s->journal->fd, (off_t)s->journal->end) < 0)   /* the reserved zeros */
+        klog(KLOG_WARN, "journal", "%s: cannot cut the reserved tail: %s", s->journal->path,
+             strerror(errno));
     close(s->journal->fd);
     free(s->journal->buf);
     free(s->journal);

@@ -5,7 +5,10 @@
  * confined as keel-stored's request process is (ks_confine.c: chroot to the journal's
  * directory and the nobody user when run as root, and the seccomp filter), so the figures
  * include the filter's cost on each system call of the request path.
- * Prints median and spread (min..max) over several runs, and the ratio to the echo. */
+ * Prints median and spread (min..max) over several runs, and the ratio to the echo; then the
+ * CPU time the store's process and the libevent echo's spend per request (their on-CPU time
+ * from /proc/PID/schedstat around each case): what the store adds per request, which the
+ * machine's load moves far less than throughput. */
 #include "config.h"
 
 #include <errno.h>
@@ -39,6 +42,22 @@ static double now(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Nanoseconds process `pid` (single-threaded) has run on a CPU so far; 0 if unknown. */
+static double cpu_ns(pid_t pid)
+{
+    char path[64];
+    unsigned long long ns = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    if (fscanf(f, "%llu", &ns) != 1)
+        ns = 0;
+    fclose(f);
+    return (double)ns;
 }
 
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -306,12 +325,33 @@ static void report(const char *what, const char *id, const double *v, const char
     printf("}\n");
 }
 
+/* CPU time per request (lower is better); the ratio is the libevent echo's CPU per echo over
+ * the case's, per round, so 1.0 means the store costs what the event loop alone does. */
+static void report_cpu(const char *what, const char *id, const double *v, const double *ref)
+{
+    double vs[RUNS], rr[RUNS], rs[RUNS], m, ratio;
+
+    for (int i = 0; i < RUNS; i++) {
+        vs[i] = v[i];
+        rs[i] = ref[i];
+        rr[i] = v[i] > 0 ? ref[i] / v[i] : 0.0;
+    }
+    m = median(vs);
+    ratio = median(rr);
+    printf("%-34s median %9.0f ns     spread %9.0f..%-9.0f  libevent echo / it %.2f (%.2f..%.2f)\n",
+           what, m, vs[0], vs[RUNS - 1], ratio, rr[0], rr[RUNS - 1]);
+    printf("RESULT {\"id\":\"%s\",\"figure\":\"%s\",\"value\":%.0f,\"unit\":\"ns\","
+           "\"ref\":%.0f,\"ref_name\":\"libevent echo CPU per echo\",\"ratio\":%.3f}\n", id, what,
+           m, median(rs), ratio);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ks-bench.XXXXXX", ssock[256], esock[256], ysock[256], ydir[256], cmd[300],
          lsock[256];
     double r[RUNS], w[RUNS], y[RUNS], e[RUNS], l[RUNS];
     double me[RUNS], mr[RUNS], mw[RUNS], my[RUNS], y1[RUNS];
+    double cl[RUNS], cr[RUNS], cw[RUNS], c0;
     pid_t store, echo, ystore, lev;
     int sfd, efd, yfd, lfd, nc = (int)sysconf(_SC_NPROCESSORS_ONLN) * 2;
 
@@ -345,9 +385,15 @@ int main(void)
         return 1;
     for (int i = 0; i < RUNS; i++) {     /* the cases take turns: each sees the same load */
         e[i] = bench_echo(efd, OPS);
+        c0 = cpu_ns(lev);
         l[i] = bench_echo(lfd, OPS);
+        cl[i] = (cpu_ns(lev) - c0) / OPS;
+        c0 = cpu_ns(store);
         r[i] = bench_reads(sfd, OPS);
+        cr[i] = (cpu_ns(store) - c0) / OPS;
+        c0 = cpu_ns(store);
         w[i] = bench_writes(sfd, OPS);
+        cw[i] = (cpu_ns(store) - c0) / OPS;
         y1[i] = bench_writes(yfd, OPS / 20);
         me[i] = bench_multi(esock, nc, ECHO, OPS / nc);
         mr[i] = bench_multi(ssock, nc, READS, OPS / nc);
@@ -375,6 +421,9 @@ int main(void)
         snprintf(what, sizeof(what), "store WRITE sync always, %d clients", nc);
         report(what, "store.write_sync_multi", my, "1 client", y1, 0);
     }
+    report_cpu("libevent echo CPU per echo", "store.cpu_levecho", cl, cl);
+    report_cpu("store CPU per READ", "store.cpu_read", cr, cl);
+    report_cpu("store CPU per WRITE (journaled)", "store.cpu_write", cw, cl);
     close(sfd);
     close(efd);
     close(yfd);
