@@ -264,6 +264,32 @@ int kxs_pump(kxs *x)
     return 0;
 }
 
+/* The reply r (body, consumed) to a request of type: 0 with *out / *outlen, or the store's
+ * error (x->answered set) or -EPROTO for a reply of another type. */
+static int kxs_answer(kxs *x, uint32_t type, const struct kxs_hdr *r, char *body, char **out,
+                      size_t *outlen)
+{
+    int rc;
+
+    if (r->type == KXS_ERROR) {
+        x->answered = 1;
+        rc = kxs_errnum(body, r->len) ? -kxs_errnum(body, r->len) : -EIO;
+        free(body);
+        return rc;
+    }
+    if (r->type != type) {
+        free(body);
+        return -EPROTO;
+    }
+    if (outlen)
+        *outlen = r->len;
+    if (out)
+        *out = body;
+    else
+        free(body);
+    return 0;
+}
+
 static int kxs_request_raw(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t len,
                            char **out, size_t *outlen)
 {
@@ -276,9 +302,14 @@ static int kxs_request_raw(kxs *x, uint32_t type, uint32_t tx, const void *paylo
         return -E2BIG;
     if (!x->next_id)
         x->next_id = 1;
-    if ((rc = kxs_send_all(x, &h, sizeof(h), deadline)) < 0 ||
-        (rc = kxs_send_all(x, payload, len, deadline)) < 0)
-        return rc;
+    {   /* header and payload in one send: one system call, one wakeup of the store */
+        unsigned char msg[KXS_HDR + KXS_PAYLOAD_MAX];
+        memcpy(msg, &h, sizeof(h));
+        if (len)
+            memcpy(msg + KXS_HDR, payload, len);
+        if ((rc = kxs_send_all(x, msg, KXS_HDR + len, deadline)) < 0)
+            return rc;
+    }
     for (;;) {
         if ((rc = kxs_drain(x, h.req_id, &r, &body, &got)) < 0)
             return rc;
@@ -297,23 +328,7 @@ static int kxs_request_raw(kxs *x, uint32_t type, uint32_t tx, const void *paylo
         int gotn = 0;
         kxs_drain(x, 0, &e, &none, &gotn);
     }
-    if (r.type == KXS_ERROR) {
-        x->answered = 1;
-        rc = kxs_errnum(body, r.len) ? -kxs_errnum(body, r.len) : -EIO;
-        free(body);
-        return rc;
-    }
-    if (r.type != type) {
-        free(body);
-        return -EPROTO;
-    }
-    if (outlen)
-        *outlen = r.len;
-    if (out)
-        *out = body;
-    else
-        free(body);
-    return 0;
+    return kxs_answer(x, type, &r, body, out, outlen);
 }
 
 static const char *kxs_type_name(uint32_t type)
@@ -328,6 +343,19 @@ static const char *kxs_type_name(uint32_t type)
     return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "request";
 }
 
+/* The message of a failed request (kxs_error): the request, its path (the payload's first
+ * string, pl bytes) and the error: the store's own name for it when the store answered
+ * (x->answered), else what went wrong here. Returns rc. */
+static int kxs_note(kxs *x, uint32_t type, const char *p, size_t len, size_t pl, int rc)
+{
+    snprintf(x->err, sizeof(x->err), "store: %s%s%.*s: %s", kxs_type_name(type),
+             pl && pl < len ? " " : "", pl && pl < len ? (int)(pl > 160 ? 160 : pl) : 0, p,
+             x->answered ? kxs_errname(-rc)
+             : rc == -ETIMEDOUT ? "no answer in time"
+             : x->dead ? "connection to the store lost" : strerror(-rc));
+    return rc;
+}
+
 int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t len,
                 char **out, size_t *outlen)
 {
@@ -337,15 +365,142 @@ int kxs_request(kxs *x, uint32_t type, uint32_t tx, const void *payload, size_t 
 
     x->answered = 0;
     rc = kxs_request_raw(x, type, tx, payload, len, out, outlen);
-    if (rc >= 0)
-        return rc;
-    /* the message names the request, its path (a payload's first string) and the error:
-     * the store's own name for it when the store answered, else what went wrong here */
-    snprintf(x->err, sizeof(x->err), "store: %s%s%.*s: %s", kxs_type_name(type),
-             pl && pl < len ? " " : "", pl && pl < len ? (int)(pl > 160 ? 160 : pl) : 0, p,
-             x->answered ? kxs_errname(-rc)
-             : rc == -ETIMEDOUT ? "no answer in time"
-             : x->dead ? "connection to the store lost" : strerror(-rc));
+    return rc >= 0 ? rc : kxs_note(x, type, p, len, pl, rc);
+}
+
+/* kxs_batch's messages, all headers and payloads in a row, for ids base, base+1, ... */
+static unsigned char *kxs_batch_msgs(uint32_t tx, const struct kxs_req *q, unsigned n,
+                                     uint32_t base, size_t *total)
+{
+    unsigned char *msg, *p;
+
+    *total = 0;
+    for (unsigned i = 0; i < n; i++)
+        *total += KXS_HDR + q[i].len;
+    if (!(p = msg = malloc(*total)))
+        return NULL;
+    for (unsigned i = 0; i < n; i++) {
+        struct kxs_hdr h = { q[i].type, base + i, tx, (uint32_t)q[i].len };
+        memcpy(p, &h, sizeof(h));
+        if (q[i].len)
+            memcpy(p + KXS_HDR, q[i].payload, q[i].len);
+        p += KXS_HDR + q[i].len;
+    }
+    return msg;
+}
+
+/* Take every complete message off the buffer: replies to ids base..base+n-1 into q (rc was 1:
+ * unanswered; ans[i] set when the store answered with an error), events queued, anything else
+ * (a late reply) dropped. Returns the number of replies taken, or a negative errno. */
+static int kxs_batch_take(kxs *x, struct kxs_req *q, unsigned n, uint32_t base,
+                          unsigned char *ans)
+{
+    int taken = 0;
+
+    for (;;) {
+        struct kxs_hdr h;
+        char *b = NULL;
+        uint32_t i;
+        int rc = kxs_take(x, &h, &b);
+        if (rc <= 0)
+            return rc < 0 ? rc : taken;
+        i = h.req_id - base;
+        if (h.type == KXS_WATCH_EVENT) {
+            kxs_queue(x, b, h.len);
+            free(b);
+        } else if (h.req_id < base || i >= n || q[i].rc != 1) {
+            free(b);
+        } else {
+            x->answered = 0;
+            q[i].rc = kxs_answer(x, q[i].type, &h, b, q[i].out, q[i].outlen);
+            ans[i] = (unsigned char)x->answered;
+            taken++;
+        }
+    }
+}
+
+/* Send what the socket takes of msg[*sent..total) without blocking: 0 or a negative errno. */
+static int kxs_batch_send(kxs *x, const unsigned char *msg, size_t total, size_t *sent)
+{
+    ssize_t w = send(x->fd, msg + *sent, total - *sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    if (w >= 0) {
+        *sent += (size_t)w;
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EINTR)
+        return 0;
+    if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
+        x->dead = 1;
+    return -errno;
+}
+
+/* The send and receive loop of kxs_batch: replies come while later requests are still being
+ * sent (a batch larger than the socket's buffers cannot dead-lock). */
+static int kxs_batch_run(kxs *x, const unsigned char *msg, size_t total, struct kxs_req *q,
+                         unsigned n, uint32_t base, unsigned char *ans)
+{
+    long deadline = kxs_now_ms() + x->timeout_ms;
+    size_t sent = 0;
+    unsigned left = n;
+    int rc;
+
+    while (left) {
+        struct pollfd pf = { x->fd, (short)(POLLIN | (sent < total ? POLLOUT : 0)), 0 };
+        long ms = deadline - kxs_now_ms();
+        if (ms <= 0)
+            return -ETIMEDOUT;
+        if ((rc = poll(&pf, 1, (int)ms)) < 0 && errno != EINTR)
+            return -errno;
+        if (rc <= 0)
+            continue;
+        if ((pf.revents & POLLOUT) && (rc = kxs_batch_send(x, msg, total, &sent)) < 0)
+            return rc;
+        if (!(pf.revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if ((rc = kxs_recv_some(x)) < 0 || (rc = kxs_batch_take(x, q, n, base, ans)) < 0)
+            return rc;
+        left -= (unsigned)rc;
+    }
+    return 0;
+}
+
+int kxs_batch(kxs *x, uint32_t tx, struct kxs_req *q, unsigned n)
+{
+    unsigned char *msg, *ans;
+    size_t total;
+    uint32_t base;
+    int rc;
+
+    for (unsigned i = 0; i < n; i++) {
+        if (q[i].len > KXS_PAYLOAD_MAX)
+            return -E2BIG;
+        q[i].rc = 1;                            /* unanswered */
+    }
+    if (!n)
+        return 0;
+    if (!x->next_id || x->next_id > UINT32_MAX - n)
+        x->next_id = 1;
+    base = x->next_id;
+    x->next_id += n;
+    if (!(ans = calloc(n, 1)) || !(msg = kxs_batch_msgs(tx, q, n, base, &total))) {
+        free(ans);
+        return -ENOMEM;
+    }
+    rc = kxs_batch_run(x, msg, total, q, n, base, ans);
+    free(msg);
+    for (unsigned i = 0; i < n; i++)
+        if (q[i].rc == 1)
+            q[i].rc = rc;                       /* not answered: the batch's own failure */
+    rc = 0;
+    for (unsigned i = 0; i < n && !rc; i++)
+        if (q[i].rc < 0) {                      /* the first failure names the batch's */
+            const char *p = q[i].payload;
+            x->answered = ans[i];
+            rc = kxs_note(x, q[i].type, p, q[i].len, q[i].len ? strnlen(p, q[i].len) : 0,
+                          q[i].rc);
+        }
+    free(ans);
     return rc;
 }
 

@@ -62,6 +62,24 @@ int kxs_directory(kxs *x, uint32_t tx, const char *path, char ***names, unsigned
 /* SET_PERMS with perms like "n0", "r5". */
 int kxs_set_perms(kxs *x, uint32_t tx, const char *path, const char *const *perms, unsigned n);
 
+/* One request of a pipelined batch (kxs_batch): type and payload as for kxs_request; out and
+ * outlen (either may be NULL) receive the reply as there; rc is set to 0 or a negative errno. */
+struct kxs_req {
+    uint32_t type;
+    const void *payload;
+    size_t len;
+    char **out;
+    size_t *outlen;
+    int rc;
+};
+/* Pipelined requests (legal on the xenstore wire: replies carry the request id): every request
+ * of reqs is sent, in order, before the replies are read, so n requests cost one round trip
+ * rather than n. The store applies them in order, as n kxs_request calls would; a failing one
+ * does not stop those behind it (in a transaction, abort it on a failure). Returns 0 when all
+ * succeeded, else the first failure's rc (kxs_error names that request); -E2BIG before anything
+ * is sent when a payload is too long. */
+int kxs_batch(kxs *x, uint32_t tx, struct kxs_req *reqs, unsigned n);
+
 int kxs_watch(kxs *x, const char *path, const char *token);
 int kxs_unwatch(kxs *x, const char *path, const char *token);
 

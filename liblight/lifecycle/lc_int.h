@@ -64,6 +64,30 @@ int kl__xs_mkdir(kl_ctx *ctx, uint32_t tx, const char *path);
 int kl__xs_set_perms(kl_ctx *ctx, uint32_t tx, const char *path, const char *const perms[], int n);
 int kl__xs_tx_start(kl_ctx *ctx, uint32_t *tx);
 int kl__xs_tx_end(kl_ctx *ctx, uint32_t tx, int commit);
+/* A batch of store requests sent pipelined (kxs_batch: one round trip for all): built with
+ * kl__xsb_*, which record the first building failure (-ENOMEM, -E2BIG) in err; sent and
+ * emptied by kl__xsb_send (0, or the first failure with the message in ctx); kl__xsb_free
+ * drops one not sent. */
+struct kl__xsb {
+    struct kxs_req *req;
+    size_t *off;                 /* each payload's place in buf (buf moves as it grows) */
+    unsigned n, cap;
+    char *buf;
+    size_t used, size;
+    int err;
+};
+void kl__xsb_init(struct kl__xsb *b);
+void kl__xsb_free(struct kl__xsb *b);
+/* type with a payload of the strings given (each with its NUL; a WRITE's value has none) */
+void kl__xsb_add(struct kl__xsb *b, uint32_t type, const char *const s[], int n, int last_nul);
+void kl__xsb_write(struct kl__xsb *b, const char *path, const char *value);
+void kl__xsb_writef(struct kl__xsb *b, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void kl__xsb_mkdir(struct kl__xsb *b, const char *path);
+void kl__xsb_set_perms(struct kl__xsb *b, const char *path, const char *const perms[], int n);
+/* a READ whose value (malloc'd) goes to *out, left NULL when the read fails */
+void kl__xsb_read(struct kl__xsb *b, const char *path, char **out);
+int kl__xsb_send(kl_ctx *ctx, uint32_t tx, struct kl__xsb *b);
 
 /* Userdata: the domain's configuration as JSON in RUNDIR/light/. */
 int kl__userdata_store(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc);

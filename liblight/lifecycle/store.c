@@ -11,64 +11,63 @@
 
 struct node { const char *rel; char val[300]; int guest_rw; };
 
-static int write_nodes(kl_ctx *ctx, uint32_t tx, const char *base, const struct node *n,
-                       size_t count, uint32_t domid)
-{
-    char path[512], rw[16], ro[16];
-    const char *rwperm[1] = { rw }, *roperm[2] = { "n0", ro };
-    int rc;
+/* The permissions of a domain's nodes: guest-writable (n<domid>), or Domain-0's and readable
+ * by the guest (n0 r<domid>). */
+struct perms { char rw[16], ro[16]; const char *rwp[1], *rop[2]; };
 
-    snprintf(rw, sizeof(rw), "n%u", domid);
-    snprintf(ro, sizeof(ro), "r%u", domid);
-    for (size_t i = 0; i < count; i++) {
-        snprintf(path, sizeof(path), "%s/%s", base, n[i].rel);
-        if ((rc = kl__xs_write(ctx, tx, path, n[i].val)) < 0)
-            return rc;
-        rc = n[i].guest_rw ? kl__xs_set_perms(ctx, tx, path, rwperm, 1)
-                           : kl__xs_set_perms(ctx, tx, path, roperm, 2);
-        if (rc < 0)
-            return kl__err(ctx, rc, "store: permissions of %s: %s", path, strerror(-rc));
-    }
-    return 0;
+static void perms_init(struct perms *p, uint32_t domid)
+{
+    snprintf(p->rw, sizeof(p->rw), "n%u", domid);
+    snprintf(p->ro, sizeof(p->ro), "r%u", domid);
+    p->rwp[0] = p->rw;
+    p->rop[0] = "n0";
+    p->rop[1] = p->ro;
 }
 
-static int dom_dirs(kl_ctx *ctx, uint32_t tx, const char *dom, uint32_t domid)
+static void write_nodes(struct kl__xsb *b, const char *base, const struct node *n, size_t count,
+                        const struct perms *pm)
+{
+    char path[512];
+
+    for (size_t i = 0; i < count; i++) {
+        snprintf(path, sizeof(path), "%s/%s", base, n[i].rel);
+        kl__xsb_write(b, path, n[i].val);
+        if (n[i].guest_rw)
+            kl__xsb_set_perms(b, path, pm->rwp, 1);
+        else
+            kl__xsb_set_perms(b, path, pm->rop, 2);
+    }
+}
+
+static void dom_dirs(struct kl__xsb *b, const char *dom, const struct perms *pm)
 {
     static const char *const guest_dirs[] = { "data", "drivers", "feature", "attr", "error",
-                                              "control/shutdown", "control/feature-poweroff",
-                                              "control/feature-reboot", "control/sysrq" };
-    char path[512], rw[16], ro[16];
-    const char *rwperm[1] = { rw }, *roperm[2] = { "n0", ro };
-    int rc;
+                                              "control/shutdown", "control/sysrq" };
+    char path[512];
 
-    snprintf(rw, sizeof(rw), "n%u", domid);
-    snprintf(ro, sizeof(ro), "r%u", domid);
-    if ((rc = kl__xs_mkdir(ctx, tx, dom)) < 0 || (rc = kl__xs_set_perms(ctx, tx, dom, roperm, 2)) < 0)
-        return kl__err(ctx, rc, "store: %s: %s", dom, strerror(-rc));
+    kl__xsb_mkdir(b, dom);
+    kl__xsb_set_perms(b, dom, pm->rop, 2);
+    /* control/feature-* stay absent until a guest agent writes them */
     for (size_t i = 0; i < sizeof(guest_dirs) / sizeof(guest_dirs[0]); i++) {
-        /* control/feature-* stay absent until a guest agent writes them */
-        if (strstr(guest_dirs[i], "feature-"))
-            continue;
         snprintf(path, sizeof(path), "%s/%s", dom, guest_dirs[i]);
-        if ((rc = kl__xs_write(ctx, tx, path, "")) < 0 ||
-            (rc = kl__xs_set_perms(ctx, tx, path, rwperm, 1)) < 0)
-            return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+        kl__xsb_write(b, path, "");
+        kl__xsb_set_perms(b, path, pm->rwp, 1);
     }
     /* the guest may create control/feature-* itself: make control writable for it */
     snprintf(path, sizeof(path), "%s/control", dom);
-    if ((rc = kl__xs_set_perms(ctx, tx, path, rwperm, 1)) < 0)
-        return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
-    return 0;
+    kl__xsb_set_perms(b, path, pm->rwp, 1);
 }
 
-static int fill(kl_ctx *ctx, uint32_t tx, uint32_t domid, const kl_domain_config *dc)
+/* The domain's home as one batch of requests (sent pipelined in its transaction). */
+static void fill(struct kl__xsb *bt, uint32_t domid, const kl_domain_config *dc)
 {
     const kl_domain_build_info *b = &dc->b_info;
     char dom[64], vm[128], uuid[KL_UUID_STRLEN];
-    struct node dn[8 + KL_MAX_VCPUS], vn[8];
+    struct node dn[8], vn[8];
+    struct perms pm;
     size_t nd = 0, nv = 0;
-    int rc;
 
+    perms_init(&pm, domid);
     kl_uuid_to_string(&dc->c_info.uuid, uuid);
     snprintf(dom, sizeof(dom), "/local/domain/%u", domid);
     snprintf(vm, sizeof(vm), "/vm/%s", uuid);
@@ -91,36 +90,39 @@ static int fill(kl_ctx *ctx, uint32_t tx, uint32_t domid, const kl_domain_config
     VN("image/kernel", "%s", b->kernel ? b->kernel : "");
     VN("image/cmdline", "%s", b->cmdline ? b->cmdline : "");
     VN("image/ramdisk", "%s", b->ramdisk ? b->ramdisk : "");
-    if ((rc = dom_dirs(ctx, tx, dom, domid)) < 0 ||
-        (rc = write_nodes(ctx, tx, dom, dn, nd, domid)) < 0 ||
-        (rc = write_nodes(ctx, tx, vm, vn, nv, domid)) < 0)
-        return rc;
+#undef DN
+#undef VN
+    dom_dirs(bt, dom, &pm);
+    write_nodes(bt, dom, dn, nd, &pm);
+    write_nodes(bt, vm, vn, nv, &pm);
     for (int i = 0; i < b->max_vcpus; i++) {
         char path[96];
         snprintf(path, sizeof(path), "%s/cpu/%d/availability", dom, i);
-        if ((rc = kl__xs_write(ctx, tx, path,
-                               kl_bitmap_test(&b->avail_vcpus, (unsigned)i) ? "online" : "offline")) < 0)
-            return rc;
+        kl__xsb_write(bt, path, kl_bitmap_test(&b->avail_vcpus, (unsigned)i) ? "online"
+                                                                             : "offline");
     }
     snprintf(dom, sizeof(dom), "/libxl/%u/type", domid);
-    if ((rc = kl__xs_write(ctx, tx, dom, "pvh")) < 0)
-        return rc;
+    kl__xsb_write(bt, dom, "pvh");
     snprintf(dom, sizeof(dom), "/libxl/%u/dm-version", domid);
-    return kl__xs_write(ctx, tx, dom, "none");
-#undef DN
-#undef VN
+    kl__xsb_write(bt, dom, "none");
 }
 
+/* One transaction: its start, the home's requests pipelined (one round trip), the commit. */
 int kl__store_domain(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc)
 {
     for (int attempt = 0; attempt < 5; attempt++) {
+        struct kl__xsb b;
         uint32_t tx;
         int rc = kl__xs_tx_start(ctx, &tx);
         if (rc < 0)
             return rc;
-        if ((rc = fill(ctx, tx, domid, dc)) < 0) {
+        kl__xsb_init(&b);
+        fill(&b, domid, dc);
+        if ((rc = kl__xsb_send(ctx, tx, &b)) < 0) {
+            char keep[sizeof(ctx->err)];
+            memcpy(keep, ctx->err, sizeof(keep));
             kl__xs_tx_end(ctx, tx, 0);
-            return rc;
+            return kl__err(ctx, rc, "domain %u: its store nodes: %.440s", domid, keep);
         }
         rc = kl__xs_tx_end(ctx, tx, 1);
         if (rc != -EAGAIN)
@@ -156,18 +158,27 @@ int kl__rings_introduce(kl_ctx *ctx, uint32_t domid, const struct kg_ring_params
     static const char *const node[4] = { "console/ring-ref", "console/port", "store/ring-ref",
                                          "store/port" };
     unsigned long long v[4] = { r->console_gfn, r->console_port, r->store_gfn, r->store_port };
-    char path[96], payload[64];
-    int rc, n;
+    char path[96], payload[32], port[16];
+    int rc;
 
+    struct kl__xsb b;
+
+    /* the nodes and the INTRODUCE pipelined: the store applies them in order */
+    kl__xsb_init(&b);
     for (int i = r->console_gfn ? 0 : 2; i < 4; i++) {
         snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, node[i]);
-        if ((rc = kl__xs_writef(ctx, 0, path, "%llu", v[i])) < 0)
-            return kl__err(ctx, rc, "store: %s: %s", path, strerror(-rc));
+        kl__xsb_writef(&b, path, "%llu", v[i]);
     }
-    n = snprintf(payload, sizeof(payload), "%u%c%llu%c%u", domid, 0,
-                 (unsigned long long)r->store_gfn, 0, r->store_port);
-    if ((rc = kl__xs_request(ctx, 8 /* XS_INTRODUCE */, 0, payload, (size_t)n + 1, NULL, NULL)) < 0)
-        return kl__err(ctx, rc, "store: introducing domain %u: %s", domid, strerror(-rc));
+    snprintf(path, sizeof(path), "%u", domid);
+    snprintf(payload, sizeof(payload), "%llu", (unsigned long long)r->store_gfn);
+    snprintf(port, sizeof(port), "%u", r->store_port);
+    kl__xsb_add(&b, 8 /* XS_INTRODUCE */, (const char *const[]){ path, payload, port }, 3, 1);
+    if ((rc = kl__xsb_send(ctx, 0, &b)) < 0) {
+        char keep[sizeof(ctx->err)];
+        memcpy(keep, ctx->err, sizeof(keep));
+        return kl__err(ctx, rc, "domain %u: its rings in the store, or its introduction: %.400s",
+                       domid, keep);
+    }
     return 0;
 }
 

@@ -142,3 +142,127 @@ int kl__xs_tx_end(kl_ctx *ctx, uint32_t tx, int commit)
 
     return rc < 0 ? rc : xs_done(ctx, kxs_tx_end(ctx->xs, tx, commit));
 }
+
+/* Batches (kl__xsb_*): requests laid out in one growing buffer, sent with kxs_batch. */
+void kl__xsb_init(struct kl__xsb *b)
+{
+    memset(b, 0, sizeof(*b));
+}
+
+void kl__xsb_free(struct kl__xsb *b)
+{
+    free(b->req);
+    free(b->off);
+    free(b->buf);
+    kl__xsb_init(b);
+}
+
+/* Room for one more request of len payload bytes: 0, or -ENOMEM. */
+static int xsb_room(struct kl__xsb *b, size_t len)
+{
+    if (b->n == b->cap) {
+        unsigned cap = b->cap ? b->cap * 2 : 32;
+        struct kxs_req *r = realloc(b->req, cap * sizeof(*r));
+        size_t *o;
+        if (r)
+            b->req = r;
+        if (!r || !(o = realloc(b->off, cap * sizeof(*o))))
+            return -ENOMEM;
+        b->off = o;
+        b->cap = cap;
+    }
+    if (b->used + len > b->size) {
+        size_t size = (b->size ? b->size : 2048) * 2 + len;
+        char *nb = realloc(b->buf, size);
+        if (!nb)
+            return -ENOMEM;
+        b->buf = nb;
+        b->size = size;
+    }
+    return 0;
+}
+
+void kl__xsb_add(struct kl__xsb *b, uint32_t type, const char *const s[], int n, int last_nul)
+{
+    size_t len = 0;
+
+    for (int i = 0; i < n; i++)
+        len += strlen(s[i]) + (i < n - 1 || last_nul);
+    if (b->err)
+        return;
+    if (len > KXS_PAYLOAD_MAX || (b->err = xsb_room(b, len)) < 0) {
+        if (!b->err)
+            b->err = -E2BIG;
+        return;
+    }
+    b->off[b->n] = b->used;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(s[i]) + (i < n - 1 || last_nul);
+        memcpy(b->buf + b->used, s[i], l);     /* l may count the string's NUL */
+        b->used += l;
+    }
+    b->req[b->n++] = (struct kxs_req){ .type = type, .len = len };
+}
+
+void kl__xsb_write(struct kl__xsb *b, const char *path, const char *value)
+{
+    kl__xsb_add(b, KXS_WRITE, (const char *const[]){ path, value }, 2, 0);
+}
+
+void kl__xsb_writef(struct kl__xsb *b, const char *path, const char *fmt, ...)
+{
+    char val[KXS_PAYLOAD_MAX];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(val, sizeof(val), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(val)) {
+        b->err = b->err ? b->err : -E2BIG;
+        return;
+    }
+    kl__xsb_write(b, path, val);
+}
+
+void kl__xsb_mkdir(struct kl__xsb *b, const char *path)
+{
+    kl__xsb_add(b, KXS_MKDIR, &path, 1, 1);
+}
+
+void kl__xsb_set_perms(struct kl__xsb *b, const char *path, const char *const perms[], int n)
+{
+    const char *s[8];
+
+    if (n < 0 || n > 7) {
+        b->err = b->err ? b->err : -EINVAL;
+        return;
+    }
+    s[0] = path;
+    for (int i = 0; i < n; i++)
+        s[i + 1] = perms[i];
+    kl__xsb_add(b, KXS_SET_PERMS, s, n + 1, 1);
+}
+
+void kl__xsb_read(struct kl__xsb *b, const char *path, char **out)
+{
+    *out = NULL;
+    kl__xsb_add(b, KXS_READ, &path, 1, 1);
+    if (!b->err)
+        b->req[b->n - 1].out = out;
+}
+
+int kl__xsb_send(kl_ctx *ctx, uint32_t tx, struct kl__xsb *b)
+{
+    int rc = b->err;
+
+    if (rc == 0 && (rc = xs_ready(ctx)) == 0) {
+        for (unsigned i = 0; i < b->n; i++)
+            b->req[i].payload = b->buf + b->off[i];
+        rc = xs_done(ctx, kxs_batch(ctx->xs, tx, b->req, b->n));
+    } else if (rc < 0 && rc == b->err) {
+        kl__err(ctx, rc, "store: a batch of %u requests: %s", b->n, strerror(-rc));
+    }
+    kl__xsb_free(b);
+    return rc;
+}
