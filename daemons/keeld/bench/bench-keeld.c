@@ -209,12 +209,15 @@ static int create_direct(kl_ctx *ctx, int i)
     return rc;
 }
 
-/* One create+destroy each way after an untimed one, the order alternating by round: the first
- * create after the request-rate runs took 2-4x the next ones whichever way it went (25-60 ms
- * against 10-15 ms here), so neither way pays that alone; times in us. */
+#define PAIRS 3                  /* create pairs per round */
+
+/* Pair r: one create+destroy each way, the order alternating from pair to pair, a round's
+ * first pair after an untimed create: the first create after the request-rate runs took 2-4x
+ * the next ones whichever way it went (25-60 ms against 10-15 ms here), so neither way pays
+ * that alone; times in us. */
 static int create_pair(kl_ctx *ctx, int fd, int r, double *rpc, double *direct)
 {
-    if (create_direct(ctx, 100 + r) < 0)          /* untimed: see above */
+    if (r % PAIRS == 0 && create_direct(ctx, 1000 + r) < 0)   /* untimed: see above */
         return -1;
     for (int k = 0; k < 2; k++) {
         double t0 = now_us();
@@ -241,7 +244,10 @@ int main(int argc, char **argv)
     int rounds = argc > 1 ? atoi(argv[1]) : 5, sv[2], fd, n = 0;
     static const char list[] = "{\"jsonrpc\":\"2.0\",\"method\":\"domain.list\",\"id\":1}\n";
     static const char ping[] = "{\"jsonrpc\":\"2.0\",\"method\":\"host.ping\",\"id\":1}\n";
-    double rl[32], rp[32], re[32], rd[32], cr[32], cd[32], pr[32], pe[32], pd[32], pc[32], ml, me, mc, md, rql, rqc;
+    double rl[32], rp[32], re[32], rd[32], ml, me, mc, md, rql, rqc;
+    double cr[32 * PAIRS], cd[32 * PAIRS], pr[32 * PAIRS], pe[32 * PAIRS], pd[32 * PAIRS],
+        pc[32 * PAIRS];
+    int nc = 0;
     pthread_t th;
     kl_ctx *ctx;
 
@@ -279,40 +285,44 @@ int main(int argc, char **argv)
                     "--rate 10000000)\n");
             return 1;
         }
-        if (create_pair(ctx, fd, r, &cr[n], &cd[n]) < 0)
-            break;
-        pr[n] = ph_reply;
-        pe[n] = ph_event;
-        pd[n] = ph_destroy;
-        pc[n++] = ph_dcreate;
-        printf("round %d (%s first): create+destroy through keeld %.0f us, directly %.0f us\n", r,
-               r % 2 ? "directly" : "keeld", cr[n - 1], cd[n - 1]);
+        for (int k = 0; k < PAIRS; k++) {
+            if (create_pair(ctx, fd, r * PAIRS + k, &cr[nc], &cd[nc]) < 0)
+                return 1;
+            pr[nc] = ph_reply;
+            pe[nc] = ph_event;
+            pd[nc] = ph_destroy;
+            pc[nc++] = ph_dcreate;
+        }
+        n++;
+        for (int k = nc - PAIRS; k < nc; k++)
+            printf("round %d pair %d (%s first): create+destroy through keeld %.0f us, directly "
+                   "%.0f us\n", r, k % PAIRS, k % 2 ? "directly" : "keeld", cr[k], cd[k]);
     }
     if (!n)
         return 1;
     {   /* ratios per round (case and reference back to back), before report() sorts */
-        double ql[32], qc[32];
-        for (int i = 0; i < n; i++) {
+        double ql[32], qc[32 * PAIRS];
+        for (int i = 0; i < n; i++)
             ql[i] = re[i] > 0 ? rl[i] / re[i] : 0;
+        for (int i = 0; i < nc; i++)
             qc[i] = cd[i] > 0 ? cr[i] / cd[i] : 0;
-        }
         qsort(ql, (size_t)n, sizeof(double), cmp);
-        qsort(qc, (size_t)n, sizeof(double), cmp);
+        qsort(qc, (size_t)nc, sizeof(double), cmp);
         rql = ql[n / 2];
-        rqc = qc[n / 2];
-        printf("per-round ratios: domain.list / echo %.3f (%.3f..%.3f), create RPC / direct %.2f "
-               "(%.2f..%.2f)\n", rql, ql[0], ql[n - 1], rqc, qc[0], qc[n - 1]);
+        rqc = qc[nc / 2];
+        printf("per-round ratios: domain.list / echo %.3f (%.3f..%.3f); per pair: create RPC / "
+               "direct %.2f (%.2f..%.2f)\n", rql, ql[0], ql[n - 1], rqc, qc[0], qc[nc - 1]);
     }
     ml = report("domain.list through keeld (Unix socket)", rl, n, "req/s");
     report("host.ping through keeld (Unix socket)", rp, n, "req/s");
     me = report("reference: line echo over a socketpair", re, n, "req/s");
     report("kl_domain_list called directly (a core call, a store READ a domain)", rd, n, "calls/s");
-    mc = report("domain.create+destroy through keeld (task, event)", cr, n, "us");
-    md = report("reference: kl_domain_create+destroy directly", cd, n, "us");
-    report("  through keeld: request to the task's id", pr, n, "us");
-    report("  through keeld: then to task.finished", pe, n, "us");
-    report("  through keeld: domain.destroy", pd, n, "us");
-    report("  directly: kl_domain_create alone", pc, n, "us");
+    mc = report("domain.create+destroy through keeld (task, event)", cr, nc, "us");
+    md = report("reference: kl_domain_create+destroy directly", cd, nc, "us");
+    report("  through keeld: request to the task's id", pr, nc, "us");
+    report("  through keeld: then to task.finished", pe, nc, "us");
+    report("  through keeld: domain.destroy", pd, nc, "us");
+    report("  directly: kl_domain_create alone", pc, nc, "us");
     printf("ratio domain.list rate / echo rate: %.3f; create through RPC / direct: %.2f\n", ml / me,
            mc / md);
     kbench_result("keeld.list", "keeld domain.list", ml, "req/s", me,
