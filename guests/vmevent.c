@@ -1,5 +1,5 @@
 /* vmevent - the purpose-built guest of the vm_event tests and benchmark (tests/test-hv-vmevent.c,
- * bench/bench-vmevent.c). Command line: mode=bp|bench|step|regs|greq|flask|trace, n=COUNT.
+ * bench/bench-vmevent.c). Command line: mode=bp|bench|step|regs|greq|flask|trace|write|wbench|exec|hwbp, n=COUNT.
  *   bp:    every vCPU executes `int3` n times with rax = vcpu << 32 | i and checks what comes
  *          back: i unchanged for even i, i ^ 0x5a5a for odd i (the monitor sets registers then);
  *   bench: vCPU 0 times n breakpoints and n null hypercalls (median and p99 in ns);
@@ -18,7 +18,10 @@
  *   wbench: vCPU 0 times n writes to one page of buf (median and p99 in ns) after its guest
  *          request, then n null hypercalls;
  *   exec:  prints `fn=ADDR` of a function alone on its page, makes a guest request, then calls
- *          it n times and checks its result. */
+ *          it n times and checks its result;
+ *   hwbp:  prints `fn=ADDR var=ADDR`, makes a guest request, then n rounds of a call to fn and a
+ *          write to var (hardware breakpoints, tests/test-hv-debugreg.c), a second guest request
+ *          and one more round. */
 #include "rt/keel_guest.h"
 #include "keel/vm_event.h"
 
@@ -266,6 +269,27 @@ static void mode_exec(void)
     rt_printf("vmevent exec: %u calls ok\n", n);
 }
 
+/* Hardware breakpoints (tests/test-hv-debugreg.c): between two guest requests n rounds of a
+ * call to exec_fn and a write to hw_var, which the consumer watches (DR0 execute, DR1 write);
+ * after the second request (the consumer clears them) one more of each. */
+static volatile uint64_t hw_var __attribute__((aligned(8)));
+
+static void mode_hwbp(void)
+{
+    rt_printf("vmevent hwbp: fn=%p var=%p\n", (void *)exec_fn, (void *)&hw_var);
+    guest_request();
+    for (uint64_t i = 0; i <= n; i++) {
+        if (i == n)
+            guest_request();
+        if (exec_fn(i) != i * 7 + 1)
+            rt_panic("vmevent hwbp: call %llu returned a wrong value", (unsigned long long)i);
+        hw_var = i + 1;
+        if (hw_var != i + 1)
+            rt_panic("vmevent hwbp: write %llu did not land", (unsigned long long)i);
+    }
+    rt_printf("vmevent hwbp: %u rounds ok\n", n);
+}
+
 /* rt_arg's value runs to the end of the command line: compare up to the next space */
 static int is_mode(const char *mode, const char *name)
 {
@@ -299,6 +323,8 @@ int main(void)
         mode_wbench();
     else if (is_mode(mode, "exec"))
         mode_exec();
+    else if (is_mode(mode, "hwbp"))
+        mode_hwbp();
     else
         rt_panic("vmevent: unknown mode %s", mode);
     return 0;

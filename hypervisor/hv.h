@@ -297,6 +297,10 @@ void **hv_conn_grant_slot(struct hv_conn *conn);   /* control.c: the connection'
 /* vm_event.c: introspection (keel/vm_event.h); all under hv.lock except drain's first look, busy */
 void hv_vm_event_note(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t arg);
 long hv_vm_event_trap(struct hv_caller *c, uint64_t trapno);
+/* debugreg.c: a consumer's hardware breakpoints as perf events on a vCPU thread. */
+long hv_debugreg_check(const uint64_t dr[4], uint64_t dr7);
+long hv_debugreg_arm(uint32_t domid, pid_t tid, const uint64_t dr[4], uint64_t dr7, int fd[4]);
+void hv_debugreg_disarm(int fd[4]);
 long hv_vm_event_hvm_op(struct hv_caller *c, uint64_t cmd, uint64_t arg);
 /* before a privileged state write (KEEL_VM_EVENT_REG_*; the old callback/FS/GS are read here):
  * 0 go on, HV_DEFER the vCPU waits for the monitor, who may deny it (-EPERM) */

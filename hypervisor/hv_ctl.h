@@ -47,6 +47,10 @@ enum hv_rsp_action {
  * core answers rsp_val 0 (resume, rsp_action HV_ACT_VM_EVENT) or < 0 (nobody monitors it: the
  * trap is the guest fault it always was). */
 #define HV_OP_TRAP 0x4b56
+/* cmd HV_TRAP_DEBUG | B0-B3: a hardware breakpoint the consumer set (debugreg.c) fired; the
+ * stub knows it by perf's SIGTRAP (si_code TRAP_PERF) carrying HV_DEBUG_SIG_DATA | its number. */
+#define HV_TRAP_DEBUG 0x100
+#define HV_DEBUG_SIG_DATA 0x4b45454c44520000ULL
 #define HV_VMEV_LOAD_REGS 1u           /* load ev_regs into the trapped context */
 
 /* Memory access (mem_access.c): the core's access table is enforced with mprotect() of the

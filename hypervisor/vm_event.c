@@ -41,6 +41,8 @@ struct hv_vme_vcpu {
     uint64_t reg_new;
     uint32_t op;                       /* the hypercall being made (hv_vm_event_note) */
     uint64_t cmd, arg;
+    uint64_t dr[4], dr7;               /* the consumer's debug registers (debugreg.c) */
+    int dbg_fd[4];
     struct keel_vm_event req;
 };
 
@@ -51,7 +53,7 @@ struct hv_vm_event {
     struct keel_vm_event_sring *ring;
     uint32_t req_prod, rsp_cons;       /* private indices (rsp_cons atomic for the runner) */
     uint32_t waiting;                  /* atomic: vCPUs queued or posted */
-    bool bp, guest_req;
+    bool bp, guest_req, dbg;
     uint32_t reg_on, reg_onchange;     /* bit per KEEL_VM_EVENT_REG_* */
     uint32_t max_vcpus;
     struct hv_vme_vcpu v[];
@@ -162,7 +164,28 @@ void hv_vm_event_note(struct hv_caller *c, uint32_t op, uint64_t cmd, uint64_t a
     }
 }
 
-/* HV_OP_TRAP from the stub's SIGTRAP handler: trapno 3 breakpoint, 1 single-step. */
+/* A consumer's hardware breakpoint fired (bits: B0-B3). Without debug exception events the
+ * guest runs on: the breakpoint was never the guest's. */
+static long debug_trap(struct hv_domain *d, struct hv_vm_event *e, struct hv_vcpu *v,
+                       const struct keel_cpu_regs *r, uint32_t bits)
+{
+    struct hv_vme_vcpu *ev;
+
+    if (!e || !e->dbg || !bits || bits > 0xf)
+        return 0;
+    ev = &e->v[v->id];
+    memset(&ev->req, 0, sizeof(ev->req));
+    regs_to_event(r, &ev->req.data.regs.x86);
+    ev->req.data.regs.x86.dr6 = 0xffff0ff0u | bits;
+    ev->req.data.regs.x86.dr7 = ev->dr7;
+    ev->req.u.debug_exception.gfn = gfn_of(d, r->rip);
+    ev->req.u.debug_exception.pending_dbg = bits;
+    ev->req.u.debug_exception.type = 3;   /* X86_EVENT_TYPE_HW_EXCEPTION */
+    return raise_event(e, v, VME_TRAP, KEEL_VM_EVENT_REASON_DEBUG_EXCEPTION);
+}
+
+/* HV_OP_TRAP from the stub's SIGTRAP handler: trapno 3 breakpoint, 1 single-step,
+ * HV_TRAP_DEBUG | B0-B3 a consumer's hardware breakpoint. */
 long hv_vm_event_trap(struct hv_caller *c, uint64_t trapno)
 {
     struct hv_domain *d = c->d;
@@ -174,6 +197,8 @@ long hv_vm_event_trap(struct hv_caller *c, uint64_t trapno)
     if (hv_is_priv(c) || !c->v)
         return -EINVAL;
     memcpy(&r, &slot_of(d, c->v->id)->ev_regs, sizeof(r));
+    if (trapno & HV_TRAP_DEBUG)
+        return debug_trap(d, e, c->v, &r, (uint32_t)(trapno & ~(uint64_t)HV_TRAP_DEBUG));
     if (trapno == 1) {                    /* a step: reported only while stepping is on */
         if (!e || !e->v[c->v->id].step)
             return 0;                     /* a stale trap flag: the stub clears it */
@@ -450,9 +475,12 @@ void hv_vm_event_teardown(struct hv_domain *d, bool resume)
     if (!e)
         return;
     __atomic_store_n(&e->active, false, __ATOMIC_SEQ_CST);
-    e->bp = e->guest_req = false;
+    e->bp = e->guest_req = e->dbg = false;
     e->reg_on = e->reg_onchange = 0;
     for (uint32_t i = 0; i < e->max_vcpus; i++) {
+        hv_debugreg_disarm(e->v[i].dbg_fd);   /* before any vCPU resumes */
+        memset(e->v[i].dr, 0, sizeof(e->v[i].dr));
+        e->v[i].dr7 = 0;
         stepping |= e->v[i].step;
         set_step(d, e, i, false);
         if (e->v[i].state != VME_IDLE && resume && !d->dead)
@@ -477,6 +505,8 @@ void hv_vm_event_free(struct hv_domain *d)
 
     if (!e)
         return;
+    for (uint32_t i = 0; i < e->max_vcpus; i++)
+        hv_debugreg_disarm(e->v[i].dbg_fd);
     if (e->efd >= 0)
         close(e->efd);
     if (e->ring)
@@ -508,6 +538,9 @@ static struct hv_vm_event *vme_alloc(struct hv_domain *d)
         return NULL;
     e->max_vcpus = d->max_vcpus;
     e->efd = -1;
+    for (uint32_t i = 0; i < e->max_vcpus; i++)
+        for (int n = 0; n < 4; n++)
+            e->v[i].dbg_fd[n] = -1;
     e->ring_fd = memfd_create("keel-vm-event", MFD_CLOEXEC);
     if (e->ring_fd < 0 || ftruncate(e->ring_fd, KEEL_VM_EVENT_RING_BYTES) < 0 ||
         (e->ring = mmap(NULL, KEEL_VM_EVENT_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -559,7 +592,7 @@ static long vm_event_enable(struct hv_caller *c, struct hv_domain *d,
         return rc;
     }
     e->conn = c->conn;
-    e->bp = e->guest_req = false;
+    e->bp = e->guest_req = e->dbg = false;
     e->reg_on = e->reg_onchange = 0;
     __atomic_store_n(&e->waiting, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&e->active, true, __ATOMIC_SEQ_CST);
@@ -597,7 +630,36 @@ static long vm_event_op(struct hv_caller *c, struct hv_domain *d, struct keel_do
 
 #define CAPS ((1ULL << KEEL_MONITOR_EVENT_WRITE_CTRLREG) | (1ULL << KEEL_MONITOR_EVENT_SINGLESTEP) | \
               (1ULL << KEEL_MONITOR_EVENT_SOFTWARE_BREAKPOINT) | (1ULL << KEEL_MONITOR_EVENT_GUEST_REQUEST) | \
-              (1ULL << KEEL_MONITOR_CAP_MEM_ACCESS))
+              (1ULL << KEEL_MONITOR_EVENT_DEBUG_EXCEPTION) | (1ULL << KEEL_MONITOR_CAP_MEM_ACCESS))
+
+/* KEEL_MONITOR_OP_SET/GET_DEBUGREGS: the consumer's breakpoints on one vCPU (debugreg.c). */
+static long debugreg_op(struct hv_domain *d, struct hv_vm_event *e, struct keel_domctl_debugreg_op *op)
+{
+    struct hv_vme_vcpu *ev;
+    int fd[4] = { -1, -1, -1, -1 };
+    long rc;
+
+    if (op->vcpu >= e->max_vcpus || op->vcpu >= d->max_vcpus)
+        return -EINVAL;
+    ev = &e->v[op->vcpu];
+    if (op->op == KEEL_MONITOR_OP_GET_DEBUGREGS) {
+        memcpy(op->dr, ev->dr, sizeof(op->dr));
+        op->dr7 = ev->dr7;
+        return 0;
+    }
+    if ((rc = hv_debugreg_check(op->dr, op->dr7)) < 0)
+        return rc;
+    if (op->dr7 && d->vcpus[op->vcpu].tid <= 0)
+        return -EBUSY;                    /* the vCPU has no thread yet (not brought up) */
+    if (op->dr7 && (rc = hv_debugreg_arm(d->domid, d->vcpus[op->vcpu].tid, op->dr, op->dr7,
+                                         fd)) < 0)
+        return rc;
+    hv_debugreg_disarm(ev->dbg_fd);
+    memcpy(ev->dbg_fd, fd, sizeof(fd));
+    memcpy(ev->dr, op->dr, sizeof(ev->dr));
+    ev->dr7 = op->dr7;
+    return 0;
+}
 
 static long monitor_op(struct hv_caller *c, struct hv_domain *d, struct keel_domctl_monitor_op *op)
 {
@@ -618,6 +680,9 @@ static long monitor_op(struct hv_caller *c, struct hv_domain *d, struct keel_dom
         return 0;
     case KEEL_MONITOR_EVENT_GUEST_REQUEST:
         e->guest_req = on;
+        return 0;
+    case KEEL_MONITOR_EVENT_DEBUG_EXCEPTION:
+        e->dbg = on;
         return 0;
     case KEEL_MONITOR_EVENT_SINGLESTEP:
         for (uint32_t i = 0; i < e->max_vcpus; i++)
@@ -670,6 +735,15 @@ long hv_vm_event_domctl(struct hv_caller *c, struct hv_domain *d, struct keel_do
         if (!e || e->conn != c->conn)
             return -ENOENT;               /* the consumer's own, as Xen ties it to the ring */
         rc = hv_mem_access_op(d, &op);
+        memcpy(dc->u.pad, &op, sizeof(op));
+    } else if (monitor_opcode(dc) == KEEL_MONITOR_OP_SET_DEBUGREGS ||
+               monitor_opcode(dc) == KEEL_MONITOR_OP_GET_DEBUGREGS) {
+        struct keel_domctl_debugreg_op op;
+        struct hv_vm_event *e = vme_of(d);
+        memcpy(&op, dc->u.pad, sizeof(op));
+        if (!e || e->conn != c->conn)
+            return -ENOENT;               /* the consumer's own, cleared when it ends */
+        rc = debugreg_op(d, e, &op);
         memcpy(dc->u.pad, &op, sizeof(op));
     } else {
         struct keel_domctl_monitor_op op;

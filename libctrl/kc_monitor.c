@@ -83,6 +83,54 @@ int kc_monitor_guest_request(kc_handle *h, uint32_t domid, bool enable, bool syn
                          "guest request");
 }
 
+int kc_monitor_debug_exceptions(kc_handle *h, uint32_t domid, bool enable, bool sync)
+{
+    return monitor_event(h, domid, KEEL_MONITOR_EVENT_DEBUG_EXCEPTION, 0, enable, sync, false,
+                         "debug exception");
+}
+
+static long debugreg(kc_handle *h, uint32_t domid, struct keel_domctl_debugreg_op *op)
+{
+    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_MONITOR_OP, .domain = domid };
+    long rc;
+
+    memcpy(dc.u.pad, op, sizeof(*op));
+    rc = kc_domctl(h, &dc, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+    if (rc >= 0)
+        memcpy(op, dc.u.pad, sizeof(*op));
+    return rc;
+}
+
+int kc_monitor_set_debugregs(kc_handle *h, uint32_t domid, uint32_t vcpu, const uint64_t dr[4],
+                             uint64_t dr7)
+{
+    struct keel_domctl_debugreg_op op = { .op = KEEL_MONITOR_OP_SET_DEBUGREGS, .vcpu = vcpu,
+                                          .dr7 = dr7 };
+    long rc;
+
+    if (dr)
+        memcpy(op.dr, dr, sizeof(op.dr));
+    else if (dr7)
+        return (int)kc_fail(-EINVAL, "domain %u vCPU %u: DR7 %#llx without addresses", domid,
+                            vcpu, (unsigned long long)dr7);
+    rc = debugreg(h, domid, &op);
+    return rc < 0 ? (int)kc_fail(rc, "setting the debug registers of domain %u vCPU %u (DR7 "
+                                 "%#llx)", domid, vcpu, (unsigned long long)dr7) : 0;
+}
+
+int kc_monitor_get_debugregs(kc_handle *h, uint32_t domid, uint32_t vcpu, uint64_t dr[4],
+                             uint64_t *dr7)
+{
+    struct keel_domctl_debugreg_op op = { .op = KEEL_MONITOR_OP_GET_DEBUGREGS, .vcpu = vcpu };
+    long rc = debugreg(h, domid, &op);
+
+    if (rc < 0)
+        return (int)kc_fail(rc, "reading the debug registers of domain %u vCPU %u", domid, vcpu);
+    memcpy(dr, op.dr, sizeof(op.dr));
+    *dr7 = op.dr7;
+    return 0;
+}
+
 int kc_monitor_write_ctrlreg(kc_handle *h, uint32_t domid, uint32_t index, bool enable, bool sync,
                              bool onchangeonly)
 {

@@ -385,9 +385,10 @@ int main(void)
     tap_ok(kc_monitor_get_capabilities(host.h, (uint32_t)d, &caps) == 0 &&
            caps == ((1u << KEEL_MONITOR_EVENT_WRITE_CTRLREG) | (1u << KEEL_MONITOR_EVENT_SINGLESTEP) |
                     (1u << KEEL_MONITOR_EVENT_SOFTWARE_BREAKPOINT) |
-                    (1u << KEEL_MONITOR_EVENT_GUEST_REQUEST) | (1u << KEEL_MONITOR_CAP_MEM_ACCESS)),
-           "capabilities: register writes, single-step, breakpoints, guest requests, memory "
-           "access");
+                    (1u << KEEL_MONITOR_EVENT_GUEST_REQUEST) | (1u << KEEL_MONITOR_CAP_MEM_ACCESS) |
+                    (1u << KEEL_MONITOR_EVENT_DEBUG_EXCEPTION)),
+           "capabilities: register writes, single-step, breakpoints, guest requests, debug "
+           "exceptions, memory access");
     tap_is_int(kc_monitor_software_breakpoint(host.h, (uint32_t)d, true), -ENOENT,
                "events cannot be switched on before the ring is enabled");
     kc_domain_destroy(host.h, (uint32_t)d);

@@ -500,7 +500,8 @@ static void ma_step_done(struct stub_vcpu *sv, struct k_ucontext *uc)
     sv->phase = phase;
 }
 
-/* SIGTRAP: a breakpoint (int3) or a single-step trap in guest code. The core decides: a monitor
+/* SIGTRAP: a breakpoint (int3), a single-step trap in guest code, or a consumer's hardware
+ * breakpoint (perf's sigtrap, TRAP_PERF). The core decides: a monitor
  * wants it (this vCPU waits here for the answer, other vCPUs run on, a pause may interrupt the
  * wait) or nobody does (the guest fault it always was). Steps through the stub's own code, which
  * a monitored single-step causes, are not reported. */
@@ -512,6 +513,17 @@ static void on_trap(int sig, struct k_siginfo *si, void *ucv)
     uint64_t trapno = uc->mc.trapno;
     uint32_t phase;
 
+    if (si->si_code == K_TRAP_PERF) {
+        /* a consumer's hardware breakpoint (debugreg.c), unless perf says otherwise */
+        uint64_t data;
+        __builtin_memcpy(&data, (const uint8_t *)si + 24, sizeof(data));
+        if (!sv || (data & ~3ULL) != HV_DEBUG_SIG_DATA)
+            on_fault(sig, si, ucv);
+        if (in_stub(uc->mc.rip))
+            return;                               /* the stub's own access: not the guest's */
+        trapno = HV_TRAP_DEBUG | (1u << (data & 3));
+        goto report;
+    }
     if (!sv || (trapno != 1 && trapno != 3))
         on_fault(sig, si, ucv);
     if (trapno == 1 && sv->ma_stepping) {
@@ -524,6 +536,7 @@ static void on_trap(int sig, struct k_siginfo *si, void *ucv)
             return;
         on_fault(sig, si, ucv);
     }
+report:
     slot = sv->slot;
     phase = sv->phase;
     mc_to_regs(&uc->mc, &slot->ev_regs);

@@ -109,6 +109,7 @@ struct k_sigaction {
     uint64_t mask;
 };
 
+#define K_TRAP_PERF 6              /* si_code of perf's SIGTRAP (sigtrap events) */
 #define K_SA_SIGINFO 0x4UL
 #define K_SA_ONSTACK 0x08000000UL
 #define K_SA_RESTORER 0x04000000UL

@@ -24,6 +24,16 @@ int kc_monitor_get_capabilities(kc_handle *h, uint32_t domid, uint64_t *caps);
 int kc_monitor_software_breakpoint(kc_handle *h, uint32_t domid, bool enable);
 int kc_monitor_singlestep(kc_handle *h, uint32_t domid, bool enable);
 int kc_monitor_guest_request(kc_handle *h, uint32_t domid, bool enable, bool sync);
+/* Xen's xc_monitor_debug_exceptions: events for the hardware breakpoints set below. */
+int kc_monitor_debug_exceptions(kc_handle *h, uint32_t domid, bool enable, bool sync);
+/* A vCPU's debug registers, DR0-DR3 (dr) and DR7 with the x86 meaning (keel/vm_event.h,
+ * KEEL_DR7_*); dr7 0 clears them. Only while h monitors domid (ENOENT), for a vCPU that runs
+ * (EBUSY); EINVAL: a DR7 x86 would refuse or an I/O breakpoint; EOPNOTSUPP: no hardware
+ * breakpoints on this host (perf). Cleared when the monitoring ends. */
+int kc_monitor_set_debugregs(kc_handle *h, uint32_t domid, uint32_t vcpu, const uint64_t dr[4],
+                             uint64_t dr7);
+int kc_monitor_get_debugregs(kc_handle *h, uint32_t domid, uint32_t vcpu, uint64_t dr[4],
+                             uint64_t *dr7);
 /* index: KEEL_VM_EVENT_REG_*; onchangeonly: no event when the new value equals the old. */
 int kc_monitor_write_ctrlreg(kc_handle *h, uint32_t domid, uint32_t index, bool enable, bool sync,
                              bool onchangeonly);

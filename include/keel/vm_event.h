@@ -147,6 +147,7 @@ struct keel_domctl_vm_event_op {
 #define KEEL_MONITOR_EVENT_SINGLESTEP 2
 #define KEEL_MONITOR_EVENT_SOFTWARE_BREAKPOINT 3
 #define KEEL_MONITOR_EVENT_GUEST_REQUEST 4
+#define KEEL_MONITOR_EVENT_DEBUG_EXCEPTION 5
 #define KEEL_MONITOR_EVENT_CPUID 6
 struct keel_domctl_monitor_op {
     uint32_t op;
@@ -197,6 +198,30 @@ struct keel_domctl_mem_access_op {
     uint32_t access;                 /* KEEL_MEM_ACCESS_* (in: SET, out: GET) */
     uint64_t gfn;                    /* first frame, or KEEL_MEM_ACCESS_DEFAULT_GFN */
     uint64_t nr;                     /* SET: frames */
+};
+
+/* ---- hardware breakpoints and watchpoints (hypervisor/debugreg.c) ----
+ * The consumer sets a vCPU's debug registers with the x86 meaning: dr[0..3] hold addresses (the
+ * guest's linear addresses, as in rip), dr7 enables them (L0-L3/G0-G3, bits 0-7) and gives each
+ * its condition (R/W bits 16+4n: 00 execute, 01 write, 11 read or write; I/O (10) is refused) and
+ * length (LEN bits 18+4n: 00 1, 01 2, 11 4, 10 8 bytes; 1 for execute; the address aligned to
+ * it). A hit pauses that vCPU and raises KEEL_VM_EVENT_REASON_DEBUG_EXCEPTION while
+ * KEEL_MONITOR_EVENT_DEBUG_EXCEPTION is on (type 3, a hardware exception; pending_dbg and
+ * regs.dr6 carry the B0-B3 bit of the breakpoint; an execute breakpoint reports before the
+ * instruction runs, a watchpoint after the access). The registers belong to the consumer: set
+ * only while it holds the ring, cleared when it ends; the guest neither sees nor changes them.
+ * Keel ops of KEEL_DOMCTL_MONITOR_OP with struct keel_domctl_debugreg_op. */
+#define KEEL_MONITOR_OP_SET_DEBUGREGS 18
+#define KEEL_MONITOR_OP_GET_DEBUGREGS 19
+#define KEEL_DR6_B(n) (1u << (n))
+#define KEEL_DR7_L(n) (1u << (2 * (n)))
+#define KEEL_DR7_RW(n, rw) ((uint64_t)(rw) << (16 + 4 * (n)))    /* 0 x, 1 w, 3 rw */
+#define KEEL_DR7_LEN(n, len) ((uint64_t)(len) << (18 + 4 * (n)))  /* 0 1, 1 2, 3 4, 2 8 */
+struct keel_domctl_debugreg_op {
+    uint32_t op;                     /* KEEL_MONITOR_OP_SET/GET_DEBUGREGS */
+    uint32_t vcpu;
+    uint64_t dr[4];
+    uint64_t dr7;
 };
 
 /* Guest request: hypercall KH_HVM_OP (34), command KEEL_HVMOP_GUEST_REQUEST_VM_EVENT, arg 0.
