@@ -141,6 +141,10 @@ void kd_task_progress(const char *what, double fraction);
 volatile int *kd_task_cancel_flag(void);
 /* The id of the task running on this thread (0: none). */
 uint64_t kd_task_current_id(void);
+/* Run fn(arg) on the calling task's own thread once its end is announced (domain.create's
+ * monitor: the thread and its liblight context go on instead of a new thread and context
+ * opened while the answer is still on its way). 0, or -1 outside a task. */
+int kd_task_then(void (*fn)(void *), void *arg);
 /* task.get / task.list / task.cancel write their results into g; -ENOENT if no such task (or,
  * for a cancel, none still running). */
 int kd_task_describe(uint64_t id, yajl_gen g);

@@ -89,21 +89,30 @@ static int load_config(struct kd_call *c, kl_domain_config *dc)
     return rc < 0 ? -1 : resolve_kernel(c, &dc->b_info.kernel);
 }
 
-static void *monitor_main(void *arg)
+static void monitor_run(void *arg)
 {
     uint32_t domid = (uint32_t)(uintptr_t)arg;
 
     if (kd_ctx())
         kl_domain_monitor(kd_ctx(), domid);
+}
+
+static void *monitor_main(void *arg)
+{
+    monitor_run(arg);
     kd_ctx_release();
     return NULL;
 }
 
+/* The domain's on_* monitor: the task's own thread once its end is announced, else (not in a
+ * task) a thread of its own. */
 static void start_monitor(uint32_t domid)
 {
     pthread_attr_t a;
     pthread_t t;
 
+    if (kd_task_then(monitor_run, (void *)(uintptr_t)domid) == 0)
+        return;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     pthread_create(&t, &a, monitor_main, (void *)(uintptr_t)domid);

@@ -386,9 +386,16 @@ static char *run_timed(struct job *j)
     return t;
 }
 
+/* Also on the loop: starting a task whose method has no check to run first (it only starts
+ * the task's thread: a hand-off to a worker would cost more). */
 static bool run_on_loop(const struct job *j)
 {
     int q = j->batch.is_batch || j->batch.reqs[0].code ? -1 : quick_index(j->batch.reqs[0].method);
+    const struct kd_method *m = j->batch.is_batch || j->batch.reqs[0].code ? NULL
+                              : kd_method_find(j->batch.reqs[0].method);
+
+    if (m && m->task && !kd_method_check(m->name))
+        return true;
 
     return q >= 0 && __atomic_load_n(&quick_last_us[q], __ATOMIC_RELAXED) < KD_INLINE_US;
 }

@@ -26,6 +26,8 @@ struct kd_task {
     int code;
     char msg[512];
     volatile int cancel;
+    void (*then)(void *);            /* kd_task_then: run after the end, on this thread */
+    void *then_arg;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -124,6 +126,8 @@ static void *task_main(void *arg)
     struct kd_batch b;
     struct kd_call c = { .conn_id = t->conn_id };
     kd_out *o = kd_out_new();
+    void (*then)(void *);
+    void *then_arg;
     char why[200];
     int rc = -ENOMEM;
 
@@ -139,10 +143,24 @@ static void *task_main(void *arg)
             kd_fail(&c, KD_INTERNAL_ERROR, "%s failed", t->m->name);
         kd_batch_free(&b);
     }
+    then = t->then;                  /* t may be trimmed once finished: taken before */
+    then_arg = t->then_arg;
     finish(t, rc, &c, o);
     kd_out_free(o);
+    current = NULL;
+    if (then)
+        then(then_arg);
     kd_ctx_release();
     return NULL;
+}
+
+int kd_task_then(void (*fn)(void *), void *arg)
+{
+    if (!current)
+        return -1;
+    current->then = fn;
+    current->then_arg = arg;
+    return 0;
 }
 
 uint64_t kd_task_start(const struct kd_method *m, const char *req_json, uint64_t conn_id,

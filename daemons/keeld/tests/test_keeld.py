@@ -155,6 +155,23 @@ def test_list_snapshot():
     b.close()
 
 
+def test_monitor():
+    """The on_* monitor keeld starts with each domain it creates (the create task's own thread,
+    once the task ended): a guest that powers off is destroyed (on_poweroff's default)."""
+    c = keelrpc.Client.unix(SOCK)
+    c.call("events.subscribe", topics=["task"])
+    r = c.wait_task(c.call("domain.create", config='name = "byebye"\nkernel = "hello"\nmemory = 16\n')["task"])
+
+    def there():
+        return any(d["domid"] == r["domid"] for d in c.call("domain.list"))
+
+    end = time.time() + 10
+    while there() and time.time() < end:
+        time.sleep(0.05)
+    ok(not there(), "monitor: a guest that powered off is destroyed (on_poweroff=destroy)")
+    c.close()
+
+
 def test_xl_side_by_side():
     c = keelrpc.Client.unix(SOCK)
     ok(xl("create", "-q", os.path.join(os.environ["SRC"], "examples/counter.cfg"), "name=fromxl").returncode == 0,
@@ -468,7 +485,7 @@ def test_xml():
 
 
 def main():
-    for t in (test_unix, test_list_snapshot, test_xl_side_by_side, test_tls, test_concurrent, test_events_order,
+    for t in (test_unix, test_list_snapshot, test_monitor, test_xl_side_by_side, test_tls, test_concurrent, test_events_order,
               test_malformed, test_access, test_restart, test_block, test_xml):
         try:
             t()
