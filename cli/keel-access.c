@@ -3,7 +3,7 @@
  *
  *   keel-access [-r RUNDIR] [-n COUNT] [-a] DOMID MODE
  *   MODE: breakpoint | singlestep | guest_request | write_ctrlreg | trace=ADDR |
- *         write[=GFN[+N]] | exec[=GFN[+N]]
+ *         write[=GFN[+N]] | exec[=GFN[+N]] | hwbp=ADDR | watch=ADDR[+LEN]
  *
  * write / exec (Xen's xen-access modes): the frames GFN..GFN+N-1 (default: every frame, through
  * the default access) become rx (write) or rw (exec); a frame's first write (execution) is printed
@@ -13,7 +13,9 @@
  * guest_request: the guest's requests; write_ctrlreg: every privileged vCPU state write (event
  * callback, FS/GS base, timers, vCPU up/down), allowed. trace=ADDR is the example tool on top:
  * a function-entry tracer that plants an int3 at ADDR (a guest virtual address), logs each hit
- * with its arguments, and steps the original instruction before planting it again. The program
+ * with its arguments, and steps the original instruction before planting it again. hwbp=ADDR and
+ * watch=ADDR[+LEN] set a hardware breakpoint (execute) or watchpoint (write, LEN 1, 2, 4 or 8
+ * bytes, default 1) in DR0 of every vCPU and print each debug exception. The program
  * ends after COUNT events (default: never) or at SIGINT/SIGTERM, restoring what it planted;
  * monitoring ends with it in any case (the core lifts it when the connection closes). */
 #include "config.h"
@@ -80,6 +82,11 @@ static void print_event(uint32_t domid, const struct keel_vm_event *e)
                f & KEEL_MEM_ACCESS_FLAG_W ? "w" : "", f & KEEL_MEM_ACCESS_FLAG_X ? "x" : "");
         break;
     }
+    case KEEL_VM_EVENT_REASON_DEBUG_EXCEPTION:
+        printf("d%u v%u debug rip=%#llx gfn=%#llx dr6=%#llx\n", domid, e->vcpu_id,
+               (unsigned long long)r->rip, (unsigned long long)e->u.debug_exception.gfn,
+               (unsigned long long)r->dr6);
+        break;
     default:
         printf("d%u v%u reason %u\n", domid, e->vcpu_id, e->reason);
         break;
@@ -149,6 +156,37 @@ static int watch_memory(kc_handle *h, uint32_t domid, const char *arg, uint32_t 
     return kc_mem_access_set(h, domid, access, gfn, n);
 }
 
+/* hwbp=ADDR / watch=ADDR[+LEN]: DR0 of every vCPU (EBUSY: one not up, skipped; EINVAL past
+ * the first: no such vCPU, the end). */
+static int hw_breakpoint(kc_handle *h, uint32_t domid, const char *arg, bool exec)
+{
+    static const unsigned len_code[9] = { [1] = 0, [2] = 1, [4] = 3, [8] = 2 };
+    unsigned long long a, len = 1;
+    uint64_t dr[4] = { 0 }, dr7;
+    char *end;
+    int rc;
+
+    a = strtoull(arg, &end, 0);
+    if (!exec && *end == '+')
+        len = strtoull(end + 1, &end, 0);
+    if (end == arg || *end || (len != 1 && len != 2 && len != 4 && len != 8)) {
+        fprintf(stderr, "keel-access: expected %s, not %s\n", exec ? "hwbp=ADDR" :
+                "watch=ADDR[+LEN] (LEN 1, 2, 4 or 8)", arg);
+        return -EINVAL;
+    }
+    dr[0] = a;
+    dr7 = KEEL_DR7_L(0) | (exec ? 0 : KEEL_DR7_RW(0, 1) | KEEL_DR7_LEN(0, len_code[len]));
+    if ((rc = kc_monitor_debug_exceptions(h, domid, true, true)) < 0)
+        return rc;
+    for (uint32_t v = 0;; v++) {
+        rc = kc_monitor_set_debugregs(h, domid, v, dr, dr7);
+        if (v > 0 && rc == -EINVAL)
+            return 0;
+        if (rc < 0 && rc != -EBUSY)
+            return rc;
+    }
+}
+
 static int setup(kc_handle *h, uint32_t domid, const char *mode, struct trace *t,
                  kc_vm_event **ve)
 {
@@ -171,6 +209,8 @@ static int setup(kc_handle *h, uint32_t domid, const char *mode, struct trace *t
             rc = kc_monitor_write_ctrlreg(h, domid, i, true, true, false);
         return rc;
     }
+    if (!strncmp(mode, "hwbp=", 5) || !strncmp(mode, "watch=", 6))
+        return hw_breakpoint(h, domid, strchr(mode, '=') + 1, mode[0] == 'h');
     if (!strncmp(mode, "trace=", 6)) {
         char *end;
         t->addr = strtoull(mode + 6, &end, 0);
@@ -208,7 +248,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: keel-access [-r RUNDIR] [-n COUNT] [-a] DOMID "
                             "breakpoint|singlestep|guest_request|write_ctrlreg|trace=ADDR|"
-                            "write[=GFN[+N]]|exec[=GFN[+N]]\n");
+                            "write[=GFN[+N]]|exec[=GFN[+N]]|hwbp=ADDR|watch=ADDR[+LEN]\n");
             return opt == 'h' ? 0 : 2;
         }
     }

@@ -4,13 +4,15 @@
  * refused; the registers read back; an execute breakpoint reports before the instruction (rip
  * at the function, B0) and a write watchpoint after the write (B1), each round in order, with
  * the guest's results intact; cleared registers raise nothing; the core's perf events are gone
- * when the registers are cleared and when the monitoring ends. */
+ * when the registers are cleared and when the monitoring ends; keel-access hwbp=ADDR prints a
+ * running guest's hits and leaves nothing behind. */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -120,6 +122,39 @@ static void run_rounds(kc_vm_event *ve, uint64_t fn, uint64_t var, struct keel_v
            exec, wr);
 }
 
+/* keel-access hwbp=ADDR against a guest calling a function every millisecond. */
+static void test_keel_access(void)
+{
+    const char *b = getenv("KEEL_BUILDDIR");
+    int d = hvhost_boot(&host, "vmevent", "mode=trace n=300", 1, MIB);
+    unsigned long long fn = 0, rip;
+    unsigned lines = 0, good = 0;
+    char cmd[768], line[512];
+    const char *p;
+    FILE *f;
+
+    if (!hvhost_wait_console(&host, (uint32_t)d, "fn=0x", 10000) ||
+        !(p = strstr(hvhost_console(&host, (uint32_t)d), "fn=")) || sscanf(p, "fn=%llx", &fn) != 1)
+        tap_bail("vmevent trace: no function address in its console");
+    snprintf(cmd, sizeof(cmd), "%s/cli/keel-access -r %s -n 3 %d hwbp=%#llx 2>&1",
+             b && *b ? b : KEEL_ABS_BUILDDIR, host.rundir, d, fn);
+    if ((f = popen(cmd, "r"))) {
+        while (fgets(line, sizeof(line), f)) {
+            lines++;
+            if (sscanf(line, "d%*u v0 debug rip=%llx", &rip) == 1 && rip == fn &&
+                strstr(line, "dr6=0xffff0ff1"))
+                good++;
+            else
+                tap_diag("keel-access: %s", line);
+        }
+        tap_ok(pclose(f) == 0 && lines == 3 && good == 3, "keel-access -n 3 hwbp=FN prints three "
+               "debug exceptions at the function, B0 (%u lines, %u right)", lines, good);
+    }
+    tap_ok(hvhost_wait_console(&host, (uint32_t)d, "vmevent trace: 300 calls ok", 20000) &&
+           core_perf_fds() == 0, "the guest runs on after keel-access exits, no breakpoint left");
+    kc_domain_destroy(host.h, (uint32_t)d);
+}
+
 int main(void)
 {
     struct keel_vm_event greq, req;
@@ -178,6 +213,7 @@ int main(void)
     tap_ok(kc_monitor_disable(ve) == 0 && core_perf_fds() == 0,
            "ending the monitoring with the registers set closes their perf events");
     kc_domain_destroy(host.h, (uint32_t)d);
+    test_keel_access();
     hvhost_stop(&host);
     return tap_done();
 }
