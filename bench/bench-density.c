@@ -90,32 +90,63 @@ static double create_median(const char *what)
     return med;
 }
 
-/* utime + stime of a process, in seconds */
+/* Time on CPU of a process's threads, in seconds (schedstat: exact, where utime and stime are
+ * sampled at the tick and miss the short wake-ups of an idle guest). */
 static double cpu_s(pid_t pid)
 {
-    char path[64], buf[2048], *p;
-    unsigned long long ut = 0, st = 0;
-    FILE *f;
+    char path[300];
+    unsigned long long ns, sum = 0;
+    struct dirent *e;
+    DIR *d;
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (!(f = fopen(path, "re")))
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    if (!(d = opendir(path)))
         return 0;
-    if (!fgets(buf, sizeof(buf), f))
-        buf[0] = 0;
-    fclose(f);
-    if ((p = strrchr(buf, ')')) && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                                          &ut, &st) == 2)
-        return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-    return 0;
+    while ((e = readdir(d))) {
+        FILE *f;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        if (!(f = fopen(path, "re")))
+            continue;
+        if (fscanf(f, "%llu", &ns) == 1)
+            sum += ns;
+        fclose(f);
+    }
+    closedir(d);
+    return sum / 1e9;
 }
 
-/* The core's CPU over `secs` seconds, in cores. */
+/* Busy and total jiffies of the whole machine (/proc/stat). */
+static void machine_jiffies(unsigned long long *busy, unsigned long long *total)
+{
+    unsigned long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "re");
+
+    *busy = *total = 0;
+    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                    &v[4], &v[5], &v[6], &v[7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            *total += v[i];
+        *busy = *total - v[3] - v[4];
+    }
+    if (f)
+        fclose(f);
+}
+
+static double machine_busy = -1;         /* of the last core_cpu window, 0..1 */
+
+/* The core's CPU over `secs` seconds, in cores (and the machine's busy share beside it). */
 static double core_cpu(int secs)
 {
     double c0 = cpu_s(host.pid);
     uint64_t t0 = hvhost_now_ns();
+    unsigned long long b0, j0, b1, j1;
 
+    machine_jiffies(&b0, &j0);
     sleep((unsigned)secs);
+    machine_jiffies(&b1, &j1);
+    machine_busy = j1 > j0 ? (double)(b1 - b0) / (double)(j1 - j0) : -1;
     return (cpu_s(host.pid) - c0) / ((hvhost_now_ns() - t0) / 1e9);
 }
 
@@ -142,12 +173,13 @@ static long pss_kb(pid_t pid, int skip_guest)
     return total;
 }
 
-/* Sum over the core's domain processes (keel-stub children) of their Pss outside guest memory. */
-static long stubs_pss_kb(int *count)
+/* Sum over the core's domain processes (keel-stub children) of their Pss outside guest memory
+ * (or, with cpu, of their CPU seconds). */
+static double stubs_sum(int *count, int cpu)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
-    long sum = 0;
+    double sum = 0;
 
     *count = 0;
     if (!d)
@@ -169,8 +201,8 @@ static long stubs_pss_kb(int *count)
         }
         fclose(f);
         if (ppid == host.pid && stub) {
-            long k = pss_kb(atoi(e->d_name), 1);
-            if (k > 0) {
+            double k = cpu ? cpu_s(atoi(e->d_name)) : (double)pss_kb(atoi(e->d_name), 1);
+            if (k >= 0) {
                 sum += k;
                 (*count)++;
             }
@@ -295,7 +327,7 @@ int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 1000, secs = argc > 2 ? atoi(argv[2]) : 900, *doms;
     int made, counted = 0, stubs, killed, warm;
-    double empty, loaded, cpu0, cpu_n, cpu_tenth, stop_s;
+    double empty, loaded, cpu0, cpu_n, cpu_tenth, stop_s, stub_cpu;
     long hv_pss0, hv_pss, stub_pss, k0, k1;
     uint64_t t0;
 
@@ -325,12 +357,17 @@ int main(int argc, char **argv)
     printf("%d of %d print their lines (all running at once)\n", counted, made);
 
     loaded = create_median("N running domains");
+    stub_cpu = stubs_sum(&stubs, 1);
     cpu_n = core_cpu(10);
+    stub_cpu = (stubs_sum(&stubs, 1) - stub_cpu) / 10;
     hv_pss = pss_kb(host.pid, 0);
-    stub_pss = stubs_pss_kb(&stubs);
+    stub_pss = (long)stubs_sum(&stubs, 0);
     k1 = kernel_kb();
-    printf("the core's CPU: %.4f of a core empty, %.3f with %d domains (%.1f us per guest wake-up)\n",
-           cpu0, cpu_n, made, made ? cpu_n * 1e6 / made : 0);
+    printf("the core's CPU: %.4f of a core empty, %.3f with %d domains (%.1f us per guest wake-up); "
+           "the whole machine %.0f%% busy meanwhile (every process, other users' too)\n",
+           cpu0, cpu_n, made, made ? cpu_n * 1e6 / made : 0, machine_busy * 100);
+    printf("the domain processes' CPU meanwhile: %.3f of a core (%.1f us per guest wake-up)\n",
+           stub_cpu, made ? stub_cpu * 1e6 / made : 0);
     if (cpu_tenth >= 0)
         printf("per guest wake-up: %.1f us at %d domains, %.1f us at %d (ratio %.2f)\n",
                cpu_tenth * 1e6 / (n / 10), n / 10, cpu_n * 1e6 / made, made,

@@ -89,85 +89,160 @@ int hv_stub_init(const char *path)
 }
 
 
-static void set_limit(int res, rlim_t v)
+/* A system call without errno: the waiting child shares the core's memory (CLONE_VM), so it
+ * must not write the spawner thread's errno, nor call into glibc. x86-64. */
+static inline long raw6(long n, long a, long b, long c, long d, long e, long f)
 {
-    struct rlimit rl = { v, v };
+    register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
+    long ret;
 
-    if (setrlimit(res, &rl) < 0)
-        _exit(70 + res);
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
+                     "r"(r9) : "rcx", "r11", "memory");
+    return ret;
 }
 
-/* What the core hands a waiting child (a page both share): its uid, process limit and the
- * core's numbers of the domain's memfds, which the child takes with pidfd_getfd on the core.
- * No descriptor of the core's stands for a waiting child. */
+#define RAW(n, a, b, c) raw6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+
+/* What the core hands a waiting child (at the start of the child's stack area): its uid,
+ * process limit and the core's numbers of the domain's memfds, which the child takes with
+ * pidfd_getfd on the core. No descriptor of the core's stands for a waiting child. */
 struct warm_page {
     uint32_t go;                         /* 0 waiting, 1 go, 2 give up */
     uint32_t uid, nproc;
     int32_t mem_fd, shared_fd;
+    int32_t core_pidfd, stub_fd;
+    char empty[600];                     /* <rundir>/empty */
 };
 
+#define WARM_SIZE (64 * 1024)            /* the page, then the child's stack */
 #define WARM_STUB 5                      /* the stub's descriptor in a waiting child */
 #define WARM_CORE 6                      /* the core's pidfd in a waiting child */
 
 static int core_pidfd = -1;
 
-/* Runs in the child only, right after the clone: everything that does not depend on the domain
- * (descriptors, mount propagation, the empty root, limits but the process count), then it waits
- * for its domain: uid, process limit and the two memfds, and then drops its privileges and execs
- * the stub. Never returns. */
-static void __attribute__((noreturn)) confine_and_exec(struct warm_page *pg)
+static void __attribute__((noreturn)) raw_exit(int code)
 {
+    for (;;)
+        RAW(SYS_exit_group, code, 0, 0);
+}
+
+static void raw_limit(int res, unsigned long v)
+{
+    unsigned long rl[2] = { v, v };
+
+    if (RAW(SYS_setrlimit, res, rl, 0) < 0)
+        raw_exit(70 + res);
+}
+
+/* Runs in the child only, right after the clone, on its own stack in the core's memory:
+ * everything that does not depend on the domain (descriptors, mount propagation, the empty
+ * root, limits but the process count), then it waits for its domain: uid, process limit and the
+ * two memfds, and then drops its privileges and execs the stub (which gives the memory back).
+ * Raw system calls only. */
+__attribute__((no_sanitize("address", "undefined"))) static int confine_and_exec(void *arg)
+{
+    struct warm_page *pg = arg;
     char *argv[] = { "keel-stub", NULL }, *envp[] = { NULL };
-    int stub, core;
+    long stub, core;
     uint32_t go;
 
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || setpriority(PRIO_PROCESS, 0, 0) < 0)
-        _exit(66);
+    if (RAW(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0) < 0 ||
+        RAW(SYS_setpriority, PRIO_PROCESS, 0, 0) < 0)        /* made at nice 10 */
+        raw_exit(66);
     /* move everything above the target numbers first, so no dup2 clobbers a source */
-    core = fcntl(core_pidfd, F_DUPFD, 10);
-    stub = fcntl(hv.stub_fd, F_DUPFD, 10);
-    if (core < 0 || stub < 0 || dup2(stub, WARM_STUB) < 0 || dup2(core, WARM_CORE) < 0)
-        _exit(61);
-    if (fcntl(WARM_STUB, F_SETFD, FD_CLOEXEC) < 0 ||
-        syscall(SYS_close_range, WARM_CORE + 1, ~0U, 0) < 0 ||
-        syscall(SYS_close_range, HV_FD_GUESTMEM, HV_FD_SHARED, 0) < 0)
-        _exit(62);
-    prctl(PR_SET_NAME, "keel-hv-spawn");
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        _exit(63);
-    if (chroot(empty_dir) < 0 || chdir("/") < 0)
-        _exit(64);
-    set_limit(RLIMIT_CORE, 0);
-    set_limit(RLIMIT_FSIZE, 0);
-    set_limit(RLIMIT_MEMLOCK, 0);
+    core = RAW(SYS_fcntl, pg->core_pidfd, F_DUPFD, 10);
+    stub = RAW(SYS_fcntl, pg->stub_fd, F_DUPFD, 10);
+    if (core < 0 || stub < 0 || RAW(SYS_dup2, stub, WARM_STUB, 0) < 0 ||
+        RAW(SYS_dup2, core, WARM_CORE, 0) < 0)
+        raw_exit(61);
+    if (RAW(SYS_fcntl, WARM_STUB, F_SETFD, FD_CLOEXEC) < 0 ||
+        RAW(SYS_close_range, WARM_CORE + 1, ~0U, 0) < 0 ||
+        RAW(SYS_close_range, HV_FD_GUESTMEM, HV_FD_SHARED, 0) < 0)
+        raw_exit(62);
+    RAW(SYS_prctl, PR_SET_NAME, "keel-hv-spawn", 0);
+    if (raw6(SYS_mount, 0, (long)"/", 0, MS_REC | MS_PRIVATE, 0, 0) < 0)
+        raw_exit(63);
+    if (RAW(SYS_chroot, pg->empty, 0, 0) < 0 || RAW(SYS_chdir, "/", 0, 0) < 0)
+        raw_exit(64);
+    raw_limit(RLIMIT_CORE, 0);
+    raw_limit(RLIMIT_FSIZE, 0);
+    raw_limit(RLIMIT_MEMLOCK, 0);
     while ((go = __atomic_load_n(&pg->go, __ATOMIC_ACQUIRE)) == 0)
-        syscall(SYS_futex, &pg->go, FUTEX_WAIT, 0, NULL, NULL, 0);
+        raw6(SYS_futex, (long)&pg->go, FUTEX_WAIT, 0, 0, 0, 0);
     if (go != 1)
-        _exit(60);
+        raw_exit(60);
     /* the domain's memfds take the lowest free numbers, 3 then 4, close-on-exec: cleared */
-    if (syscall(SYS_pidfd_getfd, WARM_CORE, pg->mem_fd, 0) != HV_FD_GUESTMEM ||
-        syscall(SYS_pidfd_getfd, WARM_CORE, pg->shared_fd, 0) != HV_FD_SHARED ||
-        fcntl(HV_FD_GUESTMEM, F_SETFD, 0) < 0 || fcntl(HV_FD_SHARED, F_SETFD, 0) < 0)
-        _exit(61);
-    close(WARM_CORE);
-    set_limit(RLIMIT_NOFILE, 8);
-    set_limit(RLIMIT_NPROC, pg->nproc);
-    /* raw system calls: glibc's wrappers would try to reach threads this child does not have */
-    if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, pg->uid, pg->uid, pg->uid) < 0 ||
-        syscall(SYS_setresuid, pg->uid, pg->uid, pg->uid) < 0)
-        _exit(65);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        _exit(66);
-    syscall(SYS_execveat, WARM_STUB, "", argv, envp, AT_EMPTY_PATH);
-    _exit(67);
+    if (RAW(SYS_pidfd_getfd, WARM_CORE, pg->mem_fd, 0) != HV_FD_GUESTMEM ||
+        RAW(SYS_pidfd_getfd, WARM_CORE, pg->shared_fd, 0) != HV_FD_SHARED ||
+        RAW(SYS_fcntl, HV_FD_GUESTMEM, F_SETFD, 0) < 0 || RAW(SYS_fcntl, HV_FD_SHARED, F_SETFD, 0) < 0)
+        raw_exit(61);
+    RAW(SYS_close, WARM_CORE, 0, 0);
+    raw_limit(RLIMIT_NOFILE, 8);
+    raw_limit(RLIMIT_NPROC, pg->nproc);
+    if (RAW(SYS_setgroups, 0, 0, 0) < 0 || RAW(SYS_setresgid, pg->uid, pg->uid, pg->uid) < 0 ||
+        RAW(SYS_setresuid, pg->uid, pg->uid, pg->uid) < 0)
+        raw_exit(65);
+    if (raw6(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0) < 0)
+        raw_exit(66);
+    raw6(SYS_execveat, WARM_STUB, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH, 0);
+    raw_exit(67);
 }
 
 /* A child cloned ahead of its domain, in its own namespaces (a new network namespace alone
- * costs the kernel some 400 us), waiting on its page: creating a domain hands it over. */
+ * costs the kernel some 400 us) and in the core's memory (CLONE_VM: no copy of the core's
+ * mappings, which grow with the number of domains), waiting on its page: creating a domain
+ * hands it over. */
 struct warm_child {
     pid_t pid;
     struct warm_page *pg;
 };
+
+/* Stack areas of children handed over, freed once the child no longer runs in the core's
+ * memory: it has exec'd (its name is no longer keel-hv-spawn) or ended. */
+#define RETIRED_MAX 256
+static struct warm_child retired[RETIRED_MAX];
+static unsigned nr_retired;
+
+static bool still_ours(pid_t pid)
+{
+    char path[64], buf[128], *p;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno != ENOENT;          /* gone: free; unreadable: keep, to be safe */
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = 0;
+    p = strrchr(buf, ')');
+    return strstr(buf, "(keel-hv-spawn)") && p && p[1] && p[2] != 'Z' && p[2] != 'X';
+}
+
+static void retired_sweep(void)
+{
+    for (unsigned i = 0; i < nr_retired;) {
+        if (still_ours(retired[i].pid)) {
+            i++;
+            continue;
+        }
+        munmap(retired[i].pg, WARM_SIZE);
+        retired[i] = retired[--nr_retired];
+    }
+}
+
+static void retire(struct warm_child *w)
+{
+    retired_sweep();
+    if (nr_retired == RETIRED_MAX) {           /* never freed rather than freed too early */
+        klog_warn("spawn", "child %d: its stack area stays (too many waiting to be freed)",
+                  (int)w->pid);
+        return;
+    }
+    retired[nr_retired++] = *w;
+}
 
 static int warm_make(struct warm_child *w)
 {
@@ -176,16 +251,19 @@ static int warm_make(struct warm_child *w)
 
     if (core_pidfd < 0 && (core_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0)) < 0)
         return -errno;
-    pg = mmap(NULL, sizeof(*pg), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    retired_sweep();
+    pg = mmap(NULL, WARM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+              -1, 0);
     if (pg == MAP_FAILED)
         return -errno;
-    pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
-                  CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL, NULL);
-    if (pid == 0)
-        confine_and_exec(pg);
+    pg->core_pidfd = core_pidfd;
+    pg->stub_fd = hv.stub_fd;
+    snprintf(pg->empty, sizeof(pg->empty), "%s", empty_dir);
+    pid = clone(confine_and_exec, (char *)pg + WARM_SIZE, CLONE_VM | CLONE_NEWPID | CLONE_NEWNET |
+                CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, pg);
     if (pid < 0) {
         int rc = -errno;
-        munmap(pg, sizeof(*pg));
+        munmap(pg, WARM_SIZE);
         return rc;
     }
     w->pid = (pid_t)pid;
@@ -193,12 +271,13 @@ static int warm_make(struct warm_child *w)
     return 0;
 }
 
-/* Tell the waiting child to go (1) or to give up (2); the page is the core's no more. */
+/* Tell the waiting child to go (1) or to give up (2); its area is freed once it is gone or
+ * has exec'd. */
 static void warm_release(struct warm_child *w, uint32_t go)
 {
     __atomic_store_n(&w->pg->go, go, __ATOMIC_RELEASE);
     syscall(SYS_futex, &w->pg->go, FUTEX_WAKE, 1, NULL, NULL, 0);
-    munmap(w->pg, sizeof(*w->pg));
+    retire(w);
     w->pg = NULL;
 }
 
@@ -206,9 +285,10 @@ static void warm_discard(struct warm_child *w)
 {
     if (w->pid <= 0)
         return;
-    warm_release(w, 2);
     kill(w->pid, SIGKILL);
     waitpid(w->pid, NULL, 0);
+    munmap(w->pg, WARM_SIZE);
+    w->pg = NULL;
     w->pid = 0;
 }
 
@@ -218,7 +298,8 @@ static void warm_discard(struct warm_child *w)
 static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t spawn_cond = PTHREAD_COND_INITIALIZER;
 static struct hv_domain *spawn_req;
-static int spawn_rc, spawn_done, spawner_running, spawner_stop, warm_wanted = 1, spawn_busy;
+static int spawn_rc, spawn_done, spawner_running, spawner_stop, warm_wanted = 1, spawn_busy, making;
+static pid_t spawner_tid;
 static struct warm_child warm;
 
 static int spawn_now(struct hv_domain *d);
@@ -230,13 +311,17 @@ static void *spawner_main(void *arg)
     for (;;) {
         if (!spawn_req && !spawner_stop && warm_wanted && warm.pid <= 0 && !spawn_busy) {
             struct warm_child w = { 0, NULL };
+            spawner_tid = (pid_t)syscall(SYS_gettid);
+            /* in the background: a lower priority while the domain just made boots (a create
+             * that comes meanwhile raises it again: hv_spawn_domain) */
+            setpriority(PRIO_PROCESS, (id_t)spawner_tid, 10);
+            making = 1;
             pthread_mutex_unlock(&spawn_lock);
-            /* in the background: a lower priority while the domain just made boots */
-            setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
             if (warm_make(&w) < 0)
                 w.pid = 0;
-            setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 0);
             pthread_mutex_lock(&spawn_lock);
+            making = 0;
+            setpriority(PRIO_PROCESS, (id_t)spawner_tid, 0);
             warm = w;
             if (w.pid <= 0)
                 warm_wanted = 0;         /* cloning fails now: the next create says why */
@@ -286,6 +371,8 @@ int hv_spawn_domain(struct hv_domain *d)
     }
     spawn_req = d;
     spawn_done = 0;
+    if (making)                          /* the child being made is this create's now */
+        setpriority(PRIO_PROCESS, (id_t)spawner_tid, 0);
     pthread_cond_broadcast(&spawn_cond);
     while (!spawn_done)
         pthread_cond_wait(&spawn_cond, &spawn_lock);
@@ -316,6 +403,7 @@ void hv_spawn_start(void)
 void hv_spawn_idle(void)
 {
     pthread_mutex_lock(&spawn_lock);
+    retired_sweep();
     spawn_busy = 0;
     pthread_cond_broadcast(&spawn_cond);
     pthread_mutex_unlock(&spawn_lock);
@@ -345,7 +433,7 @@ static int spawn_now(struct hv_domain *d)
     }
     warm.pid = 0;
     if (w.pid > 0 && waitpid(w.pid, NULL, WNOHANG) != 0) {   /* it died waiting */
-        warm_release(&w, 2);
+        munmap(w.pg, WARM_SIZE);
         w.pid = 0;
     }
     if (w.pid <= 0 && (rc = warm_make(&w)) < 0)
