@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,8 @@ static void monitor_child(int wfd, int gofd, kl_domain_config *dc, const struct 
     if (write(wfd, msg, strlen(msg)) < 0 || rc < 0)
         _exit(1);
     close(wfd);
+    /* the monitor lives as long as the domain: give back the heap the create left free */
+    malloc_trim(0);
     /* xl closes its end once its console (-c) has seen the domain shut down, so that the
      * action (e.g. destroy) cannot take the output away from it */
     while (read(gofd, msg, sizeof(msg)) > 0 || errno == EINTR)

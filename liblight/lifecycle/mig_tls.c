@@ -26,6 +26,7 @@
 #include "klog.h"
 #include "mig_int.h"
 #include "mig_tls.h"
+#include "mig_tlsdl.h"                  /* last: OpenSSL through a table loaded at first use */
 
 #define TLS_BUF (64 * 1024)
 
@@ -316,10 +317,15 @@ static void conn_free(struct conn *c)
 int mig_tls_start(kl_ctx *ctx, int s, const kl_tls_opts *tls, int server, const char *peer_name,
                   int *fd)
 {
-    struct conn *c = calloc(1, sizeof(*c));
+    struct conn *c;
+    char why[256];
     int sv[2], rc;
 
-    if (!c) {
+    if ((rc = mt_dl_load(why, sizeof(why))) < 0) {     /* OpenSSL is loaded at first use */
+        close(s);
+        return kl__err(ctx, rc, "TLS: %s", why);
+    }
+    if (!(c = calloc(1, sizeof(*c)))) {
         close(s);
         return kl__err(ctx, -ENOMEM, "TLS: out of memory");
     }

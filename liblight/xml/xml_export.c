@@ -207,13 +207,13 @@ static char *dump(xmlDocPtr doc, xmlNodePtr root)
 
 char *kl_domain_config_to_xml(const kl_domain_config *dc, int domid)
 {
-    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlDocPtr doc;
     xmlNodePtr root, meta, keel, devices;
-    char u[KL_UUID_STRLEN];
+    char u[KL_UUID_STRLEN], why[128];
     char *out;
 
-    if (!doc)
-        return NULL;
+    if (kx_dl_load(why, sizeof(why)) < 0 || !(doc = xmlNewDoc((const xmlChar *)"1.0")))
+        return NULL;                  /* libxml2 missing (xml_dl.c), or out of memory */
     root = xmlNewDocNode(doc, NULL, (const xmlChar *)"domain", NULL);
     xmlDocSetRootElement(doc, root);
     prop(root, "type", "xen");

@@ -11,6 +11,7 @@
 
 #include "keel/kl_xml.h"
 #include "kl_internal.h"
+#include "xml_dl.h"                     /* last: libxml2 through a table loaded at first use */
 
 /* One device spec collected while walking <devices>, emitted as a list item later. */
 struct kx_item {

@@ -67,7 +67,12 @@ xmlDocPtr kx_parse(const char *source, const char *xml, size_t len, kl_diag *d)
 
     xmlGenericErrorFunc old_err;
     void *old_ctx;
+    char why[256];
 
+    if (kx_dl_load(why, sizeof(why)) < 0) {      /* libxml2 is loaded at first use */
+        kl__diag_add(d, KL_SEV_ERROR, &at, "XML support: %s", why);
+        return NULL;
+    }
     pthread_once(&init_once, init_libxml);
     if (len > KL_XML_MAX_SIZE || len > (size_t)0x7fffffff) {
         kl__diag_add(d, KL_SEV_ERROR, &at, "XML document of %zu bytes is larger than the "
