@@ -1,6 +1,7 @@
 /* test-light-api.c - liblight's lifecycle API on a real core and store: creation and its store
  * nodes, userdata, name clashes, failure cleanup, rename, memory, shutdown with and without a
- * guest agent, the on_* actions, the libevent forms, and the caller's signals left alone. */
+ * guest agent, the on_* actions, the libevent forms, and the caller's signals left alone; the
+ * store client's pipelined batches (kxs_batch), which write a domain's home. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 
 #include "hvhost.h"
 #include "keel/kl_light.h"
+#include "kxs.h"
 #include "tap.h"
 
 static struct hvhost host;
@@ -297,6 +299,52 @@ static void test_events(void)
     tap_ok(same != -1, "the signal mask is unchanged");
 }
 
+/* kxs_batch: replies matched to their requests, a failure in the middle reported with its
+ * request while those behind it still apply, and a batch larger than the socket's buffers
+ * (replies read while the rest is sent). */
+static void test_batch(void)
+{
+    static char big[1001];
+    char *v = NULL, *none = (char *)"x";
+    struct kxs_req q[4] = {
+        { KXS_WRITE, "/tb/a\0one", 9, NULL, NULL, 0 },
+        { KXS_READ, "/tb/a", 6, &v, NULL, 0 },
+        { KXS_READ, "/tb/missing", 12, &none, NULL, 0 },
+        { KXS_WRITE, "/tb/b\0two", 9, NULL, NULL, 0 },
+    };
+    struct kxs_req *many = calloc(2000, sizeof(*many));
+    char *payload = malloc(7 + sizeof(big));
+    kxs *x = NULL;
+    int rc, ok = 1;
+
+    tap_ok(kxs_open(&x, host.rundir) == 0, "batch: a store connection");
+    if (!x || !many || !payload)
+        goto out;
+    rc = kxs_batch(x, 0, q, 4);
+    tap_ok(rc == -ENOENT && q[0].rc == 0 && q[1].rc == 0 && q[2].rc == -ENOENT && q[3].rc == 0,
+           "batch: each request's result (0 0 ENOENT 0), the first failure returned");
+    tap_ok(v && !strcmp(v, "one") && none == (char *)"x",
+           "batch: the READ's value, none for the failed one");
+    tap_ok(strstr(kxs_error(x), "READ /tb/missing") && strstr(kxs_error(x), "ENOENT"),
+           "batch: the error names the failed request (%s)", kxs_error(x));
+    tap_ok(node_is("/tb/b", "two"), "batch: the WRITE behind the failure applied");
+    memset(big, 'v', sizeof(big) - 1);
+    memcpy(payload, "/tb/big", 8);
+    memcpy(payload + 8, big, sizeof(big) - 1);
+    for (int i = 0; i < 2000; i++)
+        many[i] = (struct kxs_req){ KXS_WRITE, payload, 8 + sizeof(big) - 1, NULL, NULL, 1 };
+    rc = kxs_batch(x, 0, many, 2000);
+    for (int i = 0; i < 2000; i++)
+        ok &= many[i].rc == 0;
+    tap_ok(rc == 0 && ok, "batch: 2000 WRITEs of 1000 bytes (2 MB, more than the socket holds)");
+    tap_ok(node_is("/tb/big", big), "batch: the last of them is stored");
+out:
+    free(v);
+    free(many);
+    free(payload);
+    kxs_close(x);
+}
+
 int main(void)
 {
     if (hvhost_start(&host) < 0 || start_store() < 0) {
@@ -310,6 +358,7 @@ int main(void)
         test_create();
         test_shutdown();
         test_events();
+        test_batch();
         kl_ctx_close(ctx);
     }
     if (stored > 0) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -113,9 +114,9 @@ static int has_console(kc_handle *h, uint32_t domid)
 }
 
 /* xl create -e (no monitor) of hello.cfg, until its first console byte. ms, or < 0. */
-static double xl_first_output(kl_ctx *ctx, const char *cfg, int i)
+static double xl_first_output(kl_ctx *ctx, const char *cfg, const char *pfx, int i, int keep)
 {
-    char xl[512], name[32];
+    char xl[512], name[64];
     uint32_t domid;
     uint64_t t0 = now_ns();
     pid_t p;
@@ -127,7 +128,7 @@ static double xl_first_output(kl_ctx *ctx, const char *cfg, int i)
     snprintf(xl, sizeof(xl), "%s/cli/.libs/xl", bdir);
     if (access(xl, X_OK) != 0)
         snprintf(xl, sizeof(xl), "%s/cli/xl", bdir);
-    snprintf(name, sizeof(name), "name=b%d", i);
+    snprintf(name, sizeof(name), "name=%s%d", pfx, i);
     p = spawn(xl, (char *[]){ "xl", "create", "-q", (char *)cfg, name, "on_poweroff=preserve", NULL }, NULL);
     waitpid(p, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) || kl_domain_qualify(ctx, name + 5, &domid) < 0)
@@ -137,9 +138,78 @@ static double xl_first_output(kl_ctx *ctx, const char *cfg, int i)
             return -1;
     {
         double ms = (double)(now_ns() - t0) / 1e6;
-        kl_domain_destroy(ctx, domid);
+        if (!keep)
+            kl_domain_destroy(ctx, domid);
         return ms;
     }
+}
+
+/* The Pss (proportional set size: shared pages divided among their users) of a process in KiB,
+ * from /proc/PID/smaps_rollup; -1 when it cannot be read. */
+static long pss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "Pss: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* Whether process pid's command line holds the argument arg. */
+static int cmdline_has(pid_t pid, const char *arg)
+{
+    char path[64], buf[4096];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+        buf[n] = 0;
+        if (!strcmp(buf + i, arg))
+            return 1;
+    }
+    return 0;
+}
+
+/* The monitors of n domains created with xl (names pfx0..): Pss summed over their processes
+ * (a monitor's pages shared with the others count once over all), per domain, in KiB. */
+static double monitors_pss(const char *pfx, int n)
+{
+    char arg[64];
+    long sum = 0;
+    int found = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d))) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 0)
+            continue;
+        for (int i = 0; i < n; i++) {
+            snprintf(arg, sizeof(arg), "name=%s%d", pfx, i);
+            if (cmdline_has(pid, arg)) {
+                long kb = pss_kb(pid);
+                sum += kb > 0 ? kb : 0;
+                found++;
+                break;
+            }
+        }
+    }
+    closedir(d);
+    return found == n ? (double)sum / n : -1;
 }
 
 /* The reference: bare core create + build + unpause in this process, until the first byte. */
@@ -211,6 +281,51 @@ static void report(const char *what, double *v, double *ref, int n, const char *
     kbench_result(id, what, m, unit, rm, refname, rm > 0 ? m / rm : 0, goal);
 }
 
+/* With CROWD domains running (each with its xl monitor): the monitors' Pss per domain against
+ * the budget of 1 MiB of host memory per domain (issue 19: the whole host's, monitors
+ * included); and xl create -> first output among them against xl create on the host holding
+ * only the ones made so far (every other creation: the first half against the second). */
+#define CROWD 50
+static int crowded(kl_ctx *ctx, const char *cfg, double *a, double *b, int runs)
+{
+    double *t = calloc(CROWD, sizeof(double)), pss, m, lo, hi;
+    int n = runs < CROWD / 2 ? runs : CROWD / 2, rc = -1;
+    uint32_t domid;
+
+    if (!t)
+        return -1;
+    for (int i = 0; i < CROWD; i++)
+        if ((t[i] = xl_first_output(ctx, cfg, "m", i, 1)) < 0) {
+            fprintf(stderr, "crowd: domain %d failed: %s\n", i, kl_ctx_error(ctx));
+            goto out;
+        }
+    for (int i = 0; i < n; i++) {
+        b[i] = t[i];                              /* 0..n-1 domains already there */
+        a[i] = t[CROWD - n + i];                  /* CROWD-n..CROWD-1 */
+    }
+    report("xl create, 25-49 domains running", a, b, n, "ms", "light.xl_create_crowded",
+           "xl create, 0-24 running", "<= 1.2");
+    if ((pss = monitors_pss("m", CROWD)) < 0) {
+        fprintf(stderr, "crowd: the %d monitors were not all found\n", CROWD);
+        goto out;
+    }
+    stats(t, CROWD, &m, &lo, &hi);
+    printf("%-34s %8.0f KiB per domain (%d domains), budget 1024 KiB   ratio %.2f\n",
+           "xl monitor Pss", pss, CROWD, pss / 1024);
+    kbench_result("light.monitor_pss", "xl monitor Pss per domain", pss, "KiB", 1024,
+                  "budget: 1 MiB per domain (whole host)", pss / 1024, "<= 1.0");
+    rc = 0;
+out:
+    for (int i = 0; i < CROWD; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "m%d", i);
+        if (kl_domain_qualify(ctx, name, &domid) == 0)
+            kl_domain_destroy(ctx, domid);
+    }
+    free(t);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int runs = argc > 1 ? atoi(argv[1]) : 20;
@@ -245,7 +360,7 @@ int main(int argc, char **argv)
         goto out;
     printf("bench-lifecycle: %d runs each; reference = bare libkeelctrl+libkeelguest path\n", runs);
     for (int i = 0; i < runs; i++)
-        if ((a[i] = xl_first_output(ctx, cfg, i)) < 0 ||
+        if ((a[i] = xl_first_output(ctx, cfg, "b", i, 0)) < 0 ||
             (b[i] = bare_first_output(kl_ctx_kc(ctx), kernel)) < 0) {
             fprintf(stderr, "run %d failed: %s\n", i, kl_ctx_error(ctx));
             goto out;
@@ -264,6 +379,8 @@ int main(int argc, char **argv)
         stats(a, runs, &m, &lo, &hi);
         printf("%-34s %.1f cycles/s (median)\n", "liblight create/destroy throughput", 1000.0 / m);
     }
+    if (crowded(ctx, cfg, a, b, runs) < 0)
+        goto out;
     rc = 0;
 out:
     kl_ctx_close(ctx);
