@@ -709,6 +709,25 @@ static uint32_t monitor_opcode(const struct keel_domctl *dc)
     return op;
 }
 
+/* Memory access and debug registers: the consumer's own (as Xen ties them to the ring), lifted
+ * when its monitoring ends. */
+static long consumer_op(struct hv_caller *c, struct hv_domain *d, struct keel_domctl *dc)
+{
+    struct hv_vm_event *e = vme_of(d);
+    union { struct keel_domctl_mem_access_op ma; struct keel_domctl_debugreg_op dr; } op;
+    long rc;
+
+    if (!e || e->conn != c->conn)
+        return -ENOENT;
+    memcpy(&op, dc->u.pad, sizeof(op));
+    if (monitor_opcode(dc) <= KEEL_MONITOR_OP_GET_MEM_ACCESS)
+        rc = hv_mem_access_op(d, &op.ma);
+    else
+        rc = debugreg_op(d, e, &op.dr);
+    memcpy(dc->u.pad, &op, sizeof(op));
+    return rc;
+}
+
 /* KEEL_DOMCTL_VM_EVENT_OP / KEEL_DOMCTL_MONITOR_OP. FLASK first (domain2 vm_event on the target),
  * so a guest's attempt is judged and audited by the policy; then only a Domain-0 connection,
  * which can hold the ring, may go on. */
@@ -727,24 +746,9 @@ long hv_vm_event_domctl(struct hv_caller *c, struct hv_domain *d, struct keel_do
         memcpy(&op, dc->u.pad, sizeof(op));
         rc = vm_event_op(c, d, &op);
         memcpy(dc->u.pad, &op, sizeof(op));
-    } else if (monitor_opcode(dc) == KEEL_MONITOR_OP_SET_MEM_ACCESS ||
-               monitor_opcode(dc) == KEEL_MONITOR_OP_GET_MEM_ACCESS) {
-        struct keel_domctl_mem_access_op op;
-        struct hv_vm_event *e = vme_of(d);
-        memcpy(&op, dc->u.pad, sizeof(op));
-        if (!e || e->conn != c->conn)
-            return -ENOENT;               /* the consumer's own, as Xen ties it to the ring */
-        rc = hv_mem_access_op(d, &op);
-        memcpy(dc->u.pad, &op, sizeof(op));
-    } else if (monitor_opcode(dc) == KEEL_MONITOR_OP_SET_DEBUGREGS ||
-               monitor_opcode(dc) == KEEL_MONITOR_OP_GET_DEBUGREGS) {
-        struct keel_domctl_debugreg_op op;
-        struct hv_vm_event *e = vme_of(d);
-        memcpy(&op, dc->u.pad, sizeof(op));
-        if (!e || e->conn != c->conn)
-            return -ENOENT;               /* the consumer's own, cleared when it ends */
-        rc = debugreg_op(d, e, &op);
-        memcpy(dc->u.pad, &op, sizeof(op));
+    } else if (monitor_opcode(dc) >= KEEL_MONITOR_OP_SET_MEM_ACCESS &&
+               monitor_opcode(dc) <= KEEL_MONITOR_OP_GET_DEBUGREGS) {
+        rc = consumer_op(c, d, dc);
     } else {
         struct keel_domctl_monitor_op op;
         memcpy(&op, dc->u.pad, sizeof(op));

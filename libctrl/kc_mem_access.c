@@ -12,14 +12,7 @@
 
 static long mem_access(kc_handle *h, uint32_t domid, struct keel_domctl_mem_access_op *op)
 {
-    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_MONITOR_OP, .domain = domid };
-    long rc;
-
-    memcpy(dc.u.pad, op, sizeof(*op));
-    rc = kc_domctl(h, &dc, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
-    if (rc >= 0)
-        memcpy(op, dc.u.pad, sizeof(*op));
-    return rc;
+    return kc__monitor_op(h, domid, op, sizeof(*op));
 }
 
 const char *kc_mem_access_name(uint32_t access)

@@ -29,16 +29,28 @@ struct kc_vm_event {
     uint64_t spin_ns;
 };
 
-static long monitor(kc_handle *h, uint32_t domid, const struct keel_domctl_monitor_op *op,
-                    struct keel_domctl_monitor_op *out)
+long kc__monitor_op(kc_handle *h, uint32_t domid, void *op, size_t len)
 {
     struct keel_domctl dc = { .cmd = KEEL_DOMCTL_MONITOR_OP, .domain = domid };
     long rc;
 
-    memcpy(dc.u.pad, op, sizeof(*op));
+    if (len > sizeof(dc.u.pad))
+        return -EINVAL;
+    memcpy(dc.u.pad, op, len);
     rc = kc_domctl(h, &dc, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+    if (rc >= 0)
+        memcpy(op, dc.u.pad, len);
+    return rc;
+}
+
+static long monitor(kc_handle *h, uint32_t domid, const struct keel_domctl_monitor_op *op,
+                    struct keel_domctl_monitor_op *out)
+{
+    struct keel_domctl_monitor_op tmp = *op;
+    long rc = kc__monitor_op(h, domid, &tmp, sizeof(tmp));
+
     if (rc >= 0 && out)
-        memcpy(out, dc.u.pad, sizeof(*out));
+        *out = tmp;
     return rc;
 }
 
@@ -89,18 +101,6 @@ int kc_monitor_debug_exceptions(kc_handle *h, uint32_t domid, bool enable, bool 
                          "debug exception");
 }
 
-static long debugreg(kc_handle *h, uint32_t domid, struct keel_domctl_debugreg_op *op)
-{
-    struct keel_domctl dc = { .cmd = KEEL_DOMCTL_MONITOR_OP, .domain = domid };
-    long rc;
-
-    memcpy(dc.u.pad, op, sizeof(*op));
-    rc = kc_domctl(h, &dc, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
-    if (rc >= 0)
-        memcpy(op, dc.u.pad, sizeof(*op));
-    return rc;
-}
-
 int kc_monitor_set_debugregs(kc_handle *h, uint32_t domid, uint32_t vcpu, const uint64_t dr[4],
                              uint64_t dr7)
 {
@@ -113,7 +113,7 @@ int kc_monitor_set_debugregs(kc_handle *h, uint32_t domid, uint32_t vcpu, const 
     else if (dr7)
         return (int)kc_fail(-EINVAL, "domain %u vCPU %u: DR7 %#llx without addresses", domid,
                             vcpu, (unsigned long long)dr7);
-    rc = debugreg(h, domid, &op);
+    rc = kc__monitor_op(h, domid, &op, sizeof(op));
     return rc < 0 ? (int)kc_fail(rc, "setting the debug registers of domain %u vCPU %u (DR7 "
                                  "%#llx)", domid, vcpu, (unsigned long long)dr7) : 0;
 }
@@ -122,7 +122,7 @@ int kc_monitor_get_debugregs(kc_handle *h, uint32_t domid, uint32_t vcpu, uint64
                              uint64_t *dr7)
 {
     struct keel_domctl_debugreg_op op = { .op = KEEL_MONITOR_OP_GET_DEBUGREGS, .vcpu = vcpu };
-    long rc = debugreg(h, domid, &op);
+    long rc = kc__monitor_op(h, domid, &op, sizeof(op));
 
     if (rc < 0)
         return (int)kc_fail(rc, "reading the debug registers of domain %u vCPU %u", domid, vcpu);

@@ -62,5 +62,8 @@ long kc_fail(long rc, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 long kc_domctl(kc_handle *h, struct keel_domctl *dc, const void *in, size_t in_len, void *out,
                size_t out_max, size_t *out_len, int *fds, int max_fds, int *nfds);
 long kc_sysctl(kc_handle *h, struct keel_sysctl *sc, void *out, size_t out_max, size_t *out_len);
+/* A KEEL_DOMCTL_MONITOR_OP of len bytes (its first word the op), the core's answer copied back
+ * into op (kc_monitor.c). */
+long kc__monitor_op(kc_handle *h, uint32_t domid, void *op, size_t len);
 
 #endif
