@@ -146,8 +146,19 @@ static int detach(void)
     return 0;
 }
 
+/* At the core's exit: every domain's process is killed first (they die side by side; the
+ * reaper no longer watches them, so none is taken for a crash), then each is destroyed. */
 static void destroy_all(void)
 {
+    pthread_mutex_lock(&hv.lock);
+    for (uint32_t i = 1; i < HV_MAX_DOMAINS; i++) {
+        struct hv_domain *d = hv.domains[i];
+        if (d && d->ready && !d->destroying && !d->dead && d->pid > 0) {
+            hv_reaper_unwatch(d);
+            kill(d->pid, SIGKILL);
+        }
+    }
+    pthread_mutex_unlock(&hv.lock);
     for (uint32_t i = 1; i < HV_MAX_DOMAINS; i++)
         if (hv.domains[i])
             hv_domain_destroy(NULL, i);
