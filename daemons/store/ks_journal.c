@@ -52,13 +52,29 @@ struct ks_journal {
     size_t map_len, end;
 };
 
+/* One record's bytes at rec (8 + 9 + strlen(path) + dlen of them). */
+static void ks_j_fill(char *rec, enum ks_jop op, uint32_t domid, const char *path,
+                      uint32_t plen, const void *data, size_t dlen)
+{
+    uint32_t blen = (uint32_t)(9 + plen + dlen), crc;
+
+    rec[8] = (char)op;
+    memcpy(rec + 9, &domid, 4);
+    memcpy(rec + 13, &plen, 4);
+    memcpy(rec + 17, path, plen);
+    if (dlen)
+        memcpy(rec + 17 + plen, data, dlen);
+    crc = (uint32_t)crc32(0L, (const Bytef *)rec + 8, blen);
+    memcpy(rec, &blen, 4);
+    memcpy(rec + 4, &crc, 4);
+}
+
 /* Append one record to `buf` (grown as needed): 0 or -ENOMEM. */
 static int ks_j_format(char **buf, size_t *len, size_t *cap, enum ks_jop op, uint32_t domid,
                        const char *path, const void *data, size_t dlen)
 {
-    uint32_t plen = (uint32_t)strlen(path), blen = (uint32_t)(9 + plen + dlen), crc;
-    size_t need = *len + 8 + (size_t)blen;
-    char *rec;
+    uint32_t plen = (uint32_t)strlen(path);
+    size_t need = *len + 17 + plen + dlen;
 
     if (need > *cap) {
         size_t ncap = *cap ? *cap : 4096;
@@ -70,16 +86,7 @@ static int ks_j_format(char **buf, size_t *len, size_t *cap, enum ks_jop op, uin
         *buf = nb;
         *cap = ncap;
     }
-    rec = *buf + *len;
-    rec[8] = (char)op;
-    memcpy(rec + 9, &domid, 4);
-    memcpy(rec + 13, &plen, 4);
-    memcpy(rec + 17, path, plen);
-    if (dlen)
-        memcpy(rec + 17 + plen, data, dlen);
-    crc = (uint32_t)crc32(0L, (const Bytef *)rec + 8, blen);
-    memcpy(rec, &blen, 4);
-    memcpy(rec + 4, &crc, 4);
+    ks_j_fill(*buf + *len, op, domid, path, plen, data, dlen);
     *len = need;
     return 0;
 }
@@ -124,11 +131,14 @@ static void ks_j_reserve(struct ks_journal *j, size_t need)
 }
 
 /* The journal's fd now ends at its last record (`end` bytes): map it for appends. */
-static void ks_j_map_from(struct ks_journal *j, size_t end)
+static void ks_j_map_from(struct ks_store *s, size_t end)
 {
+    struct ks_journal *j = s->journal;
+
     ks_j_unmap(j);
     j->end = end;
-    ks_j_reserve(j, end + 1);
+    if (!s->cfg.journal_write)
+        ks_j_reserve(j, end + 1);
 }
 
 /* Append len bytes at the end of the journal: into the mapping, else by write(2). */
@@ -183,6 +193,28 @@ static void ks_j_commit_cb(evutil_socket_t fd, short what, void *arg)
             c->t->kick(c->tctx);
 }
 
+/* Without --sync always, a mapped journal takes each record at once, straight into the
+ * mapping: it is in the page cache before the change is even applied, so the replies and
+ * events of the round need not wait for a commit at its end. 1 if done so. */
+static int ks_j_log_mapped(struct ks_store *s, enum ks_jop op, uint32_t domid, const char *path,
+                           const void *data, size_t len)
+{
+    struct ks_journal *j = s->journal;
+    uint32_t plen = (uint32_t)strlen(path);
+    size_t rlen = 17 + (size_t)plen + len;
+
+    if (!j->map || j->len || s->cfg.sync == KS_SYNC_ALWAYS)
+        return 0;
+    if (j->end + rlen > j->map_len)
+        ks_j_reserve(j, j->end + rlen + KS_J_CHUNK);
+    if (!j->map)
+        return 0;
+    ks_j_fill(j->map + j->end, op, domid, path, plen, data, len);
+    j->end += rlen;
+    j->dirty = true;
+    return 1;
+}
+
 int ks_journal_log(struct ks_store *s, enum ks_jop op, uint32_t domid, const char *path,
                    const void *data, size_t len)
 {
@@ -192,6 +224,12 @@ int ks_journal_log(struct ks_store *s, enum ks_jop op, uint32_t domid, const cha
 
     if (!j || s->replaying)
         return 0;
+    if (ks_j_log_mapped(s, op, domid, path, data, len)) {
+        j->records++;
+        if (s->cfg.compact_every && j->records >= s->cfg.compact_every)
+            ks_store_compact(s);
+        return 0;
+    }
     first = j->len == 0;
     rc = ks_j_format(&j->buf, &j->len, &j->cap, op, domid, path, data, len);
     if (rc < 0) {
@@ -324,7 +362,7 @@ int ks_store_compact(struct ks_store *s)
     j->fd = fd;     /* the snapshot file is the new journal; keep appending to it */
     j->records = 0;
     j->dirty = false;
-    ks_j_map_from(j, (size_t)lseek(fd, 0, SEEK_CUR));
+    ks_j_map_from(s, (size_t)lseek(fd, 0, SEEK_CUR));
     return 0;
 }
 

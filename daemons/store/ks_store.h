@@ -4,6 +4,7 @@
 #ifndef KS_STORE_H
 #define KS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,8 @@ struct ks_config {
     unsigned compact_every; /* journal records between compactions */
     struct ks_quota quota;  /* limits for unprivileged domains (0 = unlimited) */
     long peer_uid;          /* socket peers of this uid (and root) are dom0; -1: our euid */
+    bool journal_write;     /* append with write(2), never through a mapping (tests; what a
+                             * file system refusing fallocate or mmap gets) */
 };
 
 void ks_config_defaults(struct ks_config *cfg);

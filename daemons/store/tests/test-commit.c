@@ -3,12 +3,15 @@
  * round carries many changes and commits them together) while a fourth watches the subtree;
  * once every reply is in, the child is killed with SIGKILL (no clean shutdown, nothing flushed
  * at exit) and a new store replaying the journal must hold every acknowledged value. Done
- * once with --sync periodic and once with --sync always. */
+ * with --sync periodic and --sync always on the mapped journal (whose file then ends in space
+ * reserved in whole MiB), and with --sync periodic appending by write(2) (the file then ends
+ * at its last record). */
 #include "config.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -24,7 +27,7 @@
 #define CLIENTS 3
 #define BURST 40
 
-static void run_store(const char *dir, const char *sock, enum ks_sync sync)
+static void run_store(const char *dir, const char *sock, enum ks_sync sync, bool wr)
 {
     struct event_base *base = event_base_new();
     struct ks_config cfg;
@@ -33,6 +36,7 @@ static void run_store(const char *dir, const char *sock, enum ks_sync sync)
     ks_config_defaults(&cfg);
     cfg.statedir = dir;
     cfg.sync = sync;
+    cfg.journal_write = wr;
     if (!base || ks_store_new(base, &cfg, &s) < 0 || ks_sock_listen(s, sock) < 0)
         _exit(1);
     event_base_dispatch(base);
@@ -143,9 +147,10 @@ static int replayed(const char *dir)
     return found;
 }
 
-static void round_with(enum ks_sync sync, const char *name)
+static void round_with(enum ks_sync sync, bool wr, const char *name)
 {
     char dir[] = "/tmp/ks-commit.XXXXXX", sock[128], cmd[160];
+    struct stat st;
     int fds[CLIENTS], w, oks = 0;
     pid_t pid;
 
@@ -153,7 +158,7 @@ static void round_with(enum ks_sync sync, const char *name)
         tap_bail("mkdtemp: %s", strerror(errno));
     snprintf(sock, sizeof(sock), "%s/socket", dir);
     if ((pid = fork()) == 0)
-        run_store(dir, sock, sync);
+        run_store(dir, sock, sync, wr);
     w = dial(sock);
     tap_ok(watch(w) == 0, "%s: a client watches /c", name);
     for (int k = 0; k < CLIENTS; k++)
@@ -167,6 +172,15 @@ static void round_with(enum ks_sync sync, const char *name)
            name, CLIENTS * BURST, CLIENTS, oks);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    snprintf(cmd, sizeof(cmd), "%s/journal", dir);
+    if (stat(cmd, &st) < 0)
+        st.st_size = 0;
+    if (wr)
+        tap_ok(st.st_size > 0 && st.st_size % (1 << 20) != 0, "%s: the journal file ends at its "
+               "last record (%lld bytes)", name, (long long)st.st_size);
+    else
+        tap_ok(st.st_size > 0 && st.st_size % (1 << 20) == 0, "%s: the journal was mapped with "
+               "space reserved ahead (%lld bytes)", name, (long long)st.st_size);
     tap_ok(replayed(dir) == oks, "%s: after SIGKILL the journal holds every acknowledged "
            "write", name);
     for (int k = 0; k < CLIENTS; k++)
@@ -180,7 +194,8 @@ static void round_with(enum ks_sync sync, const char *name)
 int main(void)
 {
     klog_init("test-commit", KLOG_ERROR, NULL);
-    round_with(KS_SYNC_PERIODIC, "sync periodic");
-    round_with(KS_SYNC_ALWAYS, "sync always");
+    round_with(KS_SYNC_PERIODIC, false, "sync periodic");
+    round_with(KS_SYNC_ALWAYS, false, "sync always");
+    round_with(KS_SYNC_PERIODIC, true, "sync periodic, appends by write(2)");
     return tap_done();
 }
