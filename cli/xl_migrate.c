@@ -21,11 +21,13 @@
 #include "xl_progress.h"
 
 /* Long options only for Keel's additions: Xen's xl migrate uses -s -e -C -p -D --debug. */
-enum { OPT_TCP = 1000, OPT_LISTEN, OPT_PLAIN, OPT_CERT, OPT_KEY, OPT_CA, OPT_DEBUG, OPT_LIVE };
+enum { OPT_TCP = 1000, OPT_LISTEN, OPT_PLAIN, OPT_CERT, OPT_KEY, OPT_CA, OPT_DEBUG, OPT_LIVE,
+       OPT_POSTCOPY };
 static const struct option mig_longopts[] = {
     { "tcp", 0, 0, OPT_TCP }, { "listen", 1, 0, OPT_LISTEN }, { "plain", 0, 0, OPT_PLAIN },
     { "tls-cert", 1, 0, OPT_CERT }, { "tls-key", 1, 0, OPT_KEY }, { "tls-ca", 1, 0, OPT_CA },
     { "debug", 0, 0, OPT_DEBUG }, { "live", 0, 0, OPT_LIVE }, { "help", 0, 0, 'h' },
+    { "postcopy", 0, 0, OPT_POSTCOPY },   /* Keel: post-copy (docs/lazy-restore.md) */
     { 0, 0, 0, 0 }
 };
 
@@ -117,6 +119,7 @@ struct send_args {
     const char *sshcmd, *config;
     int paused, nowait;           /* -p, -e (-F): passed on to `xl migrate-receive` as xl does */
     int keep_domid;               /* -D: the target creates the domain with the same id */
+    int postcopy;                 /* --postcopy (Keel): passed on to `xl migrate-receive` */
 };
 
 static int send_opt(int c, void *arg)
@@ -130,6 +133,7 @@ static int send_opt(int c, void *arg)
     case 'p': a->paused = 1; return 0;
     case 'D': a->keep_domid = 1; return 0;
     case OPT_DEBUG: case OPT_LIVE: return 0;     /* --live: always live (xm compatibility) */
+    case OPT_POSTCOPY: a->postcopy = 1; return 0;
     default: return -EINVAL;
     }
 }
@@ -147,8 +151,11 @@ static int connect_target(kl_ctx *ctx, const struct transport *t, const char *ho
         *from = *to;
         return 0;
     }
-    if ((*pid = spawn_receiver(a->sshcmd, host, a->paused ? (a->nowait ? " -e -p" : " -p")
-                               : a->nowait ? " -e" : "", to, from)) < 0) {
+    char ropts[64];
+
+    snprintf(ropts, sizeof(ropts), "%s%s", a->paused ? (a->nowait ? " -e -p" : " -p")
+             : a->nowait ? " -e" : "", a->postcopy ? " --postcopy" : "");
+    if ((*pid = spawn_receiver(a->sshcmd, host, ropts, to, from)) < 0) {
         int e = errno;
         fprintf(stderr, "xl migrate: cannot start the receiver: %s\n", strerror(e));
         return -e;
@@ -180,7 +187,9 @@ int xl_cmd_migrate(int argc, char **argv)
         kl_ctx_close(ctx);
         return 1;
     }
-    if (xl_logdirty_check(ctx, "migrate") < 0) {
+    if (a.postcopy)
+        o.flags |= KL_SAVE_POSTCOPY;          /* no log-dirty mode needed */
+    else if (xl_logdirty_check(ctx, "migrate") < 0) {
         free(json);
         kl_ctx_close(ctx);
         return 1;
@@ -213,8 +222,10 @@ int xl_cmd_migrate(int argc, char **argv)
 
 static int recv_opt(int c, void *arg)
 {
-    int *flags = arg;                     /* [0] -p paused, [1] -r Remus */
+    int *flags = arg;                     /* [0] -p paused, [1] -r Remus, [2] --postcopy */
 
+    if (c == OPT_POSTCOPY)
+        return flags[2] = 1, 0;
     if (c == 'p')
         flags[0] = 1;
     if (c == 'r')
@@ -243,7 +254,7 @@ static int accept_one(kl_ctx *ctx, const struct transport *t, int *fd)
 int xl_cmd_migrate_receive(int argc, char **argv)
 {
     struct transport t = { 0 };
-    int flags[2] = { 0, 0 }, paused, rc = -1, in = 0, out = 1;
+    int flags[3] = { 0, 0, 0 }, paused, rc = -1, in = 0, out = 1;
     uint32_t domid;
     kl_ctx *ctx;
 
@@ -273,7 +284,8 @@ int xl_cmd_migrate_receive(int argc, char **argv)
             out = in;
         kl_ctx_set_xl_conf(ctx, xl_conf());      /* vm.cpumask, vm.pv.cpumask, as restore */
         rc = kl_domain_migrate_receive(ctx, in, out, (paused ? KL_CREATE_PAUSED : 0) |
-                                       (xl_conf_claim_mode() ? KL_CREATE_CLAIM : 0), &domid);
+                                       (xl_conf_claim_mode() ? KL_CREATE_CLAIM : 0) |
+                                       (flags[2] ? KL_CREATE_LAZY : 0), &domid);
         if (rc < 0)
             fprintf(stderr, "migration target: %s\n", kl_ctx_error(ctx));
         else

@@ -195,6 +195,8 @@ static int ask(struct hv_lazy *L, uint64_t pfn, uint64_t n)
 
 static void finish(struct hv_lazy *L)
 {
+    uint64_t v;
+
     if (L->left || L->state == KEEL_LAZY_STATE_COMPLETE)
         return;
     L->t_done = hv_now();
@@ -205,6 +207,9 @@ static void finish(struct hv_lazy *L)
     free(L->off);
     L->off = NULL;
     pthread_cond_broadcast(&L->cv);
+    v = 1;
+    if (write(L->stopfd, &v, sizeof(v)) < 0)         /* the filler reports and ends */
+        klog_warn("lazymem", "domain %u: cannot wake the filler: %s", L->d->domid, strerror(errno));
 }
 
 static void fail(struct hv_lazy *L, int err)
@@ -580,6 +585,25 @@ static int build_table(struct hv_lazy *L, const struct keel_lazy_run *runs, uint
     return 0;
 }
 
+/* Frames the toolstack wrote through the memory descriptor before the source came (rings, a
+ * post-copy's grant table) are in: found with SEEK_DATA / SEEK_HOLE over the memfd. */
+static void mark_present(struct hv_lazy *L)
+{
+    off_t off = 0, end = (off_t)(L->pages << KEEL_PAGE_SHIFT);
+
+    while (off < end) {
+        off_t data = lseek(L->d->mem_fd, off, SEEK_DATA), hole;
+        if (data < 0 || data >= end)
+            break;
+        hole = lseek(L->d->mem_fd, data, SEEK_HOLE);
+        if (hole < 0 || hole > end)
+            hole = end;
+        mark(L, (uint64_t)data >> KEEL_PAGE_SHIFT,
+             (((uint64_t)hole + KEEL_PAGE_SIZE - 1) >> KEEL_PAGE_SHIFT) - ((uint64_t)data >> KEEL_PAGE_SHIFT));
+        off = hole;
+    }
+}
+
 static long attach(struct hv_caller *c, struct hv_lazy *L, struct keel_domctl_lazy_mem *op)
 {
     uint64_t v = 1;
@@ -621,6 +645,7 @@ static long attach(struct hv_caller *c, struct hv_lazy *L, struct keel_domctl_la
         if (fd >= 0)
             close(fd);
     } else {
+        mark_present(L);
         L->src_fd = fd;
         L->t_attach = hv_now();
         __atomic_store_n(&L->state, KEEL_LAZY_STATE_FILLING, __ATOMIC_RELEASE);

@@ -26,11 +26,13 @@ struct lazy {
     size_t state_len;
     struct kg_emu_records *emu;
     int checkpointed;
+    int mem_fd;                    /* post-copy: page data written here at once, -1: noted */
 };
 
 static int take_pages(struct lazy *z, const struct kg_stream_item *it, char *err, size_t errlen)
 {
     uint64_t at = z->base + it->u.page_data.data_offset;
+    const uint8_t *data = it->u.page_data.pages;
 
     for (uint32_t i = 0; i < it->u.page_data.count; i++) {
         uint64_t e = it->u.page_data.entries[i], pfn = KG_PFN(e);
@@ -40,6 +42,14 @@ static int take_pages(struct lazy *z, const struct kg_stream_item *it, char *err
             return kg__fail(err, errlen, -EINVAL, "PAGE_DATA at offset %llu: pfn %#llx is beyond "
                             "the domain's %llu frames", (unsigned long long)it->offset,
                             (unsigned long long)pfn, (unsigned long long)z->pages);
+        if (z->mem_fd >= 0) {                        /* post-copy: the few frames sent */
+            if (pwrite(z->mem_fd, data, KEEL_PAGE_SIZE, (off_t)(pfn << KEEL_PAGE_SHIFT)) !=
+                KEEL_PAGE_SIZE)
+                return kg__fail(err, errlen, -EIO, "writing frame %#llx: %s",
+                                (unsigned long long)pfn, strerror(errno));
+            data += KEEL_PAGE_SIZE;
+            continue;
+        }
         z->off[pfn] = at;                            /* a later copy of a frame wins */
         at += KEEL_PAGE_SIZE;
     }
@@ -136,8 +146,8 @@ static int take_emulator(struct lazy *z, const struct kg_stream_item *it, char *
 /* The whole stream: 1 if it is checkpointed (restored eagerly instead), 0, or -errno. */
 static int walk(struct lazy *z, int fd, char *err, size_t errlen)
 {
-    struct kg_stream_reader_opts ro = { .format = KG_FMT_AUTO, .flags = KG_READ_PAGE_OFFSETS,
-                                        .max_pfn = z->pages - 1 };
+    struct kg_stream_reader_opts ro = { .format = KG_FMT_AUTO, .max_pfn = z->pages - 1,
+                                        .flags = z->mem_fd >= 0 ? 0 : KG_READ_PAGE_OFFSETS };
     struct kg_stream_reader *rd = NULL;
     struct kg_source *src = NULL;
     struct kg_stream_item it;
@@ -257,7 +267,7 @@ int kg_restore_lazy(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
                     struct kg_ring_params *rings, struct kg_emu_records *emu, char *err,
                     size_t errlen)
 {
-    struct lazy z = { .pages = mem_kb >> 2, .emu = emu };
+    struct lazy z = { .pages = mem_kb >> 2, .emu = emu, .mem_fd = -1 };
     struct keel_lazy_run *runs = NULL;
     uint32_t nruns = 0;
     struct stat st;
@@ -299,6 +309,36 @@ int kg_restore_lazy(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
     }
     free(runs);
     free(z.off);
+    free(z.state);
+    return rc;
+}
+
+int kg_restore_postcopy(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, int chan,
+                        struct kg_ring_params *rings, struct kg_emu_records *emu, char *err,
+                        size_t errlen)
+{
+    struct lazy z = { .pages = mem_kb >> 2, .emu = emu, .mem_fd = -1 };
+    int rc;
+
+    if (err && errlen)
+        err[0] = 0;
+    if (emu)
+        *emu = (struct kg_emu_records){ 0, NULL };
+    if (!z.pages)
+        return kg__fail(err, errlen, -EINVAL, "no memory");
+    if ((rc = kc_populate_physmap(h, domid, 0, z.pages)) < 0 ||
+        (rc = kc_foreign_fd(h, domid, &z.mem_fd, NULL)) < 0)
+        return kg__fail(err, errlen, rc, "%s", kc_error(h));
+    rc = walk(&z, fd, err, errlen);
+    if (rc == 1)
+        rc = kg__fail(err, errlen, -EINVAL, "a checkpointed stream cannot be a post-copy one");
+    /* the page source before the state: the grant table frames the core maps come from it */
+    if (rc == 0 && ((rc = kc_lazy_attach_channel(h, domid, chan)) < 0 ||
+                    (rc = kc_domain_setstate(h, domid, z.state, z.state_len)) < 0))
+        kg__fail(err, errlen, rc, "%s", kc_error(h));
+    if (rc == 0 && rings)
+        *rings = z.rings;
+    close(z.mem_fd);
     free(z.state);
     return rc;
 }

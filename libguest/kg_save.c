@@ -147,6 +147,26 @@ static void find_present(struct save *s)
     }
 }
 
+/* Post-copy: of the memory only the ring frames and the grant table's (the core maps those as
+ * soon as the state is set on the target) go in the stream. */
+static void postcopy_keep(struct save *s, const struct kg_save_opts *o)
+{
+    struct keel_domstate_header hd = { 0 };
+    size_t len = 1 << 20;
+    uint8_t *st = malloc(len);
+    uint64_t gfirst = 0, gnr = 0;
+
+    if (st && kc_domain_getstate(s->h, s->domid, st, &len) == 0 && len >= sizeof(hd)) {
+        memcpy(&hd, st, sizeof(hd));
+        gfirst = hd.grant_table & ((1ULL << 40) - 1);
+        gnr = hd.grant_table >> 40;
+    }
+    free(st);
+    for (uint64_t p = 0; p < s->pages; p++)
+        if (p != o->rings.console_gfn && p != o->rings.store_gfn && (p < gfirst || p >= gfirst + gnr))
+            s->present[p / 8] &= (uint8_t)~(1u << (p % 8));
+}
+
 static uint64_t take_dirty(struct save *s, int *rc)
 {
     uint64_t dirty = 0;
@@ -452,6 +472,8 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
         s->st.rounds++;
     } else {
         find_present(s);
+        if (o->postcopy)                     /* the rest comes later, on demand */
+            postcopy_keep(s, o);
         begin_round(s, 1, count_bits(s->present, s->pages), 1);
         if ((rc = send_pages(s, s->present)) < 0)
             goto out;

@@ -1,9 +1,9 @@
 #!/bin/sh
 # test-xl-lazy.sh - lazy restore (docs/lazy-restore.md): xl restore returns while the restored
 # domain's memory is still in its image; the core fills frames on first touch. A verifying
-# dirtier is saved and restored with the core's background fill held back 4 s
+# dirtier is saved and restored with the core's background fill held back 3 s
 # (KEEL_LAZY_BG_DELAY_MS), the image is deleted as soon as xl restore returns, and the guest's
-# full verification passes (3 s after the restore: frames it reads only then come through
+# full verification passes (2 s after the restore: frames it reads only then come through
 # missing-page faults from the deleted file) before and after the core says every frame is in.
 # Also: xl restore --eager still works.
 . "${KEEL_SRCDIR:-..}/tests/xl-lib.sh"
@@ -11,8 +11,8 @@ cd "$S" || exit 1
 img="$KEEL_RUNDIR/lz.img"
 con="$KEEL_RUNDIR/lz.con"
 
-KEEL_LAZY_BG_DELAY_MS=4000 host start >/dev/null 2>&1; ok $? "a private host starts (background fill held back 4 s)"
-$XL create -q examples/dirtier.cfg name=lz 'extra="size=24 rate=200 verify=3"' 2>/dev/null; ok $? "a verifying dirtier runs (24 MiB working set)"
+KEEL_LAZY_BG_DELAY_MS=3000 host start >/dev/null 2>&1; ok $? "a private host starts (background fill held back 3 s)"
+$XL create -q examples/dirtier.cfg name=lz 'extra="size=24 rate=200 verify=2"' 2>/dev/null; ok $? "a verifying dirtier runs (24 MiB working set)"
 wait_until 15 sh -c "timeout 1 $XL console lz 2>/dev/null | grep -q 'tick [3-9].*errors 0'"; ok $? "it verifies its memory before the save"
 $XL save lz "$img" 2>/dev/null; ok $? "xl save"
 $XL restore "$img" 2>"$KEEL_RUNDIR/restore.err"; ok $? "xl restore exits 0"

@@ -138,6 +138,9 @@ struct kg_save_opts {
                                   * checkpoint, on kg_save's thread; a negative return stops the
                                   * replication with it (guest left running) */
     void *checkpoint_arg;
+    int postcopy;                /* Keel post-copy (docs/lazy-restore.md): non-live, and of the
+                                  * memory only the ring frames go in the stream; the target
+                                  * fetches the rest from the paused source afterwards */
 };
 
 struct kg_save_stats {
@@ -208,6 +211,14 @@ int kg_restore_lazy(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
 int kg_restore_lazy(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
                     struct kg_ring_params *rings, struct kg_emu_records *emu, char *err,
                     size_t errlen);
+
+/* Post-copy target (docs/lazy-restore.md): a stream from any descriptor whose page data is
+ * written at once (a post-copy source sends only the ring frames), then the core gets chan (a
+ * stream socket: keel_lazy_req out, keel_lazy_page in) as the domain's page source, then the
+ * domain state is set. The domain was created with KEEL_DOMCTL_CDF_LAZY_MEM. */
+int kg_restore_postcopy(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd, int chan,
+                        struct kg_ring_params *rings, struct kg_emu_records *emu, char *err,
+                        size_t errlen);
 
 /* kg_restore_emu with hooks (NULL: none). */
 int kg_restore_hooked(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,

@@ -308,6 +308,14 @@ typedef struct kl_migrate_opts {
  * 0x80000000 (Keel-specific; Xen's xl refuses it), then the libxl v2 stream deflated (zlib
  * format). Without it the image is exactly the one kl_domain_save writes. */
 enum { KL_SAVE_ZLIB = 2 };
+/* KL_SAVE_POSTCOPY (kl_domain_migrate_send only; Keel extension, docs/lazy-restore.md): the
+ * domain is paused at once and only its state and ring frames are sent; the target runs it
+ * while its memory follows (asked for on demand, the rest pushed). The receiver must be
+ * started with KL_CREATE_LAZY (xl migrate-receive --postcopy). A link cut after the switch
+ * kills the target's copy and resumes the source's (after KL_POSTCOPY_FENCE_MS): one side
+ * runs, never both. */
+enum { KL_SAVE_POSTCOPY = 4 };
+#define KL_POSTCOPY_FENCE_MS 10000
 /* The mandatory flags of xl's save image preamble (what xl prints as "info 0x%x"): the config
  * is JSON, the stream is libxl's v2, and Keel's zlib flag. */
 #define KL_IMAGE_MANDATORY_JSON 1u

@@ -162,6 +162,9 @@ static int fill(kl_ctx *ctx, uint32_t domid, const kl_domain_config *dc, int fd,
                                ctx->restore_hooks, err, sizeof(err));
         if (rc == 0)
             *rings = res.rings;
+    } else if ((flags & KL_CREATE_LAZY) && ctx->postcopy_chan > 0) {  /* mig_postcopy.c */
+        rc = kg_restore_postcopy(ctx->kc, domid, dc->b_info.max_memkb, fd, ctx->postcopy_chan - 1,
+                                 rings, ctx->vtpm_pending, err, sizeof(err));
     } else if (flags & KL_CREATE_LAZY) {       /* kg_lazy.c: the core fills on first touch */
         rc = kg_restore_lazy(ctx->kc, domid, dc->b_info.max_memkb, fd, rings, ctx->vtpm_pending,
                              err, sizeof(err));

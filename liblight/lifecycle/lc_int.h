@@ -24,6 +24,9 @@ struct kl_ctx {
     const struct kg_restore_hooks *restore_hooks;   /* Remus backup (remus_dev.c) */
     /* xl.conf settings applied to a domain arriving by migration (kl_ctx_set_xl_conf) */
     const struct kl_xl_conf *xl_conf;
+    /* post-copy target (mig_postcopy.c): 1 + the core's end of the page channel for the next
+     * restore with KL_CREATE_LAZY (0: none) */
+    int postcopy_chan;
 };
 
 /* Record an error message and return rc (a negative errno). */

@@ -54,6 +54,15 @@ struct kl_migrate_opts;
 int kl__save_relay(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags, const char *json,
                    const struct kl_migrate_opts *o, struct kl__save_susp *susp);
 
+/* ---- post-copy (mig_postcopy.c, docs/lazy-restore.md) ---- */
+/* Source: serve the paused domain's frames on to_fd (requests from from_fd answered first,
+ * every frame pushed in order meanwhile) until the target says it holds them all (0); a link
+ * error: -errno (message in ctx). *pushed: frames pushed. */
+int kl__postcopy_serve(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd, uint64_t *pushed);
+/* Target: relay between the link and chan (the toolstack's end of the core's page channel of
+ * domid) until the core has every frame (then the source is told: 0), or a link error. */
+int kl__postcopy_relay(kl_ctx *ctx, uint32_t domid, int in_fd, int out_fd, int chan);
+
 /* ---- I/O helpers (mig_io.c) ---- */
 /* Write everything; sockets with MSG_NOSIGNAL. 0 or -errno. */
 int mig_write_all(int fd, const void *buf, size_t len);

@@ -328,6 +328,7 @@ int kl__save_relay(kl_ctx *ctx, uint32_t domid, int fd, unsigned flags, const ch
     r->domid = domid;
     r->last_round = UINT32_MAX;
     r->so.live = (flags & KL_SAVE_LIVE) != 0;
+    r->so.postcopy = (flags & KL_SAVE_POSTCOPY) != 0;    /* mig_postcopy.c */
     r->so.format = (flags & KL_SAVE_ZLIB) ? KG_FMT_LIBXL : KG_FMT_XL;
     r->so.xl_config = json;
     r->susp = susp;

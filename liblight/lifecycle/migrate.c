@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "keel/kl_xlconf.h"
 #include "klog.h"
@@ -73,6 +75,34 @@ static int quiesce(kl_ctx *ctx, uint32_t domid, struct kl__fe_set *fe)
     return kl__fe_quiesce(ctx, domid);
 }
 
+/* Post-copy: how long the source waits after losing the link before it resumes its copy, so
+ * the target (which stops its copy as soon as its page source breaks) has stopped first. */
+static unsigned fence_ms(void)
+{
+    const char *e = getenv("KEEL_POSTCOPY_FENCE_MS");
+
+    return e ? (unsigned)strtoul(e, NULL, 10) : KL_POSTCOPY_FENCE_MS;
+}
+
+/* The target runs the domain: serve its frames until it holds them all. On a broken link the
+ * target stops its copy; wait the fence, then the caller resumes the source's. */
+static int postcopy_source(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd)
+{
+    uint64_t pushed;
+    int rc = kl__postcopy_serve(ctx, domid, to_fd, from_fd, &pushed);
+    char keep[sizeof(ctx->err)];
+
+    if (rc == 0)
+        return 0;
+    memcpy(keep, ctx->err, sizeof(keep));
+    klog(KLOG_WARN, "light", "post-copy: domain %u: %s; the target stops its copy, this one "
+         "resumes in %u ms", domid, keep, fence_ms());
+    usleep(fence_ms() * 1000u);
+    return kl__err(ctx, rc, "post-copy migration broke after the switch-over (%.300s): the "
+                   "target's copy was stopped, the source's resumed from the switch-over point",
+                   keep);
+}
+
 int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
                            const kl_migrate_opts *o)
 {
@@ -85,7 +115,7 @@ int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
 
     if (o) {
         so = *o;
-        so.flags = KL_SAVE_LIVE;
+        so.flags = (o->flags & KL_SAVE_POSTCOPY) ? KL_SAVE_POSTCOPY : KL_SAVE_LIVE;
     }
     if ((rc = kl_domain_name(ctx, domid, name, sizeof(name))) < 0)
         return rc;
@@ -109,12 +139,17 @@ int kl_domain_migrate_send(kl_ctx *ctx, uint32_t domid, int to_fd, int from_fd,
                                                 strerror(-rc)), &fe);
     if ((rc = expect(ctx, from_fd, report, sizeof(report), "the receiver's report", 60000,
                      NULL)) < 0 ||
-        (rc = mig_read_exact(from_fd, &res, 1, 60000, NULL)) < 0)
+        (rc = mig_read_exact(from_fd, &res, 1, 60000, NULL)) < 0) {
+        if (so.flags & KL_SAVE_POSTCOPY)      /* the target, if it started, stops first */
+            usleep(fence_ms() * 1000u);
         return resume(ctx, domid, name, rc == -ECONNRESET || rc == -ETIMEDOUT
                       ? kl__err(ctx, rc, "migration: no report from the target") : rc, &fe);
+    }
     if (res != 0)
         return resume(ctx, domid, name, kl__err(ctx, -EREMOTEIO, "migration: the target failed "
                                                 "to start the domain (report %u)", res), &fe);
+    if ((so.flags & KL_SAVE_POSTCOPY) && (rc = postcopy_source(ctx, domid, to_fd, from_fd)) < 0)
+        return resume(ctx, domid, name, rc, &fe);
     kl__fe_free(&fe);
     kl_domain_destroy(ctx, domid);
     return 0;
@@ -150,8 +185,8 @@ static int receive_image(kl_ctx *ctx, int in_fd, unsigned flags, kl_domain_confi
     *name = dc->c_info.name;
     snprintf(incoming, sizeof(incoming), "%s--incoming", *name);
     dc->c_info.name = incoming;
-    rc = kl_domain_restore_image(ctx, dc, in_fd, iflags,
-                                 KL_CREATE_PAUSED | (flags & KL_CREATE_CLAIM), domid);
+    rc = kl_domain_restore_image(ctx, dc, in_fd, iflags, KL_CREATE_PAUSED |
+                                 (flags & (KL_CREATE_CLAIM | KL_CREATE_LAZY)), domid);
     dc->c_info.name = *name;
 out:
     free(json);
@@ -166,14 +201,24 @@ int kl_domain_migrate_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags
     char *name = NULL;
     unsigned char res;
     uint32_t id;
-    int rc;
+    int rc, chan[2] = { -1, -1 };   /* post-copy (KL_CREATE_LAZY): the core's page channel */
 
     kl_domain_config_init(&dc);
+    if ((flags & KL_CREATE_LAZY) && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0) {
+        rc = kl__err(ctx, -errno, "post-copy: the page channel: %s", strerror(errno));
+        goto out;
+    }
+    ctx->postcopy_chan = chan[0] >= 0 ? chan[0] + 1 : 0;   /* for the restore (create.c) */
     if ((rc = mig_write_all(out_fd, banner, sizeof(banner) - 1)) < 0) {
         rc = kl__err(ctx, rc, "migration: sending the banner: %s", strerror(-rc));
         goto out;
     }
-    if ((rc = receive_image(ctx, in_fd, flags, &dc, &name, &id)) < 0)
+    rc = receive_image(ctx, in_fd, flags, &dc, &name, &id);
+    ctx->postcopy_chan = 0;
+    if (chan[0] >= 0)
+        close(chan[0]);                  /* the core holds its own copy */
+    chan[0] = -1;
+    if (rc < 0)
         goto out;
     if ((rc = mig_write_all(out_fd, ready, sizeof(ready))) < 0) {
         kl_domain_destroy(ctx, id);
@@ -195,6 +240,10 @@ int kl_domain_migrate_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags
         if (rc == 0)
             rc = kl__err(ctx, -ECONNRESET, "migration: sending the report: the sender is gone");
     }
+    /* post-copy: the domain runs here; its frames follow until the core holds them all (a
+     * broken link: the core stops it when the channel closes, and it is destroyed below) */
+    if (rc == 0 && chan[1] >= 0)
+        rc = kl__postcopy_relay(ctx, id, in_fd, out_fd, chan[1]);
     if (rc < 0) {
         char keep[sizeof(ctx->err)];
         memcpy(keep, ctx->err, sizeof(keep));
@@ -204,6 +253,10 @@ int kl_domain_migrate_receive(kl_ctx *ctx, int in_fd, int out_fd, unsigned flags
         *domid = id;
     }
 out:
+    ctx->postcopy_chan = 0;
+    for (int i = 0; i < 2; i++)
+        if (chan[i] >= 0)
+            close(chan[i]);
     kl_domain_config_dispose(&dc);
     return rc;
 }

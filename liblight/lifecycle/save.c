@@ -135,7 +135,7 @@ int kl_domain_save_ext(kl_ctx *ctx, uint32_t domid, int fd, const kl_migrate_opt
 
     if (!o)
         return kl_domain_save(ctx, domid, fd, 0);
-    if (o->flags & ~(unsigned)(KL_SAVE_LIVE | KL_SAVE_ZLIB))
+    if (o->flags & ~(unsigned)(KL_SAVE_LIVE | KL_SAVE_ZLIB | KL_SAVE_POSTCOPY))
         return kl__err(ctx, -EINVAL, "saving domain %u: unknown flags 0x%x", domid, o->flags);
     if ((rc = config_json(ctx, domid, o->new_config_json, &json, &fe)) < 0)
         return rc;
