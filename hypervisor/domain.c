@@ -342,7 +342,8 @@ long hv_domain_destroy(struct hv_caller *c, uint32_t domid)
     pthread_mutex_lock(&hv.lock);
     hv.domains[domid] = NULL;
     hv_printk("Domain %u destroyed", domid);
-    hv_send_global_virq(KEEL_VIRQ_DOM_EXC);
+    if (!hv.stopping)                    /* at exit every connection is about to close */
+        hv_send_global_virq(KEEL_VIRQ_DOM_EXC);
     pthread_mutex_unlock(&hv.lock);
     domain_free(d);
     return 0;

@@ -148,6 +148,7 @@ struct hv_state {
     char rundir[512];
     char stub_path[512];
     int stub_fd;
+    bool stopping;                     /* the core exits: destroys send no VIRQ_DOM_EXC */
     struct hv_domain *domains[HV_MAX_DOMAINS];
     struct hv_domain *dom0;
     uint32_t next_domid;

@@ -151,6 +151,7 @@ static int detach(void)
 static void destroy_all(void)
 {
     pthread_mutex_lock(&hv.lock);
+    hv.stopping = true;         /* no VIRQ_DOM_EXC per domain: N monitors would each ask N times */
     for (uint32_t i = 1; i < HV_MAX_DOMAINS; i++) {
         struct hv_domain *d = hv.domains[i];
         if (d && d->ready && !d->destroying && !d->dead && d->pid > 0) {
