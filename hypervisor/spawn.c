@@ -328,6 +328,11 @@ static void *spawner_main(void *arg)
             continue;
         }
         if (spawner_stop) {
+            if (spawn_req) {             /* a create racing the core's exit */
+                spawn_rc = -ESHUTDOWN;
+                spawn_req = NULL;
+                spawn_done = 1;
+            }
             warm_discard(&warm);
             spawner_running = 0;
             pthread_cond_broadcast(&spawn_cond);
