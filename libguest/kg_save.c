@@ -148,7 +148,8 @@ static void find_present(struct save *s)
 }
 
 /* Post-copy: of the memory only the ring frames and the grant table's (the core maps those as
- * soon as the state is set on the target) go in the stream. */
+ * soon as the state is set on the target) go in the stream; nothing else is looked at (a
+ * SEEK_DATA walk of a large guest would cost milliseconds of downtime). */
 static void postcopy_keep(struct save *s, const struct kg_save_opts *o)
 {
     struct keel_domstate_header hd = { 0 };
@@ -162,9 +163,11 @@ static void postcopy_keep(struct save *s, const struct kg_save_opts *o)
         gnr = hd.grant_table >> 40;
     }
     free(st);
+    memset(s->present, 0, s->pages / 8 + 1);
     for (uint64_t p = 0; p < s->pages; p++)
-        if (p != o->rings.console_gfn && p != o->rings.store_gfn && (p < gfirst || p >= gfirst + gnr))
-            s->present[p / 8] &= (uint8_t)~(1u << (p % 8));
+        if ((p && (p == o->rings.console_gfn || p == o->rings.store_gfn)) ||
+            (gnr && p >= gfirst && p < gfirst + gnr))
+            s->present[p / 8] |= (uint8_t)(1u << (p % 8));
 }
 
 static uint64_t take_dirty(struct save *s, int *rc)
@@ -471,9 +474,10 @@ static int run(struct save *s, int fd, const struct kg_save_opts *o)
             goto out;
         s->st.rounds++;
     } else {
-        find_present(s);
         if (o->postcopy)                     /* the rest comes later, on demand */
             postcopy_keep(s, o);
+        else
+            find_present(s);
         begin_round(s, 1, count_bits(s->present, s->pages), 1);
         if ((rc = send_pages(s, s->present)) < 0)
             goto out;
