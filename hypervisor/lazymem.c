@@ -427,11 +427,16 @@ static void *filler(void *arg)
 
     for (;;) {
         int state = __atomic_load_n(&L->state, __ATOMIC_ACQUIRE);
-        bool bg = state == KEEL_LAZY_STATE_FILLING && L->kind == SRC_FILE;
+        /* the background fill starts once the domain runs: until then it would only compete
+         * for the CPU with the restore that is about to start it */
+        bool bg = state == KEEL_LAZY_STATE_FILLING && L->kind == SRC_FILE &&
+                  !__atomic_load_n(&L->d->pause_count, __ATOMIC_RELAXED);
         struct pollfd p[3] = { { L->d->uffd, POLLIN, 0 }, { L->stopfd, POLLIN, 0 },
                                { state == KEEL_LAZY_STATE_FILLING && L->kind == SRC_CHANNEL
                                  ? L->src_fd : -1, POLLIN, 0 } };
         int timeout = -1;
+        if (!bg && state == KEEL_LAZY_STATE_FILLING && L->kind == SRC_FILE)
+            timeout = 1;                             /* look again for the unpause */
         if (bg) {
             uint64_t now = hv_now();
             if (!bg_at)
