@@ -202,16 +202,6 @@ int kg_restore_lazy(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
                     struct kg_ring_params *rings, struct kg_emu_records *emu, char *err,
                     size_t errlen);
 
-/* Lazy restore (kg_lazy.c, docs/lazy-restore.md) into a domain created with
- * KEEL_DOMCTL_CDF_LAZY_MEM: from a regular file, the stream is walked without its page
- * contents, the core gets the file (it keeps its own descriptor) and where each frame lies in
- * it, and fills frames on first touch; the domain state is set, so it can run at once. Any
- * other descriptor, a checkpointed stream or a very fragmented one is restored eagerly as
- * kg_restore_emu does (the core then fills nothing but zeros). */
-int kg_restore_lazy(kc_handle *h, uint32_t domid, uint64_t mem_kb, int fd,
-                    struct kg_ring_params *rings, struct kg_emu_records *emu, char *err,
-                    size_t errlen);
-
 /* Post-copy target (docs/lazy-restore.md): a stream from any descriptor whose page data is
  * written at once (a post-copy source sends only the ring frames), then the core gets chan (a
  * stream socket: keel_lazy_req out, keel_lazy_page in) as the domain's page source, then the
