@@ -104,6 +104,9 @@ int main(void)
            rc == 0 ? "on" : "no engine on this kernel");
     if (rc == 0)
         kc_logdirty_disable(host.h, (uint32_t)d);
+    /* the filler reports after it marks the fill complete: give it a moment to say so */
+    for (int i = 0; i < 500 && !hvhost_ring_has(&host, "lazy memory complete: 4096 frames"); i++)
+        usleep(10000);
     tap_ok(hvhost_ring_has(&host, "lazy memory complete: 4096 frames"),
            "the console ring says the fill is complete");
     tap_ok(kc_domain_destroy(host.h, (uint32_t)d) == 0 && kc_domain_destroy(host.h, (uint32_t)plain) == 0,
