@@ -147,6 +147,13 @@ static const struct xl_cmd cmds[] = {
       "-d  Enable debug messages.\n"
       "-V, --vncviewer, -A, --vncviewer-autopass\n"
       "    Accepted and ignored with a warning: Keel guests have no VNC display.\n"
+      "-E, --eager  Keel extension: read all of the domain's memory before it runs\n"
+      "    (KEEL_RESTORE_EAGER=1 does the same).\n"
+      "-L, --lazy   Keel extension, the default for an uncompressed image file: the\n"
+      "    domain runs at once and its memory is filled on first touch and in the\n"
+      "    background; the core keeps the image open until every page is in (delete\n"
+      "    or rename it at will, do not write into it before xl dmesg says 'lazy\n"
+      "    memory complete').\n"
       "<ConfigFile> replaces the configuration stored in the image." },
     { "migrate", xl_cmd_migrate, false, "Migrate a domain to another host", "[options] <Domain> <host>",
       "-s <sshcommand>  Use <sshcommand> instead of ssh.  String will be passed\n"
@@ -170,6 +177,12 @@ static const struct xl_cmd cmds[] = {
       "--tls-cert FILE, --tls-key FILE\n"
       "                 Our certificate and key, for a receiver that requires one.\n"
       "--plain          Plain TCP, no TLS (only on a trusted network).\n"
+      "--postcopy       Post-copy: the domain runs on the target at once and its\n"
+      "                 memory follows on demand and in the background (the\n"
+      "                 receiver gets --postcopy; with -s '' the command must\n"
+      "                 carry it). A cut link after the switch-over stops the\n"
+      "                 target's copy; the source's resumes after\n"
+      "                 $KEEL_POSTCOPY_FENCE_MS (default 10000).\n"
       "A progress line (round, pages, rate, expected downtime) is shown when\n"
       "stderr is a terminal or with xl -t; Ctrl-C cancels and resumes the domain." },
     { "migrate-receive", xl_cmd_migrate_receive, false, "Restore a domain from a saved state (on the target of a migration)",
@@ -181,7 +194,8 @@ static const struct xl_cmd cmds[] = {
       "--tls-cert FILE, --tls-key FILE\n"
       "                 Our certificate and key (PEM), required for TLS.\n"
       "--tls-ca FILE    Require a sender certificate signed by these CAs.\n"
-      "--plain          Plain TCP, no TLS." },
+      "--plain          Plain TCP, no TLS.\n"
+      "--postcopy       Receive a post-copy migration (xl migrate --postcopy)." },
     { "remus", xl_cmd_remus, false, "Enable Remus HA for domain", "[options] <Domain> [<host>]",
       "-i MS            Checkpoint domain memory every MS milliseconds (default 200).\n"
       "-u               Disable memory checkpoint compression (Keel never compresses).\n"
