@@ -175,41 +175,26 @@ static long pss_kb(pid_t pid, int skip_guest)
 
 /* Sum over the core's domain processes (keel-stub children) of their Pss outside guest memory
  * (or, with cpu, of their CPU seconds). */
+struct stub_sum { double sum; int count, cpu; };
+
+static void add_stub(pid_t p, void *arg)
+{
+    struct stub_sum *s = arg;
+    double k = s->cpu ? cpu_s((int)p) : (double)pss_kb((int)p, 1);
+
+    if (k >= 0) {
+        s->sum += k;
+        s->count++;
+    }
+}
+
 static double stubs_sum(int *count, int cpu)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    double sum = 0;
+    struct stub_sum s = { 0, 0, cpu };
 
-    *count = 0;
-    if (!d)
-        return 0;
-    while ((e = readdir(d))) {
-        char path[300], line[256];
-        int ppid = 0, stub = 0;
-        FILE *f;
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
-        if (!(f = fopen(path, "re")))
-            continue;
-        while (fgets(line, sizeof(line), f)) {
-            if (!strncmp(line, "PPid:", 5))
-                ppid = atoi(line + 5);
-            if (!strncmp(line, "Name:", 5))
-                stub = strstr(line, "keel-stub") != NULL;
-        }
-        fclose(f);
-        if (ppid == host.pid && stub) {
-            double k = cpu ? cpu_s(atoi(e->d_name)) : (double)pss_kb(atoi(e->d_name), 1);
-            if (k >= 0) {
-                sum += k;
-                (*count)++;
-            }
-        }
-    }
-    closedir(d);
-    return sum;
+    hvhost_each_domain_process(host.pid, add_stub, &s);
+    *count = s.count;
+    return s.sum;
 }
 
 /* Slab + PageTables + KernelStack from /proc/meminfo, KiB */
@@ -409,13 +394,7 @@ int main(int argc, char **argv)
     }
 
     made = create_many(doms, n, hvhost_now_ns() + (uint64_t)secs * 1000000000ULL, NULL);
-    if (getenv("BENCH_DENSITY_LOG")) {      /* keep the core's log (KEEL_LOG=debug: steps) */
-        char cmd[700];
-        snprintf(cmd, sizeof(cmd), "cp '%s/keel-hv.log' '%s'", host.rundir,
-                 getenv("BENCH_DENSITY_LOG"));
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench-density: could not copy the core's log\n");
-    }
+    hvhost_keep_log(&host, "BENCH_DENSITY_LOG", "bench-density");
     stop_s = stop_core(300, &killed);
     printf("stop of the core with %d domains running: %.2f s, %s; %zu cgroup directories left\n",
            made, stop_s, killed ? "KILLED after 300 s" : "ended by itself", cgroups_left());

@@ -355,13 +355,7 @@ int main(int argc, char **argv)
     printf("bench-hv: %u CPUs, TSC %u kHz\n", pi.nr_cpus, pi.cpu_khz);
     if (argc > 2 && !strcmp(argv[2], "create")) {
         bench_create(&host, iters < 1 ? 1 : iters, pi.cpu_khz);
-        if (getenv("BENCH_HV_LOG")) {         /* keep the core's log (KEEL_LOG=debug: steps) */
-            char cmd[700];
-            snprintf(cmd, sizeof(cmd), "cp '%s/keel-hv.log' '%s'", host.rundir,
-                     getenv("BENCH_HV_LOG"));
-            if (system(cmd) != 0)
-                fprintf(stderr, "bench-hv: could not copy the core's log\n");
-        }
+        hvhost_keep_log(&host, "BENCH_HV_LOG", "bench-hv");
         hvhost_stop(&host);
         return 0;
     }

@@ -217,7 +217,7 @@ int hvhost_count_fds(pid_t pid)
     return hvhost_count_fds_to(pid, "");
 }
 
-int hvhost_count_children(pid_t pid)
+int hvhost_each_domain_process(pid_t pid, void (*fn)(pid_t child, void *arg), void *arg)
 {
     char path[300], line[256];
     struct dirent *e;
@@ -241,10 +241,31 @@ int hvhost_count_children(pid_t pid)
                 stub = strstr(line, "keel-stub") != NULL;
         }
         fclose(f);
-        n += ppid == pid && stub;
+        if (ppid == pid && stub) {
+            n++;
+            if (fn)
+                fn((pid_t)atoi(e->d_name), arg);
+        }
     }
     closedir(d);
     return n;
+}
+
+int hvhost_count_children(pid_t pid)
+{
+    return hvhost_each_domain_process(pid, NULL, NULL);
+}
+
+void hvhost_keep_log(struct hvhost *host, const char *env, const char *who)
+{
+    const char *to = getenv(env);
+    char cmd[700];
+
+    if (!to)
+        return;
+    snprintf(cmd, sizeof(cmd), "cp '%s/keel-hv.log' '%s'", host->rundir, to);
+    if (system(cmd) != 0)
+        fprintf(stderr, "%s: could not copy the core's log\n", who);
 }
 
 int hvhost_ring_has(struct hvhost *host, const char *text)

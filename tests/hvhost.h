@@ -44,6 +44,10 @@ int hvhost_wait_shutdown(struct hvhost *host, uint32_t domid, int timeout_ms);
  * is pid. */
 int hvhost_count_fds(pid_t pid);
 int hvhost_count_children(pid_t pid);
+/* Call fn for each domain process (keel-stub child) of the core pid; returns how many. */
+int hvhost_each_domain_process(pid_t pid, void (*fn)(pid_t child, void *arg), void *arg);
+/* Copy the core's log to the file $env names, if set (benchmarks: KEEL_LOG=debug steps). */
+void hvhost_keep_log(struct hvhost *host, const char *env, const char *who);
 /* Descriptors of pid whose target contains text (e.g. "memfd:keel"). */
 int hvhost_count_fds_to(pid_t pid, const char *text);
 uint64_t hvhost_now_ns(void);
